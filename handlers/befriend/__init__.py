@@ -1,0 +1,1 @@
+"""befriend: a preference center and consent ledger for permission marketing."""

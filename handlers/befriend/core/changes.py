@@ -1,0 +1,297 @@
+"""Every change a person can make, decided as data: the new state and its ledger entries.
+
+Nothing here writes anything. The store writes a `Outcome` in one transaction, conditional
+on the sequence number the change was computed from, so a concurrent change is retried on
+fresh state instead of being lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from befriend.core.commands import PermissionChange, SettingsPatch, Signup
+from befriend.core.ledger import Change, Entry, chain
+from befriend.core.person import (
+    Evidence,
+    Pair,
+    Permission,
+    Person,
+    Preferences,
+    SignupRequest,
+    State,
+    iso,
+)
+from befriend.core.playbook import Playbook
+
+PENDING_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who asks and how: the facts every change records as evidence."""
+
+    now: datetime
+    source: str
+    evidence: Evidence | None
+    gpc: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A decided change: the state it was computed from, the new state, the entries to add."""
+
+    before: Person
+    person: Person
+    entries: tuple[Entry, ...]
+
+    @property
+    def changed(self) -> bool:
+        return self.person != self.before
+
+
+def start_signup(person_id: str, form: Signup, ctx: Context, playbook: Playbook) -> Person:
+    """A pending person: nothing is granted until the address is confirmed."""
+    assert ctx.evidence is not None
+    return Person(
+        id=person_id,
+        email=form.email,
+        name=form.name,
+        status="pending",
+        created_at=ctx.now,
+        preferences=Preferences(time_zone=form.time_zone),
+        request=_request(form, ctx),
+        expires_at=ctx.now + timedelta(days=PENDING_DAYS),
+    )
+
+
+def renew_signup(person: Person, form: Signup, ctx: Context) -> Person:
+    """A second sign-up before confirming replaces the first request and restarts its clock."""
+    return replace(
+        person,
+        name=form.name or person.name,
+        preferences=replace(person.preferences, time_zone=form.time_zone),
+        request=_request(form, ctx),
+        expires_at=ctx.now + timedelta(days=PENDING_DAYS),
+    )
+
+
+def _request(form: Signup, ctx: Context) -> SignupRequest:
+    assert ctx.evidence is not None
+    return SignupRequest(
+        at=ctx.now,
+        permissions=form.permissions,
+        interests=form.interests,
+        policy_version=form.policy_version,
+        source=ctx.source,
+        evidence=ctx.evidence,
+        gpc=ctx.gpc,
+    )
+
+
+def confirm(person: Person, ctx: Context, playbook: Playbook) -> Outcome:
+    """Grant what was asked for at sign-up. Confirming twice changes nothing."""
+    if person.status != "pending" or person.request is None:
+        return Outcome(person, person, ())
+    req = person.request
+    gpc = req.gpc or ctx.gpc
+    asked = [p for p in req.permissions if playbook.offers(*p)]
+    refused = [p for p in asked if gpc and playbook.purposes[p[1]].gpc_opt_out]
+    granted = [p for p in asked if p not in refused]
+    interests = frozenset(t for t in req.interests if t in playbook.topics)
+
+    signup = chain(
+        person.id, 0, "", req.at, "signup", req.source,
+        [Change("email", None, person.email), Change("name", None, person.name),
+         Change("time_zone", None, person.preferences.time_zone),
+         Change("requested", None, [f"{c}:{p}" for c, p in req.permissions])],
+        req.policy_version, req.evidence, req.gpc,
+    )
+    perms = {
+        pair: Permission("granted", ctx.now, "confirm", req.policy_version) for pair in granted
+    }
+    changes = [Change(_perm(p), "never", "granted") for p in granted]
+    if interests:
+        changes.append(Change("interests", [], sorted(interests)))
+    entries = [signup, _next(signup, person.id, ctx, "confirm", changes, req.policy_version, gpc)]
+    if refused:
+        entries.append(_next(entries[-1], person.id, replace(ctx, source="gpc"), "gpc",
+                             [Change(_perm(p), "never", "never") for p in refused],
+                             req.policy_version, True))
+    confirmed = replace(
+        person, status="active", confirmed_at=ctx.now, permissions=perms, interests=interests,
+        request=None, expires_at=None, seq=entries[-1].seq, head=entries[-1].hash,
+    )
+    return Outcome(person, confirmed, tuple(entries))
+
+
+def change_permissions(
+    person: Person, wanted: Iterable[PermissionChange], ctx: Context, playbook: Playbook
+) -> Outcome:
+    """Grant and withdraw in one step. A grant of a GPC-refused purpose is refused and noted."""
+    targets: dict[Pair, State] = {
+        c.pair: ("granted" if c.granted else "withdrawn") for c in wanted
+    }
+    refused: list[Pair] = []
+    if ctx.gpc:
+        # Global Privacy Control refuses a sharing grant and withdraws one given earlier.
+        for pair in playbook.grid():
+            current = person.state(pair)
+            if playbook.purposes[pair[1]].gpc_opt_out and "granted" in (targets.get(pair),
+                                                                         current):
+                refused.append(pair)
+                targets[pair] = "withdrawn" if current == "granted" else current
+    return _set_states(person, targets, ctx, playbook, refused, action="permissions")
+
+
+def withdraw_all(person: Person, ctx: Context, playbook: Playbook) -> Outcome:
+    """Every granted permission becomes withdrawn in one entry."""
+    targets: dict[Pair, State] = {
+        p: "withdrawn" for p, perm in person.permissions.items() if perm.state == "granted"
+    }
+    return _set_states(person, targets, ctx, playbook, [], action="withdraw-all")
+
+
+def unsubscribe(
+    person: Person, channel: str, purpose: str | None, ctx: Context, playbook: Playbook
+) -> Outcome:
+    """One-click withdrawal of one channel, for one purpose or all of them."""
+    def hit(pair: Pair) -> bool:
+        return pair[0] == channel and (purpose is None or pair[1] == purpose)
+
+    if person.status == "pending" and person.request is not None:
+        # Not confirmed yet: drop the matching requests so confirming cannot grant them.
+        kept = tuple(p for p in person.request.permissions if not hit(p))
+        return Outcome(person, replace(person, request=replace(person.request,
+                                                                   permissions=kept)), ())
+    targets: dict[Pair, State] = {
+        p: "withdrawn" for p in person.permissions if hit(p) and person.state(p) == "granted"
+    }
+    return _set_states(person, targets, ctx, playbook, [], action="unsubscribe")
+
+
+def set_interests(person: Person, topics: Iterable[str], ctx: Context,
+                  playbook: Playbook) -> Outcome:
+    new = frozenset(topics)
+    if new == person.interests:
+        return Outcome(person, person, ())
+    change = Change("interests", sorted(person.interests), sorted(new))
+    return _record(replace(person, interests=new), person, ctx, playbook, "interests", [change])
+
+
+def update_settings(person: Person, patch: SettingsPatch, ctx: Context,
+                    playbook: Playbook) -> Outcome:
+    prefs = person.preferences
+    changes: list[Change] = []
+    new_prefs = prefs
+    if patch.time_zone is not None and patch.time_zone != prefs.time_zone:
+        changes.append(Change("time_zone", prefs.time_zone, patch.time_zone))
+        new_prefs = replace(new_prefs, time_zone=patch.time_zone)
+    if patch.quiet_hours is not None:
+        merged = _merge(prefs.quiet_hours, patch.quiet_hours)
+        for cid in sorted(set(merged) | set(prefs.quiet_hours)):
+            old, new = prefs.quiet_hours.get(cid), merged.get(cid)
+            if old != new:
+                changes.append(Change(f"quiet_hours:{cid}", old and old.as_json(),
+                                      new and new.as_json()))
+        new_prefs = replace(new_prefs, quiet_hours=merged)
+    if patch.max_per_week is not None:
+        caps = _merge(prefs.max_per_week, patch.max_per_week)
+        changes += _diff("max_per_week", prefs.max_per_week, caps)
+        new_prefs = replace(new_prefs, max_per_week=caps)
+    if patch.handles is not None:
+        handles = _merge(prefs.handles, patch.handles)
+        changes += _diff("handle", prefs.handles, handles)
+        new_prefs = replace(new_prefs, handles=handles)
+    pause = None if patch.clear_pause else (patch.paused_until or prefs.paused_until)
+    if pause != prefs.paused_until:
+        changes.append(Change("paused_until", iso(prefs.paused_until), iso(pause)))
+        new_prefs = replace(new_prefs, paused_until=pause)
+    name = person.name if patch.name is None else patch.name
+    if name != person.name:
+        changes.append(Change("name", person.name, name))
+    if not changes:
+        return Outcome(person, person, ())
+    updated = replace(person, preferences=new_prefs, name=name)
+    return _record(updated, person, ctx, playbook, "settings", changes)
+
+
+def sign_out_everywhere(person: Person, ctx: Context, playbook: Playbook) -> Outcome:
+    """Every manage link issued so far stops working: the token generation moves on."""
+    gen = person.token_generation + 1
+    change = Change("token_generation", person.token_generation, gen)
+    return _record(replace(person, token_generation=gen), person, ctx, playbook,
+                   "sign-out-everywhere", [change])
+
+
+# --- shared steps ---
+
+
+def _set_states(
+    person: Person, targets: dict[Pair, State], ctx: Context, playbook: Playbook,
+    refused: list[Pair], action: str,
+) -> Outcome:
+    perms = dict(person.permissions)
+    changes: list[Change] = []
+    gpc_changes: list[Change] = []
+    for pair in playbook.grid():
+        if pair not in targets:
+            continue
+        old, new = person.state(pair), targets[pair]
+        if pair in refused:
+            gpc_changes.append(Change(_perm(pair), old, new))
+        elif old == new or (old == "never" and new == "withdrawn"):
+            continue  # withdrawing what was never given changes nothing
+        else:
+            changes.append(Change(_perm(pair), old, new))
+        if old != new and not (old == "never" and new == "withdrawn"):
+            perms[pair] = Permission(new, ctx.now, "gpc" if pair in refused else ctx.source,
+                                     playbook.policy.version)
+    updated = replace(person, permissions=perms)
+    outcome = _record(updated, person, ctx, playbook, action, changes) if changes else Outcome(
+        person.seq, updated, ())
+    if gpc_changes:
+        last = outcome.entries[-1] if outcome.entries else None
+        entry = chain(person.id, last.seq if last else person.seq,
+                      last.hash if last else person.head, ctx.now, "gpc", "gpc", gpc_changes,
+                      playbook.policy.version, ctx.evidence, True)
+        final = replace(outcome.person, seq=entry.seq, head=entry.hash)
+        outcome = Outcome(person, final, (*outcome.entries, entry))
+    return outcome
+
+
+def _record(updated: Person, before: Person, ctx: Context, playbook: Playbook, action: str,
+            changes: list[Change]) -> Outcome:
+    entry = chain(before.id, before.seq, before.head, ctx.now, action, ctx.source, changes,
+                  playbook.policy.version, ctx.evidence, ctx.gpc)
+    return Outcome(before, replace(updated, seq=entry.seq, head=entry.hash), (entry,))
+
+
+def _next(after: Entry, person_id: str, ctx: Context, action: str, changes: list[Change],
+          version: str, gpc: bool) -> Entry:
+    return chain(person_id, after.seq, after.hash, ctx.now, action, ctx.source, changes,
+                 version, ctx.evidence, gpc)
+
+
+def _perm(pair: Pair) -> str:
+    return f"permission:{pair[0]}:{pair[1]}"
+
+
+def _merge(old: dict[str, Any], patch: Any) -> dict[str, Any]:
+    merged = dict(old)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _diff(prefix: str, old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    return [
+        Change(f"{prefix}:{k}", old.get(k), new.get(k))
+        for k in sorted(set(old) | set(new))
+        if old.get(k) != new.get(k)
+    ]

@@ -1,0 +1,313 @@
+"""Turn request bodies into checked commands, collecting every wrong field at once.
+
+Bodies arrive as plain dicts (parsed JSON, or a form turned into a dict by the edge); each
+reader returns a frozen command or raises InvalidInput listing every bad field, with the
+allowed values where there is a fixed set, so a form can show all mistakes together.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from email_validator import EmailNotValidError, validate_email
+
+from befriend.core.errors import FieldError, InvalidInput, PlaybookError
+from befriend.core.person import Pair
+from befriend.core.playbook import Playbook, QuietHours, parse_quiet_hours
+
+MAX_NAME = 200
+MAX_EMAIL = 254
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Signup:
+    email: str
+    name: str
+    interests: tuple[str, ...]
+    permissions: tuple[Pair, ...]
+    time_zone: str
+    policy_version: str
+
+
+@dataclass(frozen=True)
+class PermissionChange:
+    pair: Pair
+    granted: bool
+
+
+@dataclass(frozen=True)
+class SettingsPatch:
+    """Only the keys present in the request; `None` as a value means "back to the default"."""
+
+    time_zone: str | None = None
+    quiet_hours: Mapping[str, QuietHours | None] | None = None
+    max_per_week: Mapping[str, int | None] | None = None
+    paused_until: datetime | None = None
+    clear_pause: bool = False
+    handles: Mapping[str, str | None] | None = None
+    name: str | None = None
+
+
+class _Fields:
+    """Collects field errors while reading a body, then raises them together."""
+
+    def __init__(self, body: object, allowed: set[str]) -> None:
+        self.errors: list[FieldError] = []
+        self.body: dict[str, Any] = body if isinstance(body, dict) else {}
+        if not isinstance(body, dict):
+            self.fail("", "the body must be a JSON object")
+        for key in sorted(set(self.body) - allowed):
+            self.fail(key, f"unknown field; allowed: {', '.join(sorted(allowed))}")
+
+    def fail(self, where: str, message: str) -> None:
+        self.errors.append(FieldError(where, message))
+
+    def done(self) -> None:
+        if self.errors:
+            raise InvalidInput(self.errors)
+
+    def read(self, key: str, check: Callable[[Any, str], T], default: T) -> T:
+        if key not in self.body:
+            return default
+        try:
+            return check(self.body[key], key)
+        except _Bad as bad:
+            self.fail(bad.where, bad.message)
+            return default
+
+
+class _Bad(Exception):
+    def __init__(self, where: str, message: str) -> None:
+        self.where, self.message = where, message
+
+
+def normalise_email(value: object, where: str = "email") -> str:
+    """The address as befriend stores it; raise InvalidInput when it is not one."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput([FieldError(where, "an email address is required")])
+    if len(value) > MAX_EMAIL:
+        raise InvalidInput([FieldError(where, f"at most {MAX_EMAIL} characters")])
+    try:
+        checked = validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidInput([FieldError(where, str(exc))]) from exc
+    return f"{checked.local_part}@{checked.domain.lower()}"
+
+
+def email_key_material(email: str) -> str:
+    """What the unique email lookup hashes: case-folded, since mailboxes treat case alike."""
+    return email.casefold()
+
+
+def read_signup(body: object, playbook: Playbook) -> Signup:
+    f = _Fields(body, {"email", "name", "interests", "permissions", "time_zone",
+                       "policy_version"})
+    email = ""
+    try:
+        email = normalise_email(f.body.get("email"))
+    except InvalidInput as exc:
+        f.errors.extend(exc.errors)
+    name = f.read("name", _name, "")
+    interests = f.read("interests", lambda v, w: _topics(v, w, playbook), ())
+    permissions = f.read("permissions", lambda v, w: _pairs(v, w, playbook), ())
+    time_zone = f.read("time_zone", _zone, "UTC")
+    version = f.body.get("policy_version")
+    if version != playbook.policy.version:
+        f.fail("policy_version", f"must be the current policy version {playbook.policy.version!r}"
+               " (the person must see the policy they agree to)")
+    f.done()
+    return Signup(email, name, interests, permissions, time_zone, playbook.policy.version)
+
+
+def read_email_only(body: object) -> str:
+    f = _Fields(body, {"email"})
+    f.done()
+    return normalise_email(f.body.get("email"))
+
+
+def read_token(body: object) -> str:
+    f = _Fields(body, {"token"})
+    token = f.body.get("token")
+    if not isinstance(token, str) or not token or len(token) > 1000:
+        f.fail("token", "the token from the confirmation link is required")
+    f.done()
+    return str(token)
+
+
+def read_permission_changes(body: object, playbook: Playbook) -> tuple[PermissionChange, ...]:
+    f = _Fields(body, {"changes"})
+    raw = f.body.get("changes")
+    if not isinstance(raw, list) or not raw:
+        f.fail("changes", "a non-empty list of {channel, purpose, granted} is required")
+        f.done()
+    assert isinstance(raw, list)
+    if len(raw) > 200:
+        f.fail("changes", "at most 200 changes at once")
+    out: list[PermissionChange] = []
+    for i, item in enumerate(raw[:200]):
+        where = f"changes/{i}"
+        if not isinstance(item, dict) or set(item) != {"channel", "purpose", "granted"}:
+            f.fail(where, "must be an object with exactly channel, purpose and granted")
+            continue
+        if not isinstance(item["granted"], bool):
+            f.fail(f"{where}/granted", "must be true or false")
+            continue
+        try:
+            pair = _pair(item, where, playbook)
+        except _Bad as bad:
+            f.fail(bad.where, bad.message)
+            continue
+        out.append(PermissionChange(pair, item["granted"]))
+    f.done()
+    return tuple(out)
+
+
+def read_interests(body: object, playbook: Playbook) -> tuple[str, ...]:
+    f = _Fields(body, {"interests"})
+    if "interests" not in f.body:
+        f.fail("interests", "the full list of interests is required (it replaces the old one)")
+    topics = f.read("interests", lambda v, w: _topics(v, w, playbook), ())
+    f.done()
+    return topics
+
+
+def read_settings(body: object, playbook: Playbook, now: datetime) -> SettingsPatch:
+    keys = {"time_zone", "quiet_hours", "max_per_week", "paused_until", "handles", "name"}
+    f = _Fields(body, keys)
+    if not f.body and not f.errors:
+        f.fail("", f"nothing to change; send any of: {', '.join(sorted(keys))}")
+    pause = f.read("paused_until", lambda v, w: _moment(v, w, now), None)
+    patch = SettingsPatch(
+        time_zone=f.read("time_zone", _zone, None),
+        quiet_hours=f.read("quiet_hours", lambda v, w: _quiet_map(v, w, playbook), None),
+        max_per_week=f.read("max_per_week", lambda v, w: _caps(v, w, playbook), None),
+        paused_until=pause,
+        clear_pause="paused_until" in f.body and f.body["paused_until"] is None,
+        handles=f.read("handles", lambda v, w: _handles(v, w, playbook), None),
+        name=f.read("name", _name, None),
+    )
+    f.done()
+    return patch
+
+
+# --- field checks: each returns the clean value or raises _Bad naming the field ---
+
+
+def _name(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise _Bad(where, "must be a string")
+    cleaned = " ".join(value.split())
+    if len(cleaned) > MAX_NAME:
+        raise _Bad(where, f"at most {MAX_NAME} characters")
+    if any(ord(ch) < 32 for ch in cleaned):
+        raise _Bad(where, "must not contain control characters")
+    return cleaned
+
+
+def _zone(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value or len(value) > 64:
+        raise _Bad(where, "must be an IANA time zone name such as Europe/Berlin")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise _Bad(where, f"unknown time zone {value!r}; use a name such as Europe/Berlin") from exc
+    return value
+
+
+def _topics(value: Any, where: str, playbook: Playbook) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _Bad(where, "must be a list of topic ids")
+    unknown = [v for v in value if v not in playbook.topics]
+    if unknown:
+        raise _Bad(where, f"unknown topic {unknown[0]!r}; allowed: {', '.join(playbook.topics)}")
+    return tuple(t for t in playbook.topics if t in value)
+
+
+def _pairs(value: Any, where: str, playbook: Playbook) -> tuple[Pair, ...]:
+    if not isinstance(value, list) or len(value) > 200:
+        raise _Bad(where, "must be a list of {channel, purpose}")
+    pairs = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict) or set(item) != {"channel", "purpose"}:
+            raise _Bad(f"{where}/{i}", "must be an object with exactly channel and purpose")
+        pairs.append(_pair(item, f"{where}/{i}", playbook))
+    return tuple(p for p in playbook.grid() if p in pairs)
+
+
+def _pair(item: dict[str, Any], where: str, playbook: Playbook) -> Pair:
+    channel, purpose = item["channel"], item["purpose"]
+    if channel not in playbook.channels:
+        raise _Bad(f"{where}/channel", f"unknown channel {channel!r}; allowed: "
+                   f"{', '.join(playbook.channels)}")
+    if purpose not in playbook.purposes:
+        raise _Bad(f"{where}/purpose", f"unknown purpose {purpose!r}; allowed: "
+                   f"{', '.join(playbook.purposes)}")
+    if not playbook.offers(channel, purpose):
+        raise _Bad(where, f"{purpose!r} is not offered by {channel!r}; channels for it: "
+                   f"{', '.join(playbook.purposes[purpose].channels)}")
+    return (channel, purpose)
+
+
+def _channel_map(value: Any, where: str, playbook: Playbook) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _Bad(where, "must be an object keyed by channel id")
+    for key in value:
+        if key not in playbook.channels:
+            raise _Bad(f"{where}/{key}", f"unknown channel; allowed: {', '.join(playbook.channels)}")
+    return value
+
+
+def _quiet_map(value: Any, where: str, playbook: Playbook) -> dict[str, QuietHours | None]:
+    out: dict[str, QuietHours | None] = {}
+    for key, hours in _channel_map(value, where, playbook).items():
+        try:
+            out[key] = None if hours is None else parse_quiet_hours(hours, f"{where}/{key}")
+        except PlaybookError as exc:
+            raise _Bad(f"{where}/{key}", str(exc).split(": ", 1)[-1]) from exc
+    return out
+
+
+def _caps(value: Any, where: str, playbook: Playbook) -> dict[str, int | None]:
+    out: dict[str, int | None] = {}
+    for key, cap in _channel_map(value, where, playbook).items():
+        ok = cap is None or (isinstance(cap, int) and not isinstance(cap, bool)
+                             and 0 <= cap <= playbook.max_per_week)
+        if not ok:
+            raise _Bad(f"{where}/{key}", f"a whole number from 0 to {playbook.max_per_week}, "
+                       "or null for no limit of your own")
+        out[key] = cap
+    return out
+
+
+def _handles(value: Any, where: str, playbook: Playbook) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for key, handle in _channel_map(value, where, playbook).items():
+        pattern = playbook.channels[key].handle_pattern
+        if playbook.channels[key].kind != "social" or pattern is None:
+            raise _Bad(f"{where}/{key}", "this channel takes no handle")
+        if handle is not None and (not isinstance(handle, str) or not re.match(pattern, handle)):
+            raise _Bad(f"{where}/{key}", f"not a valid {playbook.channels[key].label} handle")
+        out[key] = handle
+    return out
+
+
+def _moment(value: Any, where: str, now: datetime) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 40:
+        raise _Bad(where, "must be an ISO 8601 date or date-time, or null")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise _Bad(where, "must be an ISO 8601 date or date-time, or null") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if moment <= now:
+        raise _Bad(where, "must be in the future")
+    return moment.astimezone(UTC)

@@ -1,0 +1,140 @@
+"""A person as befriend holds them, and the view of it they are shown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from befriend.core.playbook import Playbook, QuietHours
+
+Status = Literal["pending", "active", "erasing"]
+State = Literal["granted", "withdrawn", "never"]
+Pair = tuple[str, str]  # (channel, purpose)
+
+
+@dataclass(frozen=True)
+class Permission:
+    """The current answer for one channel × purpose, and how it came to be."""
+
+    state: State
+    since: datetime
+    source: str
+    policy_version: str
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """How and when a person lets us reach them, beyond the yes/no of permissions."""
+
+    time_zone: str = "UTC"
+    quiet_hours: dict[str, QuietHours] = field(default_factory=dict)
+    max_per_week: dict[str, int] = field(default_factory=dict)
+    paused_until: datetime | None = None
+    handles: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Keyed hashes of the client address and user agent: proof without the raw values."""
+
+    client: str
+    agent: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"client": self.client, "agent": self.agent}
+
+
+@dataclass(frozen=True)
+class SignupRequest:
+    """What a person asked for at sign-up, kept until they confirm their address."""
+
+    at: datetime
+    permissions: tuple[Pair, ...]
+    interests: tuple[str, ...]
+    policy_version: str
+    source: str
+    evidence: Evidence
+    gpc: bool
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    email: str
+    name: str
+    status: Status
+    created_at: datetime
+    confirmed_at: datetime | None = None
+    permissions: dict[Pair, Permission] = field(default_factory=dict)
+    interests: frozenset[str] = frozenset()
+    preferences: Preferences = field(default_factory=Preferences)
+    token_generation: int = 0
+    seq: int = 0  # sequence number of the last ledger entry; 0 while pending
+    head: str = ""  # hash of the last ledger entry
+    request: SignupRequest | None = None
+    expires_at: datetime | None = None  # set while pending: unconfirmed sign-ups lapse
+    revision: int = 0  # bumped by the store on every write; its optimistic lock
+
+    def state(self, pair: Pair) -> State:
+        found = self.permissions.get(pair)
+        return found.state if found else "never"
+
+
+def iso(moment: datetime | None) -> str | None:
+    """UTC timestamps as ISO 8601 with a Z, the one format befriend shows and stores."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def describe(person: Person, playbook: Playbook) -> dict[str, Any]:
+    """The body of `GET /api/me`: everything a person may see and change about themselves."""
+    prefs = person.preferences
+    return {
+        "id": person.id,
+        "email": person.email,
+        "name": person.name,
+        "status": person.status,
+        "created_at": iso(person.created_at),
+        "confirmed_at": iso(person.confirmed_at),
+        "permissions": [_cell(person, pair) for pair in playbook.grid()],
+        "interests": [t for t in playbook.topics if t in person.interests],
+        "settings": {
+            "time_zone": prefs.time_zone,
+            "quiet_hours": {
+                cid: _quiet(prefs.quiet_hours.get(cid), channel.quiet_hours)
+                for cid, channel in playbook.channels.items()
+            },
+            "max_per_week": {cid: prefs.max_per_week.get(cid) for cid in playbook.channels},
+            "paused_until": iso(prefs.paused_until),
+            "handles": {
+                cid: prefs.handles.get(cid)
+                for cid, channel in playbook.channels.items()
+                if channel.kind == "social"
+            },
+        },
+    }
+
+
+def _cell(person: Person, pair: Pair) -> dict[str, Any]:
+    found = person.permissions.get(pair)
+    return {
+        "channel": pair[0],
+        "purpose": pair[1],
+        "state": found.state if found else "never",
+        "since": iso(found.since) if found else None,
+        "source": found.source if found else None,
+        "policy_version": found.policy_version if found else None,
+    }
+
+
+def _quiet(own: QuietHours | None, default: QuietHours | None) -> dict[str, Any] | None:
+    chosen = own or default
+    if chosen is None:
+        return None
+    return {**chosen.as_json(), "own": own is not None}

@@ -1,0 +1,256 @@
+"""The playbook: channels, purposes, topics and the consent policy, loaded from TOML.
+
+Every key is checked when the file is loaded; a mistake raises `PlaybookError` naming the
+dotted key that is wrong, so a marketer can fix the file without reading Python.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import time
+from typing import Any
+
+from befriend.core.errors import PlaybookError
+
+CHANNEL_KINDS = ("email", "phone", "postal", "social", "events")
+_ID = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """No contact from `start` until `end`, in the person's own time zone."""
+
+    start: time
+    end: time
+
+    def as_json(self) -> dict[str, str]:
+        return {"from": self.start.strftime("%H:%M"), "until": self.end.strftime("%H:%M")}
+
+
+@dataclass(frozen=True)
+class Channel:
+    id: str
+    label: str
+    kind: str
+    quiet_hours: QuietHours | None
+    handle_pattern: str | None
+
+
+@dataclass(frozen=True)
+class Purpose:
+    id: str
+    label: str
+    description: str
+    channels: tuple[str, ...]
+    gpc_opt_out: bool
+
+
+@dataclass(frozen=True)
+class Policy:
+    version: str
+    url: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Organisation:
+    name: str
+    sender: str
+    contact: str
+    address: str
+    jurisdiction: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Playbook:
+    organisation: Organisation
+    policy: Policy
+    channels: Mapping[str, Channel]
+    purposes: Mapping[str, Purpose]
+    topics: Mapping[str, str]
+    max_per_week: int
+
+    def offers(self, channel: str, purpose: str) -> bool:
+        """True when the playbook lets a person give this channel × purpose permission."""
+        found = self.purposes.get(purpose)
+        return found is not None and channel in found.channels
+
+    def grid(self) -> list[tuple[str, str]]:
+        """Every channel × purpose pair on offer, channels first, in playbook order."""
+        return [(c, p) for c in self.channels for p in self.purposes if self.offers(c, p)]
+
+    def public(self) -> dict[str, Any]:
+        """What any sign-up form needs: safe to publish."""
+        return {
+            "organisation": {"name": self.organisation.name, "contact": self.organisation.contact},
+            "policy": {"version": self.policy.version, "url": self.policy.url,
+                       "text": self.policy.text},
+            "channels": [
+                {"id": c.id, "label": c.label, "kind": c.kind,
+                 "quiet_hours": c.quiet_hours.as_json() if c.quiet_hours else None}
+                for c in self.channels.values()
+            ],
+            "purposes": [
+                {"id": p.id, "label": p.label, "description": p.description,
+                 "channels": list(p.channels), "gpc_opt_out": p.gpc_opt_out}
+                for p in self.purposes.values()
+            ],
+            "topics": [{"id": k, "label": v} for k, v in self.topics.items()],
+            "max_per_week": self.max_per_week,
+        }
+
+
+def load_playbook(text: str) -> Playbook:
+    """Parse and validate playbook TOML; raise PlaybookError naming the offending key."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PlaybookError(f"the playbook is not valid TOML: {exc}") from exc
+    return _Reader(raw).playbook()
+
+
+class _Reader:
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.raw = raw
+
+    def playbook(self) -> Playbook:
+        org = _table(self.raw, "organisation")
+        organisation = Organisation(
+            name=_text(org, "organisation.name"),
+            sender=_text(org, "organisation.sender"),
+            contact=_text(org, "organisation.contact"),
+            address=_text(org, "organisation.address"),
+            jurisdiction=_text(org, "organisation.jurisdiction"),
+            language=_text(org, "organisation.language", "en"),
+        )
+        pol = _table(self.raw, "policy")
+        policy = Policy(
+            version=_text(pol, "policy.version"),
+            url=_text(pol, "policy.url"),
+            text=_text(pol, "policy.text").strip(),
+        )
+        channels = {cid: self.channel(cid, body) for cid, body in self.entries("channels")}
+        purposes = {
+            pid: self.purpose(pid, body, tuple(channels)) for pid, body in self.entries("purposes")
+        }
+        topics: dict[str, str] = {}
+        for tid, label in _table(self.raw, "topics").items():
+            _check_id(tid, f"topics.{tid}")
+            if not isinstance(label, str) or not label.strip():
+                raise PlaybookError(f"topics.{tid}: must be a non-empty label")
+            topics[tid] = label
+        if not topics:
+            raise PlaybookError("topics: at least one interest topic is needed")
+        limits = self.raw.get("limits", {})
+        if not isinstance(limits, dict):
+            raise PlaybookError("limits: must be a table")
+        max_per_week = limits.get("max_per_week", 21)
+        if not isinstance(max_per_week, int) or isinstance(max_per_week, bool) or not (
+            1 <= max_per_week <= 1000
+        ):
+            raise PlaybookError("limits.max_per_week: must be a whole number from 1 to 1000")
+        unknown = set(self.raw) - {"organisation", "policy", "channels", "purposes", "topics",
+                                   "limits"}
+        if unknown:
+            raise PlaybookError(f"{sorted(unknown)[0]}: unknown section")
+        return Playbook(organisation, policy, channels, purposes, topics, max_per_week)
+
+    def entries(self, section: str) -> list[tuple[str, dict[str, Any]]]:
+        table = _table(self.raw, section)
+        if not table:
+            raise PlaybookError(f"{section}: at least one entry is needed")
+        out = []
+        for key, body in table.items():
+            _check_id(key, f"{section}.{key}")
+            if not isinstance(body, dict):
+                raise PlaybookError(f"{section}.{key}: must be a table")
+            out.append((key, body))
+        return out
+
+    def channel(self, cid: str, body: dict[str, Any]) -> Channel:
+        where = f"channels.{cid}"
+        _only(body, where, {"label", "kind", "quiet_hours", "handle_pattern"})
+        kind = _text(body, f"{where}.kind")
+        if kind not in CHANNEL_KINDS:
+            raise PlaybookError(f"{where}.kind: must be one of {', '.join(CHANNEL_KINDS)}")
+        quiet = body.get("quiet_hours")
+        pattern = body.get("handle_pattern")
+        if pattern is not None:
+            if kind != "social" or not isinstance(pattern, str):
+                raise PlaybookError(f"{where}.handle_pattern: only a social channel has one")
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise PlaybookError(f"{where}.handle_pattern: not a valid pattern ({exc})") from exc
+        return Channel(
+            id=cid,
+            label=_text(body, f"{where}.label"),
+            kind=kind,
+            quiet_hours=None if quiet is None else parse_quiet_hours(quiet, f"{where}.quiet_hours"),
+            handle_pattern=pattern,
+        )
+
+    def purpose(self, pid: str, body: dict[str, Any], channels: tuple[str, ...]) -> Purpose:
+        where = f"purposes.{pid}"
+        _only(body, where, {"label", "description", "channels", "gpc_opt_out"})
+        allowed = body.get("channels", list(channels))
+        if not isinstance(allowed, list) or not allowed:
+            raise PlaybookError(f"{where}.channels: must be a non-empty list of channel ids")
+        for cid in allowed:
+            if cid not in channels:
+                raise PlaybookError(f"{where}.channels: unknown channel {cid!r}")
+        gpc = body.get("gpc_opt_out", False)
+        if not isinstance(gpc, bool):
+            raise PlaybookError(f"{where}.gpc_opt_out: must be true or false")
+        return Purpose(
+            id=pid,
+            label=_text(body, f"{where}.label"),
+            description=_text(body, f"{where}.description"),
+            channels=tuple(c for c in channels if c in allowed),
+            gpc_opt_out=gpc,
+        )
+
+
+def parse_quiet_hours(value: object, where: str) -> QuietHours:
+    """Read `{from = "HH:MM", until = "HH:MM"}`; PlaybookError names `where` when it is wrong."""
+    if not isinstance(value, dict) or set(value) != {"from", "until"}:
+        raise PlaybookError(f'{where}: must be {{ from = "HH:MM", until = "HH:MM" }}')
+    times = []
+    for key in ("from", "until"):
+        text = value[key]
+        if not isinstance(text, str) or not _CLOCK.match(text):
+            raise PlaybookError(f"{where}.{key}: must be a 24-hour time like 21:00")
+        times.append(time.fromisoformat(text))
+    if times[0] == times[1]:
+        raise PlaybookError(f"{where}: from and until must differ")
+    return QuietHours(times[0], times[1])
+
+
+def _table(raw: dict[str, Any], key: str) -> dict[str, Any]:
+    value = raw.get(key)
+    if not isinstance(value, dict):
+        raise PlaybookError(f"{key}: missing section [{key}]")
+    return value
+
+
+def _text(table: dict[str, Any], where: str, default: str | None = None) -> str:
+    value = table.get(where.rsplit(".", 1)[-1], default)
+    if not isinstance(value, str) or not value.strip():
+        raise PlaybookError(f"{where}: must be a non-empty string")
+    return value
+
+
+def _check_id(key: str, where: str) -> None:
+    if not _ID.match(key):
+        raise PlaybookError(f"{where}: ids are lower-case letters, digits and dashes")
+
+
+def _only(body: dict[str, Any], where: str, allowed: set[str]) -> None:
+    extra = sorted(set(body) - allowed)
+    if extra:
+        raise PlaybookError(f"{where}.{extra[0]}: unknown key")

@@ -1,0 +1,91 @@
+"""Consent receipts after the Kantara Initiative Consent Receipt Specification v1.1.
+
+A receipt is derived from one ledger entry that granted or withdrew permissions, so it can
+always be rebuilt and never disagrees with the ledger. Fields Kantara does not define
+(`status`, `channel`, `ledgerSeq`, `ledgerHash`) are additions that say which way the
+decision went and where its evidence lives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from befriend.core.person import parse_iso
+from befriend.core.playbook import Playbook
+
+VERSION = "KI-CR-v1.1.0"
+_METHODS = {
+    "form": "web form, double opt-in",
+    "confirm": "web form, confirmed by email (double opt-in)",
+    "api": "preference page",
+    "one-click": "one-click unsubscribe (RFC 8058)",
+    "gpc": "Global Privacy Control signal (Sec-GPC)",
+    "import": "import",
+    "expiry": "lapsed after the consent refresh period",
+}
+
+
+def receipts(entries: Iterable[Mapping[str, Any]], playbook: Playbook) -> list[dict[str, Any]]:
+    """One receipt per ledger entry that changed a permission, oldest first."""
+    out = []
+    for entry in entries:
+        by_channel: dict[str, list[dict[str, Any]]] = {}
+        for change in entry["changes"]:
+            what = str(change["what"])
+            if not what.startswith("permission:"):
+                continue
+            _, channel, purpose = what.split(":", 2)
+            by_channel.setdefault(channel, []).append(_purpose(purpose, change, playbook))
+        if by_channel:
+            out.append(_receipt(entry, by_channel, playbook))
+    return out
+
+
+def _purpose(purpose: str, change: Mapping[str, Any], playbook: Playbook) -> dict[str, Any]:
+    found = playbook.purposes.get(purpose)
+    return {
+        "purpose": found.description if found else purpose,
+        "purposeId": purpose,
+        "purposeCategory": [found.label if found else purpose],
+        "consentType": "EXPLICIT",
+        "piiCategory": ["contact details"],
+        "primaryPurpose": False,
+        "termination": "until withdrawn on the preference page or by one-click unsubscribe",
+        "thirdPartyDisclosure": bool(found and found.gpc_opt_out),
+        "status": change["new"],
+        "previousStatus": change["old"],
+    }
+
+
+def _receipt(entry: Mapping[str, Any], by_channel: dict[str, list[dict[str, Any]]],
+             playbook: Playbook) -> dict[str, Any]:
+    org = playbook.organisation
+    return {
+        "version": VERSION,
+        "jurisdiction": org.jurisdiction,
+        "consentTimestamp": int(parse_iso(str(entry["at"])).timestamp()),
+        "collectionMethod": _METHODS.get(str(entry["source"]), str(entry["source"])),
+        "consentReceiptID": f"{entry['person_id']}-{entry['seq']}",
+        "language": org.language,
+        "piiPrincipalId": entry["person_id"],
+        "piiControllers": [{
+            "piiController": org.name,
+            "contact": org.contact,
+            "address": org.address,
+            "email": org.contact,
+            "piiControllerUrl": playbook.policy.url,
+        }],
+        "policyUrl": playbook.policy.url,
+        "policyVersion": entry["policy_version"],
+        "services": [
+            {"service": playbook.channels[c].label if c in playbook.channels else c,
+             "channel": c, "purposes": purposes}
+            for c, purposes in by_channel.items()
+        ],
+        "sensitive": False,
+        "spiCat": [],
+        "gpc": entry["gpc"],
+        "ledgerSeq": entry["seq"],
+        "ledgerHash": entry["hash"],
+    }

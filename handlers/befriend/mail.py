@@ -1,0 +1,79 @@
+"""Mail: rendered from `templates/mail/`, sent through SES with one-click unsubscribe headers.
+
+Each mail is a pair of templates, `<name>.txt` (first line `Subject: …`, a blank line, then
+the text part) and `<name>.html`. Every mail says who sends it and why it arrives, and
+carries `List-Unsubscribe` with a single-purpose token and `List-Unsubscribe-Post` (RFC 8058),
+so a mailbox provider can offer unsubscribe without opening any page.
+"""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+if TYPE_CHECKING:
+    from mypy_boto3_ses import SESClient
+
+
+def mail_templates(root: Path) -> Environment:
+    return Environment(
+        loader=FileSystemLoader(root),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+class Mailer:
+    def __init__(self, sender: str, sender_name: str, templates: Environment, *,
+                 client: SESClient | None = None, region: str | None = None,
+                 configuration_set: str | None = None) -> None:
+        self.sender = sender
+        self.sender_name = sender_name
+        self.templates = templates
+        self.configuration_set = configuration_set
+        self._client = client
+        self._region = region
+
+    @property
+    def client(self) -> SESClient:
+        if self._client is None:
+            self._client = boto3.client("ses", region_name=self._region)
+        return self._client
+
+    def render(self, name: str, to: str, context: dict[str, Any],
+               unsubscribe_url: str) -> EmailMessage:
+        """Build the message without sending it."""
+        ctx = {**context, "unsubscribe_url": unsubscribe_url, "sender_name": self.sender_name}
+        text = self.templates.get_template(f"mail/{name}.txt").render(ctx)
+        head, _, body = text.partition("\n\n")
+        if not head.startswith("Subject: "):
+            raise ValueError(f"mail/{name}.txt must start with a 'Subject: ' line")
+        html = self.templates.get_template(f"mail/{name}.html").render(ctx)
+        msg = EmailMessage()
+        msg["Subject"] = head.removeprefix("Subject: ").strip()
+        msg["From"] = formataddr((self.sender_name, self.sender))
+        msg["To"] = to
+        msg["Date"] = formatdate(usegmt=True)
+        msg["Message-ID"] = make_msgid(domain=self.sender.rpartition("@")[2])
+        msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        msg.set_content(body)
+        msg.add_alternative(html, subtype="html")
+        return msg
+
+    def send(self, name: str, to: str, context: dict[str, Any], unsubscribe_url: str) -> str:
+        """Render and send one mail; returns the SES message id."""
+        msg = self.render(name, to, context, unsubscribe_url)
+        extra: dict[str, Any] = {}
+        if self.configuration_set:
+            extra["ConfigurationSetName"] = self.configuration_set
+        answer = self.client.send_raw_email(
+            Source=self.sender, Destinations=[to], RawMessage={"Data": msg.as_bytes()}, **extra
+        )
+        return answer["MessageId"]

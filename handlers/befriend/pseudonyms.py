@@ -1,0 +1,36 @@
+"""The hashes befriend keeps instead of raw values.
+
+The email lookup key is a plain SHA-256, as the data model documents, so an operator can
+find a person's lookup from their address. Evidence and suppression hashes are keyed with
+the deployment's secret: an IPv4 address or a leaked address list could otherwise be
+recovered by hashing every candidate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from befriend.core.commands import email_key_material
+from befriend.core.person import Evidence
+
+
+def email_key(email: str) -> str:
+    return hashlib.sha256(f"email:{email_key_material(email)}".encode()).hexdigest()
+
+
+class Pseudonyms:
+    def __init__(self, secret: str) -> None:
+        self._key = hashlib.sha256(f"befriend.pseudonyms:{secret}".encode()).digest()
+
+    def _mac(self, purpose: str, value: str) -> str:
+        return hmac.new(self._key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+
+    def suppression(self, email: str) -> str:
+        return self._mac("suppress", email_key_material(email))
+
+    def evidence(self, client_address: str | None, user_agent: str | None) -> Evidence:
+        return Evidence(
+            client=self._mac("client", client_address or "")[:32],
+            agent=self._mac("agent", user_agent or "")[:32],
+        )

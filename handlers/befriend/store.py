@@ -1,0 +1,370 @@
+"""DynamoDB single-table access. Every read and write befriend makes goes through here.
+
+Items (keys `pk`/`sk`):
+  P#<id> / PROFILE              the person (JSON `doc`; `revision` is the optimistic lock)
+  P#<id> / LEDGER#<seq>         one ledger entry, append-only, hash-chained
+  P#<id> / IDEM#<key hash>      a replayable answer for an Idempotency-Key about this person
+  EMAIL#<sha256> / EMAIL        unique address → person id
+  SUPPRESS#<keyed hash> / SUPPRESS   left behind by erasure
+  MAILRATE#<sha256> / <hour>    mails sent to an address this hour
+  IDEM#<key hash> / IDEM        a replayable answer for an Idempotency-Key with no person yet
+
+A pending sign-up and its lookup carry `expires_at` for DynamoDB TTL. TTL deletes lazily
+(in AWS up to days late; moto never), so reads treat an item past `expires_at` as absent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from befriend.core.changes import Outcome
+from befriend.core.errors import ConcurrentChange
+from befriend.core.person import Person
+from befriend.core.records import person_from_record, person_to_record
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+PROFILE = "PROFILE"
+Item = dict[str, Any]
+
+
+def _pk(person_id: str) -> str:
+    return f"P#{person_id}"
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _n(value: int) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+class Store:
+    """Role-named reads and writes on one table. The client is made on first use, so a moto
+    mock started after the Store was built is still the one in force."""
+
+    def __init__(self, table: str, client: DynamoDBClient | None = None, *,
+                 endpoint_url: str | None = None, region: str | None = None) -> None:
+        self.table = table
+        self._client = client
+        self._endpoint_url = endpoint_url
+        self._region = region
+
+    @property
+    def client(self) -> DynamoDBClient:
+        if self._client is None:
+            self._client = boto3.client(
+                "dynamodb", endpoint_url=self._endpoint_url, region_name=self._region
+            )
+        return self._client
+
+    # --- table ---
+
+    def create_table(self) -> None:
+        """Create the table as the SAM template does, and wait until it can be used."""
+        self.client.create_table(
+            TableName=self.table,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+            SSESpecification={"Enabled": True},
+        )
+        self.client.get_waiter("table_exists").wait(TableName=self.table)
+        self.client.update_time_to_live(
+            TableName=self.table,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
+        )
+
+    # --- people ---
+
+    def person(self, person_id: str, now: datetime) -> Person | None:
+        """The person, or None when absent or an unconfirmed sign-up that has lapsed."""
+        item = self.client.get_item(
+            TableName=self.table, Key={"pk": _s(_pk(person_id)), "sk": _s(PROFILE)},
+            ConsistentRead=True,
+        ).get("Item")
+        if item is None or _expired(item, now):
+            return None
+        return person_from_record(json.loads(item["doc"]["S"]))
+
+    def person_id_for_email(self, email_key: str, now: datetime) -> str | None:
+        item = self.client.get_item(
+            TableName=self.table, Key={"pk": _s(f"EMAIL#{email_key}"), "sk": _s("EMAIL")},
+            ConsistentRead=True,
+        ).get("Item")
+        if item is None or _expired(item, now):
+            return None
+        return item["person_id"]["S"]
+
+    def create_pending(self, person: Person, email_key: str, now: datetime) -> bool:
+        """Write a new pending person and claim the address; False if the address was taken
+        meanwhile (a lapsed pending claim may be taken over)."""
+        free = "attribute_not_exists(pk) OR expires_at < :now"
+        try:
+            self.client.transact_write_items(TransactItems=[
+                {"Put": {
+                    "TableName": self.table,
+                    "Item": {"pk": _s(f"EMAIL#{email_key}"), "sk": _s("EMAIL"),
+                             "person_id": _s(person.id), "status": _s("pending"),
+                             **_ttl(person.expires_at)},
+                    "ConditionExpression": free,
+                    "ExpressionAttributeValues": {":now": _n(int(now.timestamp()))},
+                }},
+                {"Put": {
+                    "TableName": self.table,
+                    "Item": self._profile(person),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }},
+            ])
+        except ClientError as exc:
+            if _cancelled(exc):
+                return False
+            raise
+        return True
+
+    def commit(self, outcome: Outcome, *, email_key: str | None = None,
+               lift_suppression: str | None = None) -> Person:
+        """Write a decided change in one transaction: the new state, conditional on the
+        revision it was computed from, and its ledger entries, each conditional on its
+        sequence number being free. On confirmation `email_key` makes the address lookup
+        permanent and `lift_suppression` removes an erasure's suppression record."""
+        before, person = outcome.before, outcome.person
+        if not outcome.changed:
+            return before
+        saved = replace(person, revision=before.revision + 1)
+        ops: list[Any] = [{"Put": {
+            "TableName": self.table,
+            "Item": self._profile(saved),
+            "ConditionExpression": "revision = :rev",
+            "ExpressionAttributeValues": {":rev": _n(before.revision)},
+        }}]
+        for entry in outcome.entries:
+            ops.append({"Put": {
+                "TableName": self.table,
+                "Item": {"pk": _s(_pk(person.id)), "sk": _s(f"LEDGER#{entry.seq:012d}"),
+                         "seq": _n(entry.seq), "doc": _s(json.dumps(entry.as_json()))},
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }})
+        if email_key is not None:
+            ops.append({"Update": {
+                "TableName": self.table,
+                "Key": {"pk": _s(f"EMAIL#{email_key}"), "sk": _s("EMAIL")},
+                "UpdateExpression": "SET #st = :active REMOVE expires_at",
+                "ConditionExpression": "person_id = :pid",
+                "ExpressionAttributeNames": {"#st": "status"},
+                "ExpressionAttributeValues": {":active": _s("active"), ":pid": _s(person.id)},
+            }})
+        if lift_suppression is not None:
+            ops.append({"Delete": {
+                "TableName": self.table,
+                "Key": {"pk": _s(f"SUPPRESS#{lift_suppression}"), "sk": _s("SUPPRESS")},
+            }})
+        try:
+            self.client.transact_write_items(TransactItems=ops)
+        except ClientError as exc:
+            if _cancelled(exc):
+                raise ConcurrentChange("the person changed meanwhile") from exc
+            raise
+        return saved
+
+    def renew_pending(self, outcome: Outcome, email_key: str) -> Person:
+        """Save a repeated, still unconfirmed sign-up and move its lapse date with it."""
+        before, person = outcome.before, outcome.person
+        saved = replace(person, revision=before.revision + 1)
+        try:
+            self.client.transact_write_items(TransactItems=[
+                {"Put": {
+                    "TableName": self.table, "Item": self._profile(saved),
+                    "ConditionExpression": "revision = :rev",
+                    "ExpressionAttributeValues": {":rev": _n(before.revision)},
+                }},
+                {"Update": {
+                    "TableName": self.table,
+                    "Key": {"pk": _s(f"EMAIL#{email_key}"), "sk": _s("EMAIL")},
+                    "UpdateExpression": "SET expires_at = :exp",
+                    "ConditionExpression": "person_id = :pid",
+                    "ExpressionAttributeValues": {":pid": _s(person.id), **{
+                        ":exp": v for v in _ttl(person.expires_at).values()}},
+                }},
+            ])
+        except ClientError as exc:
+            if _cancelled(exc):
+                raise ConcurrentChange("the sign-up changed meanwhile") from exc
+            raise
+        return saved
+
+    def ledger(self, person_id: str) -> list[dict[str, Any]]:
+        """Every ledger entry of a person, oldest first, as stored JSON."""
+        return [json.loads(item["doc"]["S"])
+                for item in self._query(_pk(person_id), "LEDGER#")]
+
+    def items(self, person_id: str) -> list[Item]:
+        """Every raw item under a person's key (what erasure must leave empty)."""
+        return list(self._query(_pk(person_id)))
+
+    def people(self) -> Iterator[str]:
+        """Ids of every stored person. A scan: for operator commands, never a request path."""
+        pages = self.client.get_paginator("scan").paginate(
+            TableName=self.table, FilterExpression="sk = :p",
+            ExpressionAttributeValues={":p": _s(PROFILE)}, ProjectionExpression="pk",
+        )
+        for page in pages:
+            for item in page["Items"]:
+                yield item["pk"]["S"].removeprefix("P#")
+
+    def profile_item(self, person_id: str) -> Item | None:
+        return self.client.get_item(
+            TableName=self.table, Key={"pk": _s(_pk(person_id)), "sk": _s(PROFILE)},
+            ConsistentRead=True,
+        ).get("Item")
+
+    # --- erasure ---
+
+    def erase(self, person: Person, email_key: str, suppress_key: str, now: datetime) -> None:
+        """Remove every item about the person and leave only a keyed-hash suppression record.
+
+        First, in one transaction, the address is released, the suppression record written
+        and the profile marked `erasing` (its tokens then only allow finishing the erasure);
+        then the other items go; the profile goes last, so an interrupted erasure can be
+        finished by asking again."""
+        if person.status != "erasing":
+            marked = replace(person, status="erasing", revision=person.revision + 1)
+            try:
+                self.client.transact_write_items(TransactItems=[
+                    {"Put": {
+                        "TableName": self.table, "Item": self._profile(marked),
+                        "ConditionExpression": "revision = :rev",
+                        "ExpressionAttributeValues": {":rev": _n(person.revision)},
+                    }},
+                    {"Delete": {
+                        "TableName": self.table,
+                        "Key": {"pk": _s(f"EMAIL#{email_key}"), "sk": _s("EMAIL")},
+                        "ConditionExpression": "attribute_not_exists(pk) OR person_id = :pid",
+                        "ExpressionAttributeValues": {":pid": _s(person.id)},
+                    }},
+                    {"Put": {
+                        "TableName": self.table,
+                        "Item": {"pk": _s(f"SUPPRESS#{suppress_key}"), "sk": _s("SUPPRESS"),
+                                 "since": _s(now.date().isoformat())},
+                    }},
+                ])
+            except ClientError as exc:
+                if _cancelled(exc):
+                    raise ConcurrentChange("the person changed meanwhile") from exc
+                raise
+        keys = [{"pk": i["pk"], "sk": i["sk"]} for i in self._query(_pk(person.id))
+                if i["sk"]["S"] != PROFILE]
+        for start in range(0, len(keys), 25):
+            requests: Any = {self.table: [{"DeleteRequest": {"Key": k}}
+                                          for k in keys[start:start + 25]]}
+            while requests:
+                requests = self.client.batch_write_item(RequestItems=requests).get(
+                    "UnprocessedItems") or None
+        self.client.delete_item(
+            TableName=self.table, Key={"pk": _s(_pk(person.id)), "sk": _s(PROFILE)}
+        )
+
+    def suppressed(self, suppress_key: str) -> bool:
+        return "Item" in self.client.get_item(
+            TableName=self.table,
+            Key={"pk": _s(f"SUPPRESS#{suppress_key}"), "sk": _s("SUPPRESS")},
+        )
+
+    # --- limits and replays ---
+
+    def take_mail_slot(self, email_key: str, now: datetime, limit: int) -> bool:
+        """Count one mail to an address in this clock hour; False once `limit` is reached."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"pk": _s(f"MAILRATE#{email_key}"), "sk": _s(now.strftime("%Y-%m-%dT%H"))},
+                UpdateExpression="ADD n :one SET expires_at = :exp",
+                ConditionExpression="attribute_not_exists(n) OR n < :limit",
+                ExpressionAttributeValues={
+                    ":one": _n(1), ":limit": _n(limit),
+                    ":exp": _n(int((now + timedelta(hours=2)).timestamp())),
+                },
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def replay(self, pk: str, sk: str, now: datetime) -> dict[str, Any] | None:
+        item = self.client.get_item(
+            TableName=self.table, Key={"pk": _s(pk), "sk": _s(sk)}, ConsistentRead=True
+        ).get("Item")
+        if item is None or _expired(item, now):
+            return None
+        stored: dict[str, Any] = json.loads(item["doc"]["S"])
+        return stored
+
+    def remember(self, pk: str, sk: str, answer: dict[str, Any], until: datetime) -> bool:
+        """Keep an answer for replay; False when another request stored one first."""
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item={"pk": _s(pk), "sk": _s(sk), "doc": _s(json.dumps(answer)),
+                      **_ttl(until)},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    # --- internals ---
+
+    def _profile(self, person: Person) -> Item:
+        return {
+            "pk": _s(_pk(person.id)), "sk": _s(PROFILE),
+            "status": _s(person.status), "seq": _n(person.seq),
+            "revision": _n(person.revision),
+            "doc": _s(json.dumps(person_to_record(person))),
+            **_ttl(person.expires_at),
+        }
+
+    def _query(self, pk: str, prefix: str | None = None) -> Iterator[Item]:
+        condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if prefix else "")
+        values = {":pk": _s(pk), **({":prefix": _s(prefix)} if prefix else {})}
+        pages = self.client.get_paginator("query").paginate(
+            TableName=self.table, KeyConditionExpression=condition,
+            ExpressionAttributeValues=values, ConsistentRead=True,
+        )
+        for page in pages:
+            yield from page["Items"]
+
+
+def _ttl(moment: datetime | None) -> Item:
+    return {} if moment is None else {"expires_at": _n(int(moment.timestamp()))}
+
+
+def _expired(item: Item, now: datetime) -> bool:
+    exp = item.get("expires_at")
+    return exp is not None and int(exp["N"]) <= int(now.timestamp())
+
+
+def _cancelled(exc: ClientError) -> bool:
+    return exc.response["Error"]["Code"] in (
+        "TransactionCanceledException", "ConditionalCheckFailedException",
+        "TransactionConflictException",
+    )
+

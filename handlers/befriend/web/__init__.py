@@ -1,0 +1,1 @@
+"""The thin HTTP edge: the app factory, one blueprint per audience, problem mapping."""

@@ -1,0 +1,74 @@
+"""The Flask app factory: one app for the Lambda entry, `befriend serve` and the tests."""
+
+from __future__ import annotations
+
+from flask import Flask, Response
+from jinja2 import FileSystemLoader
+
+from befriend.clock import Clock, system_clock
+from befriend.config import Settings
+from befriend.core.playbook import Playbook, load_playbook
+from befriend.mail import Mailer, mail_templates
+from befriend.pseudonyms import Pseudonyms
+from befriend.store import Store
+from befriend.tokens import Tokens
+from befriend.web import oneclick, problems, public, visitor
+from befriend.web.services import Services
+
+MAX_BODY = 64 * 1024
+# API answers hold personal data: never cached, never framed, never sniffed, no referrer.
+# HTML pages the API serves have no scripts or inline styles, so the policy can be strict.
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+}
+
+
+def read_playbook(settings: Settings) -> Playbook:
+    return load_playbook(settings.playbook_path.read_text(encoding="utf-8"))
+
+
+def create_app(settings: Settings, store: Store | None = None, clock: Clock = system_clock,
+               mailer: Mailer | None = None, playbook: Playbook | None = None) -> Flask:
+    playbook = playbook or read_playbook(settings)
+    app = Flask("befriend", static_folder=None, template_folder=None)
+    app.jinja_loader = FileSystemLoader(settings.templates)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY, MAX_FORM_MEMORY_SIZE=MAX_BODY)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["befriend"] = Services(
+        settings=settings,
+        store=store or Store(settings.table, region=settings.region),
+        clock=clock,
+        mailer=mailer or Mailer(
+            playbook.organisation.sender, playbook.organisation.name,
+            mail_templates(settings.templates), region=settings.region,
+            configuration_set=settings.ses_configuration_set,
+        ),
+        playbook=playbook,
+        tokens=Tokens(settings.secret, clock),
+        pseudonyms=Pseudonyms(settings.secret),
+    )
+    problems.register(app)
+    app.register_blueprint(public.bp)
+    app.register_blueprint(visitor.bp)
+    app.register_blueprint(oneclick.bp)
+    if settings.local:
+        from befriend.web import dev
+
+        app.register_blueprint(dev.bp)
+
+    @app.context_processor
+    def _organisation() -> dict[str, str]:
+        return {"organisation": playbook.organisation.name}
+
+    @app.after_request
+    def _secure(answer: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            answer.headers.setdefault(name, value)
+        return answer
+
+    return app

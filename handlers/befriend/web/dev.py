@@ -1,0 +1,60 @@
+"""Local mode only: the mails moto's SES captured, so a person can click their links.
+
+Registered by `create_app` only when `BEFRIEND_LOCAL=1`; it reads moto's in-process SES
+backend, which `befriend serve` and the tests share with the app.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+from flask import Blueprint, Response, render_template
+
+from befriend.web.services import services
+
+bp = Blueprint("dev", __name__, url_prefix="/dev")
+_LINK = re.compile(r"https?://[^\s<>\"']+")
+
+
+def outbox() -> list[dict[str, Any]]:
+    """Every captured mail, newest first."""
+    from moto.core import DEFAULT_ACCOUNT_ID  # local tool only: never imported in Lambda
+    from moto.ses.models import ses_backends
+
+    backend = ses_backends[DEFAULT_ACCOUNT_ID][services().settings.region]
+    mails = []
+    for sent in backend.sent_messages:
+        raw = getattr(sent, "raw_data", None)
+        if raw is None:
+            continue
+        msg = message_from_bytes(raw.encode() if isinstance(raw, str) else raw,
+                                 policy=policy.default)
+        assert isinstance(msg, EmailMessage)
+        text_part = msg.get_body(("plain",))
+        html_part = msg.get_body(("html",))
+        text = text_part.get_content() if text_part else ""
+        mails.append({
+            "id": sent.id,
+            "to": msg["To"],
+            "from": msg["From"],
+            "subject": msg["Subject"],
+            "headers": {k: str(v) for k, v in msg.items()},
+            "text": text,
+            "html": html_part.get_content() if html_part else "",
+            "links": list(dict.fromkeys(_LINK.findall(text))),
+        })
+    return mails[::-1]
+
+
+@bp.get("/outbox.json")
+def outbox_json() -> Response:
+    return Response(json.dumps({"mails": outbox()}), mimetype="application/json")
+
+
+@bp.get("/outbox")
+def outbox_page() -> Response:
+    return Response(render_template("dev/outbox.html", mails=outbox()), mimetype="text/html")

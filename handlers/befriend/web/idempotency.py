@@ -1,0 +1,73 @@
+"""`Idempotency-Key` (IETF draft-ietf-httpapi-idempotency-key-header): a retried request with
+the same key gets the first answer again instead of acting twice.
+
+Answers are kept for 24 hours. An answer that holds personal data is kept in the person's
+own partition, so erasure removes it with everything else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+from typing import Any
+
+from flask import Response, request
+
+from befriend.core.errors import IdempotencyMismatch
+from befriend.web.problems import Problem
+from befriend.web.services import services
+
+KEEP = timedelta(hours=24)
+_KEPT_HEADERS = ("Content-Type", "Location")
+
+View = Callable[..., Response]
+
+
+def idempotent(scope: str, partition: Callable[[], str | None] | None = None
+               ) -> Callable[[View], View]:
+    """Replay the first 2xx/3xx answer for a repeated Idempotency-Key.
+
+    `partition` names the person's partition (`P#<id>`) when the answer is about someone."""
+
+    def wrap(view: View) -> View:
+        @wraps(view)
+        def run(*args: Any, **kwargs: Any) -> Response:
+            key = request.headers.get("Idempotency-Key")
+            if key is None:
+                return view(*args, **kwargs)
+            if not key or len(key) > 255:
+                raise Problem(400, "bad-idempotency-key", "Idempotency-Key must be 1 to 255"
+                              " characters")
+            s = services()
+            digest = hashlib.sha256(f"{scope}\n{key}".encode()).hexdigest()
+            pk = partition() if partition else None
+            where = (pk, f"IDEM#{digest}") if pk else (f"IDEM#{digest}", "IDEM")
+            fingerprint = hashlib.sha256(
+                b"\n".join([request.method.encode(), request.path.encode(),
+                            request.mimetype.encode(), request.get_data(cache=True)])
+            ).hexdigest()
+            now = s.clock()
+            kept = s.store.replay(*where, now)
+            if kept is None:
+                answer = view(*args, **kwargs)
+                if answer.status_code >= 400:
+                    return answer
+                kept = {
+                    "fingerprint": fingerprint,
+                    "status": answer.status_code,
+                    "body": answer.get_data(as_text=True),
+                    "headers": {h: answer.headers[h] for h in _KEPT_HEADERS if h in answer.headers},
+                }
+                if s.store.remember(*where, kept, now + KEEP):
+                    return answer
+                kept = s.store.replay(*where, now) or kept  # a twin request stored first
+            if kept["fingerprint"] != fingerprint:
+                raise IdempotencyMismatch("send a new key for a new request")
+            return Response(kept["body"], status=kept["status"],
+                            headers={**kept["headers"], "Idempotent-Replayed": "true"})
+
+        return run
+
+    return wrap

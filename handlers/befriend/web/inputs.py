@@ -1,0 +1,60 @@
+"""Reading requests: JSON and form bodies, the bearer token, and the evidence of who asks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import request
+
+from befriend.core.changes import Context
+from befriend.web.problems import Problem
+from befriend.web.services import services
+
+
+def wants_form() -> bool:
+    return request.mimetype == "application/x-www-form-urlencoded"
+
+
+def json_body() -> Any:
+    """The parsed JSON body; 415 for another media type, 400 for malformed JSON."""
+    if request.mimetype != "application/json":
+        raise Problem(415, "unsupported-media-type", "Send JSON",
+                      "Use Content-Type: application/json.")
+    raw = request.get_data(cache=True)
+    try:
+        return json.loads(raw) if raw else None
+    except (ValueError, RecursionError) as exc:
+        raise Problem(400, "malformed-json", "The body is not valid JSON",
+                      str(exc)[:200]) from exc
+
+
+def form_body(lists: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A urlencoded form as a dict; fields named in `lists` may repeat."""
+    form = request.form
+    return {key: form.getlist(key) if key in lists else form.get(key) for key in form}
+
+
+def bearer() -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Problem(401, "missing-token", "A manage token is required",
+                      "Send it as `Authorization: Bearer <token>`; it comes from the link in"
+                      " your mail.", headers={"WWW-Authenticate": "Bearer"})
+    return token.strip()
+
+
+def gpc() -> bool:
+    """Global Privacy Control: `Sec-GPC: 1` means "do not sell or share my data"."""
+    return request.headers.get("Sec-GPC", "").strip() == "1"
+
+
+def context(source: str) -> Context:
+    s = services()
+    return Context(
+        now=s.clock(),
+        source=source,
+        evidence=s.pseudonyms.evidence(request.remote_addr, request.user_agent.string),
+        gpc=gpc(),
+    )

@@ -1,0 +1,85 @@
+"""One-click unsubscribe (RFC 8058): the URL in every mail's `List-Unsubscribe` header.
+
+`POST` with `List-Unsubscribe=One-Click` withdraws at once, with no login and no redirect.
+`GET` changes nothing (mail scanners prefetch links); it shows a page with one button.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, render_template, request
+
+from befriend.core import changes
+from befriend.core.errors import InvalidToken, NotFound, WrongScope
+from befriend.core.person import Person
+from befriend.tokens import Claims
+from befriend.web.inputs import context
+from befriend.web.people import apply
+from befriend.web.services import services
+
+bp = Blueprint("oneclick", __name__, url_prefix="/api")
+
+
+def _claims(token: str) -> Claims | None:
+    try:
+        return services().tokens.read(token, "unsubscribe")
+    except (InvalidToken, WrongScope):
+        return None
+
+
+def _what(claims: Claims) -> str:
+    pb = services().playbook
+    channel = pb.channels[claims.channel].label if claims.channel in pb.channels else "mail"
+    if claims.purpose and claims.purpose in pb.purposes:
+        return f"{pb.purposes[claims.purpose].label} by {channel.lower()}"
+    return f"everything by {channel.lower()}"
+
+
+def _page(template: str, status: int, **ctx: object) -> Response:
+    html = render_template(template, **ctx)
+    return Response(html, status=status, mimetype="text/html")
+
+
+@bp.get("/unsubscribe/<token>")
+def ask(token: str) -> Response:
+    claims = _claims(token)
+    if claims is None:
+        return _page("api/unsubscribe-invalid.html", 401)
+    return _page("api/unsubscribe.html", 200, what=_what(claims))
+
+
+@bp.post("/unsubscribe/<token>")
+def one_click(token: str) -> Response:
+    claims = _claims(token)
+    browser = request.accept_mimetypes.accept_html and not request.accept_mimetypes.accept_json
+    if claims is None:
+        if browser:
+            return _page("api/unsubscribe-invalid.html", 401)
+        raise InvalidToken("this unsubscribe link is not valid")
+    if request.form.get("List-Unsubscribe") != "One-Click":
+        return Response(json.dumps({
+            "type": "https://befriend.dev/problems/one-click-body",
+            "title": "Send List-Unsubscribe=One-Click", "status": 400,
+            "detail": "RFC 8058 one-click unsubscribe posts the form field "
+                      "List-Unsubscribe=One-Click."}),
+            status=400, mimetype="application/problem+json")
+    s = services()
+    ctx = context("one-click")
+    person = s.store.person(claims.person_id, ctx.now)
+    # An erased or lapsed person is already unsubscribed from everything: same answer.
+    if person is not None and person.status != "erasing":
+        channel = claims.channel or "email"
+
+        def load() -> Person:
+            fresh = s.store.person(claims.person_id, s.clock())
+            if fresh is None:
+                raise NotFound(claims.person_id)
+            return fresh
+
+        apply(person, lambda p: changes.unsubscribe(p, channel, claims.purpose, ctx,
+                                                    s.playbook), load)
+    if browser:
+        return _page("api/unsubscribed.html", 200, what=_what(claims))
+    body = {"status": "unsubscribed", "channel": claims.channel, "purpose": claims.purpose}
+    return Response(json.dumps(body), status=200, mimetype="application/json")

@@ -1,0 +1,43 @@
+"""Finding the person a token names, and applying a decided change with retries."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+
+from befriend.core.changes import Outcome
+from befriend.core.errors import ConcurrentChange, InvalidToken, NotFound
+from befriend.core.person import Person
+from befriend.tokens import Claims
+from befriend.web.services import services
+
+ATTEMPTS = 40
+
+
+def person_for(claims: Claims, *, erasing_ok: bool = False) -> Person:
+    """The living person a manage token names; revoked or stale tokens are refused."""
+    s = services()
+    person = s.store.person(claims.person_id, s.clock())
+    if person is None:
+        raise NotFound(claims.person_id)
+    if person.status == "erasing" and not erasing_ok:
+        raise NotFound(claims.person_id)
+    if person.status == "pending" or claims.generation != person.token_generation:
+        raise InvalidToken("this link was signed out or replaced")
+    return person
+
+
+def apply(person: Person, decide: Callable[[Person], Outcome],
+          reload: Callable[[], Person], **commit: str | None) -> Person:
+    """Decide on `person`, write it; when someone else wrote first, decide again on the
+    fresh state. Never loses either change; gives up (409) only after many tries."""
+    s = services()
+    for attempt in range(ATTEMPTS):
+        try:
+            return s.store.commit(decide(person), **commit)
+        except ConcurrentChange:
+            # Jittered backoff spreads out writers that keep colliding on one person.
+            time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
+            person = reload()
+    raise ConcurrentChange("too many concurrent changes")

@@ -1,0 +1,98 @@
+"""RFC 9457 problem responses. Domain errors become HTTP here and nowhere else."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from befriend.core.errors import (
+    ConcurrentChange,
+    IdempotencyMismatch,
+    InvalidInput,
+    InvalidToken,
+    NotFound,
+    WrongScope,
+)
+
+log = logging.getLogger("befriend")
+TYPE_BASE = "https://befriend.dev/problems/"
+
+
+class Problem(Exception):
+    """Raise from a view to answer with a problem document."""
+
+    def __init__(self, status: int, slug: str, title: str, detail: str = "",
+                 **extra: Any) -> None:
+        super().__init__(detail or title)
+        self.status, self.slug, self.title, self.detail, self.extra = (
+            status, slug, title, detail, extra)
+
+
+def problem(status: int, slug: str, title: str, detail: str = "",
+            headers: dict[str, str] | None = None, **extra: Any) -> Response:
+    body: dict[str, Any] = {"type": TYPE_BASE + slug, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    return Response(json.dumps(body), status=status, headers=headers,
+                    mimetype="application/problem+json")
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(Problem)
+    def _problem(exc: Problem) -> Response:
+        return problem(exc.status, exc.slug, exc.title, exc.detail, **exc.extra)
+
+    @app.errorhandler(InvalidInput)
+    def _invalid(exc: InvalidInput) -> Response:
+        return problem(422, "invalid-input", "The request has invalid fields",
+                       "Fix the fields listed in `errors` and send it again.",
+                       errors=[{"field": e.field, "message": e.message} for e in exc.errors])
+
+    @app.errorhandler(InvalidToken)
+    def _token(exc: InvalidToken) -> Response:
+        return problem(401, "invalid-token", "This link or token does not work",
+                       f"{exc} Ask for a fresh link by email.",
+                       headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+    @app.errorhandler(NotFound)
+    def _gone(exc: NotFound) -> Response:
+        return problem(401, "invalid-token", "This link or token does not work",
+                       "It no longer names anyone here. Ask for a fresh link by email.",
+                       headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+    @app.errorhandler(WrongScope)
+    def _scope(exc: WrongScope) -> Response:
+        return problem(403, "wrong-scope", "This token is not for this", str(exc))
+
+    @app.errorhandler(ConcurrentChange)
+    def _conflict(exc: ConcurrentChange) -> Response:
+        return problem(409, "concurrent-change", "Changed elsewhere at the same time",
+                       "Nothing was lost; load the latest state and try again.",
+                       headers={"Retry-After": "1"})
+
+    @app.errorhandler(IdempotencyMismatch)
+    def _idem(exc: IdempotencyMismatch) -> Response:
+        return problem(422, "idempotency-key-reused",
+                       "This Idempotency-Key was used for a different request", str(exc))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        headers = {}
+        if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
+            headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+        slug = (exc.name or "error").lower().replace(" ", "-")
+        return problem(status, slug, exc.name or "Error", exc.description or "",
+                       headers=headers)
+
+    @app.errorhandler(Exception)
+    def _bug(exc: Exception) -> Response:
+        # The path may hold an unsubscribe token: log the route, never the raw path.
+        log.exception("unhandled error on %s %s", request.method, request.url_rule)
+        return problem(500, "internal", "Something went wrong on our side",
+                       "Nothing was changed. Please try again later.")

@@ -1,0 +1,325 @@
+"""The visitor's API: sign up, confirm, and manage one's own permissions and data."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+from botocore.exceptions import ClientError
+from flask import Blueprint, Response, redirect, render_template
+
+from befriend.core import changes
+from befriend.core.changes import Context, Outcome
+from befriend.core.commands import (
+    Signup,
+    read_email_only,
+    read_interests,
+    read_permission_changes,
+    read_settings,
+    read_signup,
+    read_token,
+)
+from befriend.core.errors import ConcurrentChange, InvalidInput, InvalidToken
+from befriend.core.person import Person, describe, iso
+from befriend.core.receipts import receipts
+from befriend.core.records import person_to_record
+from befriend.pseudonyms import email_key
+from befriend.tokens import Claims
+from befriend.web.idempotency import idempotent
+from befriend.web.inputs import bearer, context, form_body, json_body, wants_form
+from befriend.web.people import apply, person_for
+from befriend.web.problems import Problem
+from befriend.web.services import services
+
+log = logging.getLogger("befriend")
+bp = Blueprint("visitor", __name__, url_prefix="/api")
+
+ACCEPTED = {
+    "status": "accepted",
+    "detail": "If this address can receive mail, a message is on its way. It may take a few"
+              " minutes; please check your spam folder too.",
+}
+
+
+# --- sign-up and links by mail ---
+
+
+@bp.post("/signup")
+@idempotent("signup")
+def signup() -> Response:
+    s = services()
+    as_form = wants_form()
+    body = _signup_form() if as_form else json_body()
+    try:
+        form = read_signup(body, s.playbook)
+    except InvalidInput as exc:
+        if as_form:
+            return _form_errors(exc)
+        raise
+    _start_or_remind(form, context("form"))
+    if as_form:
+        return redirect("/thanks/", code=303)
+    return _json(ACCEPTED, 202)
+
+
+@bp.post("/link")
+def link() -> Response:
+    s = services()
+    as_form = wants_form()
+    try:
+        email = read_email_only(form_body() if as_form else json_body())
+    except InvalidInput as exc:
+        if as_form:
+            return _form_errors(exc)
+        raise
+    now = s.clock()
+    key = email_key(email)
+    pid = s.store.person_id_for_email(key, now)
+    person = s.store.person(pid, now) if pid else None
+    if person is not None and person.status == "active":
+        _mail_manage(person, key, reason="link")
+    if as_form:
+        return redirect("/link/sent/", code=303)
+    return _json(ACCEPTED, 202)
+
+
+def _start_or_remind(form: Signup, ctx: Context) -> None:
+    """Answer alike for new and known addresses: only the mail differs."""
+    s = services()
+    key = email_key(form.email)
+    pid = s.store.person_id_for_email(key, ctx.now)
+    person = s.store.person(pid, ctx.now) if pid else None
+    if person is None:
+        fresh = changes.start_signup(uuid.uuid4().hex, form, ctx, s.playbook)
+        if s.store.create_pending(fresh, key, ctx.now):
+            _mail_confirm(fresh, key)
+    elif person.status == "pending":
+        renewed = changes.renew_signup(person, form, ctx)
+        try:
+            saved = s.store.renew_pending(Outcome(person, renewed, ()), key)
+        except ConcurrentChange:
+            return  # a twin request renewed it a moment ago and mailed
+        _mail_confirm(saved, key)
+    elif person.status == "active":
+        _mail_manage(person, key, reason="signup")
+
+
+def _mail_confirm(person: Person, key: str) -> None:
+    s = services()
+    pb = s.playbook
+    req = person.request
+    assert req is not None
+    asked = [
+        f"{pb.channels[c].label}: {pb.purposes[p].label}"
+        for c, p in req.permissions
+        if not (req.gpc and pb.purposes[p].gpc_opt_out)
+    ]
+    _send(person, key, "confirm", {
+        "asked": asked,
+        "confirm_url": f"{s.settings.site_url}/confirm/#t="
+                       + s.tokens.issue("confirm", person.id, person.token_generation),
+    })
+
+
+def _mail_manage(person: Person, key: str, reason: str) -> None:
+    s = services()
+    _send(person, key, "manage", {
+        "reason": reason,
+        "manage_url": f"{s.settings.site_url}/preferences/#t="
+                      + s.tokens.issue("manage", person.id, person.token_generation),
+    })
+
+
+def _send(person: Person, key: str, template: str, extra: dict[str, Any]) -> None:
+    s = services()
+    if not s.store.take_mail_slot(key, s.clock(), s.settings.mails_per_hour):
+        log.info("mail limit reached; %s mail not sent", template)
+        return
+    policy = s.playbook.policy
+    unsubscribe = s.tokens.issue("unsubscribe", person.id, channel="email")
+    try:
+        s.mailer.send(template, person.email, {
+            "name": person.name,
+            "policy_version": policy.version,
+            "policy_url": _absolute(policy.url),
+            **extra,
+        }, f"{s.settings.site_url}/api/unsubscribe/{unsubscribe}")
+    except ClientError as exc:
+        log.error("SES refused the %s mail: %s", template, exc.response["Error"]["Code"])
+        raise Problem(503, "mail-unavailable", "We could not send mail just now",
+                      "Nothing is lost; please try again in a few minutes.",
+                      headers={"Retry-After": "60"}) from exc
+
+
+def _absolute(url: str) -> str:
+    return url if "://" in url else services().settings.site_url + url
+
+
+def _signup_form() -> dict[str, Any]:
+    """The no-JavaScript sign-up form, as the JSON body the API reads."""
+    raw = form_body(("interests", "permissions"))
+    body: dict[str, Any] = {k: raw[k] for k in ("email", "time_zone", "policy_version")
+                            if raw.get(k)}
+    if raw.get("name"):
+        body["name"] = raw["name"]
+    body["interests"] = raw.get("interests") or []
+    pairs = []
+    for value in raw.get("permissions") or []:
+        channel, _, purpose = str(value).partition(":")
+        pairs.append({"channel": channel, "purpose": purpose})
+    body["permissions"] = pairs
+    return body
+
+
+def _form_errors(exc: InvalidInput) -> Response:
+    html = render_template("api/form-errors.html", errors=exc.errors, back="/")
+    return Response(html, status=422, mimetype="text/html")
+
+
+# --- confirmation ---
+
+
+def _confirm_partition() -> str | None:
+    try:
+        claims = services().tokens.read(read_token(json_body()), "confirm")
+    except Exception:  # an unreadable request simply is not replayed  # noqa: BLE001
+        return None
+    return f"P#{claims.person_id}"
+
+
+@bp.post("/confirm")
+@idempotent("confirm", partition=_confirm_partition)
+def confirm() -> Response:
+    s = services()
+    claims = s.tokens.read(read_token(json_body()), "confirm")
+    ctx = context("confirm")
+
+    def load() -> Person:
+        person = s.store.person(claims.person_id, s.clock())
+        if person is None or person.status == "erasing":
+            raise InvalidToken("this link has expired")
+        if claims.generation != person.token_generation:
+            raise InvalidToken("this link was replaced by a newer one")
+        return person
+
+    person = load()
+    if person.status == "pending":
+        person = apply(
+            person, lambda p: changes.confirm(p, ctx, s.playbook), load,
+            email_key=email_key(person.email),
+            lift_suppression=s.pseudonyms.suppression(person.email),
+        )
+    token = s.tokens.issue("manage", person.id, person.token_generation)
+    return _json({"person": describe(person, s.playbook), "manage_token": token}, 200)
+
+
+# --- the person's own page ---
+
+
+def _claims() -> Claims:
+    return services().tokens.read(bearer(), "manage")
+
+
+def _change(decide: Any, source: str = "api") -> Person:
+    """Apply `decide(person, ctx, playbook)` for the token's person, with retries."""
+    s = services()
+    claims = _claims()
+    ctx = context(source)
+    return apply(person_for(claims), lambda p: decide(p, ctx, s.playbook),
+                 lambda: person_for(claims))
+
+
+@bp.get("/me")
+def me() -> Response:
+    return _json(describe(person_for(_claims()), services().playbook))
+
+
+@bp.patch("/me/permissions")
+def change_permissions() -> Response:
+    s = services()
+    wanted = read_permission_changes(json_body(), s.playbook)
+    person = _change(lambda p, ctx, pb: changes.change_permissions(p, wanted, ctx, pb))
+    return _json(describe(person, s.playbook))
+
+
+@bp.put("/me/interests")
+def set_interests() -> Response:
+    s = services()
+    topics = read_interests(json_body(), s.playbook)
+    person = _change(lambda p, ctx, pb: changes.set_interests(p, topics, ctx, pb))
+    return _json(describe(person, s.playbook))
+
+
+@bp.patch("/me/settings")
+def update_settings() -> Response:
+    s = services()
+    patch = read_settings(json_body(), s.playbook, s.clock())
+    person = _change(lambda p, ctx, pb: changes.update_settings(p, patch, ctx, pb))
+    return _json(describe(person, s.playbook))
+
+
+@bp.post("/me/withdraw-all")
+def withdraw_all() -> Response:
+    person = _change(changes.withdraw_all)
+    return _json(describe(person, services().playbook))
+
+
+@bp.post("/me/sign-out-everywhere")
+def sign_out_everywhere() -> Response:
+    s = services()
+    person = _change(changes.sign_out_everywhere)
+    token = s.tokens.issue("manage", person.id, person.token_generation)
+    return _json({**describe(person, s.playbook), "manage_token": token})
+
+
+@bp.get("/me/receipts")
+def consent_receipts() -> Response:
+    s = services()
+    person = person_for(_claims())
+    return _json({"receipts": receipts(s.store.ledger(person.id), s.playbook)})
+
+
+@bp.get("/me/export")
+def export() -> Response:
+    s = services()
+    person = person_for(_claims())
+    ledger = s.store.ledger(person.id)
+    now = s.clock()
+    record = person_to_record(person)
+    document = {
+        "format": "befriend-export/1",
+        "exported_at": iso(now),
+        "controller": {"name": s.playbook.organisation.name,
+                       "contact": s.playbook.organisation.contact},
+        "person": describe(person, s.playbook),
+        "stored": {k: record[k] for k in ("created_at", "confirmed_at", "token_generation",
+                                          "seq", "head")},
+        "ledger": ledger,
+        "receipts": receipts(ledger, s.playbook),
+    }
+    answer = _json(document)
+    answer.headers["Content-Disposition"] = (
+        f'attachment; filename="befriend-export-{now.date().isoformat()}.json"')
+    return answer
+
+
+@bp.delete("/me")
+def erase() -> Response:
+    s = services()
+    claims = _claims()
+    for _ in range(5):
+        person = person_for(claims, erasing_ok=True)
+        try:
+            s.store.erase(person, email_key(person.email),
+                          s.pseudonyms.suppression(person.email), s.clock())
+        except ConcurrentChange:
+            continue
+        return Response(status=204)
+    raise ConcurrentChange("the person kept changing during erasure")
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body), status=status, mimetype="application/json")
+

@@ -1,0 +1,95 @@
+"""Shared fixtures. moto starts once per session before any client is made; every test
+gets its own table, and clients are reused because a new boto3 client costs far more."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+REGION = "eu-west-1"
+SENDER = "hello@befriend.example"
+SECRET = "test-secret-that-is-long-enough-0123456789"
+
+# Set before boto3 makes any client, so nothing can reach a real AWS account.
+os.environ.update({
+    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing", "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
+})
+os.environ.pop("AWS_ENDPOINT_URL", None)
+os.environ.pop("AWS_PROFILE", None)
+
+from moto import mock_aws  # noqa: E402
+
+from befriend.clock import SettableClock  # noqa: E402
+from befriend.config import Settings  # noqa: E402
+from befriend.core.playbook import Playbook, load_playbook  # noqa: E402
+from befriend.mail import Mailer, mail_templates  # noqa: E402
+from befriend.store import Store  # noqa: E402
+from befriend.web.app import create_app  # noqa: E402
+
+START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture(scope="session")
+def dynamodb(aws: None) -> Any:
+    return boto3.client("dynamodb", region_name=REGION)
+
+
+@pytest.fixture(scope="session")
+def ses(aws: None) -> Any:
+    client = boto3.client("ses", region_name=REGION)
+    client.verify_email_identity(EmailAddress=SENDER)
+    return client
+
+
+@pytest.fixture(scope="session")
+def playbook() -> Playbook:
+    return load_playbook((ROOT / "handlers/befriend/playbook.toml").read_text())
+
+
+@pytest.fixture
+def store(dynamodb: Any) -> Store:
+    store = Store(f"befriend-{uuid.uuid4().hex[:12]}", client=dynamodb)
+    store.create_table()
+    return store
+
+
+@pytest.fixture
+def clock() -> SettableClock:
+    return SettableClock(START)
+
+
+@pytest.fixture
+def settings(store: Store) -> Settings:
+    return Settings(table=store.table, secret=SECRET, site_url="https://prefs.example",
+                    region=REGION, templates=ROOT / "templates", local=True)
+
+
+@pytest.fixture
+def app(settings: Settings, store: Store, clock: SettableClock, ses: Any,
+        playbook: Playbook) -> Any:
+    mailer = Mailer(SENDER, playbook.organisation.name, mail_templates(ROOT / "templates"),
+                    client=ses)
+    flask_app = create_app(settings, store, clock, mailer, playbook)
+    flask_app.testing = True
+    return flask_app
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
