@@ -43,7 +43,7 @@ def _schemas(pb: Playbook) -> dict[str, Schema]:
     channels = list(pb.channels)
     purposes = list(pb.purposes)
     topics = list(pb.topics)
-    by_channel = lambda s: _obj({c: s for c in channels}, [])  # noqa: E731
+    by_channel = lambda s: _obj(dict.fromkeys(channels, s), [])  # noqa: E731
     quiet = _obj({"from": {"type": "string"}, "until": {"type": "string"}})
     return {
         "Problem": _obj({

@@ -184,7 +184,7 @@ def _form_errors(exc: InvalidInput) -> Response:
 def _confirm_partition() -> str | None:
     try:
         claims = services().tokens.read(read_token(json_body()), "confirm")
-    except Exception:  # an unreadable request simply is not replayed  # noqa: BLE001
+    except Exception:  # an unreadable request simply is not replayed
         return None
     return f"P#{claims.person_id}"
 

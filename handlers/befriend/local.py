@@ -1,0 +1,108 @@
+"""`befriend serve`: the whole product on this machine, against moto's server.
+
+moto runs in this process on a free loopback port, so other `befriend` commands can reach
+the same data with `--endpoint-url` (or AWS_ENDPOINT_URL) while the app serves the API.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+import socket
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from werkzeug.serving import WSGIRequestHandler, run_simple
+
+from befriend.config import Settings
+from befriend.demo import seed
+from befriend.store import Store
+from befriend.web.app import create_app, read_playbook
+
+_TOKEN_IN_PATH = re.compile(r"(/api/unsubscribe/)[^\s?\"]+")
+
+
+class RedactingHandler(WSGIRequestHandler):
+    """The access log never shows an unsubscribe token (the one token that sits in a URL)."""
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        line = _TOKEN_IN_PATH.sub(r"\1…", message % args)
+        sys.stderr.write(f"{self.address_string()} [{self.log_date_time_string()}] {line}\n")
+
+
+@dataclass(frozen=True)
+class LocalAws:
+    endpoint: str
+    server: Any
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def start_moto() -> LocalAws:
+    """Start moto's server on a free loopback port and point boto3 at it."""
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError as exc:  # pragma: no cover - the local extra is missing
+        raise SystemExit("`befriend serve` needs moto: pip install 'befriend[local]'") from exc
+    port = free_port()
+    # moto's server logs each AWS call through werkzeug's logger; the app logs on its own.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    # moto accepts any credentials; fixed ones keep a real AWS profile out of the way.
+    os.environ.update({
+        "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local",
+    })
+    os.environ.pop("AWS_PROFILE", None)
+    return LocalAws(endpoint, server)
+
+
+def local_settings(port: int) -> Settings:
+    env = dict(os.environ)
+    env.setdefault("BEFRIEND_SECRET", secrets.token_urlsafe(32))
+    env["BEFRIEND_SITE_URL"] = f"http://127.0.0.1:{port}"
+    env["BEFRIEND_LOCAL"] = "1"
+    env.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
+    return Settings.from_env(env)
+
+
+def prepare(settings: Settings, demo: bool) -> Store:
+    """Create the table, verify the sender with SES, and seed demo people."""
+    store = Store(settings.table, region=settings.region)
+    store.create_table()
+    playbook = read_playbook(settings)
+    boto3.client("ses", region_name=settings.region).verify_email_identity(
+        EmailAddress=playbook.organisation.sender)
+    if demo:
+        seed(store, playbook, settings)
+    return store
+
+
+def serve(host: str, port: int, demo: bool) -> None:
+    aws = start_moto()
+    settings = local_settings(port)
+    store = prepare(settings, demo)
+    app = create_app(settings, store)
+    base = f"http://{host}:{port}"
+    print(f"befriend is running at {base}/api/health")
+    print(f"  local outbox:    {base}/dev/outbox")
+    print(f"  OpenAPI:         {base}/api/openapi.json")
+    print(f"  moto endpoint:   {aws.endpoint}")
+    print(f"  check ledgers:   befriend ledger verify --endpoint-url {aws.endpoint}")
+    try:
+        run_simple(host, port, app, threaded=True, request_handler=RedactingHandler)
+    finally:
+        aws.stop()
