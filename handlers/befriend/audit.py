@@ -24,9 +24,12 @@ def verify_ledgers(store: Store, person_ids: Iterable[str] | None = None) -> tup
         length = verify(pid, chain)
         head = chain[-1]["hash"] if chain else ""
         if length != int(doc["seq"]) or (doc["head"] or "") != head:
-            raise LedgerBroken(pid, length + 1 if length < int(doc["seq"]) else length,
-                               "the profile does not point at the last entry "
-                               f"(profile seq {doc['seq']}, chain length {length})")
+            raise LedgerBroken(
+                pid,
+                length + 1 if length < int(doc["seq"]) else length,
+                "the profile does not point at the last entry "
+                f"(profile seq {doc['seq']}, chain length {length})",
+            )
         people += 1
         entries += length
     return people, entries

@@ -17,8 +17,12 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on (loopback keeps it private to this machine).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (loopback keeps it private to this machine).",
+)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--no-demo", is_flag=True, help="Start with an empty table.")
 def serve(host: str, port: int, no_demo: bool) -> None:
@@ -36,8 +40,11 @@ def ledger() -> None:
 @ledger.command()
 @click.option("--person", "person_id", help="Check one person only.")
 @click.option("--table", envvar="BEFRIEND_TABLE", default="befriend", show_default=True)
-@click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL",
-              help="DynamoDB endpoint, e.g. the moto endpoint `befriend serve` prints.")
+@click.option(
+    "--endpoint-url",
+    envvar="AWS_ENDPOINT_URL",
+    help="DynamoDB endpoint, e.g. the moto endpoint `befriend serve` prints.",
+)
 @click.option("--region", envvar="AWS_DEFAULT_REGION", default="eu-west-1", show_default=True)
 def verify(person_id: str | None, table: str, endpoint_url: str | None, region: str) -> None:
     """Check every hash chain; exit 1 naming the first bad entry."""

@@ -18,12 +18,27 @@ from befriend.pseudonyms import Pseudonyms, email_key
 from befriend.store import Store
 
 DEMO = [
-    ("demo1@example.org", "Demo visitor 1", "Europe/Berlin",
-     [("email", "newsletter"), ("email", "events")], ["gardening", "local-events"]),
-    ("demo2@example.org", "Demo visitor 2", "America/New_York",
-     [("email", "newsletter"), ("sms", "offers")], ["cooking"]),
-    ("demo3@example.org", "Demo visitor 3", "Asia/Tokyo",
-     [("email", "product-updates"), ("linkedin", "events")], ["photography", "cycling"]),
+    (
+        "demo1@example.org",
+        "Demo visitor 1",
+        "Europe/Berlin",
+        [("email", "newsletter"), ("email", "events")],
+        ["gardening", "local-events"],
+    ),
+    (
+        "demo2@example.org",
+        "Demo visitor 2",
+        "America/New_York",
+        [("email", "newsletter"), ("sms", "offers")],
+        ["cooking"],
+    ),
+    (
+        "demo3@example.org",
+        "Demo visitor 3",
+        "Asia/Tokyo",
+        [("email", "product-updates"), ("linkedin", "events")],
+        ["photography", "cycling"],
+    ),
 ]
 
 

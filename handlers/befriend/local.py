@@ -62,10 +62,14 @@ def start_moto() -> LocalAws:
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
     # moto accepts any credentials; fixed ones keep a real AWS profile out of the way.
-    os.environ.update({
-        "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local",
-    })
+    os.environ.update(
+        {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_SESSION_TOKEN": "local",
+        }
+    )
     os.environ.pop("AWS_PROFILE", None)
     return LocalAws(endpoint, server)
 
@@ -85,7 +89,8 @@ def prepare(settings: Settings, demo: bool) -> Store:
     store.create_table()
     playbook = read_playbook(settings)
     boto3.client("ses", region_name=settings.region).verify_email_identity(
-        EmailAddress=playbook.organisation.sender)
+        EmailAddress=playbook.organisation.sender
+    )
     if demo:
         seed(store, playbook, settings)
     return store

@@ -30,9 +30,16 @@ def mail_templates(root: Path) -> Environment:
 
 
 class Mailer:
-    def __init__(self, sender: str, sender_name: str, templates: Environment, *,
-                 client: SESClient | None = None, region: str | None = None,
-                 configuration_set: str | None = None) -> None:
+    def __init__(
+        self,
+        sender: str,
+        sender_name: str,
+        templates: Environment,
+        *,
+        client: SESClient | None = None,
+        region: str | None = None,
+        configuration_set: str | None = None,
+    ) -> None:
         self.sender = sender
         self.sender_name = sender_name
         self.templates = templates
@@ -46,8 +53,9 @@ class Mailer:
             self._client = boto3.client("ses", region_name=self._region)
         return self._client
 
-    def render(self, name: str, to: str, context: dict[str, Any],
-               unsubscribe_url: str) -> EmailMessage:
+    def render(
+        self, name: str, to: str, context: dict[str, Any], unsubscribe_url: str
+    ) -> EmailMessage:
         """Build the message without sending it."""
         ctx = {**context, "unsubscribe_url": unsubscribe_url, "sender_name": self.sender_name}
         text = self.templates.get_template(f"mail/{name}.txt").render(ctx)

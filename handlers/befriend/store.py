@@ -52,8 +52,14 @@ class Store:
     """Role-named reads and writes on one table. The client is made on first use, so a moto
     mock started after the Store was built is still the one in force."""
 
-    def __init__(self, table: str, client: DynamoDBClient | None = None, *,
-                 endpoint_url: str | None = None, region: str | None = None) -> None:
+    def __init__(
+        self,
+        table: str,
+        client: DynamoDBClient | None = None,
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+    ) -> None:
         self.table = table
         self._client = client
         self._endpoint_url = endpoint_url
@@ -96,7 +102,8 @@ class Store:
     def person(self, person_id: str, now: datetime) -> Person | None:
         """The person, or None when absent or an unconfirmed sign-up that has lapsed."""
         item = self.client.get_item(
-            TableName=self.table, Key={"pk": _s(_pk(person_id)), "sk": _s(PROFILE)},
+            TableName=self.table,
+            Key={"pk": _s(_pk(person_id)), "sk": _s(PROFILE)},
             ConsistentRead=True,
         ).get("Item")
         if item is None or _expired(item, now):
@@ -105,7 +112,8 @@ class Store:
 
     def person_id_for_email(self, email_key: str, now: datetime) -> str | None:
         item = self.client.get_item(
-            TableName=self.table, Key={"pk": _s(f"EMAIL#{email_key}"), "sk": _s("EMAIL")},
+            TableName=self.table,
+            Key={"pk": _s(f"EMAIL#{email_key}"), "sk": _s("EMAIL")},
             ConsistentRead=True,
         ).get("Item")
         if item is None or _expired(item, now):
@@ -117,29 +125,40 @@ class Store:
         meanwhile (a lapsed pending claim may be taken over)."""
         free = "attribute_not_exists(pk) OR expires_at < :now"
         try:
-            self.client.transact_write_items(TransactItems=[
-                {"Put": {
-                    "TableName": self.table,
-                    "Item": {"pk": _s(f"EMAIL#{email_key}"), "sk": _s("EMAIL"),
-                             "person_id": _s(person.id), "status": _s("pending"),
-                             **_ttl(person.expires_at)},
-                    "ConditionExpression": free,
-                    "ExpressionAttributeValues": {":now": _n(int(now.timestamp()))},
-                }},
-                {"Put": {
-                    "TableName": self.table,
-                    "Item": self._profile(person),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }},
-            ])
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": {
+                                "pk": _s(f"EMAIL#{email_key}"),
+                                "sk": _s("EMAIL"),
+                                "person_id": _s(person.id),
+                                "status": _s("pending"),
+                                **_ttl(person.expires_at),
+                            },
+                            "ConditionExpression": free,
+                            "ExpressionAttributeValues": {":now": _n(int(now.timestamp()))},
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": self._profile(person),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
         except ClientError as exc:
             if _cancelled(exc):
                 return False
             raise
         return True
 
-    def commit(self, outcome: Outcome, *, email_key: str | None = None,
-               lift_suppression: str | None = None) -> Person:
+    def commit(
+        self, outcome: Outcome, *, email_key: str | None = None, lift_suppression: str | None = None
+    ) -> Person:
         """Write a decided change in one transaction: the new state, conditional on the
         revision it was computed from, and its ledger entries, each conditional on its
         sequence number being free. On confirmation `email_key` makes the address lookup
@@ -148,33 +167,56 @@ class Store:
         if not outcome.changed:
             return before
         saved = replace(person, revision=before.revision + 1)
-        ops: list[Any] = [{"Put": {
-            "TableName": self.table,
-            "Item": self._profile(saved),
-            "ConditionExpression": "revision = :rev",
-            "ExpressionAttributeValues": {":rev": _n(before.revision)},
-        }}]
+        ops: list[Any] = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": self._profile(saved),
+                    "ConditionExpression": "revision = :rev",
+                    "ExpressionAttributeValues": {":rev": _n(before.revision)},
+                }
+            }
+        ]
         for entry in outcome.entries:
-            ops.append({"Put": {
-                "TableName": self.table,
-                "Item": {"pk": _s(_pk(person.id)), "sk": _s(f"LEDGER#{entry.seq:012d}"),
-                         "seq": _n(entry.seq), "doc": _s(json.dumps(entry.as_json()))},
-                "ConditionExpression": "attribute_not_exists(pk)",
-            }})
+            ops.append(
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": {
+                            "pk": _s(_pk(person.id)),
+                            "sk": _s(f"LEDGER#{entry.seq:012d}"),
+                            "seq": _n(entry.seq),
+                            "doc": _s(json.dumps(entry.as_json())),
+                        },
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
         if email_key is not None:
-            ops.append({"Update": {
-                "TableName": self.table,
-                "Key": {"pk": _s(f"EMAIL#{email_key}"), "sk": _s("EMAIL")},
-                "UpdateExpression": "SET #st = :active REMOVE expires_at",
-                "ConditionExpression": "person_id = :pid",
-                "ExpressionAttributeNames": {"#st": "status"},
-                "ExpressionAttributeValues": {":active": _s("active"), ":pid": _s(person.id)},
-            }})
+            ops.append(
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": {"pk": _s(f"EMAIL#{email_key}"), "sk": _s("EMAIL")},
+                        "UpdateExpression": "SET #st = :active REMOVE expires_at",
+                        "ConditionExpression": "person_id = :pid",
+                        "ExpressionAttributeNames": {"#st": "status"},
+                        "ExpressionAttributeValues": {
+                            ":active": _s("active"),
+                            ":pid": _s(person.id),
+                        },
+                    }
+                }
+            )
         if lift_suppression is not None:
-            ops.append({"Delete": {
-                "TableName": self.table,
-                "Key": {"pk": _s(f"SUPPRESS#{lift_suppression}"), "sk": _s("SUPPRESS")},
-            }})
+            ops.append(
+                {
+                    "Delete": {
+                        "TableName": self.table,
+                        "Key": {"pk": _s(f"SUPPRESS#{lift_suppression}"), "sk": _s("SUPPRESS")},
+                    }
+                }
+            )
         try:
             self.client.transact_write_items(TransactItems=ops)
         except ClientError as exc:
@@ -188,21 +230,30 @@ class Store:
         before, person = outcome.before, outcome.person
         saved = replace(person, revision=before.revision + 1)
         try:
-            self.client.transact_write_items(TransactItems=[
-                {"Put": {
-                    "TableName": self.table, "Item": self._profile(saved),
-                    "ConditionExpression": "revision = :rev",
-                    "ExpressionAttributeValues": {":rev": _n(before.revision)},
-                }},
-                {"Update": {
-                    "TableName": self.table,
-                    "Key": {"pk": _s(f"EMAIL#{email_key}"), "sk": _s("EMAIL")},
-                    "UpdateExpression": "SET expires_at = :exp",
-                    "ConditionExpression": "person_id = :pid",
-                    "ExpressionAttributeValues": {":pid": _s(person.id), **{
-                        ":exp": v for v in _ttl(person.expires_at).values()}},
-                }},
-            ])
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": self._profile(saved),
+                            "ConditionExpression": "revision = :rev",
+                            "ExpressionAttributeValues": {":rev": _n(before.revision)},
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self.table,
+                            "Key": {"pk": _s(f"EMAIL#{email_key}"), "sk": _s("EMAIL")},
+                            "UpdateExpression": "SET expires_at = :exp",
+                            "ConditionExpression": "person_id = :pid",
+                            "ExpressionAttributeValues": {
+                                ":pid": _s(person.id),
+                                ":exp": _ttl(person.expires_at)["expires_at"],
+                            },
+                        }
+                    },
+                ]
+            )
         except ClientError as exc:
             if _cancelled(exc):
                 raise ConcurrentChange("the sign-up changed meanwhile") from exc
@@ -211,8 +262,7 @@ class Store:
 
     def ledger(self, person_id: str) -> list[dict[str, Any]]:
         """Every ledger entry of a person, oldest first, as stored JSON."""
-        return [json.loads(item["doc"]["S"])
-                for item in self._query(_pk(person_id), "LEDGER#")]
+        return [json.loads(item["doc"]["S"]) for item in self._query(_pk(person_id), "LEDGER#")]
 
     def items(self, person_id: str) -> list[Item]:
         """Every raw item under a person's key (what erasure must leave empty)."""
@@ -221,8 +271,10 @@ class Store:
     def people(self) -> Iterator[str]:
         """Ids of every stored person. A scan: for operator commands, never a request path."""
         pages = self.client.get_paginator("scan").paginate(
-            TableName=self.table, FilterExpression="sk = :p",
-            ExpressionAttributeValues={":p": _s(PROFILE)}, ProjectionExpression="pk",
+            TableName=self.table,
+            FilterExpression="sk = :p",
+            ExpressionAttributeValues={":p": _s(PROFILE)},
+            ProjectionExpression="pk",
         )
         for page in pages:
             for item in page["Items"]:
@@ -230,7 +282,8 @@ class Store:
 
     def profile_item(self, person_id: str) -> Item | None:
         return self.client.get_item(
-            TableName=self.table, Key={"pk": _s(_pk(person_id)), "sk": _s(PROFILE)},
+            TableName=self.table,
+            Key={"pk": _s(_pk(person_id)), "sk": _s(PROFILE)},
             ConsistentRead=True,
         ).get("Item")
 
@@ -246,36 +299,56 @@ class Store:
         if person.status != "erasing":
             marked = replace(person, status="erasing", revision=person.revision + 1)
             try:
-                self.client.transact_write_items(TransactItems=[
-                    {"Put": {
-                        "TableName": self.table, "Item": self._profile(marked),
-                        "ConditionExpression": "revision = :rev",
-                        "ExpressionAttributeValues": {":rev": _n(person.revision)},
-                    }},
-                    {"Delete": {
-                        "TableName": self.table,
-                        "Key": {"pk": _s(f"EMAIL#{email_key}"), "sk": _s("EMAIL")},
-                        "ConditionExpression": "attribute_not_exists(pk) OR person_id = :pid",
-                        "ExpressionAttributeValues": {":pid": _s(person.id)},
-                    }},
-                    {"Put": {
-                        "TableName": self.table,
-                        "Item": {"pk": _s(f"SUPPRESS#{suppress_key}"), "sk": _s("SUPPRESS"),
-                                 "since": _s(now.date().isoformat())},
-                    }},
-                ])
+                self.client.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Put": {
+                                "TableName": self.table,
+                                "Item": self._profile(marked),
+                                "ConditionExpression": "revision = :rev",
+                                "ExpressionAttributeValues": {":rev": _n(person.revision)},
+                            }
+                        },
+                        {
+                            "Delete": {
+                                "TableName": self.table,
+                                "Key": {"pk": _s(f"EMAIL#{email_key}"), "sk": _s("EMAIL")},
+                                "ConditionExpression": (
+                                    "attribute_not_exists(pk) OR person_id = :pid"
+                                ),
+                                "ExpressionAttributeValues": {":pid": _s(person.id)},
+                            }
+                        },
+                        {
+                            "Put": {
+                                "TableName": self.table,
+                                "Item": {
+                                    "pk": _s(f"SUPPRESS#{suppress_key}"),
+                                    "sk": _s("SUPPRESS"),
+                                    "since": _s(now.date().isoformat()),
+                                },
+                            }
+                        },
+                    ]
+                )
             except ClientError as exc:
                 if _cancelled(exc):
                     raise ConcurrentChange("the person changed meanwhile") from exc
                 raise
-        keys = [{"pk": i["pk"], "sk": i["sk"]} for i in self._query(_pk(person.id))
-                if i["sk"]["S"] != PROFILE]
+        keys = [
+            {"pk": i["pk"], "sk": i["sk"]}
+            for i in self._query(_pk(person.id))
+            if i["sk"]["S"] != PROFILE
+        ]
         for start in range(0, len(keys), 25):
-            requests: Any = {self.table: [{"DeleteRequest": {"Key": k}}
-                                          for k in keys[start:start + 25]]}
+            requests: Any = {
+                self.table: [{"DeleteRequest": {"Key": k}} for k in keys[start : start + 25]]
+            }
             while requests:
-                requests = self.client.batch_write_item(RequestItems=requests).get(
-                    "UnprocessedItems") or None
+                requests = (
+                    self.client.batch_write_item(RequestItems=requests).get("UnprocessedItems")
+                    or None
+                )
         self.client.delete_item(
             TableName=self.table, Key={"pk": _s(_pk(person.id)), "sk": _s(PROFILE)}
         )
@@ -297,7 +370,8 @@ class Store:
                 UpdateExpression="ADD n :one SET expires_at = :exp",
                 ConditionExpression="attribute_not_exists(n) OR n < :limit",
                 ExpressionAttributeValues={
-                    ":one": _n(1), ":limit": _n(limit),
+                    ":one": _n(1),
+                    ":limit": _n(limit),
                     ":exp": _n(int((now + timedelta(hours=2)).timestamp())),
                 },
             )
@@ -321,8 +395,7 @@ class Store:
         try:
             self.client.put_item(
                 TableName=self.table,
-                Item={"pk": _s(pk), "sk": _s(sk), "doc": _s(json.dumps(answer)),
-                      **_ttl(until)},
+                Item={"pk": _s(pk), "sk": _s(sk), "doc": _s(json.dumps(answer)), **_ttl(until)},
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as exc:
@@ -335,8 +408,10 @@ class Store:
 
     def _profile(self, person: Person) -> Item:
         return {
-            "pk": _s(_pk(person.id)), "sk": _s(PROFILE),
-            "status": _s(person.status), "seq": _n(person.seq),
+            "pk": _s(_pk(person.id)),
+            "sk": _s(PROFILE),
+            "status": _s(person.status),
+            "seq": _n(person.seq),
             "revision": _n(person.revision),
             "doc": _s(json.dumps(person_to_record(person))),
             **_ttl(person.expires_at),
@@ -346,8 +421,10 @@ class Store:
         condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if prefix else "")
         values = {":pk": _s(pk), **({":prefix": _s(prefix)} if prefix else {})}
         pages = self.client.get_paginator("query").paginate(
-            TableName=self.table, KeyConditionExpression=condition,
-            ExpressionAttributeValues=values, ConsistentRead=True,
+            TableName=self.table,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            ConsistentRead=True,
         )
         for page in pages:
             yield from page["Items"]
@@ -364,7 +441,7 @@ def _expired(item: Item, now: datetime) -> bool:
 
 def _cancelled(exc: ClientError) -> bool:
     return exc.response["Error"]["Code"] in (
-        "TransactionCanceledException", "ConditionalCheckFailedException",
+        "TransactionCanceledException",
+        "ConditionalCheckFailedException",
         "TransactionConflictException",
     )
-

@@ -45,12 +45,17 @@ class Tokens:
             def get_timestamp(self) -> int:
                 return int(clock().timestamp())
 
-        self._serializer = URLSafeTimedSerializer(
-            secret, salt="befriend.token.v1", signer=_Signer
-        )
+        self._serializer = URLSafeTimedSerializer(secret, salt="befriend.token.v1", signer=_Signer)
 
-    def issue(self, scope: Scope, person_id: str, generation: int = 0, *,
-              channel: str | None = None, purpose: str | None = None) -> str:
+    def issue(
+        self,
+        scope: Scope,
+        person_id: str,
+        generation: int = 0,
+        *,
+        channel: str | None = None,
+        purpose: str | None = None,
+    ) -> str:
         payload: dict[str, Any] = {"s": scope, "p": person_id, "g": generation}
         if channel is not None:
             payload["c"] = channel
@@ -72,5 +77,6 @@ class Tokens:
             raise InvalidToken("this link is not valid")
         if payload.get("s") != scope:
             raise WrongScope(f"this token is for {payload.get('s')!r}, not {scope!r}")
-        return Claims(scope, payload["p"], int(payload.get("g", 0)),
-                      payload.get("c"), payload.get("u"))
+        return Claims(
+            scope, payload["p"], int(payload.get("g", 0)), payload.get("c"), payload.get("u")
+        )

@@ -103,11 +103,21 @@ def confirm(person: Person, ctx: Context, playbook: Playbook) -> Outcome:
     interests = frozenset(t for t in req.interests if t in playbook.topics)
 
     signup = chain(
-        person.id, 0, "", req.at, "signup", req.source,
-        [Change("email", None, person.email), Change("name", None, person.name),
-         Change("time_zone", None, person.preferences.time_zone),
-         Change("requested", None, [f"{c}:{p}" for c, p in req.permissions])],
-        req.policy_version, req.evidence, req.gpc,
+        person.id,
+        0,
+        "",
+        req.at,
+        "signup",
+        req.source,
+        [
+            Change("email", None, person.email),
+            Change("name", None, person.name),
+            Change("time_zone", None, person.preferences.time_zone),
+            Change("requested", None, [f"{c}:{p}" for c, p in req.permissions]),
+        ],
+        req.policy_version,
+        req.evidence,
+        req.gpc,
     )
     perms = {
         pair: Permission("granted", ctx.now, "confirm", req.policy_version) for pair in granted
@@ -117,12 +127,27 @@ def confirm(person: Person, ctx: Context, playbook: Playbook) -> Outcome:
         changes.append(Change("interests", [], sorted(interests)))
     entries = [signup, _next(signup, person.id, ctx, "confirm", changes, req.policy_version, gpc)]
     if refused:
-        entries.append(_next(entries[-1], person.id, replace(ctx, source="gpc"), "gpc",
-                             [Change(_perm(p), "never", "never") for p in refused],
-                             req.policy_version, True))
+        entries.append(
+            _next(
+                entries[-1],
+                person.id,
+                replace(ctx, source="gpc"),
+                "gpc",
+                [Change(_perm(p), "never", "never") for p in refused],
+                req.policy_version,
+                True,
+            )
+        )
     confirmed = replace(
-        person, status="active", confirmed_at=ctx.now, permissions=perms, interests=interests,
-        request=None, expires_at=None, seq=entries[-1].seq, head=entries[-1].hash,
+        person,
+        status="active",
+        confirmed_at=ctx.now,
+        permissions=perms,
+        interests=interests,
+        request=None,
+        expires_at=None,
+        seq=entries[-1].seq,
+        head=entries[-1].hash,
     )
     return Outcome(person, confirmed, tuple(entries))
 
@@ -131,16 +156,13 @@ def change_permissions(
     person: Person, wanted: Iterable[PermissionChange], ctx: Context, playbook: Playbook
 ) -> Outcome:
     """Grant and withdraw in one step. A grant of a GPC-refused purpose is refused and noted."""
-    targets: dict[Pair, State] = {
-        c.pair: ("granted" if c.granted else "withdrawn") for c in wanted
-    }
+    targets: dict[Pair, State] = {c.pair: ("granted" if c.granted else "withdrawn") for c in wanted}
     refused: list[Pair] = []
     if ctx.gpc:
         # Global Privacy Control refuses a sharing grant and withdraws one given earlier.
         for pair in playbook.grid():
             current = person.state(pair)
-            if playbook.purposes[pair[1]].gpc_opt_out and "granted" in (targets.get(pair),
-                                                                         current):
+            if playbook.purposes[pair[1]].gpc_opt_out and "granted" in (targets.get(pair), current):
                 refused.append(pair)
                 targets[pair] = "withdrawn" if current == "granted" else current
     return _set_states(person, targets, ctx, playbook, refused, action="permissions")
@@ -158,22 +180,25 @@ def unsubscribe(
     person: Person, channel: str, purpose: str | None, ctx: Context, playbook: Playbook
 ) -> Outcome:
     """One-click withdrawal of one channel, for one purpose or all of them."""
+
     def hit(pair: Pair) -> bool:
         return pair[0] == channel and (purpose is None or pair[1] == purpose)
 
     if person.status == "pending" and person.request is not None:
         # Not confirmed yet: drop the matching requests so confirming cannot grant them.
         kept = tuple(p for p in person.request.permissions if not hit(p))
-        return Outcome(person, replace(person, request=replace(person.request,
-                                                                   permissions=kept)), ())
+        return Outcome(
+            person, replace(person, request=replace(person.request, permissions=kept)), ()
+        )
     targets: dict[Pair, State] = {
         p: "withdrawn" for p in person.permissions if hit(p) and person.state(p) == "granted"
     }
     return _set_states(person, targets, ctx, playbook, [], action="unsubscribe")
 
 
-def set_interests(person: Person, topics: Iterable[str], ctx: Context,
-                  playbook: Playbook) -> Outcome:
+def set_interests(
+    person: Person, topics: Iterable[str], ctx: Context, playbook: Playbook
+) -> Outcome:
     new = frozenset(topics)
     if new == person.interests:
         return Outcome(person, person, ())
@@ -181,8 +206,9 @@ def set_interests(person: Person, topics: Iterable[str], ctx: Context,
     return _record(replace(person, interests=new), person, ctx, playbook, "interests", [change])
 
 
-def update_settings(person: Person, patch: SettingsPatch, ctx: Context,
-                    playbook: Playbook) -> Outcome:
+def update_settings(
+    person: Person, patch: SettingsPatch, ctx: Context, playbook: Playbook
+) -> Outcome:
     prefs = person.preferences
     changes: list[Change] = []
     new_prefs = prefs
@@ -194,8 +220,9 @@ def update_settings(person: Person, patch: SettingsPatch, ctx: Context,
         for cid in sorted(set(merged) | set(prefs.quiet_hours)):
             old, new = prefs.quiet_hours.get(cid), merged.get(cid)
             if old != new:
-                changes.append(Change(f"quiet_hours:{cid}", old and old.as_json(),
-                                      new and new.as_json()))
+                changes.append(
+                    Change(f"quiet_hours:{cid}", old and old.as_json(), new and new.as_json())
+                )
         new_prefs = replace(new_prefs, quiet_hours=merged)
     if patch.max_per_week is not None:
         caps = _merge(prefs.max_per_week, patch.max_per_week)
@@ -222,16 +249,26 @@ def sign_out_everywhere(person: Person, ctx: Context, playbook: Playbook) -> Out
     """Every manage link issued so far stops working: the token generation moves on."""
     gen = person.token_generation + 1
     change = Change("token_generation", person.token_generation, gen)
-    return _record(replace(person, token_generation=gen), person, ctx, playbook,
-                   "sign-out-everywhere", [change])
+    return _record(
+        replace(person, token_generation=gen),
+        person,
+        ctx,
+        playbook,
+        "sign-out-everywhere",
+        [change],
+    )
 
 
 # --- shared steps ---
 
 
 def _set_states(
-    person: Person, targets: dict[Pair, State], ctx: Context, playbook: Playbook,
-    refused: list[Pair], action: str,
+    person: Person,
+    targets: dict[Pair, State],
+    ctx: Context,
+    playbook: Playbook,
+    refused: list[Pair],
+    action: str,
 ) -> Outcome:
     perms = dict(person.permissions)
     changes: list[Change] = []
@@ -247,32 +284,78 @@ def _set_states(
         else:
             changes.append(Change(_perm(pair), old, new))
         if old != new and not (old == "never" and new == "withdrawn"):
-            perms[pair] = Permission(new, ctx.now, "gpc" if pair in refused else ctx.source,
-                                     playbook.policy.version)
+            perms[pair] = Permission(
+                new, ctx.now, "gpc" if pair in refused else ctx.source, playbook.policy.version
+            )
     updated = replace(person, permissions=perms)
-    outcome = _record(updated, person, ctx, playbook, action, changes) if changes else Outcome(
-        person.seq, updated, ())
+    outcome = (
+        _record(updated, person, ctx, playbook, action, changes)
+        if changes
+        else Outcome(person, updated, ())
+    )
     if gpc_changes:
         last = outcome.entries[-1] if outcome.entries else None
-        entry = chain(person.id, last.seq if last else person.seq,
-                      last.hash if last else person.head, ctx.now, "gpc", "gpc", gpc_changes,
-                      playbook.policy.version, ctx.evidence, True)
+        entry = chain(
+            person.id,
+            last.seq if last else person.seq,
+            last.hash if last else person.head,
+            ctx.now,
+            "gpc",
+            "gpc",
+            gpc_changes,
+            playbook.policy.version,
+            ctx.evidence,
+            True,
+        )
         final = replace(outcome.person, seq=entry.seq, head=entry.hash)
         outcome = Outcome(person, final, (*outcome.entries, entry))
     return outcome
 
 
-def _record(updated: Person, before: Person, ctx: Context, playbook: Playbook, action: str,
-            changes: list[Change]) -> Outcome:
-    entry = chain(before.id, before.seq, before.head, ctx.now, action, ctx.source, changes,
-                  playbook.policy.version, ctx.evidence, ctx.gpc)
+def _record(
+    updated: Person,
+    before: Person,
+    ctx: Context,
+    playbook: Playbook,
+    action: str,
+    changes: list[Change],
+) -> Outcome:
+    entry = chain(
+        before.id,
+        before.seq,
+        before.head,
+        ctx.now,
+        action,
+        ctx.source,
+        changes,
+        playbook.policy.version,
+        ctx.evidence,
+        ctx.gpc,
+    )
     return Outcome(before, replace(updated, seq=entry.seq, head=entry.hash), (entry,))
 
 
-def _next(after: Entry, person_id: str, ctx: Context, action: str, changes: list[Change],
-          version: str, gpc: bool) -> Entry:
-    return chain(person_id, after.seq, after.hash, ctx.now, action, ctx.source, changes,
-                 version, ctx.evidence, gpc)
+def _next(
+    after: Entry,
+    person_id: str,
+    ctx: Context,
+    action: str,
+    changes: list[Change],
+    version: str,
+    gpc: bool,
+) -> Entry:
+    return chain(
+        person_id,
+        after.seq,
+        after.hash,
+        ctx.now,
+        action,
+        ctx.source,
+        changes,
+        version,
+        ctx.evidence,
+        gpc,
+    )
 
 
 def _perm(pair: Pair) -> str:

@@ -106,21 +106,23 @@ def email_key_material(email: str) -> str:
 
 
 def read_signup(body: object, playbook: Playbook) -> Signup:
-    f = _Fields(body, {"email", "name", "interests", "permissions", "time_zone",
-                       "policy_version"})
+    f = _Fields(body, {"email", "name", "interests", "permissions", "time_zone", "policy_version"})
     email = ""
     try:
         email = normalise_email(f.body.get("email"))
     except InvalidInput as exc:
         f.errors.extend(exc.errors)
     name = f.read("name", _name, "")
-    interests = f.read("interests", lambda v, w: _topics(v, w, playbook), ())
-    permissions = f.read("permissions", lambda v, w: _pairs(v, w, playbook), ())
+    interests: tuple[str, ...] = f.read("interests", lambda v, w: _topics(v, w, playbook), ())
+    permissions: tuple[Pair, ...] = f.read("permissions", lambda v, w: _pairs(v, w, playbook), ())
     time_zone = f.read("time_zone", _zone, "UTC")
     version = f.body.get("policy_version")
     if version != playbook.policy.version:
-        f.fail("policy_version", f"must be the current policy version {playbook.policy.version!r}"
-               " (the person must see the policy they agree to)")
+        f.fail(
+            "policy_version",
+            f"must be the current policy version {playbook.policy.version!r}"
+            " (the person must see the policy they agree to)",
+        )
     f.done()
     return Signup(email, name, interests, permissions, time_zone, playbook.policy.version)
 
@@ -172,7 +174,7 @@ def read_interests(body: object, playbook: Playbook) -> tuple[str, ...]:
     f = _Fields(body, {"interests"})
     if "interests" not in f.body:
         f.fail("interests", "the full list of interests is required (it replaces the old one)")
-    topics = f.read("interests", lambda v, w: _topics(v, w, playbook), ())
+    topics: tuple[str, ...] = f.read("interests", lambda v, w: _topics(v, w, playbook), ())
     f.done()
     return topics
 
@@ -243,14 +245,21 @@ def _pairs(value: Any, where: str, playbook: Playbook) -> tuple[Pair, ...]:
 def _pair(item: dict[str, Any], where: str, playbook: Playbook) -> Pair:
     channel, purpose = item["channel"], item["purpose"]
     if channel not in playbook.channels:
-        raise _Bad(f"{where}/channel", f"unknown channel {channel!r}; allowed: "
-                   f"{', '.join(playbook.channels)}")
+        raise _Bad(
+            f"{where}/channel",
+            f"unknown channel {channel!r}; allowed: {', '.join(playbook.channels)}",
+        )
     if purpose not in playbook.purposes:
-        raise _Bad(f"{where}/purpose", f"unknown purpose {purpose!r}; allowed: "
-                   f"{', '.join(playbook.purposes)}")
+        raise _Bad(
+            f"{where}/purpose",
+            f"unknown purpose {purpose!r}; allowed: {', '.join(playbook.purposes)}",
+        )
     if not playbook.offers(channel, purpose):
-        raise _Bad(where, f"{purpose!r} is not offered by {channel!r}; channels for it: "
-                   f"{', '.join(playbook.purposes[purpose].channels)}")
+        raise _Bad(
+            where,
+            f"{purpose!r} is not offered by {channel!r}; channels for it: "
+            f"{', '.join(playbook.purposes[purpose].channels)}",
+        )
     return (channel, purpose)
 
 
@@ -259,7 +268,9 @@ def _channel_map(value: Any, where: str, playbook: Playbook) -> dict[str, Any]:
         raise _Bad(where, "must be an object keyed by channel id")
     for key in value:
         if key not in playbook.channels:
-            raise _Bad(f"{where}/{key}", f"unknown channel; allowed: {', '.join(playbook.channels)}")
+            raise _Bad(
+                f"{where}/{key}", f"unknown channel; allowed: {', '.join(playbook.channels)}"
+            )
     return value
 
 
@@ -276,11 +287,15 @@ def _quiet_map(value: Any, where: str, playbook: Playbook) -> dict[str, QuietHou
 def _caps(value: Any, where: str, playbook: Playbook) -> dict[str, int | None]:
     out: dict[str, int | None] = {}
     for key, cap in _channel_map(value, where, playbook).items():
-        ok = cap is None or (isinstance(cap, int) and not isinstance(cap, bool)
-                             and 0 <= cap <= playbook.max_per_week)
+        ok = cap is None or (
+            isinstance(cap, int) and not isinstance(cap, bool) and 0 <= cap <= playbook.max_per_week
+        )
         if not ok:
-            raise _Bad(f"{where}/{key}", f"a whole number from 0 to {playbook.max_per_week}, "
-                       "or null for no limit of your own")
+            raise _Bad(
+                f"{where}/{key}",
+                f"a whole number from 0 to {playbook.max_per_week}, "
+                "or null for no limit of your own",
+            )
         out[key] = cap
     return out
 

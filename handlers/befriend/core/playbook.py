@@ -88,16 +88,28 @@ class Playbook:
         """What any sign-up form needs: safe to publish."""
         return {
             "organisation": {"name": self.organisation.name, "contact": self.organisation.contact},
-            "policy": {"version": self.policy.version, "url": self.policy.url,
-                       "text": self.policy.text},
+            "policy": {
+                "version": self.policy.version,
+                "url": self.policy.url,
+                "text": self.policy.text,
+            },
             "channels": [
-                {"id": c.id, "label": c.label, "kind": c.kind,
-                 "quiet_hours": c.quiet_hours.as_json() if c.quiet_hours else None}
+                {
+                    "id": c.id,
+                    "label": c.label,
+                    "kind": c.kind,
+                    "quiet_hours": c.quiet_hours.as_json() if c.quiet_hours else None,
+                }
                 for c in self.channels.values()
             ],
             "purposes": [
-                {"id": p.id, "label": p.label, "description": p.description,
-                 "channels": list(p.channels), "gpc_opt_out": p.gpc_opt_out}
+                {
+                    "id": p.id,
+                    "label": p.label,
+                    "description": p.description,
+                    "channels": list(p.channels),
+                    "gpc_opt_out": p.gpc_opt_out,
+                }
                 for p in self.purposes.values()
             ],
             "topics": [{"id": k, "label": v} for k, v in self.topics.items()],
@@ -150,12 +162,20 @@ class _Reader:
         if not isinstance(limits, dict):
             raise PlaybookError("limits: must be a table")
         max_per_week = limits.get("max_per_week", 21)
-        if not isinstance(max_per_week, int) or isinstance(max_per_week, bool) or not (
-            1 <= max_per_week <= 1000
+        if (
+            not isinstance(max_per_week, int)
+            or isinstance(max_per_week, bool)
+            or not (1 <= max_per_week <= 1000)
         ):
             raise PlaybookError("limits.max_per_week: must be a whole number from 1 to 1000")
-        unknown = set(self.raw) - {"organisation", "policy", "channels", "purposes", "topics",
-                                   "limits"}
+        unknown = set(self.raw) - {
+            "organisation",
+            "policy",
+            "channels",
+            "purposes",
+            "topics",
+            "limits",
+        }
         if unknown:
             raise PlaybookError(f"{sorted(unknown)[0]}: unknown section")
         return Playbook(organisation, policy, channels, purposes, topics, max_per_week)

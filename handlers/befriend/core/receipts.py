@@ -58,8 +58,9 @@ def _purpose(purpose: str, change: Mapping[str, Any], playbook: Playbook) -> dic
     }
 
 
-def _receipt(entry: Mapping[str, Any], by_channel: dict[str, list[dict[str, Any]]],
-             playbook: Playbook) -> dict[str, Any]:
+def _receipt(
+    entry: Mapping[str, Any], by_channel: dict[str, list[dict[str, Any]]], playbook: Playbook
+) -> dict[str, Any]:
     org = playbook.organisation
     return {
         "version": VERSION,
@@ -69,18 +70,23 @@ def _receipt(entry: Mapping[str, Any], by_channel: dict[str, list[dict[str, Any]
         "consentReceiptID": f"{entry['person_id']}-{entry['seq']}",
         "language": org.language,
         "piiPrincipalId": entry["person_id"],
-        "piiControllers": [{
-            "piiController": org.name,
-            "contact": org.contact,
-            "address": org.address,
-            "email": org.contact,
-            "piiControllerUrl": playbook.policy.url,
-        }],
+        "piiControllers": [
+            {
+                "piiController": org.name,
+                "contact": org.contact,
+                "address": org.address,
+                "email": org.contact,
+                "piiControllerUrl": playbook.policy.url,
+            }
+        ],
         "policyUrl": playbook.policy.url,
         "policyVersion": entry["policy_version"],
         "services": [
-            {"service": playbook.channels[c].label if c in playbook.channels else c,
-             "channel": c, "purposes": purposes}
+            {
+                "service": playbook.channels[c].label if c in playbook.channels else c,
+                "channel": c,
+                "purposes": purposes,
+            }
             for c, purposes in by_channel.items()
         ],
         "sensitive": False,

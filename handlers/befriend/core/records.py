@@ -27,8 +27,12 @@ def person_to_record(person: Person) -> dict[str, Any]:
         "created_at": iso(person.created_at),
         "confirmed_at": iso(person.confirmed_at),
         "permissions": {
-            f"{c}:{p}": {"state": perm.state, "since": iso(perm.since), "source": perm.source,
-                         "policy_version": perm.policy_version}
+            f"{c}:{p}": {
+                "state": perm.state,
+                "since": iso(perm.since),
+                "source": perm.source,
+                "policy_version": perm.policy_version,
+            }
             for (c, p), perm in sorted(person.permissions.items())
         },
         "interests": sorted(person.interests),
@@ -58,8 +62,9 @@ def person_from_record(rec: Mapping[str, Any]) -> Person:
         created_at=parse_iso(rec["created_at"]),
         confirmed_at=_when(rec.get("confirmed_at")),
         permissions={
-            _pair(key): Permission(v["state"], parse_iso(v["since"]), v["source"],
-                                   v["policy_version"])
+            _pair(key): Permission(
+                v["state"], parse_iso(v["since"]), v["source"], v["policy_version"]
+            )
             for key, v in (rec.get("permissions") or {}).items()
         },
         interests=frozenset(rec.get("interests") or ()),

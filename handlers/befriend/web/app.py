@@ -24,7 +24,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
-                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 }
 
 
@@ -32,8 +32,13 @@ def read_playbook(settings: Settings) -> Playbook:
     return load_playbook(settings.playbook_path.read_text(encoding="utf-8"))
 
 
-def create_app(settings: Settings, store: Store | None = None, clock: Clock = system_clock,
-               mailer: Mailer | None = None, playbook: Playbook | None = None) -> Flask:
+def create_app(
+    settings: Settings,
+    store: Store | None = None,
+    clock: Clock = system_clock,
+    mailer: Mailer | None = None,
+    playbook: Playbook | None = None,
+) -> Flask:
     playbook = playbook or read_playbook(settings)
     app = Flask("befriend", static_folder=None, template_folder=None)
     app.jinja_loader = FileSystemLoader(settings.templates)
@@ -43,9 +48,12 @@ def create_app(settings: Settings, store: Store | None = None, clock: Clock = sy
         settings=settings,
         store=store or Store(settings.table, region=settings.region),
         clock=clock,
-        mailer=mailer or Mailer(
-            playbook.organisation.sender, playbook.organisation.name,
-            mail_templates(settings.templates), region=settings.region,
+        mailer=mailer
+        or Mailer(
+            playbook.organisation.sender,
+            playbook.organisation.name,
+            mail_templates(settings.templates),
+            region=settings.region,
             configuration_set=settings.ses_configuration_set,
         ),
         playbook=playbook,

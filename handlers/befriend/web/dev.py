@@ -22,7 +22,8 @@ _LINK = re.compile(r"https?://[^\s<>\"']+")
 
 def outbox() -> list[dict[str, Any]]:
     """Every captured mail, newest first."""
-    from moto.core import DEFAULT_ACCOUNT_ID  # local tool only: never imported in Lambda
+    # Local tool only: moto is never imported in Lambda.
+    from moto.core import DEFAULT_ACCOUNT_ID  # type: ignore[attr-defined]
     from moto.ses.models import ses_backends
 
     backend = ses_backends[DEFAULT_ACCOUNT_ID][services().settings.region]
@@ -31,22 +32,25 @@ def outbox() -> list[dict[str, Any]]:
         raw = getattr(sent, "raw_data", None)
         if raw is None:
             continue
-        msg = message_from_bytes(raw.encode() if isinstance(raw, str) else raw,
-                                 policy=policy.default)
+        msg = message_from_bytes(
+            raw.encode() if isinstance(raw, str) else raw, policy=policy.default
+        )
         assert isinstance(msg, EmailMessage)
         text_part = msg.get_body(("plain",))
         html_part = msg.get_body(("html",))
         text = text_part.get_content() if text_part else ""
-        mails.append({
-            "id": sent.id,
-            "to": msg["To"],
-            "from": msg["From"],
-            "subject": msg["Subject"],
-            "headers": {k: str(v) for k, v in msg.items()},
-            "text": text,
-            "html": html_part.get_content() if html_part else "",
-            "links": list(dict.fromkeys(_LINK.findall(text))),
-        })
+        mails.append(
+            {
+                "id": sent.id,
+                "to": msg["To"],
+                "from": msg["From"],
+                "subject": msg["Subject"],
+                "headers": {k: str(v) for k, v in msg.items()},
+                "text": text,
+                "html": html_part.get_content() if html_part else "",
+                "links": list(dict.fromkeys(_LINK.findall(text))),
+            }
+        )
     return mails[::-1]
 
 

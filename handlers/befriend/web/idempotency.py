@@ -25,8 +25,9 @@ _KEPT_HEADERS = ("Content-Type", "Location")
 View = Callable[..., Response]
 
 
-def idempotent(scope: str, partition: Callable[[], str | None] | None = None
-               ) -> Callable[[View], View]:
+def idempotent(
+    scope: str, partition: Callable[[], str | None] | None = None
+) -> Callable[[View], View]:
     """Replay the first 2xx/3xx answer for a repeated Idempotency-Key.
 
     `partition` names the person's partition (`P#<id>`) when the answer is about someone."""
@@ -38,15 +39,22 @@ def idempotent(scope: str, partition: Callable[[], str | None] | None = None
             if key is None:
                 return view(*args, **kwargs)
             if not key or len(key) > 255:
-                raise Problem(400, "bad-idempotency-key", "Idempotency-Key must be 1 to 255"
-                              " characters")
+                raise Problem(
+                    400, "bad-idempotency-key", "Idempotency-Key must be 1 to 255 characters"
+                )
             s = services()
             digest = hashlib.sha256(f"{scope}\n{key}".encode()).hexdigest()
             pk = partition() if partition else None
             where = (pk, f"IDEM#{digest}") if pk else (f"IDEM#{digest}", "IDEM")
             fingerprint = hashlib.sha256(
-                b"\n".join([request.method.encode(), request.path.encode(),
-                            request.mimetype.encode(), request.get_data(cache=True)])
+                b"\n".join(
+                    [
+                        request.method.encode(),
+                        request.path.encode(),
+                        request.mimetype.encode(),
+                        request.get_data(cache=True),
+                    ]
+                )
             ).hexdigest()
             now = s.clock()
             kept = s.store.replay(*where, now)
@@ -65,8 +73,11 @@ def idempotent(scope: str, partition: Callable[[], str | None] | None = None
                 kept = s.store.replay(*where, now) or kept  # a twin request stored first
             if kept["fingerprint"] != fingerprint:
                 raise IdempotencyMismatch("send a new key for a new request")
-            return Response(kept["body"], status=kept["status"],
-                            headers={**kept["headers"], "Idempotent-Replayed": "true"})
+            return Response(
+                kept["body"],
+                status=kept["status"],
+                headers={**kept["headers"], "Idempotent-Replayed": "true"},
+            )
 
         return run
 

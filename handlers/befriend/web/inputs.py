@@ -19,14 +19,14 @@ def wants_form() -> bool:
 def json_body() -> Any:
     """The parsed JSON body; 415 for another media type, 400 for malformed JSON."""
     if request.mimetype != "application/json":
-        raise Problem(415, "unsupported-media-type", "Send JSON",
-                      "Use Content-Type: application/json.")
+        raise Problem(
+            415, "unsupported-media-type", "Send JSON", "Use Content-Type: application/json."
+        )
     raw = request.get_data(cache=True)
     try:
         return json.loads(raw) if raw else None
     except (ValueError, RecursionError) as exc:
-        raise Problem(400, "malformed-json", "The body is not valid JSON",
-                      str(exc)[:200]) from exc
+        raise Problem(400, "malformed-json", "The body is not valid JSON", str(exc)[:200]) from exc
 
 
 def form_body(lists: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -39,9 +39,13 @@ def bearer() -> str:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Problem(401, "missing-token", "A manage token is required",
-                      "Send it as `Authorization: Bearer <token>`; it comes from the link in"
-                      " your mail.", headers={"WWW-Authenticate": "Bearer"})
+        raise Problem(
+            401,
+            "missing-token",
+            "A manage token is required",
+            "Send it as `Authorization: Bearer <token>`; it comes from the link in your mail.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return token.strip()
 
 

@@ -30,7 +30,8 @@ def _claims(token: str) -> Claims | None:
 
 def _what(claims: Claims) -> str:
     pb = services().playbook
-    channel = pb.channels[claims.channel].label if claims.channel in pb.channels else "mail"
+    found = pb.channels.get(claims.channel or "email")
+    channel = found.label if found else "mail"
     if claims.purpose and claims.purpose in pb.purposes:
         return f"{pb.purposes[claims.purpose].label} by {channel.lower()}"
     return f"everything by {channel.lower()}"
@@ -58,12 +59,19 @@ def one_click(token: str) -> Response:
             return _page("api/unsubscribe-invalid.html", 401)
         raise InvalidToken("this unsubscribe link is not valid")
     if request.form.get("List-Unsubscribe") != "One-Click":
-        return Response(json.dumps({
-            "type": "https://befriend.dev/problems/one-click-body",
-            "title": "Send List-Unsubscribe=One-Click", "status": 400,
-            "detail": "RFC 8058 one-click unsubscribe posts the form field "
-                      "List-Unsubscribe=One-Click."}),
-            status=400, mimetype="application/problem+json")
+        return Response(
+            json.dumps(
+                {
+                    "type": "https://befriend.dev/problems/one-click-body",
+                    "title": "Send List-Unsubscribe=One-Click",
+                    "status": 400,
+                    "detail": "RFC 8058 one-click unsubscribe posts the form field "
+                    "List-Unsubscribe=One-Click.",
+                }
+            ),
+            status=400,
+            mimetype="application/problem+json",
+        )
     s = services()
     ctx = context("one-click")
     person = s.store.person(claims.person_id, ctx.now)
@@ -77,8 +85,9 @@ def one_click(token: str) -> Response:
                 raise NotFound(claims.person_id)
             return fresh
 
-        apply(person, lambda p: changes.unsubscribe(p, channel, claims.purpose, ctx,
-                                                    s.playbook), load)
+        apply(
+            person, lambda p: changes.unsubscribe(p, channel, claims.purpose, ctx, s.playbook), load
+        )
     if browser:
         return _page("api/unsubscribed.html", 200, what=_what(claims))
     body = {"status": "unsubscribed", "channel": claims.channel, "purpose": claims.purpose}

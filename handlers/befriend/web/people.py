@@ -28,8 +28,12 @@ def person_for(claims: Claims, *, erasing_ok: bool = False) -> Person:
     return person
 
 
-def apply(person: Person, decide: Callable[[Person], Outcome],
-          reload: Callable[[], Person], **commit: str | None) -> Person:
+def apply(
+    person: Person,
+    decide: Callable[[Person], Outcome],
+    reload: Callable[[], Person],
+    **commit: str | None,
+) -> Person:
     """Decide on `person`, write it; when someone else wrote first, decide again on the
     fresh state. Never loses either change; gives up (409) only after many tries."""
     s = services()

@@ -25,21 +25,32 @@ TYPE_BASE = "https://befriend.dev/problems/"
 class Problem(Exception):
     """Raise from a view to answer with a problem document."""
 
-    def __init__(self, status: int, slug: str, title: str, detail: str = "",
-                 **extra: Any) -> None:
+    def __init__(self, status: int, slug: str, title: str, detail: str = "", **extra: Any) -> None:
         super().__init__(detail or title)
         self.status, self.slug, self.title, self.detail, self.extra = (
-            status, slug, title, detail, extra)
+            status,
+            slug,
+            title,
+            detail,
+            extra,
+        )
 
 
-def problem(status: int, slug: str, title: str, detail: str = "",
-            headers: dict[str, str] | None = None, **extra: Any) -> Response:
+def problem(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str = "",
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
     body: dict[str, Any] = {"type": TYPE_BASE + slug, "title": title, "status": status}
     if detail:
         body["detail"] = detail
     body.update(extra)
-    return Response(json.dumps(body), status=status, headers=headers,
-                    mimetype="application/problem+json")
+    return Response(
+        json.dumps(body), status=status, headers=headers, mimetype="application/problem+json"
+    )
 
 
 def register(app: Flask) -> None:
@@ -49,21 +60,33 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(InvalidInput)
     def _invalid(exc: InvalidInput) -> Response:
-        return problem(422, "invalid-input", "The request has invalid fields",
-                       "Fix the fields listed in `errors` and send it again.",
-                       errors=[{"field": e.field, "message": e.message} for e in exc.errors])
+        return problem(
+            422,
+            "invalid-input",
+            "The request has invalid fields",
+            "Fix the fields listed in `errors` and send it again.",
+            errors=[{"field": e.field, "message": e.message} for e in exc.errors],
+        )
 
     @app.errorhandler(InvalidToken)
     def _token(exc: InvalidToken) -> Response:
-        return problem(401, "invalid-token", "This link or token does not work",
-                       f"{exc} Ask for a fresh link by email.",
-                       headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        return problem(
+            401,
+            "invalid-token",
+            "This link or token does not work",
+            f"{exc} Ask for a fresh link by email.",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
 
     @app.errorhandler(NotFound)
     def _gone(exc: NotFound) -> Response:
-        return problem(401, "invalid-token", "This link or token does not work",
-                       "It no longer names anyone here. Ask for a fresh link by email.",
-                       headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        return problem(
+            401,
+            "invalid-token",
+            "This link or token does not work",
+            "It no longer names anyone here. Ask for a fresh link by email.",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
 
     @app.errorhandler(WrongScope)
     def _scope(exc: WrongScope) -> Response:
@@ -71,14 +94,22 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(ConcurrentChange)
     def _conflict(exc: ConcurrentChange) -> Response:
-        return problem(409, "concurrent-change", "Changed elsewhere at the same time",
-                       "Nothing was lost; load the latest state and try again.",
-                       headers={"Retry-After": "1"})
+        return problem(
+            409,
+            "concurrent-change",
+            "Changed elsewhere at the same time",
+            "Nothing was lost; load the latest state and try again.",
+            headers={"Retry-After": "1"},
+        )
 
     @app.errorhandler(IdempotencyMismatch)
     def _idem(exc: IdempotencyMismatch) -> Response:
-        return problem(422, "idempotency-key-reused",
-                       "This Idempotency-Key was used for a different request", str(exc))
+        return problem(
+            422,
+            "idempotency-key-reused",
+            "This Idempotency-Key was used for a different request",
+            str(exc),
+        )
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
@@ -87,12 +118,15 @@ def register(app: Flask) -> None:
         if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
             headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
         slug = (exc.name or "error").lower().replace(" ", "-")
-        return problem(status, slug, exc.name or "Error", exc.description or "",
-                       headers=headers)
+        return problem(status, slug, exc.name or "Error", exc.description or "", headers=headers)
 
     @app.errorhandler(Exception)
     def _bug(exc: Exception) -> Response:
         # The path may hold an unsubscribe token: log the route, never the raw path.
         log.exception("unhandled error on %s %s", request.method, request.url_rule)
-        return problem(500, "internal", "Something went wrong on our side",
-                       "Nothing was changed. Please try again later.")
+        return problem(
+            500,
+            "internal",
+            "Something went wrong on our side",
+            "Nothing was changed. Please try again later.",
+        )

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from botocore.exceptions import ClientError
-from flask import Blueprint, Response, redirect, render_template
+from flask import Blueprint, Response, render_template
 
 from befriend.core import changes
 from befriend.core.changes import Context, Outcome
@@ -39,7 +39,7 @@ bp = Blueprint("visitor", __name__, url_prefix="/api")
 ACCEPTED = {
     "status": "accepted",
     "detail": "If this address can receive mail, a message is on its way. It may take a few"
-              " minutes; please check your spam folder too.",
+    " minutes; please check your spam folder too.",
 }
 
 
@@ -60,7 +60,7 @@ def signup() -> Response:
         raise
     _start_or_remind(form, context("form"))
     if as_form:
-        return redirect("/thanks/", code=303)
+        return _see_other("/thanks/")
     return _json(ACCEPTED, 202)
 
 
@@ -81,7 +81,7 @@ def link() -> Response:
     if person is not None and person.status == "active":
         _mail_manage(person, key, reason="link")
     if as_form:
-        return redirect("/link/sent/", code=303)
+        return _see_other("/link/sent/")
     return _json(ACCEPTED, 202)
 
 
@@ -116,20 +116,30 @@ def _mail_confirm(person: Person, key: str) -> None:
         for c, p in req.permissions
         if not (req.gpc and pb.purposes[p].gpc_opt_out)
     ]
-    _send(person, key, "confirm", {
-        "asked": asked,
-        "confirm_url": f"{s.settings.site_url}/confirm/#t="
-                       + s.tokens.issue("confirm", person.id, person.token_generation),
-    })
+    _send(
+        person,
+        key,
+        "confirm",
+        {
+            "asked": asked,
+            "confirm_url": f"{s.settings.site_url}/confirm/#t="
+            + s.tokens.issue("confirm", person.id, person.token_generation),
+        },
+    )
 
 
 def _mail_manage(person: Person, key: str, reason: str) -> None:
     s = services()
-    _send(person, key, "manage", {
-        "reason": reason,
-        "manage_url": f"{s.settings.site_url}/preferences/#t="
-                      + s.tokens.issue("manage", person.id, person.token_generation),
-    })
+    _send(
+        person,
+        key,
+        "manage",
+        {
+            "reason": reason,
+            "manage_url": f"{s.settings.site_url}/preferences/#t="
+            + s.tokens.issue("manage", person.id, person.token_generation),
+        },
+    )
 
 
 def _send(person: Person, key: str, template: str, extra: dict[str, Any]) -> None:
@@ -140,17 +150,26 @@ def _send(person: Person, key: str, template: str, extra: dict[str, Any]) -> Non
     policy = s.playbook.policy
     unsubscribe = s.tokens.issue("unsubscribe", person.id, channel="email")
     try:
-        s.mailer.send(template, person.email, {
-            "name": person.name,
-            "policy_version": policy.version,
-            "policy_url": _absolute(policy.url),
-            **extra,
-        }, f"{s.settings.site_url}/api/unsubscribe/{unsubscribe}")
+        s.mailer.send(
+            template,
+            person.email,
+            {
+                "name": person.name,
+                "policy_version": policy.version,
+                "policy_url": _absolute(policy.url),
+                **extra,
+            },
+            f"{s.settings.site_url}/api/unsubscribe/{unsubscribe}",
+        )
     except ClientError as exc:
         log.error("SES refused the %s mail: %s", template, exc.response["Error"]["Code"])
-        raise Problem(503, "mail-unavailable", "We could not send mail just now",
-                      "Nothing is lost; please try again in a few minutes.",
-                      headers={"Retry-After": "60"}) from exc
+        raise Problem(
+            503,
+            "mail-unavailable",
+            "We could not send mail just now",
+            "Nothing is lost; please try again in a few minutes.",
+            headers={"Retry-After": "60"},
+        ) from exc
 
 
 def _absolute(url: str) -> str:
@@ -160,8 +179,9 @@ def _absolute(url: str) -> str:
 def _signup_form() -> dict[str, Any]:
     """The no-JavaScript sign-up form, as the JSON body the API reads."""
     raw = form_body(("interests", "permissions"))
-    body: dict[str, Any] = {k: raw[k] for k in ("email", "time_zone", "policy_version")
-                            if raw.get(k)}
+    body: dict[str, Any] = {
+        k: raw[k] for k in ("email", "time_zone", "policy_version") if raw.get(k)
+    }
     if raw.get("name"):
         body["name"] = raw["name"]
     body["interests"] = raw.get("interests") or []
@@ -207,7 +227,9 @@ def confirm() -> Response:
     person = load()
     if person.status == "pending":
         person = apply(
-            person, lambda p: changes.confirm(p, ctx, s.playbook), load,
+            person,
+            lambda p: changes.confirm(p, ctx, s.playbook),
+            load,
             email_key=email_key(person.email),
             lift_suppression=s.pseudonyms.suppression(person.email),
         )
@@ -227,8 +249,9 @@ def _change(decide: Any, source: str = "api") -> Person:
     s = services()
     claims = _claims()
     ctx = context(source)
-    return apply(person_for(claims), lambda p: decide(p, ctx, s.playbook),
-                 lambda: person_for(claims))
+    return apply(
+        person_for(claims), lambda p: decide(p, ctx, s.playbook), lambda: person_for(claims)
+    )
 
 
 @bp.get("/me")
@@ -291,17 +314,21 @@ def export() -> Response:
     document = {
         "format": "befriend-export/1",
         "exported_at": iso(now),
-        "controller": {"name": s.playbook.organisation.name,
-                       "contact": s.playbook.organisation.contact},
+        "controller": {
+            "name": s.playbook.organisation.name,
+            "contact": s.playbook.organisation.contact,
+        },
         "person": describe(person, s.playbook),
-        "stored": {k: record[k] for k in ("created_at", "confirmed_at", "token_generation",
-                                          "seq", "head")},
+        "stored": {
+            k: record[k] for k in ("created_at", "confirmed_at", "token_generation", "seq", "head")
+        },
         "ledger": ledger,
         "receipts": receipts(ledger, s.playbook),
     }
     answer = _json(document)
     answer.headers["Content-Disposition"] = (
-        f'attachment; filename="befriend-export-{now.date().isoformat()}.json"')
+        f'attachment; filename="befriend-export-{now.date().isoformat()}.json"'
+    )
     return answer
 
 
@@ -312,14 +339,18 @@ def erase() -> Response:
     for _ in range(5):
         person = person_for(claims, erasing_ok=True)
         try:
-            s.store.erase(person, email_key(person.email),
-                          s.pseudonyms.suppression(person.email), s.clock())
+            s.store.erase(
+                person, email_key(person.email), s.pseudonyms.suppression(person.email), s.clock()
+            )
         except ConcurrentChange:
             continue
         return Response(status=204)
     raise ConcurrentChange("the person kept changing during erasure")
 
 
+def _see_other(location: str) -> Response:
+    return Response(status=303, headers={"Location": location})
+
+
 def _json(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body), status=status, mimetype="application/json")
-
