@@ -19,11 +19,16 @@ SENDER = "hello@befriend.example"
 SECRET = "test-secret-that-is-long-enough-0123456789"
 
 # Set before boto3 makes any client, so nothing can reach a real AWS account.
-os.environ.update({
-    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SECURITY_TOKEN": "testing", "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
-})
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }
+)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
@@ -39,10 +44,25 @@ from befriend.web.app import create_app  # noqa: E402
 START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
+# Requests to a moto server of our own on loopback (see `moto_server`) go through for real.
+PASSTHROUGH = {"core": {"passthrough": {"urls": [r"http://127\.0\.0\.1:\d+/?.*"]}}}
+
+
 @pytest.fixture(scope="session")
 def aws() -> Iterator[None]:
-    with mock_aws():
+    with mock_aws(config=PASSTHROUGH):  # type: ignore[arg-type]
         yield
+
+
+@pytest.fixture(scope="session")
+def moto_server(aws: None) -> Iterator[str]:
+    """moto's server as `befriend serve` runs it: one AWS request at a time, like DynamoDB's
+    per-request atomicity. For tests with concurrent writers."""
+    from befriend.local import LocalAws
+
+    server = LocalAws()
+    yield server.endpoint
+    server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -76,15 +96,23 @@ def clock() -> SettableClock:
 
 @pytest.fixture
 def settings(store: Store) -> Settings:
-    return Settings(table=store.table, secret=SECRET, site_url="https://prefs.example",
-                    region=REGION, templates=ROOT / "templates", local=True)
+    return Settings(
+        table=store.table,
+        secret=SECRET,
+        site_url="https://prefs.example",
+        region=REGION,
+        templates=ROOT / "templates",
+        local=True,
+    )
 
 
 @pytest.fixture
-def app(settings: Settings, store: Store, clock: SettableClock, ses: Any,
-        playbook: Playbook) -> Any:
-    mailer = Mailer(SENDER, playbook.organisation.name, mail_templates(ROOT / "templates"),
-                    client=ses)
+def app(
+    settings: Settings, store: Store, clock: SettableClock, ses: Any, playbook: Playbook
+) -> Any:
+    mailer = Mailer(
+        SENDER, playbook.organisation.name, mail_templates(ROOT / "templates"), client=ses
+    )
     flask_app = create_app(settings, store, clock, mailer, playbook)
     flask_app.testing = True
     return flask_app

@@ -12,11 +12,11 @@ import re
 import secrets
 import socket
 import sys
-from dataclasses import dataclass
+import threading
 from typing import Any
 
 import boto3
-from werkzeug.serving import WSGIRequestHandler, run_simple
+from werkzeug.serving import WSGIRequestHandler, make_server, run_simple
 
 from befriend.config import Settings
 from befriend.demo import seed
@@ -34,13 +34,30 @@ class RedactingHandler(WSGIRequestHandler):
         sys.stderr.write(f"{self.address_string()} [{self.log_date_time_string()}] {line}\n")
 
 
-@dataclass(frozen=True)
 class LocalAws:
-    endpoint: str
-    server: Any
+    """moto's server on a free loopback port, answering one request at a time.
+
+    moto's in-memory backends are not safe for concurrent requests (a transaction copies
+    the table while another request writes it), whereas DynamoDB applies each request
+    atomically. One request at a time gives the app DynamoDB's semantics: concurrent app
+    threads still race between their read and their conditional write, as in AWS."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        try:
+            from moto.server import DomainDispatcherApplication, create_backend_app
+        except ImportError as exc:  # pragma: no cover - the local extra is missing
+            raise SystemExit("`befriend serve` needs moto: pip install 'befriend[local]'") from exc
+        # moto's server logs each AWS call through werkzeug's logger; the app logs on its own.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        app = DomainDispatcherApplication(create_backend_app)
+        self._server = make_server(host, port or free_port(host), app, threaded=False)
+        self.endpoint = f"http://{host}:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
 
     def stop(self) -> None:
-        self.server.stop()
+        self._server.shutdown()
+        self._server.server_close()
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -51,27 +68,18 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def start_moto() -> LocalAws:
     """Start moto's server on a free loopback port and point boto3 at it."""
-    try:
-        from moto.server import ThreadedMotoServer
-    except ImportError as exc:  # pragma: no cover - the local extra is missing
-        raise SystemExit("`befriend serve` needs moto: pip install 'befriend[local]'") from exc
-    port = free_port()
-    # moto's server logs each AWS call through werkzeug's logger; the app logs on its own.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
+    aws = LocalAws()
     # moto accepts any credentials; fixed ones keep a real AWS profile out of the way.
     os.environ.update(
         {
-            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ENDPOINT_URL": aws.endpoint,
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_SESSION_TOKEN": "local",
         }
     )
     os.environ.pop("AWS_PROFILE", None)
-    return LocalAws(endpoint, server)
+    return aws
 
 
 def local_settings(port: int) -> Settings:

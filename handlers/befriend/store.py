@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from befriend.core.changes import Outcome
@@ -69,7 +70,11 @@ class Store:
     def client(self) -> DynamoDBClient:
         if self._client is None:
             self._client = boto3.client(
-                "dynamodb", endpoint_url=self._endpoint_url, region_name=self._region
+                "dynamodb",
+                endpoint_url=self._endpoint_url,
+                region_name=self._region,
+                # `befriend serve` answers many requests at once; Lambda one at a time.
+                config=Config(max_pool_connections=32),
             )
         return self._client
 

@@ -157,15 +157,7 @@ def change_permissions(
 ) -> Outcome:
     """Grant and withdraw in one step. A grant of a GPC-refused purpose is refused and noted."""
     targets: dict[Pair, State] = {c.pair: ("granted" if c.granted else "withdrawn") for c in wanted}
-    refused: list[Pair] = []
-    if ctx.gpc:
-        # Global Privacy Control refuses a sharing grant and withdraws one given earlier.
-        for pair in playbook.grid():
-            current = person.state(pair)
-            if playbook.purposes[pair[1]].gpc_opt_out and "granted" in (targets.get(pair), current):
-                refused.append(pair)
-                targets[pair] = "withdrawn" if current == "granted" else current
-    return _set_states(person, targets, ctx, playbook, refused, action="permissions")
+    return _set_states(person, targets, ctx, playbook, action="permissions")
 
 
 def withdraw_all(person: Person, ctx: Context, playbook: Playbook) -> Outcome:
@@ -173,7 +165,7 @@ def withdraw_all(person: Person, ctx: Context, playbook: Playbook) -> Outcome:
     targets: dict[Pair, State] = {
         p: "withdrawn" for p, perm in person.permissions.items() if perm.state == "granted"
     }
-    return _set_states(person, targets, ctx, playbook, [], action="withdraw-all")
+    return _set_states(person, targets, ctx, playbook, action="withdraw-all")
 
 
 def unsubscribe(
@@ -193,7 +185,7 @@ def unsubscribe(
     targets: dict[Pair, State] = {
         p: "withdrawn" for p in person.permissions if hit(p) and person.state(p) == "granted"
     }
-    return _set_states(person, targets, ctx, playbook, [], action="unsubscribe")
+    return _set_states(person, targets, ctx, playbook, action="unsubscribe")
 
 
 def set_interests(
@@ -267,9 +259,21 @@ def _set_states(
     targets: dict[Pair, State],
     ctx: Context,
     playbook: Playbook,
-    refused: list[Pair],
     action: str,
 ) -> Outcome:
+    """Move each pair to its target state. Under Global Privacy Control every request that
+    touches permissions also refuses a sharing grant and withdraws one given earlier; that
+    part is recorded in an entry of its own with source `gpc`."""
+    refused: list[Pair] = []
+    if ctx.gpc:
+        for pair in playbook.grid():
+            current = person.state(pair)
+            if playbook.purposes[pair[1]].gpc_opt_out and "granted" in (
+                targets.get(pair),
+                current,
+            ):
+                refused.append(pair)
+                targets[pair] = "withdrawn" if current == "granted" else current
     perms = dict(person.permissions)
     changes: list[Change] = []
     gpc_changes: list[Change] = []

@@ -41,7 +41,7 @@ def apply(
         try:
             return s.store.commit(decide(person), **commit)
         except ConcurrentChange:
-            # Jittered backoff spreads out writers that keep colliding on one person.
-            time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
+            # Exponential backoff with full jitter spreads out writers that keep colliding.
+            time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
             person = reload()
     raise ConcurrentChange("too many concurrent changes")

@@ -244,10 +244,9 @@ def _claims() -> Claims:
     return services().tokens.read(bearer(), "manage")
 
 
-def _change(decide: Any, source: str = "api") -> Person:
+def _change(claims: Claims, decide: Any, source: str = "api") -> Person:
     """Apply `decide(person, ctx, playbook)` for the token's person, with retries."""
     s = services()
-    claims = _claims()
     ctx = context(source)
     return apply(
         person_for(claims), lambda p: decide(p, ctx, s.playbook), lambda: person_for(claims)
@@ -262,37 +261,40 @@ def me() -> Response:
 @bp.patch("/me/permissions")
 def change_permissions() -> Response:
     s = services()
+    claims = _claims()  # who asks comes before what they send
     wanted = read_permission_changes(json_body(), s.playbook)
-    person = _change(lambda p, ctx, pb: changes.change_permissions(p, wanted, ctx, pb))
+    person = _change(claims, lambda p, ctx, pb: changes.change_permissions(p, wanted, ctx, pb))
     return _json(describe(person, s.playbook))
 
 
 @bp.put("/me/interests")
 def set_interests() -> Response:
     s = services()
+    claims = _claims()
     topics = read_interests(json_body(), s.playbook)
-    person = _change(lambda p, ctx, pb: changes.set_interests(p, topics, ctx, pb))
+    person = _change(claims, lambda p, ctx, pb: changes.set_interests(p, topics, ctx, pb))
     return _json(describe(person, s.playbook))
 
 
 @bp.patch("/me/settings")
 def update_settings() -> Response:
     s = services()
+    claims = _claims()
     patch = read_settings(json_body(), s.playbook, s.clock())
-    person = _change(lambda p, ctx, pb: changes.update_settings(p, patch, ctx, pb))
+    person = _change(claims, lambda p, ctx, pb: changes.update_settings(p, patch, ctx, pb))
     return _json(describe(person, s.playbook))
 
 
 @bp.post("/me/withdraw-all")
 def withdraw_all() -> Response:
-    person = _change(changes.withdraw_all)
+    person = _change(_claims(), changes.withdraw_all)
     return _json(describe(person, services().playbook))
 
 
 @bp.post("/me/sign-out-everywhere")
 def sign_out_everywhere() -> Response:
     s = services()
-    person = _change(changes.sign_out_everywhere)
+    person = _change(_claims(), changes.sign_out_everywhere)
     token = s.tokens.issue("manage", person.id, person.token_generation)
     return _json({**describe(person, s.playbook), "manage_token": token})
 

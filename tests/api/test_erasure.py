@@ -1,0 +1,56 @@
+"""Erasure (GDPR Art. 17): nothing about the person remains but a keyed-hash suppression."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from befriend.pseudonyms import Pseudonyms, email_key
+from befriend.store import Store
+from tests.api.conftest import Mails, SignUp, token_in
+from tests.conftest import SECRET, START
+
+
+def every_item(store: Store) -> list[dict[str, Any]]:
+    return store.client.scan(TableName=store.table)["Items"]
+
+
+def test_erasure_leaves_only_the_suppression_record(
+    sign_up: SignUp, client: Any, store: Store
+) -> None:
+    visitor = sign_up()
+    visitor.patch_permissions(("sms", "offers", True))
+    assert store.items(visitor.id)
+    assert client.delete("/api/me", headers=visitor.auth).status_code == 204
+    assert store.items(visitor.id) == []
+    assert store.person_id_for_email(email_key(visitor.email), START) is None
+    suppress = Pseudonyms(SECRET).suppression(visitor.email)
+    assert store.suppressed(suppress)
+    leftovers = [
+        i["pk"]["S"] for i in every_item(store) if not i["pk"]["S"].startswith("MAILRATE#")
+    ]
+    assert leftovers == [f"SUPPRESS#{suppress}"]
+    assert visitor.email not in str(every_item(store))
+
+
+def test_old_tokens_stop_working_after_erasure(sign_up: SignUp, client: Any) -> None:
+    visitor = sign_up()
+    client.delete("/api/me", headers=visitor.auth)
+    assert visitor.get().status_code == 401
+    assert client.delete("/api/me", headers=visitor.auth).status_code == 401
+
+
+def test_a_new_signup_after_erasure_needs_a_fresh_double_opt_in(
+    sign_up: SignUp, client: Any, mails: Mails, playbook: Any, store: Store
+) -> None:
+    visitor = sign_up()
+    client.delete("/api/me", headers=visitor.auth)
+    seen = len(mails())
+    client.post(
+        "/api/signup", json={"email": visitor.email, "policy_version": playbook.policy.version}
+    )
+    mail = mails()[seen]
+    assert "confirm" in mail["subject"].lower()
+    suppress = Pseudonyms(SECRET).suppression(visitor.email)
+    assert store.suppressed(suppress)
+    client.post("/api/confirm", json={"token": token_in(mail, "confirm")})
+    assert not store.suppressed(suppress)
