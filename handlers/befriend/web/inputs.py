@@ -54,11 +54,22 @@ def gpc() -> bool:
     return request.headers.get("Sec-GPC", "").strip() == "1"
 
 
+def client_address() -> str | None:
+    """The caller's address as API Gateway saw it.
+
+    apig-wsgi fills REMOTE_ADDR from X-Forwarded-For for REST API events, and a client can
+    put anything at the front of that header; API Gateway's own request context cannot be
+    forged, so it comes first. Outside Lambda, the socket's peer address is the truth."""
+    ctx = request.environ.get("apig_wsgi.request_context") or {}
+    seen = (ctx.get("http") or {}).get("sourceIp") or (ctx.get("identity") or {}).get("sourceIp")
+    return seen or request.remote_addr
+
+
 def context(source: str) -> Context:
     s = services()
     return Context(
         now=s.clock(),
         source=source,
-        evidence=s.pseudonyms.evidence(request.remote_addr, request.user_agent.string),
+        evidence=s.pseudonyms.evidence(client_address(), request.user_agent.string),
         gpc=gpc(),
     )
