@@ -33,6 +33,7 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
 from moto import mock_aws  # noqa: E402
+from moto.core.config import DefaultConfig  # noqa: E402
 
 from befriend.clock import SettableClock  # noqa: E402
 from befriend.config import Settings  # noqa: E402
@@ -45,12 +46,14 @@ START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 # Requests to a moto server of our own on loopback (see `moto_server`) go through for real.
-PASSTHROUGH = {"core": {"passthrough": {"urls": [r"http://127\.0\.0\.1:\d+/?.*"]}}}
+PASSTHROUGH: DefaultConfig = {
+    "core": {"passthrough": {"urls": [r"http://127\.0\.0\.1:\d+/?.*"], "services": []}}
+}
 
 
 @pytest.fixture(scope="session")
 def aws() -> Iterator[None]:
-    with mock_aws(config=PASSTHROUGH):  # type: ignore[arg-type]
+    with mock_aws(config=PASSTHROUGH):
         yield
 
 

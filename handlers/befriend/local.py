@@ -44,7 +44,10 @@ class LocalAws:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         try:
-            from moto.server import DomainDispatcherApplication, create_backend_app
+            from moto.moto_server.werkzeug_app import (
+                DomainDispatcherApplication,
+                create_backend_app,
+            )
         except ImportError as exc:  # pragma: no cover - the local extra is missing
             raise SystemExit("`befriend serve` needs moto: pip install 'befriend[local]'") from exc
         # moto's server logs each AWS call through werkzeug's logger; the app logs on its own.
