@@ -1,0 +1,130 @@
+"""`befriend serve` (what `make run` starts) serves the API against moto's server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from befriend.local import free_port
+from tests.conftest import ROOT
+
+
+def call(url: str, body: bytes | None = None, content_type: str = "application/json") -> Any:
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return answer.status, answer.read()
+
+
+def start(port: int) -> tuple[subprocess.Popen[str], str]:
+    """Start `befriend serve` as `make run` does; return it and the moto endpoint it prints."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(PYTHONPATH=str(ROOT / "handlers"), PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from befriend.cli import main; main()",
+            "serve",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    deadline = time.monotonic() + 60
+    for line in process.stdout:
+        if "moto endpoint:" in line:
+            return process, line.split()[-1]
+        if time.monotonic() > deadline:
+            break
+    process.kill()
+    raise AssertionError(f"befriend serve did not start: {process.communicate()}")
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
+    port = free_port()
+    process, endpoint = start(port)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            call(f"{base}/api/health")
+            break
+        except (urllib.error.URLError, ConnectionError) as exc:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise AssertionError(f"serve did not answer: {process.communicate()}") from exc
+            time.sleep(0.2)
+    yield base, endpoint, process
+    if process.poll() is None:
+        process.terminate()
+        process.communicate(timeout=10)
+
+
+def test_serve_runs_the_whole_flow_and_logs_no_token(served: tuple[str, str, Any]) -> None:
+    base, endpoint, process = served
+    status, _ = call(
+        f"{base}/api/signup",
+        json.dumps(
+            {
+                "email": "served@example.org",
+                "policy_version": "2026-11-01",
+                "permissions": [{"channel": "email", "purpose": "newsletter"}],
+            }
+        ).encode(),
+    )
+    assert status == 202
+    _, raw = call(f"{base}/dev/outbox.json")
+    mail = json.loads(raw)["mails"][0]
+    confirm = next(link for link in mail["links"] if "/confirm/#t=" in link).split("#t=")[1]
+    status, raw = call(f"{base}/api/confirm", json.dumps({"token": confirm}).encode())
+    assert status == 200
+    assert json.loads(raw)["person"]["email"] == "served@example.org"
+    unsubscribe = mail["headers"]["List-Unsubscribe"].strip("<>")
+    status, _ = call(
+        unsubscribe, b"List-Unsubscribe=One-Click", "application/x-www-form-urlencoded"
+    )
+    assert status == 200
+
+    # Another command reaches the same data through the moto endpoint serve printed:
+    # three demo people plus this one, every chain intact.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["PYTHONPATH"] = str(ROOT / "handlers")
+    verify = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from befriend.cli import main; main()",
+            "ledger",
+            "verify",
+            "--endpoint-url",
+            endpoint,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert verify.returncode == 0, verify.stderr
+    assert "ok: 4 people" in verify.stdout
+
+    process.terminate()
+    _, log = process.communicate(timeout=10)
+    token = unsubscribe.rsplit("/", 1)[-1]
+    assert "POST /api/unsubscribe/" in log  # the request is logged ...
+    assert token not in log
+    assert confirm not in log  # ... but never a token
