@@ -232,7 +232,7 @@ def test_signup_event_mails_and_me_event_reads_the_person(
     assert header(answer, "Content-Type") == "application/json"
     assert body_json(answer)["status"] == "accepted"
 
-    mail = latest_mail(client, "ada@example.org")
+    mail = latest_mail(client, "lambda-visitor@example.org")
     assert "confirm" in mail["subject"].lower()
     assert link(mail, "/confirm/#t=").startswith("https://prefs.example/confirm/#t=")
 
@@ -243,8 +243,8 @@ def test_signup_event_mails_and_me_event_reads_the_person(
     assert header(me, "Cache-Control") == "no-store"
     body = body_json(me)
     assert body["id"] == person_id
-    assert body["email"] == "ada@example.org"
-    assert body["name"] == "Ada Example"
+    assert body["email"] == "lambda-visitor@example.org"
+    assert body["name"] == "Lambda Visitor"
     assert body["status"] == "active"
     assert body["settings"]["time_zone"] == "Europe/Amsterdam"
     assert body["interests"] == ["cycling", "local-events"]
@@ -269,8 +269,8 @@ def test_base64_encoded_signup_body_is_decoded(
 
     me = invoke(handler, load_event("http-api-v2-me.json", token=token))
     assert me["statusCode"] == 200
-    assert body_json(me)["email"] == "grace@example.org"
-    assert body_json(me)["name"] == "Grace Example"
+    assert body_json(me)["email"] == "base64-visitor@example.org"
+    assert body_json(me)["name"] == "Base64 Visitor"
     signup_entry = store.ledger(person_id)[0]
     assert signup_entry["action"] == "signup"
     assert signup_entry["evidence"]["client"] == client_hash(settings, "203.0.113.42")
@@ -324,7 +324,7 @@ def test_one_click_unsubscribe_event_withdraws_email(
 ) -> None:
     signup = load_event("http-api-v2-signup.json")
     invoke(handler, signup)
-    mail = latest_mail(client, "ada@example.org")
+    mail = latest_mail(client, "lambda-visitor@example.org")
     person_id, token = confirm(client, mail)
     auth = {"Authorization": f"Bearer {token}"}
     assert granted(client.get("/api/me", headers=auth).get_json()) == {
@@ -370,7 +370,7 @@ def test_source_ip_from_request_context_reaches_the_evidence(
     first = with_source_ip(base, "198.51.100.7")
     second = with_json_body(
         with_source_ip(base, "203.0.113.9"),
-        {**request_body(base), "email": "ada.lovelace@example.org"},
+        {**request_body(base), "email": "other-visitor@example.org"},
     )
 
     first_id, _ = sign_up_via(handler, client, first)

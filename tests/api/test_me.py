@@ -85,7 +85,7 @@ def test_receipts_follow_the_kantara_fields(sign_up: SignUp, playbook: Any) -> N
     assert [r["services"][0]["purposes"][0]["status"] for r in found] == ["granted", "withdrawn"]
     receipt = found[-1]
     assert receipt["version"] == "KI-CR-v1.1.0"
-    assert receipt["policyUrl"] == playbook.policy.url
+    assert receipt["policyUrl"] == "https://prefs.example" + playbook.policy.url
     assert receipt["piiPrincipalId"] == visitor.id
     assert receipt["collectionMethod"]
 

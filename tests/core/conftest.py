@@ -23,7 +23,7 @@ def ctx(source: str = "api", *, gpc: bool = False, at: datetime = NOW) -> Contex
 @pytest.fixture
 def confirmed(playbook: Playbook) -> Person:
     form = Signup(
-        "ann@example.org",
+        "visitor@example.org",
         "",
         ("cooking",),
         (("email", "newsletter"), ("sms", "offers")),

@@ -24,14 +24,14 @@ def fields(call: Any) -> dict[str, str]:
 
 
 def signup(playbook: Playbook, **body: Any) -> dict[str, Any]:
-    return {"email": "ann@example.org", "policy_version": playbook.policy.version, **body}
+    return {"email": "visitor@example.org", "policy_version": playbook.policy.version, **body}
 
 
 def test_a_good_signup_is_read_in_playbook_order(playbook: Playbook) -> None:
     form = read_signup(
         signup(
             playbook,
-            name="  Ann   Example ",
+            name="  Visitor   One ",
             interests=["cycling", "cooking"],
             permissions=[
                 {"channel": "sms", "purpose": "offers"},
@@ -41,7 +41,7 @@ def test_a_good_signup_is_read_in_playbook_order(playbook: Playbook) -> None:
         ),
         playbook,
     )
-    assert form.name == "Ann Example"
+    assert form.name == "Visitor One"
     assert form.interests == ("cooking", "cycling")
     assert form.permissions == (("email", "newsletter"), ("sms", "offers"))
 
@@ -99,7 +99,7 @@ def test_malformed_permission_changes_are_refused(playbook: Playbook, body: Any)
 
 
 def test_addresses_are_normalised_but_keep_their_local_part() -> None:
-    assert normalise_email("  Ann.Example@EXAMPLE.org ") == "Ann.Example@example.org"
+    assert normalise_email("  Visitor.One@EXAMPLE.org ") == "Visitor.One@example.org"
 
 
 @pytest.mark.parametrize("value", ["", "a@", "@b.org", "a b@example.org", "x" * 300, 42])

@@ -38,14 +38,14 @@ def test_each_permission_change_gets_a_receipt(confirmed: Person, playbook: Play
         + [e.as_json() for e in out.entries]
         + [e.as_json() for e in interests.entries]
     )
-    found = receipts(entries, playbook)
+    found = receipts(entries, playbook, "https://prefs.example")
     assert len(found) == 2  # confirmation and withdrawal; the interests entry has none
     withdrawal = found[-1]
     assert KANTARA <= set(withdrawal)
     assert withdrawal["version"] == "KI-CR-v1.1.0"
     purpose = withdrawal["services"][0]["purposes"][0]
     assert (purpose["purposeId"], purpose["status"]) == ("newsletter", "withdrawn")
-    assert withdrawal["policyUrl"] == playbook.policy.url
+    assert withdrawal["policyUrl"] == "https://prefs.example/privacy/"
 
 
 def test_a_person_survives_the_round_trip_through_storage(confirmed: Person) -> None:

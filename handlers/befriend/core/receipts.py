@@ -26,19 +26,25 @@ _METHODS = {
 }
 
 
-def receipts(entries: Iterable[Mapping[str, Any]], playbook: Playbook) -> list[dict[str, Any]]:
-    """One receipt per ledger entry that changed a permission, oldest first."""
+def receipts(
+    entries: Iterable[Mapping[str, Any]], playbook: Playbook, site_url: str
+) -> list[dict[str, Any]]:
+    """One receipt per ledger entry that changed a permission, oldest first.
+
+    `site_url` makes the policy URL absolute: a receipt must stand on its own. A refusal
+    that left a permission as it was (a sharing grant refused under GPC) changed no consent
+    and gets no receipt; the ledger keeps it as evidence."""
     out = []
     for entry in entries:
         by_channel: dict[str, list[dict[str, Any]]] = {}
         for change in entry["changes"]:
             what = str(change["what"])
-            if not what.startswith("permission:"):
+            if not what.startswith("permission:") or change["old"] == change["new"]:
                 continue
             _, channel, purpose = what.split(":", 2)
             by_channel.setdefault(channel, []).append(_purpose(purpose, change, playbook))
         if by_channel:
-            out.append(_receipt(entry, by_channel, playbook))
+            out.append(_receipt(entry, by_channel, playbook, site_url))
     return out
 
 
@@ -59,9 +65,13 @@ def _purpose(purpose: str, change: Mapping[str, Any], playbook: Playbook) -> dic
 
 
 def _receipt(
-    entry: Mapping[str, Any], by_channel: dict[str, list[dict[str, Any]]], playbook: Playbook
+    entry: Mapping[str, Any],
+    by_channel: dict[str, list[dict[str, Any]]],
+    playbook: Playbook,
+    site_url: str,
 ) -> dict[str, Any]:
     org = playbook.organisation
+    policy_url = _absolute(playbook.policy.url, site_url)
     return {
         "version": VERSION,
         "jurisdiction": org.jurisdiction,
@@ -76,10 +86,10 @@ def _receipt(
                 "contact": org.contact,
                 "address": org.address,
                 "email": org.contact,
-                "piiControllerUrl": playbook.policy.url,
+                "piiControllerUrl": site_url + "/",
             }
         ],
-        "policyUrl": playbook.policy.url,
+        "policyUrl": policy_url,
         "policyVersion": entry["policy_version"],
         "services": [
             {
@@ -95,3 +105,7 @@ def _receipt(
         "ledgerSeq": entry["seq"],
         "ledgerHash": entry["hash"],
     }
+
+
+def _absolute(url: str, site_url: str) -> str:
+    return url if "://" in url else site_url.rstrip("/") + "/" + url.lstrip("/")

@@ -303,7 +303,8 @@ def sign_out_everywhere() -> Response:
 def consent_receipts() -> Response:
     s = services()
     person = person_for(_claims())
-    return _json({"receipts": receipts(s.store.ledger(person.id), s.playbook)})
+    found = receipts(s.store.ledger(person.id), s.playbook, s.settings.site_url)
+    return _json({"receipts": found})
 
 
 @bp.get("/me/export")
@@ -325,7 +326,7 @@ def export() -> Response:
             k: record[k] for k in ("created_at", "confirmed_at", "token_generation", "seq", "head")
         },
         "ledger": ledger,
-        "receipts": receipts(ledger, s.playbook),
+        "receipts": receipts(ledger, s.playbook, s.settings.site_url),
     }
     answer = _json(document)
     answer.headers["Content-Disposition"] = (

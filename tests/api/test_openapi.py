@@ -1,0 +1,544 @@
+"""The OpenAPI document is kept true: it is valid OpenAPI 3.1, it lists exactly the routes
+Flask serves, and every answer of a realistic visit, refusals included, fits its schemas."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from botocore.exceptions import ClientError
+from flask import Flask, Response
+from flask.testing import FlaskClient
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+from openapi_spec_validator import validate
+from openapi_spec_validator.validation import OpenAPIV31SpecValidator
+from werkzeug.test import TestResponse
+
+from befriend.core.errors import ConcurrentChange
+from befriend.core.playbook import Playbook
+from befriend.store import Store
+from befriend.web.openapi import document
+from tests.api.openapi_check import (
+    ContractError,
+    check_request,
+    check_response,
+    operations,
+    request_errors,
+)
+
+SITE = "https://prefs.example"
+ONE_CLICK = {"List-Unsubscribe": "One-Click"}
+HTML = "text/html,application/xhtml+xml;q=0.9"
+
+
+@pytest.fixture
+def spec(playbook: Playbook) -> dict[str, Any]:
+    return document(playbook)
+
+
+@dataclass
+class Api:
+    """The test client, checking every answer against the document and noting what it saw."""
+
+    client: FlaskClient
+    spec: dict[str, Any]
+    seen: set[tuple[str, str, int]] = field(default_factory=set)
+
+    def call(
+        self,
+        method: str,
+        template: str,
+        *,
+        expect: int,
+        path: str | None = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> TestResponse:
+        sent = dict(headers or {})
+        if token is not None:
+            sent["Authorization"] = f"Bearer {token}"
+        if expect < 400 and "json" in kwargs:
+            check_request(self.spec, method, template, kwargs["json"])
+        answer = self.client.open(path or template, method=method, headers=sent, **kwargs)
+        assert answer.status_code == expect, (
+            f"{method} {template}: expected {expect}, got {answer.status_code}: "
+            f"{answer.get_data(as_text=True)[:800]}"
+        )
+        check_response(self.spec, method, template, answer)
+        self.seen.add((method, template, answer.status_code))
+        return answer
+
+    def mails_to(self, address: str) -> list[dict[str, Any]]:
+        """Mails captured for `address`, newest first (local mode's outbox)."""
+        answer = self.client.get("/dev/outbox.json")
+        assert answer.status_code == 200
+        return [m for m in answer.get_json()["mails"] if m["to"] == address]
+
+
+@pytest.fixture
+def api(client: FlaskClient, spec: dict[str, Any]) -> Api:
+    return Api(client, spec)
+
+
+def _address(name: str) -> str:
+    return f"{name}-{uuid.uuid4().hex[:10]}@example.com"
+
+
+def _link(mail: dict[str, Any], prefix: str) -> str:
+    found = [link for link in mail["links"] if link.startswith(f"{SITE}{prefix}#t=")]
+    assert found, f"no {prefix} link in {mail['links']}"
+    return str(found[0]).split("#t=", 1)[1]
+
+
+def _unsubscribe_path(mail: dict[str, Any]) -> str:
+    url = str(mail["headers"]["List-Unsubscribe"]).strip().removeprefix("<").removesuffix(">")
+    assert url.startswith(f"{SITE}/api/unsubscribe/")
+    return urlsplit(url).path
+
+
+def _states(person: dict[str, Any]) -> dict[tuple[str, str], str]:
+    return {(p["channel"], p["purpose"]): p["state"] for p in person["permissions"]}
+
+
+def _signup_body(pb: Playbook, email: str, **extra: Any) -> dict[str, Any]:
+    return {"email": email, "policy_version": pb.policy.version, **extra}
+
+
+def _join(api: Api, pb: Playbook, name: str) -> tuple[str, dict[str, Any]]:
+    """Sign up and confirm; the manage token and the confirmation mail."""
+    email = _address(name)
+    body = _signup_body(pb, email, permissions=[{"channel": "email", "purpose": "newsletter"}])
+    api.call("POST", "/api/signup", json=body, expect=202)
+    mail = api.mails_to(email)[0]
+    confirmed = api.call(
+        "POST", "/api/confirm", json={"token": _link(mail, "/confirm/")}, expect=200
+    )
+    return confirmed.get_json()["manage_token"], mail
+
+
+# --- the document itself ---
+
+
+def test_the_document_is_valid_openapi_3_1(spec: dict[str, Any]) -> None:
+    validate(spec, cls=OpenAPIV31SpecValidator)
+
+
+def test_every_schema_in_the_document_is_a_valid_2020_12_schema(spec: dict[str, Any]) -> None:
+    def schemas(node: Any) -> Iterator[Any]:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "schema":
+                    yield value
+                yield from schemas(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from schemas(value)
+
+    found = [*spec["components"]["schemas"].values(), *schemas(spec["paths"])]
+    assert len(found) > 20
+    for schema in found:
+        Draft202012Validator.check_schema(schema)
+
+
+def test_the_served_document_is_the_built_one(api: Api, spec: dict[str, Any]) -> None:
+    served = api.call("GET", "/api/openapi.json", expect=200)
+    assert served.get_json() == json.loads(json.dumps(spec))
+
+
+def test_the_app_serves_exactly_the_documented_operations(app: Flask, spec: dict[str, Any]) -> None:
+    served: set[tuple[str, str]] = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/dev/") or not rule.rule.startswith("/api/"):
+            continue  # /dev/ is local-only and never deployed
+        template = re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        served |= {(m, template) for m in (rule.methods or set()) - {"HEAD", "OPTIONS"}}
+    documented = operations(spec)
+    assert sorted(served - documented) == [], "served but not documented"
+    assert sorted(documented - served) == [], "documented but not served"
+
+
+# --- a whole visit: every answer checked ---
+
+
+def test_a_visit_from_sign_up_to_erasure_matches_the_document(
+    api: Api, spec: dict[str, Any], playbook: Playbook
+) -> None:
+    api.call("GET", "/api/health", expect=200)
+    api.call("GET", "/api/playbook", expect=200)
+    api.call("GET", "/api/openapi.json", expect=200)
+
+    # Sign up with JSON; a retry with the same Idempotency-Key gets the same answer.
+    email = _address("visitor")
+    signup = _signup_body(
+        playbook,
+        email,
+        name="Visitor One",
+        time_zone="Europe/Berlin",
+        interests=["cycling"],
+        permissions=[
+            {"channel": "email", "purpose": "newsletter"},
+            {"channel": "sms", "purpose": "events"},
+        ],
+    )
+    key = {"Idempotency-Key": f"signup-{uuid.uuid4()}"}
+    first = api.call("POST", "/api/signup", json=signup, headers=key, expect=202)
+    again = api.call("POST", "/api/signup", json=signup, headers=key, expect=202)
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.get_json() == first.get_json()
+    (mail,) = api.mails_to(email)
+    confirm_token = _link(mail, "/confirm/")
+    unsubscribe = _unsubscribe_path(mail)
+
+    # Confirm: the asked-for permissions are granted; confirming again changes nothing.
+    confirmed = api.call("POST", "/api/confirm", json={"token": confirm_token}, expect=200)
+    token = confirmed.get_json()["manage_token"]
+    person = confirmed.get_json()["person"]
+    assert _states(person)[("email", "newsletter")] == "granted"
+    assert _states(person)[("sms", "events")] == "granted"
+    twice = api.call("POST", "/api/confirm", json={"token": confirm_token}, expect=200)
+    assert twice.get_json()["person"] == person
+
+    me = api.call("GET", "/api/me", token=token, expect=200).get_json()
+    assert me == person
+
+    changed = api.call(
+        "PATCH",
+        "/api/me/permissions",
+        token=token,
+        json={
+            "changes": [
+                {"channel": "email", "purpose": "offers", "granted": True},
+                {"channel": "sms", "purpose": "events", "granted": False},
+            ]
+        },
+        expect=200,
+    ).get_json()
+    assert _states(changed)[("email", "offers")] == "granted"
+    assert _states(changed)[("sms", "events")] == "withdrawn"
+
+    # Global Privacy Control refuses partner sharing: it stays "never", and the ledger says so.
+    refused = api.call(
+        "PATCH",
+        "/api/me/permissions",
+        token=token,
+        headers={"Sec-GPC": "1"},
+        json={"changes": [{"channel": "email", "purpose": "partner-sharing", "granted": True}]},
+        expect=200,
+    ).get_json()
+    assert _states(refused)[("email", "partner-sharing")] == "never"
+
+    interests = api.call(
+        "PUT",
+        "/api/me/interests",
+        token=token,
+        json={"interests": ["photography", "cooking"]},
+        expect=200,
+    ).get_json()
+    assert interests["interests"] == ["cooking", "photography"]
+
+    settings = api.call(
+        "PATCH",
+        "/api/me/settings",
+        token=token,
+        json={
+            "name": "Visitor Renamed",
+            "time_zone": "Europe/London",
+            "quiet_hours": {"sms": {"from": "22:00", "until": "07:30"}, "email": None},
+            "max_per_week": {"email": 3, "sms": None},
+            "paused_until": "2026-12-24T00:00:00Z",
+            "handles": {"linkedin": "visitor-one", "x": "@visitor_one"},
+        },
+        expect=200,
+    ).get_json()
+    assert settings["name"] == "Visitor Renamed"
+    assert settings["settings"]["quiet_hours"]["sms"] == {
+        "from": "22:00",
+        "until": "07:30",
+        "own": True,
+    }
+    assert settings["settings"]["max_per_week"]["email"] == 3
+    assert settings["settings"]["handles"] == {"linkedin": "visitor-one", "x": "@visitor_one"}
+
+    receipts = api.call("GET", "/api/me/receipts", token=token, expect=200).get_json()["receipts"]
+    statuses = [p["status"] for r in receipts for s in r["services"] for p in s["purposes"]]
+    # Grants and a withdrawal left receipts; the refusal under GPC changed no consent.
+    assert {"granted", "withdrawn"} == set(statuses)
+
+    export = api.call("GET", "/api/me/export", token=token, expect=200)
+    assert export.headers["Content-Disposition"].startswith("attachment; ")
+    exported = export.get_json()
+    assert exported["receipts"] == receipts
+    assert [e["seq"] for e in exported["ledger"]] == list(range(1, len(exported["ledger"]) + 1))
+    assert exported["stored"]["head"] == exported["ledger"][-1]["hash"]
+
+    # A fresh link by mail works until "sign out everywhere".
+    api.call("POST", "/api/link", json={"email": email}, expect=202)
+    mailed = _link(api.mails_to(email)[0], "/preferences/")
+    api.call("GET", "/api/me", token=mailed, expect=200)
+
+    withdrawn = api.call("POST", "/api/me/withdraw-all", token=token, expect=200).get_json()
+    assert "granted" not in _states(withdrawn).values()
+    # Nothing left to withdraw: still a plain answer.
+    assert api.call("POST", "/api/me/withdraw-all", token=token, expect=200).get_json() == withdrawn
+
+    signed_out = api.call("POST", "/api/me/sign-out-everywhere", token=token, expect=200)
+    fresh = signed_out.get_json().pop("manage_token")
+    for stale in (token, mailed):
+        api.call("GET", "/api/me", token=stale, expect=401)
+    api.call("GET", "/api/me", token=fresh, expect=200)
+
+    # One-click unsubscribe from the mail header (RFC 8058), after granting mail again.
+    api.call(
+        "PATCH",
+        "/api/me/permissions",
+        token=fresh,
+        json={"changes": [{"channel": "email", "purpose": "newsletter", "granted": True}]},
+        expect=200,
+    )
+    template = "/api/unsubscribe/{token}"
+    page = api.call("GET", template, path=unsubscribe, expect=200)
+    assert page.mimetype == "text/html"
+    done = api.call("POST", template, path=unsubscribe, data=ONE_CLICK, expect=200)
+    assert done.get_json() == {"status": "unsubscribed", "channel": "email", "purpose": None}
+    after = api.call("GET", "/api/me", token=fresh, expect=200).get_json()
+    assert {s for (c, _), s in _states(after).items() if c == "email"} <= {"never", "withdrawn"}
+    # Mailbox providers repeat the POST; a browser that prefers HTML gets a page.
+    api.call("POST", template, path=unsubscribe, data=ONE_CLICK, expect=200)
+    shown = api.call(
+        "POST", template, path=unsubscribe, data=ONE_CLICK, headers={"Accept": HTML}, expect=200
+    )
+    assert shown.mimetype == "text/html"
+
+    api.call("DELETE", "/api/me", token=fresh, expect=204)
+    api.call("GET", "/api/me", token=fresh, expect=401)
+    api.call("DELETE", "/api/me", token=fresh, expect=401)
+    # Erased people are unsubscribed from everything: the same answer.
+    api.call("POST", template, path=unsubscribe, data=ONE_CLICK, expect=200)
+
+    assert {(m, t) for m, t, _ in api.seen} == operations(spec)
+
+
+def test_form_posts_match_the_document(api: Api, playbook: Playbook) -> None:
+    email = _address("form-visitor")
+    form = {
+        "email": email,
+        "name": "Form Visitor",
+        "policy_version": playbook.policy.version,
+        "interests": ["cooking", "cycling"],
+        "permissions": ["email:newsletter", "postal:offers"],
+    }
+    media = "application/x-www-form-urlencoded"
+    check_request(api.spec, "POST", "/api/signup", form, media)
+    sent = api.call("POST", "/api/signup", data=form, expect=303)
+    assert sent.headers["Location"] == "/thanks/"
+    mail = api.mails_to(email)[0]
+    confirmed = api.call(
+        "POST", "/api/confirm", json={"token": _link(mail, "/confirm/")}, expect=200
+    )
+    states = _states(confirmed.get_json()["person"])
+    assert states[("email", "newsletter")] == states[("postal", "offers")] == "granted"
+
+    check_request(api.spec, "POST", "/api/link", {"email": email}, media)
+    linked = api.call("POST", "/api/link", data={"email": email}, expect=303)
+    assert linked.headers["Location"] == "/link/sent/"
+
+    bad = {"email": "not an address", "policy_version": "1999-01-01"}
+    assert request_errors(api.spec, "POST", "/api/signup", bad, media)
+    page = api.call("POST", "/api/signup", data=bad, expect=422)
+    assert page.mimetype == "text/html"
+    api.call("POST", "/api/link", data={"email": "nope"}, expect=422)
+
+
+# --- refusals ---
+
+
+def test_refusals_match_the_document(api: Api, playbook: Playbook) -> None:
+    token, mail = _join(api, playbook, "eve")
+    unsubscribe = _unsubscribe_path(mail)
+    unsubscribe_token = unsubscribe.rsplit("/", 1)[1]
+    confirm_token = _link(mail, "/confirm/")
+
+    # 401: no token, another scheme, a forged token.
+    problem = api.call("GET", "/api/me", expect=401)
+    assert problem.mimetype == "application/problem+json"
+    api.call("POST", "/api/me/withdraw-all", headers={"Authorization": "Basic ZXZl"}, expect=401)
+    api.call("GET", "/api/me/export", token="forged.token.value", expect=401)
+    api.call("POST", "/api/confirm", json={"token": "forged.token.value"}, expect=401)
+    # 403: a genuine token used for something else.
+    api.call("GET", "/api/me/receipts", token=unsubscribe_token, expect=403)
+    api.call("GET", "/api/me", token=confirm_token, expect=403)
+    api.call("POST", "/api/confirm", json={"token": token}, expect=403)
+
+    # 400: malformed JSON, an Idempotency-Key that is too long.
+    api.call(
+        "PATCH",
+        "/api/me/permissions",
+        token=token,
+        data="{not json",
+        content_type="application/json",
+        expect=400,
+    )
+    api.call("POST", "/api/signup", data="[", content_type="application/json", expect=400)
+    body = _signup_body(playbook, _address("eve"))
+    api.call("POST", "/api/signup", json=body, headers={"Idempotency-Key": "k" * 256}, expect=400)
+
+    # 415: not JSON.
+    api.call(
+        "PUT",
+        "/api/me/interests",
+        token=token,
+        data="cooking",
+        content_type="text/plain",
+        expect=415,
+    )
+    api.call("POST", "/api/confirm", data={"token": confirm_token}, expect=415)
+
+    # 413: too large.
+    api.call("PATCH", "/api/me/settings", token=token, json={"name": "x" * 70_000}, expect=413)
+
+    # 422: every one of these is refused by the document's request schema too.
+    refused: list[tuple[str, str, Any]] = [
+        ("POST", "/api/signup", {"email": "not-an-address", "policy_version": "2026-11-01"}),
+        ("POST", "/api/signup", {"email": "a@example.com", "policy_version": "1999-01-01"}),
+        ("POST", "/api/signup", {**body, "newsletter": True}),
+        ("POST", "/api/signup", {**body, "permissions": [{"channel": "x", "purpose": "offers"}]}),
+        ("POST", "/api/link", {"email": "nope"}),
+        ("POST", "/api/confirm", {}),
+        ("PATCH", "/api/me/permissions", {"changes": []}),
+        (
+            "PATCH",
+            "/api/me/permissions",
+            {"changes": [{"channel": "postal", "purpose": "research", "granted": True}]},
+        ),
+        ("PATCH", "/api/me/permissions", {"changes": [{"channel": "email", "purpose": "offers"}]}),
+        ("PUT", "/api/me/interests", {"interests": ["knitting"]}),
+        ("PUT", "/api/me/interests", {}),
+        ("PATCH", "/api/me/settings", {}),
+        ("PATCH", "/api/me/settings", {"colour": "blue"}),
+        ("PATCH", "/api/me/settings", {"max_per_week": {"sms": playbook.max_per_week + 1}}),
+        (
+            "PATCH",
+            "/api/me/settings",
+            {"quiet_hours": {"sms": {"from": "25:00", "until": "08:00"}}},
+        ),
+        ("PATCH", "/api/me/settings", {"handles": {"email": "visitor"}}),
+        ("PATCH", "/api/me/settings", {"handles": {"x": "not a handle!"}}),
+        ("PATCH", "/api/me/settings", {"time_zone": ""}),
+    ]
+    for method, template, sent in refused:
+        answer = api.call(method, template, token=token, json=sent, expect=422)
+        assert answer.get_json()["errors"], (method, template, sent)
+        assert request_errors(api.spec, method, template, sent), (method, template, sent)
+    # Refused by the API only: rules a schema cannot state.
+    for sent in ({"paused_until": "2020-01-01T00:00:00Z"}, {"time_zone": "Mars/Olympus"}):
+        api.call("PATCH", "/api/me/settings", token=token, json=sent, expect=422)
+
+    # 422: an Idempotency-Key reused for a different request.
+    key = {"Idempotency-Key": f"reuse-{uuid.uuid4()}"}
+    api.call("POST", "/api/signup", json=body, headers=key, expect=202)
+    other = _signup_body(playbook, _address("eve"))
+    reused = api.call("POST", "/api/signup", json=other, headers=key, expect=422)
+    assert reused.get_json()["type"].endswith("/idempotency-key-reused")
+
+    # One-click refusals: no form field (400), a forged link (401, problem or page).
+    template = "/api/unsubscribe/{token}"
+    api.call("POST", template, path=unsubscribe, json={"List-Unsubscribe": "One-Click"}, expect=400)
+    forged = "/api/unsubscribe/forged.token.value"
+    api.call("POST", template, path=forged, data=ONE_CLICK, expect=401)
+    page = api.call(
+        "POST", template, path=forged, data=ONE_CLICK, headers={"Accept": HTML}, expect=401
+    )
+    assert page.mimetype == "text/html"
+    api.call("GET", template, path=forged, expect=401)
+    manage_path = f"/api/unsubscribe/{token}"  # a genuine token of another scope
+    api.call("POST", template, path=manage_path, data=ONE_CLICK, expect=401)
+
+
+def test_failures_on_our_side_match_the_document(
+    api: Api, app: Flask, store: Store, playbook: Playbook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token, _ = _join(api, playbook, "mallory")
+
+    def busy(*args: Any, **kwargs: Any) -> Any:
+        raise ConcurrentChange("someone else wrote first")
+
+    monkeypatch.setattr(store, "commit", busy)
+    conflict = api.call(
+        "PUT", "/api/me/interests", token=token, json={"interests": ["cooking"]}, expect=409
+    )
+    assert conflict.headers["Retry-After"]
+    monkeypatch.setattr(store, "erase", busy)
+    api.call("DELETE", "/api/me", token=token, expect=409)
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise ClientError({"Error": {"Code": "Throttling", "Message": "slow down"}}, "SendRawEmail")
+
+    monkeypatch.setattr(app.extensions["befriend"].mailer, "send", refused)
+    body = _signup_body(playbook, _address("mallory"))
+    api.call("POST", "/api/signup", json=body, expect=503)
+    monkeypatch.setattr(store, "person", lambda *a, **k: 1 / 0)
+    api.call("GET", "/api/me", token=token, expect=500)
+
+
+# --- the checker catches what it must ---
+
+
+def _answer(
+    body: Any,
+    status: int = 200,
+    mimetype: str = "application/json",
+    headers: dict[str, str] | None = None,
+) -> Response:
+    text = body if isinstance(body, str) else json.dumps(body)
+    return Response(text, status=status, mimetype=mimetype, headers=headers)
+
+
+def test_the_checker_refuses_answers_the_document_does_not_promise(
+    api: Api, spec: dict[str, Any], playbook: Playbook
+) -> None:
+    token, _ = _join(api, playbook, "trent")
+    me = api.call("GET", "/api/me", token=token, expect=200).get_json()
+
+    def refuses(method: str, template: str, answer: Response, match: str) -> None:
+        with pytest.raises(ContractError, match=match):
+            check_response(spec, method, template, answer)
+
+    refuses("GET", "/api/nowhere", _answer({}), "not documented")
+    refuses("GET", "/api/health", _answer({"status": "ok"}, 418), "status 418 is not documented")
+    refuses("GET", "/api/health", _answer("ok", mimetype="text/plain"), "content type")
+    refuses("GET", "/api/health", _answer("{", mimetype="application/json"), "not JSON")
+    refuses("GET", "/api/me", _answer({**me, "password": "x"}), "password")
+    missing = {k: v for k, v in me.items() if k != "settings"}
+    refuses("GET", "/api/me", _answer(missing), "settings")
+    wrong = copy.deepcopy(me)
+    wrong["permissions"][0]["state"] = "maybe"
+    refuses("GET", "/api/me", _answer(wrong), "maybe")
+    never = copy.deepcopy(me)
+    never["permissions"][-1]["source"] = "api"
+    refuses("GET", "/api/me", _answer(never), "permissions")
+    problem = {"type": "https://befriend.dev/problems/x", "title": "X", "status": 400}
+    bearer = {"WWW-Authenticate": "Bearer"}
+    unauthorized = _answer(problem, 401, "application/problem+json", bearer)
+    refuses("GET", "/api/me", unauthorized, "status 400")
+    refuses(
+        "GET", "/api/me", _answer({**problem, "status": 401}, 401, headers=bearer), "content type"
+    )
+    unsigned = _answer({**problem, "status": 401}, 401, "application/problem+json")
+    refuses("GET", "/api/me", unsigned, "WWW-Authenticate")
+    refuses("GET", "/api/me/export", _answer({}), "Content-Disposition")
+    refuses("DELETE", "/api/me", _answer("x", 204), "body")
+    gone = {**problem, "status": 409}
+    refuses("DELETE", "/api/me", _answer(gone, 409, "application/problem+json"), "Retry-After")
+
+    with pytest.raises(ContractError, match="email"):
+        check_request(spec, "POST", "/api/link", {"email": 42})
+    with pytest.raises(ContractError, match="no request body"):
+        check_request(spec, "GET", "/api/me", {})
