@@ -48,8 +48,8 @@ def test_public_part_names_no_sender_address(playbook: Playbook) -> None:
     [
         ('kind = "phone"\nquiet_hours', 'kind = "pager"\nquiet_hours', "channels.sms.kind"),
         (
-            'from = "21:00", until = "08:00" }\n\n[channels.phone]',
-            'from = "25:00", until = "08:00" }\n\n[channels.phone]',
+            'from = "21:00", until = "08:00" }\nmax_per_week = 2',
+            'from = "25:00", until = "08:00" }\nmax_per_week = 2',
             "channels.sms.quiet_hours.from",
         ),
         (

@@ -59,6 +59,36 @@ class SignupRequest:
 
 
 @dataclass(frozen=True)
+class Tally:
+    """Events of one type, each worth 1 at its moment and halving every half-life, summed
+    and valued as of `as_of`. Adding an event is O(1) and the order of arrival does not
+    matter; scores are tallies times the playbook's weights, so a weight change in the
+    playbook applies to the past as well."""
+
+    value: float
+    as_of: datetime
+    count: int  # lifetime number of events, never decayed
+    last: datetime  # the latest event's moment
+
+
+@dataclass(frozen=True)
+class Relationship:
+    """What befriend has learned from what a person does (not what they allowed)."""
+
+    tallies: dict[str, Tally] = field(default_factory=dict)
+    stage: str = ""
+    circle: str = ""
+    stage_since: datetime | None = None
+    declined: dict[str, datetime] = field(default_factory=dict)  # play -> when
+    last_sent: dict[str, datetime] = field(default_factory=dict)  # play -> when
+    asked: dict[str, datetime] = field(default_factory=dict)  # ask play -> when sent/shown
+    accepted: dict[str, datetime] = field(default_factory=dict)  # play -> when
+    contacts: tuple[tuple[str, datetime], ...] = ()  # (channel, when), the last 7 days
+    last_used: dict[Pair, datetime] = field(default_factory=dict)  # permission -> last send
+    survey: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Person:
     id: str
     email: str
@@ -75,6 +105,7 @@ class Person:
     request: SignupRequest | None = None
     expires_at: datetime | None = None  # set while pending: unconfirmed sign-ups lapse
     revision: int = 0  # bumped by the store on every write; its optimistic lock
+    relationship: Relationship = field(default_factory=Relationship)
 
     def state(self, pair: Pair) -> State:
         found = self.permissions.get(pair)

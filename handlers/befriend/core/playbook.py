@@ -9,13 +9,16 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from typing import Any
 
 from befriend.core.errors import PlaybookError
+from befriend.core.rules import ALWAYS, Rule, parse_rule
 
 CHANNEL_KINDS = ("email", "phone", "postal", "social", "events")
+SCORES = ("engagement", "loyalty", "influence")
+SITE = "site"  # a play shown on the person's own page needs no permission
 _ID = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -38,6 +41,7 @@ class Channel:
     kind: str
     quiet_hours: QuietHours | None
     handle_pattern: str | None
+    max_per_week: int | None = None  # the playbook's own cap on contacts per week
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ class Purpose:
     description: str
     channels: tuple[str, ...]
     gpc_opt_out: bool
+    refresh_after_days: int | None = None  # unused and unengaged this long: ask again
+    lapse_after_days: int | None = None  # ... and this much longer: the permission lapses
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,51 @@ class Organisation:
 
 
 @dataclass(frozen=True)
+class EventType:
+    id: str
+    label: str
+    weights: Mapping[str, float]  # score name -> weight of one event
+    half_life_days: float
+
+
+@dataclass(frozen=True)
+class Stage:
+    id: str
+    label: str
+    says: str  # how the person's own page explains it, without jargon
+    rule: Rule
+
+
+@dataclass(frozen=True)
+class Circle:
+    id: str
+    label: str
+    says: str
+    min_engagement: float
+
+
+@dataclass(frozen=True)
+class Play:
+    id: str
+    kind: str  # "message" or "ask"
+    says: str  # the wording the person sees for this step
+    stages: tuple[str, ...]
+    circles: tuple[str, ...]  # empty: any circle
+    channel: str  # a channel id, or "site"
+    purpose: str | None  # None for site plays
+    interests: tuple[str, ...]  # any of these; empty: everyone
+    cooldown_days: int
+    priority: int
+    when: Rule = ALWAYS
+    asks: tuple[str, str] | None = None  # the permission an ask requests
+    ignored_after_days: int = 14
+
+    @property
+    def pair(self) -> tuple[str, str] | None:
+        return None if self.purpose is None else (self.channel, self.purpose)
+
+
+@dataclass(frozen=True)
 class Playbook:
     organisation: Organisation
     policy: Policy
@@ -74,6 +125,10 @@ class Playbook:
     purposes: Mapping[str, Purpose]
     topics: Mapping[str, str]
     max_per_week: int
+    events: Mapping[str, EventType] = field(default_factory=dict)
+    stages: tuple[Stage, ...] = ()
+    circles: tuple[Circle, ...] = ()
+    plays: Mapping[str, Play] = field(default_factory=dict)
 
     def offers(self, channel: str, purpose: str) -> bool:
         """True when the playbook lets a person give this channel × purpose permission."""
@@ -114,6 +169,8 @@ class Playbook:
             ],
             "topics": [{"id": k, "label": v} for k, v in self.topics.items()],
             "max_per_week": self.max_per_week,
+            "stages": [{"id": s.id, "label": s.label, "says": s.says} for s in self.stages],
+            "circles": [{"id": c.id, "label": c.label, "says": c.says} for c in self.circles],
         }
 
 
@@ -175,10 +232,177 @@ class _Reader:
             "purposes",
             "topics",
             "limits",
+            "events",
+            "stages",
+            "circles",
+            "plays",
         }
         if unknown:
             raise PlaybookError(f"{sorted(unknown)[0]}: unknown section")
-        return Playbook(organisation, policy, channels, purposes, topics, max_per_week)
+        events = {eid: self.event(eid, body) for eid, body in self.entries("events")}
+        pairs = {(c, p) for p, purpose in purposes.items() for c in purpose.channels}
+        ctx = {"events": set(events), "pairs": pairs, "topics": set(topics)}
+        stages = tuple(self.stage(i, body, ctx) for i, body in enumerate(self.array("stages")))
+        circles = self.circles()
+        known = {
+            "stages": {s.id for s in stages},
+            "circles": {c.id for c in circles},
+            "channels": set(channels),
+        }
+        plays = {
+            pid: self.play(pid, body, ctx, known, pairs) for pid, body in self.entries("plays")
+        }
+        return Playbook(
+            organisation,
+            policy,
+            channels,
+            purposes,
+            topics,
+            max_per_week,
+            events,
+            stages,
+            circles,
+            plays,
+        )
+
+    def array(self, section: str) -> list[dict[str, Any]]:
+        items = self.raw.get(section)
+        if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
+            raise PlaybookError(f"{section}: must be a list of [[{section}]] tables, in order")
+        return items
+
+    def event(self, eid: str, body: dict[str, Any]) -> EventType:
+        where = f"events.{eid}"
+        _only(body, where, {"label", "half_life_days", *SCORES})
+        weights = {}
+        for score in SCORES:
+            weight = body.get(score, 0)
+            if not isinstance(weight, int | float) or isinstance(weight, bool) or weight < 0:
+                raise PlaybookError(f"{where}.{score}: must be a number, 0 or more")
+            weights[score] = float(weight)
+        half_life = body.get("half_life_days")
+        if (
+            not isinstance(half_life, int | float)
+            or isinstance(half_life, bool)
+            or not (0.5 <= half_life <= 3650)
+        ):
+            raise PlaybookError(f"{where}.half_life_days: must be a number of days, 0.5 to 3650")
+        return EventType(eid, _text(body, f"{where}.label"), weights, float(half_life))
+
+    def stage(self, index: int, body: dict[str, Any], ctx: dict[str, Any]) -> Stage:
+        where = f"stages[{index}]"
+        _only(body, where, {"id", "label", "says", "rule"})
+        sid = _text(body, f"{where}.id")
+        _check_id(sid, f"{where}.id")
+        rule = parse_rule(body.get("rule", {}), f"{where}.rule", **ctx)
+        return Stage(sid, _text(body, f"{where}.label"), _text(body, f"{where}.says"), rule)
+
+    def circles(self) -> tuple[Circle, ...]:
+        out: list[Circle] = []
+        for index, body in enumerate(self.array("circles")):
+            where = f"circles[{index}]"
+            _only(body, where, {"id", "label", "says", "min_engagement"})
+            cid = _text(body, f"{where}.id")
+            _check_id(cid, f"{where}.id")
+            floor = body.get("min_engagement")
+            if not isinstance(floor, int | float) or isinstance(floor, bool) or floor < 0:
+                raise PlaybookError(f"{where}.min_engagement: must be a number, 0 or more")
+            if out and floor <= out[-1].min_engagement:
+                raise PlaybookError(f"{where}.min_engagement: must be above the circle before")
+            out.append(
+                Circle(
+                    cid, _text(body, f"{where}.label"), _text(body, f"{where}.says"), float(floor)
+                )
+            )
+        if out[0].min_engagement != 0:
+            raise PlaybookError("circles[0].min_engagement: the first circle must start at 0")
+        return tuple(out)
+
+    def play(
+        self,
+        pid: str,
+        body: dict[str, Any],
+        ctx: dict[str, Any],
+        known: dict[str, set[str]],
+        pairs: set[tuple[str, str]],
+    ) -> Play:
+        where = f"plays.{pid}"
+        _only(
+            body,
+            where,
+            {
+                "kind",
+                "says",
+                "stages",
+                "circles",
+                "channel",
+                "purpose",
+                "interests",
+                "cooldown_days",
+                "priority",
+                "when",
+                "asks",
+                "ignored_after_days",
+            },
+        )
+        kind = body.get("kind", "message")
+        if kind not in ("message", "ask"):
+            raise PlaybookError(f"{where}.kind: must be message or ask")
+        lists = {}
+        for key in ("stages", "circles", "interests"):
+            value = body.get(key, [])
+            pool = known.get(key) if key != "interests" else ctx["topics"]
+            if not isinstance(value, list) or any(v not in (pool or ()) for v in value):
+                raise PlaybookError(f"{where}.{key}: must list known {key}")
+            lists[key] = tuple(value)
+        if not lists["stages"]:
+            raise PlaybookError(f"{where}.stages: name at least one stage")
+        channel = _text(body, f"{where}.channel")
+        purpose = body.get("purpose")
+        if channel == SITE:
+            if purpose is not None:
+                raise PlaybookError(f"{where}.purpose: a site play needs no purpose")
+        elif channel not in known["channels"]:
+            raise PlaybookError(f'{where}.channel: unknown channel (or use "site")')
+        elif (channel, purpose) not in pairs:
+            raise PlaybookError(f"{where}.purpose: {channel} × {purpose} is not offered")
+        asks = None
+        if kind == "ask":
+            raw = body.get("asks")
+            if (
+                not isinstance(raw, dict)
+                or set(raw) != {"channel", "purpose"}
+                or (raw["channel"], raw["purpose"]) not in pairs
+            ):
+                raise PlaybookError(f"{where}.asks: an ask names an offered channel and purpose")
+            asks = (raw["channel"], raw["purpose"])
+        elif "asks" in body:
+            raise PlaybookError(f"{where}.asks: only a play of kind ask asks for permission")
+        numbers = {}
+        for key, default, top in (
+            ("cooldown_days", 14, 3650),
+            ("priority", 50, 1000),
+            ("ignored_after_days", 14, 365),
+        ):
+            value = body.get(key, default)
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= top:
+                raise PlaybookError(f"{where}.{key}: must be a whole number from 0 to {top}")
+            numbers[key] = value
+        return Play(
+            id=pid,
+            kind=kind,
+            says=_text(body, f"{where}.says"),
+            stages=lists["stages"],
+            circles=lists["circles"],
+            channel=channel,
+            purpose=purpose,
+            interests=lists["interests"],
+            cooldown_days=numbers["cooldown_days"],
+            priority=numbers["priority"],
+            when=parse_rule(body.get("when", {}), f"{where}.when", **ctx),
+            asks=asks,
+            ignored_after_days=numbers["ignored_after_days"],
+        )
 
     def entries(self, section: str) -> list[tuple[str, dict[str, Any]]]:
         table = _table(self.raw, section)
@@ -194,7 +418,7 @@ class _Reader:
 
     def channel(self, cid: str, body: dict[str, Any]) -> Channel:
         where = f"channels.{cid}"
-        _only(body, where, {"label", "kind", "quiet_hours", "handle_pattern"})
+        _only(body, where, {"label", "kind", "quiet_hours", "handle_pattern", "max_per_week"})
         kind = _text(body, f"{where}.kind")
         if kind not in CHANNEL_KINDS:
             raise PlaybookError(f"{where}.kind: must be one of {', '.join(CHANNEL_KINDS)}")
@@ -213,11 +437,23 @@ class _Reader:
             kind=kind,
             quiet_hours=None if quiet is None else parse_quiet_hours(quiet, f"{where}.quiet_hours"),
             handle_pattern=pattern,
+            max_per_week=_optional_days(body, f"{where}.max_per_week", top=1000),
         )
 
     def purpose(self, pid: str, body: dict[str, Any], channels: tuple[str, ...]) -> Purpose:
         where = f"purposes.{pid}"
-        _only(body, where, {"label", "description", "channels", "gpc_opt_out"})
+        _only(
+            body,
+            where,
+            {
+                "label",
+                "description",
+                "channels",
+                "gpc_opt_out",
+                "refresh_after_days",
+                "lapse_after_days",
+            },
+        )
         allowed = body.get("channels", list(channels))
         if not isinstance(allowed, list) or not allowed:
             raise PlaybookError(f"{where}.channels: must be a non-empty list of channel ids")
@@ -233,6 +469,8 @@ class _Reader:
             description=_text(body, f"{where}.description"),
             channels=tuple(c for c in channels if c in allowed),
             gpc_opt_out=gpc,
+            refresh_after_days=_optional_days(body, f"{where}.refresh_after_days"),
+            lapse_after_days=_optional_days(body, f"{where}.lapse_after_days"),
         )
 
 
@@ -262,6 +500,15 @@ def _text(table: dict[str, Any], where: str, default: str | None = None) -> str:
     value = table.get(where.rsplit(".", 1)[-1], default)
     if not isinstance(value, str) or not value.strip():
         raise PlaybookError(f"{where}: must be a non-empty string")
+    return value
+
+
+def _optional_days(body: dict[str, Any], where: str, top: int = 3650) -> int | None:
+    value = body.get(where.rsplit(".", 1)[-1])
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= top:
+        raise PlaybookError(f"{where}: must be a whole number from 1 to {top}")
     return value
 
 

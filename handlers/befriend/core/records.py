@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from befriend.core.person import (
@@ -10,7 +11,9 @@ from befriend.core.person import (
     Permission,
     Person,
     Preferences,
+    Relationship,
     SignupRequest,
+    Tally,
     iso,
     parse_iso,
 )
@@ -49,6 +52,7 @@ def person_to_record(person: Person) -> dict[str, Any]:
         "revision": person.revision,
         "request": _request_to_record(person.request),
         "expires_at": iso(person.expires_at),
+        "relationship": _relationship_to_record(person.relationship),
     }
 
 
@@ -81,7 +85,56 @@ def person_from_record(rec: Mapping[str, Any]) -> Person:
         revision=int(rec.get("revision", 0)),
         request=_request_from_record(rec.get("request")),
         expires_at=_when(rec.get("expires_at")),
+        relationship=_relationship_from_record(rec.get("relationship") or {}),
     )
+
+
+def _relationship_to_record(rel: Relationship) -> dict[str, Any]:
+    return {
+        "tallies": {
+            k: {"value": t.value, "as_of": iso(t.as_of), "count": t.count, "last": iso(t.last)}
+            for k, t in sorted(rel.tallies.items())
+        },
+        "stage": rel.stage,
+        "circle": rel.circle,
+        "stage_since": iso(rel.stage_since),
+        "declined": _moments(rel.declined),
+        "last_sent": _moments(rel.last_sent),
+        "asked": _moments(rel.asked),
+        "accepted": _moments(rel.accepted),
+        "contacts": [[channel, iso(at)] for channel, at in rel.contacts],
+        "last_used": {f"{c}:{p}": iso(at) for (c, p), at in sorted(rel.last_used.items())},
+        "survey": dict(rel.survey),
+    }
+
+
+def _relationship_from_record(rec: Mapping[str, Any]) -> Relationship:
+    return Relationship(
+        tallies={
+            k: Tally(
+                float(t["value"]), parse_iso(t["as_of"]), int(t["count"]), parse_iso(t["last"])
+            )
+            for k, t in (rec.get("tallies") or {}).items()
+        },
+        stage=str(rec.get("stage", "")),
+        circle=str(rec.get("circle", "")),
+        stage_since=_when(rec.get("stage_since")),
+        declined=_parse_moments(rec.get("declined")),
+        last_sent=_parse_moments(rec.get("last_sent")),
+        asked=_parse_moments(rec.get("asked")),
+        accepted=_parse_moments(rec.get("accepted")),
+        contacts=tuple((str(c), parse_iso(at)) for c, at in rec.get("contacts") or ()),
+        last_used={_pair(k): parse_iso(v) for k, v in (rec.get("last_used") or {}).items()},
+        survey=dict(rec.get("survey") or {}),
+    )
+
+
+def _moments(values: Mapping[str, datetime]) -> dict[str, str | None]:
+    return {k: iso(v) for k, v in sorted(values.items())}
+
+
+def _parse_moments(values: Mapping[str, str] | None) -> dict[str, datetime]:
+    return {k: parse_iso(v) for k, v in (values or {}).items()}
 
 
 def _request_to_record(req: SignupRequest | None) -> dict[str, Any] | None:

@@ -436,6 +436,18 @@ def _schemas(pb: Playbook) -> dict[str, Schema]:
                     "items": _obj({"id": {"enum": topics}, "label": TEXT}),
                 },
                 "max_per_week": {"const": pb.max_per_week},
+                "stages": {
+                    "type": "array",
+                    "items": _obj(
+                        {"id": {"enum": [x.id for x in pb.stages]}, "label": TEXT, "says": TEXT}
+                    ),
+                },
+                "circles": {
+                    "type": "array",
+                    "items": _obj(
+                        {"id": {"enum": [x.id for x in pb.circles]}, "label": TEXT, "says": TEXT}
+                    ),
+                },
             }
         ),
     }
