@@ -50,7 +50,7 @@ def seed(store: Store, playbook: Playbook, settings: Settings) -> list[str]:
     for n, (email, name, zone, pairs, topics) in enumerate(DEMO, start=1):
         form = Signup(email, name, tuple(topics), tuple(pairs), zone, playbook.policy.version)
         ctx = Context(now, "form", evidence)
-        person = changes.start_signup(f"demo{n:029d}", form, ctx, playbook)
+        person = changes.start_signup(f"demo{n:029d}", form, ctx)
         key = email_key(email)
         if not store.create_pending(person, key, now):
             continue

@@ -29,6 +29,13 @@ class Pseudonyms:
     def suppression(self, email: str) -> str:
         return self._mac("suppress", email_key_material(email))
 
+    def mail_rate(self, email: str) -> str:
+        return self._mac("mail-rate", email_key_material(email))
+
+    def fingerprint(self, data: bytes) -> str:
+        """A keyed digest of a request body: comparable, but never reversible to its content."""
+        return hmac.new(self._key, b"request:" + data, hashlib.sha256).hexdigest()
+
     def evidence(self, client_address: str | None, user_agent: str | None) -> Evidence:
         return Evidence(
             client=self._mac("client", client_address or "")[:32],

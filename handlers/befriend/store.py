@@ -116,22 +116,44 @@ class Store:
         return person_from_record(json.loads(item["doc"]["S"]))
 
     def person_id_for_email(self, email_key: str, now: datetime) -> str | None:
+        claim = self.email_claim(email_key, now)
+        return None if claim is None or claim[1] else claim[0]
+
+    def email_claim(self, email_key: str, now: datetime) -> tuple[str, bool] | None:
+        """(person id, lapsed) for an address, or None when nobody claims it."""
         item = self.client.get_item(
             TableName=self.table,
             Key={"pk": _s(f"EMAIL#{email_key}"), "sk": _s("EMAIL")},
             ConsistentRead=True,
         ).get("Item")
-        if item is None or _expired(item, now):
+        if item is None:
             return None
-        return item["person_id"]["S"]
+        return item["person_id"]["S"], _expired(item, now)
 
-    def create_pending(self, person: Person, email_key: str, now: datetime) -> bool:
+    def create_pending(
+        self, person: Person, email_key: str, now: datetime, *, lapsed: str | None = None
+    ) -> bool:
         """Write a new pending person and claim the address; False if the address was taken
-        meanwhile (a lapsed pending claim may be taken over)."""
-        free = "attribute_not_exists(pk) OR expires_at < :now"
+        meanwhile. A lapsed pending claim may be taken over: `lapsed` names its person, whose
+        leftover profile (TTL deletes late, moto never) goes in the same transaction."""
+        free = "attribute_not_exists(pk) OR expires_at <= :now"
+        clock = {":now": _n(int(now.timestamp()))}
+        stale: list[Any] = []
+        if lapsed is not None and lapsed != person.id:
+            stale.append(
+                {
+                    "Delete": {
+                        "TableName": self.table,
+                        "Key": {"pk": _s(_pk(lapsed)), "sk": _s(PROFILE)},
+                        "ConditionExpression": free,
+                        "ExpressionAttributeValues": clock,
+                    }
+                }
+            )
         try:
             self.client.transact_write_items(
                 TransactItems=[
+                    *stale,
                     {
                         "Put": {
                             "TableName": self.table,
@@ -143,7 +165,7 @@ class Store:
                                 **_ttl(person.expires_at),
                             },
                             "ConditionExpression": free,
-                            "ExpressionAttributeValues": {":now": _n(int(now.timestamp()))},
+                            "ExpressionAttributeValues": clock,
                         }
                     },
                     {
@@ -172,16 +194,7 @@ class Store:
         if not outcome.changed:
             return before
         saved = replace(person, revision=before.revision + 1)
-        ops: list[Any] = [
-            {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": self._profile(saved),
-                    "ConditionExpression": "revision = :rev",
-                    "ExpressionAttributeValues": {":rev": _n(before.revision)},
-                }
-            }
-        ]
+        ops: list[Any] = [self._put_profile(saved, before.revision)]
         for entry in outcome.entries:
             ops.append(
                 {
@@ -222,47 +235,28 @@ class Store:
                     }
                 }
             )
-        try:
-            self.client.transact_write_items(TransactItems=ops)
-        except ClientError as exc:
-            if _cancelled(exc):
-                raise ConcurrentChange("the person changed meanwhile") from exc
-            raise
+        self._transact(ops, "the person changed meanwhile")
         return saved
 
     def renew_pending(self, outcome: Outcome, email_key: str) -> Person:
         """Save a repeated, still unconfirmed sign-up and move its lapse date with it."""
         before, person = outcome.before, outcome.person
         saved = replace(person, revision=before.revision + 1)
-        try:
-            self.client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self.table,
-                            "Item": self._profile(saved),
-                            "ConditionExpression": "revision = :rev",
-                            "ExpressionAttributeValues": {":rev": _n(before.revision)},
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self.table,
-                            "Key": {"pk": _s(f"EMAIL#{email_key}"), "sk": _s("EMAIL")},
-                            "UpdateExpression": "SET expires_at = :exp",
-                            "ConditionExpression": "person_id = :pid",
-                            "ExpressionAttributeValues": {
-                                ":pid": _s(person.id),
-                                ":exp": _ttl(person.expires_at)["expires_at"],
-                            },
-                        }
-                    },
-                ]
-            )
-        except ClientError as exc:
-            if _cancelled(exc):
-                raise ConcurrentChange("the sign-up changed meanwhile") from exc
-            raise
+        lookup = {
+            "Update": {
+                "TableName": self.table,
+                "Key": {"pk": _s(f"EMAIL#{email_key}"), "sk": _s("EMAIL")},
+                "UpdateExpression": "SET expires_at = :exp",
+                "ConditionExpression": "person_id = :pid",
+                "ExpressionAttributeValues": {
+                    ":pid": _s(person.id),
+                    ":exp": _ttl(person.expires_at)["expires_at"],
+                },
+            }
+        }
+        self._transact(
+            [self._put_profile(saved, before.revision), lookup], "the sign-up changed meanwhile"
+        )
         return saved
 
     def ledger(self, person_id: str) -> list[dict[str, Any]]:
@@ -294,7 +288,9 @@ class Store:
 
     # --- erasure ---
 
-    def erase(self, person: Person, email_key: str, suppress_key: str, now: datetime) -> None:
+    def erase(
+        self, person: Person, email_key: str, suppress_key: str, rate_key: str, now: datetime
+    ) -> None:
         """Remove every item about the person and leave only a keyed-hash suppression record.
 
         First, in one transaction, the address is released, the suppression record written
@@ -303,43 +299,28 @@ class Store:
         finished by asking again."""
         if person.status != "erasing":
             marked = replace(person, status="erasing", revision=person.revision + 1)
-            try:
-                self.client.transact_write_items(
-                    TransactItems=[
-                        {
-                            "Put": {
-                                "TableName": self.table,
-                                "Item": self._profile(marked),
-                                "ConditionExpression": "revision = :rev",
-                                "ExpressionAttributeValues": {":rev": _n(person.revision)},
-                            }
-                        },
-                        {
-                            "Delete": {
-                                "TableName": self.table,
-                                "Key": {"pk": _s(f"EMAIL#{email_key}"), "sk": _s("EMAIL")},
-                                "ConditionExpression": (
-                                    "attribute_not_exists(pk) OR person_id = :pid"
-                                ),
-                                "ExpressionAttributeValues": {":pid": _s(person.id)},
-                            }
-                        },
-                        {
-                            "Put": {
-                                "TableName": self.table,
-                                "Item": {
-                                    "pk": _s(f"SUPPRESS#{suppress_key}"),
-                                    "sk": _s("SUPPRESS"),
-                                    "since": _s(now.date().isoformat()),
-                                },
-                            }
-                        },
-                    ]
-                )
-            except ClientError as exc:
-                if _cancelled(exc):
-                    raise ConcurrentChange("the person changed meanwhile") from exc
-                raise
+            release = {
+                "Delete": {
+                    "TableName": self.table,
+                    "Key": {"pk": _s(f"EMAIL#{email_key}"), "sk": _s("EMAIL")},
+                    "ConditionExpression": "attribute_not_exists(pk) OR person_id = :pid",
+                    "ExpressionAttributeValues": {":pid": _s(person.id)},
+                }
+            }
+            suppress = {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": {
+                        "pk": _s(f"SUPPRESS#{suppress_key}"),
+                        "sk": _s("SUPPRESS"),
+                        "since": _s(now.date().isoformat()),
+                    },
+                }
+            }
+            self._transact(
+                [self._put_profile(marked, person.revision), release, suppress],
+                "the person changed meanwhile",
+            )
         keys = [
             {"pk": i["pk"], "sk": i["sk"]}
             for i in self._query(_pk(person.id))
@@ -355,6 +336,9 @@ class Store:
                     or None
                 )
         self.client.delete_item(
+            TableName=self.table, Key={"pk": _s(f"MAILRATE#{rate_key}"), "sk": _s("MAILRATE")}
+        )
+        self.client.delete_item(
             TableName=self.table, Key={"pk": _s(_pk(person.id)), "sk": _s(PROFILE)}
         )
 
@@ -366,25 +350,40 @@ class Store:
 
     # --- limits and replays ---
 
-    def take_mail_slot(self, email_key: str, now: datetime, limit: int) -> bool:
-        """Count one mail to an address in this clock hour; False once `limit` is reached."""
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key={"pk": _s(f"MAILRATE#{email_key}"), "sk": _s(now.strftime("%Y-%m-%dT%H"))},
-                UpdateExpression="ADD n :one SET expires_at = :exp",
-                ConditionExpression="attribute_not_exists(n) OR n < :limit",
-                ExpressionAttributeValues={
-                    ":one": _n(1),
-                    ":limit": _n(limit),
-                    ":exp": _n(int((now + timedelta(hours=2)).timestamp())),
-                },
+    def take_mail_slot(
+        self, rate_key: str, now: datetime, limit: int, window: timedelta = timedelta(hours=1)
+    ) -> bool:
+        """Count one mail to an address within a sliding `window`; False once `limit` mails
+        went out in it. One small item per address keeps the send times (at most `limit`)."""
+        key = {"pk": _s(f"MAILRATE#{rate_key}"), "sk": _s("MAILRATE")}
+        stamp = int(now.timestamp())
+        for _ in range(5):
+            item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get(
+                "Item"
             )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            version = int(item["v"]["N"]) if item else 0
+            sent = [int(x["N"]) for x in item["sent"]["L"]] if item else []
+            recent = [t for t in sent if t > stamp - window.total_seconds()]
+            if len(recent) >= limit:
                 return False
-            raise
-        return True
+            try:
+                self.client.put_item(
+                    TableName=self.table,
+                    Item={
+                        **key,
+                        "v": _n(version + 1),
+                        "sent": {"L": [_n(t) for t in [*recent, stamp]]},
+                        **_ttl(now + window),
+                    },
+                    ConditionExpression="attribute_not_exists(pk) OR v = :v",
+                    ExpressionAttributeValues={":v": _n(version)},
+                )
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                    continue  # a twin request counted first: count again
+                raise
+            return True
+        return False
 
     def replay(self, pk: str, sk: str, now: datetime) -> dict[str, Any] | None:
         item = self.client.get_item(
@@ -396,20 +395,64 @@ class Store:
         return stored
 
     def remember(self, pk: str, sk: str, answer: dict[str, Any], until: datetime) -> bool:
-        """Keep an answer for replay; False when another request stored one first."""
-        try:
-            self.client.put_item(
-                TableName=self.table,
-                Item={"pk": _s(pk), "sk": _s(sk), "doc": _s(json.dumps(answer)), **_ttl(until)},
-                ConditionExpression="attribute_not_exists(pk)",
+        """Keep an answer for replay; False when another request stored one first. In a
+        person's partition the person must still be active, so an answer can never be
+        written after an erasure has cleared the partition."""
+        ops: list[Any] = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": {
+                        "pk": _s(pk),
+                        "sk": _s(sk),
+                        "doc": _s(json.dumps(answer)),
+                        **_ttl(until),
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        ]
+        if pk.startswith("P#"):
+            ops.append(
+                {
+                    "ConditionCheck": {
+                        "TableName": self.table,
+                        "Key": {"pk": _s(pk), "sk": _s(PROFILE)},
+                        "ConditionExpression": "#st = :active",
+                        "ExpressionAttributeNames": {"#st": "status"},
+                        "ExpressionAttributeValues": {":active": _s("active")},
+                    }
+                }
             )
+        try:
+            self.client.transact_write_items(TransactItems=ops)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if _cancelled(exc):
                 return False
             raise
         return True
 
     # --- internals ---
+
+    def _put_profile(self, saved: Person, read_at: int) -> dict[str, Any]:
+        """The profile write, conditional on the revision the change was computed from."""
+        return {
+            "Put": {
+                "TableName": self.table,
+                "Item": self._profile(saved),
+                "ConditionExpression": "revision = :rev",
+                "ExpressionAttributeValues": {":rev": _n(read_at)},
+            }
+        }
+
+    def _transact(self, ops: list[Any], conflict: str) -> None:
+        """One transaction; a failed condition becomes ConcurrentChange(`conflict`)."""
+        try:
+            self.client.transact_write_items(TransactItems=ops)
+        except ClientError as exc:
+            if _cancelled(exc):
+                raise ConcurrentChange(conflict) from exc
+            raise
 
     def _profile(self, person: Person) -> Item:
         return {

@@ -34,6 +34,7 @@ class Claims:
     generation: int
     channel: str | None = None
     purpose: str | None = None  # for unsubscribe: None means every purpose on the channel
+    request: str | None = None  # for confirm: the fingerprint of the sign-up it confirms
 
 
 class Tokens:
@@ -55,8 +56,11 @@ class Tokens:
         *,
         channel: str | None = None,
         purpose: str | None = None,
+        request: str | None = None,
     ) -> str:
         payload: dict[str, Any] = {"s": scope, "p": person_id, "g": generation}
+        if request is not None:
+            payload["r"] = request
         if channel is not None:
             payload["c"] = channel
             payload["u"] = purpose
@@ -71,12 +75,17 @@ class Tokens:
             )
         except SignatureExpired as exc:
             raise InvalidToken("this link has expired") from exc
-        except BadSignature as exc:
+        except (BadSignature, UnicodeError, ValueError) as exc:
             raise InvalidToken("this link is not valid") from exc
         if not isinstance(payload, dict) or not isinstance(payload.get("p"), str):
             raise InvalidToken("this link is not valid")
         if payload.get("s") != scope:
             raise WrongScope(f"this token is for {payload.get('s')!r}, not {scope!r}")
         return Claims(
-            scope, payload["p"], int(payload.get("g", 0)), payload.get("c"), payload.get("u")
+            scope,
+            payload["p"],
+            int(payload.get("g", 0)),
+            payload.get("c"),
+            payload.get("u"),
+            payload.get("r"),
         )

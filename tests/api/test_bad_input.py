@@ -121,3 +121,51 @@ def test_a_confirm_token_cannot_manage(client: Any, sign_up: SignUp, mails: Any)
     answer = client.get("/api/me", headers={"Authorization": f"Bearer {confirm}"})
     assert answer.status_code == 403
     assert answer.headers["Content-Type"] == PROBLEM
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        (
+            "post",
+            "/api/signup",
+            '{"email": "a@example.org", "policy_version": "2026-11-01", "time_zone": "America"}',
+        ),
+        (
+            "post",
+            "/api/signup",
+            '{"email": "a@example.org", "policy_version": "2026-11-01",'
+            ' "permissions": [{"channel": ["email"], "purpose": {}}]}',
+        ),
+        (
+            "post",
+            "/api/signup",
+            '{"email": "a@example.org", "policy_version": "2026-11-01", "name": "\\ud800"}',
+        ),
+        ("post", "/api/confirm", '{"token": "\\ud800"}'),
+        (
+            "patch",
+            "/api/me/settings",
+            '{"quiet_hours": {"sms": {"from": "21:00\\n", "until": "08:00"}}}',
+        ),
+        ("patch", "/api/me/settings", '{"handles": {"x": "abc\\n"}}'),
+        ("patch", "/api/me/settings", '{"paused_until": "9999-12-31T23:59:59-12:00"}'),
+        ("patch", "/api/me/settings", '{"name": "\\udfff"}'),
+        (
+            "patch",
+            "/api/me/permissions",
+            '{"changes": [{"channel": [1], "purpose": "offers", "granted": true}]}',
+        ),
+    ],
+)
+def test_crafted_input_is_a_problem_not_a_crash(
+    sign_up: SignUp, store: Store, method: str, path: str, body: str
+) -> None:
+    visitor = sign_up()
+    before = snapshot(store)
+    answer = getattr(visitor.client, method)(
+        path, data=body, content_type="application/json", headers=visitor.auth
+    )
+    assert answer.status_code in (400, 401, 422), answer.get_data(as_text=True)
+    assert answer.headers["Content-Type"] == PROBLEM
+    assert snapshot(store) == before

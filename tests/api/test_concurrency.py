@@ -32,7 +32,7 @@ def confirmed_person(store: Store, playbook: Playbook, clock: SettableClock) -> 
     """A confirmed person with no permissions, written straight through the store."""
     ctx = Context(clock(), "form", Evidence("c" * 32, "a" * 32))
     form = Signup("many@example.org", "", (), (), "UTC", playbook.policy.version)
-    pending = changes.start_signup(uuid.uuid4().hex, form, ctx, playbook)
+    pending = changes.start_signup(uuid.uuid4().hex, form, ctx)
     key = email_key(form.email)
     assert store.create_pending(pending, key, clock())
     return store.commit(changes.confirm(pending, ctx, playbook), email_key=key).id

@@ -54,3 +54,20 @@ def test_a_new_signup_after_erasure_needs_a_fresh_double_opt_in(
     assert store.suppressed(suppress)
     client.post("/api/confirm", json={"token": token_in(mail, "confirm")})
     assert not store.suppressed(suppress)
+
+
+def test_erasure_after_a_lapsed_signup_leaves_nothing_behind(
+    client: Any, mails: Mails, playbook: Any, store: Store, clock: Any
+) -> None:
+    address = {"email": "lapsed@example.org", "policy_version": playbook.policy.version}
+    client.post("/api/signup", json=address)
+    clock.advance(days=8)
+    client.post("/api/signup", json=address)
+    manage = client.post(
+        "/api/confirm", json={"token": token_in(mails()[-1], "confirm")}
+    ).get_json()["manage_token"]
+    client.delete("/api/me", headers={"Authorization": f"Bearer {manage}"})
+    leftovers = [i["pk"]["S"] for i in every_item(store)]
+    assert len(leftovers) == 1
+    assert leftovers[0].startswith("SUPPRESS#")
+    assert "lapsed@example.org" not in str(every_item(store))

@@ -213,3 +213,85 @@ def test_gpc_at_signup_never_grants_partner_sharing(
     assert states["email", "partner-sharing"] == "never"
     assert states["email", "newsletter"] == "granted"
     assert store.ledger(me["id"])[-1]["source"] == "gpc"
+
+
+def test_a_later_signup_cannot_change_what_an_earlier_link_grants(
+    client: Any, mails: Mails, playbook: Any
+) -> None:
+    client.post(
+        "/api/signup",
+        json=body(playbook, permissions=[{"channel": "email", "purpose": "newsletter"}]),
+    )
+    first = token_in(mails()[0], "confirm")
+    # Someone else signs the same address up for more, before the owner confirms.
+    client.post(
+        "/api/signup",
+        json=body(
+            playbook,
+            name="Visit example.net now",
+            permissions=[{"channel": "email", "purpose": "partner-sharing"}],
+        ),
+    )
+    stale = client.post("/api/confirm", json={"token": first})
+    assert stale.status_code == 401
+    assert "newer sign-up" in stale.get_json()["detail"]
+    latest = mails()[-1]
+    assert "Partner offers" in latest["text"]  # the owner sees what the newer link grants
+    assert "Visit example.net" not in latest["text"]  # and no name chosen by a stranger
+
+
+def test_past_the_mail_limit_a_signup_changes_nothing(
+    client: Any, mails: Mails, playbook: Any, store: Store
+) -> None:
+    client.post(
+        "/api/signup",
+        json=body(playbook, permissions=[{"channel": "email", "purpose": "newsletter"}]),
+    )
+    client.post("/api/signup", json=body(playbook))
+    client.post(
+        "/api/signup",
+        json=body(playbook, permissions=[{"channel": "email", "purpose": "newsletter"}]),
+    )
+    latest = token_in(mails()[-1], "confirm")
+    client.post(
+        "/api/signup", json=body(playbook, permissions=[{"channel": "email", "purpose": "offers"}])
+    )  # over the limit: ignored
+    confirmed = client.post("/api/confirm", json={"token": latest})
+    assert confirmed.status_code == 200
+    granted = {
+        (c["channel"], c["purpose"])
+        for c in confirmed.get_json()["person"]["permissions"]
+        if c["state"] == "granted"
+    }
+    assert granted == {("email", "newsletter")}
+
+
+def test_the_mail_limit_is_a_sliding_hour(
+    client: Any, mails: Mails, playbook: Any, clock: SettableClock
+) -> None:
+    clock.advance(minutes=59)  # 12:59
+    for _ in range(3):
+        client.post("/api/signup", json=body(playbook))
+    clock.advance(minutes=2)  # 13:01: a new clock hour, but not a new hour of sending
+    client.post("/api/signup", json=body(playbook))
+    assert len(mails()) == 3
+    clock.advance(minutes=59)
+    client.post("/api/signup", json=body(playbook))
+    assert len(mails()) == 4
+
+
+def test_a_replayed_confirmation_stores_no_token_and_honours_sign_out(
+    client: Any, mails: Mails, playbook: Any, store: Store
+) -> None:
+    client.post("/api/signup", json=body(playbook))
+    token = token_in(mails()[0], "confirm")
+    headers = {"Idempotency-Key": "c-2"}
+    first = client.post("/api/confirm", json={"token": token}, headers=headers).get_json()
+    manage = first["manage_token"]
+    assert manage not in str(store.client.scan(TableName=store.table)["Items"])
+    replay = client.post("/api/confirm", json={"token": token}, headers=headers)
+    assert replay.status_code == 200
+    assert replay.get_json()["person"] == first["person"]
+    client.post("/api/me/sign-out-everywhere", headers={"Authorization": f"Bearer {manage}"})
+    after = client.post("/api/confirm", json={"token": token}, headers=headers)
+    assert after.status_code == 401

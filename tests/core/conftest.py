@@ -30,5 +30,5 @@ def confirmed(playbook: Playbook) -> Person:
         "Europe/Berlin",
         playbook.policy.version,
     )
-    pending = changes.start_signup("p1", form, ctx("form"), playbook)
+    pending = changes.start_signup("p1", form, ctx("form"))
     return changes.confirm(pending, ctx("confirm"), playbook).person

@@ -22,7 +22,7 @@ def test_nothing_is_granted_before_the_address_is_confirmed(playbook: Playbook) 
     form = Signup(
         "a@example.org", "", (), (("email", "newsletter"),), "UTC", playbook.policy.version
     )
-    pending = changes.start_signup("p1", form, ctx("form"), playbook)
+    pending = changes.start_signup("p1", form, ctx("form"))
     assert pending.status == "pending"
     assert pending.state(("email", "newsletter")) == "never"
     assert pending.expires_at == NOW + timedelta(days=7)
@@ -108,7 +108,7 @@ def test_gpc_at_sign_up_is_honoured_at_confirmation(playbook: Playbook) -> None:
         "UTC",
         playbook.policy.version,
     )
-    pending = changes.start_signup("p2", form, ctx("form", gpc=True), playbook)
+    pending = changes.start_signup("p2", form, ctx("form", gpc=True))
     out = changes.confirm(pending, ctx("confirm"), playbook)
     assert out.person.state(("email", "partner-sharing")) == "never"
     assert out.person.state(("email", "offers")) == "granted"
@@ -138,7 +138,7 @@ def test_unsubscribe_before_confirming_drops_the_request(playbook: Playbook) -> 
         "UTC",
         playbook.policy.version,
     )
-    pending = changes.start_signup("p3", form, ctx("form"), playbook)
+    pending = changes.start_signup("p3", form, ctx("form"))
     out = changes.unsubscribe(pending, "email", None, ctx("one-click"), playbook).person
     confirmed = changes.confirm(out, ctx("confirm"), playbook).person
     assert confirmed.state(("email", "newsletter")) == "never"
@@ -189,7 +189,7 @@ def test_any_sequence_of_changes_keeps_a_valid_chain_and_honours_the_last_word(
 ) -> None:
     pb = PLAYBOOK
     form = Signup("h@example.org", "", (), (), "UTC", pb.policy.version)
-    start = changes.confirm(changes.start_signup("h", form, ctx("form"), pb), ctx(), pb)
+    start = changes.confirm(changes.start_signup("h", form, ctx("form")), ctx(), pb)
     person, entries = start.person, [e.as_json() for e in start.entries]
     last_word: dict[tuple[str, str], str] = {}
     for op, pair, gpc in script:

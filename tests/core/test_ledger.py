@@ -23,7 +23,7 @@ def history(person: Person, playbook: Playbook, n: int = 6) -> list[dict[str, An
     """A chain of `n` or more entries, starting from a confirmed person's own entries."""
     form = Signup(person.email, "", (), (("email", "newsletter"),), "UTC", playbook.policy.version)
     first = changes.confirm(
-        changes.start_signup(person.id, form, ctx("form"), playbook), ctx("confirm"), playbook
+        changes.start_signup(person.id, form, ctx("form")), ctx("confirm"), playbook
     )
     entries = [e.as_json() for e in first.entries]
     current = first.person

@@ -52,7 +52,7 @@ class Outcome:
         return self.person != self.before
 
 
-def start_signup(person_id: str, form: Signup, ctx: Context, playbook: Playbook) -> Person:
+def start_signup(person_id: str, form: Signup, ctx: Context) -> Person:
     """A pending person: nothing is granted until the address is confirmed."""
     assert ctx.evidence is not None
     return Person(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -56,6 +57,19 @@ class SignupRequest:
     source: str
     evidence: Evidence
     gpc: bool
+
+    def fingerprint(self) -> str:
+        """Names this request; a confirm link is only good for the request it was sent for."""
+        text = "|".join(
+            [
+                self.at.isoformat(),
+                *map(":".join, self.permissions),
+                *self.interests,
+                self.policy_version,
+                str(self.gpc),
+            ]
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from befriend.core.rules import ALWAYS, Rule, parse_rule
 CHANNEL_KINDS = ("email", "phone", "postal", "social", "events")
 SCORES = ("engagement", "loyalty", "influence")
 SITE = "site"  # a play shown on the person's own page needs no permission
-_ID = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
-_CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_ID = re.compile(r"[a-z][a-z0-9-]{0,39}")
+_CLOCK = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 
 @dataclass(frozen=True)
@@ -481,7 +481,7 @@ def parse_quiet_hours(value: object, where: str) -> QuietHours:
     times = []
     for key in ("from", "until"):
         text = value[key]
-        if not isinstance(text, str) or not _CLOCK.match(text):
+        if not isinstance(text, str) or not _CLOCK.fullmatch(text):
             raise PlaybookError(f"{where}.{key}: must be a 24-hour time like 21:00")
         times.append(time.fromisoformat(text))
     if times[0] == times[1]:
@@ -513,7 +513,7 @@ def _optional_days(body: dict[str, Any], where: str, top: int = 3650) -> int | N
 
 
 def _check_id(key: str, where: str) -> None:
-    if not _ID.match(key):
+    if not _ID.fullmatch(key):
         raise PlaybookError(f"{where}: ids are lower-case letters, digits and dashes")
 
 

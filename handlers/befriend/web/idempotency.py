@@ -8,6 +8,7 @@ own partition, so erasure removes it with everything else.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
@@ -26,11 +27,16 @@ View = Callable[..., Response]
 
 
 def idempotent(
-    scope: str, partition: Callable[[], str | None] | None = None
+    scope: str,
+    partition: Callable[[], str | None] | None = None,
+    token_field: str | None = None,
+    reissue: Callable[[], str] | None = None,
 ) -> Callable[[View], View]:
     """Replay the first 2xx/3xx answer for a repeated Idempotency-Key.
 
-    `partition` names the person's partition (`P#<id>`) when the answer is about someone."""
+    `partition` names the person's partition (`P#<id>`) when the answer is about someone.
+    A bearer token in the answer (`token_field`) is never stored: a replay gets a fresh one
+    from `reissue`, which refuses when the person has since signed out or been erased."""
 
     def wrap(view: View) -> View:
         @wraps(view)
@@ -46,7 +52,9 @@ def idempotent(
             digest = hashlib.sha256(f"{scope}\n{key}".encode()).hexdigest()
             pk = partition() if partition else None
             where = (pk, f"IDEM#{digest}") if pk else (f"IDEM#{digest}", "IDEM")
-            fingerprint = hashlib.sha256(
+            # Keyed, because the body may hold an address and the sign-up record holds no
+            # person to be erased with.
+            fingerprint = s.pseudonyms.fingerprint(
                 b"\n".join(
                     [
                         request.method.encode(),
@@ -55,17 +63,22 @@ def idempotent(
                         request.get_data(cache=True),
                     ]
                 )
-            ).hexdigest()
+            )
             now = s.clock()
             kept = s.store.replay(*where, now)
             if kept is None:
                 answer = view(*args, **kwargs)
                 if answer.status_code >= 400:
                     return answer
+                body = answer.get_data(as_text=True)
+                if token_field is not None:
+                    body = json.dumps(
+                        {k: v for k, v in json.loads(body).items() if k != token_field}
+                    )
                 kept = {
                     "fingerprint": fingerprint,
                     "status": answer.status_code,
-                    "body": answer.get_data(as_text=True),
+                    "body": body,
                     "headers": {h: answer.headers[h] for h in _KEPT_HEADERS if h in answer.headers},
                 }
                 if s.store.remember(*where, kept, now + KEEP):
@@ -73,8 +86,11 @@ def idempotent(
                 kept = s.store.replay(*where, now) or kept  # a twin request stored first
             if kept["fingerprint"] != fingerprint:
                 raise IdempotencyMismatch("send a new key for a new request")
+            body = kept["body"]
+            if token_field is not None and reissue is not None:
+                body = json.dumps({**json.loads(body), token_field: reissue()})
             return Response(
-                kept["body"],
+                body,
                 status=kept["status"],
                 headers={**kept["headers"], "Idempotent-Replayed": "true"},
             )

@@ -24,9 +24,19 @@ def json_body() -> Any:
         )
     raw = request.get_data(cache=True)
     try:
-        return json.loads(raw) if raw else None
+        parsed = json.loads(raw) if raw else None
+        # JSON may spell lone surrogates (\ud800) that no UTF-8 store or mail can hold.
+        json.dumps(parsed, ensure_ascii=False).encode()
+    except UnicodeError as exc:
+        raise Problem(
+            400,
+            "malformed-json",
+            "The body is not valid JSON",
+            "It holds text that is not valid Unicode.",
+        ) from exc
     except (ValueError, RecursionError) as exc:
         raise Problem(400, "malformed-json", "The body is not valid JSON", str(exc)[:200]) from exc
+    return parsed
 
 
 def form_body(lists: tuple[str, ...] = ()) -> dict[str, Any]:

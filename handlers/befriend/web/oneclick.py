@@ -7,18 +7,24 @@
 from __future__ import annotations
 
 import json
+from contextlib import suppress
 
 from flask import Blueprint, Response, render_template, request
 
 from befriend.core import changes
-from befriend.core.errors import InvalidToken, NotFound, WrongScope
+from befriend.core.errors import InvalidToken, WrongScope
 from befriend.core.person import Person
 from befriend.tokens import Claims
 from befriend.web.inputs import context
 from befriend.web.people import apply
+from befriend.web.problems import Problem
 from befriend.web.services import services
 
 bp = Blueprint("oneclick", __name__, url_prefix="/api")
+
+
+class _Gone(Exception):
+    """The person was erased while we were unsubscribing them."""
 
 
 def _claims(token: str) -> Claims | None:
@@ -59,18 +65,11 @@ def one_click(token: str) -> Response:
             return _page("api/unsubscribe-invalid.html", 401)
         raise InvalidToken("this unsubscribe link is not valid")
     if request.form.get("List-Unsubscribe") != "One-Click":
-        return Response(
-            json.dumps(
-                {
-                    "type": "https://befriend.dev/problems/one-click-body",
-                    "title": "Send List-Unsubscribe=One-Click",
-                    "status": 400,
-                    "detail": "RFC 8058 one-click unsubscribe posts the form field "
-                    "List-Unsubscribe=One-Click.",
-                }
-            ),
-            status=400,
-            mimetype="application/problem+json",
+        raise Problem(
+            400,
+            "one-click-body",
+            "Send List-Unsubscribe=One-Click",
+            "RFC 8058 one-click unsubscribe posts the form field List-Unsubscribe=One-Click.",
         )
     s = services()
     ctx = context("one-click")
@@ -81,13 +80,16 @@ def one_click(token: str) -> Response:
 
         def load() -> Person:
             fresh = s.store.person(claims.person_id, s.clock())
-            if fresh is None:
-                raise NotFound(claims.person_id)
+            if fresh is None or fresh.status == "erasing":
+                raise _Gone  # erased meanwhile: nothing left to withdraw
             return fresh
 
-        apply(
-            person, lambda p: changes.unsubscribe(p, channel, claims.purpose, ctx, s.playbook), load
-        )
+        with suppress(_Gone):
+            apply(
+                person,
+                lambda p: changes.unsubscribe(p, channel, claims.purpose, ctx, s.playbook),
+                load,
+            )
     if browser:
         return _page("api/unsubscribed.html", 200, what=_what(claims))
     body = {"status": "unsubscribed", "channel": claims.channel, "purpose": claims.purpose}

@@ -378,13 +378,24 @@ def _schemas(pb: Playbook) -> dict[str, Schema]:
                 "exported_at": STAMP,
                 "controller": _obj({"name": TEXT, "contact": TEXT}),
                 "person": _ref("Person"),
+                # The stored record as it is, including what the playbook no longer shows.
                 "stored": _obj(
                     {
+                        "id": TEXT,
+                        "email": {"type": "string", "format": "email"},
+                        "name": {"type": "string"},
+                        "status": {"enum": ["active"]},
                         "created_at": STAMP,
                         "confirmed_at": STAMP,
+                        "permissions": {"type": "object"},
+                        "interests": {"type": "array", "items": {"type": "string"}},
+                        "preferences": {"type": "object"},
                         "token_generation": COUNT,
                         "seq": COUNT,
                         "head": HASH,
+                        "request": {"type": "null"},
+                        "expires_at": {"type": "null"},
+                        "relationship": {"type": "object"},
                     }
                 ),
                 "ledger": {"type": "array", "items": _ref("LedgerEntry")},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from befriend.core.changes import Outcome
 from befriend.core.errors import ConcurrentChange, InvalidToken, NotFound
@@ -13,6 +14,7 @@ from befriend.tokens import Claims
 from befriend.web.services import services
 
 ATTEMPTS = 40
+T = TypeVar("T")
 
 
 def person_for(claims: Claims, *, erasing_ok: bool = False) -> Person:
@@ -28,20 +30,26 @@ def person_for(claims: Claims, *, erasing_ok: bool = False) -> Person:
     return person
 
 
+def with_retries(act: Callable[[Person], T], person: Person, reload: Callable[[], Person]) -> T:
+    """Run `act` on `person`; when someone else wrote first, run it again on fresh state.
+    Gives up (409) only after many tries."""
+    for attempt in range(ATTEMPTS):
+        try:
+            return act(person)
+        except ConcurrentChange:
+            # Exponential backoff with full jitter spreads out writers that keep colliding.
+            time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
+            person = reload()
+    raise ConcurrentChange("too many concurrent changes")
+
+
 def apply(
     person: Person,
     decide: Callable[[Person], Outcome],
     reload: Callable[[], Person],
     **commit: str | None,
 ) -> Person:
-    """Decide on `person`, write it; when someone else wrote first, decide again on the
-    fresh state. Never loses either change; gives up (409) only after many tries."""
-    s = services()
-    for attempt in range(ATTEMPTS):
-        try:
-            return s.store.commit(decide(person), **commit)
-        except ConcurrentChange:
-            # Exponential backoff with full jitter spreads out writers that keep colliding.
-            time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
-            person = reload()
-    raise ConcurrentChange("too many concurrent changes")
+    """Decide on `person` and write it, deciding again on fresh state after a conflict, so
+    neither change is lost."""
+    store = services().store
+    return with_retries(lambda p: store.commit(decide(p), **commit), person, reload)

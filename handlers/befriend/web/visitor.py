@@ -29,7 +29,7 @@ from befriend.pseudonyms import email_key
 from befriend.tokens import Claims
 from befriend.web.idempotency import idempotent
 from befriend.web.inputs import bearer, context, form_body, json_body, wants_form
-from befriend.web.people import apply, person_for
+from befriend.web.people import apply, person_for, with_retries
 from befriend.web.problems import Problem
 from befriend.web.services import services
 
@@ -75,38 +75,51 @@ def link() -> Response:
             return _form_errors(exc)
         raise
     now = s.clock()
-    key = email_key(email)
-    pid = s.store.person_id_for_email(key, now)
+    pid = s.store.person_id_for_email(email_key(email), now)
     person = s.store.person(pid, now) if pid else None
-    if person is not None and person.status == "active":
-        _mail_manage(person, key, reason="link")
+    if person is not None and person.status == "active" and _mail_slot(person.email):
+        _mail_manage(person, reason="link")
     if as_form:
         return _see_other("/link/sent/")
     return _json(ACCEPTED, 202)
 
 
 def _start_or_remind(form: Signup, ctx: Context) -> None:
-    """Answer alike for new and known addresses: only the mail differs."""
+    """Answer alike for new and known addresses: only the mail differs.
+
+    Past the hourly mail limit nothing changes at all, so a flood of sign-ups for someone
+    else's address can neither mail them nor quietly rewrite their pending request."""
     s = services()
+    if not _mail_slot(form.email):
+        return
     key = email_key(form.email)
-    pid = s.store.person_id_for_email(key, ctx.now)
-    person = s.store.person(pid, ctx.now) if pid else None
+    claim = s.store.email_claim(key, ctx.now)
+    person = s.store.person(claim[0], ctx.now) if claim and not claim[1] else None
     if person is None:
-        fresh = changes.start_signup(uuid.uuid4().hex, form, ctx, s.playbook)
-        if s.store.create_pending(fresh, key, ctx.now):
-            _mail_confirm(fresh, key)
+        fresh = changes.start_signup(uuid.uuid4().hex, form, ctx)
+        if s.store.create_pending(fresh, key, ctx.now, lapsed=claim[0] if claim else None):
+            _mail_confirm(fresh)
     elif person.status == "pending":
         renewed = changes.renew_signup(person, form, ctx)
         try:
             saved = s.store.renew_pending(Outcome(person, renewed, ()), key)
         except ConcurrentChange:
             return  # a twin request renewed it a moment ago and mailed
-        _mail_confirm(saved, key)
+        _mail_confirm(saved)
     elif person.status == "active":
-        _mail_manage(person, key, reason="signup")
+        _mail_manage(person, reason="signup")
 
 
-def _mail_confirm(person: Person, key: str) -> None:
+def _mail_slot(email: str) -> bool:
+    """Count one mail to this address in the last hour; False once the limit is reached."""
+    s = services()
+    if s.store.take_mail_slot(s.pseudonyms.mail_rate(email), s.clock(), s.settings.mails_per_hour):
+        return True
+    log.info("mail limit reached for an address; nothing sent")
+    return False
+
+
+def _mail_confirm(person: Person) -> None:
     s = services()
     pb = s.playbook
     req = person.request
@@ -116,23 +129,20 @@ def _mail_confirm(person: Person, key: str) -> None:
         for c, p in req.permissions
         if not (req.gpc and pb.purposes[p].gpc_opt_out)
     ]
+    # The link confirms exactly this request: a later sign-up for the same address (by
+    # anyone) makes it stale rather than changing what it grants.
+    token = s.tokens.issue("confirm", person.id, person.token_generation, request=req.fingerprint())
     _send(
         person,
-        key,
         "confirm",
-        {
-            "asked": asked,
-            "confirm_url": f"{s.settings.site_url}/confirm/#t="
-            + s.tokens.issue("confirm", person.id, person.token_generation),
-        },
+        {"asked": asked, "confirm_url": f"{s.settings.site_url}/confirm/#t={token}"},
     )
 
 
-def _mail_manage(person: Person, key: str, reason: str) -> None:
+def _mail_manage(person: Person, reason: str) -> None:
     s = services()
     _send(
         person,
-        key,
         "manage",
         {
             "reason": reason,
@@ -142,11 +152,8 @@ def _mail_manage(person: Person, key: str, reason: str) -> None:
     )
 
 
-def _send(person: Person, key: str, template: str, extra: dict[str, Any]) -> None:
+def _send(person: Person, template: str, extra: dict[str, Any]) -> None:
     s = services()
-    if not s.store.take_mail_slot(key, s.clock(), s.settings.mails_per_hour):
-        log.info("mail limit reached; %s mail not sent", template)
-        return
     policy = s.playbook.policy
     unsubscribe = s.tokens.issue("unsubscribe", person.id, channel="email")
     try:
@@ -209,11 +216,28 @@ def _confirm_partition() -> str | None:
     return f"P#{claims.person_id}"
 
 
+def _confirm_claims() -> Claims:
+    return services().tokens.read(read_token(json_body()), "confirm")
+
+
+def _fresh_manage_token() -> str:
+    """For a replayed confirmation: a new manage token, if the person still may have one
+    (not after signing out everywhere, and not after erasure)."""
+    s = services()
+    claims = _confirm_claims()
+    person = s.store.person(claims.person_id, s.clock())
+    if person is None or person.status != "active" or claims.generation != person.token_generation:
+        raise InvalidToken("this link no longer works")
+    return s.tokens.issue("manage", person.id, person.token_generation)
+
+
 @bp.post("/confirm")
-@idempotent("confirm", partition=_confirm_partition)
+@idempotent(
+    "confirm", partition=_confirm_partition, token_field="manage_token", reissue=_fresh_manage_token
+)
 def confirm() -> Response:
     s = services()
-    claims = s.tokens.read(read_token(json_body()), "confirm")
+    claims = _confirm_claims()
     ctx = context("confirm")
 
     def load() -> Person:
@@ -222,6 +246,8 @@ def confirm() -> Response:
             raise InvalidToken("this link has expired")
         if claims.generation != person.token_generation:
             raise InvalidToken("this link was replaced by a newer one")
+        if person.request is not None and claims.request != person.request.fingerprint():
+            raise InvalidToken("a newer sign-up replaced this link; use the latest mail")
         return person
 
     person = load()
@@ -322,9 +348,8 @@ def export() -> Response:
             "contact": s.playbook.organisation.contact,
         },
         "person": describe(person, s.playbook),
-        "stored": {
-            k: record[k] for k in ("created_at", "confirmed_at", "token_generation", "seq", "head")
-        },
+        # Everything stored, including what the current playbook no longer shows.
+        "stored": {k: v for k, v in record.items() if k != "revision"},
         "ledger": ledger,
         "receipts": receipts(ledger, s.playbook, s.settings.site_url),
     }
@@ -339,16 +364,22 @@ def export() -> Response:
 def erase() -> Response:
     s = services()
     claims = _claims()
-    for _ in range(5):
-        person = person_for(claims, erasing_ok=True)
-        try:
-            s.store.erase(
-                person, email_key(person.email), s.pseudonyms.suppression(person.email), s.clock()
-            )
-        except ConcurrentChange:
-            continue
-        return Response(status=204)
-    raise ConcurrentChange("the person kept changing during erasure")
+
+    def erase_now(person: Person) -> None:
+        email = person.email
+        s.store.erase(
+            person,
+            email_key(email),
+            s.pseudonyms.suppression(email),
+            s.pseudonyms.mail_rate(email),
+            s.clock(),
+        )
+
+    def load() -> Person:
+        return person_for(claims, erasing_ok=True)
+
+    with_retries(erase_now, load(), load)
+    return Response(status=204)
 
 
 def _see_other(location: str) -> Response:
