@@ -27,7 +27,7 @@ from botocore.exceptions import ClientError
 
 from befriend.core.changes import Outcome
 from befriend.core.errors import ConcurrentChange
-from befriend.core.person import Person
+from befriend.core.person import Person, iso
 from befriend.core.records import person_from_record, person_to_record
 
 if TYPE_CHECKING:
@@ -210,6 +210,28 @@ class Store:
                     }
                 }
             )
+        for move in outcome.transitions:
+            ops.append(
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": {
+                            "pk": _s(_pk(person.id)),
+                            "sk": _s(f"STAGE#{iso(move.at)}#{saved.revision}"),
+                            "doc": _s(
+                                json.dumps(
+                                    {
+                                        "from": move.from_stage,
+                                        "to": move.to_stage,
+                                        "at": iso(move.at),
+                                        "cause": move.cause,
+                                    }
+                                )
+                            ),
+                        },
+                    }
+                }
+            )
         if email_key is not None:
             ops.append(
                 {
@@ -262,6 +284,10 @@ class Store:
     def ledger(self, person_id: str) -> list[dict[str, Any]]:
         """Every ledger entry of a person, oldest first, as stored JSON."""
         return [json.loads(item["doc"]["S"]) for item in self._query(_pk(person_id), "LEDGER#")]
+
+    def transitions(self, person_id: str) -> list[dict[str, Any]]:
+        """A person's moves between stages, oldest first."""
+        return [json.loads(item["doc"]["S"]) for item in self._query(_pk(person_id), "STAGE#")]
 
     def items(self, person_id: str) -> list[Item]:
         """Every raw item under a person's key (what erasure must leave empty)."""

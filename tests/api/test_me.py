@@ -139,3 +139,38 @@ def test_nothing_about_one_person_is_reachable_with_another_token(sign_up: SignU
     first, second = sign_up(), sign_up()
     assert first.get().get_json()["id"] != second.get().get_json()["id"]
     assert second.get().get_json()["email"] == second.email
+
+
+def test_me_shows_stage_circle_and_next_steps_in_plain_words(sign_up: SignUp) -> None:
+    me = sign_up(interests=["local-events"]).get().get_json()
+    relationship = me["relationship"]
+    assert relationship["stage"]["id"] == "friend"
+    assert relationship["stage"]["says"]
+    assert relationship["circle"]["id"] == "loose"
+    steps = {s["play"]: s for s in relationship["next_steps"]}
+    assert "welcome-letter" in steps
+    assert "you said yes to newsletter by email" in steps["welcome-letter"]["reason"]
+    assert steps["ask-events"]["asks"] == {"channel": "email", "purpose": "events"}
+
+
+def test_no_thanks_hides_a_step_for_its_cooldown(sign_up: SignUp, clock: SettableClock) -> None:
+    visitor = sign_up()
+    answer = visitor.client.post("/api/me/next-steps/welcome-letter/decline", headers=visitor.auth)
+    assert answer.status_code == 200
+    steps = {s["play"] for s in answer.get_json()["relationship"]["next_steps"]}
+    assert "welcome-letter" not in steps
+    clock.advance(days=31)
+    steps = {s["play"] for s in visitor.get().get_json()["relationship"]["next_steps"]}
+    assert "welcome-letter" in steps
+    unknown = visitor.client.post("/api/me/next-steps/nope/decline", headers=visitor.auth)
+    assert unknown.status_code == 404
+
+
+def test_stage_moves_are_kept_and_exported(sign_up: SignUp, store: Store) -> None:
+    visitor = sign_up(permissions=())
+    visitor.patch_permissions(("email", "newsletter", True))
+    visitor.client.post("/api/me/withdraw-all", headers=visitor.auth)
+    moves = [(m["from"], m["to"]) for m in store.transitions(visitor.id)]
+    assert moves == [("none", "stranger"), ("stranger", "friend"), ("friend", "stranger")]
+    exported = visitor.get("/api/me/export").get_json()
+    assert [(m["from"], m["to"]) for m in exported["transitions"]] == moves

@@ -267,6 +267,13 @@ def test_a_visit_from_sign_up_to_erasure_matches_the_document(
     assert settings["settings"]["max_per_week"]["email"] == 3
     assert settings["settings"]["handles"] == {"linkedin": "visitor-one", "x": "@visitor_one"}
 
+    decline = "/api/me/next-steps/{play_id}/decline"
+    declined = api.call(
+        "POST", decline, path=decline.format(play_id="welcome-letter"), token=token, expect=200
+    ).get_json()
+    assert "welcome-letter" not in {s["play"] for s in declined["relationship"]["next_steps"]}
+    api.call("POST", decline, path=decline.format(play_id="nope"), token=token, expect=404)
+
     receipts = api.call("GET", "/api/me/receipts", token=token, expect=200).get_json()["receipts"]
     statuses = [p["status"] for r in receipts for s in r["services"] for p in s["purposes"]]
     # Grants and a withdrawal left receipts; the refusal under GPC changed no consent.

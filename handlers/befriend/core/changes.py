@@ -25,6 +25,7 @@ from befriend.core.person import (
     iso,
 )
 from befriend.core.playbook import Playbook
+from befriend.core.stages import Transition, restage
 
 PENDING_DAYS = 7
 
@@ -46,10 +47,21 @@ class Outcome:
     before: Person
     person: Person
     entries: tuple[Entry, ...]
+    transitions: tuple[Transition, ...] = ()
 
     @property
     def changed(self) -> bool:
         return self.person != self.before
+
+
+def settle(outcome: Outcome, playbook: Playbook, now: datetime, cause: str) -> Outcome:
+    """Bring stage and circle up to date after a change, noting a move between stages."""
+    person, moved = restage(outcome.person, playbook, now, cause)
+    if person is outcome.person:
+        return outcome
+    return replace(
+        outcome, person=person, transitions=(*outcome.transitions, *filter(None, [moved]))
+    )
 
 
 def start_signup(person_id: str, form: Signup, ctx: Context) -> Person:

@@ -31,6 +31,9 @@ COUNT: Schema = {"type": "integer", "minimum": 0}
 HTML_PAGE: Schema = {"text/html": {"schema": {"type": "string"}}}
 
 
+SCORE: Schema = {"type": "number", "minimum": 0}
+
+
 def _obj(
     props: dict[str, Schema],
     required: list[str] | None = None,
@@ -193,6 +196,19 @@ def _schemas(pb: Playbook) -> dict[str, Schema]:
                 ),
             }
         ),
+        "relationship": _obj(
+            {
+                "stage": _obj(
+                    {"id": {"enum": [x.id for x in pb.stages]}, "label": TEXT, "says": TEXT}
+                ),
+                "circle": _obj(
+                    {"id": {"enum": [x.id for x in pb.circles]}, "label": TEXT, "says": TEXT}
+                ),
+                "scores": _obj({"engagement": SCORE, "loyalty": SCORE, "influence": SCORE}),
+                "next_steps": {"type": "array", "items": _ref("Step")},
+            },
+            description="Where we think the person stands, and why: nothing is hidden",
+        ),
     }
     purpose_receipt = _obj(
         {
@@ -234,6 +250,19 @@ def _schemas(pb: Playbook) -> dict[str, Schema]:
             anyOf=_offered(pb),
         ),
         "PermissionState": _permission_state(pb),
+        "Step": _obj(
+            {
+                "play": {"enum": list(pb.plays)},
+                "kind": {"enum": ["message", "ask"]},
+                "says": TEXT,
+                "channel": {"enum": [*channels, "site"]},
+                "purpose": {"type": ["string", "null"]},
+                "asks": {"oneOf": [{"type": "null"}, _ref("Pair")]},
+                "reason": TEXT,
+                "earliest": {"type": "string", "format": "date-time"},
+            },
+            description="A next step on offer, and the earliest moment it may be used",
+        ),
         "Person": _obj(person, description="The person as they see themselves"),
         "PersonWithToken": _obj(
             {**person, "manage_token": TEXT},
@@ -399,6 +428,10 @@ def _schemas(pb: Playbook) -> dict[str, Schema]:
                     }
                 ),
                 "ledger": {"type": "array", "items": _ref("LedgerEntry")},
+                "transitions": {
+                    "type": "array",
+                    "items": _obj({"from": TEXT, "to": TEXT, "at": STAMP, "cause": TEXT}),
+                },
                 "receipts": {"type": "array", "items": _ref("Receipt")},
             }
         ),
@@ -698,6 +731,22 @@ def document(pb: Playbook) -> Schema:
                 "Withdraw every permission at once",
                 {"200": me, "409": _answer("Conflict")},
                 auth=True,
+            )
+        },
+        "/api/me/next-steps/{play_id}/decline": {
+            "post": _op(
+                "declineStep",
+                "No thanks: the step rests for its cooldown",
+                {"200": me, "404": _answer("Problem"), "409": _answer("Conflict")},
+                auth=True,
+                parameters=[
+                    {
+                        "name": "play_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"enum": list(pb.plays)},
+                    }
+                ],
             )
         },
         "/api/me/sign-out-everywhere": {

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from befriend.core.changes import Outcome
+from befriend.core.changes import Outcome, settle
 from befriend.core.errors import ConcurrentChange, InvalidToken, NotFound
 from befriend.core.person import Person
 from befriend.tokens import Claims
@@ -51,5 +51,11 @@ def apply(
 ) -> Person:
     """Decide on `person` and write it, deciding again on fresh state after a conflict, so
     neither change is lost."""
-    store = services().store
-    return with_retries(lambda p: store.commit(decide(p), **commit), person, reload)
+    s = services()
+
+    def write(current: Person) -> Person:
+        outcome = decide(current)
+        cause = outcome.entries[-1].action if outcome.entries else "activity"
+        return s.store.commit(settle(outcome, s.playbook, s.clock(), cause), **commit)
+
+    return with_retries(write, person, reload)

@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from flask import Blueprint, Response, render_template
 
-from befriend.core import changes
+from befriend.core import changes, engagement
 from befriend.core.changes import Context, Outcome
 from befriend.core.commands import (
     Signup,
@@ -22,6 +22,7 @@ from befriend.core.commands import (
     read_token,
 )
 from befriend.core.errors import ConcurrentChange, InvalidInput, InvalidToken
+from befriend.core.overview import overview
 from befriend.core.person import Person, describe, iso
 from befriend.core.receipts import receipts
 from befriend.core.records import person_to_record
@@ -260,7 +261,7 @@ def confirm() -> Response:
             lift_suppression=s.pseudonyms.suppression(person.email),
         )
     token = s.tokens.issue("manage", person.id, person.token_generation)
-    return _json({"person": describe(person, s.playbook), "manage_token": token}, 200)
+    return _json({"person": _me(person), "manage_token": token}, 200)
 
 
 # --- the person's own page ---
@@ -281,7 +282,7 @@ def _change(claims: Claims, decide: Any, source: str = "api") -> Person:
 
 @bp.get("/me")
 def me() -> Response:
-    return _json(describe(person_for(_claims()), services().playbook))
+    return _json(_me(person_for(_claims())))
 
 
 @bp.patch("/me/permissions")
@@ -290,7 +291,7 @@ def change_permissions() -> Response:
     claims = _claims()  # who asks comes before what they send
     wanted = read_permission_changes(json_body(), s.playbook)
     person = _change(claims, lambda p, ctx, pb: changes.change_permissions(p, wanted, ctx, pb))
-    return _json(describe(person, s.playbook))
+    return _json(_me(person))
 
 
 @bp.put("/me/interests")
@@ -299,7 +300,7 @@ def set_interests() -> Response:
     claims = _claims()
     topics = read_interests(json_body(), s.playbook)
     person = _change(claims, lambda p, ctx, pb: changes.set_interests(p, topics, ctx, pb))
-    return _json(describe(person, s.playbook))
+    return _json(_me(person))
 
 
 @bp.patch("/me/settings")
@@ -308,13 +309,13 @@ def update_settings() -> Response:
     claims = _claims()
     patch = read_settings(json_body(), s.playbook, s.clock())
     person = _change(claims, lambda p, ctx, pb: changes.update_settings(p, patch, ctx, pb))
-    return _json(describe(person, s.playbook))
+    return _json(_me(person))
 
 
 @bp.post("/me/withdraw-all")
 def withdraw_all() -> Response:
     person = _change(_claims(), changes.withdraw_all)
-    return _json(describe(person, services().playbook))
+    return _json(_me(person))
 
 
 @bp.post("/me/sign-out-everywhere")
@@ -322,7 +323,7 @@ def sign_out_everywhere() -> Response:
     s = services()
     person = _change(_claims(), changes.sign_out_everywhere)
     token = s.tokens.issue("manage", person.id, person.token_generation)
-    return _json({**describe(person, s.playbook), "manage_token": token})
+    return _json({**_me(person), "manage_token": token})
 
 
 @bp.get("/me/receipts")
@@ -347,10 +348,11 @@ def export() -> Response:
             "name": s.playbook.organisation.name,
             "contact": s.playbook.organisation.contact,
         },
-        "person": describe(person, s.playbook),
+        "person": _me(person),
         # Everything stored, including what the current playbook no longer shows.
         "stored": {k: v for k, v in record.items() if k != "revision"},
         "ledger": ledger,
+        "transitions": s.store.transitions(person.id),
         "receipts": receipts(ledger, s.playbook, s.settings.site_url),
     }
     answer = _json(document)
@@ -380,6 +382,28 @@ def erase() -> Response:
 
     with_retries(erase_now, load(), load)
     return Response(status=204)
+
+
+def _me(person: Person) -> dict[str, Any]:
+    """The body of GET /api/me: the person's data and choices, and where they stand."""
+    s = services()
+    return {**describe(person, s.playbook), "relationship": overview(person, s.playbook, s.clock())}
+
+
+@bp.post("/me/next-steps/<play_id>/decline")
+def decline_step(play_id: str) -> Response:
+    """ "No thanks": the step rests for its cooldown, and the reports count it."""
+    s = services()
+    claims = _claims()
+    play = s.playbook.plays.get(play_id)
+    if play is None:
+        raise Problem(
+            404, "unknown-play", "There is no such step", f"Steps: {', '.join(s.playbook.plays)}"
+        )
+    person = _change(
+        claims, lambda p, ctx, pb: Outcome(p, engagement.decline(p, play, ctx.now), ())
+    )
+    return _json(_me(person))
 
 
 def _see_other(location: str) -> Response:

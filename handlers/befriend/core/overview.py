@@ -1,0 +1,25 @@
+"""What a person is shown about their relationship: where we think they stand, why, and
+the next steps on offer (customer-managed relationship: nothing about them is hidden)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from befriend.core.person import Person
+from befriend.core.playbook import Playbook
+from befriend.core.plays import next_steps
+from befriend.core.stages import facts, place
+
+
+def overview(person: Person, playbook: Playbook, now: datetime) -> dict[str, Any]:
+    stage_id, circle_id = place(person, playbook, now)
+    stage = next(s for s in playbook.stages if s.id == stage_id)
+    circle = next(c for c in playbook.circles if c.id == circle_id)
+    scores = facts(person, playbook, now).scores
+    return {
+        "stage": {"id": stage.id, "label": stage.label, "says": stage.says},
+        "circle": {"id": circle.id, "label": circle.label, "says": circle.says},
+        "scores": {name: round(value, 2) for name, value in scores.items()},
+        "next_steps": [step.as_json() for step in next_steps(person, playbook, now)],
+    }
