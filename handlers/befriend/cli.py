@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
@@ -62,3 +63,37 @@ def verify(person_id: str | None, table: str, endpoint_url: str | None, region: 
         click.echo(f"ledger broken: {exc}", err=True)
         sys.exit(1)
     click.echo(f"ok: {people} people, {entries} ledger entries, every chain verifies")
+
+
+@main.group()
+def playbook() -> None:
+    """The playbook: channels, purposes, stages and plays."""
+
+
+@playbook.command()
+@click.argument("file", required=False, type=click.Path(path_type=Path))
+def check(file: Path | None) -> None:
+    """Validate a playbook FILE (default: the packaged one) and summarise it.
+
+    Exits 2 with `playbook error: …`, naming the dotted key at fault, when it is wrong.
+    """
+    from befriend.config import PACKAGE
+    from befriend.core.errors import PlaybookError
+    from befriend.core.playbook import load_playbook
+    from befriend.playbook_summary import summary
+
+    path = PACKAGE / "playbook.toml" if file is None else file
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        click.echo(f"playbook error: {path}: cannot read it ({reason})", err=True)
+        sys.exit(2)
+    try:
+        loaded = load_playbook(text)
+    except PlaybookError as exc:
+        click.echo(f"playbook error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"ok: {path}")
+    click.echo()
+    click.echo(summary(loaded), nl=False)

@@ -15,6 +15,7 @@ A pending sign-up and its lookup carry `expires_at` for DynamoDB TTL. TTL delete
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import replace
@@ -34,6 +35,16 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 PROFILE = "PROFILE"
+STAGE_INDEX = "by-stage"
+# People of one stage are spread over this many index partitions, so a popular stage does
+# not make a hot partition; an audience query walks the shards in turn.
+STAGE_SHARDS = 8
+
+
+def stage_shard(stage: str, person_id: str) -> str:
+    return f"{stage}#{int(hashlib.sha256(person_id.encode()).hexdigest()[:8], 16) % STAGE_SHARDS}"
+
+
 Item = dict[str, Any]
 
 
@@ -88,10 +99,21 @@ class Store:
             AttributeDefinitions=[
                 {"AttributeName": "pk", "AttributeType": "S"},
                 {"AttributeName": "sk", "AttributeType": "S"},
+                {"AttributeName": "stage_shard", "AttributeType": "S"},
             ],
             KeySchema=[
                 {"AttributeName": "pk", "KeyType": "HASH"},
                 {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": STAGE_INDEX,
+                    "KeySchema": [
+                        {"AttributeName": "stage_shard", "KeyType": "HASH"},
+                        {"AttributeName": "pk", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
             ],
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
             SSESpecification={"Enabled": True},
@@ -289,6 +311,48 @@ class Store:
         """A person's moves between stages, oldest first."""
         return [json.loads(item["doc"]["S"]) for item in self._query(_pk(person_id), "STAGE#")]
 
+    def people_at_stage(
+        self, stage: str, shard: int, after: str | None, limit: int, now: datetime
+    ) -> tuple[list[Person], str | None]:
+        """One page of the people at a stage, from one index shard: at most `limit` items
+        read. Returns them and the key to continue after (None at the shard's end)."""
+        query: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": STAGE_INDEX,
+            "KeyConditionExpression": "stage_shard = :s",
+            "ExpressionAttributeValues": {":s": _s(f"{stage}#{shard}")},
+            "Limit": limit,
+        }
+        if after is not None:
+            query["ExclusiveStartKey"] = {
+                "stage_shard": _s(f"{stage}#{shard}"),
+                "pk": _s(after),
+                "sk": _s(PROFILE),
+            }
+        page = self.client.query(**query)
+        people = [
+            person_from_record(json.loads(item["doc"]["S"]))
+            for item in page["Items"]
+            if not _expired(item, now)
+        ]
+        last = page.get("LastEvaluatedKey")
+        return people, (last["pk"]["S"] if last else None)
+
+    def unseen_events(self, event_ids: list[str]) -> set[str]:
+        """Which of these event ids have not been recorded yet (BatchGetItem, 100 a call)."""
+        seen: set[str] = set()
+        for start in range(0, len(event_ids), 100):
+            keys: Any = [
+                {"pk": _s(f"EV#{e}"), "sk": _s("EV")}
+                for e in dict.fromkeys(event_ids[start : start + 100])
+            ]
+            request: Any = {self.table: {"Keys": keys, "ProjectionExpression": "pk"}}
+            while request:
+                answer = self.client.batch_get_item(RequestItems=request)
+                seen.update(i["pk"]["S"][3:] for i in answer["Responses"].get(self.table, []))
+                request = answer.get("UnprocessedKeys") or None
+        return set(event_ids) - seen
+
     def items(self, person_id: str) -> list[Item]:
         """Every raw item under a person's key (what erasure must leave empty)."""
         return list(self._query(_pk(person_id)))
@@ -481,7 +545,7 @@ class Store:
             raise
 
     def _profile(self, person: Person) -> Item:
-        return {
+        item: Item = {
             "pk": _s(_pk(person.id)),
             "sk": _s(PROFILE),
             "status": _s(person.status),
@@ -490,6 +554,9 @@ class Store:
             "doc": _s(json.dumps(person_to_record(person))),
             **_ttl(person.expires_at),
         }
+        if person.status == "active" and person.relationship.stage:
+            item["stage_shard"] = _s(stage_shard(person.relationship.stage, person.id))
+        return item
 
     def _query(self, pk: str, prefix: str | None = None) -> Iterator[Item]:
         condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if prefix else "")

@@ -74,3 +74,40 @@ def test_a_wrong_playbook_names_the_key(old: str, new: str, key: str) -> None:
 def test_broken_toml_names_the_line() -> None:
     with pytest.raises(PlaybookError, match="line"):
         load_playbook(DEFAULT + "\n[channels.email\n")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        (
+            'stages = ["customer", "evangelist"]\nchannel = "sms"',
+            'stages = [["customer"]]\nchannel = "sms"',
+            "plays.member-offer.stages",
+        ),
+        (
+            'interests = ["local-events"]\nasks',
+            "interests = [{ a = 1 }]\nasks",
+            "plays.ask-events.interests",
+        ),
+        (
+            'rule = { any = [{ event = "purchase" }',
+            "rule = { any = [{ event = [1] }",
+            "stages[2].rule.any[0].event",
+        ),
+        (
+            'asks = { channel = "sms", purpose = "offers" }',
+            'asks = { channel = ["sms"], purpose = "offers" }',
+            "plays.ask-sms.asks",
+        ),
+        (
+            'channel = "sms"\npurpose = "offers"',
+            'channel = "sms"\npurpose = ["offers"]',
+            "plays.member-offer.purpose",
+        ),
+    ],
+)
+def test_odd_values_in_engine_sections_name_the_key(old: str, new: str, key: str) -> None:
+    assert old in DEFAULT
+    with pytest.raises(PlaybookError) as caught:
+        load_playbook(DEFAULT.replace(old, new, 1))
+    assert str(caught.value).startswith(key)

@@ -352,7 +352,9 @@ class _Reader:
         for key in ("stages", "circles", "interests"):
             value = body.get(key, [])
             pool = known.get(key) if key != "interests" else ctx["topics"]
-            if not isinstance(value, list) or any(v not in (pool or ()) for v in value):
+            if not isinstance(value, list) or any(
+                not isinstance(v, str) or v not in (pool or ()) for v in value
+            ):
                 raise PlaybookError(f"{where}.{key}: must list known {key}")
             lists[key] = tuple(value)
         if not lists["stages"]:
@@ -364,7 +366,7 @@ class _Reader:
                 raise PlaybookError(f"{where}.purpose: a site play needs no purpose")
         elif channel not in known["channels"]:
             raise PlaybookError(f'{where}.channel: unknown channel (or use "site")')
-        elif (channel, purpose) not in pairs:
+        elif not isinstance(purpose, str) or (channel, purpose) not in pairs:
             raise PlaybookError(f"{where}.purpose: {channel} × {purpose} is not offered")
         asks = None
         if kind == "ask":
@@ -372,6 +374,7 @@ class _Reader:
             if (
                 not isinstance(raw, dict)
                 or set(raw) != {"channel", "purpose"}
+                or not all(isinstance(v, str) for v in raw.values())
                 or (raw["channel"], raw["purpose"]) not in pairs
             ):
                 raise PlaybookError(f"{where}.asks: an ask names an offered channel and purpose")

@@ -114,14 +114,14 @@ def _part(
         limit = float(value)
         return Rule(lambda f: f.scores.get(score, 0.0) >= limit, f"{score} ≥ {limit:g}")
     if key == "event":
-        if value not in events:
+        if not isinstance(value, str) or value not in events:
             raise PlaybookError(f"{where}: unknown event type {value!r}")
         return Rule(lambda f: f.event_counts.get(value, 0) > 0, f"has had a {value}")
     if key == "recent":
         if not isinstance(value, dict) or set(value) != {"event", "days"}:
             raise PlaybookError(f'{where}: must be {{ event = "…", days = N }}')
         kind, days = value["event"], _count(value["days"], f"{where}.days")
-        if kind not in events:
+        if not isinstance(kind, str) or kind not in events:
             raise PlaybookError(f"{where}.event: unknown event type {kind!r}")
         span = timedelta(days=days)
         return Rule(
@@ -130,7 +130,7 @@ def _part(
         )
     if key == "interest":
         wanted = value if isinstance(value, list) else [value]
-        unknown = [t for t in wanted if t not in topics]
+        unknown = [t for t in wanted if not isinstance(t, str) or t not in topics]
         if not wanted or unknown:
             raise PlaybookError(f"{where}: unknown topic {unknown[0] if unknown else ''!r}")
         chosen = frozenset(wanted)
@@ -150,6 +150,6 @@ def _pair(value: Any, where: str, pairs: set[tuple[str, str]]) -> tuple[str, str
     if not isinstance(value, dict) or set(value) != {"channel", "purpose"}:
         raise PlaybookError(f'{where}: must be {{ channel = "…", purpose = "…" }}')
     pair = (value["channel"], value["purpose"])
-    if pair not in pairs:
+    if not all(isinstance(v, str) for v in pair) or pair not in pairs:
         raise PlaybookError(f"{where}: {pair[0]} × {pair[1]} is not offered by the playbook")
     return pair
