@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -206,12 +206,20 @@ class Store:
         return True
 
     def commit(
-        self, outcome: Outcome, *, email_key: str | None = None, lift_suppression: str | None = None
+        self,
+        outcome: Outcome,
+        *,
+        email_key: str | None = None,
+        lift_suppression: str | None = None,
+        event_ids: Sequence[str] = (),
     ) -> Person:
         """Write a decided change in one transaction: the new state, conditional on the
         revision it was computed from, and its ledger entries, each conditional on its
         sequence number being free. On confirmation `email_key` makes the address lookup
-        permanent and `lift_suppression` removes an erasure's suppression record."""
+        permanent and `lift_suppression` removes an erasure's suppression record.
+        `event_ids` marks ingested events as processed, each only once: a replayed event
+        makes the whole write fail (ConcurrentChange), so it is never counted twice. The
+        marks hold nothing but the id, so they need not go with an erasure."""
         before, person = outcome.before, outcome.person
         if not outcome.changed:
             return before
@@ -228,6 +236,16 @@ class Store:
                             "seq": _n(entry.seq),
                             "doc": _s(json.dumps(entry.as_json())),
                         },
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+        for event_id in event_ids:
+            ops.append(
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": {"pk": _s(f"EV#{event_id}"), "sk": _s("EV")},
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
                 }
