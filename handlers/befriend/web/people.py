@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from befriend.core.changes import Outcome, settle
@@ -47,15 +47,24 @@ def apply(
     person: Person,
     decide: Callable[[Person], Outcome],
     reload: Callable[[], Person],
-    **commit: str | None,
+    *,
+    email_key: str | None = None,
+    lift_suppression: str | None = None,
+    event_ids: Sequence[str] = (),
+    cause: str | None = None,
 ) -> Person:
     """Decide on `person` and write it, deciding again on fresh state after a conflict, so
-    neither change is lost."""
+    neither change is lost. Stage and circle are brought up to date on the way."""
     s = services()
 
     def write(current: Person) -> Person:
         outcome = decide(current)
-        cause = outcome.entries[-1].action if outcome.entries else "activity"
-        return s.store.commit(settle(outcome, s.playbook, s.clock(), cause), **commit)
+        why = cause or (outcome.entries[-1].action if outcome.entries else "activity")
+        return s.store.commit(
+            settle(outcome, s.playbook, s.clock(), why),
+            email_key=email_key,
+            lift_suppression=lift_suppression,
+            event_ids=event_ids,
+        )
 
     return with_retries(write, person, reload)
