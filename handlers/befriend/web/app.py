@@ -9,6 +9,7 @@ from befriend.clock import Clock, system_clock
 from befriend.config import Settings
 from befriend.core.playbook import Playbook, load_playbook
 from befriend.mail import Mailer, mail_templates
+from befriend.notify import Notifier
 from befriend.pseudonyms import Pseudonyms
 from befriend.store import Store
 from befriend.tokens import Tokens
@@ -38,6 +39,7 @@ def create_app(
     clock: Clock = system_clock,
     mailer: Mailer | None = None,
     playbook: Playbook | None = None,
+    notifier: Notifier | None = None,
 ) -> Flask:
     playbook = playbook or read_playbook(settings)
     app = Flask("befriend", static_folder=None, template_folder=None)
@@ -58,6 +60,7 @@ def create_app(
         ),
         playbook=playbook,
         tokens=Tokens(settings.secret, clock),
+        notifier=notifier or Notifier(settings.event_bus, region=settings.region),
         pseudonyms=Pseudonyms(settings.secret),
     )
     problems.register(app)

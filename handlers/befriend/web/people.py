@@ -60,11 +60,11 @@ def apply(
     def write(current: Person) -> Person:
         outcome = decide(current)
         why = cause or (outcome.entries[-1].action if outcome.entries else "activity")
-        return s.store.commit(
-            settle(outcome, s.playbook, s.clock(), why),
-            email_key=email_key,
-            lift_suppression=lift_suppression,
-            event_ids=event_ids,
+        settled = settle(outcome, s.playbook, s.clock(), why)
+        saved = s.store.commit(
+            settled, email_key=email_key, lift_suppression=lift_suppression, event_ids=event_ids
         )
+        s.notifier.publish(settled)  # only once the change is written
+        return saved
 
     return with_retries(write, person, reload)

@@ -10,6 +10,7 @@ from befriend.clock import Clock
 from befriend.config import Settings
 from befriend.core.playbook import Playbook
 from befriend.mail import Mailer
+from befriend.notify import Notifier
 from befriend.pseudonyms import Pseudonyms
 from befriend.store import Store
 from befriend.tokens import Tokens
@@ -24,6 +25,7 @@ class Services:
     playbook: Playbook
     tokens: Tokens
     pseudonyms: Pseudonyms
+    notifier: Notifier
 
 
 def services() -> Services:
