@@ -35,7 +35,7 @@ def bus(aws: None) -> tuple[str, Any, str]:
 
 
 def received(sqs: Any, queue: str) -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     while True:
         batch = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
         if not batch:
