@@ -174,3 +174,42 @@ def test_stage_moves_are_kept_and_exported(sign_up: SignUp, store: Store) -> Non
     assert moves == [("none", "stranger"), ("stranger", "friend"), ("friend", "stranger")]
     exported = visitor.get("/api/me/export").get_json()
     assert [(m["from"], m["to"]) for m in exported["transitions"]] == moves
+
+
+def test_the_survey_updates_interests_cap_and_influence(sign_up: SignUp, store: Store) -> None:
+    visitor = sign_up(interests=["cooking"])
+    before = visitor.get().get_json()["relationship"]["scores"]
+    answer = visitor.client.post(
+        "/api/me/survey",
+        headers=visitor.auth,
+        json={
+            "found_us": "friend",
+            "how_often": "weekly",
+            "preferred_channel": "email",
+            "interests": ["cycling", "local-events"],
+            "recommend": 10,
+        },
+    )
+    assert answer.status_code == 200
+    me = answer.get_json()
+    assert me["interests"] == ["cycling", "local-events"]
+    assert me["settings"]["max_per_week"]["email"] == 1
+    assert me["relationship"]["scores"]["influence"] > before["influence"]
+    entry = store.ledger(visitor.id)[-1]
+    assert entry["action"] == "survey"
+    survey = next(c for c in entry["changes"] if c["what"] == "survey")["new"]
+    assert survey["recommend"] == 10
+    assert survey["found_us"] == "friend"
+
+
+def test_a_survey_needs_at_least_one_answer_from_the_allowed_ones(sign_up: SignUp) -> None:
+    visitor = sign_up()
+    empty = visitor.client.post("/api/me/survey", headers=visitor.auth, json={})
+    assert empty.status_code == 422
+    wrong = visitor.client.post(
+        "/api/me/survey",
+        headers=visitor.auth,
+        json={"found_us": "carrier pigeon", "recommend": 11, "how_often": "weekly"},
+    )
+    fields = {e["field"] for e in wrong.get_json()["errors"]}
+    assert fields == {"found_us", "recommend", "preferred_channel"}

@@ -274,6 +274,21 @@ def test_a_visit_from_sign_up_to_erasure_matches_the_document(
     assert "welcome-letter" not in {s["play"] for s in declined["relationship"]["next_steps"]}
     api.call("POST", decline, path=decline.format(play_id="nope"), token=token, expect=404)
 
+    surveyed = api.call(
+        "POST",
+        "/api/me/survey",
+        token=token,
+        json={
+            "found_us": "search",
+            "how_often": "few",
+            "preferred_channel": "email",
+            "recommend": 7,
+        },
+        expect=200,
+    ).get_json()
+    assert surveyed["settings"]["max_per_week"]["email"] == 3
+    api.call("POST", "/api/me/survey", token=token, json={}, expect=422)
+
     receipts = api.call("GET", "/api/me/receipts", token=token, expect=200).get_json()["receipts"]
     statuses = [p["status"] for r in receipts for s in r["services"] for p in s["purposes"]]
     # Grants and a withdrawal left receipts; the refusal under GPC changed no consent.

@@ -19,7 +19,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from befriend.core.errors import FieldError, InvalidInput, PlaybookError
 from befriend.core.person import Pair
-from befriend.core.playbook import Playbook, QuietHours, parse_quiet_hours
+from befriend.core.playbook import HOW_OFTEN, Playbook, QuietHours, parse_quiet_hours
 
 MAX_NAME = 200
 MAX_EMAIL = 254
@@ -40,6 +40,17 @@ class Signup:
 class PermissionChange:
     pair: Pair
     granted: bool
+
+
+@dataclass(frozen=True)
+class SurveyAnswers:
+    """The engagement survey; every question may be skipped, but not all of them."""
+
+    found_us: str | None = None
+    how_often: str | None = None
+    preferred_channel: str | None = None
+    interests: tuple[str, ...] | None = None
+    recommend: int | None = None
 
 
 @dataclass(frozen=True)
@@ -199,7 +210,40 @@ def read_settings(body: object, playbook: Playbook, now: datetime) -> SettingsPa
     return patch
 
 
+def read_survey(body: object, playbook: Playbook) -> SurveyAnswers:
+    keys = {"found_us", "how_often", "preferred_channel", "interests", "recommend"}
+    f = _Fields(body, keys)
+    if not f.body and not f.errors:
+        f.fail("", f"answer at least one question: {', '.join(sorted(keys))}")
+    found = playbook.survey.found_us if playbook.survey else {}
+    answers = SurveyAnswers(
+        found_us=f.read("found_us", lambda v, w: _choice(v, w, found), None),
+        how_often=f.read("how_often", lambda v, w: _choice(v, w, HOW_OFTEN), None),
+        preferred_channel=f.read(
+            "preferred_channel", lambda v, w: _choice(v, w, playbook.channels), None
+        ),
+        interests=f.read("interests", lambda v, w: _topics(v, w, playbook), None),
+        recommend=f.read("recommend", _zero_to_ten, None),
+    )
+    if answers.how_often is not None and answers.preferred_channel is None:
+        f.fail("preferred_channel", "say which channel the answer to how_often is about")
+    f.done()
+    return answers
+
+
 # --- field checks: each returns the clean value or raises _Bad naming the field ---
+
+
+def _choice(value: Any, where: str, allowed: Mapping[str, Any]) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise _Bad(where, f"must be one of {', '.join(allowed)}")
+    return value
+
+
+def _zero_to_ten(value: Any, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 10:
+        raise _Bad(where, "must be a whole number from 0 to 10")
+    return value
 
 
 def _name(value: Any, where: str) -> str:

@@ -4,11 +4,14 @@ and the engagement survey. None of it is consent, so none of it grants a permiss
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
-from befriend.core.person import Person
-from befriend.core.playbook import SITE, Play, Playbook
+from befriend.core.changes import Context, Outcome
+from befriend.core.commands import SurveyAnswers
+from befriend.core.ledger import Change, chain
+from befriend.core.person import Person, iso
+from befriend.core.playbook import HOW_OFTEN, SITE, Play, Playbook
 from befriend.core.scoring import add_event
 
 OUTCOMES = ("sent", "accepted", "declined")
@@ -61,3 +64,63 @@ def record_outcome(person: Person, play: Play, outcome: str, at: datetime) -> Pe
 def decline(person: Person, play: Play, at: datetime) -> Person:
     """The person says "no thanks": the play rests for its cooldown."""
     return record_outcome(person, play, "declined", at)
+
+
+def answer_survey(
+    person: Person, answers: SurveyAnswers, ctx: Context, playbook: Playbook
+) -> Outcome:
+    """The survey's answers: interests and the weekly cap change as the person says, the
+    answers are kept, and answering (and would-recommend) counts towards the scores. One
+    ledger entry records what changed."""
+    prefs, rel = person.preferences, person.relationship
+    changed: list[Change] = []
+    interests = person.interests
+    if answers.interests is not None and frozenset(answers.interests) != interests:
+        interests = frozenset(answers.interests)
+        changed.append(Change("interests", sorted(person.interests), sorted(interests)))
+    caps = dict(prefs.max_per_week)
+    if answers.how_often is not None and answers.preferred_channel is not None:
+        channel, cap = answers.preferred_channel, HOW_OFTEN[answers.how_often][1]
+        if cap is None:
+            caps.pop(channel, None)
+        else:
+            caps[channel] = min(cap, playbook.max_per_week)
+        if caps.get(channel) != prefs.max_per_week.get(channel):
+            changed.append(
+                Change(
+                    f"max_per_week:{channel}", prefs.max_per_week.get(channel), caps.get(channel)
+                )
+            )
+    kept = {
+        k: list(v) if isinstance(v, tuple) else v
+        for k, v in asdict(answers).items()
+        if v is not None
+    }
+    changed.append(Change("survey", None, kept))
+    updated = replace(
+        person,
+        interests=interests,
+        preferences=replace(prefs, max_per_week=caps),
+        relationship=replace(rel, survey={**kept, "at": iso(ctx.now)}),
+    )
+    survey = playbook.survey
+    if survey is not None:
+        counted = [Event(f"survey:{person.id}:{person.seq + 1}", survey.event, ctx.now)]
+        if answers.recommend is not None and answers.recommend >= survey.promoter_from:
+            counted.append(
+                Event(f"promoter:{person.id}:{person.seq + 1}", survey.promoter_event, ctx.now)
+            )
+        updated = record_events(updated, counted, playbook)
+    entry = chain(
+        person.id,
+        person.seq,
+        person.head,
+        ctx.now,
+        "survey",
+        ctx.source,
+        changed,
+        playbook.policy.version,
+        ctx.evidence,
+        ctx.gpc,
+    )
+    return Outcome(person, replace(updated, seq=entry.seq, head=entry.hash), (entry,))

@@ -19,6 +19,13 @@ from befriend.core.rules import ALWAYS, Rule, parse_rule
 CHANNEL_KINDS = ("email", "phone", "postal", "social", "events")
 SCORES = ("engagement", "loyalty", "influence")
 SITE = "site"  # a play shown on the person's own page needs no permission
+# The survey's "how often would you like to hear from us?": answer -> (label, weekly cap on
+# the preferred channel; None means no cap of the person's own).
+HOW_OFTEN: dict[str, tuple[str, int | None]] = {
+    "weekly": ("At most once a week", 1),
+    "few": ("A few times a week", 3),
+    "any": ("Whenever you have news", None),
+}
 _ID = re.compile(r"[a-z][a-z0-9-]{0,39}")
 _CLOCK = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
@@ -118,6 +125,14 @@ class Play:
 
 
 @dataclass(frozen=True)
+class Survey:
+    event: str
+    promoter_event: str
+    promoter_from: int
+    found_us: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class Playbook:
     organisation: Organisation
     policy: Policy
@@ -129,6 +144,7 @@ class Playbook:
     stages: tuple[Stage, ...] = ()
     circles: tuple[Circle, ...] = ()
     plays: Mapping[str, Play] = field(default_factory=dict)
+    survey: Survey | None = None
 
     def offers(self, channel: str, purpose: str) -> bool:
         """True when the playbook lets a person give this channel × purpose permission."""
@@ -171,6 +187,12 @@ class Playbook:
             "max_per_week": self.max_per_week,
             "stages": [{"id": s.id, "label": s.label, "says": s.says} for s in self.stages],
             "circles": [{"id": c.id, "label": c.label, "says": c.says} for c in self.circles],
+            "survey": None
+            if self.survey is None
+            else {
+                "found_us": [{"id": k, "label": v} for k, v in self.survey.found_us.items()],
+                "how_often": [{"id": k, "label": label} for k, (label, _) in HOW_OFTEN.items()],
+            },
         }
 
 
@@ -236,6 +258,7 @@ class _Reader:
             "stages",
             "circles",
             "plays",
+            "survey",
         }
         if unknown:
             raise PlaybookError(f"{sorted(unknown)[0]}: unknown section")
@@ -252,6 +275,7 @@ class _Reader:
         plays = {
             pid: self.play(pid, body, ctx, known, pairs) for pid, body in self.entries("plays")
         }
+        survey = self.survey(set(events))
         return Playbook(
             organisation,
             policy,
@@ -263,7 +287,30 @@ class _Reader:
             stages,
             circles,
             plays,
+            survey,
         )
+
+    def survey(self, events: set[str]) -> Survey | None:
+        body = self.raw.get("survey")
+        if body is None:
+            return None
+        if not isinstance(body, dict):
+            raise PlaybookError("survey: must be a table")
+        _only(body, "survey", {"event", "promoter_event", "promoter_from", "found_us"})
+        for key in ("event", "promoter_event"):
+            if body.get(key) not in events:
+                raise PlaybookError(f"survey.{key}: must name an event type")
+        floor = body.get("promoter_from", 9)
+        if not isinstance(floor, int) or isinstance(floor, bool) or not 0 <= floor <= 10:
+            raise PlaybookError("survey.promoter_from: must be a whole number from 0 to 10")
+        found = body.get("found_us")
+        if not isinstance(found, dict) or not found:
+            raise PlaybookError("survey.found_us: must be a table of answers")
+        for key, label in found.items():
+            _check_id(key, f"survey.found_us.{key}")
+            if not isinstance(label, str) or not label.strip():
+                raise PlaybookError(f"survey.found_us.{key}: must be a non-empty label")
+        return Survey(body["event"], body["promoter_event"], floor, dict(found))
 
     def array(self, section: str) -> list[dict[str, Any]]:
         items = self.raw.get(section)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from befriend.core.ledger import SOURCES
-from befriend.core.playbook import CHANNEL_KINDS, Playbook
+from befriend.core.playbook import CHANNEL_KINDS, HOW_OFTEN, Playbook
 from befriend.core.receipts import VERSION as RECEIPT_VERSION
 
 Schema = dict[str, Any]
@@ -492,6 +492,23 @@ def _schemas(pb: Playbook) -> dict[str, Schema]:
                         {"id": {"enum": [x.id for x in pb.circles]}, "label": TEXT, "says": TEXT}
                     ),
                 },
+                "survey": {
+                    "oneOf": [
+                        {"type": "null"},
+                        _obj(
+                            {
+                                "found_us": {
+                                    "type": "array",
+                                    "items": _obj({"id": TEXT, "label": TEXT}),
+                                },
+                                "how_often": {
+                                    "type": "array",
+                                    "items": _obj({"id": TEXT, "label": TEXT}),
+                                },
+                            }
+                        ),
+                    ]
+                },
             }
         ),
     }
@@ -747,6 +764,32 @@ def document(pb: Playbook) -> Schema:
                         "schema": {"enum": list(pb.plays)},
                     }
                 ],
+            )
+        },
+        "/api/me/survey": {
+            "post": _op(
+                "answerSurvey",
+                "The engagement survey: updates interests, the weekly cap and the scores",
+                {
+                    "200": me,
+                    "400": _answer("Problem"),
+                    "409": _answer("Conflict"),
+                    "413": _answer("Problem"),
+                    "415": _answer("Problem"),
+                    "422": _answer("Problem"),
+                },
+                auth=True,
+                body=_obj(
+                    {
+                        "found_us": {"enum": list(pb.survey.found_us) if pb.survey else []},
+                        "how_often": {"enum": list(HOW_OFTEN)},
+                        "preferred_channel": {"enum": list(pb.channels)},
+                        "interests": {"type": "array", "items": {"enum": list(pb.topics)}},
+                        "recommend": {"type": "integer", "minimum": 0, "maximum": 10},
+                    },
+                    [],
+                    minProperties=1,
+                ),
             )
         },
         "/api/me/sign-out-everywhere": {

@@ -19,6 +19,7 @@ from befriend.core.commands import (
     read_permission_changes,
     read_settings,
     read_signup,
+    read_survey,
     read_token,
 )
 from befriend.core.errors import ConcurrentChange, InvalidInput, InvalidToken
@@ -403,6 +404,16 @@ def decline_step(play_id: str) -> Response:
     person = _change(
         claims, lambda p, ctx, pb: Outcome(p, engagement.decline(p, play, ctx.now), ())
     )
+    return _json(_me(person))
+
+
+@bp.post("/me/survey")
+def survey() -> Response:
+    """The engagement survey: answers update interests, the weekly cap and the scores."""
+    s = services()
+    claims = _claims()
+    answers = read_survey(json_body(), s.playbook)
+    person = _change(claims, lambda p, ctx, pb: engagement.answer_survey(p, answers, ctx, pb))
     return _json(_me(person))
 
 
