@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from befriend.core.commands import PermissionChange, SettingsPatch, Signup
+from befriend.core.freshness import due, lapsed
 from befriend.core.ledger import Change, Entry, chain
 from befriend.core.person import (
     Evidence,
@@ -28,6 +29,7 @@ from befriend.core.playbook import Playbook
 from befriend.core.stages import Transition, restage
 
 PENDING_DAYS = 7
+PERSON_SOURCES = ("form", "confirm", "api")  # changes the person made themselves
 
 
 @dataclass(frozen=True)
@@ -167,9 +169,25 @@ def confirm(person: Person, ctx: Context, playbook: Playbook) -> Outcome:
 def change_permissions(
     person: Person, wanted: Iterable[PermissionChange], ctx: Context, playbook: Playbook
 ) -> Outcome:
-    """Grant and withdraw in one step. A grant of a GPC-refused purpose is refused and noted."""
+    """Grant and withdraw in one step. A grant of a GPC-refused purpose is refused and noted.
+    Granting again a permission that is due for a refresh renews it."""
     targets: dict[Pair, State] = {c.pair: ("granted" if c.granted else "withdrawn") for c in wanted}
-    return _set_states(person, targets, ctx, playbook, action="permissions")
+    renew = frozenset(pair for pair, _ in due(person, playbook, ctx.now))
+    return _set_states(person, targets, ctx, playbook, action="permissions", renew=renew)
+
+
+def lapse(person: Person, playbook: Playbook, now: datetime) -> Outcome:
+    """Withdraw every permission whose refresh went unanswered, with source `expiry`."""
+    ctx = Context(now, "expiry", None)
+    return withdraw(person, lapsed(person, playbook, now), ctx, playbook, action="lapse")
+
+
+def withdraw(
+    person: Person, pairs: Iterable[Pair], ctx: Context, playbook: Playbook, action: str
+) -> Outcome:
+    """Withdraw the given permissions (used for lapses, with source `expiry`)."""
+    targets: dict[Pair, State] = dict.fromkeys(pairs, "withdrawn")
+    return _set_states(person, targets, ctx, playbook, action=action)
 
 
 def withdraw_all(person: Person, ctx: Context, playbook: Playbook) -> Outcome:
@@ -272,6 +290,7 @@ def _set_states(
     ctx: Context,
     playbook: Playbook,
     action: str,
+    renew: frozenset[Pair] = frozenset(),
 ) -> Outcome:
     """Move each pair to its target state. Under Global Privacy Control every request that
     touches permissions also refuses a sharing grant and withdraws one given earlier; that
@@ -293,13 +312,16 @@ def _set_states(
         if pair not in targets:
             continue
         old, new = person.state(pair), targets[pair]
+        renewing = pair in renew and old == new == "granted"
         if pair in refused:
             gpc_changes.append(Change(_perm(pair), old, new))
-        elif old == new or (old == "never" and new == "withdrawn"):
+        elif old == new and not renewing:
+            continue
+        elif old == "never" and new == "withdrawn":
             continue  # withdrawing what was never given changes nothing
         else:
             changes.append(Change(_perm(pair), old, new))
-        if old != new and not (old == "never" and new == "withdrawn"):
+        if old != new or renewing:
             perms[pair] = Permission(
                 new, ctx.now, "gpc" if pair in refused else ctx.source, playbook.policy.version
             )
@@ -348,6 +370,10 @@ def _record(
         ctx.evidence,
         ctx.gpc,
     )
+    if ctx.source in PERSON_SOURCES:
+        # The person was here and chose something: that is engagement, and keeps their
+        # permissions fresh.
+        updated = replace(updated, relationship=replace(updated.relationship, last_seen=ctx.now))
     return Outcome(before, replace(updated, seq=entry.seq, head=entry.hash), (entry,))
 
 

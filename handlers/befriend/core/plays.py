@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from befriend.core.freshness import due
 from befriend.core.person import Person
 from befriend.core.playbook import SITE, Play, Playbook, QuietHours
 from befriend.core.stages import facts, place
@@ -47,6 +48,7 @@ def next_steps(person: Person, playbook: Playbook, now: datetime) -> list[Step]:
         return []
     stage, circle = place(person, playbook, now)
     known = facts(person, playbook, now)
+    granted = known.granted
     rel = person.relationship
     prefs = person.preferences
     paused = prefs.paused_until is not None and prefs.paused_until > now
@@ -63,7 +65,7 @@ def next_steps(person: Person, playbook: Playbook, now: datetime) -> list[Step]:
             rel.last_sent.get(play.id), play, now
         ):
             continue
-        if play.asks is not None and person.state(play.asks) == "granted":
+        if play.asks is not None and play.asks in granted:
             continue  # nothing left to ask
         if play.kind == "ask" and _outstanding(rel.asked.get(play.id), play, now):
             continue  # asked already; waiting for an answer
@@ -76,7 +78,7 @@ def next_steps(person: Person, playbook: Playbook, now: datetime) -> list[Step]:
             continue
         pair = play.pair
         assert pair is not None
-        if person.state(pair) != "granted" or paused:
+        if pair not in granted or paused:
             continue
         earliest = _after_cap(person, playbook, play.channel, now)
         if earliest is None:
@@ -86,8 +88,37 @@ def next_steps(person: Person, playbook: Playbook, now: datetime) -> list[Step]:
         channel, purpose = playbook.channels[play.channel], playbook.purposes[pair[1]]
         why.append(f"you said yes to {purpose.label.lower()} by {channel.label.lower()}")
         steps.append(Step(play, "; ".join(why), earliest))
+    steps += _refresh_steps(person, playbook, now)
     steps.sort(key=lambda s: (-s.play.priority, s.earliest, s.play.id))
     return steps
+
+
+def _refresh_steps(person: Person, playbook: Playbook, now: datetime) -> list[Step]:
+    """Ask again about permissions gone quiet, on the person's own page, before they lapse."""
+    out = []
+    for pair, ends in due(person, playbook, now):
+        if ends is not None and now >= ends:
+            continue  # lapsed: nothing left to renew, it can only be granted anew
+        channel, purpose = playbook.channels[pair[0]], playbook.purposes[pair[1]]
+        says = f"Do you still want {purpose.label.lower()} by {channel.label.lower()}?"
+        if ends is not None:
+            says += f" Say yes to keep it; otherwise it ends on {ends.date().isoformat()}."
+        play = Play(
+            id=f"refresh-{pair[0]}-{pair[1]}",
+            kind="ask",
+            says=says,
+            stages=(),
+            circles=(),
+            channel=SITE,
+            purpose=None,
+            interests=(),
+            cooldown_days=0,
+            priority=100,
+            asks=pair,
+        )
+        why = "we have not used this permission, and not heard from you, for a long while"
+        out.append(Step(play, why, now))
+    return out
 
 
 def outside_quiet_hours(moment: datetime, quiet: QuietHours | None, zone: str) -> datetime:

@@ -39,7 +39,10 @@ def receipts(
         by_channel: dict[str, list[dict[str, Any]]] = {}
         for change in entry["changes"]:
             what = str(change["what"])
-            if not what.startswith("permission:") or change["old"] == change["new"]:
+            renewed = change["old"] == change["new"] == "granted"
+            if not what.startswith("permission:") or (
+                change["old"] == change["new"] and not renewed
+            ):
                 continue
             _, channel, purpose = what.split(":", 2)
             by_channel.setdefault(channel, []).append(_purpose(purpose, change, playbook))

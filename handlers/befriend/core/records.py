@@ -105,6 +105,7 @@ def _relationship_to_record(rel: Relationship) -> dict[str, Any]:
         "contacts": [[channel, iso(at)] for channel, at in rel.contacts],
         "last_used": {f"{c}:{p}": iso(at) for (c, p), at in sorted(rel.last_used.items())},
         "survey": dict(rel.survey),
+        "last_seen": iso(rel.last_seen),
     }
 
 
@@ -126,6 +127,7 @@ def _relationship_from_record(rec: Mapping[str, Any]) -> Relationship:
         contacts=tuple((str(c), parse_iso(at)) for c, at in rec.get("contacts") or ()),
         last_used={_pair(k): parse_iso(v) for k, v in (rec.get("last_used") or {}).items()},
         survey=dict(rec.get("survey") or {}),
+        last_seen=_when(rec.get("last_seen")),
     )
 
 

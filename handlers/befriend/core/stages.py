@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from befriend.core.freshness import lapsed
 from befriend.core.person import Person
 from befriend.core.playbook import Playbook
 from befriend.core.rules import Facts
@@ -23,11 +24,19 @@ class Transition:
     cause: str
 
 
+def granted_now(person: Person, playbook: Playbook, now: datetime) -> frozenset[tuple[str, str]]:
+    """Granted permissions, less any that lapsed and wait for the sweep to record it."""
+    gone = lapsed(person, playbook, now)
+    return frozenset(
+        p for p, perm in person.permissions.items() if perm.state == "granted" and p not in gone
+    )
+
+
 def facts(person: Person, playbook: Playbook, now: datetime) -> Facts:
     tallies = person.relationship.tallies
     return Facts(
         now=now,
-        granted=frozenset(p for p, perm in person.permissions.items() if perm.state == "granted"),
+        granted=granted_now(person, playbook, now),
         scores=scores(tallies, playbook, now),
         event_counts={k: t.count for k, t in tallies.items()},
         last_event={k: t.last for k, t in tallies.items()},
