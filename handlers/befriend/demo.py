@@ -1,64 +1,176 @@
-"""Demo people for `befriend serve`: a few confirmed visitors with some history.
+"""Demo people with plausible histories, for `befriend serve` and `befriend seed-demo`.
 
-They are labelled as demo visitors, not given invented personal names, and use
-example.org addresses that can never receive mail.
+Every step goes through the same core decisions and store writes as a real request
+(sign-up, confirmation, permission changes, events, play outcomes), each at its own moment
+over the past months, so stages, circles, transitions and the ledger are all real.
+People are labelled as demo visitors, not given invented names, and use example.org
+addresses that can never receive mail.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
-from befriend.clock import system_clock
-from befriend.config import Settings
 from befriend.core import changes
-from befriend.core.changes import Context
+from befriend.core.changes import Context, Outcome, settle
 from befriend.core.commands import PermissionChange, Signup
+from befriend.core.engagement import Event, record_events, record_outcome
+from befriend.core.ledger import Entry
+from befriend.core.person import Evidence, Person
 from befriend.core.playbook import Playbook
+from befriend.core.stages import Transition
 from befriend.pseudonyms import Pseudonyms, email_key
 from befriend.store import Store
 
-DEMO = [
-    (
-        "demo1@example.org",
-        "Demo visitor 1",
-        "Europe/Berlin",
-        [("email", "newsletter"), ("email", "events")],
-        ["gardening", "local-events"],
+ZONES = (
+    "Europe/Berlin",
+    "Europe/London",
+    "America/New_York",
+    "America/Los_Angeles",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Africa/Lagos",
+    "America/Sao_Paulo",
+)
+# (share of people, permissions asked at sign-up, events over the months)
+ARCHETYPES: dict[str, tuple[float, int, dict[str, int]]] = {
+    "stranger": (0.15, 0, {"visit": 2}),
+    "friend": (0.35, 2, {"visit": 4, "open": 6, "click": 2}),
+    "regular": (0.15, 2, {"visit": 10, "open": 12, "click": 6, "reply": 2, "attend": 2}),
+    "customer": (0.2, 3, {"visit": 6, "open": 8, "click": 4, "purchase": 1}),
+    "evangelist": (
+        0.1,
+        3,
+        {
+            "visit": 8,
+            "open": 10,
+            "purchase": 2,
+            "referral": 2,
+            "review": 1,
+            "share": 3,
+            "community-post": 2,
+        },
     ),
-    (
-        "demo2@example.org",
-        "Demo visitor 2",
-        "America/New_York",
-        [("email", "newsletter"), ("sms", "offers")],
-        ["cooking"],
-    ),
-    (
-        "demo3@example.org",
-        "Demo visitor 3",
-        "Asia/Tokyo",
-        [("email", "product-updates"), ("linkedin", "events")],
-        ["photography", "cycling"],
-    ),
-]
+    "gone-quiet": (0.05, 2, {"visit": 1}),
+}
 
 
-def seed(store: Store, playbook: Playbook, settings: Settings) -> list[str]:
-    """Sign up, confirm and change a few demo people; returns their ids."""
-    evidence = Pseudonyms(settings.secret).evidence("127.0.0.1", "befriend demo seed")
-    now = system_clock() - timedelta(days=30)
+def seed(
+    store: Store,
+    playbook: Playbook,
+    secret: str,
+    now: datetime,
+    people: int = 40,
+    rnd: random.Random | None = None,
+    progress: Callable[[int], None] = lambda _n: None,
+    first: int = 1,
+) -> list[str]:
+    """Create `people` demo people (numbered from `first`); returns their ids."""
+    rnd = rnd or random.Random(2026)
+    evidence = Pseudonyms(secret).evidence("127.0.0.1", "befriend demo seed")
+    kinds = list(ARCHETYPES)
+    weights = [ARCHETYPES[k][0] for k in kinds]
     ids = []
-    for n, (email, name, zone, pairs, topics) in enumerate(DEMO, start=1):
-        form = Signup(email, name, tuple(topics), tuple(pairs), zone, playbook.policy.version)
-        ctx = Context(now, "form", evidence)
-        person = changes.start_signup(f"demo{n:029d}", form, ctx)
-        key = email_key(email)
-        if not store.create_pending(person, key, now):
-            continue
-        later = Context(now + timedelta(minutes=10), "confirm", evidence)
-        person = store.commit(changes.confirm(person, later, playbook), email_key=key)
-        if n == 2:
-            step = Context(now + timedelta(days=12), "api", evidence)
-            wanted = [PermissionChange(("sms", "offers"), False)]
-            person = store.commit(changes.change_permissions(person, wanted, step, playbook))
-        ids.append(person.id)
+    for n in range(first, first + people):
+        kind = (
+            kinds[(n - first) % len(kinds)]
+            if n - first < len(kinds)
+            else rnd.choices(kinds, weights)[0]
+        )
+        person = _one(store, playbook, evidence, now, n, kind, rnd)
+        if person is not None:
+            ids.append(person.id)
+        progress(1)
     return ids
+
+
+def _one(
+    store: Store,
+    pb: Playbook,
+    evidence: Evidence,
+    now: datetime,
+    n: int,
+    kind: str,
+    rnd: random.Random,
+) -> Person | None:
+    _, asked, history = ARCHETYPES[kind]
+    email = f"demo{n}@example.org"
+    start = now - timedelta(days=rnd.randint(60, 240), minutes=rnd.randint(0, 1440))
+    grid = pb.grid()
+    pairs: tuple[tuple[str, str], ...] = ()
+    if asked:
+        others = [
+            p for p in grid if p != ("email", "newsletter") and not pb.purposes[p[1]].gpc_opt_out
+        ]
+        chosen = {("email", "newsletter"), *rnd.sample(others, asked - 1)}
+        pairs = tuple(p for p in grid if p in chosen)
+    topics = tuple(t for t in pb.topics if rnd.random() < 0.35)
+    form = Signup(email, f"Demo visitor {n}", topics, pairs, rnd.choice(ZONES), pb.policy.version)
+    history_of = _History(
+        pb, changes.start_signup(f"demo{n:028d}", form, Context(start, "form", evidence))
+    )
+    at = start + timedelta(minutes=rnd.randint(2, 180))
+    history_of.step(changes.confirm(history_of.person, Context(at, "confirm", evidence), pb), at)
+    moments = sorted(
+        (start + (now - start) * rnd.random(), kind_id)
+        for kind_id, count in history.items()
+        if kind_id in pb.events
+        for _ in range(count)
+    )
+    for i, (moment, event_type) in enumerate(moments):
+        event = Event(f"demo{n}-{i}", event_type, moment)
+        person = history_of.person
+        history_of.step(
+            Outcome(person, record_events(person, [event], pb), ()),
+            moment,
+            f"event:{event_type}",
+            event.id,
+        )
+        play = pb.plays.get("welcome-letter")
+        if event_type == "open" and play is not None and rnd.random() < 0.3:
+            person = history_of.person
+            if person.state(("email", "newsletter")) == "granted":
+                sent = Outcome(person, record_outcome(person, play, "sent", moment), ())
+                history_of.step(sent, moment, "play:sent")
+    if kind == "gone-quiet":
+        at = now - timedelta(days=rnd.randint(1, 30))
+        history_of.step(
+            changes.withdraw_all(history_of.person, Context(at, "api", evidence), pb), at
+        )
+    elif kind == "friend" and rnd.random() < 0.3:
+        at = now - timedelta(days=rnd.randint(1, 45))
+        extra = [PermissionChange(("sms", "offers"), True)]
+        history_of.step(
+            changes.change_permissions(history_of.person, extra, Context(at, "api", evidence), pb),
+            at,
+        )
+    return history_of.write(store, email_key(email))
+
+
+class _History:
+    """A person's whole history, decided step by step by the core at its own moment, then
+    written at once: one transaction per person keeps seeding fast (moto copies a table for
+    every transaction) while every decision is the one a real request would make."""
+
+    def __init__(self, pb: Playbook, pending: Person) -> None:
+        self.pb = pb
+        self.person = pending
+        self.entries: list[Entry] = []
+        self.moves: list[Transition] = []
+        self.event_ids: list[str] = []
+
+    def step(
+        self, outcome: Outcome, at: datetime, cause: str | None = None, event_id: str | None = None
+    ) -> None:
+        why = cause or (outcome.entries[-1].action if outcome.entries else "activity")
+        settled = settle(outcome, self.pb, at, why)
+        self.person = settled.person
+        self.entries += settled.entries
+        self.moves += settled.transitions
+        if event_id is not None:
+            self.event_ids.append(event_id)
+
+    def write(self, store: Store, key: str) -> Person | None:
+        return store.create_with_history(self.person, key, self.entries, self.moves, self.event_ids)

@@ -18,8 +18,10 @@ from typing import Any
 import boto3
 from werkzeug.serving import WSGIRequestHandler, make_server, run_simple
 
+from befriend.clock import system_clock
 from befriend.config import Settings
 from befriend.demo import seed
+from befriend.keys import Keys
 from befriend.store import Store
 from befriend.web.app import create_app, read_playbook
 
@@ -94,8 +96,8 @@ def local_settings(port: int) -> Settings:
     return Settings.from_env(env)
 
 
-def prepare(settings: Settings, demo: bool) -> Store:
-    """Create the table, verify the sender with SES, and seed demo people."""
+def prepare(settings: Settings, demo: int) -> Store:
+    """Create the table, verify the sender with SES, and seed `demo` demo people."""
     store = Store(settings.table, region=settings.region)
     store.create_table()
     playbook = read_playbook(settings)
@@ -103,14 +105,17 @@ def prepare(settings: Settings, demo: bool) -> Store:
         EmailAddress=playbook.organisation.sender
     )
     if demo:
-        seed(store, playbook, settings)
+        seed(store, playbook, settings.secret, system_clock(), people=demo)
     return store
 
 
-def serve(host: str, port: int, demo: bool) -> None:
+def serve(host: str, port: int, demo: int) -> None:
     aws = start_moto()
     settings = local_settings(port)
+    print(f"seeding {demo} demo people…" if demo else "starting with an empty table…")
     store = prepare(settings, demo)
+    # A key for trying the marketer API at once; it lives only as long as this process.
+    admin, _ = Keys(store).create("local admin", "admin", system_clock())
     app = create_app(settings, store)
     base = f"http://{host}:{port}"
     print(f"befriend is running at {base}/api/health")
@@ -118,6 +123,7 @@ def serve(host: str, port: int, demo: bool) -> None:
     print(f"  OpenAPI:         {base}/api/openapi.json")
     print(f"  moto endpoint:   {aws.endpoint}")
     print(f"  check ledgers:   befriend ledger verify --endpoint-url {aws.endpoint}")
+    print(f"  admin API key:   {admin}  (local only; send as Authorization: Bearer …)")
     try:
         run_simple(host, port, app, threaded=True, request_handler=RedactingHandler)
     finally:

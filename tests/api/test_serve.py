@@ -99,8 +99,8 @@ def test_serve_runs_the_whole_flow_and_logs_no_token(served: tuple[str, str, Any
     )
     assert status == 200
 
-    # Another command reaches the same data through the moto endpoint serve printed:
-    # three demo people plus this one, every chain intact.
+    # Another command reaches the same data through the moto endpoint serve printed,
+    # every chain intact.
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["PYTHONPATH"] = str(ROOT / "handlers")
     verify = subprocess.run(
@@ -120,7 +120,7 @@ def test_serve_runs_the_whole_flow_and_logs_no_token(served: tuple[str, str, Any
         check=False,
     )
     assert verify.returncode == 0, verify.stderr
-    assert "ok: 4 people" in verify.stdout
+    assert "ok: 41 people" in verify.stdout  # forty demo people and this one
 
     process.terminate()
     _, log = process.communicate(timeout=10)

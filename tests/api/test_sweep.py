@@ -1,0 +1,44 @@
+"""`befriend consent sweep` records lapsed permissions for everyone, from the stage index."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from click.testing import CliRunner
+
+from befriend.audit import verify_ledgers
+from befriend.cli import main
+from befriend.clock import SettableClock
+from befriend.store import Store
+from befriend.sweeps import sweep_lapses
+from tests.api.conftest import SignUp
+
+
+def test_the_sweep_withdraws_lapsed_permissions_with_source_expiry(
+    sign_up: SignUp, store: Store, clock: SettableClock, playbook: Any
+) -> None:
+    quiet = sign_up(permissions=(("email", "offers"), ("email", "newsletter")))
+    busy = sign_up(permissions=(("email", "offers"),))
+    clock.advance(days=80)
+    changed = busy.client.put(
+        "/api/me/interests", json={"interests": ["cycling"]}, headers=busy.auth
+    )
+    assert changed.status_code == 200
+    clock.advance(days=320)  # 400 days on: quiet's offers permission lapsed, busy's did not
+    report = sweep_lapses(store, playbook, clock())
+    assert (report.people, report.lapsed) == (2, 1)
+    person = store.person(quiet.id, clock())
+    assert person is not None
+    offers = person.permissions["email", "offers"]
+    assert (offers.state, offers.source) == ("withdrawn", "expiry")
+    assert person.state(("email", "newsletter")) == "granted"
+    assert verify_ledgers(store)[0] == 2
+    again = sweep_lapses(store, playbook, clock())
+    assert again.lapsed == 0  # nothing twice
+
+
+def test_the_sweep_command_reports_what_it_did(sign_up: SignUp, store: Store) -> None:
+    sign_up()
+    result = CliRunner().invoke(main, ["consent", "sweep", "--table", store.table])
+    assert result.exit_code == 0, result.output
+    assert "1 people checked, 0 permission(s) lapsed" in result.output
