@@ -21,8 +21,10 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.validation import OpenAPIV31SpecValidator
 from werkzeug.test import TestResponse
 
+from befriend.clock import SettableClock
 from befriend.core.errors import ConcurrentChange
 from befriend.core.playbook import Playbook
+from befriend.keys import Keys
 from befriend.store import Store
 from befriend.web.openapi import document
 from tests.api.openapi_check import (
@@ -124,6 +126,95 @@ def _join(api: Api, pb: Playbook, name: str) -> tuple[str, dict[str, Any]]:
     return confirmed.get_json()["manage_token"], mail
 
 
+def _visit_the_marketer_api(
+    api: Api, playbook: Playbook, store: Store, clock: SettableClock
+) -> None:
+    """Every marketer operation, with API keys, around a second person."""
+    reader = Keys(store).create("reports", "reader", clock())[0]
+    ingest = Keys(store).create("shop", "ingest", clock())[0]
+    admin = Keys(store).create("ops", "admin", clock())[0]
+    token, _ = _join(api, playbook, "friend")
+    friend = api.call("GET", "/api/me", token=token, expect=200).get_json()
+    pid = friend["id"]
+    now = clock().isoformat()
+
+    person = "/api/people/{person_id}"
+    seen = api.call("GET", person, path=f"/api/people/{pid}", token=reader, expect=200)
+    assert seen.get_json() == friend
+    api.call("GET", person, path=f"/api/people/{uuid.uuid4().hex}", token=admin, expect=404)
+    api.call("GET", person, path=f"/api/people/{pid}", expect=401)
+    api.call("GET", person, path=f"/api/people/{pid}", token=token, expect=401)
+    api.call("GET", person, path=f"/api/people/{pid}", token=ingest, expect=403)
+    steps_path = "/api/people/{person_id}/next-steps"
+    steps = api.call(
+        "GET", steps_path, path=f"/api/people/{pid}/next-steps", token=reader, expect=200
+    )
+    assert (steps.get_json()["stage"], steps.get_json()["circle"]) == ("friend", "loose")
+    assert "welcome-letter" in {s["play"] for s in steps.get_json()["next_steps"]}
+    api.call("GET", steps_path, path="/api/people/nobody/next-steps", token=reader, expect=404)
+
+    plays = api.call("GET", "/api/plays", token=reader, expect=200).get_json()["plays"]
+    assert [p["id"] for p in plays] == list(playbook.plays)
+
+    audience = "/api/plays/{play_id}/audience"
+    listed: list[str] = []
+    url: str | None = "/api/plays/welcome-letter/audience?limit=3"
+    while url is not None:
+        page = api.call("GET", audience, path=url, token=reader, expect=200)
+        listed += [p["id"] for p in page.get_json()["people"]]
+        link = page.headers.get("Link")
+        url = link[1 : link.index(">")] if link else None
+        assert (url is None) == (page.get_json()["next"] is None)
+    assert pid in listed
+    assert len(listed) == len(set(listed))
+    sheet = api.call(
+        "GET",
+        audience,
+        path="/api/plays/welcome-letter/audience?format=csv",
+        token=admin,
+        expect=200,
+    )
+    assert sheet.mimetype == "text/csv"
+    assert pid in sheet.get_data(as_text=True)
+    bad = "/api/plays/welcome-letter/audience?cursor=forged"
+    api.call("GET", audience, path=bad, token=reader, expect=400)
+    api.call("GET", audience, path="/api/plays/nope/audience", token=reader, expect=404)
+
+    events = {
+        "events": [
+            {"id": f"order-{pid}", "person": friend["email"], "type": "purchase", "at": now},
+            {"id": f"visit-{pid}", "person": pid, "type": "visit", "at": now, "value": 2},
+            {"id": f"ghost-{pid}", "person": uuid.uuid4().hex, "type": "visit", "at": now},
+            {"id": f"late-{pid}", "person": pid, "type": "visit", "at": "2030-01-01T00:00:00Z"},
+        ]
+    }
+    sent = api.call("POST", "/api/events", token=ingest, json=events, expect=200).get_json()
+    assert [r["result"] for r in sent["results"]] == [
+        "accepted",
+        "accepted",
+        "rejected",
+        "rejected",
+    ]
+    again = api.call("POST", "/api/events", token=admin, json=events, expect=200).get_json()
+    assert (again["accepted"], again["duplicates"], again["rejected"]) == (0, 2, 2)
+    api.call("POST", "/api/events", token=reader, json=events, expect=403)
+    moved = api.call("GET", person, path=f"/api/people/{pid}", token=reader, expect=200)
+    assert moved.get_json()["relationship"]["stage"]["id"] == "customer"
+
+    outcomes = "/api/plays/{play_id}/outcomes"
+    body = {
+        "outcomes": [
+            {"person": pid, "outcome": "sent", "at": now},
+            {"person": "nobody@example.org", "outcome": "declined", "at": now},
+        ]
+    }
+    path = "/api/plays/product-tips/outcomes"
+    recorded = api.call("POST", outcomes, path=path, token=ingest, json=body, expect=200)
+    assert [r["result"] for r in recorded.get_json()["results"]] == ["accepted", "rejected"]
+    path = "/api/plays/nope/outcomes"
+    api.call("POST", outcomes, path=path, token=ingest, json=body, expect=404)
+
+
 # --- the document itself ---
 
 
@@ -169,7 +260,7 @@ def test_the_app_serves_exactly_the_documented_operations(app: Flask, spec: dict
 
 
 def test_a_visit_from_sign_up_to_erasure_matches_the_document(
-    api: Api, spec: dict[str, Any], playbook: Playbook
+    api: Api, spec: dict[str, Any], playbook: Playbook, store: Store, clock: SettableClock
 ) -> None:
     api.call("GET", "/api/health", expect=200)
     api.call("GET", "/api/playbook", expect=200)
@@ -288,6 +379,8 @@ def test_a_visit_from_sign_up_to_erasure_matches_the_document(
     ).get_json()
     assert surveyed["settings"]["max_per_week"]["email"] == 3
     api.call("POST", "/api/me/survey", token=token, json={}, expect=422)
+
+    _visit_the_marketer_api(api, playbook, store, clock)
 
     receipts = api.call("GET", "/api/me/receipts", token=token, expect=200).get_json()["receipts"]
     statuses = [p["status"] for r in receipts for s in r["services"] for p in s["purposes"]]
@@ -482,6 +575,81 @@ def test_refusals_match_the_document(api: Api, playbook: Playbook) -> None:
     api.call("GET", template, path=forged, expect=401)
     manage_path = f"/api/unsubscribe/{token}"  # a genuine token of another scope
     api.call("POST", template, path=manage_path, data=ONE_CLICK, expect=401)
+
+
+def test_marketer_refusals_match_the_document(
+    api: Api, playbook: Playbook, store: Store, clock: SettableClock
+) -> None:
+    reader = Keys(store).create("reports", "reader", clock())[0]
+    ingest = Keys(store).create("shop", "ingest", clock())[0]
+    revoked, key = Keys(store).create("old", "admin", clock())
+    Keys(store).revoke(key.id, clock())
+    outcomes = "/api/plays/{play_id}/outcomes"
+    tips = "/api/plays/product-tips/outcomes"
+
+    # 401 without a live key (checked before the body), 403 for the wrong role.
+    for secret in (None, revoked, "bfk_forged"):
+        api.call("GET", "/api/plays", token=secret, expect=401)
+        api.call("POST", "/api/events", token=secret, data="{", expect=401)
+    api.call("POST", outcomes, path=tips, token=reader, data="{", expect=403)
+    api.call("GET", "/api/plays", token=ingest, expect=403)
+
+    # 400, 415, 413: a broken body, another media type, too large.
+    api.call(
+        "POST", "/api/events", token=ingest, data="{", content_type="application/json", expect=400
+    )
+    api.call(
+        "POST", outcomes, path=tips, token=ingest, data="x", content_type="text/plain", expect=415
+    )
+    huge = {"events": [{"id": "x" * 200, "person": "p", "type": "visit", "at": "x"}] * 6000}
+    api.call("POST", "/api/events", token=ingest, json=huge, expect=413)
+
+    # 422: a body that is not a list of 1 to 500; the document refuses each too.
+    one = {"id": "e", "person": "p", "type": "visit", "at": "2026-11-23T12:00:00Z"}
+    wrong: list[dict[str, Any]] = [{}, {"events": []}, {"events": [one] * 501}]
+    for sent in [*wrong, {"events": [one], "more": 1}]:
+        answer = api.call("POST", "/api/events", token=ingest, json=sent, expect=422)
+        assert answer.get_json()["errors"]
+        assert request_errors(api.spec, "POST", "/api/events", sent)
+    empty: list[dict[str, Any]] = [{"outcomes": {}}, {"outcomes": []}]
+    for sent in empty:
+        api.call("POST", outcomes, path=tips, token=ingest, json=sent, expect=422)
+        assert request_errors(api.spec, "POST", outcomes, sent)
+
+    # Items that do not fit are rejected one by one, in a 200 the document describes.
+    odd: list[Any] = [one | {"type": "teleport"}, one | {"at": "yesterday"}, "x", {}]
+    answer = api.client.post(
+        "/api/events", json={"events": odd}, headers={"Authorization": f"Bearer {ingest}"}
+    )
+    check_response(api.spec, "POST", "/api/events", answer)
+    assert [r["result"] for r in answer.get_json()["results"]] == ["rejected"] * 4
+    assert request_errors(api.spec, "POST", "/api/events", {"events": odd})
+
+
+def test_marketer_conflicts_match_the_document(
+    api: Api,
+    playbook: Playbook,
+    store: Store,
+    clock: SettableClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ingest = Keys(store).create("shop", "ingest", clock())[0]
+    token, _ = _join(api, playbook, "busy")
+    pid = api.call("GET", "/api/me", token=token, expect=200).get_json()["id"]
+    now = clock().isoformat()
+
+    def busy(*args: Any, **kwargs: Any) -> Any:
+        raise ConcurrentChange("someone else wrote first")
+
+    monkeypatch.setattr(store, "commit", busy)
+    sent = {"events": [{"id": "busy", "person": pid, "type": "visit", "at": now}]}
+    api.call("POST", "/api/events", token=ingest, json=sent, expect=409)
+    assert store.unseen_events(["busy"]) == {"busy"}
+    body = {"outcomes": [{"person": pid, "outcome": "sent", "at": now}]}
+    path = "/api/plays/welcome-letter/outcomes"
+    api.call(
+        "POST", "/api/plays/{play_id}/outcomes", path=path, token=ingest, json=body, expect=409
+    )
 
 
 def test_failures_on_our_side_match_the_document(

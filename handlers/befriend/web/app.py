@@ -13,7 +13,7 @@ from befriend.notify import Notifier
 from befriend.pseudonyms import Pseudonyms
 from befriend.store import Store
 from befriend.tokens import Tokens
-from befriend.web import oneclick, problems, public, visitor
+from befriend.web import marketer, oneclick, problems, public, visitor
 from befriend.web.services import Services
 
 MAX_BODY = 64 * 1024
@@ -67,6 +67,7 @@ def create_app(
     app.register_blueprint(public.bp)
     app.register_blueprint(visitor.bp)
     app.register_blueprint(oneclick.bp)
+    app.register_blueprint(marketer.bp)
     if settings.local:
         from befriend.web import dev
 
