@@ -169,7 +169,7 @@ def consent() -> None:
     help="The playbook in force (default: the packaged one).",
 )
 def sweep(table: str, endpoint_url: str | None, region: str, playbook_file: Path | None) -> None:
-    """Withdraw, with source `expiry`, every permission whose refresh went unanswered."""
+    """Record lapsed permissions (source `expiry`) and stage moves that time has made."""
     from datetime import UTC, datetime
 
     from befriend.config import PACKAGE
@@ -180,7 +180,10 @@ def sweep(table: str, endpoint_url: str | None, region: str, playbook_file: Path
     playbook = load_playbook((playbook_file or PACKAGE / "playbook.toml").read_text())
     with click.progressbar(length=0, label="people checked", show_pos=True) as bar:
         report = sweep_lapses(store, playbook, datetime.now(UTC), progress=bar.update)
-    click.echo(f"ok: {report.people} people checked, {report.lapsed} permission(s) lapsed")
+    click.echo(
+        f"ok: {report.people} people checked, {report.lapsed} permission(s) lapsed, "
+        f"{report.moved} stage move(s) recorded"
+    )
 
 
 # befriend.keys.ROLES, spelled out so that parsing options does not import boto3.

@@ -1,8 +1,9 @@
-"""Scheduled work over all active people: recording lapsed permissions.
+"""Scheduled work over all active people: recording lapsed permissions, and moving people
+whose scores decayed (or grew older) into the stage and circle they are in now.
 
-Reads the by-stage index page by page (never the whole table at once); each person whose
-permission lapsed gets one conditional write, retried on conflict, with source `expiry`.
-"""
+Reads the by-stage index page by page (never the whole table at once); each person who
+needs it gets one conditional write, retried on conflict. Lapses are recorded in the
+ledger with source `expiry`; stage moves are kept with cause `time`."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from befriend.store import STAGE_SHARDS, Store
 class SweepReport:
     people: int = 0
     lapsed: int = 0
+    moved: int = 0
 
 
 def sweep_lapses(
@@ -37,24 +39,27 @@ def sweep_lapses(
                 people, after = store.people_at_stage(stage.id, shard, after, page, now)
                 for person in people:
                     report.people += 1
-                    report.lapsed += _lapse_one(store, playbook, person.id, now)
+                    lapsed, moved = _sweep_one(store, playbook, person.id, now)
+                    report.lapsed += lapsed
+                    report.moved += moved
                 progress(len(people))
                 if after is None:
                     break
     return report
 
 
-def _lapse_one(store: Store, playbook: Playbook, person_id: str, now: datetime) -> int:
+def _sweep_one(store: Store, playbook: Playbook, person_id: str, now: datetime) -> tuple[int, int]:
     for _ in range(10):
         person = store.person(person_id, now)
         if person is None or person.status != "active":
-            return 0
+            return 0, 0
         outcome = lapse(person, playbook, now)
-        if not outcome.entries:
-            return 0
+        settled = settle(outcome, playbook, now, "lapse" if outcome.entries else "time")
+        if settled.person == person:
+            return 0, 0
         try:
-            store.commit(settle(outcome, playbook, now, "lapse"))
+            store.commit(settled)
         except ConcurrentChange:
             continue
-        return sum(len(e.changes) for e in outcome.entries)
-    return 0
+        return sum(len(e.changes) for e in outcome.entries), len(settled.transitions)
+    return 0, 0

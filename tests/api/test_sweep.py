@@ -41,4 +41,32 @@ def test_the_sweep_command_reports_what_it_did(sign_up: SignUp, store: Store) ->
     sign_up()
     result = CliRunner().invoke(main, ["consent", "sweep", "--table", store.table])
     assert result.exit_code == 0, result.output
-    assert "1 people checked, 0 permission(s) lapsed" in result.output
+    assert "1 people checked, 0 permission(s) lapsed, 0 stage move(s)" in result.output
+
+
+def test_the_sweep_moves_people_whose_influence_faded(
+    sign_up: SignUp, store: Store, clock: SettableClock, playbook: Any
+) -> None:
+    from befriend.core.changes import Outcome, settle
+    from befriend.core.engagement import Event, record_events
+
+    visitor = sign_up()
+    person = store.person(visitor.id, clock())
+    assert person is not None
+    events = [Event(f"r{i}", "referral", clock()) for i in range(2)] + [
+        Event("p", "purchase", clock())
+    ]
+    store.commit(
+        settle(
+            Outcome(person, record_events(person, events, playbook), ()),
+            playbook,
+            clock(),
+            "events",
+        )
+    )
+    assert store.transitions(visitor.id)[-1]["to"] == "evangelist"
+    clock.advance(days=200)  # influence halves and falls below the evangelist bar
+    report = sweep_lapses(store, playbook, clock())
+    assert report.moved == 1
+    last = store.transitions(visitor.id)[-1]
+    assert (last["from"], last["to"], last["cause"]) == ("evangelist", "customer", "time")

@@ -211,3 +211,24 @@ def test_no_withdrawn_or_never_given_permission_ever_appears_in_next_steps(
 def test_a_pending_person_gets_no_steps() -> None:
     person = person_with(PLAYBOOK, ("email", "newsletter"))
     assert next_steps(replace(person, status="pending"), PLAYBOOK, NOW) == []
+
+
+def test_outcomes_arriving_out_of_order_keep_the_latest_moment() -> None:
+    pb = PLAYBOOK
+    person = person_with(pb, ("email", "newsletter"))
+    play = pb.plays["welcome-letter"]
+    late = record_outcome(person, play, "declined", NOW + timedelta(days=5))
+    early = record_outcome(late, play, "declined", NOW)
+    assert early.relationship.declined["welcome-letter"] == NOW + timedelta(days=5)
+
+
+def test_granting_what_an_ask_asked_for_accepts_the_ask() -> None:
+    pb = PLAYBOOK
+    person = events(person_with(pb, ("email", "newsletter")), "purchase", 1)
+    ask = pb.plays["ask-sms"]
+    person = record_outcome(person, ask, "sent", NOW)
+    later = NOW + timedelta(days=2)
+    person = changes.change_permissions(
+        person, [PermissionChange(("sms", "offers"), True)], ctx(at=later), pb
+    ).person
+    assert person.relationship.accepted == {"ask-sms": later}

@@ -326,6 +326,11 @@ def _set_states(
                 new, ctx.now, "gpc" if pair in refused else ctx.source, playbook.policy.version
             )
     updated = replace(person, permissions=perms)
+    newly = {
+        p for p, perm in perms.items() if perm.state == "granted" and person.state(p) != "granted"
+    }
+    if newly and ctx.source in PERSON_SOURCES:
+        updated = _asks_answered(updated, newly, playbook, ctx.now)
     outcome = (
         _record(updated, person, ctx, playbook, action, changes)
         if changes
@@ -348,6 +353,21 @@ def _set_states(
         final = replace(outcome.person, seq=entry.seq, head=entry.hash)
         outcome = Outcome(person, final, (*outcome.entries, entry))
     return outcome
+
+
+def _asks_answered(person: Person, granted: set[Pair], playbook: Playbook, now: datetime) -> Person:
+    """An ask whose permission the person grants while it waits for an answer is accepted."""
+    rel = person.relationship
+    accepted = dict(rel.accepted)
+    for play_id, asked_at in rel.asked.items():
+        play = playbook.plays.get(play_id)
+        if play is None or play.asks not in granted:
+            continue
+        if now - asked_at <= timedelta(days=play.ignored_after_days):
+            accepted[play_id] = now
+    if accepted == rel.accepted:
+        return person
+    return replace(person, relationship=replace(rel, accepted=accepted))
 
 
 def _record(

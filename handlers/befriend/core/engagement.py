@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from befriend.core.changes import Context, Outcome
 from befriend.core.commands import SurveyAnswers
@@ -38,27 +39,36 @@ def record_events(person: Person, events: Iterable[Event], playbook: Playbook) -
 def record_outcome(person: Person, play: Play, outcome: str, at: datetime) -> Person:
     """A play was sent, accepted or declined. Sending counts against the weekly cap of its
     channel and marks the permission as used; an ask that is sent starts waiting for an
-    answer. Acceptance of an ask is the person granting the permission themselves."""
+    answer. Acceptance of an ask is the person granting the permission themselves.
+    Outcomes may arrive out of order: each moment kept is the latest one seen."""
     rel = person.relationship
     if outcome == "sent":
         contacts = rel.contacts
         last_used = rel.last_used
         if play.channel != SITE and play.pair is not None:
-            contacts = (*[c for c in contacts if c[1] > at - WEEK], (play.channel, at))
-            last_used = {**last_used, play.pair: max(at, last_used.get(play.pair, at))}
-        asked = {**rel.asked, play.id: at} if play.kind == "ask" else rel.asked
+            latest = max([at, *(c[1] for c in contacts)])
+            contacts = (*[c for c in contacts if c[1] > latest - WEEK], (play.channel, at))
+            last_used = _later(last_used, play.pair, at)
+        asked = _later(rel.asked, play.id, at) if play.kind == "ask" else rel.asked
         rel = replace(
             rel,
-            last_sent={**rel.last_sent, play.id: at},
+            last_sent=_later(rel.last_sent, play.id, at),
             contacts=contacts,
             last_used=last_used,
             asked=asked,
         )
     elif outcome == "declined":
-        rel = replace(rel, declined={**rel.declined, play.id: at})
+        rel = replace(rel, declined=_later(rel.declined, play.id, at))
     else:
-        rel = replace(rel, accepted={**rel.accepted, play.id: at})
+        rel = replace(rel, accepted=_later(rel.accepted, play.id, at))
     return replace(person, relationship=rel)
+
+
+K = TypeVar("K")
+
+
+def _later(moments: dict[K, datetime], key: K, at: datetime) -> dict[K, datetime]:
+    return {**moments, key: max(at, moments.get(key, at))}
 
 
 def decline(person: Person, play: Play, at: datetime) -> Person:
