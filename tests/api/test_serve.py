@@ -18,14 +18,20 @@ from befriend.local import free_port
 from tests.conftest import ROOT
 
 
-def call(url: str, body: bytes | None = None, content_type: str = "application/json") -> Any:
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type})
+def call(
+    url: str, body: bytes | None = None, content_type: str = "application/json", key: str = ""
+) -> Any:
+    headers = {"Content-Type": content_type}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    request = urllib.request.Request(url, data=body, headers=headers)
     with urllib.request.urlopen(request, timeout=10) as answer:
         return answer.status, answer.read()
 
 
-def start(port: int) -> tuple[subprocess.Popen[str], str]:
-    """Start `befriend serve` as `make run` does; return it and the moto endpoint it prints."""
+def start(port: int) -> tuple[subprocess.Popen[str], str, str]:
+    """Start `befriend serve` as `make run` does; return it, the moto endpoint and the
+    admin key it prints."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(PYTHONPATH=str(ROOT / "handlers"), PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
@@ -44,9 +50,12 @@ def start(port: int) -> tuple[subprocess.Popen[str], str]:
     )
     assert process.stdout is not None
     deadline = time.monotonic() + 60
+    endpoint = ""
     for line in process.stdout:
         if "moto endpoint:" in line:
-            return process, line.split()[-1]
+            endpoint = line.split()[-1]
+        if "admin API key:" in line and endpoint:
+            return process, endpoint, line.split()[3]
         if time.monotonic() > deadline:
             break
     process.kill()
@@ -54,9 +63,9 @@ def start(port: int) -> tuple[subprocess.Popen[str], str]:
 
 
 @pytest.fixture
-def served() -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
+def served() -> Iterator[tuple[str, str, subprocess.Popen[str], str]]:
     port = free_port()
-    process, endpoint = start(port)
+    process, endpoint, admin = start(port)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -68,14 +77,14 @@ def served() -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
                 process.kill()
                 raise AssertionError(f"serve did not answer: {process.communicate()}") from exc
             time.sleep(0.2)
-    yield base, endpoint, process
+    yield base, endpoint, process, admin
     if process.poll() is None:
         process.terminate()
         process.communicate(timeout=10)
 
 
-def test_serve_runs_the_whole_flow_and_logs_no_token(served: tuple[str, str, Any]) -> None:
-    base, endpoint, process = served
+def test_serve_runs_the_whole_flow_and_logs_no_token(served: tuple[str, str, Any, str]) -> None:
+    base, endpoint, process, _ = served
     status, _ = call(
         f"{base}/api/signup",
         json.dumps(
@@ -128,3 +137,39 @@ def test_serve_runs_the_whole_flow_and_logs_no_token(served: tuple[str, str, Any
     assert "POST /api/unsubscribe/" in log  # the request is logged ...
     assert token not in log
     assert confirm not in log  # ... but never a token
+
+
+def test_a_marketer_watches_a_demo_person_move_through_the_stages(
+    served: tuple[str, str, Any, str],
+) -> None:
+    base, _, _, admin = served
+    person = "demo" + "2".zfill(28)  # the second demo person is a friend
+
+    def stage() -> tuple[str, str, list[str]]:
+        _, raw = call(f"{base}/api/people/{person}", key=admin)
+        rel = json.loads(raw)["relationship"]
+        return rel["stage"]["id"], rel["circle"]["id"], [s["play"] for s in rel["next_steps"]]
+
+    def ingest(*kinds: str) -> None:
+        events = [
+            {
+                "id": f"serve-{kind}-{n}",
+                "person": "demo2@example.org",
+                "type": kind,
+                "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }
+            for n, kind in enumerate(kinds)
+        ]
+        status, raw = call(f"{base}/api/events", json.dumps({"events": events}).encode(), key=admin)
+        assert status == 200
+        assert json.loads(raw)["accepted"] == len(kinds)
+
+    first = stage()
+    assert first[0] == "friend"
+    ingest("purchase")
+    assert stage()[0] == "customer"
+    ingest("referral", "referral", "attend", "attend")
+    now = stage()
+    assert now[0] == "evangelist"
+    assert now[1] != first[1]  # closer in, too
+    assert "share-story" in now[2]  # the megaphone is offered
