@@ -20,7 +20,7 @@ from befriend.core.playbook import Playbook
 from befriend.core.plays import next_steps
 from befriend.keys import Keys
 from befriend.store import Store
-from befriend.web import marketer
+from befriend.web.marketer import audiences
 from tests.api.conftest import SignUp, Visitor
 
 Keyring = dict[str, str]
@@ -556,9 +556,9 @@ def test_an_audience_as_csv_is_safe_to_open_in_a_spreadsheet(
 
 def test_every_formula_start_is_neutralised() -> None:
     for start in ("=", "+", "-", "@", "\t", "\r"):
-        assert marketer._cell(f"{start}cmd") == f"'{start}cmd"
-    assert marketer._cell("plain") == "plain"
-    assert marketer._cell("") == ""
+        assert audiences._cell(f"{start}cmd") == f"'{start}cmd"
+    assert audiences._cell("plain") == "plain"
+    assert audiences._cell("") == ""
 
 
 def test_bad_audience_parameters_are_refused(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from befriend.core.person import Person
+from befriend.core.person import Person, describe
 from befriend.core.playbook import Playbook
 from befriend.core.plays import next_steps
 from befriend.core.stages import facts, place
@@ -23,3 +23,8 @@ def overview(person: Person, playbook: Playbook, now: datetime) -> dict[str, Any
         "scores": {name: round(value, 2) for name, value in scores.items()},
         "next_steps": [step.as_json() for step in next_steps(person, playbook, now)],
     }
+
+
+def person_view(person: Person, playbook: Playbook, now: datetime) -> dict[str, Any]:
+    """The person as they see themselves: their data and choices, and where they stand."""
+    return {**describe(person, playbook), "relationship": overview(person, playbook, now)}

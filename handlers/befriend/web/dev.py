@@ -6,7 +6,6 @@ backend, which `befriend serve` and the tests share with the app.
 
 from __future__ import annotations
 
-import json
 import re
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -14,6 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template
 
+from befriend.web.answers import json_answer
 from befriend.web.services import services
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
@@ -56,7 +56,7 @@ def outbox() -> list[dict[str, Any]]:
 
 @bp.get("/outbox.json")
 def outbox_json() -> Response:
-    return Response(json.dumps({"mails": outbox()}), mimetype="application/json")
+    return json_answer({"mails": outbox()})
 
 
 @bp.get("/outbox")

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 from contextlib import suppress
 
 from flask import Blueprint, Response, render_template, request
@@ -15,6 +14,7 @@ from befriend.core import changes
 from befriend.core.errors import InvalidToken, WrongScope
 from befriend.core.person import Person
 from befriend.tokens import Claims
+from befriend.web.answers import json_answer
 from befriend.web.inputs import context
 from befriend.web.people import apply
 from befriend.web.problems import Problem
@@ -93,4 +93,4 @@ def one_click(token: str) -> Response:
     if browser:
         return _page("api/unsubscribed.html", 200, what=_what(claims))
     body = {"status": "unsubscribed", "channel": claims.channel, "purpose": claims.purpose}
-    return Response(json.dumps(body), status=200, mimetype="application/json")
+    return json_answer(body)

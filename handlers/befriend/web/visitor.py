@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from typing import Any
@@ -23,12 +22,13 @@ from befriend.core.commands import (
     read_token,
 )
 from befriend.core.errors import ConcurrentChange, InvalidInput, InvalidToken
-from befriend.core.overview import overview
-from befriend.core.person import Person, describe, iso
+from befriend.core.overview import person_view
+from befriend.core.person import Person, iso
 from befriend.core.receipts import receipts
 from befriend.core.records import person_to_record
 from befriend.pseudonyms import email_key
 from befriend.tokens import Claims
+from befriend.web.answers import json_answer, see_other
 from befriend.web.idempotency import idempotent
 from befriend.web.inputs import bearer, context, form_body, json_body, wants_form
 from befriend.web.people import apply, person_for, with_retries
@@ -62,8 +62,8 @@ def signup() -> Response:
         raise
     _start_or_remind(form, context("form"))
     if as_form:
-        return _see_other("/thanks/")
-    return _json(ACCEPTED, 202)
+        return see_other("/thanks/")
+    return json_answer(ACCEPTED, 202)
 
 
 @bp.post("/link")
@@ -82,8 +82,8 @@ def link() -> Response:
     if person is not None and person.status == "active" and _mail_slot(person.email):
         _mail_manage(person, reason="link")
     if as_form:
-        return _see_other("/link/sent/")
-    return _json(ACCEPTED, 202)
+        return see_other("/link/sent/")
+    return json_answer(ACCEPTED, 202)
 
 
 def _start_or_remind(form: Signup, ctx: Context) -> None:
@@ -262,7 +262,7 @@ def confirm() -> Response:
             lift_suppression=s.pseudonyms.suppression(person.email),
         )
     token = s.tokens.issue("manage", person.id, person.token_generation)
-    return _json({"person": _me(person), "manage_token": token}, 200)
+    return json_answer({"person": _me(person), "manage_token": token}, 200)
 
 
 # --- the person's own page ---
@@ -283,7 +283,7 @@ def _change(claims: Claims, decide: Any, source: str = "api") -> Person:
 
 @bp.get("/me")
 def me() -> Response:
-    return _json(_me(person_for(_claims())))
+    return json_answer(_me(person_for(_claims())))
 
 
 @bp.patch("/me/permissions")
@@ -292,7 +292,7 @@ def change_permissions() -> Response:
     claims = _claims()  # who asks comes before what they send
     wanted = read_permission_changes(json_body(), s.playbook)
     person = _change(claims, lambda p, ctx, pb: changes.change_permissions(p, wanted, ctx, pb))
-    return _json(_me(person))
+    return json_answer(_me(person))
 
 
 @bp.put("/me/interests")
@@ -301,7 +301,7 @@ def set_interests() -> Response:
     claims = _claims()
     topics = read_interests(json_body(), s.playbook)
     person = _change(claims, lambda p, ctx, pb: changes.set_interests(p, topics, ctx, pb))
-    return _json(_me(person))
+    return json_answer(_me(person))
 
 
 @bp.patch("/me/settings")
@@ -310,13 +310,13 @@ def update_settings() -> Response:
     claims = _claims()
     patch = read_settings(json_body(), s.playbook, s.clock())
     person = _change(claims, lambda p, ctx, pb: changes.update_settings(p, patch, ctx, pb))
-    return _json(_me(person))
+    return json_answer(_me(person))
 
 
 @bp.post("/me/withdraw-all")
 def withdraw_all() -> Response:
     person = _change(_claims(), changes.withdraw_all)
-    return _json(_me(person))
+    return json_answer(_me(person))
 
 
 @bp.post("/me/sign-out-everywhere")
@@ -324,7 +324,7 @@ def sign_out_everywhere() -> Response:
     s = services()
     person = _change(_claims(), changes.sign_out_everywhere)
     token = s.tokens.issue("manage", person.id, person.token_generation)
-    return _json({**_me(person), "manage_token": token})
+    return json_answer({**_me(person), "manage_token": token})
 
 
 @bp.get("/me/receipts")
@@ -332,7 +332,7 @@ def consent_receipts() -> Response:
     s = services()
     person = person_for(_claims())
     found = receipts(s.store.ledger(person.id), s.playbook, s.settings.site_url)
-    return _json({"receipts": found})
+    return json_answer({"receipts": found})
 
 
 @bp.get("/me/export")
@@ -356,7 +356,7 @@ def export() -> Response:
         "transitions": s.store.transitions(person.id),
         "receipts": receipts(ledger, s.playbook, s.settings.site_url),
     }
-    answer = _json(document)
+    answer = json_answer(document)
     answer.headers["Content-Disposition"] = (
         f'attachment; filename="befriend-export-{now.date().isoformat()}.json"'
     )
@@ -388,7 +388,7 @@ def erase() -> Response:
 def _me(person: Person) -> dict[str, Any]:
     """The body of GET /api/me: the person's data and choices, and where they stand."""
     s = services()
-    return {**describe(person, s.playbook), "relationship": overview(person, s.playbook, s.clock())}
+    return person_view(person, s.playbook, s.clock())
 
 
 @bp.post("/me/next-steps/<play_id>/decline")
@@ -404,7 +404,7 @@ def decline_step(play_id: str) -> Response:
     person = _change(
         claims, lambda p, ctx, pb: Outcome(p, engagement.decline(p, play, ctx.now), ())
     )
-    return _json(_me(person))
+    return json_answer(_me(person))
 
 
 @bp.post("/me/survey")
@@ -414,12 +414,4 @@ def survey() -> Response:
     claims = _claims()
     answers = read_survey(json_body(), s.playbook)
     person = _change(claims, lambda p, ctx, pb: engagement.answer_survey(p, answers, ctx, pb))
-    return _json(_me(person))
-
-
-def _see_other(location: str) -> Response:
-    return Response(status=303, headers={"Location": location})
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, mimetype="application/json")
+    return json_answer(_me(person))

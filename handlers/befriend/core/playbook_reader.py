@@ -1,0 +1,390 @@
+"""Reading playbook TOML into a `Playbook`, checking every key on the way."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from typing import Any
+
+from befriend.core.errors import PlaybookError
+from befriend.core.playbook import (
+    CHANNEL_KINDS,
+    SCORES,
+    SITE,
+    Channel,
+    Circle,
+    EventType,
+    Organisation,
+    Play,
+    Playbook,
+    Policy,
+    Purpose,
+    Stage,
+    Survey,
+    parse_quiet_hours,
+)
+from befriend.core.rules import parse_rule
+
+_ID = re.compile(r"[a-z][a-z0-9-]{0,39}")
+
+
+def parse_playbook(text: str) -> Playbook:
+    """Parse and validate playbook TOML; raise PlaybookError naming the offending key."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PlaybookError(f"the playbook is not valid TOML: {exc}") from exc
+    return _Reader(raw).playbook()
+
+
+class _Reader:
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.raw = raw
+
+    def playbook(self) -> Playbook:
+        org = _table(self.raw, "organisation")
+        organisation = Organisation(
+            name=_text(org, "organisation.name"),
+            sender=_text(org, "organisation.sender"),
+            contact=_text(org, "organisation.contact"),
+            address=_text(org, "organisation.address"),
+            jurisdiction=_text(org, "organisation.jurisdiction"),
+            language=_text(org, "organisation.language", "en"),
+        )
+        pol = _table(self.raw, "policy")
+        policy = Policy(
+            version=_text(pol, "policy.version"),
+            url=_text(pol, "policy.url"),
+            text=_text(pol, "policy.text").strip(),
+        )
+        channels = {cid: self.channel(cid, body) for cid, body in self.entries("channels")}
+        purposes = {
+            pid: self.purpose(pid, body, tuple(channels)) for pid, body in self.entries("purposes")
+        }
+        topics: dict[str, str] = {}
+        for tid, label in _table(self.raw, "topics").items():
+            _check_id(tid, f"topics.{tid}")
+            if not isinstance(label, str) or not label.strip():
+                raise PlaybookError(f"topics.{tid}: must be a non-empty label")
+            topics[tid] = label
+        if not topics:
+            raise PlaybookError("topics: at least one interest topic is needed")
+        limits = self.raw.get("limits", {})
+        if not isinstance(limits, dict):
+            raise PlaybookError("limits: must be a table")
+        max_per_week = limits.get("max_per_week", 21)
+        if (
+            not isinstance(max_per_week, int)
+            or isinstance(max_per_week, bool)
+            or not (1 <= max_per_week <= 1000)
+        ):
+            raise PlaybookError("limits.max_per_week: must be a whole number from 1 to 1000")
+        unknown = set(self.raw) - {
+            "organisation",
+            "policy",
+            "channels",
+            "purposes",
+            "topics",
+            "limits",
+            "events",
+            "stages",
+            "circles",
+            "plays",
+            "survey",
+        }
+        if unknown:
+            raise PlaybookError(f"{sorted(unknown)[0]}: unknown section")
+        events = {eid: self.event(eid, body) for eid, body in self.entries("events")}
+        pairs = {(c, p) for p, purpose in purposes.items() for c in purpose.channels}
+        ctx = {"events": set(events), "pairs": pairs, "topics": set(topics)}
+        stages = tuple(self.stage(i, body, ctx) for i, body in enumerate(self.array("stages")))
+        circles = self.circles()
+        known = {
+            "stages": {s.id for s in stages},
+            "circles": {c.id for c in circles},
+            "channels": set(channels),
+        }
+        plays = {
+            pid: self.play(pid, body, ctx, known, pairs) for pid, body in self.entries("plays")
+        }
+        survey = self.survey(set(events))
+        return Playbook(
+            organisation,
+            policy,
+            channels,
+            purposes,
+            topics,
+            max_per_week,
+            events,
+            stages,
+            circles,
+            plays,
+            survey,
+        )
+
+    def survey(self, events: set[str]) -> Survey | None:
+        body = self.raw.get("survey")
+        if body is None:
+            return None
+        if not isinstance(body, dict):
+            raise PlaybookError("survey: must be a table")
+        _only(body, "survey", {"event", "promoter_event", "promoter_from", "found_us"})
+        for key in ("event", "promoter_event"):
+            if body.get(key) not in events:
+                raise PlaybookError(f"survey.{key}: must name an event type")
+        floor = body.get("promoter_from", 9)
+        if not isinstance(floor, int) or isinstance(floor, bool) or not 0 <= floor <= 10:
+            raise PlaybookError("survey.promoter_from: must be a whole number from 0 to 10")
+        found = body.get("found_us")
+        if not isinstance(found, dict) or not found:
+            raise PlaybookError("survey.found_us: must be a table of answers")
+        for key, label in found.items():
+            _check_id(key, f"survey.found_us.{key}")
+            if not isinstance(label, str) or not label.strip():
+                raise PlaybookError(f"survey.found_us.{key}: must be a non-empty label")
+        return Survey(body["event"], body["promoter_event"], floor, dict(found))
+
+    def array(self, section: str) -> list[dict[str, Any]]:
+        items = self.raw.get(section)
+        if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
+            raise PlaybookError(f"{section}: must be a list of [[{section}]] tables, in order")
+        return items
+
+    def event(self, eid: str, body: dict[str, Any]) -> EventType:
+        where = f"events.{eid}"
+        _only(body, where, {"label", "half_life_days", *SCORES})
+        weights = {}
+        for score in SCORES:
+            weight = body.get(score, 0)
+            if not isinstance(weight, int | float) or isinstance(weight, bool) or weight < 0:
+                raise PlaybookError(f"{where}.{score}: must be a number, 0 or more")
+            weights[score] = float(weight)
+        half_life = body.get("half_life_days")
+        if (
+            not isinstance(half_life, int | float)
+            or isinstance(half_life, bool)
+            or not (0.5 <= half_life <= 3650)
+        ):
+            raise PlaybookError(f"{where}.half_life_days: must be a number of days, 0.5 to 3650")
+        return EventType(eid, _text(body, f"{where}.label"), weights, float(half_life))
+
+    def stage(self, index: int, body: dict[str, Any], ctx: dict[str, Any]) -> Stage:
+        where = f"stages[{index}]"
+        _only(body, where, {"id", "label", "says", "rule"})
+        sid = _text(body, f"{where}.id")
+        _check_id(sid, f"{where}.id")
+        rule = parse_rule(body.get("rule", {}), f"{where}.rule", **ctx)
+        return Stage(sid, _text(body, f"{where}.label"), _text(body, f"{where}.says"), rule)
+
+    def circles(self) -> tuple[Circle, ...]:
+        out: list[Circle] = []
+        for index, body in enumerate(self.array("circles")):
+            where = f"circles[{index}]"
+            _only(body, where, {"id", "label", "says", "min_engagement"})
+            cid = _text(body, f"{where}.id")
+            _check_id(cid, f"{where}.id")
+            floor = body.get("min_engagement")
+            if not isinstance(floor, int | float) or isinstance(floor, bool) or floor < 0:
+                raise PlaybookError(f"{where}.min_engagement: must be a number, 0 or more")
+            if out and floor <= out[-1].min_engagement:
+                raise PlaybookError(f"{where}.min_engagement: must be above the circle before")
+            out.append(
+                Circle(
+                    cid, _text(body, f"{where}.label"), _text(body, f"{where}.says"), float(floor)
+                )
+            )
+        if out[0].min_engagement != 0:
+            raise PlaybookError("circles[0].min_engagement: the first circle must start at 0")
+        return tuple(out)
+
+    def play(
+        self,
+        pid: str,
+        body: dict[str, Any],
+        ctx: dict[str, Any],
+        known: dict[str, set[str]],
+        pairs: set[tuple[str, str]],
+    ) -> Play:
+        where = f"plays.{pid}"
+        _only(
+            body,
+            where,
+            {
+                "kind",
+                "says",
+                "stages",
+                "circles",
+                "channel",
+                "purpose",
+                "interests",
+                "cooldown_days",
+                "priority",
+                "when",
+                "asks",
+                "ignored_after_days",
+            },
+        )
+        kind = body.get("kind", "message")
+        if kind not in ("message", "ask"):
+            raise PlaybookError(f"{where}.kind: must be message or ask")
+        lists = {}
+        for key in ("stages", "circles", "interests"):
+            value = body.get(key, [])
+            pool = known.get(key) if key != "interests" else ctx["topics"]
+            if not isinstance(value, list) or any(
+                not isinstance(v, str) or v not in (pool or ()) for v in value
+            ):
+                raise PlaybookError(f"{where}.{key}: must list known {key}")
+            lists[key] = tuple(value)
+        if not lists["stages"]:
+            raise PlaybookError(f"{where}.stages: name at least one stage")
+        channel = _text(body, f"{where}.channel")
+        purpose = body.get("purpose")
+        if channel == SITE:
+            if purpose is not None:
+                raise PlaybookError(f"{where}.purpose: a site play needs no purpose")
+        elif channel not in known["channels"]:
+            raise PlaybookError(f'{where}.channel: unknown channel (or use "site")')
+        elif not isinstance(purpose, str) or (channel, purpose) not in pairs:
+            raise PlaybookError(f"{where}.purpose: {channel} × {purpose} is not offered")
+        asks = None
+        if kind == "ask":
+            raw = body.get("asks")
+            if (
+                not isinstance(raw, dict)
+                or set(raw) != {"channel", "purpose"}
+                or not all(isinstance(v, str) for v in raw.values())
+                or (raw["channel"], raw["purpose"]) not in pairs
+            ):
+                raise PlaybookError(f"{where}.asks: an ask names an offered channel and purpose")
+            asks = (raw["channel"], raw["purpose"])
+        elif "asks" in body:
+            raise PlaybookError(f"{where}.asks: only a play of kind ask asks for permission")
+        numbers = {}
+        for key, default, top in (
+            ("cooldown_days", 14, 3650),
+            ("priority", 50, 1000),
+            ("ignored_after_days", 14, 365),
+        ):
+            value = body.get(key, default)
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= top:
+                raise PlaybookError(f"{where}.{key}: must be a whole number from 0 to {top}")
+            numbers[key] = value
+        return Play(
+            id=pid,
+            kind=kind,
+            says=_text(body, f"{where}.says"),
+            stages=lists["stages"],
+            circles=lists["circles"],
+            channel=channel,
+            purpose=purpose,
+            interests=lists["interests"],
+            cooldown_days=numbers["cooldown_days"],
+            priority=numbers["priority"],
+            when=parse_rule(body.get("when", {}), f"{where}.when", **ctx),
+            asks=asks,
+            ignored_after_days=numbers["ignored_after_days"],
+        )
+
+    def entries(self, section: str) -> list[tuple[str, dict[str, Any]]]:
+        table = _table(self.raw, section)
+        if not table:
+            raise PlaybookError(f"{section}: at least one entry is needed")
+        out = []
+        for key, body in table.items():
+            _check_id(key, f"{section}.{key}")
+            if not isinstance(body, dict):
+                raise PlaybookError(f"{section}.{key}: must be a table")
+            out.append((key, body))
+        return out
+
+    def channel(self, cid: str, body: dict[str, Any]) -> Channel:
+        where = f"channels.{cid}"
+        _only(body, where, {"label", "kind", "quiet_hours", "handle_pattern", "max_per_week"})
+        kind = _text(body, f"{where}.kind")
+        if kind not in CHANNEL_KINDS:
+            raise PlaybookError(f"{where}.kind: must be one of {', '.join(CHANNEL_KINDS)}")
+        quiet = body.get("quiet_hours")
+        pattern = body.get("handle_pattern")
+        if pattern is not None:
+            if kind != "social" or not isinstance(pattern, str):
+                raise PlaybookError(f"{where}.handle_pattern: only a social channel has one")
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise PlaybookError(f"{where}.handle_pattern: not a valid pattern ({exc})") from exc
+        return Channel(
+            id=cid,
+            label=_text(body, f"{where}.label"),
+            kind=kind,
+            quiet_hours=None if quiet is None else parse_quiet_hours(quiet, f"{where}.quiet_hours"),
+            handle_pattern=pattern,
+            max_per_week=_optional_days(body, f"{where}.max_per_week", top=1000),
+        )
+
+    def purpose(self, pid: str, body: dict[str, Any], channels: tuple[str, ...]) -> Purpose:
+        where = f"purposes.{pid}"
+        _only(
+            body,
+            where,
+            {
+                "label",
+                "description",
+                "channels",
+                "gpc_opt_out",
+                "refresh_after_days",
+                "lapse_after_days",
+            },
+        )
+        allowed = body.get("channels", list(channels))
+        if not isinstance(allowed, list) or not allowed:
+            raise PlaybookError(f"{where}.channels: must be a non-empty list of channel ids")
+        for cid in allowed:
+            if cid not in channels:
+                raise PlaybookError(f"{where}.channels: unknown channel {cid!r}")
+        gpc = body.get("gpc_opt_out", False)
+        if not isinstance(gpc, bool):
+            raise PlaybookError(f"{where}.gpc_opt_out: must be true or false")
+        return Purpose(
+            id=pid,
+            label=_text(body, f"{where}.label"),
+            description=_text(body, f"{where}.description"),
+            channels=tuple(c for c in channels if c in allowed),
+            gpc_opt_out=gpc,
+            refresh_after_days=_optional_days(body, f"{where}.refresh_after_days"),
+            lapse_after_days=_optional_days(body, f"{where}.lapse_after_days"),
+        )
+
+
+def _table(raw: dict[str, Any], key: str) -> dict[str, Any]:
+    value = raw.get(key)
+    if not isinstance(value, dict):
+        raise PlaybookError(f"{key}: missing section [{key}]")
+    return value
+
+
+def _text(table: dict[str, Any], where: str, default: str | None = None) -> str:
+    value = table.get(where.rsplit(".", 1)[-1], default)
+    if not isinstance(value, str) or not value.strip():
+        raise PlaybookError(f"{where}: must be a non-empty string")
+    return value
+
+
+def _optional_days(body: dict[str, Any], where: str, top: int = 3650) -> int | None:
+    value = body.get(where.rsplit(".", 1)[-1])
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= top:
+        raise PlaybookError(f"{where}: must be a whole number from 1 to {top}")
+    return value
+
+
+def _check_id(key: str, where: str) -> None:
+    if not _ID.fullmatch(key):
+        raise PlaybookError(f"{where}: ids are lower-case letters, digits and dashes")
+
+
+def _only(body: dict[str, Any], where: str, allowed: set[str]) -> None:
+    extra = sorted(set(body) - allowed)
+    if extra:
+        raise PlaybookError(f"{where}.{extra[0]}: unknown key")

@@ -1,0 +1,32 @@
+"""DynamoDB single-table access. Every read and write befriend makes goes through here.
+
+Items (keys `pk`/`sk`):
+  P#<id> / PROFILE              the person (JSON `doc`; `revision` is the optimistic lock)
+  P#<id> / LEDGER#<seq>         one ledger entry, append-only, hash-chained
+  P#<id> / IDEM#<key hash>      a replayable answer for an Idempotency-Key about this person
+  EMAIL#<sha256> / EMAIL        unique address → person id
+  SUPPRESS#<keyed hash> / SUPPRESS   left behind by erasure
+  MAILRATE#<sha256> / <hour>    mails sent to an address this hour
+  IDEM#<key hash> / IDEM        a replayable answer for an Idempotency-Key with no person yet
+
+A pending sign-up and its lookup carry `expires_at` for DynamoDB TTL. TTL deletes lazily
+(in AWS up to days late; moto never), so reads treat an item past `expires_at` as absent.
+
+One `Store` serves it all, composed of a class per concern: `table` (the client and the
+table's shape), `people` (reads and changes, writing the items `person_items` builds),
+`erasure`, and `limits` (mail slots, kept answers, events seen).
+"""
+
+from __future__ import annotations
+
+from befriend.store.erasure import Erasure
+from befriend.store.limits import Limits
+from befriend.store.people import People
+from befriend.store.table import STAGE_INDEX, STAGE_SHARDS, stage_shard
+
+__all__ = ["STAGE_INDEX", "STAGE_SHARDS", "Store", "stage_shard"]
+
+
+class Store(People, Erasure, Limits):
+    """Role-named reads and writes on one table. The client is made on first use, so a moto
+    mock started after the Store was built is still the one in force."""

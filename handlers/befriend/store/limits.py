@@ -1,0 +1,112 @@
+"""Limits and replays: mails per address, kept idempotent answers, events seen before."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from befriend.store.table import PROFILE, Table, _cancelled, _expired, _n, _s, _ttl
+
+
+class Limits(Table):
+    """Mail slots per address, kept answers for Idempotency-Keys, and events seen before."""
+
+    def take_mail_slot(
+        self, rate_key: str, now: datetime, limit: int, window: timedelta = timedelta(hours=1)
+    ) -> bool:
+        """Count one mail to an address within a sliding `window`; False once `limit` mails
+        went out in it. One small item per address keeps the send times (at most `limit`)."""
+        key = {"pk": _s(f"MAILRATE#{rate_key}"), "sk": _s("MAILRATE")}
+        stamp = int(now.timestamp())
+        for _ in range(5):
+            item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get(
+                "Item"
+            )
+            version = int(item["v"]["N"]) if item else 0
+            sent = [int(x["N"]) for x in item["sent"]["L"]] if item else []
+            recent = [t for t in sent if t > stamp - window.total_seconds()]
+            if len(recent) >= limit:
+                return False
+            try:
+                self.client.put_item(
+                    TableName=self.table,
+                    Item={
+                        **key,
+                        "v": _n(version + 1),
+                        "sent": {"L": [_n(t) for t in [*recent, stamp]]},
+                        **_ttl(now + window),
+                    },
+                    ConditionExpression="attribute_not_exists(pk) OR v = :v",
+                    ExpressionAttributeValues={":v": _n(version)},
+                )
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                    continue  # a twin request counted first: count again
+                raise
+            return True
+        return False
+
+    def replay(self, pk: str, sk: str, now: datetime) -> dict[str, Any] | None:
+        item = self.client.get_item(
+            TableName=self.table, Key={"pk": _s(pk), "sk": _s(sk)}, ConsistentRead=True
+        ).get("Item")
+        if item is None or _expired(item, now):
+            return None
+        stored: dict[str, Any] = json.loads(item["doc"]["S"])
+        return stored
+
+    def remember(self, pk: str, sk: str, answer: dict[str, Any], until: datetime) -> bool:
+        """Keep an answer for replay; False when another request stored one first. In a
+        person's partition the person must still be active, so an answer can never be
+        written after an erasure has cleared the partition."""
+        ops: list[Any] = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": {
+                        "pk": _s(pk),
+                        "sk": _s(sk),
+                        "doc": _s(json.dumps(answer)),
+                        **_ttl(until),
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        ]
+        if pk.startswith("P#"):
+            ops.append(
+                {
+                    "ConditionCheck": {
+                        "TableName": self.table,
+                        "Key": {"pk": _s(pk), "sk": _s(PROFILE)},
+                        "ConditionExpression": "#st = :active",
+                        "ExpressionAttributeNames": {"#st": "status"},
+                        "ExpressionAttributeValues": {":active": _s("active")},
+                    }
+                }
+            )
+        try:
+            self.client.transact_write_items(TransactItems=ops)
+        except ClientError as exc:
+            if _cancelled(exc):
+                return False
+            raise
+        return True
+
+    def unseen_events(self, event_ids: list[str]) -> set[str]:
+        """Which of these event ids have not been recorded yet (BatchGetItem, 100 a call)."""
+        seen: set[str] = set()
+        for start in range(0, len(event_ids), 100):
+            keys: Any = [
+                {"pk": _s(f"EV#{e}"), "sk": _s("EV")}
+                for e in dict.fromkeys(event_ids[start : start + 100])
+            ]
+            request: Any = {self.table: {"Keys": keys, "ProjectionExpression": "pk"}}
+            while request:
+                answer = self.client.batch_get_item(RequestItems=request)
+                seen.update(i["pk"]["S"][3:] for i in answer["Responses"].get(self.table, []))
+                request = answer.get("UnprocessedKeys") or None
+        return set(event_ids) - seen

@@ -1,0 +1,292 @@
+"""A person's items: reading them, and writing a decided change in one transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from befriend.core.changes import Outcome
+from befriend.core.ledger import Entry
+from befriend.core.person import Person
+from befriend.core.records import person_from_record
+from befriend.core.stages import Transition
+from befriend.store.person_items import PersonItems
+from befriend.store.table import (
+    PROFILE,
+    STAGE_INDEX,
+    Item,
+    _cancelled,
+    _expired,
+    _n,
+    _pk,
+    _s,
+    _ttl,
+)
+
+
+class People(PersonItems):
+    """Reads and writes of people: their profiles, address claims, ledgers and stage moves."""
+
+    def person(self, person_id: str, now: datetime) -> Person | None:
+        """The person, or None when absent or an unconfirmed sign-up that has lapsed."""
+        item = self.client.get_item(
+            TableName=self.table,
+            Key={"pk": _s(_pk(person_id)), "sk": _s(PROFILE)},
+            ConsistentRead=True,
+        ).get("Item")
+        if item is None or _expired(item, now):
+            return None
+        return person_from_record(json.loads(item["doc"]["S"]))
+
+    def person_id_for_email(self, email_key: str, now: datetime) -> str | None:
+        claim = self.email_claim(email_key, now)
+        return None if claim is None or claim[1] else claim[0]
+
+    def email_claim(self, email_key: str, now: datetime) -> tuple[str, bool] | None:
+        """(person id, lapsed) for an address, or None when nobody claims it."""
+        item = self.client.get_item(
+            TableName=self.table,
+            Key={"pk": _s(f"EMAIL#{email_key}"), "sk": _s("EMAIL")},
+            ConsistentRead=True,
+        ).get("Item")
+        if item is None:
+            return None
+        return item["person_id"]["S"], _expired(item, now)
+
+    def create_pending(
+        self, person: Person, email_key: str, now: datetime, *, lapsed: str | None = None
+    ) -> bool:
+        """Write a new pending person and claim the address; False if the address was taken
+        meanwhile. A lapsed pending claim may be taken over: `lapsed` names its person, whose
+        leftover profile (TTL deletes late, moto never) goes in the same transaction."""
+        free = "attribute_not_exists(pk) OR expires_at <= :now"
+        clock = {":now": _n(int(now.timestamp()))}
+        stale: list[Any] = []
+        if lapsed is not None and lapsed != person.id:
+            stale.append(
+                {
+                    "Delete": {
+                        "TableName": self.table,
+                        "Key": {"pk": _s(_pk(lapsed)), "sk": _s(PROFILE)},
+                        "ConditionExpression": free,
+                        "ExpressionAttributeValues": clock,
+                    }
+                }
+            )
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    *stale,
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": {
+                                "pk": _s(f"EMAIL#{email_key}"),
+                                "sk": _s("EMAIL"),
+                                "person_id": _s(person.id),
+                                "status": _s("pending"),
+                                **_ttl(person.expires_at),
+                            },
+                            "ConditionExpression": free,
+                            "ExpressionAttributeValues": clock,
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": self._profile(person),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if _cancelled(exc):
+                return False
+            raise
+        return True
+
+    def commit(
+        self,
+        outcome: Outcome,
+        *,
+        email_key: str | None = None,
+        lift_suppression: str | None = None,
+        event_ids: Sequence[str] = (),
+    ) -> Person:
+        """Write a decided change in one transaction: the new state, conditional on the
+        revision it was computed from, and its ledger entries, each conditional on its
+        sequence number being free. On confirmation `email_key` makes the address lookup
+        permanent and `lift_suppression` removes an erasure's suppression record.
+        `event_ids` marks ingested events as processed, each only once: a replayed event
+        makes the whole write fail (ConcurrentChange), so it is never counted twice. The
+        marks hold nothing but the id, so they need not go with an erasure."""
+        before, person = outcome.before, outcome.person
+        if not outcome.changed:
+            return before
+        saved = replace(person, revision=before.revision + 1)
+        ops: list[Any] = [self._put_profile(saved, before.revision)]
+        ops += [self._ledger_put(person.id, entry) for entry in outcome.entries]
+        ops += [self._event_mark(event_id) for event_id in event_ids]
+        ops += [
+            self._transition_put(person.id, move, f"{saved.revision}.{n}")
+            for n, move in enumerate(outcome.transitions)
+        ]
+        if email_key is not None:
+            ops.append(
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": {"pk": _s(f"EMAIL#{email_key}"), "sk": _s("EMAIL")},
+                        "UpdateExpression": "SET #st = :active REMOVE expires_at",
+                        "ConditionExpression": "person_id = :pid",
+                        "ExpressionAttributeNames": {"#st": "status"},
+                        "ExpressionAttributeValues": {
+                            ":active": _s("active"),
+                            ":pid": _s(person.id),
+                        },
+                    }
+                }
+            )
+        if lift_suppression is not None:
+            ops.append(
+                {
+                    "Delete": {
+                        "TableName": self.table,
+                        "Key": {"pk": _s(f"SUPPRESS#{lift_suppression}"), "sk": _s("SUPPRESS")},
+                    }
+                }
+            )
+        self._transact(ops, "the person changed meanwhile")
+        return saved
+
+    def create_with_history(
+        self,
+        person: Person,
+        email_key: str,
+        entries: Sequence[Entry],
+        transitions: Sequence[Transition],
+        event_ids: Sequence[str],
+    ) -> Person | None:
+        """Write a person decided step by step elsewhere (demo data); None when the address
+        is taken. The address is claimed conditionally, then the rest is batch-written:
+        demo seeding stays fast, and it never touches a person that already exists."""
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item={
+                    "pk": _s(f"EMAIL#{email_key}"),
+                    "sk": _s("EMAIL"),
+                    "person_id": _s(person.id),
+                    "status": _s(person.status),
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
+        saved = replace(person, revision=1)
+        puts = [
+            self._profile(saved),
+            *[self._ledger_put(person.id, entry)["Put"]["Item"] for entry in entries],
+            *[self._event_mark(event_id)["Put"]["Item"] for event_id in event_ids],
+            *[
+                self._transition_put(person.id, m, str(n))["Put"]["Item"]
+                for n, m in enumerate(transitions)
+            ],
+        ]
+        for start in range(0, len(puts), 25):
+            requests: Any = {
+                self.table: [{"PutRequest": {"Item": item}} for item in puts[start : start + 25]]
+            }
+            while requests:
+                requests = (
+                    self.client.batch_write_item(RequestItems=requests).get("UnprocessedItems")
+                    or None
+                )
+        return saved
+
+    def renew_pending(self, outcome: Outcome, email_key: str) -> Person:
+        """Save a repeated, still unconfirmed sign-up and move its lapse date with it."""
+        before, person = outcome.before, outcome.person
+        saved = replace(person, revision=before.revision + 1)
+        lookup = {
+            "Update": {
+                "TableName": self.table,
+                "Key": {"pk": _s(f"EMAIL#{email_key}"), "sk": _s("EMAIL")},
+                "UpdateExpression": "SET expires_at = :exp",
+                "ConditionExpression": "person_id = :pid",
+                "ExpressionAttributeValues": {
+                    ":pid": _s(person.id),
+                    ":exp": _ttl(person.expires_at)["expires_at"],
+                },
+            }
+        }
+        self._transact(
+            [self._put_profile(saved, before.revision), lookup], "the sign-up changed meanwhile"
+        )
+        return saved
+
+    def ledger(self, person_id: str) -> list[dict[str, Any]]:
+        """Every ledger entry of a person, oldest first, as stored JSON."""
+        return [json.loads(item["doc"]["S"]) for item in self._query(_pk(person_id), "LEDGER#")]
+
+    def transitions(self, person_id: str) -> list[dict[str, Any]]:
+        """A person's moves between stages, oldest first."""
+        return [json.loads(item["doc"]["S"]) for item in self._query(_pk(person_id), "STAGE#")]
+
+    def people_at_stage(
+        self, stage: str, shard: int, after: str | None, limit: int, now: datetime
+    ) -> tuple[list[Person], str | None]:
+        """One page of the people at a stage, from one index shard: at most `limit` items
+        read. Returns them and the key to continue after (None at the shard's end)."""
+        query: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": STAGE_INDEX,
+            "KeyConditionExpression": "stage_shard = :s",
+            "ExpressionAttributeValues": {":s": _s(f"{stage}#{shard}")},
+            "Limit": limit,
+        }
+        if after is not None:
+            query["ExclusiveStartKey"] = {
+                "stage_shard": _s(f"{stage}#{shard}"),
+                "pk": _s(after),
+                "sk": _s(PROFILE),
+            }
+        page = self.client.query(**query)
+        people = [
+            person_from_record(json.loads(item["doc"]["S"]))
+            for item in page["Items"]
+            if not _expired(item, now)
+        ]
+        last = page.get("LastEvaluatedKey")
+        return people, (last["pk"]["S"] if last else None)
+
+    def items(self, person_id: str) -> list[Item]:
+        """Every raw item under a person's key (what erasure must leave empty)."""
+        return list(self._query(_pk(person_id)))
+
+    def people(self) -> Iterator[str]:
+        """Ids of every stored person. A scan: for operator commands, never a request path."""
+        pages = self.client.get_paginator("scan").paginate(
+            TableName=self.table,
+            FilterExpression="sk = :p",
+            ExpressionAttributeValues={":p": _s(PROFILE)},
+            ProjectionExpression="pk",
+        )
+        for page in pages:
+            for item in page["Items"]:
+                yield item["pk"]["S"].removeprefix("P#")
+
+    def profile_item(self, person_id: str) -> Item | None:
+        return self.client.get_item(
+            TableName=self.table,
+            Key={"pk": _s(_pk(person_id)), "sk": _s(PROFILE)},
+            ConsistentRead=True,
+        ).get("Item")

@@ -1,0 +1,143 @@
+"""The table itself: its client, its shape, and the low-level helpers every item needs."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from befriend.core.errors import ConcurrentChange
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+PROFILE = "PROFILE"
+STAGE_INDEX = "by-stage"
+# People of one stage are spread over this many index partitions, so a popular stage does
+# not make a hot partition; an audience query walks the shards in turn.
+STAGE_SHARDS = 8
+
+
+def stage_shard(stage: str, person_id: str) -> str:
+    return f"{stage}#{int(hashlib.sha256(person_id.encode()).hexdigest()[:8], 16) % STAGE_SHARDS}"
+
+
+Item = dict[str, Any]
+
+
+class Table:
+    """The table's name and client, and the table's shape. The client waits for first use
+    (see `Store`)."""
+
+    def __init__(
+        self,
+        table: str,
+        client: DynamoDBClient | None = None,
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+    ) -> None:
+        self.table = table
+        self._client = client
+        self._endpoint_url = endpoint_url
+        self._region = region
+
+    @property
+    def client(self) -> DynamoDBClient:
+        if self._client is None:
+            self._client = boto3.client(
+                "dynamodb",
+                endpoint_url=self._endpoint_url,
+                region_name=self._region,
+                # `befriend serve` answers many requests at once; Lambda one at a time.
+                config=Config(max_pool_connections=32),
+            )
+        return self._client
+
+    def create_table(self) -> None:
+        """Create the table as the SAM template does, and wait until it can be used."""
+        self.client.create_table(
+            TableName=self.table,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+                {"AttributeName": "stage_shard", "AttributeType": "S"},
+            ],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": STAGE_INDEX,
+                    "KeySchema": [
+                        {"AttributeName": "stage_shard", "KeyType": "HASH"},
+                        {"AttributeName": "pk", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+            SSESpecification={"Enabled": True},
+        )
+        self.client.get_waiter("table_exists").wait(TableName=self.table)
+        self.client.update_time_to_live(
+            TableName=self.table,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
+        )
+
+    def _transact(self, ops: list[Any], conflict: str) -> None:
+        """One transaction; a failed condition becomes ConcurrentChange(`conflict`)."""
+        try:
+            self.client.transact_write_items(TransactItems=ops)
+        except ClientError as exc:
+            if _cancelled(exc):
+                raise ConcurrentChange(conflict) from exc
+            raise
+
+    def _query(self, pk: str, prefix: str | None = None) -> Iterator[Item]:
+        condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if prefix else "")
+        values = {":pk": _s(pk), **({":prefix": _s(prefix)} if prefix else {})}
+        pages = self.client.get_paginator("query").paginate(
+            TableName=self.table,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            ConsistentRead=True,
+        )
+        for page in pages:
+            yield from page["Items"]
+
+
+def _pk(person_id: str) -> str:
+    return f"P#{person_id}"
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _n(value: int) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+def _ttl(moment: datetime | None) -> Item:
+    return {} if moment is None else {"expires_at": _n(int(moment.timestamp()))}
+
+
+def _expired(item: Item, now: datetime) -> bool:
+    exp = item.get("expires_at")
+    return exp is not None and int(exp["N"]) <= int(now.timestamp())
+
+
+def _cancelled(exc: ClientError) -> bool:
+    return exc.response["Error"]["Code"] in (
+        "TransactionCanceledException",
+        "ConditionalCheckFailedException",
+        "TransactionConflictException",
+    )

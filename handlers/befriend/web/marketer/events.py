@@ -1,0 +1,173 @@
+"""Events in: what people did, each recorded once however often it is sent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Response, request
+
+from befriend.core.changes import Outcome
+from befriend.core.engagement import Event, record_events
+from befriend.core.person import Person
+from befriend.web.answers import json_answer
+from befriend.web.inputs import json_body
+from befriend.web.marketer.batches import (
+    INGEST_BODY,
+    MAX_ID,
+    UNKNOWN_PERSON,
+    _batch,
+    _fields,
+    _moment,
+    _number,
+    _People,
+    _Rejected,
+    _text,
+)
+from befriend.web.marketer.blueprint import bp, requires
+from befriend.web.marketer.people import MAX_REF, _active, _Gone
+from befriend.web.people import apply
+from befriend.web.services import services
+
+# Event marks written beside the profile (and perhaps a stage move) in one transaction;
+# DynamoDB allows 100 items per transaction.
+CHUNK = 90
+_KINDS = ("accepted", "duplicate", "rejected")
+
+
+class _Replayed(Exception):
+    """A twin request marked some of these events first: these are still unseen."""
+
+    def __init__(self, unseen: set[str]) -> None:
+        super().__init__("replayed")
+        self.unseen = unseen
+
+
+@bp.post("/events")
+@requires("ingest")
+def ingest_events() -> Response:
+    """Record what people did: accepted, duplicate (seen before) or rejected, each event.
+
+    Idempotent by event id: an id recorded before, or repeated within the batch, changes
+    nothing. Each person is written with one transaction per 90 events, which marks the
+    events as it adds them, so a replay racing this request cannot count one twice."""
+    s = services()
+    now = s.clock()
+    request.max_content_length = INGEST_BODY
+    raw = _batch(json_body(), "events")
+    results: list[dict[str, Any]] = [{} for _ in raw]
+    read: dict[int, tuple[Event, str]] = {}
+    claimed: set[str] = set()
+    for index, item in enumerate(raw):
+        event_id = _id_of(item)
+        try:
+            event, ref = _read_event(item, now)
+        except _Rejected as exc:
+            results[index] = _rejected(event_id, exc.reason)
+            continue
+        if event.id in claimed:
+            results[index] = {"id": event.id, "result": "duplicate"}
+            continue
+        claimed.add(event.id)
+        read[index] = (event, ref)
+
+    unseen = s.store.unseen_events([event.id for event, _ in read.values()])
+    people = _People(now)
+    groups: dict[str, list[tuple[int, Event]]] = {}
+    for index, (event, ref) in read.items():
+        if event.id not in unseen:
+            results[index] = {"id": event.id, "result": "duplicate"}
+            continue
+        try:
+            person = people.find(ref)
+        except _Rejected as exc:
+            results[index] = _rejected(event.id, exc.reason)
+            continue
+        if person is None:
+            results[index] = _rejected(event.id, UNKNOWN_PERSON)
+            continue
+        groups.setdefault(person.id, []).append((index, event))
+
+    for person_id, events in groups.items():
+        person = people.by_id[person_id]
+        for start in range(0, len(events), CHUNK):
+            person = _record(person, events[start : start + CHUNK], results)
+
+    counts = {kind: sum(r["result"] == kind for r in results) for kind in _KINDS}
+    return json_answer(
+        {
+            "results": results,
+            "accepted": counts["accepted"],
+            "duplicates": counts["duplicate"],
+            "rejected": counts["rejected"],
+        }
+    )
+
+
+def _record(
+    person: Person | None, events: list[tuple[int, Event]], results: list[dict[str, Any]]
+) -> Person | None:
+    """Write one chunk of a person's events, marking them; the person as written, or None
+    once they are gone. After a conflict, events a twin request recorded meanwhile are
+    duplicates and the rest are written again on fresh state."""
+    s = services()
+    pending = list(events)
+    while pending and person is not None:
+        ids = [event.id for _, event in pending]
+        batch = [event for _, event in pending]
+        person_id = person.id
+
+        def reload(ids: list[str] = ids, person_id: str = person_id) -> Person:
+            still = s.store.unseen_events(ids)
+            if len(still) < len(ids):
+                raise _Replayed(still)
+            fresh = _active(person_id, s.clock())
+            if fresh is None:
+                raise _Gone()
+            return fresh
+
+        def decide(current: Person, batch: list[Event] = batch) -> Outcome:
+            return Outcome(current, record_events(current, batch, s.playbook), ())
+
+        try:
+            person = apply(person, decide, reload, event_ids=ids, cause="events")
+        except _Replayed as replayed:
+            for index, event in pending:
+                if event.id not in replayed.unseen:
+                    results[index] = {"id": event.id, "result": "duplicate"}
+            pending = [(i, e) for i, e in pending if e.id in replayed.unseen]
+            person = _active(person_id, s.clock())
+            continue
+        except _Gone:
+            person = None
+            break
+        for index, event in pending:
+            results[index] = {"id": event.id, "result": "accepted"}
+        pending = []
+    for index, event in pending:  # the person went away before these were written
+        results[index] = _rejected(event.id, UNKNOWN_PERSON)
+    return person
+
+
+def _read_event(item: Any, now: datetime) -> tuple[Event, str]:
+    """A well-formed event of a known type, and the person reference it names."""
+    fields = _fields(item, {"id", "person", "type", "at"}, {"value"})
+    event_id = _text(fields, "id", MAX_ID)
+    ref = _text(fields, "person", MAX_REF)
+    kind = _text(fields, "type", MAX_ID)
+    at = _moment(fields, now)
+    if "value" in fields:
+        _number(fields["value"])
+    types = services().playbook.events
+    if kind not in types:
+        raise _Rejected(f"unknown type {kind!r}; allowed: {', '.join(types)}")
+    return Event(event_id, kind, at), ref
+
+
+def _id_of(item: Any) -> str | None:
+    value = item.get("id") if isinstance(item, dict) else None
+    return value if isinstance(value, str) and 0 < len(value) <= MAX_ID else None
+
+
+def _rejected(event_id: str | None, reason: str) -> dict[str, Any]:
+    return {"id": event_id, "result": "rejected", "reason": reason}

@@ -1,0 +1,67 @@
+"""Reading people: one person as they see themselves, and the steps that suit them now."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Response
+
+from befriend.core.overview import person_view
+from befriend.core.person import Person
+from befriend.core.plays import next_steps
+from befriend.core.stages import place
+from befriend.web.answers import json_answer
+from befriend.web.marketer.blueprint import bp, requires
+from befriend.web.problems import Problem
+from befriend.web.services import services
+
+MAX_REF = 254  # a person id or an email address
+
+
+@bp.get("/people/<person_id>")
+@requires("reader")
+def get_person(person_id: str) -> Response:
+    """The person as they see themselves on their own page, and where they stand."""
+    s = services()
+    now = s.clock()
+    person = _known(person_id, now)
+    return json_answer(person_view(person, s.playbook, now))
+
+
+@bp.get("/people/<person_id>/next-steps")
+@requires("reader")
+def get_next_steps(person_id: str) -> Response:
+    s = services()
+    now = s.clock()
+    person = _known(person_id, now)
+    stage, circle = place(person, s.playbook, now)
+    return json_answer(
+        {
+            "person": person.id,
+            "stage": stage,
+            "circle": circle,
+            "next_steps": [step.as_json() for step in next_steps(person, s.playbook, now)],
+        }
+    )
+
+
+def _known(person_id: str, now: datetime) -> Person:
+    """The confirmed person with this id; 404 for anyone else (pending, erasing, unknown)."""
+    person = _active(person_id, now) if len(person_id) <= MAX_REF else None
+    if person is None:
+        raise Problem(
+            404,
+            "unknown-person",
+            "There is no such person",
+            "No confirmed person has this id (or they asked to be forgotten).",
+        )
+    return person
+
+
+def _active(person_id: str, now: datetime) -> Person | None:
+    person = services().store.person(person_id, now)
+    return person if person is not None and person.status == "active" else None
+
+
+class _Gone(Exception):
+    """The person was erased (or is being erased) meanwhile."""

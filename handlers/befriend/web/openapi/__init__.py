@@ -1,0 +1,60 @@
+"""The OpenAPI 3.1 document of the API, built from the playbook so enums stay true.
+
+Tests check that every route Flask serves is described here and that real answers match
+the schemas, so the document cannot drift from the code. Schemas describe exactly what the
+code returns: objects the API builds itself are closed (`additionalProperties: false`);
+problem documents stay open, as RFC 9457 allows extension members.
+"""
+
+from __future__ import annotations
+
+from befriend.core.playbook import Playbook
+from befriend.web.openapi.blocks import Schema
+from befriend.web.openapi.marketer import _marketer_paths, _marketer_schemas
+from befriend.web.openapi.paths import _visitor_paths
+from befriend.web.openapi.responses import _headers, _responses
+from befriend.web.openapi.schemas import _schemas
+
+__all__ = ["document"]
+
+
+def document(pb: Playbook) -> Schema:
+    """The whole OpenAPI 3.1 document for this playbook."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": f"befriend API · {pb.organisation.name}",
+            "version": "1",
+            "description": "Visitors manage their own permissions; every decision is "
+            "recorded in a hash-chained consent ledger. Errors are RFC 9457 problems.",
+        },
+        "tags": [
+            {"name": "public", "description": "Unauthenticated reads"},
+            {"name": "visitor", "description": "Sign-up and a person's own preferences"},
+            {"name": "one-click", "description": "RFC 8058 unsubscribe from a mail header"},
+            {
+                "name": "marketer",
+                "description": "People, plays and audiences out; events and outcomes in. "
+                "Needs an API key (`befriend keys create`)",
+            },
+        ],
+        "paths": {**_visitor_paths(pb), **_marketer_paths(pb)},
+        "components": {
+            "schemas": {**_schemas(pb), **_marketer_schemas(pb)},
+            "responses": _responses(),
+            "headers": _headers(),
+            "securitySchemes": {
+                "manageToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The manage token from the link in your mail (URL fragment).",
+                },
+                "marketerKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API key (`bfk_…`) from `befriend keys create`, with the "
+                    "role reader, ingest or admin.",
+                },
+            },
+        },
+    }

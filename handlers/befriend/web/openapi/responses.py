@@ -1,0 +1,68 @@
+"""The shared responses and headers the operations refer to."""
+
+from __future__ import annotations
+
+from befriend.web.openapi.blocks import HTML_PAGE, Schema, _header, _ref
+
+
+def _responses() -> dict[str, Schema]:
+    problem = {"application/problem+json": {"schema": _ref("Problem")}}
+    return {
+        "Problem": {"description": "RFC 9457 problem", "content": problem},
+        "Unauthorized": {
+            "description": "No manage token, or one that is forged, expired, signed out or "
+            "names no one any more",
+            "headers": {"WWW-Authenticate": _header("WWW-Authenticate")},
+            "content": problem,
+        },
+        "KeyUnauthorized": {
+            "description": "No API key, or one that is unknown or revoked (a manage token is "
+            "not an API key)",
+            "headers": {"WWW-Authenticate": _header("WWW-Authenticate")},
+            "content": problem,
+        },
+        "Conflict": {
+            "description": "Changed elsewhere at the same time, more often than we retry",
+            "headers": {"Retry-After": _header("Retry-After")},
+            "content": problem,
+        },
+        "MailUnavailable": {
+            "description": "The mail service refused; nothing is lost",
+            "headers": {"Retry-After": _header("Retry-After")},
+            "content": problem,
+        },
+        "FormErrors": {
+            "description": "Invalid fields: a problem for JSON, an HTML page for a form post",
+            "content": {**problem, **HTML_PAGE},
+        },
+        "SeeOther": {
+            "description": "Form post: on to the next page",
+            "headers": {
+                "Location": _header("Location"),
+                "Idempotent-Replayed": _header("Idempotent-Replayed"),
+            },
+        },
+    }
+
+
+def _headers() -> dict[str, Schema]:
+    return {
+        "WWW-Authenticate": {
+            "required": True,
+            "schema": {"type": "string", "pattern": "^Bearer"},
+        },
+        "Retry-After": {
+            "required": True,
+            "description": "Seconds to wait",
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        },
+        "Location": {"required": True, "schema": {"type": "string", "minLength": 1}},
+        "Link": {
+            "description": "The next page (RFC 8288), while there is one",
+            "schema": {"type": "string", "pattern": '^<[^>]+>; rel="next"$'},
+        },
+        "Idempotent-Replayed": {
+            "description": "`true` when this is the kept answer to an earlier request",
+            "schema": {"const": "true"},
+        },
+    }
