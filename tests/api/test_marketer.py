@@ -681,7 +681,7 @@ def test_outcomes_are_rejected_one_by_one_with_a_reason(
     assert reasons[1].startswith("unknown person")
     assert reasons[2].startswith("unknown person")
     assert "sent, accepted, declined" in reasons[3]
-    assert reasons[4] == "timestamp more than a day in the future"
+    assert reasons[4] == "timestamp in the future"  # outcomes report what already happened
     assert all(r.startswith("malformed") for r in reasons[5:])
     assert (body["accepted"], body["rejected"]) == (1, 7)
     unknown = client.post(
@@ -697,3 +697,14 @@ def test_outcomes_are_rejected_one_by_one_with_a_reason(
     )
     assert empty.status_code == 422
     assert [e["field"] for e in empty.get_json()["errors"]] == ["outcomes"]
+
+
+def test_a_send_the_person_never_allowed_is_refused_not_counted(
+    client: Any, keyring: dict[str, str], sign_up: SignUp, clock: Any
+) -> None:
+    visitor = sign_up()  # email × newsletter only
+    at = clock().strftime("%Y-%m-%dT%H:%M:%SZ")
+    items = [{"person": visitor.id, "outcome": "sent", "at": at}]
+    body = outcomes(client, keyring, "member-offer", items)  # sms × offers
+    assert body["results"][0]["result"] == "rejected"
+    assert body["results"][0]["reason"] == "not permitted: sms × offers is not granted"

@@ -208,7 +208,7 @@ def _visit_the_marketer_api(
             {"person": "nobody@example.org", "outcome": "declined", "at": now},
         ]
     }
-    path = "/api/plays/product-tips/outcomes"
+    path = "/api/plays/share-story/outcomes"
     recorded = api.call("POST", outcomes, path=path, token=ingest, json=body, expect=200)
     assert [r["result"] for r in recorded.get_json()["results"]] == ["accepted", "rejected"]
     path = "/api/plays/nope/outcomes"

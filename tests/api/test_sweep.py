@@ -70,3 +70,27 @@ def test_the_sweep_moves_people_whose_influence_faded(
     assert report.moved == 1
     last = store.transitions(visitor.id)[-1]
     assert (last["from"], last["to"], last["cause"]) == ("evangelist", "customer", "time")
+
+
+def test_activity_after_a_lapse_does_not_bring_the_permission_back(
+    sign_up: SignUp, store: Store, clock: SettableClock, playbook: Any
+) -> None:
+    from befriend.tokens import Tokens
+    from tests.conftest import SECRET
+
+    visitor = sign_up(permissions=(("email", "offers"), ("email", "newsletter")))
+    clock.advance(days=400)  # offers lapsed; nobody has swept yet
+    token = Tokens(SECRET, clock).issue("manage", visitor.id)
+    answer = visitor.client.patch(
+        "/api/me/permissions",
+        json={"changes": [{"channel": "email", "purpose": "newsletter", "granted": False}]},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert answer.status_code == 200
+    states = {
+        (c["channel"], c["purpose"]): (c["state"], c["source"])
+        for c in answer.get_json()["permissions"]
+    }
+    assert states["email", "offers"] == ("withdrawn", "expiry")  # recorded before the change
+    actions = [e["action"] for e in store.ledger(visitor.id)][-2:]
+    assert actions == ["lapse", "permissions"]

@@ -232,3 +232,21 @@ def test_granting_what_an_ask_asked_for_accepts_the_ask() -> None:
         person, [PermissionChange(("sms", "offers"), True)], ctx(at=later), pb
     ).person
     assert person.relationship.accepted == {"ask-sms": later}
+
+
+def test_quiet_hours_hold_through_the_repeated_hour_when_clocks_go_back() -> None:
+    quiet = QuietHours(
+        datetime.strptime("22:00", "%H:%M").time(), datetime.strptime("02:30", "%H:%M").time()
+    )
+    # 2026-10-25 in Berlin: 03:00 CEST becomes 02:00 CET, so 02:10 happens twice.
+    second_0210 = datetime(2026, 10, 25, 1, 10, tzinfo=UTC)
+    wake = outside_quiet_hours(second_0210, quiet, "Europe/Berlin")
+    assert wake == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)  # the second 02:30, still ahead
+
+
+def test_every_stored_moment_has_a_four_digit_year() -> None:
+    from befriend.core.person import iso, parse_iso
+
+    old = datetime(999, 1, 1, tzinfo=UTC)
+    assert iso(old) == "0999-01-01T00:00:00.000000Z"
+    assert parse_iso(iso(old) or "") == old

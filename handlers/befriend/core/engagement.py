@@ -46,8 +46,8 @@ def record_outcome(person: Person, play: Play, outcome: str, at: datetime) -> Pe
         contacts = rel.contacts
         last_used = rel.last_used
         if play.channel != SITE and play.pair is not None:
-            latest = max([at, *(c[1] for c in contacts)])
-            contacts = (*[c for c in contacts if c[1] > latest - WEEK], (play.channel, at))
+            kept = [c for c in contacts if c[1] > at - WEEK and c != (play.channel, at)]
+            contacts = (*kept, (play.channel, at))  # the same send reported twice counts once
             last_used = _later(last_used, play.pair, at)
         asked = _later(rel.asked, play.id, at) if play.kind == "ask" else rel.asked
         rel = replace(

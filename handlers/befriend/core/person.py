@@ -131,7 +131,8 @@ def iso(moment: datetime | None) -> str | None:
     """UTC timestamps as ISO 8601 with a Z, the one format befriend shows and stores."""
     if moment is None:
         return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat pads the year to four digits; strftime's %Y does not on every platform.
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_iso(text: str) -> datetime:

@@ -133,8 +133,12 @@ def outside_quiet_hours(moment: datetime, quiet: QuietHours | None, zone: str) -
     if not inside:
         return moment
     day = local.date() if clock < end else local.date() + timedelta(days=1)
-    wake = datetime.combine(day, end, tzinfo=tz)
-    return wake.astimezone(UTC)
+    # When clocks go back, the end of quiet hours may occur twice (fold 0 and 1): take the
+    # first one that is still ahead, so a step never lands in the repeated quiet hour.
+    wakes = sorted(
+        datetime.combine(day, end, tzinfo=tz).replace(fold=fold).astimezone(UTC) for fold in (0, 1)
+    )
+    return next((w for w in wakes if w > moment), wakes[-1])
 
 
 def weekly_cap(person: Person, playbook: Playbook, channel: str) -> int:

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from befriend.core.changes import Outcome, settle
+from befriend.core.changes import Outcome, lapse, settle
 from befriend.core.errors import ConcurrentChange, InvalidToken, NotFound
 from befriend.core.person import Person
 from befriend.tokens import Claims
@@ -58,9 +58,14 @@ def apply(
     s = services()
 
     def write(current: Person) -> Person:
-        outcome = decide(current)
+        now = s.clock()
+        # A permission past its lapse is recorded as lapsed before anything else happens to
+        # the person, so no later activity can bring it back.
+        lapsed = lapse(current, s.playbook, now)
+        outcome = decide(lapsed.person)
+        outcome = Outcome(current, outcome.person, (*lapsed.entries, *outcome.entries))
         why = cause or (outcome.entries[-1].action if outcome.entries else "activity")
-        settled = settle(outcome, s.playbook, s.clock(), why)
+        settled = settle(outcome, s.playbook, now, why)
         saved = s.store.commit(
             settled, email_key=email_key, lift_suppression=lift_suppression, event_ids=event_ids
         )

@@ -18,6 +18,8 @@ MAX_ITEMS = 500  # events or outcomes in one request
 MAX_ID = 200
 MAX_STAMP = 40
 FUTURE = timedelta(days=1)  # clocks drift, but an event from next week is a mistake
+SKEW = timedelta(minutes=5)  # an outcome reports what already happened
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 INGEST_BODY = 1024 * 1024  # 500 events with long ids need more than the API's usual 64 KiB
 UNKNOWN_PERSON = "unknown person: no confirmed person has this id or address"
 IN_THE_FUTURE = "timestamp more than a day in the future"
@@ -67,7 +69,7 @@ def _text(fields: dict[str, Any], key: str, top: int) -> str:
     return value
 
 
-def _moment(fields: dict[str, Any], now: datetime) -> datetime:
+def _moment(fields: dict[str, Any], now: datetime, future: timedelta = FUTURE) -> datetime:
     value = fields["at"]
     wrong = _Rejected("malformed: at must be an ISO 8601 date-time with an offset")
     if not isinstance(value, str) or len(value) > MAX_STAMP:
@@ -82,8 +84,10 @@ def _moment(fields: dict[str, Any], now: datetime) -> datetime:
         moment = moment.astimezone(UTC)
     except OverflowError as exc:  # e.g. year 1 with a positive offset
         raise wrong from exc
-    if moment - now > FUTURE:
-        raise _Rejected(IN_THE_FUTURE)
+    if moment - now > future:
+        raise _Rejected(IN_THE_FUTURE if future == FUTURE else "timestamp in the future")
+    if moment < EARLIEST:
+        raise _Rejected("timestamp before 2000: not a real moment of this relationship")
     return moment
 
 

@@ -10,10 +10,12 @@ from flask import Response, request
 from befriend.core.changes import Outcome
 from befriend.core.engagement import OUTCOMES, record_outcome
 from befriend.core.person import Person
+from befriend.core.stages import granted_now
 from befriend.web.answers import json_answer
 from befriend.web.inputs import json_body
 from befriend.web.marketer.batches import (
     INGEST_BODY,
+    SKEW,
     UNKNOWN_PERSON,
     _batch,
     _fields,
@@ -53,13 +55,23 @@ def play_outcomes(play_id: str) -> Response:
             outcome = fields["outcome"]
             if outcome not in OUTCOMES:
                 raise _Rejected(f"malformed outcome: outcome must be one of {', '.join(OUTCOMES)}")
-            at = _moment(fields, now)
+            at = _moment(fields, now, SKEW)
             person = people.find(ref)
         except _Rejected as exc:
             results[index] = {"person": ref, "result": "rejected", "reason": exc.reason}
             continue
         if person is None:
             results[index] = {"person": ref, "result": "rejected", "reason": UNKNOWN_PERSON}
+            continue
+        if (
+            outcome == "sent"
+            and play.pair is not None
+            and play.pair not in granted_now(person, s.playbook, now)
+        ):
+            # Recording it as usual would count a contact the person never allowed; the
+            # sender must look into it, so it is refused and says why.
+            reason = f"not permitted: {play.pair[0]} × {play.pair[1]} is not granted"
+            results[index] = {"person": ref, "result": "rejected", "reason": reason}
             continue
         groups.setdefault(person.id, []).append((index, outcome, at))
         results[index] = {"person": ref, "result": "accepted"}
