@@ -165,25 +165,44 @@ def consent() -> None:
 @click.option(
     "--playbook",
     "playbook_file",
+    envvar="BEFRIEND_PLAYBOOK",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The playbook in force (default: the packaged one).",
+    help="The playbook in force, as the API reads it (default: the packaged one).",
 )
-def sweep(table: str, endpoint_url: str | None, region: str, playbook_file: Path | None) -> None:
+@click.option(
+    "--event-bus",
+    envvar="BEFRIEND_EVENT_BUS",
+    help="EventBridge bus for the changes the sweep makes.",
+)
+def sweep(
+    table: str,
+    endpoint_url: str | None,
+    region: str,
+    playbook_file: Path | None,
+    event_bus: str | None,
+) -> None:
     """Record lapsed permissions (source `expiry`) and stage moves that time has made."""
     from datetime import UTC, datetime
 
     from befriend.config import PACKAGE
     from befriend.core.playbook import load_playbook
+    from befriend.notify import Notifier
     from befriend.sweeps import sweep_lapses
 
     store = _store(table, endpoint_url, region)
     playbook = load_playbook((playbook_file or PACKAGE / "playbook.toml").read_text())
+    notifier = Notifier(event_bus, region=region) if event_bus else None
     with click.progressbar(length=0, label="people checked", show_pos=True) as bar:
-        report = sweep_lapses(store, playbook, datetime.now(UTC), progress=bar.update)
+        report = sweep_lapses(
+            store, playbook, datetime.now(UTC), progress=bar.update, notifier=notifier
+        )
     click.echo(
         f"ok: {report.people} people checked, {report.lapsed} permission(s) lapsed, "
         f"{report.moved} stage move(s) recorded"
+        + (f", {report.failed} skipped after errors (see the log)" if report.failed else "")
     )
+    if report.failed:
+        sys.exit(1)
 
 
 # befriend.keys.ROLES, spelled out so that parsing options does not import boto3.

@@ -69,7 +69,8 @@ def seed(
 ) -> list[str]:
     """Create `people` demo people (numbered from `first`); returns their ids."""
     rnd = rnd or random.Random(2026)
-    evidence = Pseudonyms(secret).evidence("127.0.0.1", "befriend demo seed")
+    pseudonyms = Pseudonyms(secret)
+    evidence = pseudonyms.evidence("127.0.0.1", "befriend demo seed")
     kinds = list(ARCHETYPES)
     weights = [ARCHETYPES[k][0] for k in kinds]
     ids = []
@@ -79,7 +80,7 @@ def seed(
             if n - first < len(kinds)
             else rnd.choices(kinds, weights)[0]
         )
-        person = _one(store, playbook, evidence, now, n, kind, rnd)
+        person = _one(store, playbook, pseudonyms, evidence, now, n, kind, rnd)
         if person is not None:
             ids.append(person.id)
         progress(1)
@@ -89,6 +90,7 @@ def seed(
 def _one(
     store: Store,
     pb: Playbook,
+    pseudonyms: Pseudonyms,
     evidence: Evidence,
     now: datetime,
     n: int,
@@ -126,7 +128,7 @@ def _one(
             Outcome(person, record_events(person, [event], pb), ()),
             moment,
             f"event:{event_type}",
-            event.id,
+            pseudonyms.fingerprint(f"event:{event.id}".encode()),
         )
         play = pb.plays.get("welcome-letter")
         if event_type == "open" and play is not None and rnd.random() < 0.3:

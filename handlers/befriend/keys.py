@@ -78,6 +78,7 @@ class Keys:
         item = self.store.client.get_item(
             TableName=self.store.table,
             Key={"pk": {"S": PARTITION}, "sk": {"S": _digest(plain)}},
+            ConsistentRead=True,  # a revoked key stops working at once
         ).get("Item")
         key = None if item is None else _from_item(item)
         return key if key is not None and key.revoked_at is None else None

@@ -7,6 +7,7 @@ ledger with source `expiry`; stage moves are kept with cause `time`."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +15,10 @@ from datetime import datetime
 from befriend.core.changes import lapse, settle
 from befriend.core.errors import ConcurrentChange
 from befriend.core.playbook import Playbook
+from befriend.notify import Notifier
 from befriend.store import STAGE_SHARDS, Store
+
+log = logging.getLogger("befriend")
 
 
 @dataclass
@@ -22,6 +26,7 @@ class SweepReport:
     people: int = 0
     lapsed: int = 0
     moved: int = 0
+    failed: int = 0  # people skipped after an unexpected error; the next sweep tries again
 
 
 def sweep_lapses(
@@ -30,6 +35,7 @@ def sweep_lapses(
     now: datetime,
     progress: Callable[[int], None] = lambda _n: None,
     page: int = 100,
+    notifier: Notifier | None = None,
 ) -> SweepReport:
     report = SweepReport()
     for stage in playbook.stages:
@@ -39,7 +45,12 @@ def sweep_lapses(
                 people, after = store.people_at_stage(stage.id, shard, after, page, now)
                 for person in people:
                     report.people += 1
-                    lapsed, moved = _sweep_one(store, playbook, person.id, now)
+                    try:
+                        lapsed, moved = _sweep_one(store, playbook, person.id, now, notifier)
+                    except Exception:  # one bad record must not stop everyone's sweep
+                        log.exception("sweep skipped a person after an error")
+                        report.failed += 1
+                        continue
                     report.lapsed += lapsed
                     report.moved += moved
                 progress(len(people))
@@ -48,7 +59,9 @@ def sweep_lapses(
     return report
 
 
-def _sweep_one(store: Store, playbook: Playbook, person_id: str, now: datetime) -> tuple[int, int]:
+def _sweep_one(
+    store: Store, playbook: Playbook, person_id: str, now: datetime, notifier: Notifier | None
+) -> tuple[int, int]:
     for _ in range(10):
         person = store.person(person_id, now)
         if person is None or person.status != "active":
@@ -61,5 +74,7 @@ def _sweep_one(store: Store, playbook: Playbook, person_id: str, now: datetime) 
             store.commit(settled)
         except ConcurrentChange:
             continue
+        if notifier is not None:
+            notifier.publish(settled)
         return sum(len(e.changes) for e in outcome.entries), len(settled.transitions)
     return 0, 0

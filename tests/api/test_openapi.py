@@ -25,6 +25,7 @@ from befriend.clock import SettableClock
 from befriend.core.errors import ConcurrentChange
 from befriend.core.playbook import Playbook
 from befriend.keys import Keys
+from befriend.pseudonyms import Pseudonyms
 from befriend.store import Store
 from befriend.web.openapi import document
 from tests.api.openapi_check import (
@@ -34,6 +35,7 @@ from tests.api.openapi_check import (
     operations,
     request_errors,
 )
+from tests.conftest import SECRET
 
 SITE = "https://prefs.example"
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
@@ -644,7 +646,8 @@ def test_marketer_conflicts_match_the_document(
     monkeypatch.setattr(store, "commit", busy)
     sent = {"events": [{"id": "busy", "person": pid, "type": "visit", "at": now}]}
     api.call("POST", "/api/events", token=ingest, json=sent, expect=409)
-    assert store.unseen_events(["busy"]) == {"busy"}
+    busy_mark = Pseudonyms(SECRET).fingerprint(b"event:busy")
+    assert store.unseen_events([busy_mark]) == {busy_mark}
     body = {"outcomes": [{"person": pid, "outcome": "sent", "at": now}]}
     path = "/api/plays/welcome-letter/outcomes"
     api.call(

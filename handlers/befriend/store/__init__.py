@@ -4,10 +4,15 @@ Items (keys `pk`/`sk`):
   P#<id> / PROFILE              the person (JSON `doc`; `revision` is the optimistic lock)
   P#<id> / LEDGER#<seq>         one ledger entry, append-only, hash-chained
   P#<id> / IDEM#<key hash>      a replayable answer for an Idempotency-Key about this person
+  P#<id> / STAGE#<when>#<tag>   a move between stages, kept for the reports
   EMAIL#<sha256> / EMAIL        unique address → person id
   SUPPRESS#<keyed hash> / SUPPRESS   left behind by erasure
-  MAILRATE#<sha256> / <hour>    mails sent to an address this hour
+  MAILRATE#<keyed hash> / MAILRATE   send times of the last hour (a sliding window)
   IDEM#<key hash> / IDEM        a replayable answer for an Idempotency-Key with no person yet
+  EV#<keyed hash> / EV          an ingested event id, so a replay is a duplicate
+  KEYS / <sha256 of a key>      a marketer API key: name, role, created, revoked
+
+Active profiles carry `stage_shard` (`<stage>#<0..7>`) for the `by-stage` index.
 
 A pending sign-up and its lookup carry `expires_at` for DynamoDB TTL. TTL deletes lazily
 (in AWS up to days late; moto never), so reads treat an item past `expires_at` as absent.

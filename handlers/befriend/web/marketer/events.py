@@ -57,25 +57,18 @@ def ingest_events() -> Response:
     raw = _batch(json_body(), "events")
     results: list[dict[str, Any]] = [{} for _ in raw]
     read: dict[int, tuple[Event, str]] = {}
-    claimed: set[str] = set()
     for index, item in enumerate(raw):
-        event_id = _id_of(item)
         try:
-            event, ref = _read_event(item, now)
+            read[index] = _read_event(item, now)
         except _Rejected as exc:
-            results[index] = _rejected(event_id, exc.reason)
-            continue
-        if event.id in claimed:
-            results[index] = {"id": event.id, "result": "duplicate"}
-            continue
-        claimed.add(event.id)
-        read[index] = (event, ref)
+            results[index] = _rejected(_id_of(item), exc.reason)
 
-    unseen = s.store.unseen_events([event.id for event, _ in read.values()])
+    unseen = s.store.unseen_events([mark(event.id) for event, _ in read.values()])
     people = _People(now)
     groups: dict[str, list[tuple[int, Event]]] = {}
+    claimed: set[str] = set()
     for index, (event, ref) in read.items():
-        if event.id not in unseen:
+        if mark(event.id) not in unseen or event.id in claimed:
             results[index] = {"id": event.id, "result": "duplicate"}
             continue
         try:
@@ -84,8 +77,10 @@ def ingest_events() -> Response:
             results[index] = _rejected(event.id, exc.reason)
             continue
         if person is None:
+            # Not claimed: a later copy of this id naming a known person still counts.
             results[index] = _rejected(event.id, UNKNOWN_PERSON)
             continue
+        claimed.add(event.id)
         groups.setdefault(person.id, []).append((index, event))
 
     for person_id, events in groups.items():
@@ -113,7 +108,7 @@ def _record(
     s = services()
     pending = list(events)
     while pending and person is not None:
-        ids = [event.id for _, event in pending]
+        ids = [mark(event.id) for _, event in pending]
         batch = [event for _, event in pending]
         person_id = person.id
 
@@ -133,9 +128,9 @@ def _record(
             person = apply(person, decide, reload, event_ids=ids, cause="events")
         except _Replayed as replayed:
             for index, event in pending:
-                if event.id not in replayed.unseen:
+                if mark(event.id) not in replayed.unseen:
                     results[index] = {"id": event.id, "result": "duplicate"}
-            pending = [(i, e) for i, e in pending if e.id in replayed.unseen]
+            pending = [(i, e) for i, e in pending if mark(e.id) in replayed.unseen]
             person = _active(person_id, s.clock())
             continue
         except _Gone:
@@ -162,6 +157,12 @@ def _read_event(item: Any, now: datetime) -> tuple[Event, str]:
     if kind not in types:
         raise _Rejected(f"unknown type {kind!r}; allowed: {', '.join(types)}")
     return Event(event_id, kind, at), ref
+
+
+def mark(event_id: str) -> str:
+    """What is kept of an event id to spot replays: a keyed hash, since marketers' ids
+    may hold personal data (an order number, an address) and marks outlive erasure."""
+    return services().pseudonyms.fingerprint(f"event:{event_id}".encode())
 
 
 def _id_of(item: Any) -> str | None:
