@@ -68,7 +68,6 @@ def settle(outcome: Outcome, playbook: Playbook, now: datetime, cause: str) -> O
 
 def start_signup(person_id: str, form: Signup, ctx: Context) -> Person:
     """A pending person: nothing is granted until the address is confirmed."""
-    assert ctx.evidence is not None
     return Person(
         id=person_id,
         email=form.email,
@@ -93,7 +92,8 @@ def renew_signup(person: Person, form: Signup, ctx: Context) -> Person:
 
 
 def _request(form: Signup, ctx: Context) -> SignupRequest:
-    assert ctx.evidence is not None
+    if ctx.evidence is None:
+        raise ValueError("a sign-up is always recorded with its evidence")
     return SignupRequest(
         at=ctx.now,
         permissions=form.permissions,
