@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck unit clean
+.PHONY: run site test lint typecheck unit clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "befriend needs Python 3.11 or newer")'
@@ -14,8 +14,13 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
+# `befriend serve` builds the site itself, into a temporary folder, before serving it.
 run: $(STAMP)
 	$(BIN)/befriend serve
+
+# Rebuild the committed site/ after changing templates/site/ or the playbook.
+site: $(STAMP)
+	$(BIN)/befriend build-site
 
 lint: $(STAMP)
 	$(BIN)/ruff check handlers tests

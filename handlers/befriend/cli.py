@@ -46,6 +46,46 @@ def serve(host: str, port: int, no_demo: bool, demo_people: int) -> None:
     run(host, port, demo=0 if no_demo else demo_people)
 
 
+@main.command("build-site")
+@click.option(
+    "--out",
+    default=Path("site"),
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to build into; files an earlier build left there are removed.",
+)
+@click.option(
+    "--playbook",
+    "playbook_file",
+    envvar="BEFRIEND_PLAYBOOK",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The playbook the pages describe (default: the packaged one).",
+)
+@click.option(
+    "--templates",
+    envvar="BEFRIEND_TEMPLATES",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Templates folder holding site/ (default: the one in this checkout).",
+)
+def build_site(out: Path, playbook_file: Path | None, templates: Path | None) -> None:
+    """Render the static pages (templates/site/) from the playbook into OUT."""
+    from jinja2 import TemplateError
+
+    from befriend.config import PACKAGE, default_templates
+    from befriend.core.errors import PlaybookError
+    from befriend.core.playbook import load_playbook
+    from befriend.sitegen import SiteError, build_site
+
+    path = playbook_file or PACKAGE / "playbook.toml"
+    try:
+        loaded = load_playbook(path.read_text(encoding="utf-8"))
+        written = build_site(loaded, templates or default_templates(), out)
+    except (OSError, PlaybookError, SiteError, TemplateError) as exc:
+        click.echo(f"build-site error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"ok: {len(written)} files in {out} (policy {loaded.policy.version})")
+
+
 @main.command("seed-demo")
 @click.option("--people", default=40, show_default=True, type=click.IntRange(1, 100_000))
 @click.option(

@@ -2,28 +2,41 @@
 
 moto runs in this process on a free loopback port, so other `befriend` commands can reach
 the same data with `--endpoint-url` (or AWS_ENDPOINT_URL) while the app serves the API.
+The static site is built from the playbook in force into a temporary folder at start and
+served on the same origin as `/api` (`SiteAndApi`); in AWS a CDN serves it, never Lambda.
 """
 
 from __future__ import annotations
 
 import logging
+import mimetypes
 import os
 import re
 import secrets
+import shutil
+import signal
 import socket
 import sys
+import tempfile
 import threading
-from typing import Any
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from werkzeug.serving import WSGIRequestHandler, make_server, run_simple
+from werkzeug.wrappers import Request, Response
 
 from befriend.clock import system_clock
 from befriend.config import Settings
 from befriend.demo import seed
 from befriend.keys import Keys
+from befriend.sitegen import build_site
 from befriend.store import Store
-from befriend.web.app import create_app, read_playbook
+from befriend.web.app import SECURITY_HEADERS, create_app, read_playbook
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 _TOKEN_IN_PATH = re.compile(r"(/api/unsubscribe/)[^\s?\"]+")
 
@@ -34,6 +47,69 @@ class RedactingHandler(WSGIRequestHandler):
     def log(self, type: str, message: str, *args: Any) -> None:
         line = _TOKEN_IN_PATH.sub(r"\1…", message % args)
         sys.stderr.write(f"{self.address_string()} [{self.log_date_time_string()}] {line}\n")
+
+
+# Paths the API answers; everything else is the site.
+_API = re.compile(r"/(api|dev)(/.*)?")
+_HASHED = re.compile(r"/assets/.+\.[0-9a-f]{8}\.[A-Za-z0-9]+")
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+class SiteAndApi:
+    """Local mode only: the built site and the API on one origin, as the CDN serves them.
+
+    `/` is `index.html` and `/x/` is `x/index.html`; `/x` moves to `/x/`. Hashed assets may
+    be cached for a year, pages are revalidated every time, and an unknown path gets
+    `404.html` with status 404. Every answer carries the API's security headers."""
+
+    def __init__(self, api: WSGIApplication, site: Path) -> None:
+        self.api = api
+        self.site = site.resolve()
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if _API.fullmatch(environ.get("PATH_INFO") or "/"):
+            return self.api(environ, start_response)
+        return self.answer(Request(environ))(environ, start_response)
+
+    def answer(self, request: Request) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            return self._secure(
+                Response("Method not allowed\n", 405, {"Allow": "GET, HEAD"}), "no-store"
+            )
+        path = request.path
+        found = self._file(path)
+        if found is None and not path.endswith("/") and self._file(path + "/") is not None:
+            query = request.query_string.decode("latin-1")
+            moved = Response(
+                status=308, headers={"Location": path + "/" + ("?" if query else "") + query}
+            )
+            return self._secure(moved, "no-cache")
+        if found is None:
+            page = self.site / "404.html"
+            body = page.read_bytes() if page.is_file() else b"Not found\n"
+            return self._secure(Response(body, 404, mimetype="text/html"), "no-cache")
+        cache = IMMUTABLE if _HASHED.fullmatch(path) else "no-cache"
+        kind = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
+        answer = Response(found.read_bytes(), 200, mimetype=kind)
+        answer.add_etag()
+        return self._secure(answer.make_conditional(request), cache)
+
+    def _file(self, path: str) -> Path | None:
+        """The built file a URL path names, or None; hidden files and `..` name nothing."""
+        parts = path.split("/")[1:]
+        if path.endswith("/"):
+            parts[-1] = "index.html"
+        if any(not p or p.startswith(".") or "\\" in p or "\0" in p for p in parts):
+            return None
+        found = self.site.joinpath(*parts)
+        return found if found.is_file() and found.resolve().is_relative_to(self.site) else None
+
+    @staticmethod
+    def _secure(answer: Response, cache: str) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            answer.headers[name] = value
+        answer.headers["Cache-Control"] = cache
+        return answer
 
 
 class LocalAws:
@@ -116,15 +192,27 @@ def serve(host: str, port: int, demo: int) -> None:
     store = prepare(settings, demo)
     # A key for trying the marketer API at once; it lives only as long as this process.
     admin, _ = Keys(store).create("local admin", "admin", system_clock())
-    app = create_app(settings, store)
-    base = f"http://{host}:{port}"
-    print(f"befriend is running at {base}/api/health")
-    print(f"  local outbox:    {base}/dev/outbox")
-    print(f"  OpenAPI:         {base}/api/openapi.json")
-    print(f"  moto endpoint:   {aws.endpoint}")
-    print(f"  check ledgers:   befriend ledger verify --endpoint-url {aws.endpoint}")
-    print(f"  admin API key:   {admin}  (local only; send as Authorization: Bearer …)")
+    # Built from the playbook in force, so the form's policy version is the one the API asks.
+    site = Path(tempfile.mkdtemp(prefix="befriend-site-"))
+    # SIGTERM ends the server like Ctrl-C does, so the temporary site is removed either way.
+    signal.signal(signal.SIGTERM, _terminate)
     try:
+        build_site(read_playbook(settings), settings.templates, site)
+        app = SiteAndApi(create_app(settings, store), site)
+        base = f"http://{host}:{port}"
+        print(f"befriend is running at {base}/")
+        print(f"  API health:      {base}/api/health")
+        print(f"  site built into: {site}")
+        print(f"  local outbox:    {base}/dev/outbox")
+        print(f"  OpenAPI:         {base}/api/openapi.json")
+        print(f"  moto endpoint:   {aws.endpoint}")
+        print(f"  check ledgers:   befriend ledger verify --endpoint-url {aws.endpoint}")
+        print(f"  admin API key:   {admin}  (local only; send as Authorization: Bearer …)")
         run_simple(host, port, app, threaded=True, request_handler=RedactingHandler)
     finally:
         aws.stop()
+        shutil.rmtree(site, ignore_errors=True)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)

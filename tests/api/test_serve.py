@@ -85,6 +85,16 @@ def served() -> Iterator[tuple[str, str, subprocess.Popen[str], str]]:
 
 def test_serve_runs_the_whole_flow_and_logs_no_token(served: tuple[str, str, Any, str]) -> None:
     base, endpoint, process, _ = served
+    # The site, built at start from the same playbook, on the same origin as the API.
+    status, page = call(f"{base}/")
+    assert status == 200
+    assert b'action="/api/signup"' in page
+    assert b'name="policy_version" value="2026-11-01"' in page
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        call(f"{base}/no/such/page/")
+    assert missing.value.code == 404
+    assert missing.value.headers["Content-Security-Policy"].startswith("default-src 'none'")
+
     status, _ = call(
         f"{base}/api/signup",
         json.dumps(

@@ -18,14 +18,17 @@ from befriend.web.services import Services
 
 MAX_BODY = 64 * 1024
 # API answers hold personal data: never cached, never framed, never sniffed, no referrer.
-# HTML pages the API serves have no scripts or inline styles, so the policy can be strict.
+# One policy for the API and the static site on the same origin: scripts, styles and calls
+# only from this origin, never inline, so no page may carry an inline script or style.
+# (`befriend serve` sends the same headers for the site, with its own Cache-Control.)
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'",
 }
 
 

@@ -1,0 +1,163 @@
+"""`befriend build-site`: the static pages, rendered from `templates/site/` and the playbook.
+
+Every template under `templates/site/` whose name and folders do not start with `_` becomes
+a page at the same path (`privacy/index.html` -> `<out>/privacy/index.html`); `_` marks
+layouts and partials. Files in `templates/site/assets/` are copied with a content hash in
+their name (`app.css` -> `assets/app.3f9a2c1b.css`), and pages name them through
+`asset("app.css")`, so a changed file gets a new address and browsers may cache forever.
+
+The output is a function of its input only (no clock, sorted walks), so a build of the same
+templates and playbook is byte for byte the same, and the committed `site/` can be checked
+against a fresh build. The mail and API templates are never reached: the loader is rooted at
+`templates/site/`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from befriend.core.playbook import Channel, Playbook, Purpose
+
+ASSETS = "assets"
+# Written into every built folder: cleaning removes only what a build made, and refuses a
+# folder without it, so `--out` pointed at the wrong place never deletes anything.
+MARKER = ".befriend-site"
+_MARKER_TEXT = "Built by `befriend build-site`; each build rewrites this folder.\n"
+
+
+class SiteError(ValueError):
+    """The site cannot be built; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class ChannelChoices:
+    """One channel's fieldset on the sign-up form: the purposes it is offered for."""
+
+    channel: Channel
+    purposes: tuple[Purpose, ...]
+
+
+def hashed_name(path: PurePosixPath, content: bytes) -> PurePosixPath:
+    """`app.css` -> `app.<first 8 hex of its SHA-256>.css`."""
+    digest = hashlib.sha256(content).hexdigest()[:8]
+    return path.with_name(f"{path.stem}.{digest}{path.suffix}")
+
+
+def _files(root: Path) -> list[PurePosixPath]:
+    """Every file under `root`, relative and sorted, so walks are the same on every machine."""
+    if not root.is_dir():
+        return []
+    found = [PurePosixPath(p.relative_to(root).as_posix()) for p in root.rglob("*") if p.is_file()]
+    return sorted(found)
+
+
+def _is_page(path: PurePosixPath) -> bool:
+    return (
+        path.suffix == ".html"
+        and path.parts[0] != ASSETS
+        and not any(part.startswith(("_", ".")) for part in path.parts)
+    )
+
+
+def paragraphs(text: str) -> list[str]:
+    """Plain text as paragraphs: blank lines separate them, single line breaks do not."""
+    blocks = [" ".join(block.split()) for block in text.strip().split("\n\n")]
+    return [block for block in blocks if block]
+
+
+def page_context(playbook: Playbook) -> dict[str, Any]:
+    """What the page templates read from the playbook."""
+    grid = playbook.grid()
+    choices = [
+        ChannelChoices(
+            channel,
+            tuple(playbook.purposes[p] for c, p in grid if c == channel.id),
+        )
+        for channel in playbook.channels.values()
+    ]
+    return {
+        "organisation": playbook.organisation,
+        "policy": playbook.policy,
+        "policy_paragraphs": paragraphs(playbook.policy.text),
+        "channels": list(playbook.channels.values()),
+        "purposes": list(playbook.purposes.values()),
+        "topics": list(playbook.topics.items()),
+        "choices": [c for c in choices if c.purposes],
+        "gpc_purposes": [p for p in playbook.purposes.values() if p.gpc_opt_out],
+        "capped_channels": [c for c in playbook.channels.values() if c.max_per_week],
+        "quiet_channels": [c for c in playbook.channels.values() if c.quiet_hours],
+        "max_per_week": playbook.max_per_week,
+    }
+
+
+def _clean(out_dir: Path, keep: set[Path]) -> None:
+    """Remove what an earlier build left that this one did not write, then empty folders."""
+    for path in sorted(out_dir.rglob("*"), reverse=True):
+        if path.is_file() or path.is_symlink():
+            if path not in keep:
+                path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+
+
+def _write(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.is_file() or path.read_bytes() != content:
+        path.write_bytes(content)
+
+
+def build_site(playbook: Playbook, templates_dir: Path, out_dir: Path) -> list[Path]:
+    """Render the site into `out_dir`; return every file written, sorted.
+
+    `out_dir` is cleaned of files an earlier build left behind. A folder that exists, is
+    not empty and was not made by a build is refused with `SiteError`."""
+    source = templates_dir / "site"
+    if not source.is_dir():
+        raise SiteError(f"{source}: no site templates here")
+    if out_dir.exists():
+        if not out_dir.is_dir():
+            raise SiteError(f"{out_dir}: exists and is not a folder")
+        if any(out_dir.iterdir()) and not (out_dir / MARKER).is_file():
+            raise SiteError(
+                f"{out_dir}: not empty and not made by `befriend build-site`; "
+                "choose an empty or new folder"
+            )
+
+    outputs: dict[Path, bytes] = {out_dir / MARKER: _MARKER_TEXT.encode()}
+    urls: dict[str, str] = {}
+    for name in _files(source / ASSETS):
+        content = (source / ASSETS / name).read_bytes()
+        hashed = PurePosixPath(ASSETS) / hashed_name(name, content)
+        urls[name.as_posix()] = f"/{hashed}"
+        outputs[out_dir / hashed] = content
+
+    def asset(name: str) -> str:
+        try:
+            return urls[name]
+        except KeyError:
+            raise SiteError(f"asset({name!r}): no such file in {source / ASSETS}") from None
+
+    env = Environment(
+        loader=FileSystemLoader(source),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.globals["asset"] = asset
+    env.filters["asset"] = asset
+    context = page_context(playbook)
+    for page in filter(_is_page, _files(source)):
+        html = env.get_template(page.as_posix()).render(context)
+        outputs[out_dir / page] = html.encode("utf-8")
+
+    for path, content in outputs.items():
+        _write(path, content)
+    _clean(out_dir, set(outputs))
+    return sorted(outputs)

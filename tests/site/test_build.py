@@ -1,0 +1,157 @@
+"""`befriend build-site`: the committed site/ is a fresh build, byte for byte, every time."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from befriend.core.playbook import Playbook
+from befriend.sitegen import MARKER, SiteError, build_site
+from tests.conftest import ROOT
+from tests.site.conftest import TEMPLATES
+
+COMMITTED = ROOT / "site"
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_the_committed_site_is_a_fresh_build_of_the_default_playbook(built: Path) -> None:
+    fresh, committed = tree(built), tree(COMMITTED)
+    stale = sorted(set(fresh) ^ set(committed))
+    differ = sorted(name for name in set(fresh) & set(committed) if fresh[name] != committed[name])
+    assert not stale and not differ, (
+        f"site/ is out of date (files only on one side: {stale}; files that differ: {differ}). "
+        "Run `befriend build-site` and commit site/."
+    )
+
+
+def test_two_builds_are_byte_for_byte_the_same(tmp_path: Path, playbook: Playbook) -> None:
+    first = build_site(playbook, TEMPLATES, tmp_path / "a")
+    second = build_site(playbook, TEMPLATES, tmp_path / "b")
+    assert [p.relative_to(tmp_path / "a") for p in first] == [
+        p.relative_to(tmp_path / "b") for p in second
+    ]
+    assert tree(tmp_path / "a") == tree(tmp_path / "b")
+    assert first == sorted(first)
+
+
+def test_pages_and_hashed_assets_land_where_they_belong(built: Path) -> None:
+    names = set(tree(built))
+    for page in (
+        "index.html",
+        "404.html",
+        "thanks/index.html",
+        "link/index.html",
+        "link/sent/index.html",
+        "privacy/index.html",
+        "unsubscribed/index.html",
+    ):
+        assert page in names
+    [css] = [n for n in names if n.startswith("assets/")]
+    assert css.startswith("assets/app.") and css.endswith(".css")
+    assert f'href="/{css}"' in (built / "index.html").read_text()
+
+
+def copy_templates(tmp_path: Path) -> Path:
+    copy = tmp_path / "templates"
+    shutil.copytree(TEMPLATES / "site", copy / "site")
+    return copy
+
+
+def test_a_changed_asset_gets_a_new_name(tmp_path: Path, playbook: Playbook) -> None:
+    templates = copy_templates(tmp_path)
+    before = build_site(playbook, templates, tmp_path / "out")
+    css = templates / "site/assets/app.css"
+    css.write_text(css.read_text() + "\n.new { color: inherit; }\n")
+    after = build_site(playbook, templates, tmp_path / "out")
+    old = [p.name for p in before if p.suffix == ".css"]
+    new = [p.name for p in after if p.suffix == ".css"]
+    assert old != new
+    assert [p.name for p in (tmp_path / "out/assets").iterdir()] == new  # the old one is gone
+    assert f"/assets/{new[0]}" in (tmp_path / "out/index.html").read_text()
+
+
+def test_partials_and_other_template_folders_are_not_rendered(
+    tmp_path: Path, playbook: Playbook
+) -> None:
+    templates = copy_templates(tmp_path)
+    (templates / "site/_parts").mkdir()
+    (templates / "site/_parts/box.html").write_text("<p>part</p>\n")
+    (templates / "site/about").mkdir()
+    (templates / "site/about/_aside.html").write_text("<p>aside</p>\n")
+    (templates / "mail").mkdir()
+    (templates / "mail/confirm.html").write_text("{{ never_rendered }}")
+    written = build_site(playbook, templates, tmp_path / "out")
+    names = {p.relative_to(tmp_path / "out").as_posix() for p in written}
+    assert not any(part.startswith("_") for n in names for part in n.split("/"))
+    assert not any(n.startswith(("mail/", "api/", "dev/")) for n in names)
+    assert "about/_aside.html" not in names
+    assert (ROOT / "templates/site/_layout.html").is_file()
+    assert not (COMMITTED / "_layout.html").exists()
+
+
+def test_stale_files_are_removed_and_foreign_folders_refused(
+    tmp_path: Path, playbook: Playbook
+) -> None:
+    out = tmp_path / "out"
+    build_site(playbook, TEMPLATES, out)
+    (out / "old").mkdir()
+    (out / "old/index.html").write_text("stale")
+    build_site(playbook, TEMPLATES, out)
+    assert not (out / "old").exists()
+
+    foreign = tmp_path / "precious"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    with pytest.raises(SiteError, match="not made by"):
+        build_site(playbook, TEMPLATES, foreign)
+    assert (foreign / "notes.txt").read_text() == "keep me"
+    assert not (foreign / MARKER).exists()
+
+
+def test_an_unknown_asset_is_a_build_error(tmp_path: Path, playbook: Playbook) -> None:
+    templates = copy_templates(tmp_path)
+    (templates / "site/broken.html").write_text("{{ asset('nope.css') }}")
+    with pytest.raises(SiteError, match=r"nope\.css"):
+        build_site(playbook, templates, tmp_path / "out")
+
+
+def test_the_command_builds_from_another_playbook(tmp_path: Path) -> None:
+    text = (ROOT / "handlers/befriend/playbook.toml").read_text()
+    other = tmp_path / "playbook.toml"
+    other.write_text(text.replace('version = "2026-11-01"', 'version = "2027-01-15"'))
+    env = {"PYTHONPATH": str(ROOT / "handlers"), "BEFRIEND_PLAYBOOK": str(other)}
+    command = [sys.executable, "-c", "from befriend.cli import main; main()", "build-site"]
+    done = subprocess.run(
+        [*command, "--out", str(tmp_path / "out")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "policy 2027-01-15" in done.stdout
+    index = (tmp_path / "out/index.html").read_text()
+    assert 'name="policy_version" value="2027-01-15"' in index
+
+    refused = subprocess.run(
+        [*command, "--out", str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert "build-site error:" in refused.stderr
