@@ -5,6 +5,9 @@ a page at the same path (`privacy/index.html` -> `<out>/privacy/index.html`); `_
 layouts and partials. Files in `templates/site/assets/` are copied with a content hash in
 their name (`app.css` -> `assets/app.3f9a2c1b.css`), and pages name them through
 `asset("app.css")`, so a changed file gets a new address and browsers may cache forever.
+A JavaScript module that imports another asset (`from "./api.js"`) has that import
+rewritten to the hashed name before its own hash is taken, so a change to `api.js` gives
+every module that imports it a new name too.
 
 The output is a function of its input only (no clock, sorted walks), so a build of the same
 templates and playbook is byte for byte the same, and the committed `site/` can be checked
@@ -15,13 +18,14 @@ against a fresh build. The mail and API templates are never reached: the loader 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from befriend.core.playbook import Channel, Playbook, Purpose
+from befriend.core.playbook import HOW_OFTEN, Channel, Playbook, Purpose
 
 ASSETS = "assets"
 # Written into every built folder: cleaning removes only what a build made, and refuses a
@@ -32,6 +36,11 @@ _MARKER_TEXT = "Built by `befriend build-site`; each build rewrites this folder.
 
 class SiteError(ValueError):
     """The site cannot be built; the message says why and what to do."""
+
+
+# `import … from "./x.js"`, `export … from "./x.js"`, `import "./x.js"` and `import("./x.js")`
+# of a module in the same assets folder.
+_IMPORT = re.compile(r"""(\bfrom\s*|\bimport\s*\(?\s*)(["'])\./([A-Za-z0-9_-]+\.js)\2""")
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,37 @@ def hashed_name(path: PurePosixPath, content: bytes) -> PurePosixPath:
     """`app.css` -> `app.<first 8 hex of its SHA-256>.css`."""
     digest = hashlib.sha256(content).hexdigest()[:8]
     return path.with_name(f"{path.stem}.{digest}{path.suffix}")
+
+
+def _hashed_assets(folder: Path) -> dict[PurePosixPath, tuple[PurePosixPath, bytes]]:
+    """Every asset: its hashed name and content, module imports rewritten to hashed names."""
+    done: dict[PurePosixPath, tuple[PurePosixPath, bytes]] = {}
+    names = _files(folder)
+
+    def resolve(name: PurePosixPath, chain: tuple[PurePosixPath, ...]) -> None:
+        if name in done:
+            return
+        if name in chain:
+            cycle = " -> ".join(n.as_posix() for n in (*chain, name))
+            raise SiteError(f"assets import each other in a cycle: {cycle}")
+        content = (folder / name).read_bytes()
+        if name.suffix == ".js":
+            text = content.decode("utf-8")
+
+            def rewrite(match: re.Match[str]) -> str:
+                target = name.parent / match.group(3)
+                if target not in names:
+                    raise SiteError(f"{name}: imports ./{match.group(3)}, which is not in {folder}")
+                resolve(target, (*chain, name))
+                quote = match.group(2)
+                return f"{match.group(1)}{quote}./{done[target][0].name}{quote}"
+
+            content = _IMPORT.sub(rewrite, text).encode("utf-8")
+        done[name] = (hashed_name(name, content), content)
+
+    for name in names:
+        resolve(name, ())
+    return done
 
 
 def _files(root: Path) -> list[PurePosixPath]:
@@ -92,6 +132,9 @@ def page_context(playbook: Playbook) -> dict[str, Any]:
         "capped_channels": [c for c in playbook.channels.values() if c.max_per_week],
         "quiet_channels": [c for c in playbook.channels.values() if c.quiet_hours],
         "max_per_week": playbook.max_per_week,
+        "social_channels": [c for c in playbook.channels.values() if c.kind == "social"],
+        "found_us": list(playbook.survey.found_us.items()) if playbook.survey else [],
+        "how_often": [(key, label) for key, (label, _) in HOW_OFTEN.items()],
     }
 
 
@@ -130,9 +173,8 @@ def build_site(playbook: Playbook, templates_dir: Path, out_dir: Path) -> list[P
 
     outputs: dict[Path, bytes] = {out_dir / MARKER: _MARKER_TEXT.encode()}
     urls: dict[str, str] = {}
-    for name in _files(source / ASSETS):
-        content = (source / ASSETS / name).read_bytes()
-        hashed = PurePosixPath(ASSETS) / hashed_name(name, content)
+    for name, (hashed_as, content) in _hashed_assets(source / ASSETS).items():
+        hashed = PurePosixPath(ASSETS) / hashed_as
         urls[name.as_posix()] = f"/{hashed}"
         outputs[out_dir / hashed] = content
 

@@ -55,9 +55,13 @@ def test_pages_and_hashed_assets_land_where_they_belong(built: Path) -> None:
         "link/sent/index.html",
         "privacy/index.html",
         "unsubscribed/index.html",
+        "confirm/index.html",
+        "preferences/index.html",
+        "data/index.html",
+        "marketers/index.html",
     ):
         assert page in names
-    [css] = [n for n in names if n.startswith("assets/")]
+    [css] = [n for n in names if n.startswith("assets/") and n.endswith(".css")]
     assert css.startswith("assets/app.") and css.endswith(".css")
     assert f'href="/{css}"' in (built / "index.html").read_text()
 
@@ -77,8 +81,47 @@ def test_a_changed_asset_gets_a_new_name(tmp_path: Path, playbook: Playbook) -> 
     old = [p.name for p in before if p.suffix == ".css"]
     new = [p.name for p in after if p.suffix == ".css"]
     assert old != new
-    assert [p.name for p in (tmp_path / "out/assets").iterdir()] == new  # the old one is gone
+    css_files = [p.name for p in (tmp_path / "out/assets").glob("*.css")]
+    assert css_files == new  # the old one is gone
     assert f"/assets/{new[0]}" in (tmp_path / "out/index.html").read_text()
+
+
+def test_a_changed_module_renames_the_modules_that_import_it(
+    tmp_path: Path, playbook: Playbook
+) -> None:
+    templates = copy_templates(tmp_path)
+    before = {p.name for p in build_site(playbook, templates, tmp_path / "out")}
+    api = templates / "site/assets/api.js"
+    api.write_text(api.read_text() + "\nexport const CHANGED = true;\n")
+    after = {p.name for p in build_site(playbook, templates, tmp_path / "out")}
+    for module in ("api", "confirm", "preferences", "data", "marketers"):
+        [old] = [n for n in before if n.startswith(f"{module}.") and n.endswith(".js")]
+        [new] = [n for n in after if n.startswith(f"{module}.") and n.endswith(".js")]
+        assert old != new, module
+    [api_name] = [n for n in after if n.startswith("api.")]
+    [prefs] = (tmp_path / "out/assets").glob("preferences.*.js")
+    assert f'from "./{api_name}"' in prefs.read_text()
+    assert f"/assets/{prefs.name}" in (tmp_path / "out/preferences/index.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"a.js": 'import { x } from "./nope.js";\n'}, r"imports \./nope\.js"),
+        (
+            {"a.js": 'import "./b.js";\n', "b.js": 'export * from "./a.js";\n'},
+            r"cycle: a\.js -> b\.js -> a\.js",
+        ),
+    ],
+)
+def test_broken_module_imports_are_build_errors(
+    tmp_path: Path, playbook: Playbook, files: dict[str, str], message: str
+) -> None:
+    templates = copy_templates(tmp_path)
+    for name, text in files.items():
+        (templates / "site/assets" / name).write_text(text)
+    with pytest.raises(SiteError, match=message):
+        build_site(playbook, templates, tmp_path / "out")
 
 
 def test_partials_and_other_template_folders_are_not_rendered(

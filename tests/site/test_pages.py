@@ -3,6 +3,7 @@ without JavaScript against the real API."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,18 @@ PAGES = (
     "link/sent/index.html",
     "privacy/index.html",
     "unsubscribed/index.html",
+    "confirm/index.html",
+    "preferences/index.html",
+    "data/index.html",
+    "marketers/index.html",
 )
+# The pages that need a token or a key, and the one module each loads.
+SCRIPTED = {
+    "confirm/index.html": "confirm",
+    "preferences/index.html": "preferences",
+    "data/index.html": "data",
+    "marketers/index.html": "marketers",
+}
 _OTHER_HOST = re.compile(r"""(?:https?:)?//(?!/)""")
 
 
@@ -60,7 +72,6 @@ def test_no_inline_script_or_style_and_nothing_from_other_hosts(built: Path, nam
     found = page(built, name)
     for tag, attrs in found.tags:
         assert tag not in ("script", "style") or attrs.get("src"), f"inline <{tag}>"
-        assert tag != "script", "no scripts yet on these pages"
         assert "style" not in attrs, f"style= on <{tag}>"
         assert not [a for a in attrs if a.startswith("on")], f"event handler on <{tag}>"
         for key in ("href", "src", "action", "srcset", "formaction"):
@@ -69,6 +80,21 @@ def test_no_inline_script_or_style_and_nothing_from_other_hosts(built: Path, nam
             assert not value.lower().startswith(("javascript:", "data:"))
     stylesheets = [a["href"] for t, a in found.tags if t == "link" and a.get("rel") == "stylesheet"]
     assert len(stylesheets) == 1 and re.fullmatch(r"/assets/app\.[0-9a-f]{8}\.css", stylesheets[0])
+    scripts = [a for t, a in found.tags if t == "script"]
+    if name in SCRIPTED:
+        [script] = scripts
+        assert script["type"] == "module"
+        assert re.fullmatch(rf"/assets/{SCRIPTED[name]}\.[0-9a-f]{{8}}\.js", script["src"])
+    else:
+        assert not scripts, "pages that work without JavaScript load none"
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_one_h1_and_headings_in_order(built: Path, name: str) -> None:
+    levels = [int(t[1]) for t, _ in page(built, name).tags if re.fullmatch(r"h[1-6]", t)]
+    assert levels[0] == 1 and levels.count(1) == 1
+    for before, after in itertools.pairwise(levels):
+        assert after <= before + 1, f"h{before} is followed by h{after}"
 
 
 def test_the_stylesheet_cares_for_dark_mode_motion_and_focus(built: Path) -> None:

@@ -1,0 +1,116 @@
+// Shared by the pages that need a token: the manage token, calls to the API, the status line.
+// Every value from the API reaches the page through textContent, never as HTML.
+
+const KEY = "befriend.manage";
+
+/** The manage token: from `#t=` in the address (dropped from it at once), else this tab's. */
+export function takeToken() {
+  const match = /(?:^#|&)t=([^&]+)/.exec(location.hash);
+  if (match) {
+    history.replaceState(null, "", location.pathname + location.search);
+    const token = decodeURIComponent(match[1]);
+    sessionStorage.setItem(KEY, token);
+    return token;
+  }
+  return sessionStorage.getItem(KEY);
+}
+
+export function keepToken(token) {
+  sessionStorage.setItem(KEY, token);
+}
+
+export function forgetToken() {
+  sessionStorage.removeItem(KEY);
+}
+
+/** Call the API; resolves to {status, data, answer}. `data` is the parsed JSON or null. */
+export async function call(method, path, { token, body } = {}) {
+  const headers = { Accept: "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let answer;
+  try {
+    answer = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+      cache: "no-store",
+    });
+  } catch {
+    return { status: 0, data: null, answer: null };
+  }
+  let data = null;
+  const kind = answer.headers.get("Content-Type") || "";
+  if (kind.includes("json")) {
+    try {
+      data = await answer.json();
+    } catch {
+      data = null;
+    }
+  }
+  return { status: answer.status, data, answer };
+}
+
+/** A plain sentence for a failed call, from the problem document when there is one. */
+export function problemText(result) {
+  if (result.status === 0) return "We could not reach the server. Check your connection and try again.";
+  const problem = result.data || {};
+  // Field errors say exactly what is wrong; the title and detail are for when there are none.
+  const parts = Array.isArray(problem.errors)
+    ? problem.errors.filter((error) => error && error.message).map((error) => sentence(error.message))
+    : [];
+  if (!parts.length) {
+    if (problem.title) parts.push(sentence(problem.title));
+    if (problem.detail) parts.push(sentence(problem.detail));
+  }
+  if (!parts.length) parts.push(`Something went wrong (status ${result.status}). Please try again.`);
+  return parts.join(" ");
+}
+
+function sentence(text) {
+  const trimmed = String(text).trim();
+  const capital = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
+}
+
+/** The status line (#status, a polite live region) and its optional Undo button (#undo). */
+export function say(text, undo) {
+  const status = document.getElementById("status");
+  const button = document.getElementById("undo");
+  status.textContent = text;
+  if (!button) return;
+  button.hidden = !undo;
+  button.onclick = undo
+    ? () => {
+        button.hidden = true;
+        button.onclick = null;
+        undo();
+      }
+    : null;
+}
+
+/** A date and time in the reader's own words, or the text as it came when it is not one. */
+export function when(stamp) {
+  const date = new Date(stamp);
+  if (Number.isNaN(date.getTime())) return String(stamp);
+  return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+/** Show one section and hide others: the page's sections by id. */
+export function show(id, ...hide) {
+  for (const other of hide) {
+    const element = document.getElementById(other);
+    if (element) element.hidden = true;
+  }
+  const element = document.getElementById(id);
+  if (element) element.hidden = false;
+}
+
+/** An element with text: the only way these pages put API values into the page. */
+export function el(tag, text, className) {
+  const element = document.createElement(tag);
+  if (text !== undefined && text !== null) element.textContent = String(text);
+  if (className) element.className = className;
+  return element;
+}

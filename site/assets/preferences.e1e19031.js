@@ -1,0 +1,351 @@
+// /preferences/: the person's own page. Every change is saved at once, said in #status, and
+// most can be undone with #undo.
+import { call, el, forgetToken, keepToken, problemText, say, show, takeToken, when } from "./api.c68742ad.js";
+
+const HOW = {
+  confirm: "when you confirmed",
+  api: "on this page",
+  "one-click": "by one-click unsubscribe",
+  gpc: "by your browser's privacy signal",
+  expiry: "lapsed after a long quiet",
+  form: "at sign-up",
+  import: "when we imported your details",
+};
+
+let token = null;
+let person = null;
+
+const $ = (id) => document.getElementById(id);
+const all = (selector) => Array.from(document.querySelectorAll(selector));
+const focused = (input) => document.activeElement === input;
+
+function expired() {
+  forgetToken();
+  token = null;
+  say("Your link has expired or was replaced.");
+  show("expired", "prefs");
+}
+
+function sinceText(state) {
+  if (state.state === "never" || !state.since) return "Never asked";
+  const how = HOW[state.source] || "";
+  const yesNo = state.state === "granted" ? "Yes" : "No";
+  return `${yesNo} since ${when(state.since)}${how ? `, ${how}` : ""}`;
+}
+
+function render() {
+  const boxes = new Map(all('input[name="permission"]').map((box) => [box.value, box]));
+  for (const state of person.permissions) {
+    const box = boxes.get(`${state.channel}:${state.purpose}`);
+    if (!box) continue;
+    box.checked = state.state === "granted";
+    const since = $(box.getAttribute("aria-describedby"));
+    if (since) since.textContent = sinceText(state);
+  }
+  for (const box of all('input[name="interest"]')) {
+    box.checked = person.interests.includes(box.value);
+  }
+  const settings = person.settings;
+  const zone = $("time_zone");
+  if (!focused(zone)) zone.value = settings.time_zone || "";
+  for (const input of all('input[name="quiet-from"], input[name="quiet-until"]')) {
+    const quiet = settings.quiet_hours[input.dataset.channel];
+    const key = input.name === "quiet-from" ? "from" : "until";
+    if (!focused(input)) input.value = quiet ? quiet[key] : "";
+  }
+  for (const button of all("button[data-quiet-reset]")) {
+    const channel = button.dataset.quietReset;
+    const quiet = settings.quiet_hours[channel];
+    button.hidden = !(quiet && quiet.own);
+    const note = $(`quiet-${channel}-note`);
+    if (note) {
+      note.textContent = !quiet
+        ? "No quiet hours."
+        : quiet.own
+          ? "Your own quiet hours."
+          : "Our default quiet hours.";
+    }
+  }
+  for (const input of all('input[name="max_per_week"]')) {
+    const cap = settings.max_per_week[input.dataset.channel];
+    if (!focused(input)) input.value = cap === null || cap === undefined ? "" : String(cap);
+  }
+  const pause = $("paused_until");
+  if (!focused(pause)) pause.value = settings.paused_until ? settings.paused_until.slice(0, 10) : "";
+  $("pause-clear").hidden = !settings.paused_until;
+  for (const input of all('input[name="handle"]')) {
+    const handle = (settings.handles || {})[input.dataset.channel];
+    if (!focused(input)) input.value = handle || "";
+  }
+  renderRelationship(person.relationship);
+}
+
+function renderRelationship(relationship) {
+  $("stage-label").textContent = relationship.stage.label;
+  $("stage-says").textContent = relationship.stage.says;
+  $("circle-label").textContent = relationship.circle.label;
+  $("circle-says").textContent = relationship.circle.says;
+  const list = $("steps");
+  list.replaceChildren();
+  for (const step of relationship.next_steps) {
+    const item = el("li", undefined, "step");
+    item.append(el("p", step.says, "step-says"));
+    item.append(el("p", `Why: ${step.reason}.`, "hint"));
+    const actions = el("div", undefined, "inline");
+    const decline = el("button", "No thanks", "secondary small");
+    decline.type = "button";
+    decline.dataset.decline = step.play;
+    decline.setAttribute("aria-label", `No thanks: ${step.says}`);
+    actions.append(decline);
+    item.append(actions);
+    list.append(item);
+  }
+  $("no-steps").hidden = relationship.next_steps.length > 0;
+}
+
+/** Send a change; on success show `message` and offer `undo`; on failure show why. */
+async function save(method, path, body, message, undo) {
+  say("Saving…");
+  const result = await call(method, path, { token, body });
+  if (result.status === 401 || result.status === 403) {
+    expired();
+    return false;
+  }
+  if (result.status === 200 && result.data) {
+    person = result.data;
+    if (person.manage_token) {
+      token = person.manage_token;
+      keepToken(token);
+    }
+    render();
+    say(message, undo);
+    return true;
+  }
+  say(problemText(result));
+  if (person) render();
+  return false;
+}
+
+function labelOf(input) {
+  return input.labels && input.labels[0] ? input.labels[0].textContent.trim() : input.value;
+}
+
+function legendOf(input) {
+  const legend = input.closest("fieldset")?.querySelector("legend");
+  return legend ? legend.textContent.trim() : "";
+}
+
+function permissionChanged(box) {
+  const [channel, purpose] = box.value.split(":");
+  const granted = box.checked;
+  const what = `${labelOf(box)} by ${legendOf(box)}`;
+  const change = (yes) => ({ changes: [{ channel, purpose, granted: yes }] });
+  save(
+    "PATCH",
+    "/api/me/permissions",
+    change(granted),
+    granted ? `Saved: yes to ${what}.` : `Saved: no more ${what}.`,
+    () => save("PATCH", "/api/me/permissions", change(!granted), `Undone: ${what} is back as it was.`),
+  );
+}
+
+function interestsChanged(box) {
+  const before = person.interests.slice();
+  const after = all('input[name="interest"]:checked').map((b) => b.value);
+  const what = labelOf(box);
+  save(
+    "PUT",
+    "/api/me/interests",
+    { interests: after },
+    box.checked ? `Saved: you are interested in ${what}.` : `Saved: no more ${what}.`,
+    () => save("PUT", "/api/me/interests", { interests: before }, "Undone: your interests are back as they were."),
+  );
+}
+
+function settingsSave(patch, message, restore) {
+  return save("PATCH", "/api/me/settings", patch, message, () =>
+    save("PATCH", "/api/me/settings", restore, "Undone: back as it was."),
+  );
+}
+
+function ownQuiet(channel) {
+  const quiet = person.settings.quiet_hours[channel];
+  return quiet && quiet.own ? { from: quiet.from, until: quiet.until } : null;
+}
+
+function quietChanged(input) {
+  const channel = input.dataset.channel;
+  const from = $(`quiet-${channel}-from`).value;
+  const until = $(`quiet-${channel}-until`).value;
+  const name = legendOf(input);
+  if (Boolean(from) !== Boolean(until)) {
+    say(`${name}: enter both times to save quiet hours.`);
+    return;
+  }
+  const value = from ? { from, until } : null;
+  settingsSave(
+    { quiet_hours: { [channel]: value } },
+    value ? `Saved: quiet hours for ${name} from ${from} until ${until}.` : `Saved: ${name} is back to the default.`,
+    { quiet_hours: { [channel]: ownQuiet(channel) } },
+  );
+}
+
+function capChanged(input) {
+  const channel = input.dataset.channel;
+  const before = person.settings.max_per_week[channel];
+  const name = labelOf(input);
+  if (!input.validity.valid) {
+    say(`${name}: enter a whole number from ${input.min} to ${input.max}, or leave it empty.`);
+    return;
+  }
+  const value = input.value === "" ? null : Number(input.value);
+  settingsSave(
+    { max_per_week: { [channel]: value } },
+    value === null ? `Saved: no weekly maximum of your own for ${name}.` : `Saved: at most ${value} a week by ${name}.`,
+    { max_per_week: { [channel]: before ?? null } },
+  );
+}
+
+function pauseChanged(value) {
+  const before = person.settings.paused_until;
+  settingsSave(
+    { paused_until: value },
+    value ? `Saved: we will not contact you before ${value}.` : "Saved: the pause has ended.",
+    { paused_until: before },
+  );
+}
+
+function handleChanged(input) {
+  const channel = input.dataset.channel;
+  const before = (person.settings.handles || {})[channel] ?? null;
+  const value = input.value.trim() || null;
+  settingsSave(
+    { handles: { [channel]: value } },
+    value ? `Saved: your ${labelOf(input)} handle.` : `Saved: your ${labelOf(input)} handle is removed.`,
+    { handles: { [channel]: before } },
+  );
+}
+
+async function withdrawAll() {
+  const granted = person.permissions.filter((p) => p.state === "granted");
+  const ok = await save("POST", "/api/me/withdraw-all", undefined, "Saved: every permission is withdrawn.", granted.length
+    ? () =>
+        save(
+          "PATCH",
+          "/api/me/permissions",
+          { changes: granted.map((p) => ({ channel: p.channel, purpose: p.purpose, granted: true })) },
+          "Undone: your permissions are back as they were.",
+        )
+    : undefined);
+  if (ok) {
+    $("withdraw-confirm").hidden = true;
+    $("withdraw-all").focus();
+  }
+}
+
+async function survey(event) {
+  event.preventDefault();
+  const form = event.target;
+  const body = {};
+  const found = form.querySelector('input[name="found_us"]:checked');
+  if (found) body.found_us = found.value;
+  const often = form.querySelector('input[name="how_often"]:checked');
+  const channel = form.elements.preferred_channel.value;
+  if (often) {
+    if (!channel) {
+      say("Say which channel “how often” is about.");
+      form.elements.preferred_channel.focus();
+      return;
+    }
+    body.how_often = often.value;
+  }
+  if (channel) body.preferred_channel = channel;
+  const recommend = form.elements.recommend;
+  if (recommend.value !== "") {
+    if (!recommend.validity.valid) {
+      say("Enter a whole number from 0 to 10 for the last question, or leave it empty.");
+      recommend.focus();
+      return;
+    }
+    body.recommend = Number(recommend.value);
+  }
+  if (!Object.keys(body).length) {
+    say("Answer at least one question first.");
+    return;
+  }
+  if (await save("POST", "/api/me/survey", body, "Thank you: your answers are saved.")) form.reset();
+}
+
+function wire() {
+  document.addEventListener("change", (event) => {
+    const input = event.target;
+    if (!(input instanceof HTMLInputElement) || !person) return;
+    if (input.name === "permission") permissionChanged(input);
+    else if (input.name === "interest") interestsChanged(input);
+    else if (input.name === "time_zone") {
+      const before = person.settings.time_zone;
+      const value = input.value.trim();
+      if (!value) {
+        say("Enter a time zone, for example Europe/Berlin.");
+        return;
+      }
+      settingsSave({ time_zone: value }, `Saved: your time zone is ${value}.`, { time_zone: before });
+    } else if (input.name === "quiet-from" || input.name === "quiet-until") quietChanged(input);
+    else if (input.name === "max_per_week") capChanged(input);
+    else if (input.name === "paused_until") pauseChanged(input.value || null);
+    else if (input.name === "handle") handleChanged(input);
+  });
+  document.addEventListener("click", (event) => {
+    const button = event.target instanceof Element ? event.target.closest("button") : null;
+    if (!button || !person) return;
+    if (button.dataset.quietReset) {
+      const channel = button.dataset.quietReset;
+      settingsSave(
+        { quiet_hours: { [channel]: null } },
+        `Saved: ${legendOf(button)} is back to the default.`,
+        { quiet_hours: { [channel]: ownQuiet(channel) } },
+      );
+    } else if (button.dataset.decline) {
+      const play = button.dataset.decline;
+      save("POST", `/api/me/next-steps/${encodeURIComponent(play)}/decline`, undefined, "Saved: no thanks. We will not suggest that again for a while.").then(
+        () => $("steps-title").focus(),
+      );
+    } else if (button.id === "pause-clear") pauseChanged(null);
+    else if (button.id === "withdraw-all") {
+      $("withdraw-confirm").hidden = false;
+      $("withdraw-all-confirm").focus();
+    } else if (button.id === "withdraw-all-cancel") {
+      $("withdraw-confirm").hidden = true;
+      say("Nothing changed.");
+      $("withdraw-all").focus();
+    } else if (button.id === "withdraw-all-confirm") withdrawAll();
+    else if (button.id === "sign-out-everywhere") {
+      save("POST", "/api/me/sign-out-everywhere", undefined, "Done: every other link to this page has stopped working. This page stays open.");
+    }
+  });
+  $("survey").addEventListener("submit", survey);
+}
+
+async function load() {
+  token = takeToken();
+  if (!token) {
+    expired();
+    return;
+  }
+  const result = await call("GET", "/api/me", { token });
+  if (result.status === 401 || result.status === 403 || result.status === 404) {
+    expired();
+    return;
+  }
+  if (result.status !== 200 || !result.data) {
+    say(problemText(result));
+    return;
+  }
+  person = result.data;
+  render();
+  show("prefs");
+  say("Your preferences are up to date.");
+}
+
+wire();
+load();
