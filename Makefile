@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run site test lint typecheck unit clean
+.PHONY: run site test lint typecheck unit browser-deps clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "befriend needs Python 3.11 or newer")'
@@ -29,7 +29,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+# tests/browser/ drives Debian's Chromium (not Playwright's download); installed here if root.
+browser-deps:
+	.ci/ensure-chromium
+
+unit: $(STAMP) browser-deps
 	$(BIN)/pytest -n auto
 
 test: lint typecheck unit
