@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run site test lint typecheck unit browser-deps clean
+.PHONY: run site test lint typecheck unit browser-deps screenshots clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "befriend needs Python 3.11 or newer")'
@@ -37,6 +37,10 @@ unit: $(STAMP) browser-deps
 	$(BIN)/pytest -n auto
 
 test: lint typecheck unit
+
+# Retake the README's screenshots (docs/screenshots/) in Debian's Chromium.
+screenshots: $(STAMP) browser-deps
+	BEFRIEND_README_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/browser/test_readme_screenshots.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis

@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import (
     Server,
@@ -66,9 +66,10 @@ def test_sign_up_with_the_keyboard_only(
     page.keyboard.press("Space")
     assert newsletter.is_checked()
     focus_by_tab(page, 'button[type="submit"]')
-    with page.expect_navigation(url=server.url("/thanks/")):
-        page.keyboard.press("Enter")
-    screenshot(page, screenshots, "keyboard-thanks")
+    page.keyboard.press("Enter")
+    # Sent in place: the answer is read out from the live region, focus stays in the form.
+    expect(page.locator("#status")).to_contain_text("check your mail")
+    screenshot(page, screenshots, "keyboard-signed-up")
     [mail] = server.mails_to(address)
     assert any("/confirm/#t=" in link for link in mail["links"]), mail["links"]
     assert_clean(page, watch)
@@ -139,5 +140,36 @@ def test_dark_mode_renders_and_stays_accessible(
         screenshot(page, screenshots, "home-dark")
         assert_accessible(page)
         assert_clean(page, watch)
+    finally:
+        context.close()
+
+
+def test_sign_up_without_javascript_lands_on_the_thank_you_page(
+    browser: Browser, server: Server, watch: Watch, screenshots: Path
+) -> None:
+    address = f"nojs-{uuid.uuid4().hex[:8]}@example.org"
+    context = new_context(browser, watch, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(server.url("/"))
+        page.fill("#email", address)
+        page.check('input[name="permissions"][value="email:newsletter"]')
+        with page.expect_navigation(url=server.url("/thanks/")):
+            page.click('button[type="submit"]')
+        screenshot(page, screenshots, "no-javascript-thanks")
+        [mail] = server.mails_to(address)
+        assert any("/confirm/#t=" in link for link in mail["links"])
+    finally:
+        context.close()
+
+
+def test_the_time_zone_is_filled_in_from_the_browser(
+    browser: Browser, server: Server, watch: Watch
+) -> None:
+    context = new_context(browser, watch, timezone_id="Asia/Tokyo")
+    try:
+        page = context.new_page()
+        page.goto(server.url("/"))
+        expect(page.locator("#time_zone")).to_have_value("Asia/Tokyo")
     finally:
         context.close()

@@ -30,6 +30,7 @@ PAGES = (
 )
 # The pages that need a token or a key, and the one module each loads.
 SCRIPTED = {
+    "index.html": "signup",  # optional: the form also works without it
     "confirm/index.html": "confirm",
     "preferences/index.html": "preferences",
     "data/index.html": "data",
