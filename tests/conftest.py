@@ -4,6 +4,8 @@ gets its own table, and clients are reused because a new boto3 client costs far 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -43,6 +45,27 @@ from befriend.store import Store  # noqa: E402
 from befriend.web.app import create_app  # noqa: E402
 
 START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+BEFRIEND = [sys.executable, "-c", "from befriend.cli import main; main()"]
+
+
+def cli_env() -> dict[str, str]:
+    """The environment of a `befriend` subprocess: this checkout's code and none of the test
+    process's AWS settings (a subprocess reaches moto only through the endpoint it is given)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(PYTHONPATH=str(ROOT / "handlers"), PYTHONUNBUFFERED="1")
+    return env
+
+
+def run_befriend(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run the `befriend` command as a person would, and capture what it says."""
+    return subprocess.run(
+        [*BEFRIEND, *args],
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 # Requests to a moto server of our own on loopback (see `moto_server`) go through for real.

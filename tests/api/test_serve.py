@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -15,7 +13,7 @@ from typing import Any
 import pytest
 
 from befriend.local import free_port
-from tests.conftest import ROOT
+from tests.conftest import BEFRIEND, cli_env, run_befriend
 
 
 def call(
@@ -32,18 +30,14 @@ def call(
 def start(port: int) -> tuple[subprocess.Popen[str], str, str]:
     """Start `befriend serve` as `make run` does; return it, the moto endpoint and the
     admin key it prints."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(PYTHONPATH=str(ROOT / "handlers"), PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
         [
-            sys.executable,
-            "-c",
-            "from befriend.cli import main; main()",
+            *BEFRIEND,
             "serve",
             "--port",
             str(port),
         ],
-        env=env,
+        env=cli_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -120,24 +114,7 @@ def test_serve_runs_the_whole_flow_and_logs_no_token(served: tuple[str, str, Any
 
     # Another command reaches the same data through the moto endpoint serve printed,
     # every chain intact.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env["PYTHONPATH"] = str(ROOT / "handlers")
-    verify = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from befriend.cli import main; main()",
-            "ledger",
-            "verify",
-            "--endpoint-url",
-            endpoint,
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    verify = run_befriend("ledger", "verify", "--endpoint-url", endpoint)
     assert verify.returncode == 0, verify.stderr
     assert "ok: 41 people" in verify.stdout  # forty demo people and this one
 

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -34,7 +33,7 @@ from playwright.sync_api import (
 )
 
 from befriend.local import free_port
-from tests.conftest import ROOT
+from tests.conftest import BEFRIEND, cli_env
 
 CHROMIUM = os.environ.get("BEFRIEND_CHROMIUM", "/usr/bin/chromium")
 MISSING = "browser tests need Debian's Chromium: sudo apt-get install chromium"
@@ -83,13 +82,10 @@ def _start(port: int, log: Path) -> tuple[subprocess.Popen[bytes], str, str]:
     """Start `befriend serve` as `make run` does, its output going to `log` (a pipe nobody
     reads after start-up would fill and stall the server); return it, the moto endpoint and
     the admin key it prints."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(PYTHONPATH=str(ROOT / "handlers"), PYTHONUNBUFFERED="1")
-    command = "from befriend.cli import main; main()"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-c", command, "serve", "--port", str(port), "--demo-people", "0"],
-            env=env,
+            [*BEFRIEND, "serve", "--port", str(port), "--demo-people", "0"],
+            env=cli_env(),
             stdout=out,
             stderr=subprocess.STDOUT,
         )

@@ -4,9 +4,6 @@ change a choice, one-click unsubscribe, download, erase, and the old link then e
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import urllib.request
 import uuid
 from pathlib import Path
@@ -15,7 +12,7 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Server, Watch, assert_accessible, assert_clean, screenshot
-from tests.conftest import ROOT
+from tests.conftest import run_befriend
 
 TOKEN_KEY = "befriend.manage"
 
@@ -51,22 +48,7 @@ def statuses(found: list[dict[str, Any]], channel: str, purpose: str) -> list[st
 
 
 def verify_ledger(server: Server) -> None:
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "handlers"))
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from befriend.cli import main; main()",
-            "ledger",
-            "verify",
-            "--endpoint-url",
-            server.endpoint,
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_befriend("ledger", "verify", "--endpoint-url", server.endpoint)
     assert done.returncode == 0, done.stdout + done.stderr
 
 

@@ -4,10 +4,7 @@ can be changed with the keyboard alone."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -16,7 +13,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import Server, Watch, assert_accessible, assert_clean, screenshot
 from tests.browser.test_flow import permission
 from tests.browser.test_static_pages import focus_by_tab
-from tests.conftest import ROOT
+from tests.conftest import run_befriend
 
 
 def sign_up(page: Page, server: Server, *grants: str) -> str:
@@ -43,25 +40,15 @@ def open_preferences(page: Page, server: Server, *grants: str) -> None:
 
 def reader_key(server: Server) -> str:
     """A fresh reader key, made with `befriend keys create` against the server's moto."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "handlers"))
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from befriend.cli import main; main()",
-            "keys",
-            "create",
-            "--role",
-            "reader",
-            "--name",
-            f"browser test {uuid.uuid4().hex[:8]}",
-            "--endpoint-url",
-            server.endpoint,
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    done = run_befriend(
+        "keys",
+        "create",
+        "--role",
+        "reader",
+        "--name",
+        f"browser test {uuid.uuid4().hex[:8]}",
+        "--endpoint-url",
+        server.endpoint,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     found = re.search(r"^key:\s+(\S+)", done.stdout, re.MULTILINE)

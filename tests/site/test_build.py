@@ -13,6 +13,7 @@ from befriend.core.playbook import Playbook
 from befriend.sitegen import MARKER, SiteError, build_site
 from tests.conftest import ROOT
 from tests.site.conftest import TEMPLATES
+from tests.site.test_pages import PAGES
 
 COMMITTED = ROOT / "site"
 
@@ -47,19 +48,7 @@ def test_two_builds_are_byte_for_byte_the_same(tmp_path: Path, playbook: Playboo
 
 def test_pages_and_hashed_assets_land_where_they_belong(built: Path) -> None:
     names = set(tree(built))
-    for page in (
-        "index.html",
-        "404.html",
-        "thanks/index.html",
-        "link/index.html",
-        "link/sent/index.html",
-        "privacy/index.html",
-        "unsubscribed/index.html",
-        "confirm/index.html",
-        "preferences/index.html",
-        "data/index.html",
-        "marketers/index.html",
-    ):
+    for page in PAGES:
         assert page in names
     [css] = [n for n in names if n.startswith("assets/") and n.endswith(".css")]
     assert css.startswith("assets/app.") and css.endswith(".css")
