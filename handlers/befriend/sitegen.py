@@ -18,6 +18,7 @@ against a fresh build. The mail and API templates are never reached: the loader 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -28,10 +29,34 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from befriend.core.playbook import HOW_OFTEN, Channel, Playbook, Purpose
 
 ASSETS = "assets"
-# Written into every built folder: cleaning removes only what a build made, and refuses a
-# folder without it, so `--out` pointed at the wrong place never deletes anything.
+# Written into every built folder, with the list of files that build wrote: cleaning removes
+# only files an earlier build listed (a CNAME or .well-known/security.txt added by hand
+# stays), and a folder without it is refused, so `--out` pointed at the wrong place never
+# deletes anything.
 MARKER = ".befriend-site"
-_MARKER_TEXT = "Built by `befriend build-site`; each build rewrites this folder.\n"
+_MARKER_TEXT = (
+    "Built by `befriend build-site`; each build rewrites the files listed below.\n"
+    "Files not listed are left alone.\n"
+)
+_LISTED = "  "
+# Only these kinds of file are assets; editor and OS leftovers (`.DS_Store`, `app.css~`,
+# `#app.css#`, `_draft.js`) never reach the site.
+ASSET_SUFFIXES = frozenset(
+    {
+        ".css",
+        ".js",
+        ".mjs",
+        ".svg",
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".webp",
+        ".gif",
+        ".ico",
+        ".woff2",
+        ".woff",
+    }
+)
 
 
 class SiteError(ValueError):
@@ -60,7 +85,7 @@ def hashed_name(path: PurePosixPath, content: bytes) -> PurePosixPath:
 def _hashed_assets(folder: Path) -> dict[PurePosixPath, tuple[PurePosixPath, bytes]]:
     """Every asset: its hashed name and content, module imports rewritten to hashed names."""
     done: dict[PurePosixPath, tuple[PurePosixPath, bytes]] = {}
-    names = _files(folder)
+    names = [name for name in _files(folder) if _is_asset(name)]
 
     def resolve(name: PurePosixPath, chain: tuple[PurePosixPath, ...]) -> None:
         if name in done:
@@ -86,6 +111,15 @@ def _hashed_assets(folder: Path) -> dict[PurePosixPath, tuple[PurePosixPath, byt
     for name in names:
         resolve(name, ())
     return done
+
+
+def _is_asset(path: PurePosixPath) -> bool:
+    """A real asset, not an editor backup, OS leftover or `_`-marked draft."""
+    return (
+        path.suffix.lower() in ASSET_SUFFIXES
+        and not path.name.endswith("~")
+        and not any(part.startswith((".", "_", "#")) for part in path.parts)
+    )
 
 
 def _files(root: Path) -> list[PurePosixPath]:
@@ -138,14 +172,50 @@ def page_context(playbook: Playbook) -> dict[str, Any]:
     }
 
 
-def _clean(out_dir: Path, keep: set[Path]) -> None:
-    """Remove what an earlier build left that this one did not write, then empty folders."""
-    for path in sorted(out_dir.rglob("*"), reverse=True):
-        if path.is_file() or path.is_symlink():
-            if path not in keep:
-                path.unlink()
-        elif path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
+def _marker_text(out_dir: Path, written: list[Path]) -> bytes:
+    listed = sorted(path.relative_to(out_dir).as_posix() for path in written)
+    return (_MARKER_TEXT + "".join(f"{_LISTED}{name}\n" for name in listed)).encode("utf-8")
+
+
+def _listed(out_dir: Path) -> list[str]:
+    """The files the last build listed in its marker; none when there is no marker."""
+    marker = out_dir / MARKER
+    if not marker.is_file():
+        return []
+    lines = marker.read_text(encoding="utf-8", errors="replace").splitlines()
+    return [line[len(_LISTED) :] for line in lines if line.startswith(_LISTED) and line.strip()]
+
+
+def _inside(out_dir: Path, path: Path) -> Path:
+    """`path`, checked to stay inside `out_dir` once resolved, with no symlink on the way."""
+    root = out_dir.resolve()
+    current = out_dir
+    for part in path.relative_to(out_dir).parts:
+        current = current / part
+        if current.is_symlink():
+            raise SiteError(f"{current}: is a symbolic link; the site folder may not hold links")
+    resolved = path.resolve()
+    if resolved != root and root not in resolved.parents:
+        raise SiteError(f"{path}: resolves outside {out_dir}")
+    return path
+
+
+def _clean(out_dir: Path, previous: list[str], keep: set[Path]) -> None:
+    """Remove the files the previous build listed that this one did not write, then the
+    folders that leaves empty. Files nobody listed (added by a person) stay."""
+    for name in previous:
+        relative = PurePosixPath(name)
+        if relative.is_absolute() or ".." in relative.parts:
+            continue  # a marker edited by hand: never follow it out of the folder
+        path = out_dir / relative
+        if path in keep or not (path.is_file() or path.is_symlink()):
+            continue
+        _inside(out_dir, path.parent)
+        path.unlink()
+        folder = path.parent
+        while folder != out_dir and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
 
 
 def _write(path: Path, content: bytes) -> None:
@@ -157,11 +227,14 @@ def _write(path: Path, content: bytes) -> None:
 def build_site(playbook: Playbook, templates_dir: Path, out_dir: Path) -> list[Path]:
     """Render the site into `out_dir`; return every file written, sorted.
 
-    `out_dir` is cleaned of files an earlier build left behind. A folder that exists, is
-    not empty and was not made by a build is refused with `SiteError`."""
+    `out_dir` is cleaned of files an earlier build wrote (as its marker lists them) and this
+    one did not; other files stay. A folder that exists, is not empty and was not made by a
+    build is refused with `SiteError`, and so is a symbolic link anywhere on an output path."""
     source = templates_dir / "site"
     if not source.is_dir():
         raise SiteError(f"{source}: no site templates here")
+    if out_dir.is_symlink():
+        raise SiteError(f"{out_dir}: is a symbolic link; give the real folder")
     if out_dir.exists():
         if not out_dir.is_dir():
             raise SiteError(f"{out_dir}: exists and is not a folder")
@@ -170,8 +243,15 @@ def build_site(playbook: Playbook, templates_dir: Path, out_dir: Path) -> list[P
                 f"{out_dir}: not empty and not made by `befriend build-site`; "
                 "choose an empty or new folder"
             )
+        for folder, dirs, files in os.walk(out_dir):
+            for entry in (*dirs, *files):
+                if (Path(folder) / entry).is_symlink():
+                    raise SiteError(
+                        f"{Path(folder) / entry}: is a symbolic link; "
+                        "the site folder may not hold links"
+                    )
 
-    outputs: dict[Path, bytes] = {out_dir / MARKER: _MARKER_TEXT.encode()}
+    outputs: dict[Path, bytes] = {out_dir / MARKER: b""}
     urls: dict[str, str] = {}
     for name, (hashed_as, content) in _hashed_assets(source / ASSETS).items():
         hashed = PurePosixPath(ASSETS) / hashed_as
@@ -199,7 +279,11 @@ def build_site(playbook: Playbook, templates_dir: Path, out_dir: Path) -> list[P
         html = env.get_template(page.as_posix()).render(context)
         outputs[out_dir / page] = html.encode("utf-8")
 
+    previous = _listed(out_dir)
+    outputs[out_dir / MARKER] = _marker_text(out_dir, [p for p in outputs if p.name != MARKER])
+    for path in outputs:
+        _inside(out_dir, path)
     for path, content in outputs.items():
         _write(path, content)
-    _clean(out_dir, set(outputs))
+    _clean(out_dir, previous, set(outputs))
     return sorted(outputs)

@@ -135,11 +135,17 @@ def test_partials_and_other_template_folders_are_not_rendered(
 def test_stale_files_are_removed_and_foreign_folders_refused(
     tmp_path: Path, playbook: Playbook
 ) -> None:
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    (templates / "site/old").mkdir()
+    (templates / "site/old/index.html").write_text("{% extends '_layout.html' %}")
     out = tmp_path / "out"
-    build_site(playbook, TEMPLATES, out)
-    (out / "old").mkdir()
-    (out / "old/index.html").write_text("stale")
-    build_site(playbook, TEMPLATES, out)
+    build_site(playbook, templates, out)
+    assert (out / "old/index.html").is_file()
+    assert "old/index.html" in (out / MARKER).read_text()
+    # A page the templates no longer have is gone with its folder on the next build.
+    shutil.rmtree(templates / "site/old")
+    build_site(playbook, templates, out)
     assert not (out / "old").exists()
 
     foreign = tmp_path / "precious"
@@ -187,3 +193,62 @@ def test_the_command_builds_from_another_playbook(tmp_path: Path) -> None:
     )
     assert refused.returncode == 2
     assert "build-site error:" in refused.stderr
+
+
+def test_files_a_person_added_to_the_site_folder_stay(tmp_path: Path, playbook: Playbook) -> None:
+    out = tmp_path / "out"
+    build_site(playbook, TEMPLATES, out)
+    (out / "CNAME").write_text("befriend.example\n")
+    (out / ".well-known").mkdir()
+    (out / ".well-known/security.txt").write_text("Contact: mailto:security@example.org\n")
+    (out / "assets/extra.txt").write_text("mine")
+    build_site(playbook, TEMPLATES, out)
+    assert (out / "CNAME").read_text() == "befriend.example\n"
+    assert (out / ".well-known/security.txt").is_file()
+    assert (out / "assets/extra.txt").read_text() == "mine"
+    listed = (out / MARKER).read_text()
+    assert "CNAME" not in listed and "security.txt" not in listed
+
+
+def test_a_marker_edited_to_point_outside_deletes_nothing_there(
+    tmp_path: Path, playbook: Playbook
+) -> None:
+    out = tmp_path / "out"
+    build_site(playbook, TEMPLATES, out)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    with (out / MARKER).open("a") as marker:
+        marker.write(f"  ../victim.txt\n  {victim}\n")
+    build_site(playbook, TEMPLATES, out)
+    assert victim.read_text() == "keep me"
+
+
+def test_symbolic_links_in_the_site_folder_are_refused(tmp_path: Path, playbook: Playbook) -> None:
+    out = tmp_path / "out"
+    build_site(playbook, TEMPLATES, out)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.rmtree(out / "privacy")
+    (out / "privacy").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(SiteError, match="symbolic link"):
+        build_site(playbook, TEMPLATES, out)
+    assert not any(elsewhere.iterdir())
+
+    linked = tmp_path / "linked"
+    linked.symlink_to(out, target_is_directory=True)
+    with pytest.raises(SiteError, match="symbolic link"):
+        build_site(playbook, TEMPLATES, linked)
+
+
+def test_editor_and_os_leftovers_in_assets_never_reach_the_site(
+    tmp_path: Path, playbook: Playbook
+) -> None:
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    assets = templates / "site/assets"
+    for junk in (".DS_Store", "app.css~", "_draft.js", ".app.css.swp", "#app.css#", "notes.txt"):
+        (assets / junk).write_text("junk")
+    written = build_site(playbook, templates, tmp_path / "out")
+    names = {p.name for p in written if p.parent.name == "assets"}
+    assert names and all(name.endswith((".css", ".js")) for name in names), names
+    assert not any(name.startswith(("_draft", ".", "#", "notes")) for name in names), names

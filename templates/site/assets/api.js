@@ -8,7 +8,14 @@ export function takeToken() {
   const match = /(?:^#|&)t=([^&]+)/.exec(location.hash);
   if (match) {
     history.replaceState(null, "", location.pathname + location.search);
-    const token = decodeURIComponent(match[1]);
+    let token;
+    try {
+      token = decodeURIComponent(match[1]);
+    } catch {
+      // A malformed %-escape: no real link looks like that, so treat it as expired.
+      sessionStorage.removeItem(KEY);
+      return null;
+    }
     sessionStorage.setItem(KEY, token);
     return token;
   }

@@ -13,6 +13,7 @@ const HOW = {
 const STATUS = { granted: "yes", withdrawn: "no", never: "not asked" };
 
 let token = null;
+let erasing = false; // while erasure runs, ticking the box must not enable Erase again
 const $ = (id) => document.getElementById(id);
 
 function expired() {
@@ -87,11 +88,14 @@ async function erase() {
     say("Tick “I understand” first.");
     return;
   }
+  if (erasing) return;
+  erasing = true;
   say("Erasing…");
   $("erase").disabled = true;
   const result = await call("DELETE", "/api/me", { token });
+  erasing = false;
   if (result.status === 204) {
-    sessionStorage.clear();
+    forgetToken();
     token = null;
     show("erased", "data");
     say("Everything is erased.");
@@ -116,7 +120,7 @@ async function load() {
 
 $("download").addEventListener("click", download);
 $("erase-understood").addEventListener("change", (event) => {
-  $("erase").disabled = !event.target.checked;
+  $("erase").disabled = erasing || !event.target.checked;
 });
 $("erase").addEventListener("click", erase);
 load();

@@ -64,10 +64,12 @@ $("sign-in-form").addEventListener("submit", (event) => {
   enter(key, true);
 });
 $("sign-out").addEventListener("click", () => {
-  sessionStorage.clear();
   signedOut("Signed out. The key is forgotten in this tab.");
   $("key").focus();
 });
+
+// Rendered disabled: without this module nothing would stop the form posting the key.
+$("sign-in").disabled = false;
 
 const kept = sessionStorage.getItem(KEY);
 if (kept) enter(kept, false);

@@ -1,7 +1,7 @@
 // The sign-up form, with JavaScript: the time zone is filled in from the browser, and the
 // form is sent in place with the answer in the status line. Without JavaScript the same
 // form posts as usual and the API answers with the thank-you page.
-import { call, problemText } from "./api.c68742ad.js";
+import { call, problemText } from "./api.eba8ab6f.js";
 
 const form = document.getElementById("signup-form");
 const status = document.getElementById("status");

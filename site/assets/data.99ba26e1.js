@@ -1,5 +1,5 @@
 // /data/: consent receipts, the full download, and erasure.
-import { call, el, forgetToken, problemText, say, show, takeToken, when } from "./api.c68742ad.js";
+import { call, el, forgetToken, problemText, say, show, takeToken, when } from "./api.eba8ab6f.js";
 
 const HOW = {
   form: "At sign-up",
@@ -13,6 +13,7 @@ const HOW = {
 const STATUS = { granted: "yes", withdrawn: "no", never: "not asked" };
 
 let token = null;
+let erasing = false; // while erasure runs, ticking the box must not enable Erase again
 const $ = (id) => document.getElementById(id);
 
 function expired() {
@@ -87,11 +88,14 @@ async function erase() {
     say("Tick “I understand” first.");
     return;
   }
+  if (erasing) return;
+  erasing = true;
   say("Erasing…");
   $("erase").disabled = true;
   const result = await call("DELETE", "/api/me", { token });
+  erasing = false;
   if (result.status === 204) {
-    sessionStorage.clear();
+    forgetToken();
     token = null;
     show("erased", "data");
     say("Everything is erased.");
@@ -116,7 +120,7 @@ async function load() {
 
 $("download").addEventListener("click", download);
 $("erase-understood").addEventListener("change", (event) => {
-  $("erase").disabled = !event.target.checked;
+  $("erase").disabled = erasing || !event.target.checked;
 });
 $("erase").addEventListener("click", erase);
 load();

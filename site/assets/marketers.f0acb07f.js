@@ -1,6 +1,6 @@
 // /marketers/: sign in with an API key (kept in this tab's sessionStorage, never in the URL)
 // and list the plays.
-import { call, el, problemText, say, show } from "./api.c68742ad.js";
+import { call, el, problemText, say, show } from "./api.eba8ab6f.js";
 
 const KEY = "befriend.marketer";
 const $ = (id) => document.getElementById(id);
@@ -64,10 +64,12 @@ $("sign-in-form").addEventListener("submit", (event) => {
   enter(key, true);
 });
 $("sign-out").addEventListener("click", () => {
-  sessionStorage.clear();
   signedOut("Signed out. The key is forgotten in this tab.");
   $("key").focus();
 });
+
+// Rendered disabled: without this module nothing would stop the form posting the key.
+$("sign-in").disabled = false;
 
 const kept = sessionStorage.getItem(KEY);
 if (kept) enter(kept, false);

@@ -1,6 +1,6 @@
 // /preferences/: the person's own page. Every change is saved at once, said in #status, and
 // most can be undone with #undo.
-import { call, el, forgetToken, keepToken, problemText, say, show, takeToken, when } from "./api.c68742ad.js";
+import { call, el, forgetToken, keepToken, problemText, say, show, takeToken, when } from "./api.eba8ab6f.js";
 
 const HOW = {
   confirm: "when you confirmed",
@@ -20,10 +20,12 @@ const all = (selector) => Array.from(document.querySelectorAll(selector));
 const focused = (input) => document.activeElement === input;
 
 function expired() {
+  const shown = !$("prefs").hidden;
   forgetToken();
   token = null;
   say("Your link has expired or was replaced.");
   show("expired", "prefs");
+  if (shown) $("expired-title").focus();
 }
 
 function sinceText(state) {
@@ -103,10 +105,37 @@ function renderRelationship(relationship) {
   $("no-steps").hidden = relationship.next_steps.length > 0;
 }
 
-/** Send a change; on success show `message` and offer `undo`; on failure show why. */
-async function save(method, path, body, message, undo) {
+let queue = Promise.resolve();
+let pending = 0;
+
+/**
+ * Queue a change: changes are sent one at a time, each with the token and the state of the
+ * moment it is actually sent. `body` is the request body or a function of that state;
+ * `done(after, before)` gives the message and the optional Undo from the server's answer.
+ * `control` is disabled while the change waits and runs. Resolves to true when saved.
+ */
+function save(method, path, body, done, control) {
+  pending += 1;
+  if (control) control.disabled = true;
+  const run = async () => {
+    try {
+      return await send(method, path, body, done);
+    } finally {
+      pending -= 1;
+      if (control) control.disabled = false;
+    }
+  };
+  const next = queue.then(run);
+  queue = next.catch(() => false);
+  return next;
+}
+
+async function send(method, path, body, done) {
+  if (!token || !person) return false;
+  const before = person;
   say("Saving…");
-  const result = await call(method, path, { token, body });
+  const payload = typeof body === "function" ? body(before) : body;
+  const result = await call(method, path, { token, body: payload });
   if (result.status === 401 || result.status === 403) {
     expired();
     return false;
@@ -117,13 +146,41 @@ async function save(method, path, body, message, undo) {
       token = person.manage_token;
       keepToken(token);
     }
-    render();
+    // Later changes are waiting: render from the last answer only, so boxes they change stay.
+    if (pending <= 1) render();
+    const [message, undo] = done(person, before);
     say(message, undo);
     return true;
   }
+  if (result.status === 409) {
+    await refresh();
+    if (token) say("Your change was not saved: your preferences changed meanwhile. Please try again.");
+    return false;
+  }
   say(problemText(result));
-  if (person) render();
+  if (person && pending <= 1) render();
   return false;
+}
+
+/** Load the person again from the server and show it (after a conflict). */
+async function refresh() {
+  const result = await call("GET", "/api/me", { token });
+  if (result.status === 401 || result.status === 403 || result.status === 404) {
+    expired();
+    return;
+  }
+  if (result.status === 200 && result.data) {
+    person = result.data;
+    render();
+  }
+}
+
+/** An Undo: queue `change`, then move focus to the status line that says what happened. */
+function undoing(change) {
+  return () =>
+    change().then(() => {
+      if (token) $("status").focus();
+    });
 }
 
 function labelOf(input) {
@@ -135,41 +192,76 @@ function legendOf(input) {
   return legend ? legend.textContent.trim() : "";
 }
 
+function permissionOf(state, channel, purpose) {
+  const found = state.permissions.find((p) => p.channel === channel && p.purpose === purpose);
+  return Boolean(found && found.state === "granted");
+}
+
 function permissionChanged(box) {
   const [channel, purpose] = box.value.split(":");
   const granted = box.checked;
   const what = `${labelOf(box)} by ${legendOf(box)}`;
   const change = (yes) => ({ changes: [{ channel, purpose, granted: yes }] });
-  save(
-    "PATCH",
-    "/api/me/permissions",
-    change(granted),
-    granted ? `Saved: yes to ${what}.` : `Saved: no more ${what}.`,
-    () => save("PATCH", "/api/me/permissions", change(!granted), `Undone: ${what} is back as it was.`),
-  );
+  save("PATCH", "/api/me/permissions", change(granted), (after, before) => {
+    const now = permissionOf(after, channel, purpose);
+    const was = permissionOf(before, channel, purpose);
+    let message;
+    if (now !== granted) {
+      const state = after.permissions.find((p) => p.channel === channel && p.purpose === purpose);
+      message =
+        state && state.source === "gpc"
+          ? `Not changed: ${what}. Your browser's privacy signal keeps this off.`
+          : `Not changed: ${what} is ${now ? "yes" : "no"}.`;
+    } else message = now ? `Saved: yes to ${what}.` : `Saved: no more ${what}.`;
+    const undo =
+      now === was
+        ? undefined
+        : undoing(() =>
+            save("PATCH", "/api/me/permissions", change(was), () => [`Undone: ${what} is back as it was.`]),
+          );
+    return [message, undo];
+  });
 }
 
 function interestsChanged(box) {
-  const before = person.interests.slice();
-  const after = all('input[name="interest"]:checked').map((b) => b.value);
+  const value = box.value;
+  const wanted = box.checked;
   const what = labelOf(box);
   save(
     "PUT",
     "/api/me/interests",
-    { interests: after },
-    box.checked ? `Saved: you are interested in ${what}.` : `Saved: no more ${what}.`,
-    () => save("PUT", "/api/me/interests", { interests: before }, "Undone: your interests are back as they were."),
+    (before) => ({
+      interests: wanted
+        ? [...before.interests.filter((i) => i !== value), value]
+        : before.interests.filter((i) => i !== value),
+    }),
+    (after, before) => [
+      wanted ? `Saved: you are interested in ${what}.` : `Saved: no more ${what}.`,
+      undoing(() =>
+        save("PUT", "/api/me/interests", { interests: before.interests.slice() }, () => [
+          "Undone: your interests are back as they were.",
+        ]),
+      ),
+    ],
   );
 }
 
-function settingsSave(patch, message, restore) {
-  return save("PATCH", "/api/me/settings", patch, message, () =>
-    save("PATCH", "/api/me/settings", restore, "Undone: back as it was."),
+/** A settings change; `restore(before)` is the patch that puts it back. */
+function settingsSave(patch, message, restore, control) {
+  return save(
+    "PATCH",
+    "/api/me/settings",
+    patch,
+    (after, before) => [
+      message,
+      undoing(() => save("PATCH", "/api/me/settings", restore(before), () => ["Undone: back as it was."])),
+    ],
+    control,
   );
 }
 
-function ownQuiet(channel) {
-  const quiet = person.settings.quiet_hours[channel];
+function ownQuiet(state, channel) {
+  const quiet = state.settings.quiet_hours[channel];
   return quiet && quiet.own ? { from: quiet.from, until: quiet.until } : null;
 }
 
@@ -186,13 +278,12 @@ function quietChanged(input) {
   settingsSave(
     { quiet_hours: { [channel]: value } },
     value ? `Saved: quiet hours for ${name} from ${from} until ${until}.` : `Saved: ${name} is back to the default.`,
-    { quiet_hours: { [channel]: ownQuiet(channel) } },
+    (before) => ({ quiet_hours: { [channel]: ownQuiet(before, channel) } }),
   );
 }
 
 function capChanged(input) {
   const channel = input.dataset.channel;
-  const before = person.settings.max_per_week[channel];
   const name = labelOf(input);
   if (!input.validity.valid) {
     say(`${name}: enter a whole number from ${input.min} to ${input.max}, or leave it empty.`);
@@ -202,45 +293,80 @@ function capChanged(input) {
   settingsSave(
     { max_per_week: { [channel]: value } },
     value === null ? `Saved: no weekly maximum of your own for ${name}.` : `Saved: at most ${value} a week by ${name}.`,
-    { max_per_week: { [channel]: before ?? null } },
+    (before) => ({ max_per_week: { [channel]: before.settings.max_per_week[channel] ?? null } }),
   );
 }
 
 function pauseChanged(value) {
-  const before = person.settings.paused_until;
   settingsSave(
     { paused_until: value },
     value ? `Saved: we will not contact you before ${value}.` : "Saved: the pause has ended.",
-    { paused_until: before },
+    (before) => ({ paused_until: before.settings.paused_until }),
   );
 }
 
 function handleChanged(input) {
   const channel = input.dataset.channel;
-  const before = (person.settings.handles || {})[channel] ?? null;
   const value = input.value.trim() || null;
   settingsSave(
     { handles: { [channel]: value } },
     value ? `Saved: your ${labelOf(input)} handle.` : `Saved: your ${labelOf(input)} handle is removed.`,
-    { handles: { [channel]: before } },
+    (before) => ({ handles: { [channel]: (before.settings.handles || {})[channel] ?? null } }),
   );
 }
 
+function withdrawOpen(open) {
+  $("withdraw-confirm").hidden = !open;
+  $("withdraw-all").setAttribute("aria-expanded", String(open));
+}
+
 async function withdrawAll() {
-  const granted = person.permissions.filter((p) => p.state === "granted");
-  const ok = await save("POST", "/api/me/withdraw-all", undefined, "Saved: every permission is withdrawn.", granted.length
-    ? () =>
-        save(
-          "PATCH",
-          "/api/me/permissions",
-          { changes: granted.map((p) => ({ channel: p.channel, purpose: p.purpose, granted: true })) },
-          "Undone: your permissions are back as they were.",
-        )
-    : undefined);
+  const ok = await save(
+    "POST",
+    "/api/me/withdraw-all",
+    undefined,
+    (after, before) => {
+      const granted = before.permissions.filter((p) => p.state === "granted");
+      return [
+        "Saved: every permission is withdrawn.",
+        granted.length
+          ? undoing(() =>
+              save(
+                "PATCH",
+                "/api/me/permissions",
+                { changes: granted.map((p) => ({ channel: p.channel, purpose: p.purpose, granted: true })) },
+                () => ["Undone: your permissions are back as they were."],
+              ),
+            )
+          : undefined,
+      ];
+    },
+    $("withdraw-all-confirm"),
+  );
   if (ok) {
-    $("withdraw-confirm").hidden = true;
+    withdrawOpen(false);
     $("withdraw-all").focus();
   }
+}
+
+function decline(button) {
+  const play = button.dataset.decline;
+  save(
+    "POST",
+    `/api/me/next-steps/${encodeURIComponent(play)}/decline`,
+    undefined,
+    () => ["Saved: no thanks. We will not suggest that again for a while."],
+    button,
+  ).then((ok) => {
+    if (!token) return;
+    if (ok) {
+      $("steps-title").focus();
+      return;
+    }
+    // The list may have been drawn again: keep focus on this play's button.
+    const again = all("button[data-decline]").find((b) => b.dataset.decline === play);
+    (again || $("steps-title")).focus();
+  });
 }
 
 async function survey(event) {
@@ -273,7 +399,8 @@ async function survey(event) {
     say("Answer at least one question first.");
     return;
   }
-  if (await save("POST", "/api/me/survey", body, "Thank you: your answers are saved.")) form.reset();
+  const ok = await save("POST", "/api/me/survey", body, () => ["Thank you: your answers are saved."], $("survey-send"));
+  if (ok) form.reset();
 }
 
 function wire() {
@@ -283,13 +410,14 @@ function wire() {
     if (input.name === "permission") permissionChanged(input);
     else if (input.name === "interest") interestsChanged(input);
     else if (input.name === "time_zone") {
-      const before = person.settings.time_zone;
       const value = input.value.trim();
       if (!value) {
         say("Enter a time zone, for example Europe/Berlin.");
         return;
       }
-      settingsSave({ time_zone: value }, `Saved: your time zone is ${value}.`, { time_zone: before });
+      settingsSave({ time_zone: value }, `Saved: your time zone is ${value}.`, (before) => ({
+        time_zone: before.settings.time_zone,
+      }));
     } else if (input.name === "quiet-from" || input.name === "quiet-until") quietChanged(input);
     else if (input.name === "max_per_week") capChanged(input);
     else if (input.name === "paused_until") pauseChanged(input.value || null);
@@ -303,24 +431,27 @@ function wire() {
       settingsSave(
         { quiet_hours: { [channel]: null } },
         `Saved: ${legendOf(button)} is back to the default.`,
-        { quiet_hours: { [channel]: ownQuiet(channel) } },
+        (before) => ({ quiet_hours: { [channel]: ownQuiet(before, channel) } }),
+        button,
       );
-    } else if (button.dataset.decline) {
-      const play = button.dataset.decline;
-      save("POST", `/api/me/next-steps/${encodeURIComponent(play)}/decline`, undefined, "Saved: no thanks. We will not suggest that again for a while.").then(
-        () => $("steps-title").focus(),
-      );
-    } else if (button.id === "pause-clear") pauseChanged(null);
+    } else if (button.dataset.decline) decline(button);
+    else if (button.id === "pause-clear") pauseChanged(null);
     else if (button.id === "withdraw-all") {
-      $("withdraw-confirm").hidden = false;
+      withdrawOpen(true);
       $("withdraw-all-confirm").focus();
     } else if (button.id === "withdraw-all-cancel") {
-      $("withdraw-confirm").hidden = true;
+      withdrawOpen(false);
       say("Nothing changed.");
       $("withdraw-all").focus();
     } else if (button.id === "withdraw-all-confirm") withdrawAll();
     else if (button.id === "sign-out-everywhere") {
-      save("POST", "/api/me/sign-out-everywhere", undefined, "Done: every other link to this page has stopped working. This page stays open.");
+      save(
+        "POST",
+        "/api/me/sign-out-everywhere",
+        undefined,
+        () => ["Done: every other link to this page has stopped working. This page stays open."],
+        button,
+      );
     }
   });
   $("survey").addEventListener("submit", survey);
