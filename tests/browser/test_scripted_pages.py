@@ -16,13 +16,15 @@ from tests.browser.test_static_pages import focus_by_tab
 from tests.conftest import run_befriend
 
 
-def sign_up(page: Page, server: Server, *grants: str) -> str:
+def sign_up(page: Page, server: Server, *grants: str, interests: tuple[str, ...] = ()) -> str:
     """Sign a fresh address up on the home page; return the confirm link from its mail."""
     address = f"scripted-{uuid.uuid4().hex[:8]}@example.org"
     page.goto(server.url("/"))
     page.fill("#email", address)
     for grant in grants:
         page.check(f'input[name="permissions"][value="{grant}"]')
+    for interest in interests:
+        page.check(f'input[name="interests"][value="{interest}"]')
     page.click('button[type="submit"]')
     expect(page.locator("#status")).to_contain_text("check your mail")
     [mail] = server.mails_to(address)
@@ -30,9 +32,11 @@ def sign_up(page: Page, server: Server, *grants: str) -> str:
     return link
 
 
-def open_preferences(page: Page, server: Server, *grants: str) -> None:
+def open_preferences(
+    page: Page, server: Server, *grants: str, interests: tuple[str, ...] = ()
+) -> None:
     """Sign up, follow the confirm link and wait for the filled-in preferences."""
-    page.goto(sign_up(page, server, *grants))
+    page.goto(sign_up(page, server, *grants, interests=interests))
     page.wait_for_url(server.url("/preferences/"))
     expect(page.locator("#prefs")).to_be_visible()
     expect(page.locator("#status")).to_contain_text("up to date")

@@ -94,6 +94,14 @@ function renderRelationship(relationship) {
     item.append(el("p", step.says, "step-says"));
     item.append(el("p", `Why: ${step.reason}.`, "hint"));
     const actions = el("div", undefined, "inline");
+    const box = step.kind === "ask" && step.asks ? permissionBox(step.asks.channel, step.asks.purpose) : null;
+    if (box) {
+      const accept = el("button", "Yes, please", "small");
+      accept.type = "button";
+      accept.dataset.accept = step.play;
+      accept.setAttribute("aria-label", `Yes, please: ${permissionWhat(box)}`);
+      actions.append(accept);
+    }
     const decline = el("button", "No thanks", "secondary small");
     decline.type = "button";
     decline.dataset.decline = step.play;
@@ -197,12 +205,28 @@ function permissionOf(state, channel, purpose) {
   return Boolean(found && found.state === "granted");
 }
 
+/** The grid's checkbox for a channel and purpose, or null when the page has none. */
+function permissionBox(channel, purpose) {
+  return all('input[name="permission"]').find((box) => box.value === `${channel}:${purpose}`) || null;
+}
+
+/** What a grid checkbox stands for, in words: "Events by Email". */
+function permissionWhat(box) {
+  return `${labelOf(box)} by ${legendOf(box)}`;
+}
+
 function permissionChanged(box) {
   const [channel, purpose] = box.value.split(":");
-  const granted = box.checked;
-  const what = `${labelOf(box)} by ${legendOf(box)}`;
+  setPermission(channel, purpose, box.checked, permissionWhat(box));
+}
+
+/**
+ * Queue one permission change, said in #status with an Undo; the grid shows the server's
+ * answer. `control` is disabled while it waits and runs. Resolves to true when saved.
+ */
+function setPermission(channel, purpose, granted, what, control) {
   const change = (yes) => ({ changes: [{ channel, purpose, granted: yes }] });
-  save("PATCH", "/api/me/permissions", change(granted), (after, before) => {
+  const done = (after, before) => {
     const now = permissionOf(after, channel, purpose);
     const was = permissionOf(before, channel, purpose);
     let message;
@@ -220,7 +244,8 @@ function permissionChanged(box) {
             save("PATCH", "/api/me/permissions", change(was), () => [`Undone: ${what} is back as it was.`]),
           );
     return [message, undo];
-  });
+  };
+  return save("PATCH", "/api/me/permissions", change(granted), done, control);
 }
 
 function interestsChanged(box) {
@@ -369,6 +394,24 @@ function decline(button) {
   });
 }
 
+/** "Yes, please" on an ask: grant exactly the permission it asks for, as ticking its box. */
+function accept(button) {
+  const play = button.dataset.accept;
+  const step = person.relationship.next_steps.find((s) => s.play === play);
+  const box = step && step.asks ? permissionBox(step.asks.channel, step.asks.purpose) : null;
+  if (!box) return;
+  setPermission(step.asks.channel, step.asks.purpose, true, permissionWhat(box), button).then((ok) => {
+    if (!token) return;
+    if (ok) {
+      // The step is gone (nothing asks for a permission already given): say what happened.
+      $("status").focus();
+      return;
+    }
+    const again = all("button[data-accept]").find((b) => b.dataset.accept === play);
+    (again || $("steps-title")).focus();
+  });
+}
+
 async function survey(event) {
   event.preventDefault();
   const form = event.target;
@@ -434,7 +477,8 @@ function wire() {
         (before) => ({ quiet_hours: { [channel]: ownQuiet(before, channel) } }),
         button,
       );
-    } else if (button.dataset.decline) decline(button);
+    } else if (button.dataset.accept) accept(button);
+    else if (button.dataset.decline) decline(button);
     else if (button.id === "pause-clear") pauseChanged(null);
     else if (button.id === "withdraw-all") {
       withdrawOpen(true);
