@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from befriend.core import changes
 from befriend.core.changes import Context, Outcome, settle
 from befriend.core.commands import PermissionChange, Signup
+from befriend.core.counts import change_counts, signup_counts
 from befriend.core.engagement import Event, record_events, record_outcome
 from befriend.core.ledger import Entry
 from befriend.core.person import Evidence, Person
@@ -162,12 +163,14 @@ class _History:
         self.entries: list[Entry] = []
         self.moves: list[Transition] = []
         self.event_ids: list[str] = []
+        self.counts = signup_counts(pending)
 
     def step(
         self, outcome: Outcome, at: datetime, cause: str | None = None, event_id: str | None = None
     ) -> None:
         why = cause or (outcome.entries[-1].action if outcome.entries else "activity")
         settled = settle(outcome, self.pb, at, why)
+        self.counts += change_counts(settled, self.pb, at)
         self.person = settled.person
         self.entries += settled.entries
         self.moves += settled.transitions
@@ -175,4 +178,6 @@ class _History:
             self.event_ids.append(event_id)
 
     def write(self, store: Store, key: str) -> Person | None:
-        return store.create_with_history(self.person, key, self.entries, self.moves, self.event_ids)
+        return store.create_with_history(
+            self.person, key, self.entries, self.moves, self.event_ids, self.counts
+        )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from befriend.core.changes import lapse, settle
+from befriend.core.counts import change_counts
 from befriend.core.errors import ConcurrentChange
 from befriend.core.playbook import Playbook
 from befriend.notify import Notifier
@@ -71,7 +72,7 @@ def _sweep_one(
         if settled.person == person:
             return 0, 0
         try:
-            store.commit(settled)
+            store.commit(settled, counts=change_counts(settled, playbook, None))
         except ConcurrentChange:
             continue
         if notifier is not None:

@@ -16,8 +16,9 @@ from befriend.audit import verify_ledgers
 from befriend.clock import SettableClock
 from befriend.config import Settings
 from befriend.core import changes
-from befriend.core.changes import Context
+from befriend.core.changes import Context, settle
 from befriend.core.commands import Signup
+from befriend.core.counts import change_counts, signup_counts
 from befriend.core.person import Evidence
 from befriend.core.playbook import Playbook
 from befriend.pseudonyms import email_key
@@ -35,8 +36,10 @@ def confirmed_person(store: Store, playbook: Playbook, clock: SettableClock) -> 
     form = Signup("many@example.org", "", (), (), "UTC", playbook.policy.version)
     pending = changes.start_signup(uuid.uuid4().hex, form, ctx)
     key = email_key(form.email)
-    assert store.create_pending(pending, key, clock())
-    return store.commit(changes.confirm(pending, ctx, playbook), email_key=key).id
+    assert store.create_pending(pending, key, clock(), counts=signup_counts(pending))
+    confirmed = settle(changes.confirm(pending, ctx, playbook), playbook, clock(), "confirm")
+    counts = change_counts(confirmed, playbook, None)
+    return store.commit(confirmed, counts=counts, email_key=key).id
 
 
 @pytest.fixture

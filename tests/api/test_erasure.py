@@ -25,11 +25,17 @@ def test_erasure_leaves_only_the_suppression_record(
     assert store.person_id_for_email(email_key(visitor.email), START) is None
     suppress = Pseudonyms(SECRET).suppression(visitor.email)
     assert store.suppressed(suppress)
+    items = every_item(store)
     leftovers = [
-        i["pk"]["S"] for i in every_item(store) if not i["pk"]["S"].startswith("MAILRATE#")
+        i["pk"]["S"] for i in items if not i["pk"]["S"].startswith(("MAILRATE#", "COUNTS#"))
     ]
     assert leftovers == [f"SUPPRESS#{suppress}"]
-    assert visitor.email not in str(every_item(store))
+    assert visitor.email not in str(items)
+    # The report counters stay: numbers only, and the person no longer counts in any gauge.
+    for item in items:
+        if item["pk"]["S"].startswith("COUNTS#"):
+            assert all("N" in v for k, v in item.items() if k not in ("pk", "sk"))
+    assert not any(store.gauges().values())
 
 
 def test_old_tokens_stop_working_after_erasure(sign_up: SignUp, client: Any) -> None:
@@ -67,7 +73,7 @@ def test_erasure_after_a_lapsed_signup_leaves_nothing_behind(
         "/api/confirm", json={"token": token_in(mails()[-1], "confirm")}
     ).get_json()["manage_token"]
     client.delete("/api/me", headers={"Authorization": f"Bearer {manage}"})
-    leftovers = [i["pk"]["S"] for i in every_item(store)]
+    leftovers = [i["pk"]["S"] for i in every_item(store) if not i["pk"]["S"].startswith("COUNTS#")]
     assert len(leftovers) == 1
     assert leftovers[0].startswith("SUPPRESS#")
     assert "lapsed@example.org" not in str(every_item(store))

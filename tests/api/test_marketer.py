@@ -15,6 +15,7 @@ import pytest
 
 from befriend.clock import SettableClock
 from befriend.core.changes import Outcome
+from befriend.core.counts import change_counts
 from befriend.core.engagement import Event, record_events
 from befriend.core.playbook import Playbook
 from befriend.core.plays import next_steps
@@ -372,7 +373,8 @@ def test_a_twin_request_racing_for_the_same_events_counts_them_once(
             twin = store.person(visitor.id, now)
             assert twin is not None
             counted = record_events(twin, [Event(i, "visit", now) for i in raced], playbook)
-            real(Outcome(twin, counted, ()), event_ids=raced)
+            twin_outcome = Outcome(twin, counted, ())
+            real(twin_outcome, counts=change_counts(twin_outcome, playbook, None), event_ids=raced)
         return real(outcome, **options)
 
     monkeypatch.setattr(store, "commit", racing)

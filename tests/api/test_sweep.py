@@ -48,6 +48,7 @@ def test_the_sweep_moves_people_whose_influence_faded(
     sign_up: SignUp, store: Store, clock: SettableClock, playbook: Any
 ) -> None:
     from befriend.core.changes import Outcome, settle
+    from befriend.core.counts import change_counts
     from befriend.core.engagement import Event, record_events
 
     visitor = sign_up()
@@ -56,14 +57,10 @@ def test_the_sweep_moves_people_whose_influence_faded(
     events = [Event(f"r{i}", "referral", clock()) for i in range(2)] + [
         Event("p", "purchase", clock())
     ]
-    store.commit(
-        settle(
-            Outcome(person, record_events(person, events, playbook), ()),
-            playbook,
-            clock(),
-            "events",
-        )
+    settled = settle(
+        Outcome(person, record_events(person, events, playbook), ()), playbook, clock(), "events"
     )
+    store.commit(settled, counts=change_counts(settled, playbook, None))
     assert store.transitions(visitor.id)[-1]["to"] == "evangelist"
     clock.advance(days=200)  # influence halves and falls below the evangelist bar
     report = sweep_lapses(store, playbook, clock())

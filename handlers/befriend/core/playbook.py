@@ -132,6 +132,14 @@ class Survey:
 
 
 @dataclass(frozen=True)
+class Reports:
+    """Where the influence report draws its lines: a score at or above the bar is high."""
+
+    loyal_from: float = 5.0
+    influential_from: float = 8.0
+
+
+@dataclass(frozen=True)
 class Playbook:
     organisation: Organisation
     policy: Policy
@@ -144,6 +152,7 @@ class Playbook:
     circles: tuple[Circle, ...] = ()
     plays: Mapping[str, Play] = field(default_factory=dict)
     survey: Survey | None = None
+    reports: Reports = field(default_factory=Reports)
 
     def offers(self, channel: str, purpose: str) -> bool:
         """True when the playbook lets a person give this channel × purpose permission."""

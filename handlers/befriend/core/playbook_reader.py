@@ -19,6 +19,7 @@ from befriend.core.playbook import (
     Playbook,
     Policy,
     Purpose,
+    Reports,
     Stage,
     Survey,
     parse_quiet_hours,
@@ -91,6 +92,7 @@ class _Reader:
             "circles",
             "plays",
             "survey",
+            "reports",
         }
         if unknown:
             raise PlaybookError(f"{sorted(unknown)[0]}: unknown section")
@@ -120,7 +122,21 @@ class _Reader:
             circles,
             plays,
             survey,
+            self.reports(),
         )
+
+    def reports(self) -> Reports:
+        body = self.raw.get("reports", {})
+        if not isinstance(body, dict):
+            raise PlaybookError("reports: must be a table")
+        _only(body, "reports", {"loyal_from", "influential_from"})
+        bars = {}
+        for key, default in (("loyal_from", 5.0), ("influential_from", 8.0)):
+            value = body.get(key, default)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise PlaybookError(f"reports.{key}: must be a number, 0 or more")
+            bars[key] = float(value)
+        return Reports(**bars)
 
     def survey(self, events: set[str]) -> Survey | None:
         body = self.raw.get("survey")

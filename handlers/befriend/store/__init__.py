@@ -11,6 +11,8 @@ Items (keys `pk`/`sk`):
   IDEM#<key hash> / IDEM        a replayable answer for an Idempotency-Key with no person yet
   EV#<keyed hash> / EV          an ingested event id, so a replay is a duplicate
   KEYS / <sha256 of a key>      a marketer API key: name, role, created, revoked
+  COUNTS#<0..7> / NOW           report gauges (people per stage, ...), one attribute each
+  COUNTS#<0..7> / DAY#<date>    report flows of one day (moves, grants, sign-ups, ...)
 
 Active profiles carry `stage_shard` (`<stage>#<0..7>`) for the `by-stage` index.
 
@@ -19,7 +21,8 @@ A pending sign-up and its lookup carry `expires_at` for DynamoDB TTL. TTL delete
 
 One `Store` serves it all, composed of a class per concern: `table` (the client and the
 table's shape), `people` (reads and changes, writing the items `person_items` builds),
-`erasure`, and `limits` (mail slots, kept answers, events seen).
+`erasure`, `counters` (the reports' counters, moved in the same transactions as the
+changes) and `limits` (mail slots, kept answers, events seen).
 """
 
 from __future__ import annotations

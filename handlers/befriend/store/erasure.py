@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from befriend.core.counts import Counts
 from befriend.core.person import Person
 from befriend.store.person_items import PersonItems
 from befriend.store.table import PROFILE, _pk, _s
@@ -15,14 +16,21 @@ class Erasure(PersonItems):
     """Erasing a person, and asking whether an address was erased."""
 
     def erase(
-        self, person: Person, email_key: str, suppress_key: str, rate_key: str, now: datetime
+        self,
+        person: Person,
+        email_key: str,
+        suppress_key: str,
+        rate_key: str,
+        now: datetime,
+        counts: Counts,
     ) -> None:
         """Remove every item about the person and leave only a keyed-hash suppression record.
 
         First, in one transaction, the address is released, the suppression record written
         and the profile marked `erasing` (its tokens then only allow finishing the erasure);
         then the other items go; the profile goes last, so an interrupted erasure can be
-        finished by asking again."""
+        finished by asking again. `counts` takes the person out of the report counters, in
+        that first transaction."""
         if person.status != "erasing":
             marked = replace(person, status="erasing", revision=person.revision + 1)
             release = {
@@ -44,7 +52,12 @@ class Erasure(PersonItems):
                 }
             }
             self._transact(
-                [self._put_profile(marked, person.revision), release, suppress],
+                [
+                    self._put_profile(marked, person.revision),
+                    release,
+                    suppress,
+                    *self._count_ops(counts),
+                ],
                 "the person changed meanwhile",
             )
         keys = [

@@ -11,6 +11,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from befriend.core.changes import Outcome
+from befriend.core.counts import Counts
 from befriend.core.ledger import Entry
 from befriend.core.person import Person
 from befriend.core.records import person_from_record
@@ -59,11 +60,18 @@ class People(PersonItems):
         return item["person_id"]["S"], _expired(item, now)
 
     def create_pending(
-        self, person: Person, email_key: str, now: datetime, *, lapsed: str | None = None
+        self,
+        person: Person,
+        email_key: str,
+        now: datetime,
+        *,
+        counts: Counts,
+        lapsed: str | None = None,
     ) -> bool:
-        """Write a new pending person and claim the address; False if the address was taken
-        meanwhile. A lapsed pending claim may be taken over: `lapsed` names its person, whose
-        leftover profile (TTL deletes late, moto never) goes in the same transaction."""
+        """Write a new pending person and claim the address, counting the sign-up; False if
+        the address was taken meanwhile. A lapsed pending claim may be taken over: `lapsed`
+        names its person, whose leftover profile (TTL deletes late, moto never) goes in the
+        same transaction."""
         free = "attribute_not_exists(pk) OR expires_at <= :now"
         clock = {":now": _n(int(now.timestamp()))}
         stale: list[Any] = []
@@ -103,6 +111,7 @@ class People(PersonItems):
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
+                    *self._count_ops(counts),
                 ]
             )
         except ClientError as exc:
@@ -115,6 +124,7 @@ class People(PersonItems):
         self,
         outcome: Outcome,
         *,
+        counts: Counts,
         email_key: str | None = None,
         lift_suppression: str | None = None,
         event_ids: Sequence[str] = (),
@@ -125,7 +135,8 @@ class People(PersonItems):
         permanent and `lift_suppression` removes an erasure's suppression record.
         `event_ids` marks ingested events as processed, each only once: a replayed event
         makes the whole write fail (ConcurrentChange), so it is never counted twice. The
-        marks hold nothing but the id, so they need not go with an erasure."""
+        marks hold nothing but the id, so they need not go with an erasure. `counts` (see
+        `core.counts.change_counts`) moves the report counters in the same transaction."""
         before, person = outcome.before, outcome.person
         if not outcome.changed:
             return before
@@ -137,6 +148,7 @@ class People(PersonItems):
             self._transition_put(person.id, move, f"{saved.revision}.{n}")
             for n, move in enumerate(outcome.transitions)
         ]
+        ops += self._count_ops(counts)
         if email_key is not None:
             ops.append(
                 {
@@ -172,10 +184,12 @@ class People(PersonItems):
         entries: Sequence[Entry],
         transitions: Sequence[Transition],
         event_ids: Sequence[str],
+        counts: Counts,
     ) -> Person | None:
-        """Write a person decided step by step elsewhere (demo data); None when the address
-        is taken. The address is claimed conditionally, then the rest is batch-written:
-        demo seeding stays fast, and it never touches a person that already exists."""
+        """Write a person decided step by step elsewhere (demo data) and add what their
+        history counts for; None when the address is taken. The address is claimed
+        conditionally, then the rest is batch-written: demo seeding stays fast, and it
+        never touches a person that already exists."""
         try:
             self.client.put_item(
                 TableName=self.table,
@@ -210,6 +224,7 @@ class People(PersonItems):
                     self.client.batch_write_item(RequestItems=requests).get("UnprocessedItems")
                     or None
                 )
+        self.add_counts(counts)
         return saved
 
     def renew_pending(self, outcome: Outcome, email_key: str) -> Person:

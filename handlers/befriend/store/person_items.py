@@ -12,10 +12,11 @@ from befriend.core.ledger import Entry
 from befriend.core.person import Person, iso
 from befriend.core.records import person_to_record
 from befriend.core.stages import Transition
-from befriend.store.table import PROFILE, Item, Table, _n, _pk, _s, _ttl, stage_shard
+from befriend.store.counters import Counters
+from befriend.store.table import PROFILE, Item, _n, _pk, _s, _ttl, stage_shard
 
 
-class PersonItems(Table):
+class PersonItems(Counters):
     """Builders for the items under a person's key, and the event marks written with them."""
 
     def _put_profile(self, saved: Person, read_at: int) -> dict[str, Any]:

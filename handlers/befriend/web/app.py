@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, g
 from jinja2 import FileSystemLoader
 
 from befriend.clock import Clock, system_clock
@@ -82,6 +82,11 @@ def create_app(
     @app.context_processor
     def _organisation() -> dict[str, str]:
         return {"organisation": playbook.organisation.name}
+
+    @app.before_request
+    def _received() -> None:
+        # Withdrawals are timed from here to the write that records them (reports).
+        g.received = clock()
 
     @app.after_request
     def _secure(answer: Response) -> Response:

@@ -7,7 +7,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from flask import g
+
 from befriend.core.changes import Outcome, lapse, settle
+from befriend.core.counts import change_counts
 from befriend.core.errors import ConcurrentChange, InvalidToken, NotFound
 from befriend.core.person import Person
 from befriend.tokens import Claims
@@ -67,7 +70,11 @@ def apply(
         why = cause or (outcome.entries[-1].action if outcome.entries else "activity")
         settled = settle(outcome, s.playbook, now, why)
         saved = s.store.commit(
-            settled, email_key=email_key, lift_suppression=lift_suppression, event_ids=event_ids
+            settled,
+            counts=change_counts(settled, s.playbook, g.get("received", now)),
+            email_key=email_key,
+            lift_suppression=lift_suppression,
+            event_ids=event_ids,
         )
         s.notifier.publish(settled)  # only once the change is written
         return saved

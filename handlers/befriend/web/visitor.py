@@ -21,6 +21,7 @@ from befriend.core.commands import (
     read_survey,
     read_token,
 )
+from befriend.core.counts import erasure_counts, signup_counts
 from befriend.core.errors import ConcurrentChange, InvalidInput, InvalidToken
 from befriend.core.overview import person_view
 from befriend.core.person import Person, iso
@@ -99,7 +100,13 @@ def _start_or_remind(form: Signup, ctx: Context) -> None:
     person = s.store.person(claim[0], ctx.now) if claim and not claim[1] else None
     if person is None:
         fresh = changes.start_signup(uuid.uuid4().hex, form, ctx)
-        if s.store.create_pending(fresh, key, ctx.now, lapsed=claim[0] if claim else None):
+        if s.store.create_pending(
+            fresh,
+            key,
+            ctx.now,
+            counts=signup_counts(fresh),
+            lapsed=claim[0] if claim else None,
+        ):
             _mail_confirm(fresh)
     elif person.status == "pending":
         renewed = changes.renew_signup(person, form, ctx)
@@ -369,13 +376,14 @@ def erase() -> Response:
     claims = _claims()
 
     def erase_now(person: Person) -> None:
-        email = person.email
+        email, now = person.email, s.clock()
         s.store.erase(
             person,
             email_key(email),
             s.pseudonyms.suppression(email),
             s.pseudonyms.mail_rate(email),
-            s.clock(),
+            now,
+            erasure_counts(person, s.playbook, now),
         )
 
     def load() -> Person:
