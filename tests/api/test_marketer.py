@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from befriend import spreadsheet
 from befriend.clock import SettableClock
 from befriend.core.changes import Outcome
 from befriend.core.counts import change_counts
@@ -22,7 +23,6 @@ from befriend.core.plays import next_steps
 from befriend.keys import Keys
 from befriend.pseudonyms import Pseudonyms
 from befriend.store import Store
-from befriend.web.marketer import audiences
 from tests.api.conftest import SignUp, Visitor
 from tests.conftest import SECRET
 
@@ -564,9 +564,13 @@ def test_an_audience_as_csv_is_safe_to_open_in_a_spreadsheet(
 
 def test_every_formula_start_is_neutralised() -> None:
     for start in ("=", "+", "-", "@", "\t", "\r"):
-        assert audiences._cell(f"{start}cmd") == f"'{start}cmd"
-    assert audiences._cell("plain") == "plain"
-    assert audiences._cell("") == ""
+        assert spreadsheet.cell(f"{start}cmd") == f"'{start}cmd"
+    assert spreadsheet.cell("plain") == "plain"
+    assert spreadsheet.cell("") == ""
+    # Numbers stay numbers, negative ones too: only text can be a formula.
+    assert spreadsheet.cell(-3) == "-3"
+    assert spreadsheet.cell(12.5) == "12.5"
+    assert spreadsheet.cell(None) == ""
 
 
 def test_bad_audience_parameters_are_refused(

@@ -299,6 +299,21 @@ class People(PersonItems):
             for item in page["Items"]:
                 yield item["pk"]["S"].removeprefix("P#")
 
+    def every_person(self, now: datetime) -> Iterator[list[Person]]:
+        """Every stored person, a page at a time. A scan: for operator commands (the reports'
+        recount), never a request path."""
+        pages = self.client.get_paginator("scan").paginate(
+            TableName=self.table,
+            FilterExpression="sk = :p",
+            ExpressionAttributeValues={":p": _s(PROFILE)},
+        )
+        for page in pages:
+            yield [
+                person_from_record(json.loads(item["doc"]["S"]))
+                for item in page["Items"]
+                if not _expired(item, now)
+            ]
+
     def profile_item(self, person_id: str) -> Item | None:
         return self.client.get_item(
             TableName=self.table,

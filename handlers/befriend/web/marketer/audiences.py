@@ -4,8 +4,6 @@ Pages follow a cursor this API signs, so a caller can only go on where a page en
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +15,7 @@ from befriend.core.person import Person
 from befriend.core.playbook import Play
 from befriend.core.plays import Step, next_steps
 from befriend.core.stages import place
+from befriend.spreadsheet import csv_text
 from befriend.store import STAGE_SHARDS
 from befriend.web.answers import json_answer
 from befriend.web.marketer.blueprint import bp, requires
@@ -28,8 +27,6 @@ from befriend.web.services import services
 PAGE = 50
 MAX_PAGE = 200
 COLUMNS = ("id", "email", "name", "stage", "circle", "earliest")
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CURSOR_SALT = "befriend.audience-cursor.v1"
 
 
@@ -178,14 +175,4 @@ def _read_cursor(cursor: str, play: Play, stages: Sequence[str]) -> _Position:
 
 
 def _csv(rows: list[dict[str, str]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for row in rows:
-        writer.writerow([_cell(row[column]) for column in COLUMNS])
-    return out.getvalue()
-
-
-def _cell(value: str) -> str:
-    """Neutralise a cell a spreadsheet would run as a formula."""
-    return "'" + value if value.startswith(FORMULA_START) else value
+    return csv_text(COLUMNS, ([row[column] for column in COLUMNS] for row in rows))

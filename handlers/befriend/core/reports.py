@@ -1,0 +1,574 @@
+"""Marketer reports, built from the counters alone: never from people.
+
+Each report is a few sections; a section is one table (a label column, then numbers) and
+says which chart suits it. The API, the CSV and SVG answers, the dashboard and the
+`befriend report` command all render these same tables, so every figure is the same
+wherever it is read.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from befriend.core.counts import HONOURED, LATER
+from befriend.core.errors import FieldError, InvalidInput
+from befriend.core.playbook import Playbook
+
+Chart = Literal["bar", "stacked", "line", "hbar"]
+Cell = str | int | float | None
+MAX_DAYS = 366
+EARLIEST = date(2000, 1, 1)
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: str
+    description: str
+    chart: Chart
+    columns: tuple[str, ...]  # headings: the label column first, then one per value
+    rows: tuple[tuple[Cell, ...], ...]
+    keys: tuple[str, ...] = ()  # a stable id per row (stage id, day, ...)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "description": self.description,
+            "chart": self.chart,
+            "columns": list(self.columns),
+            "rows": [
+                {"key": k, "cells": list(r)} for k, r in zip(self.keys, self.rows, strict=True)
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    id: str
+    title: str
+    description: str
+    first: date
+    last: date
+    sections: tuple[Section, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "report": self.id,
+            "title": self.title,
+            "description": self.description,
+            "from": self.first.isoformat(),
+            "to": self.last.isoformat(),
+            "sections": [s.as_json() for s in self.sections],
+            "notes": list(self.notes),
+        }
+
+    def section(self, section_id: str | None) -> Section | None:
+        if section_id is None:
+            return self.sections[0]
+        return next((s for s in self.sections if s.id == section_id), None)
+
+
+@dataclass(frozen=True)
+class Period:
+    """The days a report covers, both included."""
+
+    first: date
+    last: date
+
+    @classmethod
+    def default(cls, today: date) -> Period:
+        return cls(today - timedelta(days=27), today)
+
+    @classmethod
+    def parse(cls, first: str | None, last: str | None, today: date) -> Period:
+        """The period a request asks for (ISO dates, both optional: the last four weeks up
+        to today). At most a year, not before 2000, not after today."""
+        errors: list[FieldError] = []
+
+        def day(text: str | None, name: str, default: date) -> date:
+            if text is None or text == "":
+                return default
+            try:
+                if len(text) != 10:
+                    raise ValueError(text)
+                return date.fromisoformat(text)
+            except ValueError:
+                errors.append(FieldError(name, "must be a date as YYYY-MM-DD"))
+                return default
+
+        end = day(last, "to", today)
+        start = day(first, "from", end - timedelta(days=27))
+        if not errors:
+            if end > today:
+                errors.append(FieldError("to", f"must not be after today ({today.isoformat()})"))
+            if start < EARLIEST:
+                errors.append(FieldError("from", "must be 2000-01-01 or later"))
+            if start > end:
+                errors.append(FieldError("from", "must not be after `to`"))
+            elif (end - start).days + 1 > MAX_DAYS:
+                errors.append(FieldError("from", f"a period covers at most {MAX_DAYS} days"))
+        if errors:
+            raise InvalidInput(errors)
+        return cls(start, end)
+
+    def days(self) -> list[date]:
+        return [self.first + timedelta(days=n) for n in range((self.last - self.first).days + 1)]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a report is built from: the gauges of now and the flows of each day from the
+    period's first day up to today (the stage series walks back from now)."""
+
+    playbook: Playbook
+    gauges: Mapping[str, int]
+    flows: Mapping[str, Mapping[str, int]]  # ISO day -> counters
+    period: Period
+    today: date
+
+    def total(self, within: Period | None = None) -> Counter[str]:
+        """The flows summed over the period (or `within`)."""
+        span = within or self.period
+        out: Counter[str] = Counter()
+        for day, flows in self.flows.items():
+            if span.first.isoformat() <= day <= span.last.isoformat():
+                out.update(flows)
+        return out
+
+
+# --- the reports ---
+
+
+def stages(i: Inputs) -> Report:
+    pb = i.playbook
+    ids = [s.id for s in pb.stages]
+    circles = [c.id for c in pb.circles]
+    now_rows: list[tuple[Cell, ...]] = [
+        (label, *[i.gauges.get(f"sc|{s}|{c}", 0) for c in circles], _sum_sc(i.gauges, s, circles))
+        for s, label in _stage_labels(pb).items()
+    ]
+    totals = tuple(sum(_int(r[n]) for r in now_rows) for n in range(1, len(circles) + 2))
+    series = _stage_series(i, ids)
+    return Report(
+        "stages",
+        "People by stage",
+        "How many people are at each stage of the relationship, and in each circle.",
+        i.period.first,
+        i.period.last,
+        (
+            Section(
+                "now",
+                "Now, by stage and circle",
+                "Confirmed people at each stage, split by how close they are now (circle).",
+                "stacked",
+                ("Stage", *[c.label for c in pb.circles], "All circles"),
+                (*now_rows, ("All stages", *totals)),
+                (*ids, "all"),
+            ),
+            Section(
+                "daily",
+                "Day by day",
+                "People at each stage at the end of each day of the period.",
+                "line",
+                ("Day", *[s.label for s in pb.stages]),
+                tuple((d.isoformat(), *series[d]) for d in i.period.days()),
+                tuple(d.isoformat() for d in i.period.days()),
+            ),
+        ),
+    )
+
+
+def transitions(i: Inputs) -> Report:
+    pb = i.playbook
+    labels = {"none": "Newly confirmed", **_stage_labels(pb)}
+    order = {s: n for n, s in enumerate(["none", *(s.id for s in pb.stages)])}
+    total = i.total()
+    moves = []
+    for key, count in total.items():
+        if key.startswith("move|") and count:
+            _, src, dst = key.split("|")
+            moves.append((src, dst, count))
+    moves.sort(key=lambda m: (order.get(m[0], 99), order.get(m[1], 99)))
+
+    def direction(src: str, dst: str) -> str:
+        if src == "none":
+            return "new"
+        return "on" if order.get(dst, 0) > order.get(src, 0) else "back"
+
+    churn_rows = [
+        (
+            label,
+            total.get(f"churn|withdraw-all|{s}", 0),
+            total.get(f"churn|erased|{s}", 0),
+        )
+        for s, label in _stage_labels(pb).items()
+    ]
+    return Report(
+        "transitions",
+        "Moves between stages",
+        "How people moved between stages in the period: on (strangers becoming friends, "
+        "friends customers, customers champions), back, and who left.",
+        i.period.first,
+        i.period.last,
+        (
+            Section(
+                "moves",
+                "Moves in the period",
+                "Each move from one stage to another, with its direction.",
+                "hbar",
+                ("Move", "Direction", "People"),
+                tuple(
+                    (f"{labels.get(a, a)} → {labels.get(b, b)}", direction(a, b), n)
+                    for a, b, n in moves
+                ),
+                tuple(f"{a}>{b}" for a, b, _ in moves),
+            ),
+            Section(
+                "churn",
+                "Who left, by the stage they were at",
+                "People who withdrew every permission, and people who asked to be forgotten.",
+                "stacked",
+                ("Stage", "Withdrew everything", "Erased"),
+                tuple(churn_rows),
+                tuple(_stage_labels(pb)),
+            ),
+        ),
+    )
+
+
+def permissions(i: Inputs) -> Report:
+    pb = i.playbook
+    people = i.gauges.get("people", 0)
+    grid_rows = []
+    for channel, purpose in pb.grid():
+        granted = i.gauges.get(f"perm|{channel}|{purpose}|granted", 0)
+        withdrawn = i.gauges.get(f"perm|{channel}|{purpose}|withdrawn", 0)
+        label = f"{pb.channels[channel].label}: {pb.purposes[purpose].label}"
+        grid_rows.append((label, granted, withdrawn, max(0, people - granted - withdrawn)))
+    weeks = _weeks(i.period)
+    weekly = []
+    for start, end in weeks:
+        span = i.total(Period(max(start, i.period.first), min(end, i.period.last)))
+        weekly.append(
+            (
+                start.isoformat(),
+                _prefixed(span, "grant|"),
+                _prefixed(span, "withdraw|"),
+                _prefixed(span, "renew|"),
+            )
+        )
+    total = i.total()
+    sources = sorted({k.split("|")[1] for k in total if k.startswith(("signup|", "confirmed|"))})
+    signup_rows = []
+    for source in sources:
+        asked, confirmed = total.get(f"signup|{source}", 0), total.get(f"confirmed|{source}", 0)
+        signup_rows.append(
+            (SOURCE_LABELS.get(source, source), asked, confirmed, _rate(confirmed, asked))
+        )
+    asked_all = sum(r[1] for r in signup_rows)
+    confirmed_all = sum(r[2] for r in signup_rows)
+    return Report(
+        "permissions",
+        "Permissions",
+        "What people allow, per channel and purpose; how grants and withdrawals went week by "
+        "week; and how many sign-ups were confirmed (double opt-in).",
+        i.period.first,
+        i.period.last,
+        (
+            Section(
+                "grid",
+                "Now, per channel and purpose",
+                "Confirmed people who granted, withdrew, or never gave each permission.",
+                "stacked",
+                ("Permission", "Granted", "Withdrawn", "Never given"),
+                tuple(grid_rows),
+                tuple(f"{c}:{p}" for c, p in pb.grid()),
+            ),
+            Section(
+                "weekly",
+                "Grants and withdrawals, week by week",
+                "Permissions granted, withdrawn and renewed in each week (weeks start on Monday).",
+                "bar",
+                ("Week of", "Granted", "Withdrawn", "Renewed"),
+                tuple(weekly),
+                tuple(start.isoformat() for start, _ in weeks),
+            ),
+            Section(
+                "signups",
+                "Sign-ups and confirmations, by source",
+                "Sign-up requests in the period, how many of them were confirmed from the "
+                "mail, and the confirmation rate in percent (counted on the day of sign-up).",
+                "bar",
+                ("Source", "Sign-ups", "Confirmed", "Confirmed (%)"),
+                (
+                    *signup_rows,
+                    ("All sources", asked_all, confirmed_all, _rate(confirmed_all, asked_all)),
+                ),
+                (*sources, "all"),
+            ),
+        ),
+    )
+
+
+SOURCE_LABELS = {"form": "Sign-up form (no JavaScript)", "api": "Sign-up form", "import": "Import"}
+ROUTE_LABELS = {
+    "one-click": "One-click unsubscribe (mail client)",
+    "unsubscribe-page": "Unsubscribe link",
+    "preferences": "Preferences page",
+    "withdraw-all": "Withdraw everything",
+    "gpc": "Global Privacy Control",
+    "expiry": "Lapsed (not renewed)",
+}
+BUCKET_LABELS = {
+    "1s": "Under a second",
+    "1m": "Under a minute",
+    "1h": "Under an hour",
+    "1d": "Under a day",
+    "2d": "Under two days",
+    LATER: "Two days or more",
+}
+
+
+def unsubscribes(i: Inputs) -> Report:
+    total = i.total()
+    routes = [(r, total.get(f"unsub|{r}", 0)) for r in ROUTE_LABELS]
+    requested = sum(n for r, n in routes if r != "expiry")
+    one_click = total.get("unsub|one-click", 0)
+    buckets = [name for name, _ in HONOURED] + [LATER]
+    timed = [(b, total.get(f"honoured|{b}", 0)) for b in buckets]
+    slow = sum(n for b, n in timed if b in ("2d", LATER))
+    return Report(
+        "unsubscribes",
+        "Unsubscribes and withdrawals",
+        "How people withdrew permission, and how fast each withdrawal took effect: the "
+        "evidence a regulator or mailbox provider asks for.",
+        i.period.first,
+        i.period.last,
+        (
+            Section(
+                "routes",
+                "How people withdrew",
+                "Withdrawals in the period by the way they came (one write can withdraw "
+                "several permissions; it counts once here). The share is of the requests "
+                "people made; lapses are not requests.",
+                "hbar",
+                ("Way", "Withdrawals", "Share of requests (%)"),
+                tuple(
+                    (ROUTE_LABELS[r], n, None if r == "expiry" else _rate(n, requested))
+                    for r, n in routes
+                ),
+                tuple(r for r, _ in routes),
+            ),
+            Section(
+                "honoured",
+                "Time from request to recorded effect",
+                "How long after the request reached befriend its withdrawal was written. "
+                "Mail is sent only inside permission read at sending time, so from that "
+                "moment nothing more is sent.",
+                "bar",
+                ("Within", "Withdrawals"),
+                tuple((BUCKET_LABELS[b], n) for b, n in timed),
+                tuple(buckets),
+            ),
+        ),
+        (
+            f"One-click unsubscribes (RFC 8058): {one_click} of {requested} requests "
+            f"({_rate(one_click, requested) or 0} %).",
+            f"Withdrawals that took two days or more: {slow}.",
+        ),
+    )
+
+
+def interests(i: Inputs) -> Report:
+    pb = i.playbook
+    stage_ids = [s.id for s in pb.stages]
+    rows: list[tuple[Cell, ...]] = []
+    for topic, label in pb.topics.items():
+        counts = [i.gauges.get(f"interest|{topic}|{s}", 0) for s in stage_ids]
+        rows.append((label, *counts, sum(counts)))
+    return Report(
+        "interests",
+        "Interests by stage",
+        "The topics people told us they like, by the stage they are at. Self-reported, so "
+        "it says what they want to hear about, not what we guessed.",
+        i.period.first,
+        i.period.last,
+        (
+            Section(
+                "now",
+                "Interests now, by stage",
+                "Confirmed people who chose each topic.",
+                "stacked",
+                ("Topic", *[s.label for s in pb.stages], "All stages"),
+                tuple(rows),
+                tuple(pb.topics),
+            ),
+        ),
+    )
+
+
+QUADRANTS = {
+    "high|high": "Loyal and influential",
+    "high|low": "Loyal, not (yet) influential",
+    "low|high": "Influential, not (yet) loyal",
+    "low|low": "Neither yet",
+}
+
+
+def influence(i: Inputs) -> Report:
+    bar = i.playbook.reports
+    rows = [(label, i.gauges.get(f"quad|{q}", 0)) for q, label in QUADRANTS.items()]
+    return Report(
+        "influence",
+        "Loyalty and influence",
+        "People in four quadrants by loyalty (they come back and buy) and influence (they "
+        f"bring others). A loyalty score of {_num(bar.loyal_from)} or more counts as loyal, an "
+        f"influence score of {_num(bar.influential_from)} or more as influential.",
+        i.period.first,
+        i.period.last,
+        (
+            Section(
+                "quadrants",
+                "Who holds the megaphone",
+                "Confirmed people in each quadrant, with their scores as of their latest activity.",
+                "bar",
+                ("Quadrant", "People"),
+                tuple(rows),
+                tuple(QUADRANTS),
+            ),
+        ),
+    )
+
+
+def plays(i: Inputs) -> Report:
+    pb = i.playbook
+    total = i.total()
+    rows: list[tuple[Cell, ...]] = []
+    for pid, play in pb.plays.items():
+        asked = total.get(f"play|{pid}|asked", 0) if play.kind == "ask" else None
+        accepted = total.get(f"play|{pid}|accepted", 0)
+        declined = total.get(f"play|{pid}|declined", 0)
+        unanswered = None if asked is None else max(0, asked - accepted - declined)
+        rows.append(
+            (
+                pid,
+                i.gauges.get(f"audience|{pid}", 0),
+                total.get(f"play|{pid}|sent", 0),
+                asked,
+                accepted,
+                declined,
+                unanswered,
+                None if asked is None else _rate(accepted, asked),
+            )
+        )
+    return Report(
+        "plays",
+        "Plays",
+        "For each play: the people in its audience now (stage, circle, interests and the "
+        "permission it needs), and how its asks were answered in the period.",
+        i.period.first,
+        i.period.last,
+        (
+            Section(
+                "plays",
+                "Audience and answers",
+                "Audience now; sent, asked, accepted, declined and not answered in the period. "
+                "Cooldowns, quiet hours and weekly caps are applied when an audience is "
+                "downloaded, so it can be smaller than the audience shown here.",
+                "hbar",
+                (
+                    "Play",
+                    "Audience now",
+                    "Sent",
+                    "Asked",
+                    "Accepted",
+                    "Declined",
+                    "No answer",
+                    "Accepted (%)",
+                ),
+                tuple(rows),
+                tuple(pb.plays),
+            ),
+        ),
+    )
+
+
+REPORTS: dict[str, tuple[str, Callable[[Inputs], Report]]] = {
+    "stages": ("People by stage and circle, now and day by day", stages),
+    "transitions": ("Moves between stages, on and back, and who left", transitions),
+    "permissions": (
+        "Permissions per channel and purpose, weekly grants, confirmations",
+        permissions,
+    ),
+    "unsubscribes": ("How withdrawals came and how fast they took effect", unsubscribes),
+    "interests": ("Interests by stage", interests),
+    "influence": ("People by loyalty and influence", influence),
+    "plays": ("Each play's audience and how its asks were answered", plays),
+}
+
+
+def build(name: str, inputs: Inputs) -> Report:
+    return REPORTS[name][1](inputs)
+
+
+def catalogue() -> list[dict[str, str]]:
+    return [{"id": rid, "title": title} for rid, (title, _) in REPORTS.items()]
+
+
+# --- helpers ---
+
+
+def _stage_labels(pb: Playbook) -> dict[str, str]:
+    return {s.id: s.label for s in pb.stages}
+
+
+def _sum_sc(gauges: Mapping[str, int], stage: str, circles: Iterable[str]) -> int:
+    return sum(gauges.get(f"sc|{stage}|{c}", 0) for c in circles)
+
+
+def _stage_series(i: Inputs, stage_ids: list[str]) -> dict[date, tuple[int, ...]]:
+    """People at each stage at the end of each day: now, less what each later day added."""
+    current = {
+        s: sum(v for k, v in i.gauges.items() if k.startswith(f"sc|{s}|")) for s in stage_ids
+    }
+    out: dict[date, tuple[int, ...]] = {}
+    day = i.today
+    while day >= i.period.first:
+        if day <= i.period.last:
+            out[day] = tuple(current[s] for s in stage_ids)
+        flows = i.flows.get(day.isoformat(), {})
+        for s in stage_ids:
+            current[s] -= flows.get(f"net|{s}", 0)
+        day -= timedelta(days=1)
+    return out
+
+
+def _weeks(period: Period) -> list[tuple[date, date]]:
+    start = period.first - timedelta(days=period.first.weekday())
+    out = []
+    while start <= period.last:
+        out.append((start, start + timedelta(days=6)))
+        start += timedelta(days=7)
+    return out
+
+
+def _prefixed(values: Mapping[str, int], prefix: str) -> int:
+    return sum(v for k, v in values.items() if k.startswith(prefix))
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return None if whole == 0 else round(100 * part / whole, 1)
+
+
+def _int(value: Cell) -> int:
+    return value if isinstance(value, int) else 0
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"

@@ -1,0 +1,128 @@
+"""Reports read from the counters, and the operator's recount that keeps them honest.
+
+A report reads the gauges (one BatchGetItem) and the day items from the period's first day
+to today (one query per shard): never a person. `check` and `rebuild` do read every person
+(a scan, for operators only) and compare or replace the gauges.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from befriend.core.counts import Counts, recount
+from befriend.core.person import Person
+from befriend.core.playbook import Playbook
+from befriend.core.reports import REPORTS, Inputs, Period, Report, build
+from befriend.store import Store
+
+Progress = Callable[[int], None]
+
+
+def inputs(store: Store, playbook: Playbook, period: Period, today: date) -> Inputs:
+    return Inputs(playbook, store.gauges(), store.flows(period.first, today), period, today)
+
+
+def read_report(store: Store, playbook: Playbook, name: str, period: Period, today: date) -> Report:
+    return build(name, inputs(store, playbook, period, today))
+
+
+def read_all(store: Store, playbook: Playbook, period: Period, today: date) -> list[Report]:
+    """Every report from one read of the counters."""
+    shared = inputs(store, playbook, period, today)
+    return [build(name, shared) for name in REPORTS]
+
+
+@dataclass(frozen=True)
+class Difference:
+    counter: str
+    kept: int  # what the counters say
+    counted: int  # what a recount says
+
+
+@dataclass
+class CheckResult:
+    people: int = 0
+    gauges: list[Difference] = field(default_factory=list)
+    series: list[Difference] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.gauges and not self.series
+
+
+def check(store: Store, playbook: Playbook, now: datetime, progress: Progress) -> CheckResult:
+    """Compare the gauges with a recount of every person, and the day-by-day stage changes
+    with the gauges they must add up to."""
+    people, counted = _recount(store, playbook, now, progress)
+    kept = store.gauges()
+    result = CheckResult(people, _differences(kept, counted))
+    result.series = _differences(_net_totals(store, now.date()), _stage_totals(kept, playbook))
+    return result
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    people: int
+    corrected: list[Difference]
+
+
+def rebuild(store: Store, playbook: Playbook, now: datetime, progress: Progress) -> RebuildResult:
+    """Replace the gauges with a recount. Where a stage's day-by-day changes no longer add up
+    to the recount, today's changes take the difference, so the series stays true to now.
+    Writes that race with a rebuild can be lost from the gauges: run it when quiet, then
+    `check`."""
+    people, counted = _recount(store, playbook, now, progress)
+    corrected = _differences(store.gauges(), counted)
+    store.replace_gauges(counted)
+    gap = _differences(_net_totals(store, now.date()), _stage_totals(counted, playbook))
+    fix = {f"net|{d.counter}": d.counted - d.kept for d in gap}
+    if fix:
+        store.add_counts(Counts(days={now.date().isoformat(): fix}), shard=0)
+    return RebuildResult(people, corrected)
+
+
+def _recount(
+    store: Store, playbook: Playbook, now: datetime, progress: Progress
+) -> tuple[int, Counter[str]]:
+    seen = 0
+
+    def walk() -> Iterator[Person]:
+        nonlocal seen
+        for page in store.every_person(now):
+            seen += len(page)
+            progress(len(page))
+            yield from page
+
+    counted = recount(walk(), playbook)
+    return seen, counted
+
+
+def _net_totals(store: Store, today: date) -> Counter[str]:
+    """Each stage's day-by-day changes, summed over every day ever counted."""
+    first = store.first_day()
+    if first is None:
+        return Counter()
+    total: Counter[str] = Counter()
+    for flows in store.flows(first, max(today, first)).values():
+        for key, value in flows.items():
+            if key.startswith("net|"):
+                total[key.removeprefix("net|")] += value
+    return total
+
+
+def _stage_totals(gauges: Counter[str], playbook: Playbook) -> Counter[str]:
+    out: Counter[str] = Counter()
+    for stage in playbook.stages:
+        out[stage.id] = sum(v for k, v in gauges.items() if k.startswith(f"sc|{stage.id}|"))
+    return out
+
+
+def _differences(kept: Counter[str], counted: Counter[str]) -> list[Difference]:
+    return [
+        Difference(key, kept.get(key, 0), counted.get(key, 0))
+        for key in sorted(set(kept) | set(counted))
+        if kept.get(key, 0) != counted.get(key, 0)
+    ]
