@@ -72,7 +72,9 @@ def one_click(token: str) -> Response:
             "RFC 8058 one-click unsubscribe posts the form field List-Unsubscribe=One-Click.",
         )
     s = services()
-    ctx = context("one-click")
+    # A mail client's RFC 8058 post is `one-click`; the button on our page is a form, and
+    # the reports tell the two apart.
+    ctx = context("form" if request.form.get("via") == "page" else "one-click")
     person = s.store.person(claims.person_id, ctx.now)
     # An erased or lapsed person is already unsubscribed from everything: same answer.
     if person is not None and person.status != "erasing":
