@@ -12,6 +12,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from befriend import reporting
 from befriend.audit import verify_ledgers
 from befriend.clock import SettableClock
 from befriend.config import Settings
@@ -103,3 +104,7 @@ def test_concurrent_writers_lose_nothing_and_leave_a_gap_free_chain(
     assert person.head == ledger[-1]["hash"]
     for pair in pairs:
         assert person.state(pair) == last_word[f"permission:{pair[0]}:{pair[1]}"] == "granted"
+    # The report counters moved with every accepted change, and only with those.
+    result = reporting.check(store, playbook, clock(), lambda _: None)
+    assert result.ok, (result.gauges, result.series)
+    assert store.gauges()["perm|email|newsletter|granted"] == 1

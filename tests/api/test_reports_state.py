@@ -1,0 +1,267 @@
+"""The report counters never drift: random sign-ups, confirmations, changes, events, asks,
+declines, one-click unsubscribes, erasures, lapses and stale writers, through the real API
+and store (moto), and after every step `befriend reports check` must find nothing."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+
+from befriend import reporting
+from befriend.clock import SettableClock
+from befriend.config import Settings
+from befriend.core import changes
+from befriend.core.changes import Context, settle
+from befriend.core.commands import PermissionChange
+from befriend.core.counts import change_counts
+from befriend.core.errors import ConcurrentChange
+from befriend.core.person import Evidence
+from befriend.core.playbook import Playbook
+from befriend.keys import Keys
+from befriend.mail import Mailer, mail_templates
+from befriend.pseudonyms import email_key
+from befriend.store import Store
+from befriend.sweeps import sweep_lapses
+from befriend.tokens import Tokens
+from befriend.web.app import create_app
+from tests.conftest import ROOT, SECRET, SENDER, START
+
+EVENT_KINDS = ("visit", "open", "purchase", "referral", "review", "share", "attend")
+
+
+def nothing_to_report(store: Store, playbook: Playbook, now: datetime) -> None:
+    result = reporting.check(store, playbook, now, lambda _: None)
+    assert result.ok, (result.gauges, result.series)
+
+
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
+def test_counters_agree_with_a_recount_whatever_happens(
+    dynamodb: Any, ses: Any, playbook: Playbook
+) -> None:
+    pairs = playbook.grid()
+    plays = sorted(playbook.plays)
+
+    class Lifecycle(RuleBasedStateMachine):
+        pending = Bundle("pending")
+        people = Bundle("people")
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.store = Store(f"befriend-{uuid.uuid4().hex[:12]}", client=dynamodb)
+            self.store.create_table()
+            self.clock = SettableClock(START)
+            config = Settings(
+                table=self.store.table,
+                secret=SECRET,
+                site_url="https://prefs.example",
+                region="eu-west-1",
+                templates=ROOT / "templates",
+                local=True,
+            )
+            mailer = Mailer(
+                SENDER, playbook.organisation.name, mail_templates(ROOT / "templates"), client=ses
+            )
+            self.client = create_app(config, self.store, self.clock, mailer, playbook).test_client()
+            self.tokens = Tokens(SECRET, self.clock)
+            self.ingest = Keys(self.store).create("ingest", "ingest", self.clock())[0]
+            self.n = 0
+
+        def auth(self, person_id: str) -> dict[str, str]:
+            person = self.store.person(person_id, self.clock())
+            assert person is not None
+            token = self.tokens.issue("manage", person_id, person.token_generation)
+            return {"Authorization": f"Bearer {token}"}
+
+        @rule(target=pending, asked=st.lists(st.sampled_from(pairs), max_size=3, unique=True))
+        def sign_up(self, asked: list[tuple[str, str]]) -> str:
+            self.n += 1
+            email = f"visitor{self.n}@example.org"
+            answer = self.client.post(
+                "/api/signup",
+                json={
+                    "email": email,
+                    "policy_version": playbook.policy.version,
+                    "permissions": [{"channel": c, "purpose": p} for c, p in asked],
+                    "interests": ["gardening"] if self.n % 2 else [],
+                },
+            )
+            assert answer.status_code == 202
+            claim = self.store.email_claim(email_key(email), self.clock())
+            assert claim is not None
+            return claim[0]
+
+        @rule(target=people, person_id=consumes(pending))
+        def confirm(self, person_id: str) -> str:
+            person = self.store.person(person_id, self.clock())
+            if person is None or person.request is None:
+                return person_id  # lapsed meanwhile: the later rules find nobody
+            token = self.tokens.issue("confirm", person_id, request=person.request.fingerprint())
+            answer = self.client.post("/api/confirm", json={"token": token})
+            assert answer.status_code == 200, answer.get_data(as_text=True)
+            return person_id
+
+        def living(self, person_id: str) -> bool:
+            person = self.store.person(person_id, self.clock())
+            return person is not None and person.status == "active"
+
+        @rule(person_id=people, pair=st.sampled_from(pairs), granted=st.booleans())
+        def change(self, person_id: str, pair: tuple[str, str], granted: bool) -> None:
+            if self.living(person_id):
+                body = {"changes": [{"channel": pair[0], "purpose": pair[1], "granted": granted}]}
+                answer = self.client.patch(
+                    "/api/me/permissions", json=body, headers=self.auth(person_id)
+                )
+                assert answer.status_code == 200
+
+        @rule(person_id=people, topics=st.sets(st.sampled_from(["cycling", "local-events"])))
+        def interests(self, person_id: str, topics: set[str]) -> None:
+            if self.living(person_id):
+                answer = self.client.put(
+                    "/api/me/interests",
+                    json={"interests": sorted(topics)},
+                    headers=self.auth(person_id),
+                )
+                assert answer.status_code == 200
+
+        @rule(
+            person_id=people, kinds=st.lists(st.sampled_from(EVENT_KINDS), min_size=1, max_size=4)
+        )
+        def events(self, person_id: str, kinds: list[str]) -> None:
+            at = self.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            batch = [
+                {"id": uuid.uuid4().hex, "person": person_id, "type": k, "at": at} for k in kinds
+            ]
+            answer = self.client.post(
+                "/api/events",
+                json={"events": batch},
+                headers={"Authorization": f"Bearer {self.ingest}"},
+            )
+            assert answer.status_code == 200
+            # The same batch again is all duplicates: nothing may be counted twice.
+            again = self.client.post(
+                "/api/events",
+                json={"events": batch},
+                headers={"Authorization": f"Bearer {self.ingest}"},
+            )
+            assert again.status_code == 200
+
+        @rule(
+            person_id=people,
+            play=st.sampled_from(plays),
+            outcome=st.sampled_from(["sent", "declined"]),
+        )
+        def play_outcome(self, person_id: str, play: str, outcome: str) -> None:
+            if not self.living(person_id):
+                return
+            if outcome == "declined":
+                answer = self.client.post(
+                    f"/api/me/next-steps/{play}/decline", headers=self.auth(person_id)
+                )
+            else:
+                answer = self.client.post(
+                    f"/api/plays/{play}/outcomes",
+                    json={"outcomes": [{"person": person_id, "outcome": "sent"}]},
+                    headers={"Authorization": f"Bearer {self.ingest}"},
+                )
+            assert answer.status_code == 200, answer.get_data(as_text=True)
+
+        @rule(person_id=people)
+        def one_click(self, person_id: str) -> None:
+            token = self.tokens.issue("unsubscribe", person_id, channel="email")
+            answer = self.client.post(
+                f"/api/unsubscribe/{token}",
+                data={"List-Unsubscribe": "One-Click"},
+                headers={"Accept": "application/json"},
+            )
+            assert answer.status_code == 200
+
+        @rule(person_id=people)
+        def withdraw_all(self, person_id: str) -> None:
+            if self.living(person_id):
+                answer = self.client.post("/api/me/withdraw-all", headers=self.auth(person_id))
+                assert answer.status_code == 200
+
+        @rule(person_id=consumes(people))
+        def erase(self, person_id: str) -> None:
+            if self.living(person_id):
+                answer = self.client.delete("/api/me", headers=self.auth(person_id))
+                assert answer.status_code == 204
+
+        @rule(days=st.integers(min_value=1, max_value=400))
+        def time_passes(self, days: int) -> None:
+            """Unconfirmed sign-ups lapse (without a write), permissions go stale and lapse,
+            scores decay: the sweep records what must be recorded."""
+            self.clock.advance(days=days)
+            sweep_lapses(self.store, playbook, self.clock())
+
+        @rule(person_id=people, pair=st.sampled_from(pairs))
+        def stale_writer(self, person_id: str, pair: tuple[str, str]) -> None:
+            """A writer decides on what it read, someone else writes first: its whole write
+            fails, counters included, and nothing is counted for it."""
+            stale = self.store.person(person_id, self.clock())
+            if stale is None or stale.status != "active":
+                return
+            self.client.post(
+                "/api/me/sign-out-everywhere", headers=self.auth(person_id)
+            )  # the write that gets there first
+            before = self.store.gauges()
+            ctx = Context(self.clock(), "api", Evidence("c" * 32, "a" * 32))
+            wanted = [PermissionChange(pair, stale.state(pair) != "granted")]
+            decided = settle(
+                changes.change_permissions(stale, wanted, ctx, playbook),
+                playbook,
+                self.clock(),
+                "permissions",
+            )
+            with pytest.raises(ConcurrentChange):
+                self.store.commit(decided, counts=change_counts(decided, playbook, self.clock()))
+            assert self.store.gauges() == before
+
+        @invariant()
+        def counters_match_a_recount(self) -> None:
+            nothing_to_report(self.store, playbook, self.clock())
+
+        @invariant()
+        def no_gauge_is_negative(self) -> None:
+            assert all(v >= 0 for v in self.store.gauges().values())
+
+        def teardown(self) -> None:
+            self.store.client.delete_table(TableName=self.store.table)
+
+    run_state_machine_as_test(
+        Lifecycle,
+        settings=settings(
+            max_examples=12,
+            stateful_step_count=20,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )
+
+
+def test_a_check_names_a_counter_that_drifted(store: Store, playbook: Playbook) -> None:
+    from befriend.core.counts import Counts
+
+    store.add_counts(Counts(now={"sc|friend|loose": 1, "people": 1}))
+    result = reporting.check(store, playbook, START, lambda _: None)
+    drifted = {d.counter: (d.kept, d.counted) for d in result.gauges}
+    assert drifted == {"people": (1, 0), "sc|friend|loose": (1, 0)}
+    assert [d.counter for d in result.series] == ["friend"]
+    fixed = reporting.rebuild(store, playbook, START, lambda _: None)
+    assert {d.counter for d in fixed.corrected} == {"people", "sc|friend|loose"}
+    assert reporting.check(store, playbook, START, lambda _: None).ok
+    assert store.gauges() == Counter()
