@@ -17,7 +17,7 @@ from befriend.core import changes
 from befriend.core.changes import Context, Outcome, settle
 from befriend.core.commands import PermissionChange, Signup
 from befriend.core.counts import change_counts, signup_counts
-from befriend.core.engagement import Event, record_events, record_outcome
+from befriend.core.engagement import Event, decline, record_events, record_outcome
 from befriend.core.ledger import Entry
 from befriend.core.person import Evidence, Person
 from befriend.core.playbook import Playbook
@@ -85,6 +85,9 @@ def seed(
         if person is not None:
             ids.append(person.id)
         progress(1)
+    # About one sign-up in eight is never confirmed; they count in the sign-up report only.
+    for n in range(first + people, first + people + people // 8):
+        _unconfirmed(store, playbook, pseudonyms, evidence, now, n)
     return ids
 
 
@@ -100,7 +103,7 @@ def _one(
 ) -> Person | None:
     _, asked, history = ARCHETYPES[kind]
     email = f"demo{n}@example.org"
-    start = now - timedelta(days=rnd.randint(60, 240), minutes=rnd.randint(0, 1440))
+    start = now - timedelta(days=rnd.randint(5, 240), minutes=rnd.randint(0, 1440))
     grid = pb.grid()
     pairs: tuple[tuple[str, str], ...] = ()
     if asked:
@@ -142,6 +145,17 @@ def _one(
         history_of.step(
             changes.withdraw_all(history_of.person, Context(at, "api", evidence), pb), at
         )
+    elif kind == "friend" and rnd.random() < 0.2:
+        # Unsubscribed from the newsletter with their mail client's one-click button.
+        at = now - timedelta(days=rnd.randint(1, 40), minutes=rnd.randint(0, 1440))
+        history_of.step(
+            changes.unsubscribe(
+                history_of.person, "email", "newsletter", Context(at, "one-click", None), pb
+            ),
+            at,
+        )
+    elif kind in ("customer", "evangelist", "regular"):
+        _asked(history_of, pb, now, rnd, evidence)
     elif kind == "friend" and rnd.random() < 0.3:
         at = now - timedelta(days=rnd.randint(1, 45))
         extra = [PermissionChange(("sms", "offers"), True)]
@@ -150,6 +164,38 @@ def _one(
             at,
         )
     return history_of.write(store, email_key(email))
+
+
+def _asked(
+    history_of: _History, pb: Playbook, now: datetime, rnd: random.Random, evidence: Evidence
+) -> None:
+    """An ask was sent; some say yes (by granting on their page), some no, some nothing."""
+    play = pb.plays.get("ask-sms") or next((p for p in pb.plays.values() if p.asks), None)
+    if play is None or play.asks is None:
+        return
+    at = now - timedelta(days=rnd.randint(3, 50), minutes=rnd.randint(0, 1440))
+    person = history_of.person
+    history_of.step(Outcome(person, record_outcome(person, play, "sent", at), ()), at, "play:sent")
+    answer, later = rnd.random(), at + timedelta(hours=rnd.randint(1, 48))
+    if answer < 0.45:
+        wanted = [PermissionChange(play.asks, True)]
+        ctx = Context(later, "api", evidence)
+        history_of.step(changes.change_permissions(history_of.person, wanted, ctx, pb), later)
+    elif answer < 0.7:
+        person = history_of.person
+        history_of.step(Outcome(person, decline(person, play, later), ()), later, "play:declined")
+
+
+def _unconfirmed(
+    store: Store, pb: Playbook, pseudonyms: Pseudonyms, evidence: Evidence, now: datetime, n: int
+) -> None:
+    """A sign-up nobody confirmed (it lapses after a week): the confirmation rate needs them."""
+    email = f"demo{n}@example.org"
+    at = now - timedelta(days=(n * 7) % 27, minutes=n * 37 % 1440)
+    form = Signup(email, "", (), (("email", "newsletter"),), "UTC", pb.policy.version)
+    source = "form" if n % 3 == 0 else "api"
+    person = changes.start_signup(f"demo{n:028d}", form, Context(at, source, evidence))
+    store.create_pending(person, email_key(email), at, counts=signup_counts(person))
 
 
 class _History:
