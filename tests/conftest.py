@@ -109,10 +109,19 @@ def playbook() -> Playbook:
 
 
 @pytest.fixture
-def store(dynamodb: Any) -> Store:
+def store(
+    dynamodb: Any, playbook: Playbook, request: pytest.FixtureRequest
+) -> Iterator[Store]:
     store = Store(f"befriend-{uuid.uuid4().hex[:12]}", client=dynamodb)
     store.create_table()
-    return store
+    yield store
+    # Whatever a test did through the app, the report counters must still agree with a
+    # recount of the people (`befriend reports check`), unless it tampers with them on purpose.
+    if request.node.get_closest_marker("counters_tampered") is None:
+        from befriend import reporting
+
+        result = reporting.check(store, playbook, datetime.now(UTC), lambda _: None)
+        assert result.ok, f"report counters drifted: {result.gauges} {result.series}"
 
 
 @pytest.fixture

@@ -59,7 +59,7 @@ def check(store: Store, playbook: Playbook, now: datetime, progress: Progress) -
     people, counted = _recount(store, playbook, now, progress)
     kept = store.gauges()
     result = CheckResult(people, _differences(kept, counted))
-    result.series = _differences(_net_totals(store, now.date()), _stage_totals(kept, playbook))
+    result.series = _differences(_net_totals(store), _stage_totals(kept, playbook))
     return result
 
 
@@ -77,7 +77,7 @@ def rebuild(store: Store, playbook: Playbook, now: datetime, progress: Progress)
     people, counted = _recount(store, playbook, now, progress)
     corrected = _differences(store.gauges(), counted)
     store.replace_gauges(counted)
-    gap = _differences(_net_totals(store, now.date()), _stage_totals(counted, playbook))
+    gap = _differences(_net_totals(store), _stage_totals(counted, playbook))
     fix = {f"net|{d.counter}": d.counted - d.kept for d in gap}
     if fix:
         store.add_counts(Counts(days={now.date().isoformat(): fix}), shard=0)
@@ -100,13 +100,14 @@ def _recount(
     return seen, counted
 
 
-def _net_totals(store: Store, today: date) -> Counter[str]:
-    """Each stage's day-by-day changes, summed over every day ever counted."""
+def _net_totals(store: Store) -> Counter[str]:
+    """Each stage's day-by-day changes, summed over every day ever counted (a clock set
+    ahead may have dated some after today)."""
     first = store.first_day()
     if first is None:
         return Counter()
     total: Counter[str] = Counter()
-    for flows in store.flows(first, max(today, first)).values():
+    for flows in store.flows(first, date.max).values():
         for key, value in flows.items():
             if key.startswith("net|"):
                 total[key.removeprefix("net|")] += value

@@ -7,7 +7,7 @@ import io
 import json
 import random
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,15 +16,15 @@ import pytest
 from befriend import spreadsheet
 from befriend.clock import SettableClock
 from befriend.core.changes import Outcome
-from befriend.core.counts import change_counts
+from befriend.core.counts import change_counts, erasure_counts
 from befriend.core.engagement import Event, record_events
-from befriend.core.playbook import Playbook
+from befriend.core.playbook import Playbook, load_playbook
 from befriend.core.plays import next_steps
 from befriend.keys import Keys
 from befriend.pseudonyms import Pseudonyms
 from befriend.store import Store
 from tests.api.conftest import SignUp, Visitor
-from tests.conftest import SECRET
+from tests.conftest import ROOT, SECRET
 
 Keyring = dict[str, str]
 
@@ -258,9 +258,19 @@ def _email_key(address: str) -> str:
 
 
 def _mark_erasing(store: Store, person_id: str) -> None:
-    """The state an interrupted erasure leaves: the profile marked `erasing`."""
+    """The state an interrupted erasure leaves: the profile marked `erasing`, and the person
+    out of the report counters (both were in its first transaction)."""
     item = store.profile_item(person_id)
     assert item is not None
+    person = store.person(person_id, datetime.now(UTC))
+    assert person is not None
+    store.add_counts(
+        erasure_counts(
+            person,
+            load_playbook((ROOT / "handlers/befriend/playbook.toml").read_text()),
+            person.created_at,
+        )
+    )
     doc = json.loads(item["doc"]["S"])
     doc["status"] = "erasing"
     item["doc"] = {"S": json.dumps(doc)}

@@ -253,6 +253,7 @@ def test_counters_agree_with_a_recount_whatever_happens(
     )
 
 
+@pytest.mark.counters_tampered
 def test_a_check_names_a_counter_that_drifted(store: Store, playbook: Playbook) -> None:
     from befriend.core.counts import Counts
 
