@@ -205,7 +205,7 @@ def test_confirmation_rate_is_by_source(playbook: Playbook) -> None:
     today = NOW.date()
     report = build("permissions", inputs(playbook, counts, Period.default(today), today))
     signups = {row[0]: row[1:] for row in report.sections[2].rows}
-    assert signups["Sign-up form"] == (1, 1, 100.0)
+    assert signups["Sign-up form or API"] == (1, 1, 100.0)
     assert signups["Sign-up form (no JavaScript)"] == (1, 0, 0.0)
     assert signups["All sources"] == (2, 1, 50.0)
 

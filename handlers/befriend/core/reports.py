@@ -316,7 +316,11 @@ def permissions(i: Inputs) -> Report:
     )
 
 
-SOURCE_LABELS = {"form": "Sign-up form (no JavaScript)", "api": "Sign-up form", "import": "Import"}
+SOURCE_LABELS = {
+    "form": "Sign-up form (no JavaScript)",
+    "api": "Sign-up form or API",
+    "import": "Import",
+}
 ROUTE_LABELS = {
     "one-click": "One-click unsubscribe (mail client)",
     "unsubscribe-page": "Unsubscribe link",
