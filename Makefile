@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run site test lint typecheck unit browser-deps screenshots clean
+.PHONY: run site test lint typecheck unit browser-deps screenshots bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "befriend needs Python 3.11 or newer")'
@@ -41,6 +41,10 @@ test: lint typecheck unit
 # Retake the README's screenshots (docs/screenshots/) in Debian's Chromium.
 screenshots: $(STAMP) browser-deps
 	BEFRIEND_README_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/browser/test_readme_screenshots.py
+
+# How reports scale from 1,000 to 100,000 people (docs/benchmarks.md); a few minutes, on moto.
+bench: $(STAMP)
+	$(BIN)/python bench/report_scaling.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis

@@ -109,9 +109,7 @@ def playbook() -> Playbook:
 
 
 @pytest.fixture
-def store(
-    dynamodb: Any, playbook: Playbook, request: pytest.FixtureRequest
-) -> Iterator[Store]:
+def store(dynamodb: Any, playbook: Playbook, request: pytest.FixtureRequest) -> Iterator[Store]:
     store = Store(f"befriend-{uuid.uuid4().hex[:12]}", client=dynamodb)
     store.create_table()
     yield store

@@ -216,6 +216,15 @@ def _visit_the_marketer_api(
     path = "/api/plays/nope/outcomes"
     api.call("POST", outcomes, path=path, token=ingest, json=body, expect=404)
 
+    reports = api.call("GET", "/api/reports", token=reader, expect=200).get_json()["reports"]
+    report = "/api/reports/{name}"
+    for entry in reports:
+        for query in ("", "?format=csv", "?format=svg"):
+            api.call("GET", report, path=entry["url"] + query, token=reader, expect=200)
+    api.call("GET", report, path="/api/reports/stages?from=2026-02-30", token=admin, expect=400)
+    api.call("GET", report, path="/api/reports/nope", token=reader, expect=404)
+    api.call("GET", report, path="/api/reports/stages", token=ingest, expect=403)
+
 
 # --- the document itself ---
 

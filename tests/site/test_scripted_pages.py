@@ -91,10 +91,23 @@ def test_the_marketer_key_never_travels_in_the_address(built: Path) -> None:
     ids = by_id(found)
     assert ids["key"][1]["type"] == "password"
     assert ids["sign-in"][0] == "button"
-    [form] = found.forms
-    assert form["method"] == "post"  # without JavaScript the key goes in no query string
-    html = (built / "marketers/index.html").read_text()
-    assert "Reports arrive with the reports dashboard" in html
+    [key] = [c for c in found.controls if c.attrs.get("id") == "key"]
+    assert key.form is not None
+    # Without JavaScript the key goes in no query string.
+    assert found.forms[key.form]["method"] == "post"
+
+
+def test_the_dashboard_offers_a_period_with_an_alert_for_its_problems(built: Path) -> None:
+    found = page(built, "marketers/index.html")
+    ids = by_id(found)
+    for name in ("from", "to"):
+        assert ids[name][1]["type"] == "date"
+        assert ids[name][1]["min"] == "2000-01-01"
+    assert ids["period-apply"][1]["type"] == "submit"
+    assert ids["period-problem"][1]["role"] == "alert"
+    presets = [a["data-days"] for t, a in found.tags if t == "button" and "data-days" in a]
+    assert presets == ["7", "28", "84", "365"]
+    assert ids["reports"][0] == "div" and ids["plays"][0] == "ul"
 
 
 def test_modules_import_each_other_by_hashed_name(built: Path) -> None:

@@ -29,8 +29,9 @@ SECURITY_HEADERS = {
     # No other site's window keeps a handle on these pages, nor may embed their resources.
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
+    # blob: for images only: the dashboard shows charts it fetched with the API key.
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
-    "img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "img-src 'self' blob:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'none'",
 }
 

@@ -1,9 +1,9 @@
-"""The marketer's API: people, plays and audiences out; events and play outcomes in.
+"""The marketer's API: people, plays, audiences and reports out; events and play outcomes in.
 
 Every route needs `Authorization: Bearer <API key>` (see `befriend.keys`), checked before
-the body is read: `reader` keys read people, plays and audiences, `ingest` keys send events
-and outcomes, `admin` keys may do both. A visitor's manage token is never an API key, nor
-an API key a manage token: keys are looked up by hash, tokens are signed.
+the body is read: `reader` keys read people, plays, audiences and reports, `ingest` keys
+send events and outcomes, `admin` keys may do both. A visitor's manage token is never an
+API key, nor an API key a manage token: keys are looked up by hash, tokens are signed.
 
 Nothing here grants a permission. Events say what people did and outcomes what was sent or
 answered; only the person grants, on their own page. Audiences are read from the sharded
@@ -13,7 +13,14 @@ by-stage index, a bounded number of items per page, never by a scan.
 from __future__ import annotations
 
 # Each module adds its routes to the one blueprint as it is imported.
-from befriend.web.marketer import audiences, events, outcomes, people, plays  # noqa: F401
+from befriend.web.marketer import (  # noqa: F401
+    audiences,
+    events,
+    outcomes,
+    people,
+    plays,
+    reports,
+)
 from befriend.web.marketer.blueprint import bp
 
 __all__ = ["bp"]

@@ -12,6 +12,7 @@ from befriend.core.playbook import Playbook
 from befriend.web.openapi.blocks import Schema
 from befriend.web.openapi.marketer import _marketer_paths, _marketer_schemas
 from befriend.web.openapi.paths import _visitor_paths
+from befriend.web.openapi.reports import _report_paths, _report_schemas
 from befriend.web.openapi.responses import _headers, _responses
 from befriend.web.openapi.schemas import _schemas
 
@@ -34,13 +35,14 @@ def document(pb: Playbook) -> Schema:
             {"name": "one-click", "description": "RFC 8058 unsubscribe from a mail header"},
             {
                 "name": "marketer",
-                "description": "People, plays and audiences out; events and outcomes in. "
+                "description": "People, plays, audiences and reports out; events and "
+                "outcomes in. "
                 "Needs an API key (`befriend keys create`)",
             },
         ],
-        "paths": {**_visitor_paths(pb), **_marketer_paths(pb)},
+        "paths": {**_visitor_paths(pb), **_marketer_paths(pb), **_report_paths()},
         "components": {
-            "schemas": {**_schemas(pb), **_marketer_schemas(pb)},
+            "schemas": {**_schemas(pb), **_marketer_schemas(pb), **_report_schemas()},
             "responses": _responses(),
             "headers": _headers(),
             "securitySchemes": {

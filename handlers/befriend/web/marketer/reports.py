@@ -1,0 +1,125 @@
+"""Reports for marketers: which there are, and each one as JSON, CSV or an SVG chart.
+
+Reports read the counters only, never people, so a report costs the same whoever is
+counted. They still carry business figures: every answer is `Cache-Control: no-store`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC
+
+from flask import Response, request
+
+from befriend.core.errors import InvalidInput
+from befriend.core.reports import REPORTS, Period, Report, Section, catalogue
+from befriend.reporting import read_report
+from befriend.spreadsheet import csv_text
+from befriend.web.answers import json_answer
+from befriend.web.marketer.blueprint import bp, requires
+from befriend.web.problems import Problem
+from befriend.web.services import services
+
+FORMATS = ("json", "csv", "svg")
+NO_STORE = {"Cache-Control": "no-store"}
+# A chart needs its own inline style sheet and nothing else: no script, and no loads at
+# all, so nothing in it could send anything anywhere.
+SVG_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'none'; sandbox"
+)
+
+
+@bp.get("/reports")
+@requires("reader")
+def list_reports() -> Response:
+    reports = [{**entry, "url": f"/api/reports/{entry['id']}"} for entry in catalogue()]
+    return json_answer({"reports": reports}, headers=NO_STORE)
+
+
+@bp.get("/reports/<name>")
+@requires("reader")
+def report(name: str) -> Response:
+    """One report over `from`..`to` (the last four weeks by default), as `format`.
+
+    `section` narrows it to one of its sections; an SVG chart draws one section only, the
+    first unless `section` names another."""
+    if name not in REPORTS:
+        raise Problem(404, "unknown-report", "There is no such report", f"Reports: {_names()}")
+    fmt = request.args.get("format", "json")
+    if fmt not in FORMATS:
+        raise _bad_parameter("format", "must be json, csv or svg")
+    s = services()
+    today = s.clock().astimezone(UTC).date()
+    try:
+        period = Period.parse(request.args.get("from"), request.args.get("to"), today)
+    except InvalidInput as exc:
+        raise Problem(
+            400,
+            "invalid-parameter",
+            "The period is not valid",
+            "; ".join(f"{e.field} {e.message}" for e in exc.errors) + ".",
+            errors=[{"field": e.field, "message": e.message} for e in exc.errors],
+        ) from exc
+    built = read_report(s.store, s.playbook, name, period, today)
+    asked = request.args.get("section")
+    chosen = built.section(asked)
+    if chosen is None:
+        ids = ", ".join(x.id for x in built.sections)
+        raise _bad_parameter("section", f"must be one of the report's sections: {ids}")
+    sections = built.sections if asked is None else (chosen,)
+    stem = f"befriend-{built.id}-{built.first.isoformat()}-{built.last.isoformat()}"
+
+    if fmt == "csv":
+        return Response(
+            sections_csv(sections),
+            mimetype="text/csv",
+            headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{stem}.csv"'},
+        )
+    if fmt == "svg":
+        from befriend.charts import svg  # pygal loads only when a chart is drawn
+
+        return Response(
+            svg(built, chosen),
+            mimetype="image/svg+xml",
+            headers={
+                **NO_STORE,
+                "Content-Security-Policy": SVG_POLICY,
+                "Content-Disposition": f'inline; filename="{stem}-{chosen.id}.svg"',
+            },
+        )
+    return json_answer(_narrowed(built, sections).as_json(), headers=NO_STORE)
+
+
+def sections_csv(sections: Sequence[Section]) -> str:
+    """Sections as one spreadsheet-safe CSV: one section is its header row and rows; with
+    several, each block starts with a row holding the section's title, and an empty line
+    comes between blocks."""
+    if len(sections) == 1:
+        return csv_text(sections[0].columns, sections[0].rows)
+    return "\r\n".join(
+        csv_text((section.title,), ()) + csv_text(section.columns, section.rows)
+        for section in sections
+    )
+
+
+def _narrowed(built: Report, sections: tuple[Section, ...]) -> Report:
+    if sections == built.sections:
+        return built
+    return Report(
+        built.id, built.title, built.description, built.first, built.last, sections, built.notes
+    )
+
+
+def _names() -> str:
+    return ", ".join(REPORTS)
+
+
+def _bad_parameter(name: str, message: str) -> Problem:
+    return Problem(
+        400,
+        "invalid-parameter",
+        f"The query parameter {name} is not valid",
+        f"{name} {message}.",
+        errors=[{"field": name, "message": message}],
+    )

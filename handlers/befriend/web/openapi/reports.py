@@ -1,0 +1,205 @@
+"""The marketer's reports: the list, and each report as JSON, CSV or an SVG chart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from befriend.core.reports import MAX_DAYS, REPORTS
+from befriend.web.openapi.blocks import TEXT, Schema, _answer, _json, _obj, _op, _ref
+
+CHARTS = ["bar", "stacked", "line", "hbar"]
+NO_STORE: Schema = {
+    "required": True,
+    "description": "Reports carry business figures: never cached",
+    "schema": {"const": "no-store"},
+}
+
+
+def _report_schemas() -> dict[str, Schema]:
+    return {
+        "ReportList": _obj(
+            {
+                "reports": {
+                    "type": "array",
+                    "minItems": len(REPORTS),
+                    "maxItems": len(REPORTS),
+                    "items": _obj(
+                        {
+                            "id": {"enum": list(REPORTS)},
+                            "title": TEXT,
+                            "url": {"type": "string", "pattern": "^/api/reports/[a-z-]+$"},
+                        }
+                    ),
+                }
+            }
+        ),
+        "ReportSection": _obj(
+            {
+                "id": {"type": "string", "minLength": 1},
+                "title": TEXT,
+                "description": TEXT,
+                "chart": {
+                    "enum": CHARTS,
+                    "description": "The chart that suits the table; `hbar` is horizontal bars",
+                },
+                "columns": {
+                    "type": "array",
+                    "minItems": 2,
+                    "items": TEXT,
+                    "description": "Headings: the label column first, then one per value",
+                },
+                "rows": {
+                    "type": "array",
+                    "items": _obj(
+                        {
+                            "key": {
+                                "type": "string",
+                                "description": "A stable id of the row (a stage, a day, ...); "
+                                "`all` for a total",
+                            },
+                            "cells": {
+                                "type": "array",
+                                "minItems": 2,
+                                "items": {"type": ["string", "number", "null"]},
+                                "description": "One per column; null where a value does not "
+                                "apply (a rate of nothing, an answer to a play that asks none)",
+                            },
+                        }
+                    ),
+                },
+            },
+            description="One table of a report, and the chart that suits it",
+        ),
+        "Report": _obj(
+            {
+                "report": {"enum": list(REPORTS)},
+                "title": TEXT,
+                "description": TEXT,
+                "from": {"type": "string", "format": "date"},
+                "to": {"type": "string", "format": "date"},
+                "sections": {"type": "array", "minItems": 1, "items": _ref("ReportSection")},
+                "notes": {"type": "array", "items": TEXT},
+            },
+            description="A report over the days `from` to `to`, both included, built from "
+            "counters that every write moves: never from people",
+        ),
+    }
+
+
+def _report_paths() -> dict[str, Any]:
+    def op(operation_id: str, summary: str, responses: dict[str, Any], **extra: Any) -> Schema:
+        return _op(
+            operation_id,
+            summary,
+            responses,
+            key="reader",
+            tag="marketer",
+            description="Needs an API key with the role reader (or admin).",
+            **extra,
+        )
+
+    day = {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+    return {
+        "/api/reports": {
+            "get": op(
+                "listReports",
+                "The reports there are",
+                {
+                    "200": _json(
+                        _ref("ReportList"),
+                        "Every report, with where to read it",
+                        headers={"Cache-Control": NO_STORE},
+                    )
+                },
+            )
+        },
+        "/api/reports/{name}": {
+            "get": op(
+                "getReport",
+                "A report as JSON, CSV or an SVG chart",
+                {
+                    "200": {
+                        "description": "The report, or the section asked for",
+                        "headers": {
+                            "Cache-Control": NO_STORE,
+                            "Content-Disposition": {
+                                "description": "With format=csv an attachment "
+                                "befriend-<report>-<from>-<to>.csv; with format=svg inline",
+                                "schema": {
+                                    "type": "string",
+                                    "pattern": '^(attachment|inline); filename="befriend-',
+                                },
+                            },
+                            "Content-Security-Policy": {
+                                "description": "With format=svg: no script and no loads; the "
+                                "chart's own inline styles only",
+                                "schema": {"type": "string", "pattern": "default-src 'none'"},
+                            },
+                        },
+                        "content": {
+                            "application/json": {"schema": _ref("Report")},
+                            "text/csv": {
+                                "schema": {
+                                    "type": "string",
+                                    "minLength": 1,
+                                    "description": "One section: its header row, then its "
+                                    "rows. Several: for each, a row with its title, the header "
+                                    "row and the rows, with an empty line between sections. A "
+                                    "text cell starting with =, +, -, @, tab or CR gets a "
+                                    "leading apostrophe, so no spreadsheet runs it as a "
+                                    "formula; numbers stay numbers.",
+                                }
+                            },
+                            "image/svg+xml": {
+                                "schema": {
+                                    "type": "string",
+                                    "pattern": "^<svg ",
+                                    "description": "One section as a chart, with a <title> and "
+                                    "<desc>; no script and no external reference.",
+                                }
+                            },
+                        },
+                    },
+                    "400": _answer("Problem"),
+                    "404": _answer("Problem"),
+                },
+                parameters=[
+                    {
+                        "name": "name",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"enum": list(REPORTS)},
+                    },
+                    {
+                        "name": "from",
+                        "in": "query",
+                        "required": False,
+                        "description": "The first day (default: 27 days before `to`), not "
+                        f"before 2000-01-01; a period covers at most {MAX_DAYS} days",
+                        "schema": day,
+                    },
+                    {
+                        "name": "to",
+                        "in": "query",
+                        "required": False,
+                        "description": "The last day, included (default and latest: today, UTC)",
+                        "schema": day,
+                    },
+                    {
+                        "name": "format",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"enum": ["json", "csv", "svg"], "default": "json"},
+                    },
+                    {
+                        "name": "section",
+                        "in": "query",
+                        "required": False,
+                        "description": "Only this section (its `id`). An SVG chart draws one "
+                        "section: this one, or else the first",
+                        "schema": {"type": "string", "minLength": 1},
+                    },
+                ],
+            )
+        },
+    }

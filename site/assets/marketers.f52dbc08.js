@@ -1,0 +1,313 @@
+// /marketers/: sign in with an API key (kept in this tab's sessionStorage, never in the URL),
+// then the reports for a period, their CSV files, and the plays with their audiences.
+import { call, el, problemText, say, show } from "./api.eba8ab6f.js";
+import { audience, fetchFile, save, suggestedName } from "./downloads.db5c41e7.js";
+import { lastDays, length, periodText, today } from "./period.63c8c3c8.js";
+import { fill, placeholder, release } from "./reports.defe8639.js";
+
+const KEY = "befriend.marketer";
+const DEFAULT_DAYS = 28;
+const $ = (id) => document.getElementById(id);
+
+let key = null;
+let catalogue = null; // [{id, title}] once read for this key
+let run = 0; // the latest load of the reports; an older one's answers are dropped
+let shown = null; // {from, to} of the reports on the page
+
+function signedOut(message) {
+  sessionStorage.removeItem(KEY);
+  key = null;
+  catalogue = null;
+  shown = null;
+  run += 1;
+  release();
+  $("plays").replaceChildren();
+  $("reports").replaceChildren();
+  $("reports-toc-list").replaceChildren();
+  $("reports-toc").hidden = true;
+  problem("");
+  show("signed-out", "signed-in");
+  say(message);
+}
+
+/** An answer refusing the key signs out; true when it did. */
+function refused(result) {
+  if (result.status !== 401 && result.status !== 403) return false;
+  signedOut(
+    result.status === 401
+      ? "That key was not accepted. Check it and try again."
+      : "That key may not read the plays and reports. Ask for a key with the reader role.",
+  );
+  return true;
+}
+
+// --- plays and their audiences ---
+
+function play(item) {
+  const entry = el("li", undefined, "step");
+  const title = el("p", undefined, "step-says");
+  title.append(el("strong", item.id), document.createTextNode(`: ${item.says}`));
+  entry.append(title);
+  const facts = [
+    `${item.kind === "ask" ? "An ask" : "A message"} by ${item.channel}${item.purpose ? ` for ${item.purpose}` : ""}`,
+    `stages: ${(item.stages || []).join(", ")}`,
+    `circles: ${(item.circles || []).length ? item.circles.join(", ") : "any"}`,
+    `rests ${item.cooldown_days} days after a no`,
+  ];
+  if ((item.interests || []).length) facts.push(`interests: ${item.interests.join(", ")}`);
+  entry.append(el("p", `${facts.join("; ")}.`, "hint"));
+  const download = el("button", "Download audience (CSV)", "secondary small");
+  download.type = "button";
+  download.dataset.audience = item.id;
+  download.append(el("span", ` of ${item.id}`, "visually-hidden"));
+  entry.append(download);
+  return entry;
+}
+
+async function downloadAudience(button) {
+  const id = button.dataset.audience;
+  button.disabled = true;
+  say(`Reading the audience of ${id}…`);
+  const result = await audience(id, key, (people) =>
+    say(`Reading the audience of ${id}… ${people} ${people === 1 ? "person" : "people"} so far.`),
+  );
+  button.disabled = false;
+  if (refused(result)) return;
+  if (!result.blob) {
+    say(`The audience of ${id} could not be downloaded. ${problemText(result)}`);
+    return;
+  }
+  save(result.blob, `audience-${id}.csv`);
+  const people = result.people === 1 ? "1 person" : `${result.people} people`;
+  say(`The audience of ${id} is downloaded: ${people}.`);
+}
+
+// --- the period and the reports ---
+
+function problem(text, fields = []) {
+  $("period-problem").textContent = text;
+  for (const name of ["from", "to"]) {
+    const input = $(name);
+    if (text && fields.includes(name)) {
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", "period-problem period-hint");
+    } else {
+      input.removeAttribute("aria-invalid");
+      input.setAttribute("aria-describedby", "period-hint");
+    }
+  }
+}
+
+const FIELDS = { from: "From", to: "To" };
+
+// "from must not be after `to`" reads as "From must not be after “To”."
+function fieldProblem(error) {
+  const label = FIELDS[error.field] || String(error.field || "The period");
+  const message = String(error.message)
+    .replace(/`(\w+)`/g, (_, name) => `“${FIELDS[name] || name}”`)
+    .replace(/[.\s]+$/, "");
+  return `${label} ${message}.`;
+}
+
+/** Say next to the picker why the API refused the period, and mark the fields it names. */
+function refusedPeriod(result) {
+  const errors = ((result.data && result.data.errors) || []).filter((error) => error && error.message);
+  const fields = errors.map((error) => error.field);
+  const text = errors.length ? errors.map(fieldProblem).join(" ") : problemText(result);
+  problem(text, fields.length ? fields : ["from", "to"]);
+}
+
+function choose(period) {
+  $("from").value = period.from;
+  $("to").value = period.to;
+  marks();
+}
+
+// A quick period is pressed while the dates are exactly its days up to today.
+function marks() {
+  const from = $("from").value;
+  const to = $("to").value;
+  for (const button of document.querySelectorAll("[data-days]")) {
+    const chosen = to === today() && length(from, to) === Number(button.dataset.days);
+    button.setAttribute("aria-pressed", String(chosen));
+  }
+}
+
+function contents() {
+  const list = $("reports-toc-list");
+  list.replaceChildren(
+    ...catalogue.map((entry) => {
+      const item = el("li");
+      const link = el("a", entry.title);
+      link.href = `#report-${entry.id}`;
+      item.append(link);
+      return item;
+    }),
+  );
+  $("reports-toc").hidden = false;
+}
+
+async function readCatalogue() {
+  const result = await call("GET", "/api/reports", { token: key });
+  if (refused(result)) return false;
+  if (result.status !== 200 || !result.data || !Array.isArray(result.data.reports)) {
+    say(`The reports could not be listed. ${problemText(result)}`);
+    return false;
+  }
+  catalogue = result.data.reports.map((entry) => ({
+    id: String(entry.id),
+    title: String(entry.title),
+  }));
+  contents();
+  $("reports").replaceChildren(...catalogue.map(placeholder));
+  return true;
+}
+
+function reportPath(id, from, to, format = "json") {
+  const query = new URLSearchParams({ from, to, format });
+  return `/api/reports/${encodeURIComponent(id)}?${query}`;
+}
+
+function busy(on) {
+  $("reports").setAttribute("aria-busy", String(on));
+}
+
+/** Load every report for the period in the picker; the ones shown stay until all is well.
+ * `opening` starts each status message (what happened just before, such as signing in). */
+async function loadReports(opening = "") {
+  const from = $("from").value;
+  const to = $("to").value;
+  if (!from || !to) {
+    problem("Enter both days of the period, as dates.", [from ? "to" : "from"]);
+    $(from ? "to" : "from").focus();
+    return;
+  }
+  const mine = ++run;
+  problem("");
+  busy(true);
+  say(`${opening}Loading the reports for ${periodText(from, to)}…`);
+  if (!catalogue && !(await readCatalogue())) {
+    if (mine === run) busy(false);
+    return;
+  }
+  if (mine !== run) return;
+  const results = await Promise.all(
+    catalogue.map((entry) => call("GET", reportPath(entry.id, from, to), { token: key })),
+  );
+  if (mine !== run) return;
+  if (results.some(refused)) return;
+  const invalid = results.find((result) => result.status === 400);
+  if (invalid) {
+    refusedPeriod(invalid);
+    busy(false);
+    const still = shown ? ` The reports still show ${periodText(shown.from, shown.to)}.` : "";
+    say(`The period was not changed: see the problem next to it.${still}`);
+    return;
+  }
+  release();
+  shown = { from, to };
+  const span = periodText(from, to);
+  const drawn = catalogue.map((entry, n) =>
+    fill($(`report-${entry.id}`), results[n], key, `From ${span}, both days included`),
+  );
+  // The contents name each report as its heading does, once the report has said it.
+  catalogue.forEach((entry, n) => {
+    const link = document.querySelector(`#reports-toc-list a[href="#report-${entry.id}"]`);
+    const title = results[n].status === 200 && results[n].data && results[n].data.title;
+    if (link && title) link.textContent = title;
+  });
+  const loaded = results.filter((result) => result.status === 200).length;
+  await Promise.all(drawn);
+  if (mine !== run) return;
+  busy(false);
+  say(
+    loaded < catalogue.length
+      ? `${opening}${loaded} of ${catalogue.length} reports loaded for ${span}; the others say why not.`
+      : `${opening}${loaded} reports for ${span}.`,
+  );
+}
+
+async function downloadReport(button) {
+  const id = button.dataset.csv;
+  if (!shown) return;
+  button.disabled = true;
+  say("Preparing the CSV file…");
+  const result = await fetchFile(reportPath(id, shown.from, shown.to, "csv"), key, "text/csv");
+  button.disabled = false;
+  if (refused(result)) return;
+  if (!result.blob) {
+    say(`The CSV file could not be made. ${problemText(result)}`);
+    return;
+  }
+  save(result.blob, suggestedName(result.answer, `${id}-${shown.from}-${shown.to}.csv`));
+  say(`The CSV file for ${periodText(shown.from, shown.to)} is downloaded.`);
+}
+
+// --- signing in ---
+
+async function enter(entered, fresh) {
+  say("Checking your key…");
+  const result = await call("GET", "/api/plays", { token: entered });
+  if (refused(result)) {
+    if (fresh) $("key").focus();
+    return;
+  }
+  if (result.status !== 200 || !result.data) {
+    say(problemText(result));
+    return;
+  }
+  key = entered;
+  sessionStorage.setItem(KEY, entered);
+  $("key").value = "";
+  const plays = result.data.plays || [];
+  $("plays").replaceChildren(...plays.map(play));
+  show("signed-in", "signed-out");
+  const opening = `Signed in. ${plays.length} ${plays.length === 1 ? "play" : "plays"}. `;
+  say(opening);
+  if (fresh) $("reports-title").focus();
+  if (!$("from").value || !$("to").value) choose(lastDays(DEFAULT_DAYS));
+  await loadReports(opening);
+}
+
+$("sign-in-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const entered = $("key").value.trim();
+  if (!entered) {
+    say("Enter your API key.");
+    $("key").focus();
+    return;
+  }
+  enter(entered, true);
+});
+$("sign-out").addEventListener("click", () => {
+  signedOut("Signed out. The key is forgotten in this tab.");
+  $("key").focus();
+});
+$("period-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  loadReports();
+});
+for (const name of ["from", "to"]) $(name).addEventListener("input", marks);
+for (const button of document.querySelectorAll("[data-days]")) {
+  button.addEventListener("click", () => {
+    choose(lastDays(Number(button.dataset.days)));
+    loadReports();
+  });
+}
+$("reports").addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-csv]");
+  if (button) downloadReport(button);
+});
+$("plays").addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-audience]");
+  if (button) downloadAudience(button);
+});
+
+const todayIso = today();
+$("from").max = todayIso;
+$("to").max = todayIso;
+// Rendered disabled: without this module nothing would stop the form posting the key.
+$("sign-in").disabled = false;
+
+const kept = sessionStorage.getItem(KEY);
+if (kept) enter(kept, false);
