@@ -15,18 +15,33 @@ from datetime import date, datetime
 from befriend.core.counts import Counts, recount
 from befriend.core.person import Person
 from befriend.core.playbook import Playbook
-from befriend.core.reports import REPORTS, Inputs, Period, Report, build
+from befriend.core.reports import REPORTS, Inputs, Period, Report, build, needs
 from befriend.store import Store
 
 Progress = Callable[[int], None]
 
 
-def inputs(store: Store, playbook: Playbook, period: Period, today: date) -> Inputs:
-    return Inputs(playbook, store.gauges(), store.flows(period.first, today), period, today)
+def inputs(
+    store: Store,
+    playbook: Playbook,
+    period: Period,
+    today: date,
+    names: tuple[list[str], list[str]] | None = None,
+) -> Inputs:
+    """What reports are built from; `names` (gauges, flows) narrows the read to them."""
+    gauges, flows = names or (None, None)
+    return Inputs(
+        playbook,
+        store.gauges(gauges),
+        store.flows(period.first, today, flows),
+        period,
+        today,
+    )
 
 
 def read_report(store: Store, playbook: Playbook, name: str, period: Period, today: date) -> Report:
-    return build(name, inputs(store, playbook, period, today))
+    """One report, reading only the counters it shows."""
+    return build(name, inputs(store, playbook, period, today, needs(name, playbook)))
 
 
 def read_all(store: Store, playbook: Playbook, period: Period, today: date) -> list[Report]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,7 +21,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from befriend import reporting
+from befriend import demo, reporting
 from befriend.clock import SettableClock
 from befriend.config import Settings
 from befriend.core import changes
@@ -31,6 +31,7 @@ from befriend.core.counts import change_counts
 from befriend.core.errors import ConcurrentChange
 from befriend.core.person import Evidence
 from befriend.core.playbook import Playbook
+from befriend.core.reports import REPORTS, Period, build, needs
 from befriend.keys import Keys
 from befriend.mail import Mailer, mail_templates
 from befriend.pseudonyms import email_key
@@ -266,3 +267,18 @@ def test_a_check_names_a_counter_that_drifted(store: Store, playbook: Playbook) 
     assert {d.counter for d in fixed.corrected} == {"people", "sc|friend|loose"}
     assert reporting.check(store, playbook, START, lambda _: None).ok
     assert store.gauges() == Counter()
+
+
+def test_each_report_reads_only_its_counters_and_misses_none(
+    store: Store, playbook: Playbook
+) -> None:
+    demo.seed(store, playbook, SECRET, START, 24)
+    today = START.date()
+    period = Period(today - timedelta(days=60), today)
+    everything = reporting.inputs(store, playbook, period, today)
+    for name in REPORTS:
+        gauges, flows = needs(name, playbook)
+        assert len(gauges) + len(flows) < 500
+        assert reporting.read_report(store, playbook, name, period, today) == build(
+            name, everything
+        )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -20,6 +20,8 @@ from befriend.core.counts import Counts
 from befriend.store.table import Item, Table, _s
 
 COUNTER_SHARDS = 8
+# "#p123, " is 7 characters: 500 names stay well inside an expression's 4 KB.
+MAX_PROJECTED = 500
 NOW = "NOW"
 KEYS = ("pk", "sk")
 
@@ -55,11 +57,12 @@ class Counters(Table):
             "ExpressionAttributeValues": numbers,
         }
 
-    def gauges(self) -> Counter[str]:
-        """The gauges of now: one consistent BatchGetItem of the shards' NOW items."""
+    def gauges(self, names: Sequence[str] | None = None) -> Counter[str]:
+        """The gauges of now (all, or only `names`): one consistent BatchGetItem of the
+        shards' NOW items."""
         keys = [{"pk": _s(_counts_pk(s)), "sk": _s(NOW)} for s in range(COUNTER_SHARDS)]
         total: Counter[str] = Counter()
-        request: Any = {self.table: {"Keys": keys, "ConsistentRead": True}}
+        request: Any = {self.table: {"Keys": keys, "ConsistentRead": True, **_only(names)}}
         while request:
             page = self.client.batch_get_item(RequestItems=request)
             for item in page["Responses"].get(self.table, []):
@@ -67,9 +70,11 @@ class Counters(Table):
             request = page.get("UnprocessedKeys") or None
         return total
 
-    def flows(self, first: date, last: date) -> dict[str, Counter[str]]:
-        """The flows of each day from `first` to `last` (ISO date → counters); days with
-        nothing are absent. One query per shard."""
+    def flows(
+        self, first: date, last: date, names: Sequence[str] | None = None
+    ) -> dict[str, Counter[str]]:
+        """The flows of each day from `first` to `last` (ISO date → counters, all or only
+        `names`); days with nothing are absent. One query per shard."""
         days: dict[str, Counter[str]] = {}
         for shard in range(COUNTER_SHARDS):
             pages = self.client.get_paginator("query").paginate(
@@ -81,6 +86,7 @@ class Counters(Table):
                     ":b": _s(f"DAY#{last.isoformat()}"),
                 },
                 ConsistentRead=True,
+                **_only(names, "sk"),
             )
             for page in pages:
                 for item in page["Items"]:
@@ -115,6 +121,18 @@ class Counters(Table):
                     **{k: {"N": str(v)} for k, v in kept.items()},
                 },
             )
+
+
+def _only(names: Sequence[str] | None, *keys: str) -> dict[str, Any]:
+    """A projection of `names` (and `keys`) for a read; none (all attributes) when no
+    names are given or they are too many for one expression (4 KB)."""
+    if names is None or len(names) > MAX_PROJECTED:
+        return {}
+    wanted = [*keys, *names]
+    return {
+        "ProjectionExpression": ", ".join(f"#p{i}" for i in range(len(wanted))),
+        "ExpressionAttributeNames": {f"#p{i}": name for i, name in enumerate(wanted)},
+    }
 
 
 def _values(item: Item) -> dict[str, int]:
