@@ -8,14 +8,14 @@ to today (one query per shard): never a person. `check` and `rebuild` do read ev
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from befriend.core.counts import Counts, recount
 from befriend.core.person import Person
 from befriend.core.playbook import Playbook
-from befriend.core.reports import REPORTS, Inputs, Period, Report, build, needs
+from befriend.core.reports import READS, REPORTS, Inputs, Period, Report, build
 from befriend.store import Store
 
 Progress = Callable[[int], None]
@@ -26,22 +26,21 @@ def inputs(
     playbook: Playbook,
     period: Period,
     today: date,
-    names: tuple[list[str], list[str]] | None = None,
+    families: Iterable[str] | None = None,
 ) -> Inputs:
-    """What reports are built from; `names` (gauges, flows) narrows the read to them."""
-    gauges, flows = names or (None, None)
+    """What reports are built from: the counters of `families`, or of all."""
     return Inputs(
         playbook,
-        store.gauges(gauges),
-        store.flows(period.first, today, flows),
+        store.gauges(families),
+        store.flows(period.first, today, families),
         period,
         today,
     )
 
 
 def read_report(store: Store, playbook: Playbook, name: str, period: Period, today: date) -> Report:
-    """One report, reading only the counters it shows."""
-    return build(name, inputs(store, playbook, period, today, needs(name, playbook)))
+    """One report, reading only the counter family it shows."""
+    return build(name, inputs(store, playbook, period, today, [READS[name]]))
 
 
 def read_all(store: Store, playbook: Playbook, period: Period, today: date) -> list[Report]:
@@ -118,11 +117,11 @@ def _recount(
 def _net_totals(store: Store) -> Counter[str]:
     """Each stage's day-by-day changes, summed over every day ever counted (a clock set
     ahead may have dated some after today)."""
-    first = store.first_day()
+    first = store.first_day("stage")
     if first is None:
         return Counter()
     total: Counter[str] = Counter()
-    for flows in store.flows(first, date.max).values():
+    for flows in store.flows(first, date.max, ["stage"]).values():
         for key, value in flows.items():
             if key.startswith("net|"):
                 total[key.removeprefix("net|")] += value

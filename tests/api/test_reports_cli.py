@@ -247,7 +247,7 @@ def test_check_passes_after_seeding(seeded: Store) -> None:
 def test_a_tampered_counter_fails_the_check_and_rebuild_sets_it_right(seeded: Store) -> None:
     seeded.client.update_item(
         TableName=seeded.table,
-        Key={"pk": {"S": "COUNTS#3"}, "sk": {"S": "NOW"}},
+        Key={"pk": {"S": "COUNTS#3"}, "sk": {"S": "perm#NOW"}},
         UpdateExpression="ADD #c :n",
         ExpressionAttributeNames={"#c": "perm|post|offers|granted"},
         ExpressionAttributeValues={":n": {"N": "7"}},
@@ -274,7 +274,7 @@ def test_a_stage_series_that_does_not_add_up_is_found_and_fixed(seeded: Store) -
     day = (datetime.now(UTC) - timedelta(days=3)).date().isoformat()
     seeded.client.update_item(
         TableName=seeded.table,
-        Key={"pk": {"S": "COUNTS#5"}, "sk": {"S": f"DAY#{day}"}},
+        Key={"pk": {"S": "COUNTS#5"}, "sk": {"S": f"stage#DAY#{day}"}},
         UpdateExpression="ADD #c :n",
         ExpressionAttributeNames={"#c": "net|friend"},
         ExpressionAttributeValues={":n": {"N": "-2"}},

@@ -53,6 +53,24 @@ ROUTES = {
 UNREQUESTED = {"lapse": "expiry"}
 
 
+# Counters are kept in families, one item each per shard (and day): a report reads the
+# items of its family only, so what it reads does not grow with the other counters.
+FAMILIES = {
+    "stage": ("sc", "net", "move", "churn"),
+    "perm": ("people", "perm", "grant", "withdraw", "renew", "signup", "confirmed"),
+    "unsub": ("unsub", "honoured"),
+    "interest": ("interest",),
+    "quad": ("quad",),
+    "play": ("audience", "play"),
+}
+_FAMILY_OF = {kind: family for family, kinds in FAMILIES.items() for kind in kinds}
+
+
+def family(counter: str) -> str:
+    """The family a counter is kept in, by its first part (`sc|friend|core` → `stage`)."""
+    return _FAMILY_OF[counter.split("|", 1)[0]]
+
+
 @dataclass(frozen=True)
 class Counts:
     """Counter deltas of one write: `now` moves the gauges, `days` the flows of each day

@@ -316,8 +316,6 @@ def permissions(i: Inputs) -> Report:
     )
 
 
-# Where sign-ups come from (`Context.source` of the sign-up request).
-SOURCES = ("api", "form", "import")
 SOURCE_LABELS = {
     "form": "Sign-up form (no JavaScript)",
     "api": "Sign-up form or API",
@@ -519,36 +517,16 @@ REPORTS: dict[str, tuple[str, Callable[[Inputs], Report]]] = {
 }
 
 
-def needs(name: str, pb: Playbook) -> tuple[list[str], list[str]]:
-    """The gauges and the flows a report reads, by name: a read fetches only these, so
-    its cost is bounded by the playbook, whatever else the counter items hold."""
-    stage_ids = [s.id for s in pb.stages]
-    circles = [c.id for c in pb.circles]
-    pairs = [f"{c}|{p}" for c, p in pb.grid()]
-    sc = [f"sc|{s}|{c}" for s in stage_ids for c in circles]
-    if name == "stages":
-        return sc, [f"net|{s}" for s in stage_ids]
-    if name == "transitions":
-        moves = [f"move|{a}|{b}" for a in ["none", *stage_ids] for b in stage_ids if a != b]
-        churn = [f"churn|{k}|{s}" for k in ("withdraw-all", "erased") for s in stage_ids]
-        return [], moves + churn
-    if name == "permissions":
-        gauges = ["people", *(f"perm|{p}|{st}" for p in pairs for st in ("granted", "withdrawn"))]
-        flows = [f"{kind}|{p}" for kind in ("grant", "withdraw", "renew") for p in pairs]
-        return gauges, flows + [f"{k}|{s}" for k in ("signup", "confirmed") for s in SOURCES]
-    if name == "unsubscribes":
-        buckets = [name for name, _ in HONOURED] + [LATER]
-        return [], [f"unsub|{r}" for r in ROUTE_LABELS] + [f"honoured|{b}" for b in buckets]
-    if name == "interests":
-        return [f"interest|{t}|{s}" for t in pb.topics for s in stage_ids], []
-    if name == "influence":
-        return [f"quad|{q}" for q in QUADRANTS], []
-    if name == "plays":
-        kinds = ("sent", "asked", "accepted", "declined")
-        return [f"audience|{p}" for p in pb.plays], [
-            f"play|{p}|{k}" for p in pb.plays for k in kinds
-        ]
-    raise KeyError(name)
+# The counter family each report reads (`core.counts.FAMILIES`): only its items are read.
+READS = {
+    "stages": "stage",
+    "transitions": "stage",
+    "permissions": "perm",
+    "unsubscribes": "unsub",
+    "interests": "interest",
+    "influence": "quad",
+    "plays": "play",
+}
 
 
 def build(name: str, inputs: Inputs) -> Report:

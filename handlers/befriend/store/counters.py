@@ -1,27 +1,28 @@
 """The report counters: written with the changes that move them, read without a scan.
 
-Items (keys `pk`/`sk`), one attribute per counter (`people`, `sc|friend|core`, ...):
-  COUNTS#<0..7> / NOW            the gauges of now, summed over the shards
-  COUNTS#<0..7> / DAY#<date>     the flows of one day, summed over the shards
+Items (keys `pk`/`sk`), one number attribute per counter (`people`, `sc|friend|core`, ...):
+  COUNTS#<0..7> / <family>#NOW            the family's gauges of now, summed over the shards
+  COUNTS#<0..7> / <family>#DAY#<date>     the family's flows of one day, summed likewise
 
-Each write picks a shard at random, so a busy day is spread over eight items rather than
-one hot one; a report reads at most eight gauge items, or eight day items per day asked for.
+Counters are kept in families (`core.counts.FAMILIES`: stage, perm, unsub, interest, quad,
+play): a report reads the items of its own family only, so what it reads is bounded by
+the playbook's counters of that family and never grows with the people or the other
+counters. Each write picks a shard at random, so a busy day is spread over eight items
+per family rather than one hot one.
 """
 
 from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from befriend.core.counts import Counts
+from befriend.core.counts import FAMILIES, Counts, family
 from befriend.store.table import Item, Table, _s
 
 COUNTER_SHARDS = 8
-# "#p123, " is 7 characters: 500 names stay well inside an expression's 4 KB.
-MAX_PROJECTED = 500
 NOW = "NOW"
 KEYS = ("pk", "sk")
 
@@ -30,15 +31,26 @@ def _counts_pk(shard: int) -> str:
     return f"COUNTS#{shard}"
 
 
+def _day_sk(fam: str, day: date | str) -> str:
+    return f"{fam}#DAY#{day if isinstance(day, str) else day.isoformat()}"
+
+
 class Counters(Table):
     """Adding to the counters (inside a change's transaction or alone) and reading them."""
 
     def _count_ops(self, counts: Counts, shard: int | None = None) -> list[Any]:
         """One `Update` per counter item this write moves, for a `TransactWriteItems`."""
         pick = random.randrange(COUNTER_SHARDS) if shard is None else shard
-        items = [(NOW, counts.now)] + [(f"DAY#{d}", f) for d, f in counts.days.items()]
+        items: dict[str, dict[str, int]] = {}
+        for name, value in counts.now.items():
+            items.setdefault(f"{family(name)}#{NOW}", {})[name] = value
+        for day, flows in counts.days.items():
+            for name, value in flows.items():
+                items.setdefault(_day_sk(family(name), day), {})[name] = value
         return [
-            {"Update": self._add(_counts_pk(pick), sk, values)} for sk, values in items if values
+            {"Update": self._add(_counts_pk(pick), sk, values)}
+            for sk, values in sorted(items.items())
+            if values
         ]
 
     def add_counts(self, counts: Counts, shard: int | None = None) -> None:
@@ -57,12 +69,16 @@ class Counters(Table):
             "ExpressionAttributeValues": numbers,
         }
 
-    def gauges(self, names: Sequence[str] | None = None) -> Counter[str]:
-        """The gauges of now (all, or only `names`): one consistent BatchGetItem of the
-        shards' NOW items."""
-        keys = [{"pk": _s(_counts_pk(s)), "sk": _s(NOW)} for s in range(COUNTER_SHARDS)]
+    def gauges(self, families: Iterable[str] | None = None) -> Counter[str]:
+        """The gauges of now (of every family, or of `families`): one consistent
+        BatchGetItem of at most 48 items."""
+        keys = [
+            {"pk": _s(_counts_pk(s)), "sk": _s(f"{fam}#{NOW}")}
+            for fam in _families(families)
+            for s in range(COUNTER_SHARDS)
+        ]
         total: Counter[str] = Counter()
-        request: Any = {self.table: {"Keys": keys, "ConsistentRead": True, **_only(names)}}
+        request: Any = {self.table: {"Keys": keys, "ConsistentRead": True}}
         while request:
             page = self.client.batch_get_item(RequestItems=request)
             for item in page["Responses"].get(self.table, []):
@@ -71,68 +87,65 @@ class Counters(Table):
         return total
 
     def flows(
-        self, first: date, last: date, names: Sequence[str] | None = None
+        self, first: date, last: date, families: Iterable[str] | None = None
     ) -> dict[str, Counter[str]]:
-        """The flows of each day from `first` to `last` (ISO date → counters, all or only
-        `names`); days with nothing are absent. One query per shard."""
+        """The flows of each day from `first` to `last` (ISO date → counters), of every
+        family or of `families`; days with nothing are absent. One query per shard and
+        family."""
         days: dict[str, Counter[str]] = {}
-        for shard in range(COUNTER_SHARDS):
-            pages = self.client.get_paginator("query").paginate(
-                TableName=self.table,
-                KeyConditionExpression="pk = :pk AND sk BETWEEN :a AND :b",
-                ExpressionAttributeValues={
-                    ":pk": _s(_counts_pk(shard)),
-                    ":a": _s(f"DAY#{first.isoformat()}"),
-                    ":b": _s(f"DAY#{last.isoformat()}"),
-                },
-                ConsistentRead=True,
-                **_only(names, "sk"),
-            )
-            for page in pages:
-                for item in page["Items"]:
-                    day = item["sk"]["S"].removeprefix("DAY#")
-                    days.setdefault(day, Counter()).update(_values(item))
+        for fam in _families(families):
+            for shard in range(COUNTER_SHARDS):
+                pages = self.client.get_paginator("query").paginate(
+                    TableName=self.table,
+                    KeyConditionExpression="pk = :pk AND sk BETWEEN :a AND :b",
+                    ExpressionAttributeValues={
+                        ":pk": _s(_counts_pk(shard)),
+                        ":a": _s(_day_sk(fam, first)),
+                        ":b": _s(_day_sk(fam, last)),
+                    },
+                    ConsistentRead=True,
+                )
+                for page in pages:
+                    for item in page["Items"]:
+                        day = item["sk"]["S"].rsplit("#", 1)[1]
+                        days.setdefault(day, Counter()).update(_values(item))
         return dict(sorted(days.items()))
 
-    def first_day(self) -> date | None:
-        """The earliest day any flow was counted on, or None before the first."""
+    def first_day(self, fam: str) -> date | None:
+        """The earliest day a flow of the family was counted on, or None before the first."""
         found: list[str] = []
         for shard in range(COUNTER_SHARDS):
             page = self.client.query(
                 TableName=self.table,
                 KeyConditionExpression="pk = :pk AND begins_with(sk, :day)",
-                ExpressionAttributeValues={":pk": _s(_counts_pk(shard)), ":day": _s("DAY#")},
+                ExpressionAttributeValues={
+                    ":pk": _s(_counts_pk(shard)),
+                    ":day": _s(f"{fam}#DAY#"),
+                },
                 ProjectionExpression="sk",
                 Limit=1,
             )
-            found += [item["sk"]["S"].removeprefix("DAY#") for item in page["Items"]]
+            found += [item["sk"]["S"].rsplit("#", 1)[1] for item in page["Items"]]
         return date.fromisoformat(min(found)) if found else None
 
     def replace_gauges(self, values: Mapping[str, int]) -> None:
         """Make the gauges exactly `values`: shard 0 holds them all, the others are emptied.
         For `befriend reports rebuild`; writes racing with it may need another rebuild."""
-        for shard in range(COUNTER_SHARDS):
-            kept = {k: v for k, v in values.items() if v} if shard == 0 else {}
-            self.client.put_item(
-                TableName=self.table,
-                Item={
-                    "pk": _s(_counts_pk(shard)),
-                    "sk": _s(NOW),
-                    **{k: {"N": str(v)} for k, v in kept.items()},
-                },
-            )
+        for fam in FAMILIES:
+            kept = {k: v for k, v in values.items() if v and family(k) == fam}
+            for shard in range(COUNTER_SHARDS):
+                self.client.put_item(
+                    TableName=self.table,
+                    Item={
+                        "pk": _s(_counts_pk(shard)),
+                        "sk": _s(f"{fam}#{NOW}"),
+                        **({k: {"N": str(v)} for k, v in kept.items()} if shard == 0 else {}),
+                    },
+                )
 
 
-def _only(names: Sequence[str] | None, *keys: str) -> dict[str, Any]:
-    """A projection of `names` (and `keys`) for a read; none (all attributes) when no
-    names are given or they are too many for one expression (4 KB)."""
-    if names is None or len(names) > MAX_PROJECTED:
-        return {}
-    wanted = [*keys, *names]
-    return {
-        "ProjectionExpression": ", ".join(f"#p{i}" for i in range(len(wanted))),
-        "ExpressionAttributeNames": {f"#p{i}": name for i, name in enumerate(wanted)},
-    }
+def _families(families: Iterable[str] | None) -> list[str]:
+    return list(FAMILIES) if families is None else list(families)
 
 
 def _values(item: Item) -> dict[str, int]:

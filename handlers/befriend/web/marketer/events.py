@@ -29,9 +29,9 @@ from befriend.web.marketer.people import MAX_REF, _active, _Gone
 from befriend.web.people import apply
 from befriend.web.services import services
 
-# Event marks written beside the profile (and perhaps a stage move) in one transaction;
-# DynamoDB allows 100 items per transaction.
-CHUNK = 90
+# Event marks written beside the profile, perhaps a lapse entry and a stage move, and the
+# report counters they move (at most a dozen items) in one transaction; DynamoDB allows 100.
+CHUNK = 80
 _KINDS = ("accepted", "duplicate", "rejected")
 
 
