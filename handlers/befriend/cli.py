@@ -467,6 +467,11 @@ def check_reports(
     if result.series:
         click.echo(f"\n{len(result.series)} stage(s) whose day-by-day changes do not add up:")
         _differences(("stage", "sum of days", "people now"), result.series)
+    if result.rules_changed:
+        click.echo(
+            "\nthe playbook's plays, events or report bars changed since the counters were "
+            "counted: play audiences and quadrants must be recounted"
+        )
     if result.ok:
         click.echo("ok: every counter agrees with a recount of the people")
         return

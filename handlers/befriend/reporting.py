@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from befriend.core.counts import Counts, recount
+from befriend.core.counts import Counts, census_rules, recount
 from befriend.core.person import Person
 from befriend.core.playbook import Playbook
 from befriend.core.reports import READS, REPORTS, Inputs, Period, Report, build
 from befriend.store import Store
 
 Progress = Callable[[int], None]
+# The counter families whose gauges depend on the playbook's rules, not only on people.
+RULED = ("play", "quad")
 
 
 def inputs(
@@ -40,13 +42,34 @@ def inputs(
 
 def read_report(store: Store, playbook: Playbook, name: str, period: Period, today: date) -> Report:
     """One report, reading only the counter family it shows."""
-    return build(name, inputs(store, playbook, period, today, [READS[name]]))
+    built = build(name, inputs(store, playbook, period, today, [READS[name]]))
+    return _warned(built, store, playbook)
 
 
 def read_all(store: Store, playbook: Playbook, period: Period, today: date) -> list[Report]:
     """Every report from one read of the counters."""
     shared = inputs(store, playbook, period, today)
-    return [build(name, shared) for name in REPORTS]
+    return [_warned(build(name, shared), store, playbook) for name in REPORTS]
+
+
+STALE = (
+    "The playbook's plays, events or report bars changed since these counters were "
+    "counted: play audiences and the loyalty and influence quadrants may be off until "
+    "`befriend reports rebuild` recounts them."
+)
+
+
+def _warned(report: Report, store: Store, playbook: Playbook) -> Report:
+    """The report, with a note when its gauges depend on playbook rules that changed."""
+    if READS[report.id] not in RULED:
+        return report
+    current = census_rules(playbook)
+    kept = store.counted_with()
+    if kept is None:
+        store.note_counted_with(current, first=True)
+    elif kept != current:
+        return replace(report, notes=(*report.notes, STALE))
+    return report
 
 
 @dataclass(frozen=True)
@@ -61,10 +84,11 @@ class CheckResult:
     people: int = 0
     gauges: list[Difference] = field(default_factory=list)
     series: list[Difference] = field(default_factory=list)
+    rules_changed: bool = False  # the playbook's rules differ from those counted under
 
     @property
     def ok(self) -> bool:
-        return not self.gauges and not self.series
+        return not self.gauges and not self.series and not self.rules_changed
 
 
 def check(store: Store, playbook: Playbook, now: datetime, progress: Progress) -> CheckResult:
@@ -74,6 +98,8 @@ def check(store: Store, playbook: Playbook, now: datetime, progress: Progress) -
     kept = store.gauges()
     result = CheckResult(people, _differences(kept, counted))
     result.series = _differences(_net_totals(store), _stage_totals(kept, playbook))
+    counted_with = store.counted_with()
+    result.rules_changed = counted_with is not None and counted_with != census_rules(playbook)
     return result
 
 
@@ -91,6 +117,7 @@ def rebuild(store: Store, playbook: Playbook, now: datetime, progress: Progress)
     people, counted = _recount(store, playbook, now, progress)
     corrected = _differences(store.gauges(), counted)
     store.replace_gauges(counted)
+    store.note_counted_with(census_rules(playbook))
     gap = _differences(_net_totals(store), _stage_totals(counted, playbook))
     fix = {f"net|{d.counter}": d.counted - d.kept for d in gap}
     if fix:

@@ -298,6 +298,9 @@ def test_charts_leave_out_totals_text_columns_and_rates(playbook: Playbook) -> N
         ("from=2026-11-20&to=2026-11-10", "from"),
         ("from=2024-01-01&to=2026-11-23", "from"),  # more than a year
         ("from=1999-12-31&to=2000-01-31", "from"),
+        ("to=0001-01-05", "to"),  # no default `from` can be computed before year 1
+        ("from=0001-01-01&to=0001-01-05", "to"),
+        ("to=2026-W01-1", "to"),  # an ISO week date is not YYYY-MM-DD
         ("format=xlsx", "format"),
         ("format=svg&section=nope", "section"),
         ("section=", "section"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,7 +31,7 @@ from befriend.core.commands import PermissionChange
 from befriend.core.counts import change_counts
 from befriend.core.errors import ConcurrentChange
 from befriend.core.person import Evidence
-from befriend.core.playbook import Playbook
+from befriend.core.playbook import Playbook, Reports
 from befriend.core.reports import REPORTS, Period, build
 from befriend.keys import Keys
 from befriend.mail import Mailer, mail_templates
@@ -280,3 +281,28 @@ def test_each_report_reads_only_its_family_of_counters_and_misses_none(
         assert reporting.read_report(store, playbook, name, period, today) == build(
             name, everything
         )
+
+
+def test_a_changed_playbook_is_flagged_until_a_rebuild(
+    store: Store, playbook: Playbook, sign_up: Any
+) -> None:
+    sign_up()
+    today = START.date()
+    period = Period.default(today)
+    plays = reporting.read_report(store, playbook, "plays", period, today)
+    assert reporting.STALE not in plays.notes  # the first read records the rules
+    changed = replace(playbook, reports=Reports(loyal_from=0, influential_from=0))
+    stale = reporting.read_report(store, changed, "influence", period, today)
+    assert reporting.STALE in stale.notes
+    assert (
+        reporting.STALE not in reporting.read_report(store, changed, "stages", period, today).notes
+    )
+    result = reporting.check(store, changed, START, lambda _: None)
+    assert result.rules_changed and not result.ok
+    reporting.rebuild(store, changed, START, lambda _: None)
+    assert reporting.check(store, changed, START, lambda _: None).ok
+    assert (
+        reporting.STALE
+        not in reporting.read_report(store, changed, "influence", period, today).notes
+    )
+    reporting.rebuild(store, playbook, START, lambda _: None)  # as the fixture checks it

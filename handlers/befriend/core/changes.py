@@ -363,6 +363,9 @@ def _asks_answered(person: Person, granted: set[Pair], playbook: Playbook, now: 
         play = playbook.plays.get(play_id)
         if play is None or play.asks not in granted:
             continue
+        answered = accepted.get(play_id)
+        if answered is not None and answered >= asked_at:
+            continue  # this ask was accepted already; granting again is not a new yes
         if now - asked_at <= timedelta(days=play.ignored_after_days):
             accepted[play_id] = now
     if accepted == rel.accepted:

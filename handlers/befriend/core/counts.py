@@ -17,6 +17,7 @@ walks it back from the gauges of now to give one figure per day, exact by constr
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -118,6 +119,29 @@ def census(person: Person, playbook: Playbook) -> Counter[str]:
             continue
         out[f"audience|{play.id}"] += 1
     return out
+
+
+def census_rules(playbook: Playbook) -> str:
+    """A fingerprint of the playbook parts a census depends on beyond the person's own
+    record: each play's audience, the event weights behind the quadrants, and the report
+    bars. When it changes, gauges counted before no longer match a recount until
+    `befriend reports rebuild` recounts them."""
+    parts = [
+        repr(
+            sorted(
+                (p.id, p.stages, p.circles, p.interests, p.channel, p.pair, p.asks)
+                for p in playbook.plays.values()
+            )
+        ),
+        repr(
+            sorted(
+                (e.id, sorted(e.weights.items()), e.half_life_days)
+                for e in playbook.events.values()
+            )
+        ),
+        repr((playbook.reports.loyal_from, playbook.reports.influential_from)),
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 def quadrant(person: Person, playbook: Playbook) -> str:

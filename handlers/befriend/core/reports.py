@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from befriend.core.counts import HONOURED, LATER
@@ -91,19 +91,20 @@ class Period:
         to today). At most a year, not before 2000, not after today."""
         errors: list[FieldError] = []
 
-        def day(text: str | None, name: str, default: date) -> date:
+        def day(text: str | None, name: str) -> date | None:
             if text is None or text == "":
-                return default
+                return None
             try:
-                if len(text) != 10:
-                    raise ValueError(text)
-                return date.fromisoformat(text)
+                return datetime.strptime(text, "%Y-%m-%d").date()
             except ValueError:
                 errors.append(FieldError(name, "must be a date as YYYY-MM-DD"))
-                return default
+                return None
 
-        end = day(last, "to", today)
-        start = day(first, "from", end - timedelta(days=27))
+        end = day(last, "to") or today
+        if end < EARLIEST:
+            errors.append(FieldError("to", "must be 2000-01-01 or later"))
+            end = today
+        start = day(first, "from") or end - timedelta(days=27)
         if not errors:
             if end > today:
                 errors.append(FieldError("to", f"must not be after today ({today.isoformat()})"))
@@ -482,14 +483,15 @@ def plays(i: Inputs) -> Report:
             Section(
                 "plays",
                 "Audience and answers",
-                "Audience now; sent, asked, accepted, declined and not answered in the period. "
-                "Cooldowns, quiet hours and weekly caps are applied when an audience is "
-                "downloaded, so it can be smaller than the audience shown here.",
+                "Audience now, then in the period: people it was sent to (on the day of "
+                "their latest send), people asked, and their answers. Cooldowns, quiet hours "
+                "and weekly caps are applied when an audience is downloaded, so it can be "
+                "smaller than the audience shown here.",
                 "hbar",
                 (
                     "Play",
                     "Audience now",
-                    "Sent",
+                    "Sent to",
                     "Asked",
                     "Accepted",
                     "Declined",

@@ -3,6 +3,7 @@
 Items (keys `pk`/`sk`), one number attribute per counter (`people`, `sc|friend|core`, ...):
   COUNTS#<0..7> / <family>#NOW            the family's gauges of now, summed over the shards
   COUNTS#<0..7> / <family>#DAY#<date>     the family's flows of one day, summed likewise
+  COUNTS#META / RULES                     the playbook rules the gauges were counted under
 
 Counters are kept in families (`core.counts.FAMILIES`: stage, perm, unsub, interest, quad,
 play): a report reads the items of its own family only, so what it reads is bounded by
@@ -19,12 +20,15 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from befriend.core.counts import FAMILIES, Counts, family
 from befriend.store.table import Item, Table, _s
 
 COUNTER_SHARDS = 8
 NOW = "NOW"
 KEYS = ("pk", "sk")
+_META = {"pk": _s("COUNTS#META"), "sk": _s("RULES")}
 
 
 def _counts_pk(shard: int) -> str:
@@ -127,6 +131,25 @@ class Counters(Table):
             )
             found += [item["sk"]["S"].rsplit("#", 1)[1] for item in page["Items"]]
         return date.fromisoformat(min(found)) if found else None
+
+    def counted_with(self) -> str | None:
+        """The playbook rules (`core.counts.census_rules`) the gauges were counted under."""
+        item = self.client.get_item(TableName=self.table, Key=_META, ConsistentRead=True).get(
+            "Item"
+        )
+        return None if item is None else item["rules"]["S"]
+
+    def note_counted_with(self, rules: str, *, first: bool = False) -> None:
+        """Record the rules the gauges are counted under; `first` only when none are yet
+        (a new table: its first report read records the playbook it starts with)."""
+        put: Any = {"TableName": self.table, "Item": {**_META, "rules": _s(rules)}}
+        if first:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        try:
+            self.client.put_item(**put)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     def replace_gauges(self, values: Mapping[str, int]) -> None:
         """Make the gauges exactly `values`: shard 0 holds them all, the others are emptied.

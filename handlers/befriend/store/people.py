@@ -20,8 +20,8 @@ from befriend.store.person_items import PersonItems
 from befriend.store.table import (
     PROFILE,
     STAGE_INDEX,
+    ConditionFailed,
     Item,
-    _cancelled,
     _expired,
     _n,
     _pk,
@@ -86,38 +86,35 @@ class People(PersonItems):
                     }
                 }
             )
+        ops: list[Any] = [
+            *stale,
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": {
+                        "pk": _s(f"EMAIL#{email_key}"),
+                        "sk": _s("EMAIL"),
+                        "person_id": _s(person.id),
+                        "status": _s("pending"),
+                        **_ttl(person.expires_at),
+                    },
+                    "ConditionExpression": free,
+                    "ExpressionAttributeValues": clock,
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": self._profile(person),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            *self._count_ops(counts),
+        ]
         try:
-            self.client.transact_write_items(
-                TransactItems=[
-                    *stale,
-                    {
-                        "Put": {
-                            "TableName": self.table,
-                            "Item": {
-                                "pk": _s(f"EMAIL#{email_key}"),
-                                "sk": _s("EMAIL"),
-                                "person_id": _s(person.id),
-                                "status": _s("pending"),
-                                **_ttl(person.expires_at),
-                            },
-                            "ConditionExpression": free,
-                            "ExpressionAttributeValues": clock,
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": self.table,
-                            "Item": self._profile(person),
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    *self._count_ops(counts),
-                ]
-            )
-        except ClientError as exc:
-            if _cancelled(exc):
-                return False
-            raise
+            self._transact(ops, "the sign-up collided with other writes too often")
+        except ConditionFailed:
+            return False  # the address was claimed meanwhile
         return True
 
     def commit(
@@ -227,8 +224,9 @@ class People(PersonItems):
         self.add_counts(counts)
         return saved
 
-    def renew_pending(self, outcome: Outcome, email_key: str) -> Person:
-        """Save a repeated, still unconfirmed sign-up and move its lapse date with it."""
+    def renew_pending(self, outcome: Outcome, email_key: str, *, counts: Counts) -> Person:
+        """Save a repeated, still unconfirmed sign-up and move its lapse date with it. It is
+        a new sign-up request (its own confirmation link), and `counts` counts it."""
         before, person = outcome.before, outcome.person
         saved = replace(person, revision=before.revision + 1)
         lookup = {
@@ -244,7 +242,8 @@ class People(PersonItems):
             }
         }
         self._transact(
-            [self._put_profile(saved, before.revision), lookup], "the sign-up changed meanwhile"
+            [self._put_profile(saved, before.revision), lookup, *self._count_ops(counts)],
+            "the sign-up changed meanwhile",
         )
         return saved
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import random
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -17,6 +19,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 PROFILE = "PROFILE"
+# Tries of a transaction that other transactions keep cancelling (see `_transact`).
+CONFLICT_TRIES = 8
 STAGE_INDEX = "by-stage"
 # People of one stage are spread over this many index partitions, so a popular stage does
 # not make a hot partition; an audience query walks the shards in turn.
@@ -28,6 +32,10 @@ def stage_shard(stage: str, person_id: str) -> str:
 
 
 Item = dict[str, Any]
+
+
+class ConditionFailed(ConcurrentChange):
+    """A transaction's own condition failed: someone changed what it was decided on."""
 
 
 class Table:
@@ -93,13 +101,21 @@ class Table:
         )
 
     def _transact(self, ops: list[Any], conflict: str) -> None:
-        """One transaction; a failed condition becomes ConcurrentChange(`conflict`)."""
-        try:
-            self.client.transact_write_items(TransactItems=ops)
-        except ClientError as exc:
-            if _cancelled(exc):
-                raise ConcurrentChange(conflict) from exc
-            raise
+        """One transaction. A failed condition of its own raises ConditionFailed; one
+        cancelled only because another transaction was writing a shared item at the same
+        moment (a report counter) wrote nothing, so it goes again a few times before
+        giving up with ConcurrentChange(`conflict`)."""
+        for attempt in range(CONFLICT_TRIES):
+            try:
+                self.client.transact_write_items(TransactItems=ops)
+                return
+            except ClientError as exc:
+                if not _cancelled(exc):
+                    raise
+                if _condition_failed(exc):
+                    raise ConditionFailed(conflict) from exc
+            time.sleep(random.uniform(0, 0.002 * 2**attempt))
+        raise ConcurrentChange(conflict)
 
     def _query(self, pk: str, prefix: str | None = None) -> Iterator[Item]:
         condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if prefix else "")
@@ -133,6 +149,14 @@ def _ttl(moment: datetime | None) -> Item:
 def _expired(item: Item, now: datetime) -> bool:
     exp = item.get("expires_at")
     return exp is not None and int(exp["N"]) <= int(now.timestamp())
+
+
+def _condition_failed(exc: ClientError) -> bool:
+    """True when a transaction was cancelled because one of its own conditions failed."""
+    if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+        return True
+    reasons: Any = exc.response.get("CancellationReasons") or []
+    return any(r.get("Code") == "ConditionalCheckFailed" for r in reasons)
 
 
 def _cancelled(exc: ClientError) -> bool:

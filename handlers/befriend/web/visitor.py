@@ -25,6 +25,8 @@ from befriend.core.counts import erasure_counts, signup_counts
 from befriend.core.errors import ConcurrentChange, InvalidInput, InvalidToken
 from befriend.core.overview import person_view
 from befriend.core.person import Person, iso
+from befriend.core.playbook import Playbook
+from befriend.core.plays import next_steps
 from befriend.core.receipts import receipts
 from befriend.core.records import person_to_record
 from befriend.pseudonyms import email_key
@@ -61,7 +63,9 @@ def signup() -> Response:
         if as_form:
             return _form_errors(exc)
         raise
-    _start_or_remind(form, context("form"))
+    # How the sign-up came is kept as its source: the page's form without JavaScript, or
+    # JSON (the page's script, or another client of the API).
+    _start_or_remind(form, context("form" if as_form else "api"))
     if as_form:
         return see_other("/thanks/")
     return json_answer(ACCEPTED, 202)
@@ -111,7 +115,9 @@ def _start_or_remind(form: Signup, ctx: Context) -> None:
     elif person.status == "pending":
         renewed = changes.renew_signup(person, form, ctx)
         try:
-            saved = s.store.renew_pending(Outcome(person, renewed, ()), key)
+            saved = s.store.renew_pending(
+                Outcome(person, renewed, ()), key, counts=signup_counts(renewed)
+            )
         except ConcurrentChange:
             return  # a twin request renewed it a moment ago and mailed
         _mail_confirm(saved)
@@ -409,10 +415,15 @@ def decline_step(play_id: str) -> Response:
         raise Problem(
             404, "unknown-play", "There is no such step", f"Steps: {', '.join(s.playbook.plays)}"
         )
-    person = _change(
-        claims, lambda p, ctx, pb: Outcome(p, engagement.decline(p, play, ctx.now), ())
-    )
-    return json_answer(_me(person))
+
+    def decide(p: Person, ctx: Context, pb: Playbook) -> Outcome:
+        # Only a step on offer can be declined; saying no again (a second click, a retry)
+        # or to a step not offered now changes nothing and is not counted again.
+        if all(step.play.id != play_id for step in next_steps(p, pb, ctx.now)):
+            return Outcome(p, p, ())
+        return Outcome(p, engagement.decline(p, play, ctx.now), ())
+
+    return json_answer(_me(_change(claims, decide)))
 
 
 @bp.post("/me/survey")
