@@ -36,6 +36,17 @@ class Problem(Exception):
         )
 
 
+def bad_parameter(name: str, message: str) -> Problem:
+    """400 for a query parameter that does not fit, naming it as an invalid field."""
+    return Problem(
+        400,
+        "invalid-parameter",
+        f"The query parameter {name} is not valid",
+        f"{name} {message}.",
+        errors=[{"field": name, "message": message}],
+    )
+
+
 def problem(
     status: int,
     slug: str,

@@ -21,7 +21,7 @@ from befriend.web.answers import json_answer
 from befriend.web.marketer.blueprint import bp, requires
 from befriend.web.marketer.people import _active
 from befriend.web.marketer.plays import _play
-from befriend.web.problems import Problem
+from befriend.web.problems import Problem, bad_parameter
 from befriend.web.services import services
 
 PAGE = 50
@@ -55,7 +55,7 @@ def audience(play_id: str) -> Response:
     stages = list(dict.fromkeys(play.stages))
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "csv"):
-        raise _bad_parameter("format", "must be json or csv")
+        raise bad_parameter("format", "must be json or csv")
     limit = _limit(request.args.get("limit"))
     cursor = request.args.get("cursor")
     at = _Position() if cursor is None else _read_cursor(cursor, play, stages)
@@ -124,18 +124,8 @@ def _limit(raw: str | None) -> int:
     if raw is None:
         return PAGE
     if not raw.isascii() or not raw.isdigit() or len(raw) > 3 or not 1 <= int(raw) <= MAX_PAGE:
-        raise _bad_parameter("limit", f"must be a whole number from 1 to {MAX_PAGE}")
+        raise bad_parameter("limit", f"must be a whole number from 1 to {MAX_PAGE}")
     return int(raw)
-
-
-def _bad_parameter(name: str, message: str) -> Problem:
-    return Problem(
-        400,
-        "invalid-parameter",
-        f"The query parameter {name} is not valid",
-        f"{name} {message}.",
-        errors=[{"field": name, "message": message}],
-    )
 
 
 def _cursors() -> URLSafeSerializer:

@@ -17,7 +17,7 @@ from befriend.reporting import read_report
 from befriend.spreadsheet import csv_text
 from befriend.web.answers import json_answer
 from befriend.web.marketer.blueprint import bp, requires
-from befriend.web.problems import Problem
+from befriend.web.problems import Problem, bad_parameter
 from befriend.web.services import services
 
 FORMATS = ("json", "csv", "svg")
@@ -48,7 +48,7 @@ def report(name: str) -> Response:
         raise Problem(404, "unknown-report", "There is no such report", f"Reports: {_names()}")
     fmt = request.args.get("format", "json")
     if fmt not in FORMATS:
-        raise _bad_parameter("format", "must be json, csv or svg")
+        raise bad_parameter("format", "must be json, csv or svg")
     s = services()
     today = s.clock().astimezone(UTC).date()
     try:
@@ -66,7 +66,7 @@ def report(name: str) -> Response:
     chosen = built.section(asked)
     if chosen is None:
         ids = ", ".join(x.id for x in built.sections)
-        raise _bad_parameter("section", f"must be one of the report's sections: {ids}")
+        raise bad_parameter("section", f"must be one of the report's sections: {ids}")
     sections = built.sections if asked is None else (chosen,)
     stem = f"befriend-{built.id}-{built.first.isoformat()}-{built.last.isoformat()}"
 
@@ -113,13 +113,3 @@ def _narrowed(built: Report, sections: tuple[Section, ...]) -> Report:
 
 def _names() -> str:
     return ", ".join(REPORTS)
-
-
-def _bad_parameter(name: str, message: str) -> Problem:
-    return Problem(
-        400,
-        "invalid-parameter",
-        f"The query parameter {name} is not valid",
-        f"{name} {message}.",
-        errors=[{"field": name, "message": message}],
-    )
