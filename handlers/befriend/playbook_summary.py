@@ -37,6 +37,11 @@ def _heading(playbook: Playbook) -> list[str]:
             ["policy", f"version {policy.version}, at {policy.url}"],
             ["topics", ", ".join(playbook.topics)],
             ["limit", f"a person may allow at most {playbook.max_per_week} contacts a week"],
+            [
+                "reports",
+                f"loyal from a loyalty score of {playbook.reports.loyal_from:g}, influential "
+                f"from an influence score of {playbook.reports.influential_from:g}",
+            ],
         ],
         indent="",
     )
