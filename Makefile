@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run site test lint typecheck unit browser-deps screenshots bench clean
+.PHONY: run site docs test lint typecheck unit browser-deps screenshots bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "befriend needs Python 3.11 or newer")'
@@ -21,6 +21,10 @@ run: $(STAMP)
 # Rebuild the committed site/ after changing templates/site/ or the playbook.
 site: $(STAMP)
 	$(BIN)/befriend build-site
+
+# Regenerate docs/api.md from the OpenAPI document (a test fails when it is stale).
+docs: $(STAMP)
+	$(BIN)/python -m befriend.web.openapi.markdown > docs/api.md
 
 lint: $(STAMP)
 	$(BIN)/ruff check handlers tests
