@@ -1,0 +1,89 @@
+"""The SAM template translates offline into plain CloudFormation, and the translation has
+the shape the issue asks for: one arm64 function on Python 3.12 or newer behind a throttled
+HTTP API whose CORS allows the site's own origin only."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from tests.infra.conftest import FixedManagedPolicies, Template, read_template, translate
+
+
+def test_the_translation_is_plain_cloudformation(translated: Template) -> None:
+    kinds = Counter(r["Type"] for r in translated["Resources"].values())
+    assert "Transform" not in translated
+    assert not [k for k in kinds if k.startswith("AWS::Serverless::")]
+    assert kinds == {
+        "AWS::DynamoDB::Table": 1,
+        "AWS::SecretsManager::Secret": 1,
+        "AWS::Events::EventBus": 1,
+        "AWS::Logs::LogGroup": 1,
+        "AWS::IAM::Role": 1,  # the function's own; SAM generates none
+        "AWS::Lambda::Function": 1,
+        "AWS::Lambda::Permission": 1,
+        "AWS::ApiGatewayV2::Api": 1,
+        "AWS::ApiGatewayV2::Stage": 1,
+        "AWS::S3::Bucket": 1,
+        "AWS::S3::BucketPolicy": 1,
+        "AWS::CloudFront::OriginAccessControl": 1,
+        "AWS::CloudFront::ResponseHeadersPolicy": 1,
+        "AWS::CloudFront::Function": 1,
+        "AWS::CloudFront::Distribution": 1,
+        "AWS::SNS::Topic": 1,
+        "AWS::SNS::Subscription": 1,
+        "AWS::CloudWatch::Alarm": 5,
+    }
+
+
+def test_translating_asks_aws_for_nothing() -> None:
+    """No managed policy is named, so the translator never even asks the stub loader."""
+    loader = FixedManagedPolicies()
+    assert translate(read_template(), policies=loader)["Resources"]
+    assert loader.asked == 0
+    assert "Policies" not in read_template()["Resources"]["Function"]["Properties"]
+
+
+def test_one_arm64_function_on_python_312_or_newer(translated: Template) -> None:
+    function = translated["Resources"]["Function"]["Properties"]
+    runtime = function["Runtime"]
+    assert runtime.startswith("python3.")
+    assert int(runtime.removeprefix("python3.")) >= 12
+    assert function["Architectures"] == ["arm64"]
+    assert function["Handler"] == "befriend.lambda_app.handler"
+    assert function["Code"] == {"S3Bucket": "artifacts", "S3Key": "befriend-lambda.zip"}
+    assert function["Role"] == {"Fn::GetAtt": ["FunctionRole", "Arn"]}
+    assert function["MemorySize"] == {"Ref": "FunctionMemory"}
+    assert function["Timeout"] == {"Ref": "FunctionTimeout"}
+    assert function["ReservedConcurrentExecutions"] == {"Ref": "ReservedConcurrency"}
+
+
+def test_the_api_sends_every_api_path_to_the_function(translated: Template) -> None:
+    body = translated["Resources"]["HttpApi"]["Properties"]["Body"]
+    assert list(body["paths"]) == ["/api/{proxy+}"]
+    route = body["paths"]["/api/{proxy+}"]["x-amazon-apigateway-any-method"]
+    integration = route["x-amazon-apigateway-integration"]
+    assert integration["type"] == "aws_proxy"
+    assert integration["payloadFormatVersion"] == "2.0"
+    assert "${Function.Arn}" in integration["uri"]["Fn::Sub"]
+    permission = translated["Resources"]["FunctionApiPermission"]["Properties"]
+    assert permission["FunctionName"] == {"Ref": "Function"}
+    assert permission["Principal"] == "apigateway.amazonaws.com"
+
+
+def test_the_api_is_throttled_by_parameters(translated: Template) -> None:
+    stage = translated["Resources"]["HttpApiApiGatewayDefaultStage"]["Properties"]
+    assert stage["StageName"] == "$default"
+    assert stage["DefaultRouteSettings"] == {
+        "ThrottlingBurstLimit": {"Ref": "ThrottlingBurstLimit"},
+        "ThrottlingRateLimit": {"Ref": "ThrottlingRateLimit"},
+    }
+
+
+def test_cors_allows_the_sites_own_origin_and_no_other(translated: Template) -> None:
+    cors = translated["Resources"]["HttpApi"]["Properties"]["Body"]["x-amazon-apigateway-cors"]
+    assert cors["allowOrigins"] == [{"Fn::Sub": "https://${SiteDomain}"}]
+    assert "allowCredentials" not in cors
+    assert "*" not in cors["allowMethods"] + cors["allowHeaders"]
+    function = translated["Resources"]["Function"]["Properties"]
+    site = function["Environment"]["Variables"]["BEFRIEND_SITE_URL"]
+    assert site == {"Fn::Sub": "https://${SiteDomain}"}  # mail links go to the same origin
