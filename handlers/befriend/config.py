@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -23,7 +24,7 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     table: str
-    secret: str
+    secret: str = field(repr=False)  # signs tokens and keys the evidence hashes: never shown
     site_url: str
     region: str = "eu-west-1"
     playbook_path: Path = PACKAGE / "playbook.toml"
@@ -36,9 +37,8 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        secret = env.get("BEFRIEND_SECRET", "")
-        if len(secret) < 32:
-            raise SettingsError("BEFRIEND_SECRET must be set to at least 32 random characters")
+        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-west-1"
+        secret = signing_secret(env, region)
         site = env.get("BEFRIEND_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
         if not site.startswith(("https://", "http://127.0.0.1", "http://localhost")):
             raise SettingsError("BEFRIEND_SITE_URL must be an https:// URL (http only on loopback)")
@@ -46,10 +46,66 @@ class Settings:
             table=env.get("BEFRIEND_TABLE", "befriend"),
             secret=secret,
             site_url=site,
-            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-west-1",
+            region=region,
             playbook_path=Path(env.get("BEFRIEND_PLAYBOOK") or PACKAGE / "playbook.toml"),
             templates=Path(env.get("BEFRIEND_TEMPLATES") or default_templates()),
             ses_configuration_set=env.get("BEFRIEND_SES_CONFIGURATION_SET") or None,
             event_bus=env.get("BEFRIEND_EVENT_BUS") or None,
             local=env.get("BEFRIEND_LOCAL") == "1",
         )
+
+
+def signing_secret(env: Mapping[str, str], region: str) -> str:
+    """BEFRIEND_SECRET when set (local use); else the secret BEFRIEND_SECRET_ARN names.
+
+    In AWS the secret lives in Secrets Manager and the function gets only its ARN. It is read
+    here, when Settings are made: once per container, since lambda_app builds the app once.
+    """
+    secret = env.get("BEFRIEND_SECRET", "")
+    arn = env.get("BEFRIEND_SECRET_ARN", "")
+    if not secret and arn:
+        secret = read_secret(arn, region)
+        if len(secret) < 32:
+            raise SettingsError(
+                "BEFRIEND_SECRET_ARN names a secret shorter than 32 characters; "
+                "store at least 32 random characters"
+            )
+    if len(secret) < 32:
+        raise SettingsError(
+            "BEFRIEND_SECRET must be set to at least 32 random characters "
+            "(or BEFRIEND_SECRET_ARN to a secret in Secrets Manager)"
+        )
+    return secret
+
+
+def read_secret(arn: str, region: str, client: Any = None) -> str:
+    """The value of the Secrets Manager secret ARN: its SecretString, used as it is.
+
+    The format is a plain string (what GenerateSecretString makes without a template), not
+    JSON: the whole string is the key. Error messages name the variable, never the value.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if client is None:
+        import boto3  # only here: a cold start without the ARN makes no Secrets Manager client
+
+        parts = arn.split(":")
+        in_arn = parts[3] if arn.startswith("arn:") and len(parts) > 6 else ""
+        client = boto3.client("secretsmanager", region_name=in_arn or region)
+    try:
+        value = client.get_secret_value(SecretId=arn).get("SecretString")
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "an error")
+        raise SettingsError(f"BEFRIEND_SECRET_ARN: Secrets Manager answered {code}") from None
+    except BotoCoreError as exc:
+        raise SettingsError(
+            f"BEFRIEND_SECRET_ARN: cannot read the secret ({type(exc).__name__})"
+        ) from None
+    if not isinstance(value, str):
+        raise SettingsError("BEFRIEND_SECRET_ARN: the secret must be a string, not binary")
+    if value.lstrip().startswith(("{", "[")):
+        raise SettingsError(
+            "BEFRIEND_SECRET_ARN: the secret must be a plain string, not JSON "
+            "(GenerateSecretString without SecretStringTemplate)"
+        )
+    return value

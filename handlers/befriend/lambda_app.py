@@ -7,4 +7,6 @@ from apig_wsgi import make_lambda_handler
 from befriend.config import Settings
 from befriend.web.app import create_app
 
-handler = make_lambda_handler(create_app(Settings.from_env()), binary_support=True)
+# Read here, once per container: with BEFRIEND_SECRET_ARN this is the one Secrets Manager call.
+settings = Settings.from_env()
+handler = make_lambda_handler(create_app(settings), binary_support=True)
