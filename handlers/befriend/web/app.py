@@ -13,7 +13,7 @@ from befriend.notify import Notifier
 from befriend.pseudonyms import Pseudonyms
 from befriend.store import Store
 from befriend.tokens import Tokens
-from befriend.web import marketer, oneclick, problems, public, visitor
+from befriend.web import marketer, oneclick, problems, public, requestlog, visitor
 from befriend.web.services import Services
 
 MAX_BODY = 64 * 1024
@@ -70,6 +70,8 @@ def create_app(
         notifier=notifier or Notifier(settings.event_bus, region=settings.region),
         pseudonyms=Pseudonyms(settings.secret),
     )
+    # First, so every answer has a request id and a log line whatever fails after.
+    requestlog.register(app)
     problems.register(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(visitor.bp)
