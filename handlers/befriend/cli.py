@@ -528,3 +528,225 @@ def _differences(headings: tuple[str, str, str], found: list[Difference]) -> Non
         click.echo(
             f"  {label.ljust(widths[0])}  {kept.rjust(widths[1])}  {counted.rjust(widths[2])}"
         )
+
+
+# --- deploying: the Lambda package and the site's bucket ---
+
+
+@main.command("package")
+@click.option(
+    "--out",
+    default=Path("dist"),
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write befriend-lambda.zip into.",
+)
+def package(out: Path) -> None:
+    """Build the Lambda zip: befriend, the API's templates and the runtime dependencies.
+
+    Dependencies are installed with pip for arm64 and Python 3.12, at the versions of this
+    environment; boto3 and its dependencies are left to the Lambda runtime. The target is
+    under 5 MB: a bigger zip is reported and the command exits 1.
+    """
+    from befriend.packaging import LIMIT, PackageError, build
+
+    try:
+        built = build(out)
+    except (OSError, PackageError) as exc:
+        click.echo(f"package error: {exc}", err=True)
+        sys.exit(2)
+    size = f"{built.size / 1_000_000:.1f} MB ({built.size} bytes)"
+    if built.size > LIMIT:
+        click.echo(f"too big: {built.path} is {size}, over the {LIMIT} byte limit", err=True)
+        sys.exit(1)
+    click.echo(f"ok: {built.path}, {built.files} files, {size}; limit {LIMIT} bytes")
+
+
+@main.command("publish-site")
+@click.option("--bucket", required=True, help="The site's S3 bucket.")
+@click.option(
+    "--site",
+    default=Path("site"),
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A folder `befriend build-site` built.",
+)
+@click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", help="S3 endpoint (e.g. moto).")
+@click.option("--region", envvar="AWS_DEFAULT_REGION", default="eu-west-1", show_default=True)
+def publish_site(bucket: str, site: Path, endpoint_url: str | None, region: str) -> None:
+    """Upload the built site to BUCKET, changing only what differs.
+
+    Sets each file's Content-Type and Cache-Control (hashed assets: a year, immutable; pages
+    and other files: no-cache), skips files whose bytes are already there, and removes
+    objects the site no longer has. Refuses a folder that is not a befriend build.
+    """
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from befriend.publish import PublishError, publish
+
+    if endpoint_url and urlsplit(endpoint_url).hostname in ("127.0.0.1", "localhost", "::1"):
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            os.environ.setdefault(name, "local")  # moto on loopback needs no real credentials
+    client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+    try:
+        done = publish(client, bucket, site, click.echo)
+    except PublishError as exc:
+        click.echo(f"publish error: {exc}", err=True)
+        sys.exit(2)
+    except (BotoCoreError, ClientError) as exc:
+        click.echo(f"publish error: {bucket}: {exc}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"ok: s3://{bucket}: {len(done.upload)} uploaded, {len(done.unchanged)} unchanged, "
+        f"{len(done.remove)} removed"
+    )
+
+
+# --- import and export of people (befriend.people_io) ---
+
+IMPORT_HELP = """Bring in existing contacts from the CSV file FILE, naming where they came from.
+
+\b
+FILE is UTF-8 CSV with a header line; only `email` is required:
+  email                   the address (checked as a sign-up checks it)
+  name                    the person's name
+  interests               topic ids, separated by ";" (e.g. cycling;gardening)
+  permissions             channel:purpose pairs, separated by ";" (e.g. email:newsletter)
+  consent_at              when they gave those permissions: ISO 8601 date or date-time
+  consent_source          where they gave them (e.g. "shop checkout form")
+  consent_policy_version  the policy version they agreed to
+  consent_wording         the words they agreed to
+Other columns are ignored (and named), so an export can be imported elsewhere.
+
+\b
+A row with consent evidence (consent_at and consent_source, with the policy version or
+the wording) keeps its permissions, each recorded in the person's ledger with source
+`import`, the file's SOURCE and the evidence, and given as of consent_at (consent older
+than a purpose's refresh period is asked about again at once). A row without evidence is
+imported with no permission at all, so the person can be asked once. Erased (suppressed)
+addresses are never imported; an address already here is skipped, so importing the same
+file again changes nothing. Rows that cannot be imported are listed with the reason
+(bad email, unknown channel, purpose or interest, duplicate, bad date, suppressed) and
+the command exits 1; the other rows are imported.
+
+The suppression hashes are keyed with the deployment's secret: set BEFRIEND_SECRET, or
+BEFRIEND_SECRET_ARN to the Secrets Manager secret, as the API has it.
+"""
+
+
+@main.command("import", help=IMPORT_HELP)
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--source",
+    "file_source",
+    required=True,
+    help='Where these contacts come from, kept in each ledger entry (e.g. "shop 2025").',
+)
+@_playbook_option
+@_table_options
+def import_people(
+    file: Path,
+    file_source: str,
+    playbook_file: Path | None,
+    table: str,
+    endpoint_url: str | None,
+    region: str,
+) -> None:
+    from befriend.config import SettingsError, signing_secret
+    from befriend.people_io import ImportFileError, import_people, read_import_file
+    from befriend.pseudonyms import Pseudonyms
+
+    try:
+        secret = signing_secret(os.environ, region)
+    except SettingsError as exc:
+        raise click.UsageError(f"{exc}: the API's secret keys the suppression hashes") from exc
+    name = " ".join(file_source.split())
+    if not name or len(name) > 200:
+        raise click.BadParameter("give a short name (1 to 200 characters)", param_hint="--source")
+    pb = _load_playbook(playbook_file)
+    try:
+        rows = read_import_file(file)
+    except ImportFileError as exc:
+        click.echo(f"import error: {exc}", err=True)
+        sys.exit(2)
+    store = _store(table, endpoint_url, region)
+    with click.progressbar(length=len(rows), label="rows", show_pos=True, file=sys.stderr) as bar:
+        report = import_people(
+            store, pb, Pseudonyms(secret), rows, name, datetime.now(UTC), bar.update
+        )
+    if report.ignored_columns:
+        click.echo(f"ignored columns: {', '.join(report.ignored_columns)}")
+    without = report.imported - report.with_permissions
+    click.echo(
+        f"{report.rows} row(s) read: {report.imported} imported "
+        f"({report.with_permissions} with permissions from consent evidence, {without} "
+        f"without permission), {report.exists} already here (skipped), "
+        f"{len(report.rejected)} rejected"
+    )
+    if report.dropped:
+        click.echo(
+            f"{report.dropped} row(s) listed permissions without consent evidence: "
+            "imported with no permission"
+        )
+    if report.rejected:
+        click.echo("\nrejected rows:")
+        for rejected in report.rejected:
+            click.echo(f"  line {rejected.line}: {rejected.reason}")
+        sys.exit(1)
+    click.echo(f"ok: {file} imported into table {table}")
+
+
+@main.command("export")
+@click.option(
+    "--format", "fmt", type=click.Choice(("csv", "jsonl")), default="csv", show_default=True
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (made readable by its owner only); default: standard output.",
+)
+@_playbook_option
+@_table_options
+def export_people(
+    fmt: str,
+    out: Path | None,
+    playbook_file: Path | None,
+    table: str,
+    endpoint_url: str | None,
+    region: str,
+) -> None:
+    """Export every confirmed person: stage, circle, interests and each permission.
+
+    \b
+    csv: one row a person, safe to open in a spreadsheet; interests separated by ";",
+         and for each channel:purpose its state, since when and how (its source).
+    jsonl: one JSON object a person, per line, permissions with their policy version.
+
+    Reads every person (a scan) and writes them page by page: an operator's command.
+    """
+    from befriend.people_io import export_chunks
+
+    pb = _load_playbook(playbook_file)
+    store = _store(table, endpoint_url, region)
+    exported = 0
+
+    def counted(n: int) -> None:
+        nonlocal exported
+        exported += n
+        bar.update(n)
+
+    with _people_bar() as bar:
+        chunks = export_chunks(store.every_person(datetime.now(UTC)), pb, fmt, counted)
+        if out is None:
+            for chunk in chunks:
+                click.echo(chunk, nl=False)
+        else:
+            try:
+                fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with open(fd, "w", encoding="utf-8", newline="") as handle:
+                    for chunk in chunks:
+                        handle.write(chunk)
+            except OSError as exc:
+                raise click.FileError(str(out), exc.strerror or str(exc)) from exc
+    click.echo(f"ok: {exported} people exported as {fmt}" + (f" to {out}" if out else ""), err=True)

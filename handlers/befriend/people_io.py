@@ -1,0 +1,223 @@
+"""Import existing contacts from CSV, and export people as CSV or JSON lines.
+
+The rules of an import are the core's (`core/imports.py`); here the file is read, each
+address is checked against the table (already here, or erased and suppressed) and each
+person is written with their first ledger entry and what they count for in the reports,
+as demo seeding writes its people. Export reads every person (a scan, an operator's
+command) a page at a time and writes each page as it comes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from befriend.core.counts import change_counts
+from befriend.core.imports import (
+    Rejected,
+    ignored_columns,
+    imported,
+    missing_columns,
+    read_row,
+    row_email,
+)
+from befriend.core.person import Person, iso
+from befriend.core.playbook import Playbook
+from befriend.pseudonyms import Pseudonyms, email_key
+from befriend.spreadsheet import Value, cell
+from befriend.store import Store
+
+FORMATS = ("csv", "jsonl")
+FIRST_ROW = 2  # line 1 is the header: row numbers are the lines a spreadsheet shows
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be imported (unreadable, or no `email` column)."""
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    imported: int = 0
+    with_permissions: int = 0  # imported with the permissions their evidence supports
+    dropped: int = 0  # listed permissions but carried no consent evidence: none granted
+    exists: int = 0  # the address is here already: skipped, nothing changed
+    rejected: list[Rejected] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+def read_import_file(path: Path) -> list[dict[str, str | None]]:
+    """Every row of a CSV file with a header line (UTF-8, a spreadsheet's BOM allowed)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ImportFileError(f"{path}: cannot read it ({reason})") from exc
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [name.strip() for name in reader.fieldnames or []]
+    missing = missing_columns(header)
+    if missing:
+        raise ImportFileError(f"{path}: no {', '.join(missing)} column in the header line")
+    reader.fieldnames = header
+    return [dict(row) for row in reader]
+
+
+def import_people(
+    store: Store,
+    playbook: Playbook,
+    pseudonyms: Pseudonyms,
+    rows: Sequence[Mapping[str, str | None]],
+    file_source: str,
+    now: datetime,
+    progress: Callable[[int], None] = lambda _n: None,
+) -> ImportReport:
+    """Import each row that can be; re-importing the same rows changes nothing."""
+    report = ImportReport(rows=len(rows))
+    if rows:
+        report.ignored_columns = ignored_columns([c for c in rows[0] if c is not None])
+    seen: dict[str, int] = {}
+    for line, raw in enumerate(rows, start=FIRST_ROW):
+        try:
+            _one(store, playbook, pseudonyms, line, raw, file_source, now, seen, report)
+        except Rejected as rejected:
+            report.rejected.append(rejected)
+        progress(1)
+    return report
+
+
+def _one(
+    store: Store,
+    playbook: Playbook,
+    pseudonyms: Pseudonyms,
+    line: int,
+    raw: Mapping[str, str | None],
+    file_source: str,
+    now: datetime,
+    seen: dict[str, int],
+    report: ImportReport,
+) -> None:
+    if None in raw:
+        raise Rejected(line, "more cells than the header has columns")
+    key = email_key(row_email(line, raw))
+    if key in seen:
+        # Whichever of two rows is right, the operator must say: neither is guessed.
+        raise Rejected(line, f"duplicate: the same address as line {seen[key]}")
+    seen[key] = line
+    row = read_row(line, raw, playbook, now)
+    if store.suppressed(pseudonyms.suppression(row.email)):
+        raise Rejected(line, "suppressed: this address was erased at the person's request")
+    if store.email_claim(key, now) is not None:
+        report.exists += 1
+        return
+    outcome = imported(row, uuid.uuid4().hex, file_source, now, playbook)
+    saved = store.create_with_history(
+        outcome.person,
+        key,
+        outcome.entries,
+        outcome.transitions,
+        (),
+        change_counts(outcome, playbook, None),
+    )
+    if saved is None:  # claimed between the check and the write
+        report.exists += 1
+        return
+    report.imported += 1
+    if row.granted:
+        report.with_permissions += 1
+    elif row.permissions:
+        report.dropped += 1
+
+
+# --- export ---
+
+
+def csv_header(playbook: Playbook) -> list[str]:
+    header = ["id", "email", "name", "stage", "circle", "created_at", "confirmed_at", "interests"]
+    for channel, purpose in playbook.grid():
+        pair = f"{channel}:{purpose}"
+        header += [pair, f"{pair} since", f"{pair} source"]
+    return header
+
+
+def csv_row(person: Person, playbook: Playbook) -> list[Value]:
+    rel = person.relationship
+    row: list[Value] = [
+        person.id,
+        person.email,
+        person.name,
+        rel.stage,
+        rel.circle,
+        iso(person.created_at),
+        iso(person.confirmed_at),
+        ";".join(t for t in playbook.topics if t in person.interests),
+    ]
+    for pair in playbook.grid():
+        found = person.permissions.get(pair)
+        row += [person.state(pair), iso(found.since) if found else None]
+        row.append(found.source if found else None)
+    return row
+
+
+def json_record(person: Person, playbook: Playbook) -> dict[str, Any]:
+    rel = person.relationship
+    return {
+        "id": person.id,
+        "email": person.email,
+        "name": person.name,
+        "stage": rel.stage,
+        "circle": rel.circle,
+        "created_at": iso(person.created_at),
+        "confirmed_at": iso(person.confirmed_at),
+        "interests": [t for t in playbook.topics if t in person.interests],
+        "permissions": [
+            {
+                "channel": channel,
+                "purpose": purpose,
+                "state": person.state((channel, purpose)),
+                "since": iso(found.since) if found else None,
+                "source": found.source if found else None,
+                "policy_version": found.policy_version if found else None,
+            }
+            for channel, purpose in playbook.grid()
+            for found in [person.permissions.get((channel, purpose))]
+        ],
+    }
+
+
+def export_chunks(
+    pages: Iterable[list[Person]],
+    playbook: Playbook,
+    fmt: str,
+    progress: Callable[[int], None] = lambda _n: None,
+) -> Iterator[str]:
+    """The export, one chunk of text per page of people read. Only confirmed people are
+    exported: a pending sign-up has agreed to nothing yet and lapses on its own."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}")
+    if fmt == "csv":
+        yield _csv_lines([csv_header(playbook)])
+    for page in pages:
+        people = [p for p in page if p.status == "active"]
+        if fmt == "csv":
+            yield _csv_lines(csv_row(p, playbook) for p in people)
+        else:
+            yield "".join(
+                json.dumps(json_record(p, playbook), ensure_ascii=False) + "\n" for p in people
+            )
+        progress(len(people))
+
+
+def _csv_lines(rows: Iterable[Sequence[Value]]) -> str:
+    """Rows as CSV lines, every cell made safe to open in a spreadsheet."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([cell(v) for v in row])
+    return out.getvalue()
