@@ -1,0 +1,11 @@
+"""The `befriend` command: each module adds its commands to the one group as it is imported.
+
+Heavy modules (boto3, moto, the app) are imported inside the commands that need them, so
+`befriend --help` and option errors stay fast."""
+
+from __future__ import annotations
+
+from befriend.cli import checks, deploy, keys, local, people, reports  # noqa: F401
+from befriend.cli.base import KEY_ROLES, main
+
+__all__ = ["KEY_ROLES", "main"]

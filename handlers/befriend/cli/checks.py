@@ -1,0 +1,131 @@
+"""What an operator checks and records: ledger chains, the playbook, lapses."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    pass
+
+from befriend.cli.base import (
+    main,
+    open_store,
+)
+from befriend.core.errors import LedgerBroken
+
+
+@main.group()
+def ledger() -> None:
+    """The consent ledger."""
+
+
+@ledger.command()
+@click.option("--person", "person_id", help="Check one person only.")
+@click.option("--table", envvar="BEFRIEND_TABLE", default="befriend", show_default=True)
+@click.option(
+    "--endpoint-url",
+    envvar="AWS_ENDPOINT_URL",
+    help="DynamoDB endpoint, e.g. the moto endpoint `befriend serve` prints.",
+)
+@click.option("--region", envvar="AWS_DEFAULT_REGION", default="eu-west-1", show_default=True)
+def verify(person_id: str | None, table: str, endpoint_url: str | None, region: str) -> None:
+    """Check every hash chain; exit 1 naming the first bad entry."""
+    from befriend.audit import verify_ledgers
+
+    store = open_store(table, endpoint_url, region)
+    try:
+        people, entries = verify_ledgers(store, [person_id] if person_id else None)
+    except LedgerBroken as exc:
+        click.echo(f"ledger broken: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"ok: {people} people, {entries} ledger entries, every chain verifies")
+
+
+@main.group()
+def playbook() -> None:
+    """The playbook: channels, purposes, stages and plays."""
+
+
+@playbook.command()
+@click.argument("file", required=False, type=click.Path(path_type=Path))
+def check(file: Path | None) -> None:
+    """Validate a playbook FILE (default: the packaged one) and summarise it.
+
+    Exits 2 with `playbook error: …`, naming the dotted key at fault, when it is wrong.
+    """
+    from befriend.config import PACKAGE
+    from befriend.core.errors import PlaybookError
+    from befriend.core.playbook import load_playbook
+    from befriend.playbook_summary import summary
+
+    path = PACKAGE / "playbook.toml" if file is None else file
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        click.echo(f"playbook error: {path}: cannot read it ({reason})", err=True)
+        sys.exit(2)
+    try:
+        loaded = load_playbook(text)
+    except PlaybookError as exc:
+        click.echo(f"playbook error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"ok: {path}")
+    click.echo()
+    click.echo(summary(loaded), nl=False)
+
+
+@main.group()
+def consent() -> None:
+    """Scheduled consent work."""
+
+
+@consent.command()
+@click.option("--table", envvar="BEFRIEND_TABLE", default="befriend", show_default=True)
+@click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", help="DynamoDB endpoint (e.g. moto).")
+@click.option("--region", envvar="AWS_DEFAULT_REGION", default="eu-west-1", show_default=True)
+@click.option(
+    "--playbook",
+    "playbook_file",
+    envvar="BEFRIEND_PLAYBOOK",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The playbook in force, as the API reads it (default: the packaged one).",
+)
+@click.option(
+    "--event-bus",
+    envvar="BEFRIEND_EVENT_BUS",
+    help="EventBridge bus for the changes the sweep makes.",
+)
+def sweep(
+    table: str,
+    endpoint_url: str | None,
+    region: str,
+    playbook_file: Path | None,
+    event_bus: str | None,
+) -> None:
+    """Record lapsed permissions (source `expiry`) and stage moves that time has made."""
+
+    from befriend.config import PACKAGE
+    from befriend.core.playbook import load_playbook
+    from befriend.notify import Notifier
+    from befriend.sweeps import sweep_lapses
+
+    store = open_store(table, endpoint_url, region)
+    playbook = load_playbook((playbook_file or PACKAGE / "playbook.toml").read_text())
+    notifier = Notifier(event_bus, region=region) if event_bus else None
+    with click.progressbar(length=0, label="people checked", show_pos=True) as bar:
+        report = sweep_lapses(
+            store, playbook, datetime.now(UTC), progress=bar.update, notifier=notifier
+        )
+    click.echo(
+        f"ok: {report.people} people checked, {report.lapsed} permission(s) lapsed, "
+        f"{report.moved} stage move(s) recorded"
+        + (f", {report.failed} skipped after errors (see the log)" if report.failed else "")
+    )
+    if report.failed:
+        sys.exit(1)

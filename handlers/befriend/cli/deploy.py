@@ -1,0 +1,92 @@
+"""Shipping to AWS: the Lambda package and the published site."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import click
+
+if TYPE_CHECKING:
+    pass
+
+
+from befriend.cli.base import (
+    main,
+)
+
+
+@main.command("package")
+@click.option(
+    "--out",
+    default=Path("dist"),
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write befriend-lambda.zip into.",
+)
+def package(out: Path) -> None:
+    """Build the Lambda zip: befriend, the API's templates and the runtime dependencies.
+
+    Dependencies are installed with pip for arm64 and Python 3.12, at the versions of this
+    environment; boto3 and its dependencies are left to the Lambda runtime. The target is
+    under 5 MB: a bigger zip is reported and the command exits 1.
+    """
+    from befriend.packaging import LIMIT, PackageError, build
+
+    try:
+        built = build(out)
+    except (OSError, PackageError) as exc:
+        click.echo(f"package error: {exc}", err=True)
+        sys.exit(2)
+    size = f"{built.size / 1_000_000:.1f} MB ({built.size} bytes)"
+    if built.size > LIMIT:
+        click.echo(f"too big: {built.path} is {size}, over the {LIMIT} byte limit", err=True)
+        sys.exit(1)
+    click.echo(f"ok: {built.path}, {built.files} files, {size}; limit {LIMIT} bytes")
+
+
+@main.command("publish-site")
+@click.option("--bucket", required=True, help="The site's S3 bucket.")
+@click.option(
+    "--site",
+    default=Path("site"),
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A folder `befriend build-site` built.",
+)
+@click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", help="S3 endpoint (e.g. moto).")
+@click.option("--region", envvar="AWS_DEFAULT_REGION", default="eu-west-1", show_default=True)
+def publish_site(bucket: str, site: Path, endpoint_url: str | None, region: str) -> None:
+    """Upload the built site to BUCKET, changing only what differs.
+
+    Sets each file's Content-Type and Cache-Control (hashed assets: a year, immutable; pages
+    and other files: no-cache), skips files whose bytes are already there, and removes
+    objects the site no longer has. Refuses a folder that is not a befriend build.
+    """
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from befriend.publish import PublishError, publish
+
+    if endpoint_url and urlsplit(endpoint_url).hostname in ("127.0.0.1", "localhost", "::1"):
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            os.environ.setdefault(name, "local")  # moto on loopback needs no real credentials
+    client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+    try:
+        done = publish(client, bucket, site, click.echo)
+    except PublishError as exc:
+        click.echo(f"publish error: {exc}", err=True)
+        sys.exit(2)
+    except (BotoCoreError, ClientError) as exc:
+        click.echo(f"publish error: {bucket}: {exc}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"ok: s3://{bucket}: {len(done.upload)} uploaded, {len(done.unchanged)} unchanged, "
+        f"{len(done.remove)} removed"
+    )
+
+
+# --- import and export of people (befriend.people_io) ---

@@ -1,0 +1,82 @@
+"""Marketer API keys: create, list, revoke (only a hash is stored)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    pass
+
+
+from befriend.cli.base import (
+    KEY_ROLES,
+    main,
+    open_store,
+    stamp,
+    table_options,
+)
+
+
+@main.group()
+def keys() -> None:
+    """API keys for marketers and their systems: reader, ingest or admin."""
+
+
+@keys.command("create")
+@click.option("--role", type=click.Choice(KEY_ROLES), required=True, help="What the key may do.")
+@click.option("--name", required=True, help='Who or what uses the key, e.g. "CRM sync".')
+@table_options
+def create_key(role: str, name: str, table: str, endpoint_url: str | None, region: str) -> None:
+    """Make a key and print it. It is shown this once: only its hash is stored."""
+    from befriend.keys import Keys
+
+    try:
+        plain, key = Keys(open_store(table, endpoint_url, region)).create(
+            name, role, datetime.now(UTC)
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--name") from exc
+    click.echo(f"id:   {key.id}")
+    click.echo(f"name: {key.name}")
+    click.echo(f"role: {key.role}")
+    click.echo(f"key:  {plain}")
+    click.echo("Keep the key somewhere safe now: it cannot be shown again.", err=True)
+
+
+@keys.command("list")
+@table_options
+def list_keys(table: str, endpoint_url: str | None, region: str) -> None:
+    """Every key, oldest first: id, name, role, when it was made and revoked."""
+    from befriend.keys import Keys
+
+    found = Keys(open_store(table, endpoint_url, region)).all()
+    if not found:
+        click.echo("no keys yet; `befriend keys create` makes one")
+        return
+    rows = [("id", "name", "role", "created", "revoked")]
+    rows += [(k.id, k.name, k.role, stamp(k.created_at), stamp(k.revoked_at)) for k in found]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        click.echo(line.rstrip())
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+@table_options
+def revoke_key(key_id: str, table: str, endpoint_url: str | None, region: str) -> None:
+    """Revoke the key with KEY_ID (as `keys list` shows it); it stops working at once."""
+    from befriend.keys import Keys
+
+    key = Keys(open_store(table, endpoint_url, region)).revoke(key_id, datetime.now(UTC))
+    if key is None:
+        click.echo(
+            f"no key: no single key has the id {key_id!r}; `befriend keys list` shows them",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(f"revoked: {key.id} ({key.name}, {key.role}) at {stamp(key.revoked_at)}")
