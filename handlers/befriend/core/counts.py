@@ -163,7 +163,7 @@ def change_counts(outcome: Outcome, playbook: Playbook, received: datetime | Non
     gauges = _nonzero(_sum(census(after, playbook), census(before, playbook), -1))
     days: dict[str, Counter[str]] = {}
     for entry in outcome.entries:
-        flows = _entry_flows(entry, outcome.entries)
+        flows = _entry_flows(entry)
         if entry.action == "withdraw-all" and before.status == "active":
             flows[f"churn|withdraw-all|{before.relationship.stage}"] += 1
         if received is not None and _route(entry) is not None and _withdraws(entry):
@@ -206,7 +206,7 @@ def recount(people: Iterable[Person], playbook: Playbook) -> Counter[str]:
 # --- flows ---
 
 
-def _entry_flows(entry: Entry, together: Iterable[Entry]) -> Counter[str]:
+def _entry_flows(entry: Entry) -> Counter[str]:
     flows: Counter[str] = Counter()
     if entry.action == "signup":
         flows[f"confirmed|{entry.source}"] += 1
