@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run site docs test lint typecheck unit browser-deps screenshots bench clean
+.PHONY: run site docs test lint typecheck unit browser-deps screenshots bench load fuzz clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "befriend needs Python 3.11 or newer")'
@@ -46,9 +46,19 @@ test: lint typecheck unit
 screenshots: $(STAMP) browser-deps
 	BEFRIEND_README_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/browser/test_readme_screenshots.py
 
-# How reports scale from 1,000 to 100,000 people (docs/benchmarks.md); a few minutes, on moto.
+# Every benchmark in bench/ (cold start, cost per action, warm overhead, engine, report
+# scaling, site build and package size); each rewrites its section of docs/benchmarks.md.
 bench: $(STAMP)
-	$(BIN)/python bench/report_scaling.py
+	$(BIN)/python bench/all.py
+
+# 50+ virtual visitors for a minute against `befriend serve` on 127.0.0.1, then proves
+# nothing was lost or counted twice; figures into docs/benchmarks.md.
+load: $(STAMP)
+	$(BIN)/python bench/load.py
+
+# schemathesis against the OpenAPI document with many more examples than `make test` runs.
+fuzz: $(STAMP)
+	BEFRIEND_FUZZ_EXAMPLES=1000 $(BIN)/pytest -p no:xdist tests/fuzz
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis
