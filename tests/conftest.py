@@ -3,6 +3,7 @@ gets its own table, and clients are reused because a new boto3 client costs far 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -154,3 +155,30 @@ def app(
 @pytest.fixture
 def client(app: Any) -> Any:
     return app.test_client()
+
+
+# The EventBridge bus befriend announces changes on; moto routes them to an SQS queue.
+@pytest.fixture
+def bus(aws: None) -> tuple[str, Any, str]:
+    events = boto3.client("events", region_name=REGION)
+    sqs = boto3.client("sqs", region_name=REGION)
+    name = f"befriend-{uuid.uuid4().hex[:8]}"
+    events.create_event_bus(Name=name)
+    queue = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(Name=name, EventBusName=name, EventPattern=json.dumps({"source": ["befriend"]}))
+    events.put_targets(Rule=name, EventBusName=name, Targets=[{"Id": "q", "Arn": arn}])
+    return name, sqs, queue
+
+
+def received(sqs: Any, queue: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+        if not batch:
+            return out
+        out += [json.loads(m["Body"]) for m in batch]
+        for m in batch:
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])

@@ -14,10 +14,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from botocore.config import Config
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient
+
+# A visitor waits for SES at most a few seconds; past that the request answers 503 and the
+# visitor's retry sends the mail again.
+CLIENT_CONFIG = Config(
+    connect_timeout=2, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 2}
+)
 
 
 def mail_templates(root: Path) -> Environment:
@@ -50,7 +57,7 @@ class Mailer:
     @property
     def client(self) -> SESClient:
         if self._client is None:
-            self._client = boto3.client("ses", region_name=self._region)
+            self._client = boto3.client("ses", region_name=self._region, config=CLIENT_CONFIG)
         return self._client
 
     def render(

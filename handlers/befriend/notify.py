@@ -1,17 +1,22 @@
 """Puts change events on the EventBridge bus, after the change is safely written.
 
-Best effort by design: the write is the truth and has already happened; a failed put is
-logged, not retried in the request. A consumer that must see every change can read the
-table's stream instead, which carries every write.
+The write is the truth and has already happened when events are put, so a failed put never
+fails the request: the entries the bus did not take are held in the table (`store.outbox`)
+and put again by `redrive` (`befriend events redrive`, or the scheduled run). Only when
+holding them fails too (the table unreachable as well) are they logged as lost to the bus;
+the table's stream still carries every write for a consumer that must see each one.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from befriend.core.changes import Outcome
@@ -20,30 +25,49 @@ from befriend.core.notices import SOURCE, notices
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
 
+    from befriend.store.outbox import Outbox
+
 log = logging.getLogger("befriend")
 BATCH = 10  # PutEvents takes at most ten entries
+# A request waits for the bus at most a few seconds: the events are held if it is down.
+CLIENT_CONFIG = Config(
+    connect_timeout=2, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 2}
+)
+Entry = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Redriven:
+    sent: int
+    left: int
 
 
 class Notifier:
     def __init__(
-        self, bus: str | None, client: EventBridgeClient | None = None, region: str | None = None
+        self,
+        bus: str | None,
+        client: EventBridgeClient | None = None,
+        region: str | None = None,
+        hold: Callable[[list[Entry]], None] | None = None,
     ) -> None:
         self.bus = bus
         self._client = client
         self._region = region
+        self._hold = hold
 
     @property
     def client(self) -> EventBridgeClient:
         if self._client is None:
-            self._client = boto3.client("events", region_name=self._region)
+            self._client = boto3.client("events", region_name=self._region, config=CLIENT_CONFIG)
         return self._client
 
     def publish(self, outcome: Outcome) -> int:
-        """Put the outcome's notices on the bus; returns how many were accepted."""
+        """Put the outcome's notices on the bus; returns how many were accepted. What the
+        bus did not take is held for `redrive`."""
         found = notices(outcome)
         if self.bus is None or not found:
             return 0
-        entries: list[Any] = [
+        entries: list[Entry] = [
             {
                 "Source": SOURCE,
                 "DetailType": kind,
@@ -52,15 +76,52 @@ class Notifier:
             }
             for kind, detail in found
         ]
-        sent = 0
+        refused = self._put(entries)
+        if refused:
+            self._keep(refused)
+        return len(entries) - len(refused)
+
+    def redrive(self, outbox: Outbox) -> Redriven:
+        """Put every held entry again; a batch is let go once the bus took all of it."""
+        sent = left = 0
+        for held in outbox.held_events():
+            refused = self._put(held.entries)
+            outbox.release_events(held, refused)
+            sent += len(held.entries) - len(refused)
+            left += len(refused)
+        return Redriven(sent, left)
+
+    def _put(self, entries: list[Entry]) -> list[Entry]:
+        """Put `entries` in batches; returns those the bus did not take."""
+        refused: list[Entry] = []
         for start in range(0, len(entries), BATCH):
+            batch = entries[start : start + BATCH]
             try:
-                answer = self.client.put_events(Entries=entries[start : start + BATCH])
+                answer = self.client.put_events(Entries=batch)  # type: ignore[arg-type]
             except (BotoCoreError, ClientError) as exc:
-                log.error("could not put change events on the bus: %s", type(exc).__name__)
+                log.warning("could not put change events on the bus: %s", _code(exc))
+                refused += batch
                 continue
-            failed = answer.get("FailedEntryCount", 0)
-            if failed:
-                log.error("the bus refused %d change events", failed)
-            sent += len(entries[start : start + BATCH]) - failed
-        return sent
+            if answer.get("FailedEntryCount", 0):
+                # Each answer entry lines up with the entry sent; a failed one has ErrorCode.
+                refused += [
+                    e for e, a in zip(batch, answer["Entries"], strict=True) if a.get("ErrorCode")
+                ]
+        return refused
+
+    def _keep(self, refused: list[Entry]) -> None:
+        if self._hold is None:
+            log.error("%d change events lost to the bus: nowhere to hold them", len(refused))
+            return
+        try:
+            self._hold(refused)
+        except (BotoCoreError, ClientError) as exc:
+            log.error("%d change events lost to the bus: %s", len(refused), _code(exc))
+            return
+        log.warning("%d change events held for redrive", len(refused))
+
+
+def _code(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", type(exc).__name__))
+    return type(exc).__name__

@@ -7,7 +7,6 @@ import uuid
 from typing import Any
 
 import boto3
-import pytest
 
 from befriend.clock import SettableClock
 from befriend.config import Settings
@@ -16,33 +15,7 @@ from befriend.notify import Notifier
 from befriend.store import Store
 from befriend.web.app import create_app
 from tests.api.conftest import token_in
-from tests.conftest import REGION, ROOT, SENDER
-
-
-@pytest.fixture
-def bus(aws: None) -> tuple[str, Any, str]:
-    events = boto3.client("events", region_name=REGION)
-    sqs = boto3.client("sqs", region_name=REGION)
-    name = f"befriend-{uuid.uuid4().hex[:8]}"
-    events.create_event_bus(Name=name)
-    queue = sqs.create_queue(QueueName=name)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    events.put_rule(Name=name, EventBusName=name, EventPattern=json.dumps({"source": ["befriend"]}))
-    events.put_targets(Rule=name, EventBusName=name, Targets=[{"Id": "q", "Arn": arn}])
-    return name, sqs, queue
-
-
-def received(sqs: Any, queue: str) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    while True:
-        batch = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
-        if not batch:
-            return out
-        out += [json.loads(m["Body"]) for m in batch]
-        for m in batch:
-            sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+from tests.conftest import REGION, ROOT, SENDER, received
 
 
 def test_permission_and_stage_changes_reach_the_bus(

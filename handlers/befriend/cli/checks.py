@@ -1,21 +1,14 @@
-"""What an operator checks and records: ledger chains, the playbook, lapses."""
+"""What an operator checks and records: ledger chains, the playbook, lapses, held events."""
 
 from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
-if TYPE_CHECKING:
-    pass
-
-from befriend.cli.base import (
-    main,
-    open_store,
-)
+from befriend.cli.base import main, open_store, table_options
 from befriend.core.errors import LedgerBroken
 
 
@@ -117,7 +110,11 @@ def sweep(
 
     store = open_store(table, endpoint_url, region)
     playbook = load_playbook((playbook_file or PACKAGE / "playbook.toml").read_text())
-    notifier = Notifier(event_bus, region=region) if event_bus else None
+    notifier = (
+        Notifier(event_bus, region=region, hold=lambda e: store.hold_events(e, datetime.now(UTC)))
+        if event_bus
+        else None
+    )
     with click.progressbar(length=0, label="people checked", show_pos=True) as bar:
         report = sweep_lapses(
             store, playbook, datetime.now(UTC), progress=bar.update, notifier=notifier
@@ -129,3 +126,29 @@ def sweep(
     )
     if report.failed:
         sys.exit(1)
+
+
+@main.group()
+def events() -> None:
+    """Change events for the EventBridge bus."""
+
+
+@events.command()
+@table_options
+@click.option(
+    "--event-bus",
+    envvar="BEFRIEND_EVENT_BUS",
+    required=True,
+    help="The bus the held events are for.",
+)
+def redrive(table: str, endpoint_url: str | None, region: str, event_bus: str) -> None:
+    """Put again the change events the bus refused (held in the table); exit 1 if any is
+    still refused."""
+    from befriend.notify import Notifier
+
+    store = open_store(table, endpoint_url, region)
+    done = Notifier(event_bus, region=region).redrive(store)
+    if done.left:
+        click.echo(f"{done.sent} held event(s) put on the bus, {done.left} still refused", err=True)
+        sys.exit(1)
+    click.echo(f"ok: {done.sent} held event(s) put on the bus, none left")

@@ -45,6 +45,10 @@ class ConcurrentChange(BefriendError):
     """Someone else changed the same person first, more often than we retry."""
 
 
+class Unavailable(BefriendError):
+    """AWS is throttling or out of reach and a later try will help; nothing was written."""
+
+
 class IdempotencyMismatch(BefriendError):
     """An Idempotency-Key was reused with a different request."""
 

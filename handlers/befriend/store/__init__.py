@@ -11,6 +11,7 @@ Items (keys `pk`/`sk`):
   IDEM#<key hash> / IDEM        a replayable answer for an Idempotency-Key with no person yet
   EV#<keyed hash> / EV          an ingested event id, so a replay is a duplicate
   KEYS / <sha256 of a key>      a marketer API key: name, role, created, revoked
+  OUTBOX#<0..7> / <when>#<id>   change events the bus refused, until they are put again
   COUNTS#<0..7> / NOW           report gauges (people per stage, ...), one attribute each
   COUNTS#<0..7> / DAY#<date>    report flows of one day (moves, grants, sign-ups, ...)
 
@@ -22,19 +23,21 @@ A pending sign-up and its lookup carry `expires_at` for DynamoDB TTL. TTL delete
 One `Store` serves it all, composed of a class per concern: `table` (the client and the
 table's shape), `people` (reads and changes, writing the items `person_items` builds),
 `erasure`, `counters` (the reports' counters, moved in the same transactions as the
-changes) and `limits` (mail slots, kept answers, events seen).
+changes), `limits` (mail slots, kept answers, events seen) and `outbox` (change events
+held until the bus takes them).
 """
 
 from __future__ import annotations
 
 from befriend.store.erasure import Erasure
 from befriend.store.limits import Limits
+from befriend.store.outbox import Outbox
 from befriend.store.people import People
 from befriend.store.table import STAGE_INDEX, STAGE_SHARDS, stage_shard
 
 __all__ = ["STAGE_INDEX", "STAGE_SHARDS", "Store", "stage_shard"]
 
 
-class Store(People, Erasure, Limits):
+class Store(People, Erasure, Limits, Outbox):
     """Role-named reads and writes on one table. The client is made on first use, so a moto
     mock started after the Store was built is still the one in force."""

@@ -8,7 +8,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from befriend.store.table import PROFILE, Table, _cancelled, _expired, _n, _s, _ttl
+from befriend.core.errors import Unavailable
+from befriend.store.table import PROFILE, Table, _cancelled, _expired, _n, _s, _ttl, is_busy
 
 
 class Limits(Table):
@@ -91,6 +92,8 @@ class Limits(Table):
         try:
             self.client.transact_write_items(TransactItems=ops)
         except ClientError as exc:
+            if is_busy(exc):
+                raise Unavailable("the answer could not be kept") from exc
             if _cancelled(exc):
                 return False
             raise

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as NoConnection
 
-from befriend.core.errors import ConcurrentChange
+from befriend.core.errors import ConcurrentChange, Unavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -21,6 +22,29 @@ if TYPE_CHECKING:
 PROFILE = "PROFILE"
 # Tries of a transaction that other transactions keep cancelling (see `_transact`).
 CONFLICT_TRIES = 8
+# botocore tries a throttled or failed call three times in all, 50 then 100 ms apart
+# (DynamoDB's own backoff), then the request answers 503 with Retry-After: a visitor's
+# request never waits seconds on a table that is shedding load.
+CLIENT_CONFIG = Config(
+    max_pool_connections=32,  # `befriend serve` answers many requests at once; Lambda one
+    connect_timeout=2,
+    read_timeout=5,
+    retries={"mode": "legacy", "total_max_attempts": 3},
+)
+# Answers that mean "not now" rather than "not this": a later try will do.
+BUSY = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
+    }
+)
+BUSY_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded"})
+# Failures to reach AWS or to hear back from it in time.
+UNREACHABLE = (HTTPClientError, NoConnection)
 STAGE_INDEX = "by-stage"
 # People of one stage are spread over this many index partitions, so a popular stage does
 # not make a hot partition; an audience query walks the shards in turn.
@@ -36,6 +60,10 @@ Item = dict[str, Any]
 
 class ConditionFailed(ConcurrentChange):
     """A transaction's own condition failed: someone changed what it was decided on."""
+
+
+class Contended(ConcurrentChange):
+    """Other transactions kept cancelling this one; it has been tried enough already."""
 
 
 class Table:
@@ -62,8 +90,7 @@ class Table:
                 "dynamodb",
                 endpoint_url=self._endpoint_url,
                 region_name=self._region,
-                # `befriend serve` answers many requests at once; Lambda one at a time.
-                config=Config(max_pool_connections=32),
+                config=CLIENT_CONFIG,
             )
         return self._client
 
@@ -101,10 +128,11 @@ class Table:
         )
 
     def _transact(self, ops: list[Any], conflict: str) -> None:
-        """One transaction. A failed condition of its own raises ConditionFailed; one
+        """One transaction. A failed condition of its own raises ConditionFailed. One
         cancelled only because another transaction was writing a shared item at the same
-        moment (a report counter) wrote nothing, so it goes again a few times before
-        giving up with ConcurrentChange(`conflict`)."""
+        moment (a report counter), or because the table was throttled, wrote nothing, so it
+        goes again a few times before giving up with Contended(`conflict`) or Unavailable."""
+        busy = False
         for attempt in range(CONFLICT_TRIES):
             try:
                 self.client.transact_write_items(TransactItems=ops)
@@ -114,8 +142,11 @@ class Table:
                     raise
                 if _condition_failed(exc):
                     raise ConditionFailed(conflict) from exc
+                busy = _reasons(exc) & BUSY_REASONS != set()
             time.sleep(random.uniform(0, 0.002 * 2**attempt))
-        raise ConcurrentChange(conflict)
+        if busy:
+            raise Unavailable("the table kept throttling this change")
+        raise Contended(conflict)
 
     def _query(self, pk: str, prefix: str | None = None) -> Iterator[Item]:
         condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if prefix else "")
@@ -151,12 +182,26 @@ def _expired(item: Item, now: datetime) -> bool:
     return exp is not None and int(exp["N"]) <= int(now.timestamp())
 
 
+def is_busy(exc: Exception) -> bool:
+    """True when DynamoDB throttled the call or could not be reached: the same request
+    may well succeed a little later."""
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code") in BUSY or bool(
+            _reasons(exc) & BUSY_REASONS
+        )
+    return isinstance(exc, UNREACHABLE)
+
+
+def _reasons(exc: ClientError) -> set[str]:
+    reasons: Any = exc.response.get("CancellationReasons") or []
+    return {str(r.get("Code")) for r in reasons}
+
+
 def _condition_failed(exc: ClientError) -> bool:
     """True when a transaction was cancelled because one of its own conditions failed."""
     if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
         return True
-    reasons: Any = exc.response.get("CancellationReasons") or []
-    return any(r.get("Code") == "ConditionalCheckFailed" for r in reasons)
+    return "ConditionalCheckFailed" in _reasons(exc)
 
 
 def _cancelled(exc: ClientError) -> bool:

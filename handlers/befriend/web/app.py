@@ -49,13 +49,14 @@ def create_app(
     notifier: Notifier | None = None,
 ) -> Flask:
     playbook = playbook or read_playbook(settings)
+    table = store or Store(settings.table, region=settings.region)
     app = Flask("befriend", static_folder=None, template_folder=None)
     app.jinja_loader = FileSystemLoader(settings.templates)
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY, MAX_FORM_MEMORY_SIZE=MAX_BODY)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["befriend"] = Services(
         settings=settings,
-        store=store or Store(settings.table, region=settings.region),
+        store=table,
         clock=clock,
         mailer=mailer
         or Mailer(
@@ -67,7 +68,12 @@ def create_app(
         ),
         playbook=playbook,
         tokens=Tokens(settings.secret, clock),
-        notifier=notifier or Notifier(settings.event_bus, region=settings.region),
+        notifier=notifier
+        or Notifier(
+            settings.event_bus,
+            region=settings.region,
+            hold=lambda entries: table.hold_events(entries, clock()),
+        ),
         pseudonyms=Pseudonyms(settings.secret),
     )
     # First, so every answer has a request id and a log line whatever fails after.

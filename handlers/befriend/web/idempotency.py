@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
@@ -16,10 +17,11 @@ from typing import Any
 
 from flask import Response, request
 
-from befriend.core.errors import IdempotencyMismatch
+from befriend.core.errors import IdempotencyMismatch, Unavailable
 from befriend.web.problems import Problem
 from befriend.web.services import services
 
+log = logging.getLogger("befriend")
 KEEP = timedelta(hours=24)
 _KEPT_HEADERS = ("Content-Type", "Location")
 
@@ -81,7 +83,13 @@ def idempotent(
                     "body": body,
                     "headers": {h: answer.headers[h] for h in _KEPT_HEADERS if h in answer.headers},
                 }
-                if s.store.remember(*where, kept, now + KEEP):
+                try:
+                    if s.store.remember(*where, kept, now + KEEP):
+                        return answer
+                except Unavailable:
+                    # The view's change is written; only its copy for a replay is not. A
+                    # retry acts again, which every idempotent route survives unchanged.
+                    log.warning("an answer was not kept for replay: the table is busy")
                     return answer
                 kept = s.store.replay(*where, now) or kept  # a twin request stored first
             if kept["fingerprint"] != fingerprint:

@@ -13,6 +13,7 @@ from befriend.core.changes import Outcome, lapse, settle
 from befriend.core.counts import change_counts
 from befriend.core.errors import ConcurrentChange, InvalidToken, NotFound
 from befriend.core.person import Person
+from befriend.store.table import Contended
 from befriend.tokens import Claims
 from befriend.web.services import services
 
@@ -35,10 +36,14 @@ def person_for(claims: Claims, *, erasing_ok: bool = False) -> Person:
 
 def with_retries(act: Callable[[Person], T], person: Person, reload: Callable[[], Person]) -> T:
     """Run `act` on `person`; when someone else wrote first, run it again on fresh state.
-    Gives up (409) only after many tries."""
+    Gives up (409) after many tries, or at once when the store has already retried a
+    transaction others kept cancelling: so one request makes at most ATTEMPTS decisions,
+    each written in at most CONFLICT_TRIES transactions."""
     for attempt in range(ATTEMPTS):
         try:
             return act(person)
+        except Contended:
+            raise
         except ConcurrentChange:
             # Exponential backoff with full jitter spreads out writers that keep colliding.
             time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))

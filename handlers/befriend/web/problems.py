@@ -6,6 +6,7 @@ import json
 import logging
 from typing import Any
 
+from botocore.exceptions import ClientError
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
@@ -15,11 +16,16 @@ from befriend.core.errors import (
     InvalidInput,
     InvalidToken,
     NotFound,
+    Unavailable,
     WrongScope,
 )
+from befriend.store.table import UNREACHABLE, is_busy
 
 log = logging.getLogger("befriend")
 TYPE_BASE = "https://befriend.dev/problems/"
+# Seconds a client should wait after the table shed load: botocore has already tried three
+# times within a fraction of a second, so the next try is worth a short pause.
+BUSY_RETRY_AFTER = "2"
 
 
 class Problem(Exception):
@@ -131,6 +137,18 @@ def register(app: Flask) -> None:
         slug = (exc.name or "error").lower().replace(" ", "-")
         return problem(status, slug, exc.name or "Error", exc.description or "", headers=headers)
 
+    @app.errorhandler(Unavailable)
+    def _unavailable(exc: Unavailable) -> Response:
+        return _busy()
+
+    def _aws(exc: Exception) -> Response:
+        if is_busy(exc):
+            return _busy()
+        return _bug(exc)
+
+    for failure in (ClientError, *UNREACHABLE):
+        app.register_error_handler(failure, _aws)
+
     @app.errorhandler(Exception)
     def _bug(exc: Exception) -> Response:
         # The path may hold an unsubscribe token: log the route, never the raw path.
@@ -140,4 +158,14 @@ def register(app: Flask) -> None:
             "internal",
             "Something went wrong on our side",
             "Nothing was changed. Please try again later.",
+        )
+
+    def _busy() -> Response:
+        log.warning("AWS was busy or out of reach on %s %s", request.method, request.url_rule)
+        return problem(
+            503,
+            "busy",
+            "Too busy to record this just now",
+            "Send the same request again in a moment; nothing is recorded twice.",
+            headers={"Retry-After": BUSY_RETRY_AFTER},
         )

@@ -6,7 +6,7 @@ import logging
 import uuid
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from flask import Blueprint, Response, render_template
 
 from befriend.core import changes, engagement
@@ -22,7 +22,7 @@ from befriend.core.commands import (
     read_token,
 )
 from befriend.core.counts import erasure_counts, signup_counts
-from befriend.core.errors import ConcurrentChange, InvalidInput, InvalidToken
+from befriend.core.errors import InvalidInput, InvalidToken
 from befriend.core.overview import person_view
 from befriend.core.person import Person, iso
 from befriend.core.playbook import Playbook
@@ -30,6 +30,7 @@ from befriend.core.plays import next_steps
 from befriend.core.receipts import receipts
 from befriend.core.records import person_to_record
 from befriend.pseudonyms import email_key
+from befriend.store.table import ConditionFailed
 from befriend.tokens import Claims
 from befriend.web.answers import json_answer, see_other
 from befriend.web.idempotency import idempotent
@@ -118,7 +119,7 @@ def _start_or_remind(form: Signup, ctx: Context) -> None:
             saved = s.store.renew_pending(
                 Outcome(person, renewed, ()), key, counts=signup_counts(renewed)
             )
-        except ConcurrentChange:
+        except ConditionFailed:
             return  # a twin request renewed it a moment ago and mailed
         _mail_confirm(saved)
     elif person.status == "active":
@@ -183,8 +184,9 @@ def _send(person: Person, template: str, extra: dict[str, Any]) -> None:
             },
             f"{s.settings.site_url}/api/unsubscribe/{unsubscribe}",
         )
-    except ClientError as exc:
-        log.error("SES refused the %s mail: %s", template, exc.response["Error"]["Code"])
+    except (BotoCoreError, ClientError) as exc:
+        why = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else type(exc).__name__
+        log.error("SES did not take the %s mail: %s", template, why)
         raise Problem(
             503,
             "mail-unavailable",

@@ -1,0 +1,67 @@
+"""Change events the bus refused, held in the table until they can be put again.
+
+A change is written before its events go to the bus, so a failed put must not lose them:
+the entries are held here (`OUTBOX#<shard>` / `<held at>#<id>`) and `befriend events
+redrive` (or the scheduled run) puts them again and lets them go once the bus took them.
+Shards spread an outage's writes; reading them back is one Query per shard, never a Scan.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from befriend.store.table import Table, _n, _s
+
+OUTBOX_SHARDS = 8
+
+
+@dataclass(frozen=True)
+class Held:
+    """One batch of bus entries that could not be put, as it was held."""
+
+    pk: str
+    sk: str
+    entries: list[dict[str, Any]]
+    tries: int
+
+
+class Outbox(Table):
+    def hold_events(self, entries: list[dict[str, Any]], now: datetime) -> None:
+        shard = random.randrange(OUTBOX_SHARDS)
+        self.client.put_item(
+            TableName=self.table,
+            Item={
+                "pk": _s(f"OUTBOX#{shard}"),
+                "sk": _s(f"{now.isoformat()}#{uuid.uuid4().hex}"),
+                "entries": _s(json.dumps(entries)),
+                "tries": _n(1),
+            },
+        )
+
+    def held_events(self) -> Iterator[Held]:
+        """Every held batch, oldest first within a shard."""
+        for shard in range(OUTBOX_SHARDS):
+            for item in self._query(f"OUTBOX#{shard}"):
+                yield Held(
+                    item["pk"]["S"],
+                    item["sk"]["S"],
+                    json.loads(item["entries"]["S"]),
+                    int(item["tries"]["N"]),
+                )
+
+    def release_events(self, held: Held, left: list[dict[str, Any]]) -> None:
+        """The bus took all of `held` but `left`: let the batch go, or keep only what is left."""
+        key = {"pk": _s(held.pk), "sk": _s(held.sk)}
+        if not left:
+            self.client.delete_item(TableName=self.table, Key=key)
+            return
+        self.client.put_item(
+            TableName=self.table,
+            Item={**key, "entries": _s(json.dumps(left)), "tries": _n(held.tries + 1)},
+        )

@@ -1,0 +1,158 @@
+"""Mail and bus failures after a change: the API never loses an accepted change. A mail SES
+will not take answers 503 with Retry-After and the visitor's retry sends it; change events
+the bus refuses are held in the table and put again by `befriend events redrive`."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from befriend.cli import main
+from befriend.core.playbook import Playbook
+from befriend.notify import Notifier
+from befriend.store import Store
+from befriend.web.services import Services
+from tests.api.conftest import Mails, SignUp, token_in
+from tests.conftest import REGION, received
+from tests.faults.conftest import Wire
+from tests.faults.test_table_faults import NEWSLETTER, ledger, problem, retry_after
+
+Bus = tuple[str, Any, str]
+# SES and the bus are tried twice in all by their clients (see mail.py, notify.py).
+SIDE_EFFECT_TRIES = 2
+
+
+def signup_body(playbook: Playbook) -> dict[str, Any]:
+    return {
+        "email": f"mail-{uuid.uuid4().hex[:6]}@example.org",
+        "policy_version": playbook.policy.version,
+        "permissions": [{"channel": "email", "purpose": "newsletter"}],
+    }
+
+
+@pytest.mark.parametrize("failure", ["Throttling", "ServiceUnavailable", "unreachable"])
+def test_a_sign_up_whose_mail_fails_answers_503_and_the_retry_mails_once(
+    client: Any, wire: Wire, mails: Mails, playbook: Playbook, store: Store, failure: str
+) -> None:
+    body = signup_body(playbook)
+    if failure == "unreachable":
+        wire.ses.unreachable("SendRawEmail")
+    else:
+        wire.ses.ses_error(failure)
+    answer = client.post("/api/signup", json=body)
+    problem(answer, 503, "mail-unavailable")
+    retry_after(answer)
+    assert wire.ses.calls["SendRawEmail"] == SIDE_EFFECT_TRIES
+    assert mails() == []
+
+    wire.ses.clear()
+    assert client.post("/api/signup", json=body).status_code == 202
+    sent = mails()
+    assert [m["to"] for m in sent] == [body["email"]]
+    confirmed = client.post("/api/confirm", json={"token": token_in(sent[0], "confirm")})
+    assert confirmed.status_code == 200, confirmed.get_data(as_text=True)
+    person = confirmed.get_json()["person"]["id"]
+    assert [e["action"] for e in store.ledger(person)] == ["signup", "confirm"]
+
+
+def test_a_link_mail_that_fails_answers_503_and_the_retry_sends_it(
+    client: Any, sign_up: SignUp, wire: Wire, mails: Mails
+) -> None:
+    visitor = sign_up()
+    seen = len(mails())
+    wire.ses.ses_error("Throttling")
+    answer = client.post("/api/link", json={"email": visitor.email})
+    problem(answer, 503, "mail-unavailable")
+    retry_after(answer)
+    wire.ses.clear()
+    assert client.post("/api/link", json={"email": visitor.email}).status_code == 202
+    assert [m["to"] for m in mails()[seen:]] == [visitor.email]
+
+
+def test_events_the_bus_refuses_are_held_and_redriven_once(
+    client: Any, sign_up: SignUp, wire: Wire, store: Store, services: Services, bus: Bus
+) -> None:
+    name, sqs, queue = bus
+    visitor = sign_up()
+    received(sqs, queue)  # what sign-up announced
+    entries = len(ledger(store, visitor))
+    wire.events.fail("PutEvents", 500, {"__type": "InternalException", "message": "injected"})
+    answer = visitor.patch_permissions(NEWSLETTER)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert len(ledger(store, visitor)) == entries + 1
+    assert wire.events.calls["PutEvents"] == 1 + SIDE_EFFECT_TRIES  # sign-up's, then these
+    held = [e for h in store.held_events() for e in h.entries]
+    kinds = sorted(e["DetailType"] for e in held)
+    assert kinds == ["Permission Changed", "Stage Changed"]
+    assert {e["EventBusName"] for e in held} == {name}
+    assert received(sqs, queue) == []
+
+    # Still down: a redrive keeps them, counting the try.
+    assert services.notifier.redrive(store).left == 2
+    assert [h.tries for h in store.held_events()] == [2]
+    wire.events.clear()
+    done = services.notifier.redrive(store)
+    assert (done.sent, done.left) == (2, 0)
+    assert list(store.held_events()) == []
+    arrived = received(sqs, queue)
+    assert sorted(e["detail-type"] for e in arrived) == kinds
+    assert ("Permission Changed", "withdrawn") in [
+        (e["detail-type"], e["detail"].get("to")) for e in arrived
+    ]
+    assert services.notifier.redrive(store) == type(done)(0, 0)  # nothing twice
+
+
+def test_only_the_entries_the_bus_refused_are_held(
+    client: Any, sign_up: SignUp, wire: Wire, store: Store
+) -> None:
+    visitor = sign_up(permissions=(("email", "newsletter"), ("sms", "offers")))
+    wire.events.refuse_last_event()
+    answer = client.post("/api/me/withdraw-all", headers=visitor.auth)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    sent = wire.events.calls["PutEvents"]
+    held = [e for h in store.held_events() for e in h.entries]
+    assert sent >= 2 and len(held) == 1
+
+
+def test_with_the_bus_and_the_table_both_failing_the_change_stands_and_the_loss_is_logged(
+    client: Any,
+    sign_up: SignUp,
+    wire: Wire,
+    store: Store,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    visitor = sign_up()
+    wire.events.unreachable("PutEvents")
+    wire.dynamodb.dynamodb_error("PutItem", "ProvisionedThroughputExceededException")
+    with caplog.at_level(logging.ERROR, logger="befriend"):
+        answer = visitor.patch_permissions(NEWSLETTER)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    wire.dynamodb.clear()
+    assert [e["action"] for e in store.ledger(visitor.id)][-1] == "permissions"
+    assert list(store.held_events()) == []
+    assert any("lost to the bus" in r.getMessage() for r in caplog.records)
+
+
+def test_befriend_events_redrive_puts_held_events_on_the_bus(
+    store: Store, bus: Bus, clock: Any
+) -> None:
+    name, sqs, queue = bus
+    entry = {"Source": "befriend", "DetailType": "Stage Changed", "Detail": "{}"}
+    store.hold_events([{**entry, "EventBusName": name}] * 3, clock())
+    runner = CliRunner()
+    args = ["--table", store.table, "--region", REGION, "--event-bus", name]
+    done = runner.invoke(main, ["events", "redrive", *args])
+    assert done.exit_code == 0, done.output
+    assert "3 held event(s) put on the bus, none left" in done.output
+    assert len(received(sqs, queue)) == 3
+    assert list(store.held_events()) == []
+
+
+def test_a_notifier_without_a_bus_holds_nothing(store: Store) -> None:
+    assert Notifier(None, hold=lambda _e: pytest.fail("nothing to hold")).redrive(store) == (
+        Notifier(None).redrive(store)
+    )
