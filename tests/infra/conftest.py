@@ -55,9 +55,10 @@ def translate(
     """Plain CloudFormation from the SAM template, as the SAM transform makes it once
     `sam deploy` has uploaded the package (CodeUri becomes an S3 address)."""
     fragment = copy.deepcopy(sam)
-    fragment["Resources"]["Function"]["Properties"]["CodeUri"] = (
-        f"s3://{package_bucket}/{PACKAGE_KEY}"
-    )
+    for function in ("Function", "ScheduledFunction"):
+        fragment["Resources"][function]["Properties"]["CodeUri"] = (
+            f"s3://{package_bucket}/{PACKAGE_KEY}"
+        )
     pseudo = {"AWS::Region": REGION, "AWS::Partition": "aws"}
     result: Template = transform(fragment, pseudo, policies or FixedManagedPolicies())
     return result

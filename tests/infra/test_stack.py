@@ -46,8 +46,10 @@ SITE_DOMAIN = "prefs.example.org"
 CREATED = {
     "AWS::DynamoDB::Table",
     "AWS::Events::EventBus",
+    "AWS::Events::Rule",
     "AWS::IAM::Role",
     "AWS::Lambda::Function",
+    "AWS::Lambda::Permission",
     "AWS::Logs::LogGroup",
     "AWS::S3::Bucket",
     "AWS::SNS::Topic",
@@ -201,7 +203,8 @@ def test_moto_creates_what_it_supports_and_the_test_names_what_it_skipped(
     # Every resource of the translated template is either made or named as left out.
     assert set(stack["resources"]) | set(dropped) == set(translated)
     # Nothing the app needs was left out.
-    for needed in ("Table", "SiteBucket", "ChangeBus", "FunctionRole", "Function"):
+    needs = ("Table", "SiteBucket", "ChangeBus", "FunctionRole", "Function", "ScheduledFunction")
+    for needed in needs:
         assert needed in stack["resources"], f"{needed} was not created"
     assert set(stack["outputs"]) == {
         "SiteUrl",

@@ -147,7 +147,7 @@ def test_alarms_watch_errors_throttles_and_the_table(sam: Template) -> None:
         for metric in stats or [props]:
             watched.add((metric["Namespace"], metric["MetricName"]))
             dimensions = {references(d["Value"]).pop() for d in metric["Dimensions"][:1]}
-            assert dimensions <= {"HttpApi", "Function", "Table"}
+            assert dimensions <= {"HttpApi", "Function", "ScheduledFunction", "Table"}
     assert watched == {
         ("AWS/ApiGateway", "5xx"),
         ("AWS/Lambda", "Errors"),

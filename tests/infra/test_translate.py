@@ -4,8 +4,10 @@ HTTP API whose CORS allows the site's own origin only."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
+from befriend.scheduled import JOBS
 from tests.infra.conftest import FixedManagedPolicies, Template, read_template, translate
 
 
@@ -17,10 +19,11 @@ def test_the_translation_is_plain_cloudformation(translated: Template) -> None:
         "AWS::DynamoDB::Table": 1,
         "AWS::SecretsManager::Secret": 1,
         "AWS::Events::EventBus": 1,
-        "AWS::Logs::LogGroup": 1,
-        "AWS::IAM::Role": 1,  # the function's own; SAM generates none
-        "AWS::Lambda::Function": 1,
-        "AWS::Lambda::Permission": 1,
+        "AWS::Logs::LogGroup": 2,
+        "AWS::IAM::Role": 1,  # the functions' own; SAM generates none
+        "AWS::Lambda::Function": 2,  # the API, and the scheduled jobs
+        "AWS::Lambda::Permission": 3,  # API Gateway, and each schedule
+        "AWS::Events::Rule": 2,  # the consent sweep and the event redrive
         "AWS::ApiGatewayV2::Api": 1,
         "AWS::ApiGatewayV2::Stage": 1,
         "AWS::S3::Bucket": 1,
@@ -31,7 +34,7 @@ def test_the_translation_is_plain_cloudformation(translated: Template) -> None:
         "AWS::CloudFront::Distribution": 1,
         "AWS::SNS::Topic": 1,
         "AWS::SNS::Subscription": 1,
-        "AWS::CloudWatch::Alarm": 5,
+        "AWS::CloudWatch::Alarm": 6,
     }
 
 
@@ -40,10 +43,11 @@ def test_translating_asks_aws_for_nothing() -> None:
     loader = FixedManagedPolicies()
     assert translate(read_template(), policies=loader)["Resources"]
     assert loader.asked == 0
-    assert "Policies" not in read_template()["Resources"]["Function"]["Properties"]
+    for function in ("Function", "ScheduledFunction"):
+        assert "Policies" not in read_template()["Resources"][function]["Properties"]
 
 
-def test_one_arm64_function_on_python_312_or_newer(translated: Template) -> None:
+def test_the_api_function_is_arm64_on_python_312_or_newer(translated: Template) -> None:
     function = translated["Resources"]["Function"]["Properties"]
     runtime = function["Runtime"]
     assert runtime.startswith("python3.")
@@ -87,3 +91,28 @@ def test_cors_allows_the_sites_own_origin_and_no_other(translated: Template) -> 
     function = translated["Resources"]["Function"]["Properties"]
     site = function["Environment"]["Variables"]["BEFRIEND_SITE_URL"]
     assert site == {"Fn::Sub": "https://${SiteDomain}"}  # mail links go to the same origin
+
+
+def test_the_scheduled_jobs_run_the_same_code_with_the_same_settings(
+    translated: Template,
+) -> None:
+    api = translated["Resources"]["Function"]["Properties"]
+    jobs = translated["Resources"]["ScheduledFunction"]["Properties"]
+    for same in ("Code", "Runtime", "Architectures", "Role", "Environment", "MemorySize"):
+        assert jobs[same] == api[same], same
+    assert jobs["Handler"] == "befriend.lambda_app.scheduled"
+    assert jobs["Timeout"] == 900  # the sweep reads every person
+    assert jobs["ReservedConcurrentExecutions"] == 1
+    rules = {
+        name: r["Properties"]
+        for name, r in translated["Resources"].items()
+        if r["Type"] == "AWS::Events::Rule"
+    }
+    runs = {
+        json.loads(rule["Targets"][0]["Input"])["befriend"]: rule["ScheduleExpression"]
+        for rule in rules.values()
+    }
+    assert runs == {"sweep": "cron(30 3 * * ? *)", "redrive": "rate(15 minutes)"}
+    assert set(runs) == set(JOBS)
+    for rule in rules.values():
+        assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": ["ScheduledFunction", "Arn"]}
