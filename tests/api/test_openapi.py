@@ -487,7 +487,7 @@ def test_form_posts_match_the_document(api: Api, playbook: Playbook) -> None:
 
 
 def test_refusals_match_the_document(api: Api, playbook: Playbook) -> None:
-    token, mail = _join(api, playbook, "eve")
+    token, mail = _join(api, playbook, "listener")
     unsubscribe = _unsubscribe_path(mail)
     unsubscribe_token = unsubscribe.rsplit("/", 1)[1]
     confirm_token = _link(mail, "/confirm/")
@@ -513,7 +513,7 @@ def test_refusals_match_the_document(api: Api, playbook: Playbook) -> None:
         expect=400,
     )
     api.call("POST", "/api/signup", data="[", content_type="application/json", expect=400)
-    body = _signup_body(playbook, _address("eve"))
+    body = _signup_body(playbook, _address("listener"))
     api.call("POST", "/api/signup", json=body, headers={"Idempotency-Key": "k" * 256}, expect=400)
 
     # 415: not JSON.
@@ -570,7 +570,7 @@ def test_refusals_match_the_document(api: Api, playbook: Playbook) -> None:
     # 422: an Idempotency-Key reused for a different request.
     key = {"Idempotency-Key": f"reuse-{uuid.uuid4()}"}
     api.call("POST", "/api/signup", json=body, headers=key, expect=202)
-    other = _signup_body(playbook, _address("eve"))
+    other = _signup_body(playbook, _address("listener"))
     reused = api.call("POST", "/api/signup", json=other, headers=key, expect=422)
     assert reused.get_json()["type"].endswith("/idempotency-key-reused")
 
@@ -667,7 +667,7 @@ def test_marketer_conflicts_match_the_document(
 def test_failures_on_our_side_match_the_document(
     api: Api, app: Flask, store: Store, playbook: Playbook, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    token, _ = _join(api, playbook, "mallory")
+    token, _ = _join(api, playbook, "intruder")
 
     def busy(*args: Any, **kwargs: Any) -> Any:
         raise ConcurrentChange("someone else wrote first")
@@ -684,7 +684,7 @@ def test_failures_on_our_side_match_the_document(
         raise ClientError({"Error": {"Code": "Throttling", "Message": "slow down"}}, "SendRawEmail")
 
     monkeypatch.setattr(app.extensions["befriend"].mailer, "send", refused)
-    body = _signup_body(playbook, _address("mallory"))
+    body = _signup_body(playbook, _address("intruder"))
     api.call("POST", "/api/signup", json=body, expect=503)
     monkeypatch.setattr(store, "person", lambda *a, **k: 1 / 0)
     api.call("GET", "/api/me", token=token, expect=500)
@@ -706,7 +706,7 @@ def _answer(
 def test_the_checker_refuses_answers_the_document_does_not_promise(
     api: Api, spec: dict[str, Any], playbook: Playbook
 ) -> None:
-    token, _ = _join(api, playbook, "trent")
+    token, _ = _join(api, playbook, "arbiter")
     me = api.call("GET", "/api/me", token=token, expect=200).get_json()
 
     def refuses(method: str, template: str, answer: Response, match: str) -> None:
