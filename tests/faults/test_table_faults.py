@@ -221,3 +221,15 @@ def test_a_change_whose_answer_is_lost_on_the_way_back_is_written_once(
     assert answer.status_code == 200, answer.get_data(as_text=True)
     assert newsletter(visitor) == "withdrawn"
     assert len(ledger(store, visitor)) == entries + 1
+
+
+def test_a_survey_whose_answer_is_lost_is_recorded_and_counted_once(
+    client: Any, sign_up: SignUp, wire: Wire, store: Store
+) -> None:
+    visitor = sign_up()
+    before = len(ledger(store, visitor))
+    wire.dynamodb.lose_answer("TransactWriteItems", times=1)
+    answer = client.post("/api/me/survey", json={"recommend": 10}, headers=visitor.auth)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert [e["action"] for e in ledger(store, visitor)][before:] == ["survey"]
+    assert _tallies(store, visitor)["survey"] == 1

@@ -81,8 +81,17 @@ def answer_survey(
 ) -> Outcome:
     """The survey's answers: interests and the weekly cap change as the person says, the
     answers are kept, and answering (and would-recommend) counts towards the scores. One
-    ledger entry records what changed."""
+    ledger entry records what changed. The same answers already kept from this very moment
+    are this request written once already (its answer was lost and it is being decided
+    again): nothing more is recorded."""
     prefs, rel = person.preferences, person.relationship
+    kept = {
+        k: list(v) if isinstance(v, tuple) else v
+        for k, v in asdict(answers).items()
+        if v is not None
+    }
+    if rel.survey == {**kept, "at": iso(ctx.now)}:
+        return Outcome(person, person, ())
     changed: list[Change] = []
     interests = person.interests
     if answers.interests is not None and frozenset(answers.interests) != interests:
@@ -101,11 +110,6 @@ def answer_survey(
                     f"max_per_week:{channel}", prefs.max_per_week.get(channel), caps.get(channel)
                 )
             )
-    kept = {
-        k: list(v) if isinstance(v, tuple) else v
-        for k, v in asdict(answers).items()
-        if v is not None
-    }
     changed.append(Change("survey", None, kept))
     updated = replace(
         person,
