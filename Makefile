@@ -27,8 +27,8 @@ docs: $(STAMP)
 	$(BIN)/python -m befriend.web.openapi.markdown > docs/api.md
 
 lint: $(STAMP)
-	$(BIN)/ruff check handlers tests
-	$(BIN)/ruff format --check handlers tests
+	$(BIN)/ruff check handlers tests bench
+	$(BIN)/ruff format --check handlers tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

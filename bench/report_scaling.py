@@ -51,7 +51,6 @@ import argparse
 import os
 import platform
 import random
-import re
 import statistics
 import sys
 import time
@@ -67,7 +66,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "handlers"))
+sys.path[:0] = [str(ROOT), str(ROOT / "handlers")]
 # Before boto3 makes a client: nothing here may reach a real AWS account.
 os.environ.update(
     AWS_ACCESS_KEY_ID="bench",
@@ -77,6 +76,7 @@ os.environ.update(
 for _name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
     os.environ.pop(_name, None)
 
+from bench import doc  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from befriend import reporting  # noqa: E402
@@ -93,8 +93,7 @@ from befriend.store.counters import COUNTER_SHARDS, KEYS  # noqa: E402
 SIZES = (1_000, 10_000, 100_000)  # the target compares the largest with the smallest
 HISTORY_DAYS = 240
 BATCH = 25  # BatchWriteItem's limit
-DOC = ROOT / "docs" / "benchmarks.md"
-SECTION = "## Report scaling"
+TITLE = "Report scaling"
 TARGET = 1.5  # a report at 100,000 people may take at most this many times as long as at 1,000
 # (share, permissions granted at sign-up, events over the months), as the demo seed has them.
 KINDS: dict[str, tuple[float, int, dict[str, int]]] = {
@@ -732,18 +731,6 @@ def explained(figures: list[Figures], sizes: Sequence[int], pb: Playbook) -> lis
     return out
 
 
-def write_doc(lines: list[str]) -> None:
-    """Replace the "Report scaling" section of docs/benchmarks.md (or start the file)."""
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    body = "\n".join([SECTION, "", *lines]).rstrip() + "\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: body + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + body
-    DOC.write_text(text, encoding="utf-8")
-
-
 def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
@@ -830,8 +817,8 @@ def main() -> None:
     ]
     print("\n".join(lines))
     if not args.no_doc and tuple(sizes) == SIZES:
-        write_doc(lines)
-        _say(f"written to {DOC.relative_to(ROOT)}")
+        doc.write_section(TITLE, lines)
+        _say(f"written to {doc.DOC.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -3,24 +3,34 @@ apig-wsgi for API Gateway, and `scheduled`, the jobs EventBridge schedules invok
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 from typing import Any
 
-from apig_wsgi import make_lambda_handler
+# Everything made while importing and building the app lives as long as the container:
+# the collector need not walk it. Without this, the first request pays for a full
+# collection of all of it (about 50 ms of a cold start, docs/benchmarks.md).
+gc.disable()
 
-from befriend import scheduled as jobs
-from befriend.config import Settings
-from befriend.web.app import create_app
+from apig_wsgi import make_lambda_handler  # noqa: E402
+
+from befriend import scheduled as jobs  # noqa: E402
+from befriend.config import Settings  # noqa: E402
+from befriend.web.app import create_app  # noqa: E402
 
 # One JSON line per job, beside the request log's lines (which are INFO too).
 log = logging.getLogger("befriend.scheduled")
 log.setLevel(logging.INFO)
 
-# Read here, once per container: with BEFRIEND_SECRET_ARN this is the one Secrets Manager call.
-settings = Settings.from_env()
-app = create_app(settings)
-handler = make_lambda_handler(app, binary_support=True)
+try:
+    # Read here, once per container: with BEFRIEND_SECRET_ARN, the one Secrets Manager call.
+    settings = Settings.from_env()
+    app = create_app(settings)
+    handler = make_lambda_handler(app, binary_support=True)
+finally:
+    gc.freeze()
+    gc.enable()
 
 
 def scheduled(event: dict[str, Any], context: Any) -> dict[str, Any]:

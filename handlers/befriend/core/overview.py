@@ -9,14 +9,15 @@ from typing import Any
 from befriend.core.person import Person, describe
 from befriend.core.playbook import Playbook
 from befriend.core.plays import next_steps
-from befriend.core.stages import facts, place
+from befriend.core.stages import facts, placed
 
 
 def overview(person: Person, playbook: Playbook, now: datetime) -> dict[str, Any]:
-    stage_id, circle_id = place(person, playbook, now)
+    known = facts(person, playbook, now)
+    stage_id, circle_id = placed(known, playbook)
     stage = next(s for s in playbook.stages if s.id == stage_id)
     circle = next(c for c in playbook.circles if c.id == circle_id)
-    scores = facts(person, playbook, now).scores
+    scores = known.scores
     return {
         "stage": {"id": stage.id, "label": stage.label, "says": stage.says},
         "circle": {"id": circle.id, "label": circle.label, "says": circle.says},

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from befriend.core.freshness import due
 from befriend.core.person import Person
 from befriend.core.playbook import SITE, Play, Playbook, QuietHours
-from befriend.core.stages import facts, place
+from befriend.core.stages import facts, placed
 
 WEEK = timedelta(days=7)
 
@@ -46,8 +46,8 @@ def next_steps(person: Person, playbook: Playbook, now: datetime) -> list[Step]:
     """The eligible plays, best first (priority, then the earliest moment, then id)."""
     if person.status != "active":
         return []
-    stage, circle = place(person, playbook, now)
     known = facts(person, playbook, now)
+    stage, circle = placed(known, playbook)
     granted = known.granted
     rel = person.relationship
     prefs = person.preferences

@@ -48,7 +48,11 @@ def place(person: Person, playbook: Playbook, now: datetime) -> tuple[str, str]:
     """(stage, circle) for the person at `now`.
 
     The stage is the last one whose rule holds together with the rules of all before it."""
-    known = facts(person, playbook, now)
+    return placed(facts(person, playbook, now), playbook)
+
+
+def placed(known: Facts, playbook: Playbook) -> tuple[str, str]:
+    """(stage, circle) from facts already gathered (`facts`), for callers that need both."""
     stage = playbook.stages[0].id
     for candidate in playbook.stages[1:]:
         if not candidate.rule.holds(known):

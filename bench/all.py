@@ -1,0 +1,108 @@
+"""Every benchmark in turn, then the targets they met and missed: what `make bench` runs.
+
+    .venv/bin/python bench/all.py            (six minutes or so; rewrites docs/benchmarks.md)
+    .venv/bin/python bench/all.py --quick    (a short trial of each; leaves the doc alone)
+
+Each benchmark is a script of its own, runnable alone, whose docstring says what it
+measures, what is real and what is synthetic; each rewrites its own section of
+docs/benchmarks.md. This one runs them one after the other in one process (the engine
+first, while nothing else has filled the heap; report scaling last, its 100,000 people the
+most memory), then writes the "Targets" section: every target with its verdict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+
+# `bench` is imported as a package of the checkout.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import (
+    build_and_package,
+    cold_start,
+    cost,
+    doc,
+    engine,
+    report_scaling,
+    warm,
+)
+
+TITLE = "Targets"
+Benchmark = Callable[[Sequence[str] | None], list[doc.Verdict]]
+STEPS: tuple[tuple[str, Benchmark], ...] = (
+    ("engine", engine.main),
+    ("cold start", cold_start.main),
+    ("warm overhead", warm.main),
+    ("cost per action", cost.main),
+    ("site build and package", build_and_package.main),
+)
+QUICK_SCALING = ["--sizes", "500,2000", "--runs", "1", "--no-stock", "--no-doc"]
+
+
+def scaling(quick: bool) -> None:
+    """report_scaling reads its options from the command line: it is given them there."""
+    kept = sys.argv
+    sys.argv = [kept[0], *(QUICK_SCALING if quick else [])]
+    try:
+        report_scaling.main()
+    finally:
+        sys.argv = kept
+
+
+def scaling_verdicts() -> list[str]:
+    """The verdict lines report_scaling wrote into its section."""
+    text = doc.DOC.read_text(encoding="utf-8")
+    found = re.search(rf"^## {report_scaling.TITLE}\n(.*?)(?=^## |\Z)", text, re.M | re.S)
+    lines = found.group(1).splitlines() if found else []
+    return [line for line in lines if line.startswith("- ") and "**" in line]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a short trial; leaves the doc alone")
+    args = parser.parse_args(argv)
+    options = ["--quick"] if args.quick else []
+    started = time.perf_counter()
+    verdicts: list[tuple[str, doc.Verdict]] = []
+    took: list[str] = []
+    for name, run in STEPS:
+        doc.say(f"=== {name}")
+        began = time.perf_counter()
+        verdicts += [(name, v) for v in run(options)]
+        took.append(f"{name} {time.perf_counter() - began:.0f} s")
+    doc.say("=== report scaling")
+    began = time.perf_counter()
+    scaling(args.quick)
+    took.append(f"report scaling {time.perf_counter() - began:.0f} s")
+    total = time.perf_counter() - started
+
+    lines = [
+        f"Summary of the sections below, measured {date.today().isoformat()} by "
+        f"`bench/all.py` (`make bench`) in {total / 60:.1f} minutes ({', '.join(took)}). "
+        "Every figure is measured on this machine against moto; each section says against "
+        "what baseline, and what moto does differently from DynamoDB where it matters.",
+        "",
+        *doc.table(
+            ["benchmark", "target", "verdict", "figures"],
+            [
+                [name, v.target, f"**{'met' if v.met else 'not met'}**", v.figures]
+                for name, v in verdicts
+            ],
+            right=4,
+        ),
+        *([] if args.quick else ["", "Report scaling, from its section:", "", *scaling_verdicts()]),
+    ]
+    print("\n".join(["", f"## {TITLE}", "", *lines]))
+    if not args.quick:
+        doc.write_section(TITLE, lines)
+        doc.say(f"written to {doc.DOC.relative_to(doc.ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
