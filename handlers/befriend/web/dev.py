@@ -20,6 +20,11 @@ bp = Blueprint("dev", __name__, url_prefix="/dev")
 _LINK = re.compile(r"https?://[^\s<>\"']+")
 
 
+# Parsed mails by SES message id: moto keeps every mail of the process, and a page that
+# polls the outbox would otherwise parse all of them again on every read.
+_parsed: dict[str, dict[str, Any]] = {}
+
+
 def outbox() -> list[dict[str, Any]]:
     """Every captured mail, newest first."""
     # Local tool only: moto is never imported in Lambda.
@@ -27,31 +32,32 @@ def outbox() -> list[dict[str, Any]]:
     from moto.ses.models import ses_backends
 
     backend = ses_backends[DEFAULT_ACCOUNT_ID][services().settings.region]
-    mails = []
-    for sent in backend.sent_messages:
-        raw = getattr(sent, "raw_data", None)
-        if raw is None:
-            continue
-        msg = message_from_bytes(
-            raw.encode() if isinstance(raw, str) else raw, policy=policy.default
-        )
-        assert isinstance(msg, EmailMessage)
-        text_part = msg.get_body(("plain",))
-        html_part = msg.get_body(("html",))
-        text = text_part.get_content() if text_part else ""
-        mails.append(
-            {
-                "id": sent.id,
-                "to": msg["To"],
-                "from": msg["From"],
-                "subject": msg["Subject"],
-                "headers": {k: str(v) for k, v in msg.items()},
-                "text": text,
-                "html": html_part.get_content() if html_part else "",
-                "links": list(dict.fromkeys(_LINK.findall(text))),
-            }
-        )
+    mails = [parse(sent) for sent in backend.sent_messages if getattr(sent, "raw_data", None)]
     return mails[::-1]
+
+
+def parse(sent: Any) -> dict[str, Any]:
+    """One raw mail moto's SES captured, as the outbox shows it."""
+    found = _parsed.get(sent.id)
+    if found is not None:
+        return found
+    raw = sent.raw_data
+    msg = message_from_bytes(raw.encode() if isinstance(raw, str) else raw, policy=policy.default)
+    assert isinstance(msg, EmailMessage)
+    text_part = msg.get_body(("plain",))
+    html_part = msg.get_body(("html",))
+    text = text_part.get_content() if text_part else ""
+    found = _parsed[sent.id] = {
+        "id": sent.id,
+        "to": msg["To"],
+        "from": msg["From"],
+        "subject": msg["Subject"],
+        "headers": {k: str(v) for k, v in msg.items()},
+        "text": text,
+        "html": html_part.get_content() if html_part else "",
+        "links": list(dict.fromkeys(_LINK.findall(text))),
+    }
+    return found
 
 
 @bp.get("/outbox.json")

@@ -28,6 +28,11 @@ HEADER = "X-Request-Id"
 LOG = logging.getLogger("befriend.request")
 # INFO is the level of these lines; Lambda's own handler on the root logger writes them.
 LOG.setLevel(logging.INFO)
+# The AWS SDK logs whole requests and answers at DEBUG (items with addresses, raw mails
+# with their links): never that low, whatever level the runtime gives the root logger
+# (Lambda's AWS_LAMBDA_LOG_LEVEL=DEBUG, say).
+for _sdk in ("botocore", "boto3", "urllib3"):
+    logging.getLogger(_sdk).setLevel(logging.INFO)
 # API Gateway's ids are short base64 or UUIDs; anything else is not trusted into the log.
 _GATEWAY_ID = re.compile(r"[A-Za-z0-9+/=_.:-]{1,128}")
 UNMATCHED = "(no route)"

@@ -1,0 +1,287 @@
+"""What the security tests share: every route of the app, read from its url_map and its
+OpenAPI document (so a route added later is covered without editing a list), a request
+that a route accepts, keys of every role, tokens made with the test secret, and a
+snapshot of the table to show that a refused request changed nothing."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from befriend.clock import SettableClock
+from befriend.config import Settings
+from befriend.core.playbook import Playbook, load_playbook
+from befriend.keys import Keys
+from befriend.store import Store
+from befriend.tokens import Tokens
+from befriend.web import dev
+from befriend.web.app import create_app
+from befriend.web.openapi import document
+from tests.api.conftest import Mails, sign_up, token_in  # noqa: F401
+from tests.conftest import ROOT, SECRET, SENDER
+
+PROBLEM = "application/problem+json"
+AUTOMATIC = frozenset({"HEAD", "OPTIONS"})  # Flask answers these for every rule itself
+SCOPES = ("confirm", "manage", "unsubscribe")
+ROLES = ("reader", "ingest", "admin")
+VARIABLE = re.compile(r"<(?:[^:>]+:)?([^>]+)>")  # <person_id>, <int:n>: Flask's rule variables
+
+
+@dataclass(frozen=True)
+class Route:
+    """One method of one url_map rule, with what the OpenAPI document says guards it."""
+
+    method: str
+    rule: str  # Flask's spelling: /api/people/<person_id>
+    endpoint: str
+    security: str | None  # "manageToken", "marketerKey" or None (public, or a token in the path)
+    role: str | None  # the marketer role the document names, for marketerKey routes
+
+    @property
+    def id(self) -> str:
+        return f"{self.method} {self.rule}"
+
+    def path(self, **values: str) -> str:
+        """The rule with its variables filled in; `x` for any not given."""
+        return VARIABLE.sub(lambda m: values.get(m.group(1), "x"), self.rule)
+
+
+def _default_playbook() -> Playbook:
+    return load_playbook((ROOT / "handlers/befriend/playbook.toml").read_text())
+
+
+def _offline_app() -> Flask:
+    """An app built only to read its url_map at collection time: it makes no AWS call."""
+    settings = Settings(
+        table="collect-only",
+        secret=SECRET,
+        site_url="https://prefs.example",
+        templates=ROOT / "templates",
+        local=True,
+    )
+    return create_app(settings, Store("collect-only", client=object()))  # type: ignore[arg-type]
+
+
+def all_routes() -> list[Route]:
+    """Every (method, rule) the app answers, except the HEAD and OPTIONS Flask adds."""
+    doc = document(_default_playbook())
+    found = []
+    for rule in _offline_app().url_map.iter_rules():
+        for method in sorted((rule.methods or set()) - AUTOMATIC):
+            template = VARIABLE.sub(r"{\1}", rule.rule)  # OpenAPI's spelling: {person_id}
+            op = doc["paths"].get(template, {}).get(method.lower(), {})
+            schemes = [name for entry in op.get("security", []) for name in entry]
+            role = re.search(r"role (\w+)", op.get("description", ""))
+            found.append(
+                Route(
+                    method,
+                    rule.rule,
+                    rule.endpoint,
+                    schemes[0] if schemes else None,
+                    role.group(1) if role else None,
+                )
+            )
+    return sorted(found, key=lambda r: (r.rule, r.method))
+
+
+ROUTES = all_routes()
+MANAGE_ROUTES = [r for r in ROUTES if r.security == "manageToken"]
+MARKETER_ROUTES = [r for r in ROUTES if r.security == "marketerKey"]
+
+
+def route_ids(routes: list[Route]) -> list[str]:
+    return [r.id for r in routes]
+
+
+# A request each manage route accepts from its own person: the body, and the path values.
+MANAGE_REQUESTS: dict[str, tuple[dict[str, Any] | None, dict[str, str]]] = {
+    "visitor.me": (None, {}),
+    "visitor.erase": (None, {}),
+    "visitor.change_permissions": (
+        {"changes": [{"channel": "email", "purpose": "offers", "granted": True}]},
+        {},
+    ),
+    "visitor.set_interests": ({"interests": ["cycling"]}, {}),
+    "visitor.update_settings": ({"time_zone": "Europe/Berlin", "name": "Changed"}, {}),
+    "visitor.withdraw_all": (None, {}),
+    "visitor.sign_out_everywhere": (None, {}),
+    "visitor.consent_receipts": (None, {}),
+    "visitor.export": (None, {}),
+    "visitor.decline_step": (None, {"play_id": "welcome-letter"}),
+    "visitor.survey": ({"recommend": 9, "found_us": "friend"}, {}),
+}
+
+
+# A request each marketer route accepts from a key of its role; `{person}` is a person id.
+MARKETER_REQUESTS: dict[str, tuple[dict[str, Any] | None, dict[str, str]]] = {
+    "marketer.get_person": (None, {"person_id": "{person}"}),
+    "marketer.get_next_steps": (None, {"person_id": "{person}"}),
+    "marketer.list_plays": (None, {}),
+    "marketer.audience": (None, {"play_id": "welcome-letter"}),
+    "marketer.ingest_events": (
+        {"events": [{"id": "{event}", "person": "{person}", "type": "visit", "at": "{now}"}]},
+        {},
+    ),
+    "marketer.play_outcomes": (
+        {"outcomes": [{"person": "{person}", "outcome": "sent", "at": "{now}"}]},
+        {"play_id": "welcome-letter"},
+    ),
+    "marketer.list_reports": (None, {}),
+    "marketer.report": (None, {"name": "stages"}),
+}
+
+
+def _filled(value: Any, names: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return value.format(**names)
+    if isinstance(value, dict):
+        return {k: _filled(v, names) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_filled(v, names) for v in value)
+    return value
+
+
+def marketer_request(route: Route, person: str, now: datetime) -> tuple[str, dict[str, Any]]:
+    """The path and keyword arguments of a request `route` accepts, about `person`."""
+    assert route.endpoint in MARKETER_REQUESTS, (
+        f"{route.id} is a new marketer route: add a request it accepts to MARKETER_REQUESTS"
+    )
+    names = {"person": person, "now": now.isoformat(), "event": uuid.uuid4().hex}
+    body, values = _filled(MARKETER_REQUESTS[route.endpoint], names)
+    return route.path(**values), ({} if body is None else {"json": body})
+
+
+def manage_request(route: Route) -> tuple[str, dict[str, Any]]:
+    """The path and the test-client keyword arguments of an accepted request to `route`."""
+    assert route.endpoint in MANAGE_REQUESTS, (
+        f"{route.id} is a new manage route: add a request it accepts to MANAGE_REQUESTS"
+    )
+    body, values = MANAGE_REQUESTS[route.endpoint]
+    return route.path(**values), ({} if body is None else {"json": body})
+
+
+def call(client: Any, route: Route, path: str, **kwargs: Any) -> Any:
+    return client.open(path, method=route.method, **kwargs)
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def snapshot(store: Store) -> list[dict[str, Any]]:
+    """Every item of the table, in key order: equal before and after means nothing changed."""
+    items: list[dict[str, Any]] = []
+    pages = store.client.get_paginator("scan").paginate(TableName=store.table, ConsistentRead=True)
+    for page in pages:
+        items += page["Items"]
+    return sorted(items, key=lambda i: (i["pk"]["S"], i["sk"]["S"]))
+
+
+def person_items(store: Store, person_id: str) -> list[dict[str, Any]]:
+    """Every item in one person's partition."""
+    return [i for i in snapshot(store) if i["pk"]["S"] == f"P#{person_id}"]
+
+
+def assert_problem(answer: Any, *statuses: int) -> dict[str, Any]:
+    """A problem document (RFC 9457) with one of `statuses`; returns its body."""
+    assert answer.status_code in statuses, (answer.status_code, answer.get_data(as_text=True))
+    assert answer.mimetype == PROBLEM, answer.get_data(as_text=True)[:300]
+    body: dict[str, Any] = answer.get_json()
+    assert body["status"] == answer.status_code
+    return body
+
+
+@pytest.fixture
+def tokens(clock: SettableClock) -> Tokens:
+    """Tokens signed as the app signs them (same secret, same clock)."""
+    return Tokens(SECRET, clock)
+
+
+@dataclass
+class Keyring:
+    """A live key of every role, one revoked admin key, and the store they live in."""
+
+    live: dict[str, str]
+    revoked: str
+    store: Store = field(repr=False)
+
+
+@pytest.fixture
+def keyring(store: Store, clock: SettableClock) -> Keyring:
+    live = {role: Keys(store).create(f"{role} key", role, clock())[0] for role in ROLES}
+    revoked, made = Keys(store).create("retired key", "admin", clock())
+    Keys(store).revoke(made.id, clock())
+    return Keyring(live, revoked, store)
+
+
+@pytest.fixture
+def app_with(
+    settings: Settings, store: Store, clock: SettableClock, ses: Any, playbook: Playbook
+) -> Callable[..., Flask]:
+    """Another app on the same table, with some settings or parts replaced."""
+    from dataclasses import replace
+
+    from befriend.mail import Mailer, mail_templates
+
+    def make(*, store_: Store | None = None, **changed: Any) -> Flask:
+        mailer = Mailer(
+            SENDER,
+            playbook.organisation.name,
+            mail_templates(ROOT / "templates"),
+            client=ses,
+        )
+        made = create_app(replace(settings, **changed), store_ or store, clock, mailer, playbook)
+        made.testing = True
+        return made
+
+    return make
+
+
+@pytest.fixture
+def mails(ses: Any) -> Mails:
+    """Mails sent since this test began, oldest first, as /dev/outbox.json shows them.
+
+    tests/api's fixture of this name reads the whole outbox on every call, and moto keeps
+    one outbox for the session: with the hundreds of sign-ups these tests make, reading
+    only the new mails keeps the folder's run time linear."""
+    from moto.core import DEFAULT_ACCOUNT_ID  # type: ignore[attr-defined]
+    from moto.ses.models import ses_backends
+
+    sent = ses_backends[DEFAULT_ACCOUNT_ID][ses.meta.region_name].sent_messages
+    start = len(sent)
+
+    def read() -> list[dict[str, Any]]:
+        return [dev.parse(m) for m in sent[start:] if getattr(m, "raw_data", None)]
+
+    return read
+
+
+@pytest.fixture
+def pending_confirm(
+    client: Any,
+    mails: Mails,
+    playbook: Playbook,
+) -> Callable[[str], str]:
+    """Sign an address up without confirming it; the confirm token from its mail."""
+
+    def run(email: str) -> str:
+        seen = len(mails())
+        answer = client.post(
+            "/api/signup",
+            json={
+                "email": email,
+                "policy_version": playbook.policy.version,
+                "permissions": [{"channel": "email", "purpose": "newsletter"}],
+            },
+        )
+        assert answer.status_code == 202, answer.get_data(as_text=True)
+        return token_in(mails()[seen], "confirm")
+
+    return run

@@ -1,0 +1,328 @@
+"""The security headers are on every answer: every route of the url_map, answered with
+success and with every kind of error (400, 401, 403, 404, 405, 413, 415, 422, 500), for
+HEAD and OPTIONS too, and on everything `befriend serve` answers for the static site.
+
+Content-Security-Policy, nosniff, frame, referrer and cross-origin policies are the same
+everywhere (an SVG chart has a stricter policy of its own); every answer is `no-store`
+but the two public, person-free reads that may be cached for five minutes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from werkzeug.test import Client
+
+from befriend.clock import SettableClock
+from befriend.core.playbook import Playbook
+from befriend.local import IMMUTABLE, SiteAndApi
+from befriend.sitegen import build_site
+from befriend.store import Store
+from befriend.web.app import SECURITY_HEADERS
+from befriend.web.marketer.reports import SVG_POLICY
+from befriend.web.requestlog import HEADER
+from tests.api.conftest import Mails, SignUp, Visitor, unsubscribe_path
+from tests.conftest import ROOT
+from tests.security.conftest import (
+    ROUTES,
+    Keyring,
+    Route,
+    bearer,
+    call,
+    manage_request,
+    marketer_request,
+    route_ids,
+)
+
+CACHEABLE = {"public.playbook": "public, max-age=300", "public.openapi": "public, max-age=300"}
+FIXED = (
+    "X-Content-Type-Options",
+    "Referrer-Policy",
+    "X-Frame-Options",
+    "Cross-Origin-Opener-Policy",
+    "Cross-Origin-Resource-Policy",
+)
+JSON_BODY = {
+    r.endpoint
+    for r in ROUTES
+    if r.method in ("POST", "PUT", "PATCH")
+    and r.endpoint
+    not in (
+        "oneclick.one_click",
+        "visitor.withdraw_all",
+        "visitor.sign_out_everywhere",
+        "visitor.decline_step",
+    )
+}
+INGEST = {"marketer.ingest_events", "marketer.play_outcomes"}
+FORM_BODY = {"visitor.signup", "visitor.link", "oneclick.one_click"}
+
+
+def assert_secure(answer: Any, what: str, endpoint: str | None = None) -> None:
+    headers = answer.headers
+    for name in FIXED:
+        assert headers.get(name) == SECURITY_HEADERS[name], (what, name, answer.status_code)
+    csp = headers.get("Content-Security-Policy")
+    if answer.mimetype == "image/svg+xml":
+        assert csp == SVG_POLICY, what
+    else:
+        assert csp == SECURITY_HEADERS["Content-Security-Policy"], (what, csp)
+    expected = "no-store"
+    if endpoint in CACHEABLE and answer.status_code == 200:
+        expected = CACHEABLE[endpoint]
+    assert headers.get("Cache-Control") == expected, (what, answer.status_code)
+    assert "Set-Cookie" not in headers, what
+    assert re.fullmatch(r"[0-9a-f]{32}", headers.get(HEADER, "")), what
+
+
+class World:
+    """What it takes to send each route a request it accepts."""
+
+    def __init__(
+        self,
+        client: Any,
+        visitor: Visitor,
+        mails: Mails,
+        keyring: Keyring,
+        clock: SettableClock,
+        playbook: Playbook,
+    ) -> None:
+        self.client, self.visitor, self.keyring, self.clock = client, visitor, keyring, clock
+        self.playbook = playbook
+        self.unsubscribe = unsubscribe_path(mails()[-1])
+        self.mails = mails
+
+    def auth(self, route: Route) -> dict[str, str]:
+        if route.security == "manageToken":
+            return self.visitor.auth
+        if route.security == "marketerKey":
+            return bearer(self.keyring.live["admin"])
+        return {}
+
+    def accepted(self, route: Route) -> tuple[str, dict[str, Any]]:
+        """A request `route` accepts: the path and the test client's keyword arguments."""
+        if route.security == "manageToken":
+            path, kwargs = manage_request(route)
+        elif route.security == "marketerKey":
+            path, kwargs = marketer_request(route, self.visitor.id, self.clock())
+        elif route.endpoint == "visitor.signup":
+            path, kwargs = (
+                route.path(),
+                {
+                    "json": {
+                        "email": "headers-new@example.org",
+                        "policy_version": self.playbook.policy.version,
+                    }
+                },
+            )
+        elif route.endpoint == "visitor.link":
+            path, kwargs = route.path(), {"json": {"email": self.visitor.email}}
+        elif route.endpoint == "visitor.confirm":
+            from tests.api.conftest import token_in
+
+            confirm = token_in(self.mails()[0], "confirm")
+            path, kwargs = route.path(), {"json": {"token": confirm}}
+        elif route.endpoint == "oneclick.ask":
+            path, kwargs = self.unsubscribe, {}
+        elif route.endpoint == "oneclick.one_click":
+            path, kwargs = self.unsubscribe, {"data": {"List-Unsubscribe": "One-Click"}}
+        elif route.endpoint.startswith(("public.", "dev.")):
+            path, kwargs = route.path(), {}
+        else:
+            raise AssertionError(f"{route.id} is a new route: say here what request it accepts")
+        kwargs["headers"] = {**self.auth(route), **kwargs.get("headers", {})}
+        return path, kwargs
+
+
+@pytest.fixture
+def world(
+    client: Any,
+    sign_up: SignUp,
+    mails: Mails,
+    keyring: Keyring,
+    clock: SettableClock,
+    playbook: Playbook,
+) -> World:
+    return World(client, sign_up(), mails, keyring, clock, playbook)
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=route_ids(ROUTES))
+def test_a_successful_answer_of_every_route_is_secured(world: World, route: Route) -> None:
+    path, kwargs = world.accepted(route)
+    answer = call(world.client, route, path, **kwargs)
+    assert answer.status_code < 400, answer.get_data(as_text=True)
+    assert_secure(answer, route.id, route.endpoint)
+    if route.method == "GET":
+        head = world.client.head(path, headers=kwargs["headers"])
+        assert head.status_code == answer.status_code and head.get_data() == b""
+        assert_secure(head, f"HEAD {route.rule}", route.endpoint)
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=route_ids(ROUTES))
+def test_every_error_answer_of_every_route_is_secured(world: World, route: Route) -> None:
+    client = world.client
+    path, kwargs = world.accepted(route)
+    auth = kwargs["headers"]
+
+    def check(answer: Any, what: str) -> None:
+        # Only a GET of a public read may be cached; errors and OPTIONS never.
+        assert_secure(answer, f"{route.id}: {what}", None)
+
+    check(client.options(path, headers={"Origin": "https://elsewhere.example"}), "OPTIONS")
+    allowed = {m for r in ROUTES if r.rule == route.rule for m in (r.method, "HEAD", "OPTIONS")}
+    for method in sorted({"GET", "POST", "PUT", "PATCH", "DELETE"} - allowed):
+        wrong = client.open(path, method=method, headers=auth)
+        assert wrong.status_code == 405 and "Allow" in wrong.headers
+        check(wrong, f"{method}: 405")
+    if route.security is not None:
+        check(call(client, route, path, **{**kwargs, "headers": {}}), "no credentials")
+        check(call(client, route, path, **{**kwargs, "headers": bearer("bfk_x.y.z")}), "forged")
+    if route.security == "marketerKey":
+        wrong_role = "ingest" if route.role == "reader" else "reader"
+        refused = call(
+            client, route, path, **{**kwargs, "headers": bearer(world.keyring.live[wrong_role])}
+        )
+        assert refused.status_code == 403
+        check(refused, "wrong role")
+    if route.endpoint in JSON_BODY:
+        for data, media, status in (
+            ("{", "application/json", 400),
+            ("{}", "text/plain", 415),
+            ("[]", "application/json", 422),
+        ):
+            bad = call(client, route, path, data=data, content_type=media, headers=auth)
+            assert bad.status_code == status, (route.id, data, bad.get_data(as_text=True))
+            check(bad, f"{media} {data}")
+        size = (1024 + 8) * 1024 if route.endpoint in INGEST else 65 * 1024
+        big = call(
+            client, route, path, data="x" * size, content_type="application/json", headers=auth
+        )
+        assert big.status_code == 413, big.get_data(as_text=True)[:200]
+        check(big, "413")
+    if route.endpoint in FORM_BODY:
+        form = call(client, route, path, data={"email": "x" * (70 * 1024)}, headers=auth)
+        assert form.status_code == 413, form.get_data(as_text=True)[:200]
+        check(form, "413 form")
+    if route.endpoint.startswith(
+        ("marketer.get_", "marketer.audience", "marketer.play_", "marketer.report")
+    ):
+        unknown = call(
+            client, route, route.path(person_id="f" * 32, play_id="nope", name="nope"), **kwargs
+        )
+        assert unknown.status_code == 404
+        check(unknown, "404")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/", 404),
+        ("GET", "/api", 404),
+        ("GET", "/api/", 404),
+        ("GET", "/api/nowhere", 404),
+        ("POST", "/api/nowhere", 404),
+        ("GET", "/api/me/", 404),
+        ("GET", "/dev/", 404),
+        ("TRACE", "/api/me", 405),
+        ("PROPFIND", "/api/health", 405),
+        ("GET", "/api/unsubscribe/", 404),
+        ("GET", "/api/%00", 404),
+    ],
+)
+def test_answers_to_no_route_are_secured(client: Any, method: str, path: str, status: int) -> None:
+    answer = client.open(path, method=method)
+    assert answer.status_code == status
+    assert answer.mimetype == "application/problem+json"
+    assert_secure(answer, f"{method} {path}")
+
+
+class Broken:
+    """A DynamoDB client whose every call fails as no client error would."""
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        def fail(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError(f"the table is gone ({name})")
+
+        return fail
+
+
+@pytest.fixture
+def broken(app_with: Callable[..., Flask], store: Store) -> Any:
+    return app_with(store_=Store(store.table, client=Broken())).test_client()  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=route_ids(ROUTES))
+def test_an_internal_error_answer_is_a_secured_problem(
+    world: World, broken: Any, route: Route
+) -> None:
+    path, kwargs = world.accepted(route)
+    answer = call(broken, route, path, **kwargs)
+    assert_secure(answer, route.id, route.endpoint)
+    if answer.status_code >= 500:
+        assert answer.mimetype == "application/problem+json"
+        assert "the table is gone" not in answer.get_data(as_text=True)
+
+
+def test_the_broken_store_does_break_the_routes_that_read_it(world: World, broken: Any) -> None:
+    statuses = {}
+    for route in ROUTES:
+        path, kwargs = world.accepted(route)
+        statuses[route.id] = call(broken, route, path, **kwargs).status_code
+    assert statuses["GET /api/me"] == 500
+    assert statuses["GET /api/plays"] == 500
+    assert statuses["POST /api/signup"] == 500
+    assert statuses["GET /api/health"] == 200
+
+
+# --- the static site as `befriend serve` answers it ---
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, playbook: Playbook) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    build_site(playbook, ROOT / "templates", out)
+    return out
+
+
+def site_answers(web: Client, built: Path) -> Iterator[tuple[str, Any]]:
+    index = web.get("/").get_data(as_text=True)
+    assets = re.findall(r'(?:href|src)="(/assets/[^"]+)"', index)
+    assert assets
+    first = web.get(assets[0])
+    yield "page", web.get("/")
+    yield "head", web.head("/privacy/")
+    yield "asset", first
+    yield "not modified", web.get(assets[0], headers={"If-None-Match": first.headers["ETag"]})
+    yield "moved", web.get("/privacy")
+    yield "not found", web.get("/nope/")
+    yield "hidden file", web.get("/.befriend-site")
+    yield "traversal", web.get("/assets/../../etc/passwd")
+    for method in ("POST", "PUT", "DELETE", "PATCH", "OPTIONS"):
+        yield f"{method} on a page", web.open("/", method=method)
+    for page in sorted(p for p in built.rglob("index.html")):
+        yield (
+            str(page.relative_to(built)),
+            web.get("/" + str(page.parent.relative_to(built)).strip(".") + "/"),
+        )
+
+
+def test_every_answer_of_the_local_site_is_secured(app: Flask, built: Path) -> None:
+    web = Client(SiteAndApi(app, built))
+    kinds = set()
+    for what, answer in site_answers(web, built):
+        kinds.add(answer.status_code)
+        for name in FIXED:
+            assert answer.headers.get(name) == SECURITY_HEADERS[name], (what, name)
+        assert (
+            answer.headers["Content-Security-Policy"] == SECURITY_HEADERS["Content-Security-Policy"]
+        )
+        assert answer.headers["Cache-Control"] in ("no-cache", "no-store", IMMUTABLE), what
+        assert "Set-Cookie" not in answer.headers
+    assert {200, 304, 308, 404, 405} <= kinds
+    api = web.get("/api/me")
+    assert_secure(api, "the API behind the local site")
