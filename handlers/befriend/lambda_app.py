@@ -10,7 +10,7 @@ from typing import Any
 
 # Everything made while importing and building the app lives as long as the container:
 # the collector need not walk it. Without this, the first request pays for a full
-# collection of all of it (about 50 ms of a cold start, docs/benchmarks.md).
+# collection of all of it (about 20 ms of a cold start, docs/benchmarks.md).
 gc.disable()
 
 from apig_wsgi import make_lambda_handler  # noqa: E402

@@ -2,13 +2,26 @@
 
 Built from a checkout by `befriend package`. boto3 and what it needs are left out: the Lambda
 Python runtime provides them. Dependencies are installed for the function's platform (arm64,
-Python 3.12) at the versions this environment has, so the zip holds what the tests ran. The
-zip is deterministic: the same inputs give the same bytes (sorted entries, one timestamp).
+Python 3.12) at the versions this environment has, so the zip holds what the tests ran.
+
+The zip carries bytecode when a CPython of the runtime's version can compile it (`python3.12`
+on PATH, or one named with `--python`): Lambda's task folder is read-only, so without .pyc
+every cold start compiles each module it imports, and with them it only loads them. The .pyc
+are unchecked-hash ones (PEP 552): the zip's timestamps are fixed, so timestamp-checked .pyc
+would look stale, and nothing in the task folder changes after the deploy. Bytecode of any
+other version is never shipped: the runtime would ignore it, and it would only add weight.
+Without such an interpreter the zip holds sources only, and the build says so.
+
+The zip is deterministic: the same inputs give the same bytes (sorted entries, one timestamp;
+bytecode compiled in one process in sorted order, with one hash seed, naming its sources by
+where Lambda unpacks them rather than by the temporary folder they were compiled in).
 """
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,10 +52,22 @@ _PROVIDED_PATHS = re.compile(
 TEMPLATE_FOLDERS = ("api", "mail")
 # Zip's earliest date: no build time ends up in the bytes.
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+# Where Lambda unpacks the zip: the source name compiled into each .pyc (the import system
+# puts the real one in when it loads it); a temporary folder's would differ from build to build.
+TASK_ROOT = "/var/task"
 
 
 class PackageError(Exception):
     """The package cannot be built; the message says why."""
+
+
+@dataclass(frozen=True)
+class Compiler:
+    """The interpreter that compiles the package's bytecode, or why there is none."""
+
+    python: str | None  # its path; None: the zip ships sources only
+    tag: str | None  # the cache tag of the .pyc it writes, as `cpython-312`
+    note: str  # which interpreter, or why none, for the command to say
 
 
 @dataclass(frozen=True)
@@ -51,6 +76,8 @@ class Package:
     size: int
     files: int
     requirements: tuple[str, ...]
+    bytecode: str | None  # the cache tag of the .pyc in the zip; None: sources only
+    note: str  # how the bytecode was compiled, or why it was not
 
 
 def canonical(name: str) -> str:
@@ -85,8 +112,58 @@ def installed_pins() -> str:
     return "".join(f"{name}=={version}\n" for name, version in sorted(pins.items()))
 
 
-def install_dependencies(requirements: Iterable[str], target: Path, pins: str) -> None:
-    """pip-install the requirements for Lambda's platform into target, wheels only."""
+def cache_tag(version: str) -> str:
+    """The tag of the .pyc CPython `version` imports, as `cpython-312` for "3.12"."""
+    return "cpython-" + version.replace(".", "")
+
+
+def _tag_of(python: str) -> str | None:
+    """The cache tag of the interpreter at python, or None if it does not run."""
+    try:
+        done = subprocess.run(  # noqa: S603 - an interpreter the builder named or has on PATH
+            [python, "-c", "import sys; print(sys.implementation.cache_tag)"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    tag = done.stdout.strip()
+    return tag if done.returncode == 0 and tag else None
+
+
+def find_compiler(version: str = PYTHON, python: str | None = None) -> Compiler:
+    """The CPython `version` to compile the bytecode with: python if given (refused if it is
+    another version), else `python<version>` on PATH; none if that is missing or does not run
+    (a version manager's shim may be on PATH without the version it names)."""
+    wanted = cache_tag(version)
+    if python is not None:
+        found = shutil.which(python)
+        tag = _tag_of(found) if found else None
+        if found is None or tag is None:
+            raise PackageError(f"{python}: not an interpreter that runs")
+        if tag != wanted:
+            raise PackageError(
+                f"{python} writes {tag} bytecode; the runtime is CPython {version} "
+                f"({wanted}) and would ignore it"
+            )
+        return Compiler(found, tag, f"bytecode: {tag}, compiled by {found}")
+    name = f"python{version}"
+    found = shutil.which(name)
+    if found is None:
+        return Compiler(None, None, f"no bytecode: {name} is not on PATH (see --python)")
+    tag = _tag_of(found)
+    if tag != wanted:
+        said = f"writes {tag} bytecode" if tag else "does not run"
+        return Compiler(None, None, f"no bytecode: {found} {said} (see --python)")
+    return Compiler(found, tag, f"bytecode: {tag}, compiled by {found}")
+
+
+def install_dependencies(
+    requirements: Iterable[str], target: Path, pins: str, version: str = PYTHON
+) -> None:
+    """pip-install the requirements for Lambda's platform and Python into target, wheels only."""
     constraints = target.parent / "constraints.txt"
     constraints.write_text(pins, encoding="utf-8")
     command = [
@@ -102,7 +179,7 @@ def install_dependencies(requirements: Iterable[str], target: Path, pins: str) -
         "--platform",
         PLATFORM,
         "--python-version",
-        PYTHON,
+        version,
         "--implementation",
         "cp",
         "--only-binary=:all:",
@@ -149,6 +226,59 @@ def contents(package: Path, templates: Path, dependencies: Path) -> dict[str, Pa
     return entries
 
 
+def stage(entries: dict[str, Path], task: Path) -> None:
+    """Copy entries into task as Lambda will unpack them, for the bytecode to be compiled."""
+    for name, source in entries.items():
+        target = task / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+
+
+def compile_bytecode(task: Path, compiler: Compiler) -> None:
+    """Write an unchecked-hash .pyc beside every module in task, with compiler's Python."""
+    if compiler.python is None:
+        return
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    # One hash seed: nothing in the bytes may depend on a random one.
+    env["PYTHONHASHSEED"] = "0"
+    # One process, no `-j`: marshal flags an object for reuse by its reference count, which
+    # depends on the files compiled before it in the same process (CPython issue 129724), so
+    # only one fixed order (compileall's, sorted) gives the same bytes from build to build.
+    command = [
+        compiler.python,
+        "-m",
+        "compileall",
+        "-q",
+        "--invalidation-mode",
+        "unchecked-hash",
+        "-d",
+        TASK_ROOT,
+        str(task),
+    ]
+    done = subprocess.run(  # noqa: S603 - the interpreter find_compiler checked
+        command, env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        said = (done.stdout + done.stderr).strip()
+        raise PackageError(f"{compiler.python} could not compile the package:\n{said}")
+
+
+def staged(task: Path, tag: str | None) -> dict[str, Path]:
+    """What goes in the zip from the staged task folder: every file but bytecode, and the
+    .pyc of tag in `__pycache__` folders when the package ships bytecode."""
+    entries: dict[str, Path] = {}
+    for path in sorted(task.rglob("*")):
+        if not path.is_file():
+            continue
+        rel = path.relative_to(task)
+        if "__pycache__" in rel.parts or path.suffix == ".pyc":
+            compiled = tag is not None and rel.parent.name == "__pycache__"
+            if not (compiled and path.name.endswith(f".{tag}.pyc")):
+                continue
+        entries[rel.as_posix()] = path
+    return entries
+
+
 def write_zip(entries: dict[str, Path], out: Path) -> None:
     """A zip of entries with sorted names, one timestamp and one file mode: reproducible."""
     partial = out.with_name(out.name + ".partial")
@@ -162,18 +292,39 @@ def write_zip(entries: dict[str, Path], out: Path) -> None:
     partial.replace(out)
 
 
-def build(out_dir: Path, checkout: Path | None = None) -> Package:
-    """Build the Lambda zip in out_dir from this checkout and say what it holds."""
+def build(
+    out_dir: Path,
+    checkout: Path | None = None,
+    python: str | None = None,
+    version: str = PYTHON,
+) -> Package:
+    """Build the Lambda zip in out_dir from this checkout and say what it holds.
+
+    version is the runtime's Python, which the dependencies and the bytecode are for; python
+    the interpreter to compile with (see `find_compiler`). Tests pass their own interpreter
+    and its version, to check bytecode where no Python 3.12 is installed.
+    """
     checkout = checkout or PACKAGE.parent.parent
     pyproject = checkout / "pyproject.toml"
     if not pyproject.is_file():
         raise PackageError(f"{pyproject}: not found; run `befriend package` from a checkout")
     requirements = runtime_requirements(pyproject)
+    compiler = find_compiler(version, python)
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / ZIP_NAME
     with tempfile.TemporaryDirectory(prefix="befriend-package-") as work:
         dependencies = Path(work) / "dependencies"
-        install_dependencies(requirements, dependencies, installed_pins())
-        entries = contents(PACKAGE, default_templates(), dependencies)
+        install_dependencies(requirements, dependencies, installed_pins(), version)
+        task = Path(work) / "task"
+        stage(contents(PACKAGE, default_templates(), dependencies), task)
+        compile_bytecode(task, compiler)
+        entries = staged(task, compiler.tag)
         write_zip(entries, out)
-    return Package(out, out.stat().st_size, len(entries), tuple(requirements))
+    return Package(
+        out,
+        out.stat().st_size,
+        len(entries),
+        tuple(requirements),
+        compiler.tag,
+        compiler.note,
+    )

@@ -7,33 +7,66 @@ one by one from this environment. It then answers real API Gateway events. The z
 dependencies are built for arm64 and Python 3.12; the test interpreter may differ, which
 is fine for pure-Python wheels, and markupsafe falls back to its pure-Python code when its
 arm64 extension cannot load.
+
+The command runs with no Python 3.12 on its PATH, so that it builds the same zip wherever
+the tests run: sources only. Bytecode is checked with a zip built for the test interpreter's
+own version and compiled by it, as a Python 3.12 would compile it for the runtime.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import os
 import re
+import stat
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from befriend.packaging import FIXED_TIME, LIMIT, ZIP_NAME
-from tests.conftest import REGION, ROOT, SECRET, run_befriend
+from befriend.packaging import (
+    FIXED_TIME,
+    LIMIT,
+    PYTHON,
+    ZIP_NAME,
+    Package,
+    PackageError,
+    build,
+    find_compiler,
+)
+from tests.conftest import BEFRIEND, REGION, ROOT, SECRET, cli_env
 
 EVENTS = ROOT / "tests" / "events"
 # What the Lambda Python runtime provides, by the import name each installs.
 RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 NEVER = ("moto", "pytest", "_pytest", "playwright", "jsonschema", "hypothesis", "mypy", "ruff")
+# The test interpreter, standing in for the runtime's Python when bytecode is checked.
+HERE = f"{sys.version_info.major}.{sys.version_info.minor}"
+TAG = sys.implementation.cache_tag
+
+
+def package(out: Path, no_python: Path) -> subprocess.CompletedProcess[str]:
+    """`befriend package --out out` with a PATH (the empty folder no_python) holding no
+    interpreter to compile bytecode with."""
+    no_python.mkdir(exist_ok=True)
+    return subprocess.run(
+        [*BEFRIEND, "package", "--out", str(out)],
+        env={**cli_env(), "PATH": str(no_python)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("dist")
-    done = run_befriend("package", "--out", str(out), timeout=600)
+    done = package(out, tmp_path_factory.mktemp("bin"))
     assert done.returncode == 0, done.stderr
     return out / ZIP_NAME, done.stdout
 
@@ -41,6 +74,18 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 @pytest.fixture(scope="module")
 def names(built: tuple[Path, str]) -> list[str]:
     with zipfile.ZipFile(built[0]) as archive:
+        return archive.namelist()
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> Package:
+    """A zip for the test interpreter's Python, its bytecode compiled by that interpreter."""
+    return build(tmp_path_factory.mktemp("dist-pyc"), python=sys.executable, version=HERE)
+
+
+@pytest.fixture(scope="module")
+def compiled_names(compiled: Package) -> list[str]:
+    with zipfile.ZipFile(compiled.path) as archive:
         return archive.namelist()
 
 
@@ -59,7 +104,13 @@ def test_the_zip_holds_no_tests_dev_tools_or_what_the_runtime_provides(names: li
     assert not tops & set(NEVER)
     assert not tops & set(RUNTIME)
     assert not tops & {"tests", "bin"}
+
+
+def test_without_a_python_of_the_runtimes_version_the_zip_ships_no_bytecode_and_says_so(
+    built: tuple[Path, str], names: list[str]
+) -> None:
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    assert f"no bytecode: python{PYTHON} is not on PATH" in built[1]
 
 
 def test_the_zip_holds_the_app_its_templates_and_charts(names: list[str]) -> None:
@@ -80,10 +131,55 @@ def test_the_zip_is_the_same_bytes_when_built_again(
         assert {info.date_time for info in archive.infolist()} == {FIXED_TIME}
     assert names == sorted(names)
 
-    again = run_befriend("package", "--out", str(tmp_path), timeout=600)
+    again = package(tmp_path / "dist", tmp_path / "bin")
 
     assert again.returncode == 0, again.stderr
-    assert (tmp_path / ZIP_NAME).read_bytes() == built[0].read_bytes()
+    assert (tmp_path / "dist" / ZIP_NAME).read_bytes() == built[0].read_bytes()
+
+
+def test_with_a_python_of_the_runtimes_version_the_zip_ships_its_bytecode(
+    compiled: Package, compiled_names: list[str]
+) -> None:
+    pyc = [n for n in compiled_names if n.endswith(".pyc")]
+    modules = [n for n in compiled_names if n.startswith("befriend/") and n.endswith(".py")]
+
+    assert compiled.bytecode == TAG
+    assert "befriend/__pycache__/lambda_app." + TAG + ".pyc" in pyc
+    for module in modules:
+        folder, name = module.rsplit("/", 1)
+        assert f"{folder}/__pycache__/{name[:-3]}.{TAG}.pyc" in pyc, module
+    assert all(re.fullmatch(rf"(.+/)?__pycache__/[^/]+\.{TAG}\.pyc", n) for n in pyc)
+    assert "flask/__pycache__/app." + TAG + ".pyc" in pyc
+    assert compiled.size < LIMIT
+
+
+def test_the_zip_with_bytecode_is_the_same_bytes_when_built_again(
+    compiled: Package, tmp_path: Path
+) -> None:
+    again = build(tmp_path, python=sys.executable, version=HERE)
+
+    assert again.path.read_bytes() == compiled.path.read_bytes()
+
+
+def test_an_interpreter_of_another_python_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(PackageError, match="would ignore it"):
+        build(tmp_path, python=sys.executable, version="2.7")
+    assert not (tmp_path / ZIP_NAME).exists()
+
+
+def test_a_python_on_path_that_does_not_run_means_no_bytecode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What a version manager's shim does when the version it names is not installed.
+    shim = tmp_path / f"python{PYTHON}"
+    shim.write_text("#!/bin/sh\nexit 127\n", encoding="utf-8")
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+
+    compiler = find_compiler(PYTHON)
+
+    assert (compiler.python, compiler.tag) == (None, None)
+    assert compiler.note == f"no bytecode: {shim} does not run (see --python)"
 
 
 # Run by `python -I -S`: argv holds the task folder, the runtime folder and the events.
@@ -130,12 +226,8 @@ def lambda_runtime(folder: Path) -> Path:
     return folder
 
 
-def test_the_zip_answers_a_real_event_in_a_clean_interpreter(
-    built: tuple[Path, str], tmp_path: Path
-) -> None:
-    task = tmp_path / "task"
-    with zipfile.ZipFile(built[0]) as archive:
-        archive.extractall(task)
+def cold_start(task: Path, tmp_path: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    """A clean interpreter importing the unpacked zip in task and answering two events."""
     runtime = lambda_runtime(tmp_path / "runtime")
     env = {
         "BEFRIEND_SECRET": SECRET,
@@ -153,9 +245,9 @@ def test_the_zip_answers_a_real_event_in_a_clean_interpreter(
         "HOME": str(tmp_path),
     }
     events = [EVENTS / "http-api-v2-health.json", EVENTS / "http-api-v2-playbook.json"]
-
-    done = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", COLD_START, str(task), str(runtime), *map(str, events)],
+    return subprocess.run(
+        [sys.executable, "-I", "-S", *flags, "-c", COLD_START, str(task), str(runtime)]
+        + [str(e) for e in events],
         env=env,
         cwd=tmp_path,
         capture_output=True,
@@ -164,6 +256,8 @@ def test_the_zip_answers_a_real_event_in_a_clean_interpreter(
         check=False,
     )
 
+
+def assert_answered(done: subprocess.CompletedProcess[str]) -> None:
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.splitlines()[-1])
     (health, health_body), (playbook, playbook_body) = result["answers"]
@@ -172,3 +266,50 @@ def test_the_zip_answers_a_real_event_in_a_clean_interpreter(
     assert {"channels", "purposes"} <= json.loads(playbook_body).keys()
     assert result["elsewhere"] == [], "modules came from outside the zip and the runtime"
     assert result["pygal"] is False, "pygal is for charts; a cold start must not import it"
+
+
+def test_the_zip_answers_a_real_event_in_a_clean_interpreter(
+    built: tuple[Path, str], tmp_path: Path
+) -> None:
+    task = tmp_path / "task"
+    with zipfile.ZipFile(built[0]) as archive:
+        archive.extractall(task)
+
+    assert_answered(cold_start(task, tmp_path))
+
+
+@pytest.fixture
+def read_only(compiled: Package, tmp_path: Path) -> Iterator[Path]:
+    """The zip with bytecode unpacked into a task folder nobody may write to, as Lambda's."""
+    task = tmp_path / "task"
+    with zipfile.ZipFile(compiled.path) as archive:
+        archive.extractall(task)
+    folders = [task, *(p for p in task.rglob("*") if p.is_dir())]
+    for folder in folders:
+        folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    yield task
+    for folder in folders:
+        folder.chmod(stat.S_IRWXU)
+
+
+def snapshot(task: Path) -> dict[str, tuple[int, int]]:
+    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in task.rglob("*")}
+
+
+def test_a_cold_start_loads_the_shipped_bytecode_and_compiles_nothing(
+    read_only: Path, tmp_path: Path
+) -> None:
+    before = snapshot(read_only)
+
+    done = cold_start(read_only, tmp_path, "-v")
+
+    assert_answered(done)
+    # `-v` names where each module's code came from: a .pyc, or a source it compiled.
+    loaded = re.findall(r"^# code object from '?(.+?)'?$", done.stderr, re.MULTILINE)
+    from_task = [path for path in loaded if path.startswith(str(read_only) + os.sep)]
+    lambda_app = read_only / "befriend" / "__pycache__" / f"lambda_app.{TAG}.pyc"
+    assert str(lambda_app) in from_task
+    assert len(from_task) > 50
+    assert [path for path in from_task if not path.endswith(f".{TAG}.pyc")] == []
+    # Root may write to a read-only folder: what was there must be all that is there.
+    assert snapshot(read_only) == before
