@@ -233,3 +233,24 @@ def test_a_survey_whose_answer_is_lost_is_recorded_and_counted_once(
     assert answer.status_code == 200, answer.get_data(as_text=True)
     assert [e["action"] for e in ledger(store, visitor)][before:] == ["survey"]
     assert _tallies(store, visitor)["survey"] == 1
+
+
+def test_a_survey_sent_again_with_its_idempotency_key_is_replayed_not_counted_again(
+    client: Any, sign_up: SignUp, store: Store
+) -> None:
+    visitor = sign_up()
+    before = len(ledger(store, visitor))
+    headers = {**visitor.auth, "Idempotency-Key": "survey-1"}
+    first = client.post("/api/me/survey", json={"recommend": 9}, headers=headers)
+    again = client.post("/api/me/survey", json={"recommend": 9}, headers=headers)
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first.get_json()
+    assert [e["action"] for e in ledger(store, visitor)][before:] == ["survey"]
+    other = client.post("/api/me/survey", json={"recommend": 3}, headers=headers)
+    problem(other, 422, "idempotency-key-reused")
+    # Signed out everywhere: the old token's kept answer is not replayed to it.
+    fresh = client.post("/api/me/sign-out-everywhere", headers=visitor.auth)
+    assert fresh.status_code == 200
+    gone = client.post("/api/me/survey", json={"recommend": 9}, headers=headers)
+    problem(gone, 401, "invalid-token")

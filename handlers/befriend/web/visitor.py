@@ -428,7 +428,17 @@ def decline_step(play_id: str) -> Response:
     return json_answer(_me(_change(claims, decide)))
 
 
+def _manage_partition() -> str | None:
+    """The partition of the person a live manage token names: a signed-out or erased
+    person's kept answers are never replayed."""
+    try:
+        return f"P#{person_for(_claims()).id}"
+    except Exception:  # the view refuses the token itself
+        return None
+
+
 @bp.post("/me/survey")
+@idempotent("survey", partition=_manage_partition)
 def survey() -> Response:
     """The engagement survey: answers update interests, the weekly cap and the scores."""
     s = services()

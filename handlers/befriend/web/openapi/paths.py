@@ -230,6 +230,7 @@ def _visitor_paths(pb: Playbook) -> dict[str, Any]:
                     [],
                     minProperties=1,
                 ),
+                parameters=idem,
             )
         },
         "/api/me/sign-out-everywhere": {
