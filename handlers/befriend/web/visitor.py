@@ -287,13 +287,19 @@ def _claims() -> Claims:
     return services().tokens.read(bearer(), "manage")
 
 
-def _change(claims: Claims, decide: Any, source: str = "api") -> Person:
+def _asker() -> tuple[Claims, Person]:
+    """Who asks, settled before what they send is read: a stale or erased person's token
+    is refused (401) whatever the body holds."""
+    claims = _claims()
+    return claims, person_for(claims)
+
+
+def _change(asker: tuple[Claims, Person], decide: Any, source: str = "api") -> Person:
     """Apply `decide(person, ctx, playbook)` for the token's person, with retries."""
     s = services()
+    claims, person = asker
     ctx = context(source)
-    return apply(
-        person_for(claims), lambda p: decide(p, ctx, s.playbook), lambda: person_for(claims)
-    )
+    return apply(person, lambda p: decide(p, ctx, s.playbook), lambda: person_for(claims))
 
 
 @bp.get("/me")
@@ -304,40 +310,40 @@ def me() -> Response:
 @bp.patch("/me/permissions")
 def change_permissions() -> Response:
     s = services()
-    claims = _claims()  # who asks comes before what they send
+    asker = _asker()  # who asks comes before what they send
     wanted = read_permission_changes(json_body(), s.playbook)
-    person = _change(claims, lambda p, ctx, pb: changes.change_permissions(p, wanted, ctx, pb))
+    person = _change(asker, lambda p, ctx, pb: changes.change_permissions(p, wanted, ctx, pb))
     return json_answer(_me(person))
 
 
 @bp.put("/me/interests")
 def set_interests() -> Response:
     s = services()
-    claims = _claims()
+    asker = _asker()
     topics = read_interests(json_body(), s.playbook)
-    person = _change(claims, lambda p, ctx, pb: changes.set_interests(p, topics, ctx, pb))
+    person = _change(asker, lambda p, ctx, pb: changes.set_interests(p, topics, ctx, pb))
     return json_answer(_me(person))
 
 
 @bp.patch("/me/settings")
 def update_settings() -> Response:
     s = services()
-    claims = _claims()
+    asker = _asker()
     patch = read_settings(json_body(), s.playbook, s.clock())
-    person = _change(claims, lambda p, ctx, pb: changes.update_settings(p, patch, ctx, pb))
+    person = _change(asker, lambda p, ctx, pb: changes.update_settings(p, patch, ctx, pb))
     return json_answer(_me(person))
 
 
 @bp.post("/me/withdraw-all")
 def withdraw_all() -> Response:
-    person = _change(_claims(), changes.withdraw_all)
+    person = _change(_asker(), changes.withdraw_all)
     return json_answer(_me(person))
 
 
 @bp.post("/me/sign-out-everywhere")
 def sign_out_everywhere() -> Response:
     s = services()
-    person = _change(_claims(), changes.sign_out_everywhere)
+    person = _change(_asker(), changes.sign_out_everywhere)
     token = s.tokens.issue("manage", person.id, person.token_generation)
     return json_answer({**_me(person), "manage_token": token})
 
@@ -411,7 +417,7 @@ def _me(person: Person) -> dict[str, Any]:
 def decline_step(play_id: str) -> Response:
     """ "No thanks": the step rests for its cooldown, and the reports count it."""
     s = services()
-    claims = _claims()
+    asker = _asker()
     play = s.playbook.plays.get(play_id)
     if play is None:
         raise Problem(
@@ -425,7 +431,7 @@ def decline_step(play_id: str) -> Response:
             return Outcome(p, p, ())
         return Outcome(p, engagement.decline(p, play, ctx.now), ())
 
-    return json_answer(_me(_change(claims, decide)))
+    return json_answer(_me(_change(asker, decide)))
 
 
 def _manage_partition() -> str | None:
@@ -442,7 +448,7 @@ def _manage_partition() -> str | None:
 def survey() -> Response:
     """The engagement survey: answers update interests, the weekly cap and the scores."""
     s = services()
-    claims = _claims()
+    asker = _asker()
     answers = read_survey(json_body(), s.playbook)
-    person = _change(claims, lambda p, ctx, pb: engagement.answer_survey(p, answers, ctx, pb))
+    person = _change(asker, lambda p, ctx, pb: engagement.answer_survey(p, answers, ctx, pb))
     return json_answer(_me(person))

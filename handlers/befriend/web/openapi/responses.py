@@ -32,7 +32,8 @@ def _responses() -> dict[str, Schema]:
             "content": problem,
         },
         "FormErrors": {
-            "description": "Invalid fields: a problem for JSON, an HTML page for a form post",
+            "description": "Invalid fields: a problem for JSON, an HTML page for a form post. "
+            "A reused Idempotency-Key is a problem either way (no browser form sends one)",
             "content": {**problem, **HTML_PAGE},
         },
         "SeeOther": {

@@ -1,0 +1,201 @@
+"""Which credential each operation needs, how to give a generated request a genuine one,
+and how to spoil it so the request must be refused.
+
+The document says what guards an operation: `manageToken` (a visitor), `marketerKey` with
+the role its description names, or nothing. Two more operations carry their credential
+elsewhere: `/api/confirm` in the body and the unsubscribe link in the path.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+from hypothesis import strategies as st
+from schemathesis import Case
+
+from tests.fuzz.world import World
+
+Kind = Literal["manage", "key", "confirm", "unsubscribe", "open"]
+GARBAGE = st.text(alphabet=string.ascii_letters + string.digits + "-._~+/=", max_size=200)
+OTHER_SCHEMES = ("Basic", "Digest", "Token", "Bearer:")
+SEGMENT = st.text(alphabet=string.ascii_letters + string.digits + "-._~%!$&'()*+,;=:@", min_size=1)
+ACCEPT = st.sampled_from(
+    [None, "*/*", "application/json", "text/html", "text/html,application/xhtml+xml;q=0.9"]
+)
+REFUSED_NOW = frozenset({401, 403})
+# What a request may be refused for once its token is read: its body, or an unknown step.
+REQUEST_PROBLEMS = frozenset({400, 404, 413, 415, 422})
+
+
+@dataclass(frozen=True)
+class Guard:
+    kind: Kind
+    role: str | None = None
+
+
+def guard_of(path: str, operation: Mapping[str, Any]) -> Guard:
+    schemes = {name for requirement in operation.get("security", []) for name in requirement}
+    if "manageToken" in schemes:
+        return Guard("manage")
+    if "marketerKey" in schemes:
+        named = re.search(r"the role (\w+) \(or admin\)", operation.get("description", ""))
+        assert named, f"{path}: the description does not name the key's role"
+        return Guard("key", named.group(1))
+    if path == "/api/confirm":
+        return Guard("confirm")
+    if "{token}" in path:
+        return Guard("unsubscribe")
+    return Guard("open")
+
+
+Draw = Callable[[st.SearchStrategy[Any]], Any]
+
+
+def _headers(case: Case[Any]) -> Any:
+    if case.headers is None:
+        case.headers = {}
+    return case.headers
+
+
+def _own_copies(case: Case[Any]) -> None:
+    """Edit copies: a generated body or header set may be an object the strategy hands
+    out again (a `const`), and changing it in place would change later examples."""
+    if isinstance(case.body, dict | list):
+        case.body = copy.deepcopy(case.body)
+    if case.headers is not None:
+        case.headers = case.headers.copy()
+
+
+def _authorize(case: Case[Any], header: str | None) -> None:
+    headers = _headers(case)
+    headers.pop("Authorization", None)
+    if header is not None:
+        headers["Authorization"] = header
+
+
+def arm(case: Case[Any], guard: Guard, world: World, draw: Draw) -> None:
+    """Give the request the credential its operation needs, and point it at real people."""
+    _own_copies(case)
+    visitor = world.visitor
+    if guard.kind == "manage":
+        _authorize(case, f"Bearer {visitor.token}")
+        if draw(st.booleans()):
+            _headers(case)["Sec-GPC"] = "1"
+    elif guard.kind == "key":
+        role = draw(st.sampled_from([guard.role or "admin", "admin"]))
+        _authorize(case, f"Bearer {world.keys[role]}")
+        _aim_at_people(case, world, draw)
+    elif guard.kind == "confirm":
+        _fresh_key(case, world, draw)
+        if isinstance(case.body, dict) and draw(st.integers(0, 3)):
+            case.body["token"] = world.pending()[1]
+    elif guard.kind == "unsubscribe":
+        pb = world.playbook
+        channel = draw(st.sampled_from(sorted(pb.channels)))
+        purpose = draw(st.sampled_from([None, *sorted(pb.purposes)]))
+        case.path_parameters = {
+            **(case.path_parameters or {}),
+            "token": world.token("unsubscribe", channel=channel, purpose=purpose),
+        }
+        accept = draw(ACCEPT)
+        if accept:
+            _headers(case)["Accept"] = accept
+    else:
+        _fresh_key(case, world, draw)
+        if isinstance(case.body, dict) and "email" in case.body and draw(st.booleans()):
+            case.body["email"] = visitor.email
+        if draw(st.booleans()):
+            _headers(case)["Sec-GPC"] = "1"
+
+
+def _fresh_key(case: Case[Any], world: World, draw: Draw) -> None:
+    """Generated Idempotency-Keys repeat across examples, and a repeat with another body
+    is refused (422): make some of them unique, so the first use is fuzzed too."""
+    key = _headers(case).get("Idempotency-Key")
+    if key and len(key) < 200 and draw(st.booleans()):
+        _headers(case)["Idempotency-Key"] = f"{key}-{world.serial()}"
+
+
+def _aim_at_people(case: Case[Any], world: World, draw: Draw) -> None:
+    """Generated person ids name nobody; some of them should name the visitor."""
+    params = case.path_parameters or {}
+    if "person_id" in params and draw(st.booleans()):
+        case.path_parameters = {**params, "person_id": world.visitor.id}
+    body = case.body
+    for field in ("events", "outcomes"):
+        items = body.get(field) if isinstance(body, dict) else None
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict) and draw(st.booleans()):
+                item["person"] = draw(st.sampled_from([world.visitor.id, world.visitor.email]))
+                item["at"] = world.clock().isoformat()
+
+
+def spoil(case: Case[Any], guard: Guard, world: World, draw: Draw) -> frozenset[int] | None:
+    """Replace the credential with one that must not work; the statuses that may answer
+    (None: the operation needs no credential, so any documented answer but 401 and 403)."""
+    _own_copies(case)
+    if guard.kind == "manage":
+        wrong_scope = [world.token("unsubscribe", channel="email"), world.token("confirm")]
+        stale = [f"Bearer {token}" for token in _stale(world)]
+        bad = [*_forgeries(world, "manage"), *wrong_scope]
+        header = draw(st.one_of(st.sampled_from(stale), _refused(world.visitor.token, bad)))
+        _authorize(case, header)
+        if header in stale:
+            # Known: who a genuine token names is looked up only after the body and the
+            # step are read, so a stale token gets their problem first
+            # (tests/fuzz/test_found_by_fuzzing.py).
+            return REFUSED_NOW | REQUEST_PROBLEMS
+        return REFUSED_NOW
+    if guard.kind == "key":
+        role = guard.role or "admin"
+        other = "ingest" if role == "reader" else "reader"
+        bad = [world.keys["revoked"], world.keys[other], world.visitor.token]
+        _authorize(case, draw(_refused(world.keys[role], bad, prefix="bfk_")))
+        return REFUSED_NOW
+    if guard.kind == "confirm":
+        wrong_scope = [world.visitor.token, world.token("unsubscribe", channel="email")]
+        bad = [*_forgeries(world, "confirm"), *wrong_scope]
+        # Not empty: the document refuses an empty token as an invalid field (422).
+        case.body = {"token": draw(st.one_of(st.sampled_from(bad), GARBAGE.filter(bool)))}
+        # Refused for the token before anything else, a malformed Idempotency-Key included.
+        return REFUSED_NOW
+    if guard.kind == "unsubscribe":
+        token = draw(st.one_of(st.sampled_from([world.visitor.token]), SEGMENT))
+        case.path_parameters = {**(case.path_parameters or {}), "token": token}
+        return frozenset({401})
+    # Whatever credential comes along, even a genuine one, is ignored here.
+    _authorize(case, draw(_refused(world.visitor.token, [world.keys["admin"]])))
+    return None
+
+
+def _forgeries(world: World, scope: Literal["manage", "confirm"]) -> list[str]:
+    """Tokens of the right scope that the signature check alone refuses: signed with
+    another secret, or expired."""
+    max_age = {"manage": timedelta(days=91), "confirm": timedelta(days=8)}[scope]
+    return [
+        world.token(scope, secret="another-secret-that-is-long-enough-0123"),
+        world.token(scope, age=max_age),
+    ]
+
+
+def _stale(world: World) -> list[str]:
+    """Genuine manage tokens that no longer work: from before a sign-out everywhere, and
+    for someone who is not here (erased)."""
+    return [world.token("manage", generation=7), world.token("manage", person="gone")]
+
+
+def _refused(genuine: str, bad: list[str], prefix: str = "") -> st.SearchStrategy[str | None]:
+    """Authorization headers that must not work: a bad token as bearer, the genuine one
+    under another scheme, a garbage bearer (that starts with `prefix`), or none at all."""
+    return st.one_of(
+        st.sampled_from(bad).map(lambda token: f"Bearer {token}"),
+        st.sampled_from(OTHER_SCHEMES).map(lambda scheme: f"{scheme} {genuine}"),
+        GARBAGE.map(lambda junk: f"Bearer {prefix}{junk}"),
+        st.none(),
+    )
