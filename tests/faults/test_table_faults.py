@@ -15,8 +15,10 @@ from befriend.core.playbook import Playbook
 from befriend.keys import Keys
 from befriend.store import Store
 from befriend.store.table import CONFLICT_TRIES
+from befriend.web.openapi import document
 from befriend.web.people import ATTEMPTS
 from tests.api.conftest import Mails, SignUp, Visitor
+from tests.api.openapi_check import check_response
 from tests.faults.conftest import Wire
 
 NEWSLETTER = ("email", "newsletter", False)
@@ -56,8 +58,8 @@ def newsletter(visitor: Visitor) -> str:
 @pytest.mark.parametrize(
     "code", ["ProvisionedThroughputExceededException", "ThrottlingException", "InternalServerError"]
 )
-def test_a_throttled_read_is_tried_three_times_then_answers_503(
-    client: Any, sign_up: SignUp, wire: Wire, code: str
+def test_a_throttled_read_is_tried_three_times_then_answers_503_as_documented(
+    client: Any, sign_up: SignUp, wire: Wire, code: str, playbook: Playbook
 ) -> None:
     visitor = sign_up()
     wire.dynamodb.calls.clear()
@@ -65,6 +67,7 @@ def test_a_throttled_read_is_tried_three_times_then_answers_503(
     answer = visitor.get()
     problem(answer, 503, "busy")
     retry_after(answer)
+    check_response(document(playbook), "GET", "/api/me", answer)
     assert wire.dynamodb.calls["GetItem"] == CLIENT_TRIES
     wire.dynamodb.clear()
     assert visitor.get().status_code == 200

@@ -85,6 +85,8 @@ def _op(
         op["security"] = [{"marketerKey": []}]
         answers |= {"401": _answer("KeyUnauthorized"), "403": _answer("Problem")}
     answers["500"] = _answer("Problem")
+    if tag != "public":  # every other operation reads or writes the table
+        answers.setdefault("503", _answer("Busy"))
     op["responses"] = dict(sorted(answers.items()))
     return op
 

@@ -26,6 +26,12 @@ def _responses() -> dict[str, Schema]:
             "headers": {"Retry-After": _header("Retry-After")},
             "content": problem,
         },
+        "Busy": {
+            "description": "The table shed load or was out of reach; send the same request "
+            "again after Retry-After (nothing is recorded twice)",
+            "headers": {"Retry-After": _header("Retry-After")},
+            "content": problem,
+        },
         "MailUnavailable": {
             "description": "The mail service refused; nothing is lost",
             "headers": {"Retry-After": _header("Retry-After")},
