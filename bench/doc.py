@@ -27,6 +27,7 @@ ORDER = (
     "Report scaling",
     "Site build and package",
     "Load",
+    "Fuzzing",
 )
 
 
