@@ -310,7 +310,7 @@ def _measure(
         "address drops the mail and answers 202 all the same, so it would show as a missing "
         "mail; each visitor signs up with a new address, which gets its one mail.",
         "- `outbox` is the local outbox page the visitors' mail comes from (local mode only, "
-        "not part of the product's figures). It parses every mail sent so far on each read, "
+        "not part of the product's figures). It lists every mail sent so far on each read, "
         "in the serve's process, so it is read for all visitors at once, at most every three "
         "times as long as the last read took.",
         "",

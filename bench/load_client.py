@@ -115,7 +115,7 @@ class Mailbox:
     """The mail the app sent, as the local outbox (`/dev/outbox.json`) shows it.
 
     One thread reads the outbox while some visitor waits for a mail, and hands each mail
-    to its addressee, as a mail provider would. The outbox parses every mail sent so far
+    to its addressee, as a mail provider would. The outbox lists every mail sent so far
     on each read, in the serve's process, so it is read for everyone at once, and never
     again sooner than three times as long as the last read took: its cost, which grows
     with the mail sent, stays under a quarter of the serve's time. A mail takes a second
