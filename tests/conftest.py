@@ -114,6 +114,12 @@ def store(dynamodb: Any, playbook: Playbook, request: pytest.FixtureRequest) -> 
     store = Store(f"befriend-{uuid.uuid4().hex[:12]}", client=dynamodb)
     store.create_table()
     yield store
+    # moto keeps every model it made for its dashboard, a copy of the table for each item
+    # of every transaction among them: let them go, or a session holds hundreds of MB.
+    from moto.core.model_instances import model_data
+
+    for model in model_data["dynamodb"].values():
+        model.instances_tracked.clear()  # type: ignore[attr-defined]
     # Whatever a test did through the app, the report counters must still agree with a
     # recount of the people (`befriend reports check`), unless it tampers with them on purpose.
     if request.node.get_closest_marker("counters_tampered") is None:
