@@ -8,7 +8,13 @@ from pathlib import Path
 
 import click
 
-from befriend.cli.base import main, open_store, table_options
+from befriend.cli.base import (
+    load_playbook_file,
+    main,
+    open_store,
+    playbook_option,
+    table_options,
+)
 from befriend.core.errors import LedgerBroken
 
 
@@ -79,16 +85,8 @@ def consent() -> None:
 
 
 @consent.command()
-@click.option("--table", envvar="BEFRIEND_TABLE", default="befriend", show_default=True)
-@click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", help="DynamoDB endpoint (e.g. moto).")
-@click.option("--region", envvar="AWS_DEFAULT_REGION", default="eu-west-1", show_default=True)
-@click.option(
-    "--playbook",
-    "playbook_file",
-    envvar="BEFRIEND_PLAYBOOK",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The playbook in force, as the API reads it (default: the packaged one).",
-)
+@table_options
+@playbook_option
 @click.option(
     "--event-bus",
     envvar="BEFRIEND_EVENT_BUS",
@@ -103,13 +101,11 @@ def sweep(
 ) -> None:
     """Record lapsed permissions (source `expiry`) and stage moves that time has made."""
 
-    from befriend.config import PACKAGE
-    from befriend.core.playbook import load_playbook
     from befriend.notify import Notifier
     from befriend.sweeps import sweep_lapses
 
     store = open_store(table, endpoint_url, region)
-    playbook = load_playbook((playbook_file or PACKAGE / "playbook.toml").read_text())
+    playbook = load_playbook_file(playbook_file)
     notifier = (
         Notifier(event_bus, region=region, hold=lambda e: store.hold_events(e, datetime.now(UTC)))
         if event_bus
