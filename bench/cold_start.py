@@ -65,15 +65,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # `bench` is imported as a package of the checkout, as `befriend` is from handlers/.
 sys.path[:0] = [str(ROOT), str(ROOT / "handlers")]
-os.environ.update(
-    AWS_ACCESS_KEY_ID="bench",
-    AWS_SECRET_ACCESS_KEY="bench",
-    AWS_DEFAULT_REGION="eu-west-1",
+from bench import (  # noqa: E402
+    doc,
+    offline,  # noqa: F401  (before any boto3 client)
 )
-for _name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
-    os.environ.pop(_name, None)
-
-from bench import doc  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
 from befriend.clock import system_clock  # noqa: E402

@@ -67,16 +67,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "handlers")]
-# Before boto3 makes a client: nothing here may reach a real AWS account.
-os.environ.update(
-    AWS_ACCESS_KEY_ID="bench",
-    AWS_SECRET_ACCESS_KEY="bench",
-    AWS_DEFAULT_REGION="eu-west-1",
+from bench import (  # noqa: E402
+    doc,
+    offline,  # noqa: F401  (before any boto3 client)
 )
-for _name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
-    os.environ.pop(_name, None)
-
-from bench import doc  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from befriend import reporting  # noqa: E402

@@ -40,7 +40,6 @@ import argparse
 import copy
 import gc
 import json
-import os
 import statistics
 import sys
 import time
@@ -53,17 +52,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 # `bench` is imported as a package of the checkout, as `befriend` is from handlers/.
 sys.path[:0] = [str(ROOT), str(ROOT / "handlers")]
-os.environ.update(
-    AWS_ACCESS_KEY_ID="bench",
-    AWS_SECRET_ACCESS_KEY="bench",
-    AWS_DEFAULT_REGION="eu-west-1",
-)
-for _name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
-    os.environ.pop(_name, None)
-
 import boto3  # noqa: E402
 from apig_wsgi import make_lambda_handler  # noqa: E402
-from bench import doc  # noqa: E402
+from bench import (  # noqa: E402
+    doc,
+    offline,  # noqa: F401  (before any boto3 client)
+)
 from botocore import xform_name  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from moto.core import DEFAULT_ACCOUNT_ID  # type: ignore[attr-defined]  # noqa: E402
