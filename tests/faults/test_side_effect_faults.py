@@ -13,7 +13,6 @@ from click.testing import CliRunner
 
 from befriend.cli import main
 from befriend.core.playbook import Playbook
-from befriend.notify import Notifier
 from befriend.store import Store
 from befriend.web.services import Services
 from tests.api.conftest import Mails, SignUp, token_in
@@ -150,9 +149,3 @@ def test_befriend_events_redrive_puts_held_events_on_the_bus(
     assert "3 held event(s) put on the bus, none left" in done.output
     assert len(received(sqs, queue)) == 3
     assert list(store.held_events()) == []
-
-
-def test_a_notifier_without_a_bus_holds_nothing(store: Store) -> None:
-    assert Notifier(None, hold=lambda _e: pytest.fail("nothing to hold")).redrive(store) == (
-        Notifier(None).redrive(store)
-    )
