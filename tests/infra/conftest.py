@@ -18,6 +18,8 @@ from samtranslator.yaml_helper import yaml_parse  # type: ignore[import-untyped]
 from tests.conftest import REGION, ROOT
 
 TEMPLATE = ROOT / "infra" / "template.yaml"
+# The template's functions: one code package, three entry points.
+FUNCTIONS = ("Function", "ScheduledFunction", "MailFunction")
 # Where `sam deploy` would have uploaded the package built by `befriend package`.
 PACKAGE_KEY = "befriend-lambda.zip"
 
@@ -55,7 +57,7 @@ def translate(
     """Plain CloudFormation from the SAM template, as the SAM transform makes it once
     `sam deploy` has uploaded the package (CodeUri becomes an S3 address)."""
     fragment = copy.deepcopy(sam)
-    for function in ("Function", "ScheduledFunction"):
+    for function in FUNCTIONS:
         fragment["Resources"][function]["Properties"]["CodeUri"] = (
             f"s3://{package_bucket}/{PACKAGE_KEY}"
         )

@@ -1,6 +1,8 @@
 """Least privilege, read from the translated template: every allowed action is named (no
 wildcard), and every resource is one this template makes, unless the statement is listed
-with its reason in its resource's `Metadata.OutsideResources`."""
+with its reason in its resource's `Metadata.OutsideResources`. The API (and the scheduled
+jobs) may queue mail but not send it; only the mail worker sends, and it can do nothing
+but take its jobs, keep the table, and send."""
 
 from __future__ import annotations
 
@@ -67,40 +69,60 @@ def test_every_statement_names_this_stacks_resources(translated: Template) -> No
 
 def test_the_check_catches_a_wildcard(translated: Template) -> None:
     broken = copy.deepcopy(translated)
-    document = broken["Resources"]["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    role = broken["Resources"]["MailFunctionRole"]
+    document = role["Properties"]["Policies"][0]["PolicyDocument"]
     document["Statement"].append(
         {"Sid": "Everything", "Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}
     )
-    del broken["Resources"]["FunctionRole"]["Metadata"]
+    del role["Metadata"]
     assert problems(broken) == [
-        "FunctionRole/SendMail: resource {'Fn::Sub': "
+        "MailFunctionRole/SendMail: resource {'Fn::Sub': "
         "'arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SesIdentity}'}"
         " is not made by this template",
-        "FunctionRole/SendMail: resource {'Fn::Sub': 'arn:${AWS::Partition}:ses:${AWS::Region}:"
-        "${AWS::AccountId}:configuration-set/${SesConfigurationSet}'} is not made by this template",
-        "FunctionRole/Everything: wildcard action in ['dynamodb:*']",
-        "FunctionRole/Everything: resource * is not made by this template",
+        "MailFunctionRole/SendMail: resource {'Fn::Sub': 'arn:${AWS::Partition}:ses:"
+        "${AWS::Region}:${AWS::AccountId}:configuration-set/${SesConfigurationSet}'}"
+        " is not made by this template",
+        "MailFunctionRole/Everything: wildcard action in ['dynamodb:*']",
+        "MailFunctionRole/Everything: resource * is not made by this template",
     ]
 
 
-def test_the_function_role_is_the_only_role_and_has_no_managed_policies(
-    translated: Template,
-) -> None:
+def test_each_function_has_its_own_role_and_no_managed_policies(translated: Template) -> None:
     roles = resources_of(translated, "AWS::IAM::Role")
-    assert list(roles) == ["FunctionRole"]
-    assert "ManagedPolicyArns" not in roles["FunctionRole"]["Properties"]
+    assert set(roles) == {"FunctionRole", "MailFunctionRole"}
+    for role in roles.values():
+        assert "ManagedPolicyArns" not in role["Properties"]
     assert resources_of(translated, "AWS::IAM::Policy") == {}
     assert resources_of(translated, "AWS::IAM::ManagedPolicy") == {}
+    functions = resources_of(translated, "AWS::Lambda::Function")
+    assert {name: f["Properties"]["Role"]["Fn::GetAtt"][0] for name, f in functions.items()} == {
+        "Function": "FunctionRole",
+        "ScheduledFunction": "FunctionRole",  # the same code and work as the API
+        "MailFunction": "MailFunctionRole",
+    }
 
 
-def _granted(translated: Template, service: str) -> set[str]:
+def _granted(translated: Template, service: str, role: str | None = None) -> set[str]:
     return {
         a
-        for _, s in statements(translated)
-        if s["Effect"] == "Allow"
+        for logical, s in statements(translated)
+        if s["Effect"] == "Allow" and role in (None, logical)
         for a in _listed(s.get("Action", []))
         if a.startswith(service + ":")
     }
+
+
+def grants(translated: Template, role: str) -> dict[str, set[str]]:
+    """Each action the role allows, with the logical ids (and parameters) its resources
+    name: what the role can do, and on exactly what."""
+    found: dict[str, set[str]] = {}
+    for logical, statement in statements(translated):
+        if logical != role or statement["Effect"] != "Allow":
+            continue
+        named = references(statement.get("Resource", [])) - PSEUDO - {"AWS::NoValue"}
+        for action in _listed(statement["Action"]):
+            found.setdefault(action, set()).update(named)
+    return found
 
 
 # DynamoDB calls that only operator commands make (`befriend serve`, `reports check`, ...);
@@ -122,13 +144,41 @@ def test_the_role_grants_the_table_calls_the_code_makes_and_no_more(
     for call in calls:
         name = "".join(part.title() for part in call.split("_"))
         needed |= set(TRANSACTION) if name == "TransactWriteItems" else {name}
-    assert {f"dynamodb:{n}" for n in needed} == _granted(translated, "dynamodb")
+    # The worker records sign-ups and links as the API did: the same item operations.
+    for role in ("FunctionRole", "MailFunctionRole"):
+        assert {f"dynamodb:{n}" for n in needed} == _granted(translated, "dynamodb", role), role
 
 
-def test_the_role_reaches_the_secret_the_bus_and_mail_only_as_the_code_needs(
+TABLE = {"Table"}
+LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+
+
+def test_the_api_queues_mail_and_cannot_send_it(translated: Template) -> None:
+    api = grants(translated, "FunctionRole")
+    assert not [a for a in api if a.startswith("ses:")]
+    assert {a: r for a, r in api.items() if a.startswith("sqs:")} == {
+        "sqs:SendMessage": {"MailQueue"}
+    }
+    assert api["secretsmanager:GetSecretValue"] == {"SigningSecret"}
+    assert api["events:PutEvents"] == {"ChangeBus"}
+    assert {a: api[a] for a in LOGS} == {a: {"FunctionLogGroup", "ScheduledLogGroup"} for a in LOGS}
+    assert all(r == TABLE for a, r in api.items() if a.startswith("dynamodb:"))
+    expected = {"sqs:SendMessage", "secretsmanager:GetSecretValue", "events:PutEvents", *LOGS}
+    assert {a for a in api if not a.startswith("dynamodb:")} == expected
+
+
+def test_the_mail_worker_sends_mail_keeps_the_table_and_nothing_else(
     translated: Template,
 ) -> None:
-    assert _granted(translated, "secretsmanager") == {"secretsmanager:GetSecretValue"}
-    assert _granted(translated, "events") == {"events:PutEvents"}
-    assert _granted(translated, "ses") == {"ses:SendRawEmail"}
-    assert _granted(translated, "logs") == {"logs:CreateLogStream", "logs:PutLogEvents"}
+    mail = grants(translated, "MailFunctionRole")
+    assert mail["ses:SendRawEmail"] == {"SesIdentity", "SesConfigurationSet"}
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
+        assert mail.pop(action) == {"MailQueue"}, action  # only its own queue, never sends
+    assert all(mail.pop(a) == TABLE for a in list(mail) if a.startswith("dynamodb:"))
+    assert mail == {
+        "ses:SendRawEmail": {"SesIdentity", "SesConfigurationSet"},
+        "secretsmanager:GetSecretValue": {"SigningSecret"},
+        "events:PutEvents": {"ChangeBus"},
+        "logs:CreateLogStream": {"MailLogGroup"},
+        "logs:PutLogEvents": {"MailLogGroup"},
+    }

@@ -48,11 +48,13 @@ CREATED = {
     "AWS::Events::EventBus",
     "AWS::Events::Rule",
     "AWS::IAM::Role",
+    "AWS::Lambda::EventSourceMapping",
     "AWS::Lambda::Function",
     "AWS::Lambda::Permission",
     "AWS::Logs::LogGroup",
     "AWS::S3::Bucket",
     "AWS::SNS::Topic",
+    "AWS::SQS::Queue",
 }
 NOT_SUPPORTED_BY_MOTO = {
     "AWS::ApiGatewayV2::Api",
@@ -65,7 +67,9 @@ NOT_SUPPORTED_BY_MOTO = {
     "AWS::S3::BucketPolicy",
     "AWS::SNS::Subscription",
 }
-STOOD_IN = {"SigningSecret": "AWS::SecretsManager::Secret"}
+STOOD_IN = {
+    "SigningSecret": "AWS::SecretsManager::Secret",
+}
 # Supported by moto, but they need a resource moto cannot make.
 NEEDS_A_DROPPED_RESOURCE = {"FunctionApiPermission": "HttpApi"}
 OUTPUTS_NOT_MADE = {"ApiUrl", "DistributionDomain"}
@@ -149,13 +153,16 @@ def stack(aws: None, sam: Template) -> dict[str, Any]:
     configuration_set = f"befriend-{suffix}"
     ses.create_configuration_set(ConfigurationSet={"Name": configuration_set})
     secrets = boto3.client("secretsmanager", region_name=REGION)
-    generate = sam["Resources"]["SigningSecret"]["Properties"]["GenerateSecretString"]
-    value = secrets.get_random_password(**generate)["RandomPassword"]
-    secret_arn = secrets.create_secret(Name=f"{name}-signing", SecretString=value)["ARN"]
+    stand_ins = {}
+    for logical in STOOD_IN:
+        generate = sam["Resources"][logical]["Properties"]["GenerateSecretString"]
+        value = secrets.get_random_password(**generate)["RandomPassword"]
+        made = secrets.create_secret(Name=f"{name}-{logical}", SecretString=value)
+        stand_ins[logical] = made["ARN"]
 
     translated = translate(sam, package_bucket=artifacts)
     supported = set(get_model_map())
-    template, dropped = for_moto(translated, supported, {"SigningSecret": secret_arn})
+    template, dropped = for_moto(translated, supported, stand_ins)
 
     cloudformation = boto3.client("cloudformation", region_name=REGION)
     parameters = {
@@ -173,6 +180,13 @@ def stack(aws: None, sam: Template) -> dict[str, Any]:
     described = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
     assert described["StackStatus"] == "CREATE_COMPLETE", described.get("StackStatusReason")
     made = cloudformation.list_stack_resources(StackName=name)["StackResourceSummaries"]
+    # moto runs a function an enabled SQS mapping points at in Docker, on the sender's
+    # thread, at every SendMessage. The mapping is made as the template says (read back
+    # below), then paused: here the tests take the jobs from the queue themselves.
+    mapping = next(r for r in made if r["ResourceType"] == "AWS::Lambda::EventSourceMapping")
+    boto3.client("lambda", region_name=REGION).update_event_source_mapping(
+        UUID=mapping["PhysicalResourceId"], Enabled=False
+    )
     return {
         "name": name,
         "outputs": {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]},
@@ -203,7 +217,19 @@ def test_moto_creates_what_it_supports_and_the_test_names_what_it_skipped(
     # Every resource of the translated template is either made or named as left out.
     assert set(stack["resources"]) | set(dropped) == set(translated)
     # Nothing the app needs was left out.
-    needs = ("Table", "SiteBucket", "ChangeBus", "FunctionRole", "Function", "ScheduledFunction")
+    needs = (
+        "Table",
+        "SiteBucket",
+        "ChangeBus",
+        "FunctionRole",
+        "Function",
+        "ScheduledFunction",
+        "MailQueue",
+        "MailDeadLetterQueue",
+        "MailFunctionRole",
+        "MailFunction",
+        "MailFunctionMailJobs",
+    )
     for needed in needs:
         assert needed in stack["resources"], f"{needed} was not created"
     assert set(stack["outputs"]) == {
@@ -213,6 +239,10 @@ def test_moto_creates_what_it_supports_and_the_test_names_what_it_skipped(
         "EventBusName",
         "SecretArn",
         "FunctionName",
+        "MailFunctionName",
+        "MailQueueUrl",
+        "MailDeadLetterQueueUrl",
+        "MailDeadLetterQueueArn",
         "AlarmTopicArn",
     }
     assert not OUTPUTS_NOT_MADE & set(stack["outputs"])
@@ -246,16 +276,26 @@ def _shape(table: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def test_the_role_names_exactly_the_stacks_resources(stack: dict[str, Any]) -> None:
+def _role_statements(stack: dict[str, Any], logical: str) -> dict[str, Any]:
+    """The role's statements by Sid, as IAM (moto) holds them."""
     iam = boto3.client("iam", region_name=REGION)
-    role = stack["resources"]["FunctionRole"]["PhysicalResourceId"]
-    names = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    role = stack["resources"][logical]["PhysicalResourceId"]
     statements: dict[str, Any] = {}
-    for policy_name in names:
+    for policy_name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
         document = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
         if isinstance(document, str):  # moto keeps a template's policy as Python's repr
             document = ast.literal_eval(document)
         statements |= {s["Sid"]: s for s in document["Statement"]}
+    return statements
+
+
+def _queue_arn(url: str) -> str:
+    sqs = boto3.client("sqs", region_name=REGION)
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    return str(attributes["Attributes"]["QueueArn"])
+
+
+def test_the_roles_name_exactly_the_stacks_resources(stack: dict[str, Any]) -> None:
     outputs = stack["outputs"]
     table = boto3.client("dynamodb", region_name=REGION).describe_table(
         TableName=outputs["TableName"]
@@ -263,11 +303,29 @@ def test_the_role_names_exactly_the_stacks_resources(stack: dict[str, Any]) -> N
     bus = boto3.client("events", region_name=REGION).describe_event_bus(
         Name=outputs["EventBusName"]
     )["Arn"]
-    assert statements["ReadAndWriteTable"]["Resource"] == [table, f"{table}/index/by-stage"]
-    assert statements["PutChangeEvents"]["Resource"] == bus
-    assert statements["ReadSigningSecret"]["Resource"] == outputs["SecretArn"]
-    mail = statements["SendMail"]["Resource"]
-    assert [m.rsplit(":", 1)[1] for m in mail] == [
+    queue = _queue_arn(outputs["MailQueueUrl"])
+
+    api = _role_statements(stack, "FunctionRole")
+    assert api["ReadAndWriteTable"]["Resource"] == [table, f"{table}/index/by-stage"]
+    assert api["PutChangeEvents"]["Resource"] == bus
+    assert api["ReadSigningSecret"]["Resource"] == outputs["SecretArn"]
+    assert api["QueueMailJobs"]["Resource"] == queue
+    assert "SendMail" not in api  # the API only queues mail
+
+    mail = _role_statements(stack, "MailFunctionRole")
+    assert set(mail) == {
+        "WriteOwnLogs",
+        "TakeMailJobs",
+        "ReadAndWriteTable",
+        "ReadSigningSecret",
+        "PutChangeEvents",
+        "SendMail",
+    }
+    assert mail["TakeMailJobs"]["Resource"] == queue
+    assert mail["ReadAndWriteTable"]["Resource"] == [table, f"{table}/index/by-stage"]
+    assert mail["PutChangeEvents"]["Resource"] == bus
+    assert mail["ReadSigningSecret"]["Resource"] == outputs["SecretArn"]
+    assert [m.rsplit(":", 1)[1] for m in mail["SendMail"]["Resource"]] == [
         f"identity/{stack['parameters']['SesIdentity']}",
         f"configuration-set/{stack['parameters']['SesConfigurationSet']}",
     ]
@@ -288,7 +346,63 @@ def test_the_function_is_configured_from_the_stack(stack: dict[str, Any]) -> Non
         "BEFRIEND_EVENT_BUS": outputs["EventBusName"],
         "BEFRIEND_SES_CONFIGURATION_SET": stack["parameters"]["SesConfigurationSet"],
         "BEFRIEND_SECRET_ARN": outputs["SecretArn"],
+        "BEFRIEND_MAIL_QUEUE": outputs["MailQueueUrl"],
     }
+
+
+def test_the_mail_worker_takes_the_stacks_queue_in_batches(stack: dict[str, Any]) -> None:
+    """The worker, its queue and the dead-letter queue as moto made them from the template:
+    the queue parks a job after five deliveries, the mapping hands over ten at a time and
+    takes back only the jobs the worker reports failed."""
+    outputs = stack["outputs"]
+    lam = boto3.client("lambda", region_name=REGION)
+    worker = lam.get_function(FunctionName=outputs["MailFunctionName"])["Configuration"]
+    assert worker["Handler"] == "befriend.lambda_app.mail_jobs"
+    assert worker["Timeout"] == 30
+    assert worker["Role"].endswith(
+        "/" + stack["resources"]["MailFunctionRole"]["PhysicalResourceId"]
+    )
+    # No origin header to check: it answers no request.
+    assert worker["Environment"]["Variables"] == {
+        "BEFRIEND_TABLE": outputs["TableName"],
+        "BEFRIEND_SITE_URL": f"https://{SITE_DOMAIN}",
+        "BEFRIEND_EVENT_BUS": outputs["EventBusName"],
+        "BEFRIEND_SES_CONFIGURATION_SET": stack["parameters"]["SesConfigurationSet"],
+        "BEFRIEND_SECRET_ARN": outputs["SecretArn"],
+        "BEFRIEND_MAIL_QUEUE": outputs["MailQueueUrl"],
+    }
+
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue = sqs.get_queue_attributes(QueueUrl=outputs["MailQueueUrl"], AttributeNames=["All"])
+    parked = sqs.get_queue_attributes(
+        QueueUrl=outputs["MailDeadLetterQueueUrl"], AttributeNames=["All"]
+    )["Attributes"]
+    redrive = json.loads(queue["Attributes"]["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"] == parked["QueueArn"] == outputs["MailDeadLetterQueueArn"]
+    assert int(redrive["maxReceiveCount"]) == 5
+    assert int(queue["Attributes"]["VisibilityTimeout"]) >= 6 * worker["Timeout"]
+    assert int(parked["MessageRetentionPeriod"]) == 14 * 24 * 3600
+
+    [mapping] = lam.list_event_source_mappings(FunctionName=outputs["MailFunctionName"])[
+        "EventSourceMappings"
+    ]
+    assert mapping["EventSourceArn"] == queue["Attributes"]["QueueArn"]
+    assert mapping["BatchSize"] == 10
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_each_function_builds_the_app_from_the_environment_the_stack_gave_it(
+    stack: dict[str, Any], playbook: Playbook
+) -> None:
+    """lambda_app builds the app at import, whichever entry point is then called: each
+    function's own environment must be enough for that, secrets read by ARN included."""
+    lam = boto3.client("lambda", region_name=REGION)
+    names = [stack["outputs"]["FunctionName"], stack["outputs"]["MailFunctionName"]]
+    names.append(stack["resources"]["ScheduledFunction"]["PhysicalResourceId"])
+    for name in names:
+        env = lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+        settings = Settings.from_env({**env, "AWS_REGION": REGION})
+        assert create_app(settings, playbook=playbook).extensions["befriend"], name
 
 
 def test_the_site_bucket_is_encrypted_and_takes_the_published_site(stack: dict[str, Any]) -> None:

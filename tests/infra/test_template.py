@@ -1,6 +1,7 @@
 """What the template promises that moto cannot show: the table's recovery, TTL and
 encryption, the secret generated at deploy, the private site bucket, one CloudFront origin
-for pages and API with the API's own security headers, and alarms on what goes wrong."""
+for pages and API with the API's own security headers, the mail queue that parks failing
+jobs, and alarms on what goes wrong."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 from befriend.store import Store
 from befriend.web.app import SECURITY_HEADERS
 from tests.conftest import ROOT
-from tests.infra.conftest import Template, references, resources_of
+from tests.infra.conftest import FUNCTIONS, Template, references, resources_of
 
 
 def test_the_table_keeps_data_safe(sam: Template, dynamodb: Any) -> None:
@@ -43,12 +44,13 @@ def test_the_signing_secret_is_generated_at_deploy_and_never_written_down(sam: T
     assert not [p for p in sam["Parameters"] if "secret" in p.lower()]
 
 
-def test_every_setting_given_to_the_function_is_one_the_code_reads(sam: Template) -> None:
-    variables = sam["Resources"]["Function"]["Properties"]["Environment"]["Variables"]
+def test_every_setting_given_to_a_function_is_one_the_code_reads(sam: Template) -> None:
     config = (ROOT / "handlers/befriend/config.py").read_text(encoding="utf-8")
     read = set(re.findall(r'"(BEFRIEND_[A-Z_]+)"', config))
-    assert set(variables) <= read, f"the function is given settings nobody reads: {read}"
-    assert {"BEFRIEND_TABLE", "BEFRIEND_SITE_URL", "BEFRIEND_EVENT_BUS"} <= set(variables)
+    for function in FUNCTIONS:
+        variables = sam["Resources"][function]["Properties"]["Environment"]["Variables"]
+        assert set(variables) <= read, f"{function} is given settings nobody reads: {read}"
+        assert {"BEFRIEND_TABLE", "BEFRIEND_SITE_URL", "BEFRIEND_EVENT_BUS"} <= set(variables)
 
 
 def test_ses_identity_and_configuration_set_are_parameters(sam: Template) -> None:
@@ -79,6 +81,76 @@ def test_the_site_bucket_is_private_versioned_and_encrypted(sam: Template) -> No
     assert [s["Principal"] for s in allow] == [{"Service": "cloudfront.amazonaws.com"}]
     condition = allow[0]["Condition"]["StringEquals"]["AWS:SourceArn"]
     assert "Distribution" in references(condition)
+
+
+def test_failing_mail_jobs_are_parked_and_the_worker_returns_only_those(sam: Template) -> None:
+    resources = sam["Resources"]
+    queue = resources["MailQueue"]["Properties"]
+    parked = resources["MailDeadLetterQueue"]["Properties"]
+    worker = resources["MailFunction"]["Properties"]
+    assert queue["SqsManagedSseEnabled"] is True and parked["SqsManagedSseEnabled"] is True
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["MailDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": 5,
+    }
+    assert parked["MessageRetentionPeriod"] == 14 * 24 * 3600
+    # SQS keeps a job's first enqueue time when it parks it: the parked copy must outlive
+    # the queue's own retention, or it could expire on arrival.
+    assert parked["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]
+    assert queue["VisibilityTimeout"] >= 6 * worker["Timeout"]
+
+    assert worker["Handler"] == "befriend.lambda_app.mail_jobs"
+    assert worker["CodeUri"] == resources["Function"]["Properties"]["CodeUri"]
+    [event] = worker["Events"].values()
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["MailQueue", "Arn"]}
+    assert event["Properties"]["BatchSize"] == 10
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["Properties"]["ScalingConfig"] == {
+        "MaximumConcurrency": {"Ref": "MailConcurrency"}
+    }
+    # Its logs are kept like the others.
+    assert worker["LoggingConfig"]["LogGroup"] == {"Ref": "MailLogGroup"}
+    group = resources["MailLogGroup"]["Properties"]
+    assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert group["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${AWS::StackName}-mail"}
+    # The API is told where to put the jobs; the worker is told too (the app is built the
+    # same way for each entry point) but may not put any (tests/infra/test_iam.py).
+    for function in ("Function", "MailFunction"):
+        variables = resources[function]["Properties"]["Environment"]["Variables"]
+        assert variables["BEFRIEND_MAIL_QUEUE"] == {"Ref": "MailQueue"}
+
+
+def _alarms_by_metric(sam: Template) -> dict[str, dict[str, Any]]:
+    """Single-metric alarms as "MetricName/watched resource"."""
+    found = {}
+    for alarm in resources_of(sam, "AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        if "MetricName" in props:
+            watched = references(props["Dimensions"][0]["Value"]).pop()
+            found[f"{props['MetricName']}/{watched}"] = props
+    return found
+
+
+def test_parked_mail_and_a_failing_worker_raise_alarms(sam: Template) -> None:
+    alarms = _alarms_by_metric(sam)
+    parked = alarms["ApproximateNumberOfMessagesVisible/MailDeadLetterQueue"]
+    assert parked["Namespace"] == "AWS/SQS"
+    assert parked["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["MailDeadLetterQueue", "QueueName"]}}
+    ]
+    assert (parked["ComparisonOperator"], parked["Threshold"]) == ("GreaterThanThreshold", 0)
+    errors = alarms["Errors/MailFunction"]
+    assert errors["Namespace"] == "AWS/Lambda"
+    assert (errors["ComparisonOperator"], errors["Threshold"]) == (
+        "GreaterThanOrEqualToThreshold",
+        1,
+    )
+    waiting = alarms["ApproximateAgeOfOldestMessage/MailQueue"]
+    assert waiting["Threshold"] == 900
+    for alarm in (parked, errors, waiting):
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+        assert alarm["TreatMissingData"] == "notBreaching"
 
 
 def _config(sam: Template) -> dict[str, Any]:
@@ -147,11 +219,21 @@ def test_alarms_watch_errors_throttles_and_the_table(sam: Template) -> None:
         for metric in stats or [props]:
             watched.add((metric["Namespace"], metric["MetricName"]))
             dimensions = {references(d["Value"]).pop() for d in metric["Dimensions"][:1]}
-            assert dimensions <= {"HttpApi", "Function", "ScheduledFunction", "Table"}
+            assert dimensions <= {
+                "HttpApi",
+                "Function",
+                "ScheduledFunction",
+                "MailFunction",
+                "MailQueue",
+                "MailDeadLetterQueue",
+                "Table",
+            }
     assert watched == {
         ("AWS/ApiGateway", "5xx"),
         ("AWS/Lambda", "Errors"),
         ("AWS/Lambda", "Throttles"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        ("AWS/SQS", "ApproximateAgeOfOldestMessage"),
         ("AWS/DynamoDB", "ReadThrottleEvents"),
         ("AWS/DynamoDB", "WriteThrottleEvents"),
         ("AWS/DynamoDB", "SystemErrors"),
@@ -166,6 +248,9 @@ def test_the_outputs_name_what_operators_need(sam: Template) -> None:
         "DistributionDomain",
         "ApiUrl",
         "SecretArn",
+        "MailQueueUrl",
+        "MailDeadLetterQueueArn",
+        "MailFunctionName",
     } <= set(sam["Outputs"])
 
 

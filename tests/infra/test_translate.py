@@ -1,6 +1,7 @@
 """The SAM template translates offline into plain CloudFormation, and the translation has
 the shape the issue asks for: one arm64 function on Python 3.12 or newer behind a throttled
-HTTP API whose CORS allows the site's own origin only."""
+HTTP API whose CORS allows the site's own origin only, and a mail worker the mail queue
+feeds in batches."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ import json
 from collections import Counter
 
 from befriend.scheduled import JOBS
-from tests.infra.conftest import FixedManagedPolicies, Template, read_template, translate
+from tests.infra.conftest import (
+    FUNCTIONS,
+    FixedManagedPolicies,
+    Template,
+    read_template,
+    translate,
+)
 
 
 def test_the_translation_is_plain_cloudformation(translated: Template) -> None:
@@ -19,10 +26,12 @@ def test_the_translation_is_plain_cloudformation(translated: Template) -> None:
         "AWS::DynamoDB::Table": 1,
         "AWS::SecretsManager::Secret": 1,
         "AWS::Events::EventBus": 1,
-        "AWS::Logs::LogGroup": 2,
-        "AWS::IAM::Role": 1,  # the functions' own; SAM generates none
-        "AWS::Lambda::Function": 2,  # the API, and the scheduled jobs
+        "AWS::Logs::LogGroup": 3,
+        "AWS::IAM::Role": 2,  # the API's (and the schedules'), and the mail worker's
+        "AWS::Lambda::Function": 3,  # the API, the scheduled jobs, the mail worker
         "AWS::Lambda::Permission": 3,  # API Gateway, and each schedule
+        "AWS::Lambda::EventSourceMapping": 1,  # the mail queue to the worker
+        "AWS::SQS::Queue": 2,  # mail jobs, and those parked after failing
         "AWS::Events::Rule": 2,  # the consent sweep and the event redrive
         "AWS::ApiGatewayV2::Api": 1,
         "AWS::ApiGatewayV2::Stage": 1,
@@ -34,7 +43,7 @@ def test_the_translation_is_plain_cloudformation(translated: Template) -> None:
         "AWS::CloudFront::Distribution": 1,
         "AWS::SNS::Topic": 1,
         "AWS::SNS::Subscription": 1,
-        "AWS::CloudWatch::Alarm": 6,
+        "AWS::CloudWatch::Alarm": 9,
     }
 
 
@@ -43,7 +52,7 @@ def test_translating_asks_aws_for_nothing() -> None:
     loader = FixedManagedPolicies()
     assert translate(read_template(), policies=loader)["Resources"]
     assert loader.asked == 0
-    for function in ("Function", "ScheduledFunction"):
+    for function in FUNCTIONS:
         assert "Policies" not in read_template()["Resources"][function]["Properties"]
 
 
@@ -116,3 +125,28 @@ def test_the_scheduled_jobs_run_the_same_code_with_the_same_settings(
     assert set(runs) == set(JOBS)
     for rule in rules.values():
         assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": ["ScheduledFunction", "Arn"]}
+
+
+def test_the_mail_worker_runs_the_same_code_fed_by_the_queue(translated: Template) -> None:
+    api = translated["Resources"]["Function"]["Properties"]
+    worker = translated["Resources"]["MailFunction"]["Properties"]
+    for same in ("Code", "Runtime", "Architectures", "MemorySize"):
+        assert worker[same] == api[same], same
+    assert worker["Handler"] == "befriend.lambda_app.mail_jobs"
+    assert worker["Role"] == {"Fn::GetAtt": ["MailFunctionRole", "Arn"]}
+    assert worker["Timeout"] == 30
+    # Capped by the mapping's MaximumConcurrency instead: a throttled SQS invocation would
+    # count as a delivery and could park good jobs in the dead-letter queue.
+    assert "ReservedConcurrentExecutions" not in worker
+    [mapping] = [
+        r["Properties"]
+        for r in translated["Resources"].values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+    ]
+    assert mapping == {
+        "EventSourceArn": {"Fn::GetAtt": ["MailQueue", "Arn"]},
+        "FunctionName": {"Ref": "MailFunction"},
+        "BatchSize": 10,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "ScalingConfig": {"MaximumConcurrency": {"Ref": "MailConcurrency"}},
+    }
