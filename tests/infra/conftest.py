@@ -18,6 +18,8 @@ from samtranslator.yaml_helper import yaml_parse  # type: ignore[import-untyped]
 from tests.conftest import REGION, ROOT
 
 TEMPLATE = ROOT / "infra" / "template.yaml"
+# The web ACL for a stack outside us-east-1, made there on its own (infra/edge.yaml).
+EDGE_TEMPLATE = ROOT / "infra" / "edge.yaml"
 # The template's functions: one code package, three entry points.
 FUNCTIONS = ("Function", "ScheduledFunction", "MailFunction")
 # Where `sam deploy` would have uploaded the package built by `befriend package`.

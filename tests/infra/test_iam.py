@@ -159,7 +159,7 @@ def test_the_api_queues_mail_and_cannot_send_it(translated: Template) -> None:
     assert {a: r for a, r in api.items() if a.startswith("sqs:")} == {
         "sqs:SendMessage": {"MailQueue"}
     }
-    assert api["secretsmanager:GetSecretValue"] == {"SigningSecret"}
+    assert api["secretsmanager:GetSecretValue"] == {"SigningSecret", "OriginSecret"}
     assert api["events:PutEvents"] == {"ChangeBus"}
     assert {a: api[a] for a in LOGS} == {a: {"FunctionLogGroup", "ScheduledLogGroup"} for a in LOGS}
     assert all(r == TABLE for a, r in api.items() if a.startswith("dynamodb:"))
@@ -177,7 +177,7 @@ def test_the_mail_worker_sends_mail_keeps_the_table_and_nothing_else(
     assert all(mail.pop(a) == TABLE for a in list(mail) if a.startswith("dynamodb:"))
     assert mail == {
         "ses:SendRawEmail": {"SesIdentity", "SesConfigurationSet"},
-        "secretsmanager:GetSecretValue": {"SigningSecret"},
+        "secretsmanager:GetSecretValue": {"SigningSecret"},  # not the origin secret
         "events:PutEvents": {"ChangeBus"},
         "logs:CreateLogStream": {"MailLogGroup"},
         "logs:PutLogEvents": {"MailLogGroup"},

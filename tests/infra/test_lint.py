@@ -1,5 +1,6 @@
-"""The template is valid CloudFormation: cfn-lint finds nothing, informational notes
-included, in the region the tests use and in us-east-1 (where CloudFront lives)."""
+"""The templates are valid CloudFormation: cfn-lint finds nothing, informational notes
+included, in the region the tests use and in us-east-1 (where CloudFront lives), nor in
+the edge template in us-east-1, the one region it can be deployed to."""
 
 from __future__ import annotations
 
@@ -11,12 +12,18 @@ import pytest
 from cfnlint.api import ManualArgs, lint_file  # type: ignore[import-untyped]
 
 from tests.conftest import REGION
-from tests.infra.conftest import TEMPLATE
+from tests.infra.conftest import EDGE_TEMPLATE, TEMPLATE
 
 
 def test_cfn_lint_finds_nothing_in_the_template() -> None:
     config = ManualArgs(regions=[REGION, "us-east-1"], include_checks=["I"])
     matches = lint_file(TEMPLATE, config=config)
+    assert [str(m) for m in matches] == []
+
+
+def test_cfn_lint_finds_nothing_in_the_edge_template() -> None:
+    config = ManualArgs(regions=["us-east-1"], include_checks=["I"])
+    matches = lint_file(EDGE_TEMPLATE, config=config)
     assert [str(m) for m in matches] == []
 
 

@@ -2,12 +2,12 @@
 what the stack made, found through the stack's outputs.
 
 moto has no SAM transform (the template is translated offline first), and no
-CloudFormation support for API Gateway v2, CloudFront, CloudWatch alarms, S3 bucket
+CloudFormation support for API Gateway v2, CloudFront, WAF, CloudWatch alarms, S3 bucket
 policies, SNS subscriptions or Secrets Manager secrets. Those are dropped before
 `create_stack`, and so is whatever needs one of them; the test names each and fails if
-the list changes, or if a type it relies on was not created. The signing secret is stood
-in for: the test makes it with the template's own generation settings, as
-CloudFormation would, and passes its ARN where the template refers to it.
+the list changes, or if a type it relies on was not created. The signing and origin
+secrets are stood in for: the test makes them with the template's own generation
+settings, as CloudFormation would, and passes their ARNs where the template refers to them.
 """
 
 from __future__ import annotations
@@ -59,20 +59,25 @@ CREATED = {
 NOT_SUPPORTED_BY_MOTO = {
     "AWS::ApiGatewayV2::Api",
     "AWS::ApiGatewayV2::Stage",
+    "AWS::CloudFront::CachePolicy",
     "AWS::CloudFront::Distribution",
     "AWS::CloudFront::Function",
     "AWS::CloudFront::OriginAccessControl",
+    "AWS::CloudFront::OriginRequestPolicy",
     "AWS::CloudFront::ResponseHeadersPolicy",
     "AWS::CloudWatch::Alarm",
     "AWS::S3::BucketPolicy",
     "AWS::SNS::Subscription",
+    # Conditional on us-east-1, and moto has no WAF in CloudFormation in any region.
+    "AWS::WAFv2::WebACL",
 }
 STOOD_IN = {
     "SigningSecret": "AWS::SecretsManager::Secret",
+    "OriginSecret": "AWS::SecretsManager::Secret",
 }
 # Supported by moto, but they need a resource moto cannot make.
 NEEDS_A_DROPPED_RESOURCE = {"FunctionApiPermission": "HttpApi"}
-OUTPUTS_NOT_MADE = {"ApiUrl", "DistributionDomain"}
+OUTPUTS_NOT_MADE = {"ApiUrl", "DistributionDomain", "EdgeWebAclArn"}
 
 
 def for_moto(
@@ -238,6 +243,7 @@ def test_moto_creates_what_it_supports_and_the_test_names_what_it_skipped(
         "SiteBucketName",
         "EventBusName",
         "SecretArn",
+        "OriginSecretArn",
         "FunctionName",
         "MailFunctionName",
         "MailQueueUrl",
@@ -309,6 +315,7 @@ def test_the_roles_name_exactly_the_stacks_resources(stack: dict[str, Any]) -> N
     assert api["ReadAndWriteTable"]["Resource"] == [table, f"{table}/index/by-stage"]
     assert api["PutChangeEvents"]["Resource"] == bus
     assert api["ReadSigningSecret"]["Resource"] == outputs["SecretArn"]
+    assert api["ReadOriginSecret"]["Resource"] == outputs["OriginSecretArn"]
     assert api["QueueMailJobs"]["Resource"] == queue
     assert "SendMail" not in api  # the API only queues mail
 
@@ -346,7 +353,9 @@ def test_the_function_is_configured_from_the_stack(stack: dict[str, Any]) -> Non
         "BEFRIEND_EVENT_BUS": outputs["EventBusName"],
         "BEFRIEND_SES_CONFIGURATION_SET": stack["parameters"]["SesConfigurationSet"],
         "BEFRIEND_SECRET_ARN": outputs["SecretArn"],
+        "BEFRIEND_ORIGIN_SECRET_ARN": outputs["OriginSecretArn"],
         "BEFRIEND_MAIL_QUEUE": outputs["MailQueueUrl"],
+        "BEFRIEND_CLIENT_REQUESTS_PER_HOUR": "20",
     }
 
 

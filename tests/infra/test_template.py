@@ -1,19 +1,25 @@
 """What the template promises that moto cannot show: the table's recovery, TTL and
-encryption, the secret generated at deploy, the private site bucket, one CloudFront origin
-for pages and API with the API's own security headers, the mail queue that parks failing
-jobs, and alarms on what goes wrong."""
+encryption, the secrets generated at deploy, the private site bucket, one CloudFront origin
+for pages and API with the API's own security headers, the origin header and the viewer's
+address the API is given, the WAF's rate limit at the edge, the mail queue that parks
+failing jobs, and alarms on what goes wrong."""
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 import uuid
 from typing import Any
 
+from flask import Flask
+from samtranslator.yaml_helper import yaml_parse  # type: ignore[import-untyped]
+
+from befriend.config import Settings
 from befriend.store import Store
 from befriend.web.app import SECURITY_HEADERS
-from tests.conftest import ROOT
-from tests.infra.conftest import FUNCTIONS, Template, references, resources_of
+from tests.conftest import ROOT, SECRET
+from tests.infra.conftest import EDGE_TEMPLATE, FUNCTIONS, Template, references, resources_of
 
 
 def test_the_table_keeps_data_safe(sam: Template, dynamodb: Any) -> None:
@@ -53,6 +59,16 @@ def test_every_setting_given_to_a_function_is_one_the_code_reads(sam: Template) 
         assert {"BEFRIEND_TABLE", "BEFRIEND_SITE_URL", "BEFRIEND_EVENT_BUS"} <= set(variables)
 
 
+def test_the_per_client_limit_is_a_parameter_with_the_apps_default(sam: Template) -> None:
+    parameter = sam["Parameters"]["ClientRequestsPerHour"]
+    variables = sam["Resources"]["Function"]["Properties"]["Environment"]["Variables"]
+    assert variables["BEFRIEND_CLIENT_REQUESTS_PER_HOUR"] == {"Ref": "ClientRequestsPerHour"}
+    default = Settings.from_env({"BEFRIEND_SECRET": SECRET}).client_requests_per_hour
+    assert parameter["Default"] == str(default) == "20"
+    assert re.fullmatch(parameter["AllowedPattern"], "1")
+    assert not re.fullmatch(parameter["AllowedPattern"], "0")
+
+
 def test_ses_identity_and_configuration_set_are_parameters(sam: Template) -> None:
     parameters = sam["Parameters"]
     assert "Default" not in parameters["SesIdentity"]
@@ -81,6 +97,227 @@ def test_the_site_bucket_is_private_versioned_and_encrypted(sam: Template) -> No
     assert [s["Principal"] for s in allow] == [{"Service": "cloudfront.amazonaws.com"}]
     condition = allow[0]["Condition"]["StringEquals"]["AWS:SourceArn"]
     assert "Distribution" in references(condition)
+
+
+def _api_origin(sam: Template) -> dict[str, Any]:
+    origins = {o["Id"]: o for o in _config(sam)["Origins"]}
+    origin: dict[str, Any] = origins["api"]
+    return origin
+
+
+def _api_behaviour(sam: Template) -> dict[str, Any]:
+    [behaviour] = [b for b in _config(sam)["CacheBehaviors"] if b["PathPattern"] == "/api/*"]
+    found: dict[str, Any] = behaviour
+    return found
+
+
+ORIGIN_HEADER = "X-Befriend-Origin"
+
+
+def test_cloudfront_proves_itself_to_the_api_with_a_generated_secret(sam: Template) -> None:
+    """The origin header's value is the OriginSecret, resolved by CloudFormation at deploy:
+    never in the template, a parameter or the environment; the API gets only its ARN."""
+    secret = sam["Resources"]["OriginSecret"]["Properties"]
+    assert "SecretString" not in secret
+    generate = secret["GenerateSecretString"]
+    # A plain string, as the app reads it (a template would make JSON).
+    assert "SecretStringTemplate" not in generate and "GenerateStringKey" not in generate
+    assert generate["PasswordLength"] >= 48
+    assert generate["ExcludePunctuation"] is True  # a header value needs no quoting
+
+    [header] = _api_origin(sam)["OriginCustomHeaders"]
+    assert header["HeaderName"] == ORIGIN_HEADER
+    condition, pinned, current = header["HeaderValue"]["Fn::If"]
+    assert condition == "HasOriginHeaderVersion"
+    assert current == {"Fn::Sub": "{{resolve:secretsmanager:${OriginSecret}}}"}
+    assert pinned == {
+        "Fn::Sub": "{{resolve:secretsmanager:${OriginSecret}:SecretString:::"
+        "${OriginHeaderVersionId}}}"
+    }
+    # Only the API origin gets it; the bucket never sees the value.
+    site = next(o for o in _config(sam)["Origins"] if o["Id"] == "site")
+    assert "OriginCustomHeaders" not in site
+
+    api = sam["Resources"]["Function"]["Properties"]["Environment"]["Variables"]
+    assert api["BEFRIEND_ORIGIN_SECRET_ARN"] == {"Ref": "OriginSecret"}
+    assert "BEFRIEND_ORIGIN_SECRET" not in api
+    # The mail worker answers no request, so it neither gets the secret nor may read it.
+    worker = sam["Resources"]["MailFunction"]["Properties"]["Environment"]["Variables"]
+    assert "BEFRIEND_ORIGIN_SECRET_ARN" not in worker
+    # The app checks the very header CloudFront sets.
+    code = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "handlers").rglob("*.py"))
+    assert f'"{ORIGIN_HEADER}"' in code
+
+
+def test_the_api_is_given_the_viewers_address_and_not_the_viewers_host(sam: Template) -> None:
+    """The managed AllViewerExceptHostHeader policy forwards viewer headers only (it is
+    `allExcept: [host]`), so not CloudFront-Viewer-Address: the template names its own."""
+    behaviour = _api_behaviour(sam)
+    assert behaviour["OriginRequestPolicyId"] == {"Ref": "ApiOriginRequestPolicy"}
+    assert behaviour["CachePolicyId"] == {"Ref": "ApiCachePolicy"}
+    policy = sam["Resources"]["ApiOriginRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]
+    headers = policy["HeadersConfig"]
+    assert headers["HeaderBehavior"] == "whitelist"  # "all viewer headers" would pass Host
+    named = {h.lower() for h in headers["Headers"]}
+    assert "cloudfront-viewer-address" in named
+    # API Gateway refuses a Host other than its own; the origin header is CloudFront's own.
+    assert not named & {"host", ORIGIN_HEADER.lower(), "authorization"}
+    assert policy["CookiesConfig"] == {"CookieBehavior": "none"}
+
+    cache = sam["Resources"]["ApiCachePolicy"]["Properties"]["CachePolicyConfig"]
+    # Nothing is kept unless an answer allows it, and then for one second at most.
+    assert cache["MinTTL"] == cache["DefaultTTL"] == 0
+    assert cache["MaxTTL"] <= 1
+    key = cache["ParametersInCacheKeyAndForwardedToOrigin"]
+    # Authorization is in the key, so no one can be answered from another's request.
+    assert key["HeadersConfig"] == {"HeaderBehavior": "whitelist", "Headers": ["Authorization"]}
+    assert key["QueryStringsConfig"] == {"QueryStringBehavior": "all"}
+    assert key["CookiesConfig"] == {"CookieBehavior": "none"}
+    # Every answer of the API is no-store but the public playbook and OpenAPI documents.
+    assert SECURITY_HEADERS["Cache-Control"] == "no-store"
+
+
+# Request attributes of Flask that are read from a header.
+HEADER_ATTRIBUTES = {
+    "authorization": "Authorization",
+    "mimetype": "Content-Type",
+    "content_type": "Content-Type",
+    "accept_mimetypes": "Accept",
+    "accept_languages": "Accept-Language",
+    "user_agent": "User-Agent",
+    "if_match": "If-Match",
+    "if_none_match": "If-None-Match",
+}
+
+
+def headers_the_app_reads() -> set[str]:
+    """Every request header the handlers read, by name or through a Flask attribute."""
+    found: set[str] = set()
+    for path in (ROOT / "handlers" / "befriend").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        constants = dict(re.findall(r'^([A-Z_]+) = "([^"]+)"', text, re.MULTILINE))
+        for literal, constant in re.findall(
+            r'request\.headers(?:\.get\(|\[)\s*(?:"([^"]+)"|([A-Z_]+))', text
+        ):
+            found.add(literal or constants[constant])
+        for attribute in re.findall(r"request\.(\w+)", text):
+            if attribute in HEADER_ATTRIBUTES:
+                found.add(HEADER_ATTRIBUTES[attribute])
+    return found
+
+
+def test_every_header_the_api_reads_reaches_it(sam: Template) -> None:
+    read = {h.lower() for h in headers_the_app_reads()}
+    assert {"authorization", "content-type", "idempotency-key", "user-agent"} <= read
+    policy = sam["Resources"]["ApiOriginRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]
+    cache = sam["Resources"]["ApiCachePolicy"]["Properties"]["CachePolicyConfig"]
+    sent = {
+        *policy["HeadersConfig"]["Headers"],
+        *cache["ParametersInCacheKeyAndForwardedToOrigin"]["HeadersConfig"]["Headers"],
+        *(h["HeaderName"] for h in _api_origin(sam)["OriginCustomHeaders"]),
+    }
+    missing = read - {h.lower() for h in sent}
+    assert not missing, f"the API reads headers CloudFront does not pass on: {missing}"
+
+
+def _web_acl(template: Template) -> dict[str, Any]:
+    [acl] = resources_of(template, "AWS::WAFv2::WebACL").values()
+    return acl
+
+
+def _statement_paths(statement: dict[str, Any]) -> tuple[str, set[str]]:
+    """The method and the path prefixes a scope-down statement of the kind used here
+    selects: AND(method is M, OR(path starts with P, ...)), paths decoded and normalised."""
+    method_match, paths = statement["AndStatement"]["Statements"]
+    method = method_match["ByteMatchStatement"]
+    assert method["FieldToMatch"] == {"Method": {}}
+    assert method["PositionalConstraint"] == "EXACTLY"
+    prefixes = set()
+    for match in paths["OrStatement"]["Statements"]:
+        byte = match["ByteMatchStatement"]
+        assert byte["FieldToMatch"] == {"UriPath": {}}
+        assert byte["PositionalConstraint"] == "STARTS_WITH"
+        kinds = [
+            t["Type"] for t in sorted(byte["TextTransformations"], key=lambda t: t["Priority"])
+        ]
+        assert kinds == ["URL_DECODE", "NORMALIZE_PATH"]  # %73ignup and /api/./signup count
+        prefixes.add(byte["SearchString"])
+    return method["SearchString"], prefixes
+
+
+def test_the_edge_limits_signup_and_link_posts_per_address(sam: Template, app: Flask) -> None:
+    acl = _web_acl(sam)
+    props = acl["Properties"]
+    assert props["Scope"] == "CLOUDFRONT"
+    assert props["DefaultAction"] == {"Allow": {}}
+    [rule] = props["Rules"]
+    rate = rule["Statement"]["RateBasedStatement"]
+    assert rate["AggregateKeyType"] == "IP"  # the viewer's own address, at the edge
+    assert "ForwardedIPConfig" not in rate
+    assert rate["Limit"] == {"Ref": "SignupRateLimit"}
+    assert rate["EvaluationWindowSec"] == 300
+    parameter = sam["Parameters"]["SignupRateLimit"]
+    assert parameter["Default"] == 100 and parameter["MinValue"] >= 10
+
+    method, prefixes = _statement_paths(rate["ScopeDownStatement"])
+    assert (method, prefixes) == ("POST", {"/api/signup", "/api/link", "/api/confirm"})
+    # Each prefix is a route of the app that takes a POST (sign-up, link, confirm and its
+    # fresh link), so a renamed route cannot slip out of the limit unnoticed.
+    posts = {r.rule for r in app.url_map.iter_rules() if "POST" in (r.methods or set())}
+    for prefix in prefixes:
+        assert [p for p in posts if p.startswith(prefix)], f"no POST route under {prefix}"
+
+    response = rule["Action"]["Block"]["CustomResponse"]
+    assert response["ResponseCode"] == 429
+    assert response["ResponseHeaders"] == [{"Name": "Retry-After", "Value": "300"}]
+    body = props["CustomResponseBodies"][response["CustomResponseBodyKey"]]
+    assert body["ContentType"] == "APPLICATION_JSON"
+    assert json.loads(body["Content"])["status"] == 429
+    assert rule["VisibilityConfig"]["CloudWatchMetricsEnabled"] is True
+
+
+def test_the_web_acl_is_made_in_us_east_1_and_brought_from_there_elsewhere(
+    sam: Template,
+) -> None:
+    """A CloudFront web ACL can only be made in us-east-1: the stack makes it there, and
+    in any other region uses the one infra/edge.yaml made in us-east-1, the same ACL."""
+    conditions = sam["Conditions"]
+    assert conditions["InUsEast1"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}
+    assert conditions["HasEdgeWebAcl"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "EdgeWebAclArn"}, ""]}]
+    }
+    assert conditions["MakesEdgeWebAcl"] == {
+        "Fn::And": [{"Condition": "InUsEast1"}, {"Fn::Not": [{"Condition": "HasEdgeWebAcl"}]}]
+    }
+    assert _web_acl(sam)["Condition"] == "MakesEdgeWebAcl"
+    assert _config(sam)["WebACLId"] == {
+        "Fn::If": [
+            "HasEdgeWebAcl",
+            {"Ref": "EdgeWebAclArn"},
+            {
+                "Fn::If": [
+                    "MakesEdgeWebAcl",
+                    {"Fn::GetAtt": ["EdgeWebAcl", "Arn"]},
+                    {"Ref": "AWS::NoValue"},
+                ]
+            },
+        ]
+    }
+    pattern = sam["Parameters"]["EdgeWebAclArn"]["AllowedPattern"]
+    edge_arn = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/befriend-edge/0a1b2c3d"
+    assert re.fullmatch(pattern, edge_arn) and re.fullmatch(pattern, "")
+    # A regional web ACL cannot protect a distribution.
+    assert not re.fullmatch(pattern, edge_arn.replace("global", "regional"))
+    assert not re.fullmatch(pattern, edge_arn.replace("us-east-1", "eu-west-1"))
+
+    edge: Template = yaml_parse(EDGE_TEMPLATE.read_text(encoding="utf-8"))
+    assert "Transform" not in edge
+    ours = dict(_web_acl(sam)["Properties"])
+    theirs = dict(_web_acl(edge)["Properties"])
+    assert ours.pop("Name") != theirs.pop("Name")  # each stack names its own
+    assert theirs == ours
+    assert edge["Parameters"]["SignupRateLimit"] == sam["Parameters"]["SignupRateLimit"]
+    assert edge["Outputs"]["WebAclArn"]["Value"] == {"Fn::GetAtt": ["EdgeWebAcl", "Arn"]}
 
 
 def test_failing_mail_jobs_are_parked_and_the_worker_returns_only_those(sam: Template) -> None:
@@ -248,9 +485,11 @@ def test_the_outputs_name_what_operators_need(sam: Template) -> None:
         "DistributionDomain",
         "ApiUrl",
         "SecretArn",
+        "OriginSecretArn",
         "MailQueueUrl",
         "MailDeadLetterQueueArn",
         "MailFunctionName",
+        "EdgeWebAclArn",
     } <= set(sam["Outputs"])
 
 

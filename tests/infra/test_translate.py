@@ -24,7 +24,7 @@ def test_the_translation_is_plain_cloudformation(translated: Template) -> None:
     assert not [k for k in kinds if k.startswith("AWS::Serverless::")]
     assert kinds == {
         "AWS::DynamoDB::Table": 1,
-        "AWS::SecretsManager::Secret": 1,
+        "AWS::SecretsManager::Secret": 2,  # the signing secret, and the origin header
         "AWS::Events::EventBus": 1,
         "AWS::Logs::LogGroup": 3,
         "AWS::IAM::Role": 2,  # the API's (and the schedules'), and the mail worker's
@@ -39,8 +39,11 @@ def test_the_translation_is_plain_cloudformation(translated: Template) -> None:
         "AWS::S3::BucketPolicy": 1,
         "AWS::CloudFront::OriginAccessControl": 1,
         "AWS::CloudFront::ResponseHeadersPolicy": 1,
+        "AWS::CloudFront::CachePolicy": 1,
+        "AWS::CloudFront::OriginRequestPolicy": 1,
         "AWS::CloudFront::Function": 1,
         "AWS::CloudFront::Distribution": 1,
+        "AWS::WAFv2::WebACL": 1,  # made only in us-east-1 (a condition)
         "AWS::SNS::Topic": 1,
         "AWS::SNS::Subscription": 1,
         "AWS::CloudWatch::Alarm": 9,
