@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ import boto3
 from werkzeug.serving import WSGIRequestHandler, make_server, run_simple
 from werkzeug.wrappers import Request, Response
 
+from befriend.cli import serve_record
 from befriend.clock import system_clock
 from befriend.config import Settings
 from befriend.demo import seed
@@ -208,10 +210,17 @@ def serve(host: str, port: int, demo: int) -> None:
         print(f"  moto endpoint:   {aws.endpoint}")
         print(f"  check ledgers:   befriend ledger verify --endpoint-url {aws.endpoint}")
         print(f"  admin API key:   {admin}  (local only; send as Authorization: Bearer …)")
-        run_simple(host, port, app, threaded=True, request_handler=RedactingHandler)
+        with recorded(aws, settings):
+            run_simple(host, port, app, threaded=True, request_handler=RedactingHandler)
     finally:
         aws.stop()
         shutil.rmtree(site, ignore_errors=True)
+
+
+def recorded(aws: LocalAws, settings: Settings) -> AbstractContextManager[Path | None]:
+    """While the server runs, other `befriend` commands on this machine find it (its moto
+    endpoint, table and region) without --endpoint-url; see befriend.cli.serve_record."""
+    return serve_record.recorded(aws.endpoint, settings.table, settings.region, settings.site_url)
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -1,5 +1,9 @@
 """The `befriend` command group and what its commands share: the table options, the
-playbook option, opening the store and a progress bar."""
+playbook option, opening the store and a progress bar.
+
+Commands that need AWS open the table with `open_store`; which table, and where, is
+decided in `access` (the endpoint given, AWS, or the running `befriend serve`), and the
+group turns failures to reach it into one message each."""
 
 from __future__ import annotations
 
@@ -13,24 +17,29 @@ from urllib.parse import urlsplit
 
 import click
 
+from befriend.cli.access import AccessGroup, resolve
+
 if TYPE_CHECKING:
     from befriend.core.playbook import Playbook
     from befriend.store import Store
 
 
-@click.group()
+@click.group(cls=AccessGroup)
 def main() -> None:
     """befriend: a preference center and consent ledger."""
 
 
 def open_store(table: str, endpoint_url: str | None, region: str) -> Store:
-    """The table the operator names; a loopback (moto) endpoint needs no real credentials."""
+    """The table the operator names (or the running `befriend serve`'s, see `access`); a
+    loopback (moto) endpoint needs no real credentials."""
     from befriend.store import Store
 
-    if endpoint_url and urlsplit(endpoint_url).hostname in ("127.0.0.1", "localhost", "::1"):
+    target = resolve(table, endpoint_url, region)
+    endpoint = target.endpoint_url
+    if endpoint and urlsplit(endpoint).hostname in ("127.0.0.1", "localhost", "::1"):
         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             os.environ.setdefault(name, "local")
-    return Store(table, endpoint_url=endpoint_url, region=region)
+    return Store(target.table, endpoint_url=endpoint, region=target.region)
 
 
 # befriend.keys.ROLES, spelled out so that parsing options does not import boto3.
