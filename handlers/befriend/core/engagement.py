@@ -12,7 +12,7 @@ from befriend.core.changes import Context, Outcome
 from befriend.core.commands import SurveyAnswers
 from befriend.core.ledger import Change, chain
 from befriend.core.person import Person, iso
-from befriend.core.playbook import HOW_OFTEN, SITE, Play, Playbook
+from befriend.core.playbook import HOW_OFTEN, SITE, Play, Playbook, Survey
 from befriend.core.scoring import add_event
 
 OUTCOMES = ("sent", "accepted", "declined")
@@ -80,10 +80,12 @@ def answer_survey(
     person: Person, answers: SurveyAnswers, ctx: Context, playbook: Playbook
 ) -> Outcome:
     """The survey's answers: interests and the weekly cap change as the person says, the
-    answers are kept, and answering (and would-recommend) counts towards the scores. One
-    ledger entry records what changed. The same answers already kept from this very moment
-    are this request written once already (its answer was lost and it is being decided
-    again): nothing more is recorded."""
+    answers are kept, and one ledger entry records what changed. Answering (and
+    would-recommend) counts towards the scores at most once every `score_every_days`:
+    answers within that time of the last one that counted change all the rest but count
+    for nothing, so sending the survey again and again cannot raise a score. The same
+    answers already kept from this very moment are this request written once already (its
+    answer was lost and it is being decided again): nothing more is recorded."""
     prefs, rel = person.preferences, person.relationship
     kept = {
         k: list(v) if isinstance(v, tuple) else v
@@ -118,13 +120,16 @@ def answer_survey(
         relationship=replace(rel, survey={**kept, "at": iso(ctx.now)}),
     )
     survey = playbook.survey
-    if survey is not None:
+    if survey is not None and survey_scores(rel.survey_scored, ctx.now, survey):
         counted = [Event(f"survey:{person.id}:{person.seq + 1}", survey.event, ctx.now)]
         if answers.recommend is not None and answers.recommend >= survey.promoter_from:
             counted.append(
                 Event(f"promoter:{person.id}:{person.seq + 1}", survey.promoter_event, ctx.now)
             )
         updated = record_events(updated, counted, playbook)
+        updated = replace(
+            updated, relationship=replace(updated.relationship, survey_scored=ctx.now)
+        )
     entry = chain(
         person.id,
         person.seq,
@@ -138,3 +143,10 @@ def answer_survey(
         ctx.gpc,
     )
     return Outcome(person, replace(updated, seq=entry.seq, head=entry.hash), (entry,))
+
+
+def survey_scores(last: datetime | None, now: datetime, survey: Survey) -> bool:
+    """True when an answer given `now` counts toward the scores: none has counted yet, or
+    the last one that did is `score_every_days` or more ago. A moment later than `now` (a
+    clock that went back) is within the period."""
+    return last is None or now - last >= timedelta(days=survey.score_every_days)

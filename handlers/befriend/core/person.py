@@ -100,6 +100,7 @@ class Relationship:
     contacts: tuple[tuple[str, datetime], ...] = ()  # (channel, when), the last 7 days
     last_used: dict[Pair, datetime] = field(default_factory=dict)  # permission -> last send
     survey: dict[str, object] = field(default_factory=dict)
+    survey_scored: datetime | None = None  # when a survey answer last counted toward scores
     last_seen: datetime | None = None  # the person's last own change on their page
 
 

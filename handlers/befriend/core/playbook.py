@@ -129,6 +129,7 @@ class Survey:
     promoter_event: str
     promoter_from: int
     found_us: Mapping[str, str]
+    score_every_days: int = 90  # an answer counts toward the scores at most this often
 
 
 @dataclass(frozen=True)

@@ -144,13 +144,22 @@ class _Reader:
             return None
         if not isinstance(body, dict):
             raise PlaybookError("survey: must be a table")
-        _only(body, "survey", {"event", "promoter_event", "promoter_from", "found_us"})
+        _only(
+            body,
+            "survey",
+            {"event", "promoter_event", "promoter_from", "found_us", "score_every_days"},
+        )
         for key in ("event", "promoter_event"):
             if body.get(key) not in events:
                 raise PlaybookError(f"survey.{key}: must name an event type")
         floor = body.get("promoter_from", 9)
         if not isinstance(floor, int) or isinstance(floor, bool) or not 0 <= floor <= 10:
             raise PlaybookError("survey.promoter_from: must be a whole number from 0 to 10")
+        every = body.get("score_every_days", 90)
+        if not isinstance(every, int) or isinstance(every, bool) or not 1 <= every <= 3650:
+            raise PlaybookError(
+                "survey.score_every_days: must be a whole number of days, 1 to 3650"
+            )
         found = body.get("found_us")
         if not isinstance(found, dict) or not found:
             raise PlaybookError("survey.found_us: must be a table of answers")
@@ -158,7 +167,7 @@ class _Reader:
             _check_id(key, f"survey.found_us.{key}")
             if not isinstance(label, str) or not label.strip():
                 raise PlaybookError(f"survey.found_us.{key}: must be a non-empty label")
-        return Survey(body["event"], body["promoter_event"], floor, dict(found))
+        return Survey(body["event"], body["promoter_event"], floor, dict(found), every)
 
     def array(self, section: str) -> list[dict[str, Any]]:
         items = self.raw.get(section)

@@ -105,6 +105,7 @@ def _relationship_to_record(rel: Relationship) -> dict[str, Any]:
         "contacts": [[channel, iso(at)] for channel, at in rel.contacts],
         "last_used": {f"{c}:{p}": iso(at) for (c, p), at in sorted(rel.last_used.items())},
         "survey": dict(rel.survey),
+        "survey_scored": iso(rel.survey_scored),
         "last_seen": iso(rel.last_seen),
     }
 
@@ -127,8 +128,16 @@ def _relationship_from_record(rec: Mapping[str, Any]) -> Relationship:
         contacts=tuple((str(c), parse_iso(at)) for c, at in rec.get("contacts") or ()),
         last_used={_pair(k): parse_iso(v) for k, v in (rec.get("last_used") or {}).items()},
         survey=dict(rec.get("survey") or {}),
+        survey_scored=_survey_scored(rec),
         last_seen=_when(rec.get("last_seen")),
     )
+
+
+def _survey_scored(rec: Mapping[str, Any]) -> datetime | None:
+    """When a survey answer last counted. Records from before it was kept have no such
+    field: then every answer counted, so the kept answer's own moment is the last one."""
+    text = rec["survey_scored"] if "survey_scored" in rec else (rec.get("survey") or {}).get("at")
+    return parse_iso(text) if text else None
 
 
 def _moments(values: Mapping[str, datetime]) -> dict[str, str | None]:

@@ -231,6 +231,12 @@ def _visitor_paths(pb: Playbook) -> dict[str, Any]:
                     minProperties=1,
                 ),
                 parameters=idem,
+                description="An answer adds to the scores at most once every "
+                f"{pb.survey.score_every_days} days (the playbook's `survey.score_every_days`): "
+                "answers sooner than that after the last one that counted still change interests "
+                "and the weekly cap and are recorded, but add nothing to the scores."
+                if pb.survey
+                else "The playbook has no survey: answers add nothing to the scores.",
             )
         },
         "/api/me/sign-out-everywhere": {
