@@ -1,6 +1,6 @@
 """Every benchmark in turn, then the targets they met and missed: what `make bench` runs.
 
-    .venv/bin/python bench/all.py            (six minutes or so; rewrites docs/benchmarks.md)
+    .venv/bin/python bench/all.py            (twelve minutes or so; rewrites docs/benchmarks.md)
     .venv/bin/python bench/all.py --quick    (a short trial of each; leaves the doc alone)
 
 Each benchmark is a script of its own, runnable alone, whose docstring says what it
@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import (
+    address_timing,
     build_and_package,
     cold_start,
     cost,
@@ -41,6 +42,7 @@ STEPS: tuple[tuple[str, Benchmark], ...] = (
     ("warm overhead", warm.main),
     ("cost per action", cost.main),
     ("site build and package", build_and_package.main),
+    ("address timing", address_timing.main),
 )
 QUICK_SCALING = ["--sizes", "500,2000", "--runs", "1", "--no-stock", "--no-doc"]
 

@@ -22,8 +22,6 @@ import os
 import platform
 import re
 import secrets
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,8 +31,6 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import IO
 
-import requests
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "handlers")]
 
@@ -43,6 +39,7 @@ from bench.doc import table, write_section  # noqa: E402
 from bench.load_client import LOCAL_ONLY, Mailbox, Stats, percentiles, spawn  # noqa: E402
 from bench.load_journal import Journal  # noqa: E402
 from bench.load_visitors import World, ingest, visitor  # noqa: E402
+from bench.serve import Serve  # noqa: E402
 
 from befriend.config import PACKAGE  # noqa: E402
 from befriend.core.playbook import Playbook, load_playbook  # noqa: E402
@@ -66,71 +63,6 @@ ORDER = (
     "events",
     "outbox",
 )
-
-
-class Serve:
-    """`befriend serve` in a child process, with what it printed: moto's endpoint, the key."""
-
-    def __init__(self, secret: str, log: IO[str], *, stock: bool) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        self.base = f"http://127.0.0.1:{port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BEFRIEND_"))}
-        env |= {
-            "PYTHONUNBUFFERED": "1",  # its lines arrive as it prints them
-            "BEFRIEND_SECRET": secret,  # so the checks can find the event marks
-            "BEFRIEND_TABLE": checks.TABLE,
-            "AWS_DEFAULT_REGION": checks.REGION,
-        }
-        # The serve command itself; by default through bench/load_moto.py, which narrows
-        # moto's transaction backup (its docstring says why and what that changes).
-        command = (
-            [str(Path(sys.executable).with_name("befriend"))]
-            if stock
-            else [sys.executable, "-m", "bench.load_moto"]
-        )
-        self.process = subprocess.Popen(  # noqa: S603 - our own command
-            [*command, "serve", "--host", "127.0.0.1", "--port", str(port), "--no-demo"],
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-            env=env,
-            cwd=ROOT,
-        )
-        printed = self._printed()
-        self.endpoint = printed["moto endpoint"]
-        self.admin_key = printed["admin API key"].split()[0]
-        self._healthy()
-
-    def _printed(self) -> dict[str, str]:
-        assert self.process.stdout is not None
-        found: dict[str, str] = {}
-        for line in self.process.stdout:
-            name, _, value = line.strip().partition(": ")
-            found[name] = value.strip()
-            if name == "admin API key":
-                return found
-        raise SystemExit(f"befriend serve stopped before it was ready (exit {self.process.wait()})")
-
-    def _healthy(self) -> None:
-        for _ in range(100):
-            try:
-                if requests.get(f"{self.base}/api/health", timeout=5).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise SystemExit("befriend serve does not answer /api/health")
-
-    def stop(self) -> None:
-        """SIGTERM, as Ctrl-C; a process that takes too long to free its heap is killed."""
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 def ingest_key(endpoint: str) -> str:
@@ -219,7 +151,7 @@ def main() -> None:
     pb = load_playbook((PACKAGE / "playbook.toml").read_text(encoding="utf-8"))
     secret = secrets.token_urlsafe(32)
     with open(args.server_log, "w+") if args.server_log else tempfile.TemporaryFile("w+") as log:
-        serve = Serve(secret, log, stock=args.stock_moto)
+        serve = Serve(secret, log, stock=args.stock_moto, table=checks.TABLE, region=checks.REGION)
         try:
             lines, ok = _measure(serve, pb, secret, args, log)
         finally:
