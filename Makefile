@@ -47,7 +47,8 @@ screenshots: $(STAMP) browser-deps
 	BEFRIEND_README_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/browser/test_readme_screenshots.py
 
 # Every benchmark in bench/ (cold start, cost per action, warm overhead, engine, report
-# scaling, site build and package size); each rewrites its section of docs/benchmarks.md.
+# scaling, site build and package size, sign-up and link timing by address class); each
+# rewrites its section of docs/benchmarks.md.
 bench: $(STAMP)
 	$(BIN)/python bench/all.py
 

@@ -223,6 +223,8 @@ def prepare(work: Path, endpoint: str) -> Setup:
         "BEFRIEND_SECRET": SECRET,
         "BEFRIEND_TABLE": TABLE,
         "BEFRIEND_SITE_URL": "https://prefs.example",
+        # Named, never called while importing or reading: the API queues only sign-up mail.
+        "BEFRIEND_MAIL_QUEUE": "https://sqs.eu-west-1.amazonaws.com/123456789012/bench-mail",
         "BENCH_PERSON": person_id,
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",

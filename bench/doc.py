@@ -26,6 +26,7 @@ ORDER = (
     "Engine",
     "Report scaling",
     "Site build and package",
+    "Sign-up and link timing by address class",
     "Load",
     "Fuzzing",
 )

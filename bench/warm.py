@@ -187,7 +187,14 @@ def measure(n: int, rounds: int) -> tuple[Timings, list[Kind]]:
     # next, is not frozen, as lambda_app.py does not freeze it (see Cold start).
     gc.collect()
     gc.freeze()
-    settings = Settings(table=TABLE, secret=SECRET, site_url="https://prefs.example", region=REGION)
+    queue = boto3.client("sqs", region_name=REGION).create_queue(QueueName=f"{TABLE}-mail")
+    settings = Settings(
+        table=TABLE,
+        secret=SECRET,
+        site_url="https://prefs.example",
+        region=REGION,
+        mail_queue=queue["QueueUrl"],
+    )
     app = create_app(settings, store, system_clock, playbook=pb)
     handler = make_lambda_handler(app, binary_support=True)
     client = app.test_client()

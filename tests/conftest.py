@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -41,12 +42,13 @@ from moto.core.config import DefaultConfig  # noqa: E402
 from befriend.clock import SettableClock  # noqa: E402
 from befriend.config import Settings  # noqa: E402
 from befriend.core.playbook import Playbook, load_playbook  # noqa: E402
-from befriend.mail import Mailer, mail_templates  # noqa: E402
+from befriend.mailing.ses import Mailer, mail_templates  # noqa: E402
 from befriend.store import Store  # noqa: E402
 from befriend.web.app import create_app  # noqa: E402
 
 START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 BEFRIEND = [sys.executable, "-c", "from befriend.cli import main; main()"]
+STATE_DIR = Path(tempfile.mkdtemp(prefix="befriend-state-"))
 
 
 def cli_env() -> dict[str, str]:
@@ -54,7 +56,39 @@ def cli_env() -> dict[str, str]:
     process's AWS settings (a subprocess reaches moto only through the endpoint it is given)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(PYTHONPATH=str(ROOT / "handlers"), PYTHONUNBUFFERED="1")
+    # A `befriend serve` a test starts records itself here, not in the user's own folder.
+    env.setdefault("BEFRIEND_STATE_DIR", str(STATE_DIR))
     return env
+
+
+def run_lambda(
+    code: str, *args: str, cwd: Path, endpoint: str, **variables: str
+) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a fresh interpreter as Lambda would import befriend: this checkout's
+    handlers, settings from `variables` (BEFRIEND_*), AWS only at `endpoint`, and no
+    profile or credentials file of this machine."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(ROOT / "handlers"),
+        "BEFRIEND_SECRET": "s3cr3t-" + "x" * 33,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        **variables,
+    }
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def run_befriend(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -161,6 +195,24 @@ def app(
 @pytest.fixture
 def client(app: Any) -> Any:
     return app.test_client()
+
+
+def sqs_event(*bodies: str) -> dict[str, Any]:
+    """SQS's event for Lambda (AWS's documented sample, tests/events/), one record a body."""
+    sample = json.loads((ROOT / "tests/events/sqs-mail-jobs.json").read_text())
+    records = []
+    for n, body in enumerate(bodies):
+        record = dict(sample["Records"][0], messageId=f"message-{n}", body=body)
+        records.append(record)
+    return {"Records": records}
+
+
+def deliver(app: Any) -> int:
+    """Carry out the mail jobs an app queued, as its mail worker would; how many."""
+    from befriend.mailing.worker import drain
+
+    services = app.extensions["befriend"]
+    return drain(services.mail_work, services.queue)
 
 
 # The EventBridge bus befriend announces changes on; moto routes them to an SQS queue.

@@ -32,7 +32,14 @@ class Settings:
     ses_configuration_set: str | None = None
     event_bus: str | None = None
     local: bool = False  # enables /dev/outbox; never set in AWS
-    mails_per_hour: int = 3
+    mails_per_hour: int = 3  # per mailbox, a sliding hour
+    # Sign-ups and link requests per client address (IPv6: per /64) and clock hour.
+    client_requests_per_hour: int = 20
+    # The SQS queue of mail jobs (its URL); locally a queue named after the table is made.
+    mail_queue: str | None = None
+    # The value CloudFront sends in X-Befriend-Origin: only a request carrying it is
+    # believed about the viewer's address (CloudFront-Viewer-Address).
+    origin_secret: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -52,7 +59,31 @@ class Settings:
             ses_configuration_set=env.get("BEFRIEND_SES_CONFIGURATION_SET") or None,
             event_bus=env.get("BEFRIEND_EVENT_BUS") or None,
             local=env.get("BEFRIEND_LOCAL") == "1",
+            client_requests_per_hour=_whole(env, "BEFRIEND_CLIENT_REQUESTS_PER_HOUR", 20),
+            mail_queue=env.get("BEFRIEND_MAIL_QUEUE") or None,
+            origin_secret=origin_secret(env, region),
         )
+
+
+def _whole(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise SettingsError(f"{name} must be a whole number of at least 1")
+    return int(text)
+
+
+def origin_secret(env: Mapping[str, str], region: str) -> str | None:
+    """BEFRIEND_ORIGIN_SECRET, or the secret BEFRIEND_ORIGIN_SECRET_ARN names; None when
+    the API is not behind CloudFront (then no viewer-address header is believed)."""
+    value = env.get("BEFRIEND_ORIGIN_SECRET", "")
+    arn = env.get("BEFRIEND_ORIGIN_SECRET_ARN", "")
+    if not value and arn:
+        value = read_secret(arn, region, variable="BEFRIEND_ORIGIN_SECRET_ARN")
+    if value and len(value) < 32:
+        raise SettingsError("the origin secret must be at least 32 characters")
+    return value or None
 
 
 def signing_secret(env: Mapping[str, str], region: str) -> str:
@@ -78,7 +109,9 @@ def signing_secret(env: Mapping[str, str], region: str) -> str:
     return secret
 
 
-def read_secret(arn: str, region: str, client: Any = None) -> str:
+def read_secret(
+    arn: str, region: str, client: Any = None, variable: str = "BEFRIEND_SECRET_ARN"
+) -> str:
     """The value of the Secrets Manager secret ARN: its SecretString, used as it is.
 
     The format is a plain string (what GenerateSecretString makes without a template), not
@@ -96,16 +129,14 @@ def read_secret(arn: str, region: str, client: Any = None) -> str:
         value = client.get_secret_value(SecretId=arn).get("SecretString")
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "an error")
-        raise SettingsError(f"BEFRIEND_SECRET_ARN: Secrets Manager answered {code}") from None
+        raise SettingsError(f"{variable}: Secrets Manager answered {code}") from None
     except BotoCoreError as exc:
-        raise SettingsError(
-            f"BEFRIEND_SECRET_ARN: cannot read the secret ({type(exc).__name__})"
-        ) from None
+        raise SettingsError(f"{variable}: cannot read the secret ({type(exc).__name__})") from None
     if not isinstance(value, str):
-        raise SettingsError("BEFRIEND_SECRET_ARN: the secret must be a string, not binary")
+        raise SettingsError(f"{variable}: the secret must be a string, not binary")
     if value.lstrip().startswith(("{", "[")):
         raise SettingsError(
-            "BEFRIEND_SECRET_ARN: the secret must be a plain string, not JSON "
+            f"{variable}: the secret must be a plain string, not JSON "
             "(GenerateSecretString without SecretStringTemplate)"
         )
     return value

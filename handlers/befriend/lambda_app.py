@@ -1,5 +1,6 @@
 """The Lambda entry points, built once per container: `handler`, the Flask app behind
-apig-wsgi for API Gateway, and `scheduled`, the jobs EventBridge schedules invoke."""
+apig-wsgi for API Gateway; `mail_jobs`, the mail queue's worker; and `scheduled`, the jobs
+EventBridge schedules invoke."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from apig_wsgi import make_lambda_handler  # noqa: E402
 
 from befriend import scheduled as jobs  # noqa: E402
 from befriend.config import Settings  # noqa: E402
+from befriend.mailing import worker  # noqa: E402
 from befriend.web.app import create_app  # noqa: E402
 
 # One JSON line per job, beside the request log's lines (which are INFO too).
@@ -31,6 +33,12 @@ try:
 finally:
     gc.freeze()
     gc.enable()
+
+
+def mail_jobs(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The mail queue's batch (SQS): sign-ups and link requests, decided and mailed after
+    the visitor's answer. Jobs that failed are reported back and delivered again."""
+    return worker.lambda_batch(app.extensions["befriend"].mail_work, event)
 
 
 def scheduled(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -33,12 +33,15 @@ from befriend.clock import system_clock
 from befriend.config import Settings
 from befriend.demo import seed
 from befriend.keys import Keys
+from befriend.mailing.worker import Worker
 from befriend.sitegen import build_site
 from befriend.store import Store
 from befriend.web.app import SECURITY_HEADERS, create_app, read_playbook
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from befriend.web.services import Services
 
 _TOKEN_IN_PATH = re.compile(r"(/api/unsubscribe/)[^\s?\"]+")
 
@@ -198,9 +201,13 @@ def serve(host: str, port: int, demo: int) -> None:
     site = Path(tempfile.mkdtemp(prefix="befriend-site-"))
     # SIGTERM ends the server like Ctrl-C does, so the temporary site is removed either way.
     signal.signal(signal.SIGTERM, _terminate)
+    mail: Worker | None = None
     try:
         build_site(read_playbook(settings), settings.templates, site)
-        app = SiteAndApi(create_app(settings, store), site)
+        api = create_app(settings, store)
+        app = SiteAndApi(api, site)
+        # Mail jobs are done beside the server, as the mail function does them in AWS.
+        mail = local_worker(api.extensions["befriend"])
         base = f"http://{host}:{port}"
         print(f"befriend is running at {base}/")
         print(f"  API health:      {base}/api/health")
@@ -213,8 +220,17 @@ def serve(host: str, port: int, demo: int) -> None:
         with recorded(aws, settings):
             run_simple(host, port, app, threaded=True, request_handler=RedactingHandler)
     finally:
+        if mail is not None:
+            mail.stop()
         aws.stop()
         shutil.rmtree(site, ignore_errors=True)
+
+
+def local_worker(services: Services) -> Worker:
+    """The mail worker of `befriend serve`, started."""
+    worker = Worker(services.mail_work, services.queue)
+    worker.start()
+    return worker
 
 
 def recorded(aws: LocalAws, settings: Settings) -> AbstractContextManager[Path | None]:

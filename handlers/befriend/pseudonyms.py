@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 
-from befriend.core.commands import email_key_material
+from befriend.core.commands import email_key_material, mailbox_key_material
 from befriend.core.person import Evidence
 
 
@@ -30,7 +31,14 @@ class Pseudonyms:
         return self._mac("suppress", email_key_material(email))
 
     def mail_rate(self, email: str) -> str:
-        return self._mac("mail-rate", email_key_material(email))
+        """One budget per mailbox: name+1@… and name+2@… share it."""
+        return self._mac("mail-rate", mailbox_key_material(email))
+
+    def client_rate(self, client_address: str | None) -> str:
+        """One budget per client, keyed so the table holds no address. An IPv6 client
+        counts by its /64, the block one subscriber line is given: otherwise a single
+        client could take a fresh address for every request."""
+        return self._mac("client-rate", client_network(client_address))
 
     def fingerprint(self, data: bytes) -> str:
         """A keyed digest of a request body: comparable, but never reversible to its content."""
@@ -41,3 +49,16 @@ class Pseudonyms:
             client=self._mac("client", client_address or "")[:32],
             agent=self._mac("agent", user_agent or "")[:32],
         )
+
+
+def client_network(client_address: str | None) -> str:
+    """The address a per-client limit counts by: IPv4 as it is, IPv6 by its /64."""
+    try:
+        address = ipaddress.ip_address(client_address or "")
+    except ValueError:
+        return client_address or ""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)

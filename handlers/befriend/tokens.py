@@ -11,7 +11,7 @@ it can only ever withdraw.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
@@ -42,11 +42,8 @@ class Tokens:
         if len(secret) < 32:
             raise ValueError("the token secret must be at least 32 characters")
 
-        class _Signer(TimestampSigner):
-            def get_timestamp(self) -> int:
-                return int(clock().timestamp())
-
-        self._serializer = URLSafeTimedSerializer(secret, salt="befriend.token.v1", signer=_Signer)
+        self._secret = secret
+        self._serializer = _serializer(secret, clock)
 
     def issue(
         self,
@@ -57,14 +54,19 @@ class Tokens:
         channel: str | None = None,
         purpose: str | None = None,
         request: str | None = None,
+        at: datetime | None = None,
     ) -> str:
+        """A signed token. Issued again with the same `at` (and claims) it is the same
+        token, byte for byte: a retried confirmation gets the answer it lost, not a new
+        credential."""
         payload: dict[str, Any] = {"s": scope, "p": person_id, "g": generation}
         if request is not None:
             payload["r"] = request
         if channel is not None:
             payload["c"] = channel
             payload["u"] = purpose
-        return str(self._serializer.dumps(payload))
+        serializer = self._serializer if at is None else _serializer(self._secret, lambda: at)
+        return str(serializer.dumps(payload))
 
     def read(self, token: str, scope: Scope) -> Claims:
         """The claims of a genuine, unexpired token of `scope`; raise otherwise."""
@@ -89,3 +91,11 @@ class Tokens:
             payload.get("u"),
             payload.get("r"),
         )
+
+
+def _serializer(secret: str, clock: Clock) -> URLSafeTimedSerializer:
+    class _Signer(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(clock().timestamp())
+
+    return URLSafeTimedSerializer(secret, salt="befriend.token.v1", signer=_Signer)

@@ -422,6 +422,7 @@ def test_lambda_module_imports_with_environment_settings_only(tmp_path: Path) ->
         "PYTHONPATH": str(ROOT / "handlers"),
         "BEFRIEND_SECRET": "s3cr3t-" + "x" * 33,
         "BEFRIEND_TABLE": "befriend-import-check",
+        "BEFRIEND_MAIL_QUEUE": "https://sqs.eu-west-1.amazonaws.com/123456789012/befriend-mail",
         "AWS_DEFAULT_REGION": "eu-west-1",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",

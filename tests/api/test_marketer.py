@@ -548,9 +548,10 @@ def test_a_withdrawn_channel_never_shows_up_in_any_audience(
 def test_an_audience_as_csv_is_safe_to_open_in_a_spreadsheet(
     client: Any, keyring: Keyring, sign_up: SignUp
 ) -> None:
-    names = ['=HYPERLINK("http://evil")', "+44 20", "-1", "@home", "Plain Name"]
+    # Names refuse web addresses and "@"; what they accept may still start like a formula.
+    names = ["=HYPERLINK(A1)", "+44 20", "-1", "=cmd+calc", "Plain Name"]
     for name in names:
-        sign_up(name=name, email=f"=1+{uuid.uuid4().hex[:6]}@example.org")
+        sign_up(name=name, email=f"=1-{uuid.uuid4().hex[:6]}@example.org")
     rows: list[list[str]] = []
     url: str | None = "/api/plays/welcome-letter/audience?format=csv&limit=2"
     while url:
@@ -566,9 +567,9 @@ def test_an_audience_as_csv_is_safe_to_open_in_a_spreadsheet(
         if url:
             assert "format=csv" in url
     assert sorted(r[2] for r in rows) == sorted(
-        ['\'=HYPERLINK("http://evil")', "'+44 20", "'-1", "'@home", "Plain Name"]
+        ["'=HYPERLINK(A1)", "'+44 20", "'-1", "'=cmd+calc", "Plain Name"]
     )
-    assert all(r[1].startswith("'=1+") for r in rows)
+    assert all(r[1].startswith("'=1-") for r in rows)
     assert not any(cell[:1] in ("=", "+", "-", "@", "\t", "\r") for r in rows for cell in r)
 
 

@@ -10,7 +10,7 @@ import boto3
 
 from befriend.clock import SettableClock
 from befriend.config import Settings
-from befriend.mail import Mailer, mail_templates
+from befriend.mailing.ses import Mailer, mail_templates
 from befriend.notify import Notifier
 from befriend.store import Store
 from befriend.web.app import create_app

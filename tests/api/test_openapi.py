@@ -299,7 +299,12 @@ def test_a_visit_from_sign_up_to_erasure_matches_the_document(
     confirm_token = _link(mail, "/confirm/")
     unsubscribe = _unsubscribe_path(mail)
 
-    # Confirm: the asked-for permissions are granted; confirming again changes nothing.
+    # The confirmation page's look at what would be granted changes nothing; confirming
+    # grants it, and confirming again at once gets the same answer.
+    shown = api.call(
+        "POST", "/api/confirm/preview", json={"token": confirm_token}, expect=200
+    ).get_json()
+    assert shown["name"] == "Visitor One" and len(shown["permissions"]) == 2
     confirmed = api.call("POST", "/api/confirm", json={"token": confirm_token}, expect=200)
     token = confirmed.get_json()["manage_token"]
     person = confirmed.get_json()["person"]
@@ -310,6 +315,11 @@ def test_a_visit_from_sign_up_to_erasure_matches_the_document(
 
     me = api.call("GET", "/api/me", token=token, expect=200).get_json()
     assert me == person
+    # Later, the spent link is refused, and may ask for a fresh link by mail.
+    clock.advance(minutes=30)
+    spent = api.call("POST", "/api/confirm", json={"token": confirm_token}, expect=410)
+    assert spent.get_json()["fresh_link"] == "/api/confirm/fresh-link"
+    api.call("POST", "/api/confirm/fresh-link", json={"token": confirm_token}, expect=202)
 
     changed = api.call(
         "PATCH",
@@ -681,11 +691,14 @@ def test_failures_on_our_side_match_the_document(
     api.call("DELETE", "/api/me", token=token, expect=409)
 
     def refused(*args: Any, **kwargs: Any) -> Any:
-        raise ClientError({"Error": {"Code": "Throttling", "Message": "slow down"}}, "SendRawEmail")
+        raise ClientError({"Error": {"Code": "RequestThrottled", "Message": "slow"}}, "SendMessage")
 
-    monkeypatch.setattr(app.extensions["befriend"].mailer, "send", refused)
+    monkeypatch.setattr(app.extensions["befriend"].queue, "send", refused)
     body = _signup_body(playbook, _address("intruder"))
     api.call("POST", "/api/signup", json=body, expect=503)
+    monkeypatch.setattr(store, "take_client_slot", lambda *a, **k: 1800)
+    too_many = api.call("POST", "/api/link", json={"email": body["email"]}, expect=429)
+    assert too_many.headers["Retry-After"] == "1800"
     monkeypatch.setattr(store, "person", lambda *a, **k: 1 / 0)
     api.call("GET", "/api/me", token=token, expect=500)
 

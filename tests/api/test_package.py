@@ -233,6 +233,7 @@ def cold_start(task: Path, tmp_path: Path, *flags: str) -> subprocess.CompletedP
         "BEFRIEND_SECRET": SECRET,
         "BEFRIEND_SITE_URL": "https://prefs.example",
         "BEFRIEND_TABLE": "befriend-package-test",
+        "BEFRIEND_MAIL_QUEUE": "https://sqs.eu-west-1.amazonaws.com/123456789012/befriend-mail",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",

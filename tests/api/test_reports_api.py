@@ -336,6 +336,7 @@ def test_the_lambda_entry_does_not_load_pygal() -> None:
         "PATH": "/usr/bin:/bin",
         "PYTHONPATH": str(ROOT / "handlers"),
         "BEFRIEND_SECRET": "s" * 40,
+        "BEFRIEND_MAIL_QUEUE": "https://sqs.eu-west-1.amazonaws.com/123456789012/befriend-mail",
         "AWS_DEFAULT_REGION": "eu-west-1",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",

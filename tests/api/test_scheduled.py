@@ -4,9 +4,6 @@ of held change events, as EventBridge schedules invoke them with `{"befriend": <
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +15,7 @@ from befriend.clock import SettableClock
 from befriend.store import Store
 from befriend.web.services import Services
 from tests.api.conftest import SignUp
-from tests.conftest import REGION, ROOT, received
+from tests.conftest import REGION, received, run_lambda
 
 
 @pytest.fixture
@@ -74,29 +71,19 @@ def test_the_lambda_entry_runs_a_scheduled_job_in_a_fresh_interpreter(
     boto3.client("events", endpoint_url=moto_server, region_name=REGION).create_event_bus(
         Name=table
     )
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONPATH": str(ROOT / "handlers"),
-        "BEFRIEND_SECRET": "s3cr3t-" + "x" * 33,
-        "BEFRIEND_TABLE": table,
-        "BEFRIEND_EVENT_BUS": table,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_ENDPOINT_URL": moto_server,
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    }
+    queue = boto3.client("sqs", endpoint_url=moto_server, region_name=REGION).create_queue(
+        QueueName=f"{table}-mail"
+    )["QueueUrl"]
     # The Input a schedule in infra/template.yaml sends, as the function receives it.
     for job, keys in (("sweep", {"people", "lapsed", "moved", "failed"}), ("redrive", None)):
-        done = subprocess.run(
-            [sys.executable, "-c", ENTRY, json.dumps({"befriend": job})],
-            env=env,
+        done = run_lambda(
+            ENTRY,
+            json.dumps({"befriend": job}),
             cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+            endpoint=moto_server,
+            BEFRIEND_TABLE=table,
+            BEFRIEND_EVENT_BUS=table,
+            BEFRIEND_MAIL_QUEUE=queue,
         )
         assert done.returncode == 0, done.stderr
         answer = json.loads(done.stdout.strip().splitlines()[-1])

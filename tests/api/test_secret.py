@@ -143,6 +143,10 @@ print(json.dumps({
 """
 
 
+# Named only: nothing here queues mail.
+MAIL_QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/befriend-mail"
+
+
 def test_a_lambda_container_reads_the_secret_once(moto_server: str) -> None:
     served = boto3.client("secretsmanager", region_name=REGION, endpoint_url=moto_server)
     arn = served.create_secret(Name=f"befriend-signing-{uuid.uuid4().hex[:8]}", SecretString=VALUE)[
@@ -157,6 +161,7 @@ def test_a_lambda_container_reads_the_secret_once(moto_server: str) -> None:
         AWS_ENDPOINT_URL=moto_server,
         BEFRIEND_SECRET_ARN=arn,
         BEFRIEND_SITE_URL="https://prefs.example",
+        BEFRIEND_MAIL_QUEUE=MAIL_QUEUE,
     )
     event = ROOT / "tests/events/http-api-v2-health.json"
 

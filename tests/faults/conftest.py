@@ -1,5 +1,5 @@
 """The app as deployed wires it: its own boto3 clients (with the production retry and timeout
-settings) for the table, SES and the bus, each with a `Faults` on the wire.
+settings) for the table, SES, the bus and the mail queue, each with a `Faults` on the wire.
 
 `app` is overridden here, so `client`, `mails` and `sign_up` from the shared fixtures drive
 this app; the `store` fixture's table is the one it writes, and still ends every test with
@@ -32,6 +32,7 @@ class Wire:
     dynamodb: Faults
     ses: Faults
     events: Faults
+    sqs: Faults
 
 
 @pytest.fixture
@@ -61,4 +62,5 @@ def wire(services: Services) -> Wire:
         dynamodb=Faults().attach(services.store.client),
         ses=Faults().attach(services.mailer.client),
         events=Faults().attach(services.notifier.client),
+        sqs=Faults().attach(services.queue.client),
     )

@@ -1,6 +1,7 @@
-"""Mail and bus failures after a change: the API never loses an accepted change. A mail SES
-will not take answers 503 with Retry-After and the visitor's retry sends it; change events
-the bus refuses are held in the table and put again by `befriend events redrive`."""
+"""Mail, queue and bus failures: the API never loses an accepted change. A mail SES will not
+take stays in the mail queue and is sent when SES is back; a queue that will not take a job
+answers 503 with Retry-After; change events the bus refuses are held in the table and put
+again by `befriend events redrive`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from click.testing import CliRunner
 
 from befriend.cli import main
 from befriend.core.playbook import Playbook
+from befriend.mailing.worker import drain
 from befriend.store import Store
 from befriend.web.services import Services
 from tests.api.conftest import Mails, SignUp, token_in
@@ -21,7 +23,7 @@ from tests.faults.conftest import Wire
 from tests.faults.test_table_faults import NEWSLETTER, ledger, problem, retry_after
 
 Bus = tuple[str, Any, str]
-# SES and the bus are tried twice in all by their clients (see mail.py, notify.py).
+# SES and the bus are tried twice in all by their clients (see mailing/ses.py, notify.py).
 SIDE_EFFECT_TRIES = 2
 
 
@@ -33,43 +35,72 @@ def signup_body(playbook: Playbook) -> dict[str, Any]:
     }
 
 
+def _work_through(services: Services) -> None:
+    """The mail worker's pass over the queue; a failed job is visible again at once."""
+    drain(services.mail_work, services.queue, hide_for=0)
+
+
 @pytest.mark.parametrize("failure", ["Throttling", "ServiceUnavailable", "unreachable"])
-def test_a_sign_up_whose_mail_fails_answers_503_and_the_retry_mails_once(
-    client: Any, wire: Wire, mails: Mails, playbook: Playbook, store: Store, failure: str
+def test_a_sign_up_whose_mail_fails_is_kept_and_mailed_once_ses_is_back(
+    client: Any,
+    wire: Wire,
+    mails: Mails,
+    playbook: Playbook,
+    store: Store,
+    services: Services,
+    failure: str,
 ) -> None:
     body = signup_body(playbook)
     if failure == "unreachable":
         wire.ses.unreachable("SendRawEmail")
     else:
         wire.ses.ses_error(failure)
-    answer = client.post("/api/signup", json=body)
-    problem(answer, 503, "mail-unavailable")
-    retry_after(answer)
+    assert client.post("/api/signup", json=body).status_code == 202  # SES is not waited for
+    _work_through(services)
     assert wire.ses.calls["SendRawEmail"] == SIDE_EFFECT_TRIES
-    assert mails() == []
+    assert services.queue.waiting() == 1  # the job is kept
 
     wire.ses.clear()
-    assert client.post("/api/signup", json=body).status_code == 202
     sent = mails()
     assert [m["to"] for m in sent] == [body["email"]]
+    assert services.queue.waiting() == 0
     confirmed = client.post("/api/confirm", json={"token": token_in(sent[0], "confirm")})
     assert confirmed.status_code == 200, confirmed.get_data(as_text=True)
     person = confirmed.get_json()["person"]["id"]
     assert [e["action"] for e in store.ledger(person)] == ["signup", "confirm"]
 
 
-def test_a_link_mail_that_fails_answers_503_and_the_retry_sends_it(
-    client: Any, sign_up: SignUp, wire: Wire, mails: Mails
+def test_a_link_mail_that_fails_is_sent_once_ses_is_back(
+    client: Any, sign_up: SignUp, wire: Wire, mails: Mails, services: Services
 ) -> None:
     visitor = sign_up()
     seen = len(mails())
+    tried = wire.ses.calls["SendRawEmail"]  # the sign-up's confirmation
     wire.ses.ses_error("Throttling")
-    answer = client.post("/api/link", json={"email": visitor.email})
-    problem(answer, 503, "mail-unavailable")
-    retry_after(answer)
-    wire.ses.clear()
     assert client.post("/api/link", json={"email": visitor.email}).status_code == 202
+    _work_through(services)
+    assert wire.ses.calls["SendRawEmail"] == tried + SIDE_EFFECT_TRIES
+    assert services.queue.waiting() == 1
+    wire.ses.clear()
     assert [m["to"] for m in mails()[seen:]] == [visitor.email]
+
+
+@pytest.mark.parametrize("failure", ["ServiceUnavailable", "unreachable"])
+def test_a_sign_up_the_queue_will_not_take_answers_503_and_the_retry_mails_once(
+    client: Any, wire: Wire, mails: Mails, playbook: Playbook, services: Services, failure: str
+) -> None:
+    body = signup_body(playbook)
+    if failure == "unreachable":
+        wire.sqs.unreachable("SendMessage")
+    else:
+        wire.sqs.fail("SendMessage", 503, {"__type": "ServiceUnavailable", "message": "injected"})
+    answer = client.post("/api/signup", json=body)
+    problem(answer, 503, "busy")
+    retry_after(answer)
+    wire.sqs.clear()
+    assert services.queue.waiting() == 0  # nothing was queued
+    assert client.post("/api/signup", json=body).status_code == 202
+    assert [m["to"] for m in mails()] == [body["email"]]
 
 
 def test_events_the_bus_refuses_are_held_and_redriven_once(

@@ -13,10 +13,12 @@ import pytest
 from befriend.clock import SettableClock
 from befriend.core.playbook import Playbook
 from befriend.keys import Keys
+from befriend.mailing.worker import drain
 from befriend.store import Store
 from befriend.store.table import CONFLICT_TRIES
 from befriend.web.openapi import document
 from befriend.web.people import ATTEMPTS
+from befriend.web.services import Services
 from tests.api.conftest import Mails, SignUp, Visitor
 from tests.api.openapi_check import check_response
 from tests.faults.conftest import Wire
@@ -157,22 +159,40 @@ def test_a_condition_that_keeps_failing_gives_up_with_409_after_bounded_tries(
     assert snapshot(store, visitor) == before
 
 
-def test_a_sign_up_the_table_sheds_is_refused_with_503_and_goes_through_on_retry(
-    client: Any, wire: Wire, mails: Mails, playbook: Playbook, store: Store
+def test_a_sign_up_whose_count_the_table_sheds_is_refused_with_503_and_goes_through_on_retry(
+    client: Any, wire: Wire, mails: Mails, playbook: Playbook, services: Services
 ) -> None:
     body = {
         "email": f"busy-{uuid.uuid4().hex[:6]}@example.org",
         "policy_version": playbook.policy.version,
         "permissions": [{"channel": "email", "purpose": "newsletter"}],
     }
-    wire.dynamodb.dynamodb_error("TransactWriteItems", "ThrottlingException")
+    wire.dynamodb.dynamodb_error("UpdateItem", "ThrottlingException")  # the client's count
     answer = client.post("/api/signup", json=body)
     problem(answer, 503, "busy")
     retry_after(answer)
-    assert mails() == []
+    assert services.queue.waiting() == 0  # nothing was queued
     wire.dynamodb.clear()
     assert client.post("/api/signup", json=body).status_code == 202
     assert [m["to"] for m in mails()] == [body["email"]]
+
+
+def test_a_sign_up_whose_write_the_table_sheds_waits_in_the_queue_and_is_written_once(
+    client: Any, wire: Wire, mails: Mails, playbook: Playbook, services: Services, store: Store
+) -> None:
+    body = {
+        "email": f"shed-{uuid.uuid4().hex[:6]}@example.org",
+        "policy_version": playbook.policy.version,
+        "permissions": [{"channel": "email", "purpose": "newsletter"}],
+    }
+    wire.dynamodb.dynamodb_error("TransactWriteItems", "ThrottlingException")
+    assert client.post("/api/signup", json=body).status_code == 202
+    drain(services.mail_work, services.queue, hide_for=0)  # the worker's write is shed
+    assert services.queue.waiting() == 1
+    wire.dynamodb.clear()
+    [mail] = mails()
+    assert mail["to"] == body["email"]
+    assert services.queue.waiting() == 0
 
 
 def test_an_event_batch_cut_short_by_throttling_counts_each_event_once_when_sent_again(

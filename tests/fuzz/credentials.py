@@ -3,7 +3,8 @@ and how to spoil it so the request must be refused.
 
 The document says what guards an operation: `manageToken` (a visitor), `marketerKey` with
 the role its description names, or nothing. Two more operations carry their credential
-elsewhere: `/api/confirm` in the body and the unsubscribe link in the path.
+elsewhere: the confirmation routes (`/api/confirm…`) in the body and the unsubscribe link
+in the path.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def guard_of(path: str, operation: Mapping[str, Any]) -> Guard:
         named = re.search(r"the role (\w+) \(or admin\)", operation.get("description", ""))
         assert named, f"{path}: the description does not name the key's role"
         return Guard("key", named.group(1))
-    if path == "/api/confirm":
+    if path in ("/api/confirm", "/api/confirm/preview", "/api/confirm/fresh-link"):
         return Guard("confirm")
     if "{token}" in path:
         return Guard("unsubscribe")

@@ -22,10 +22,11 @@ from moto.dynamodb.models import dynamodb_backends
 from befriend.clock import SettableClock
 from befriend.core.playbook import Playbook
 from befriend.keys import ROLES, Keys
-from befriend.mail import Mailer
+from befriend.mailing.ses import Mailer
 from befriend.tokens import Scope, Tokens
 from befriend.web.services import Services
 from tests.api.conftest import Visitor
+from tests.conftest import deliver
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class World:
         email = self.address()
         answer = self.client.post("/api/signup", json=self.signup_body(email))
         assert answer.status_code == 202, answer.get_data(as_text=True)
+        deliver(self.app)  # the mail worker's turn
         return email, self.outbox.last_to(email, "confirm").token()
 
     def join(self) -> Visitor:

@@ -32,11 +32,12 @@ from befriend.clock import SettableClock
 from befriend.config import Settings
 from befriend.core.playbook import Playbook
 from befriend.keys import Keys
+from befriend.mailing.worker import lambda_batch
 from befriend.publish import publish
 from befriend.store import Store
 from befriend.web.app import create_app
 from tests.api.conftest import token_in
-from tests.conftest import REGION, ROOT, START
+from tests.conftest import REGION, ROOT, START, sqs_event
 from tests.infra.conftest import PACKAGE_KEY, Template, references, translate
 
 SITE_DOMAIN = "prefs.example.org"
@@ -457,6 +458,16 @@ def test_the_app_runs_on_what_the_stack_made(stack: dict[str, Any], playbook: Pl
         },
     )
     assert signup.status_code == 202, signup.get_data(as_text=True)
+    # The mail function takes the job from the stack's queue, with its own environment.
+    mail_env = boto3.client("lambda", region_name=REGION).get_function_configuration(
+        FunctionName=outputs["MailFunctionName"]
+    )["Environment"]["Variables"]
+    worker = create_app(Settings.from_env({**mail_env, "AWS_REGION": REGION}), clock=clock)
+    sqs = boto3.client("sqs", region_name=REGION)
+    queued = sqs.receive_message(QueueUrl=outputs["MailQueueUrl"], MaxNumberOfMessages=10)
+    event = sqs_event(*(m["Body"] for m in queued["Messages"]))
+    answer = lambda_batch(worker.extensions["befriend"].mail_work, event)
+    assert answer == {"batchItemFailures": []}
     mail = _mail_to(address)
     assert any(link.startswith(f"https://{SITE_DOMAIN}/confirm/#t=") for link in mail["links"])
     confirmed = client.post("/api/confirm", json={"token": token_in(mail, "confirm")})

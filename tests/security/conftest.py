@@ -25,7 +25,7 @@ from befriend.web import dev
 from befriend.web.app import create_app
 from befriend.web.openapi import document
 from tests.api.conftest import Mails, sign_up, token_in  # noqa: F401
-from tests.conftest import ROOT, SECRET, SENDER
+from tests.conftest import ROOT, SECRET, SENDER, deliver
 
 PROBLEM = "application/problem+json"
 AUTOMATIC = frozenset({"HEAD", "OPTIONS"})  # Flask answers these for every rule itself
@@ -222,13 +222,26 @@ def keyring(store: Store, clock: SettableClock) -> Keyring:
 
 
 @pytest.fixture
+def apps(app: Flask) -> list[Flask]:
+    """Every app of this test, whose queued mail jobs `mails` carries out."""
+    return [app]
+
+
+@pytest.fixture
 def app_with(
-    settings: Settings, store: Store, clock: SettableClock, ses: Any, playbook: Playbook
+    settings: Settings,
+    store: Store,
+    clock: SettableClock,
+    ses: Any,
+    playbook: Playbook,
+    apps: list[Flask],
 ) -> Callable[..., Flask]:
-    """Another app on the same table, with some settings or parts replaced."""
+    """Another app on the same table, with some settings or parts replaced. It has a mail
+    queue of its own, so its jobs are done under its own settings (its mail limit)."""
     from dataclasses import replace
 
-    from befriend.mail import Mailer, mail_templates
+    from befriend.mailing.queue import MailQueue
+    from befriend.mailing.ses import Mailer, mail_templates
 
     def make(*, store_: Store | None = None, **changed: Any) -> Flask:
         mailer = Mailer(
@@ -237,15 +250,19 @@ def app_with(
             mail_templates(ROOT / "templates"),
             client=ses,
         )
-        made = create_app(replace(settings, **changed), store_ or store, clock, mailer, playbook)
+        queue = MailQueue(name=f"{store.table}-mail-{len(apps)}", region=settings.region)
+        made = create_app(
+            replace(settings, **changed), store_ or store, clock, mailer, playbook, queue=queue
+        )
         made.testing = True
+        apps.append(made)
         return made
 
     return make
 
 
 @pytest.fixture
-def mails(ses: Any) -> Mails:
+def mails(ses: Any, apps: list[Flask]) -> Mails:
     """Mails sent since this test began, oldest first, as /dev/outbox.json shows them.
 
     tests/api's fixture of this name reads the whole outbox on every call, and moto keeps
@@ -258,6 +275,8 @@ def mails(ses: Any) -> Mails:
     start = len(sent)
 
     def read() -> list[dict[str, Any]]:
+        for made in apps:
+            deliver(made)
         return [dev.parse(m) for m in sent[start:] if getattr(m, "raw_data", None)]
 
     return read

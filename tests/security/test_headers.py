@@ -96,6 +96,19 @@ class World:
         self.playbook = playbook
         self.unsubscribe = unsubscribe_path(mails()[-1])
         self.mails = mails
+        self._pending: str | None = None
+
+    def pending_confirm(self) -> str:
+        """The confirmation token of a sign-up nobody has confirmed yet."""
+        from tests.api.conftest import token_in
+
+        if self._pending is None:
+            address = "headers-pending@example.org"
+            body = {"email": address, "policy_version": self.playbook.policy.version}
+            assert self.client.post("/api/signup", json=body).status_code == 202
+            mail = next(m for m in self.mails() if m["to"] == address)
+            self._pending = token_in(mail, "confirm")
+        return self._pending
 
     def auth(self, route: Route) -> dict[str, str]:
         if route.security == "manageToken":
@@ -127,6 +140,13 @@ class World:
 
             confirm = token_in(self.mails()[0], "confirm")
             path, kwargs = route.path(), {"json": {"token": confirm}}
+        elif route.endpoint == "visitor.confirm_preview":
+            path, kwargs = route.path(), {"json": {"token": self.pending_confirm()}}
+        elif route.endpoint == "visitor.confirm_fresh_link":
+            from tests.api.conftest import token_in
+
+            spent = token_in(self.mails()[0], "confirm")
+            path, kwargs = route.path(), {"json": {"token": spent}}
         elif route.endpoint == "oneclick.ask":
             path, kwargs = self.unsubscribe, {}
         elif route.endpoint == "oneclick.one_click":

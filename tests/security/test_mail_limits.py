@@ -2,10 +2,10 @@
 whether it is known.
 
 Every route that mails (the sign-up and the manage link, as JSON and as a no-JavaScript
-form) counts against one budget per address (`mails_per_hour`, a sliding hour), shared
+form) counts against one budget per mailbox (`mails_per_hour`, a sliding hour), shared
 between the routes and between spellings of the same address. Past the limit nothing is
-mailed and nothing is written, and the answer (status, body, every header but the request
-id) is the one a first request for an unknown address gets.
+mailed and nothing about the address is written, and the answer (status, body, every
+header but the request id) is the one a first request for an unknown address gets.
 """
 
 from __future__ import annotations
@@ -59,6 +59,12 @@ def shape(answer: Any) -> tuple[int, bytes, dict[str, str]]:
     return answer.status_code, answer.get_data(), headers
 
 
+def about_addresses(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items that could tell anything about an address: all but the per-client request
+    counts (the request was made, whatever it was for) and the marks of finished jobs."""
+    return [i for i in items if not i["pk"]["S"].startswith(("CLIENTRATE#", "JOB#"))]
+
+
 def mails_to(mails: Mails, email: str) -> list[dict[str, Any]]:
     return [m for m in mails() if m["to"].lower() == email.lower()]
 
@@ -90,10 +96,10 @@ def test_at_the_limit_nothing_is_mailed_or_written_and_the_answer_is_the_same(
 
     answers = [send(client, email) for _ in range(limit + 3)]
     assert len(mails_to(mails, email)) == limit
-    before = snapshot(store)
+    before = about_addresses(snapshot(store))
     past = send(client, email)
-    assert snapshot(store) == before, "a request past the limit wrote something"
-    assert len(mails_to(mails, email)) == limit
+    assert len(mails_to(mails, email)) == limit  # the mail worker has done its job
+    assert about_addresses(snapshot(store)) == before, "a request past the limit wrote something"
     for answer in [*answers, past]:
         assert shape(answer) == first_for_a_stranger
 

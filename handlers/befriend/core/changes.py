@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from befriend.core.commands import PermissionChange, SettingsPatch, Signup
+from befriend.core.commands import ConfirmChoice, PermissionChange, SettingsPatch, Signup
+from befriend.core.errors import FieldError, InvalidInput
 from befriend.core.freshness import due, lapsed
 from befriend.core.ledger import Change, Entry, chain
 from befriend.core.person import (
@@ -81,10 +82,11 @@ def start_signup(person_id: str, form: Signup, ctx: Context) -> Person:
 
 
 def renew_signup(person: Person, form: Signup, ctx: Context) -> Person:
-    """A second sign-up before confirming replaces the first request and restarts its clock."""
+    """A second sign-up before confirming replaces the first request, name included (the
+    confirmation page shows the name of the request it confirms), and restarts its clock."""
     return replace(
         person,
-        name=form.name or person.name,
+        name=form.name,
         preferences=replace(person.preferences, time_zone=form.time_zone),
         request=_request(form, ctx),
         expires_at=ctx.now + timedelta(days=PENDING_DAYS),
@@ -105,13 +107,25 @@ def _request(form: Signup, ctx: Context) -> SignupRequest:
     )
 
 
-def confirm(person: Person, ctx: Context, playbook: Playbook) -> Outcome:
-    """Grant what was asked for at sign-up. Confirming twice changes nothing."""
+def confirm(
+    person: Person, ctx: Context, playbook: Playbook, choice: ConfirmChoice | None = None
+) -> Outcome:
+    """Grant what was asked for at sign-up, or the part of it the person kept ticked on the
+    confirmation page, and keep the name only if they said so. Confirming twice changes
+    nothing."""
     if person.status != "pending" or person.request is None:
         return Outcome(person, person, ())
     req = person.request
+    choice = choice or ConfirmChoice()
     gpc = req.gpc or ctx.gpc
-    asked = [p for p in req.permissions if playbook.offers(*p)]
+    kept = req.permissions if choice.permissions is None else choice.permissions
+    extra = [f"{c}:{p}" for c, p in kept if (c, p) not in req.permissions]
+    if extra:
+        raise InvalidInput(
+            [FieldError("permissions", f"{', '.join(extra)} was not asked for at sign-up")]
+        )
+    asked = [p for p in req.permissions if playbook.offers(*p) and p in kept]
+    name = person.name if choice.keep_name else ""
     refused = [p for p in asked if gpc and playbook.purposes[p[1]].gpc_opt_out]
     granted = [p for p in asked if p not in refused]
     interests = frozenset(t for t in req.interests if t in playbook.topics)
@@ -125,7 +139,7 @@ def confirm(person: Person, ctx: Context, playbook: Playbook) -> Outcome:
         req.source,
         [
             Change("email", None, person.email),
-            Change("name", None, person.name),
+            Change("name", None, name),
             Change("time_zone", None, person.preferences.time_zone),
             Change("requested", None, [f"{c}:{p}" for c, p in req.permissions]),
         ],
@@ -154,8 +168,10 @@ def confirm(person: Person, ctx: Context, playbook: Playbook) -> Outcome:
         )
     confirmed = replace(
         person,
+        name=name,
         status="active",
         confirmed_at=ctx.now,
+        confirmed_request=req.fingerprint(),
         permissions=perms,
         interests=interests,
         request=None,

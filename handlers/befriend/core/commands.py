@@ -35,6 +35,16 @@ class Signup:
 
 
 @dataclass(frozen=True)
+class ConfirmChoice:
+    """What the person agrees to on the confirmation page: the requested permissions they
+    kept ticked (None: all of them, as the mail listed) and whether to keep the name that
+    was typed at sign-up, which anyone who knew the address could have typed."""
+
+    permissions: tuple[Pair, ...] | None = None
+    keep_name: bool = True
+
+
+@dataclass(frozen=True)
 class PermissionChange:
     pair: Pair
     granted: bool
@@ -119,6 +129,28 @@ def email_key_material(email: str) -> str:
     return email.casefold()
 
 
+# Providers that deliver several spellings to one mailbox, beyond "+tag": Gmail ignores
+# dots in the local part and answers for googlemail.com too; Yahoo's disposable addresses
+# are "base-keyword".
+_SAME_MAILBOX = {"googlemail.com": "gmail.com"}
+_DOTS_IGNORED = {"gmail.com"}
+_HYPHEN_TAGS = {"yahoo.com", "ymail.com", "rocketmail.com"}
+
+
+def mailbox_key_material(email: str) -> str:
+    """The mailbox an address reaches, for limits: every spelling a provider delivers to
+    the same inbox counts as one. Tags after "+" are folded for every domain (a domain
+    that does not deliver them alike only makes the limit stricter, never looser)."""
+    local, _, domain = email.casefold().rpartition("@")
+    domain = _SAME_MAILBOX.get(domain, domain)
+    local = local.split("+", 1)[0] or local
+    if domain in _DOTS_IGNORED:
+        local = local.replace(".", "") or local
+    if domain in _HYPHEN_TAGS:
+        local = local.split("-", 1)[0] or local
+    return f"{local}@{domain}"
+
+
 def read_signup(body: object, playbook: Playbook) -> Signup:
     f = _Fields(body, {"email", "name", "interests", "permissions", "time_zone", "policy_version"})
     email = ""
@@ -149,11 +181,34 @@ def read_email_only(body: object) -> str:
 
 def read_token(body: object) -> str:
     f = _Fields(body, {"token"})
+    token = _token(f)
+    f.done()
+    return token
+
+
+def _token(f: _Fields) -> str:
     token = f.body.get("token")
     if not isinstance(token, str) or not token or len(token) > 1000:
         f.fail("token", "the token from the confirmation link is required")
-    f.done()
     return str(token)
+
+
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise _Bad(where, "must be true or false")
+    return value
+
+
+def read_confirm(body: object, playbook: Playbook) -> tuple[str, ConfirmChoice]:
+    """The confirmation: the link's token and, optionally, what the person kept ticked."""
+    f = _Fields(body, {"token", "permissions", "keep_name"})
+    token = _token(f)
+    permissions: tuple[Pair, ...] | None = f.read(
+        "permissions", lambda v, w: _pairs(v, w, playbook), None
+    )
+    keep_name = f.read("keep_name", _flag, True)
+    f.done()
+    return token, ConfirmChoice(permissions, keep_name)
 
 
 def read_permission_changes(body: object, playbook: Playbook) -> tuple[PermissionChange, ...]:
@@ -248,14 +303,28 @@ def _zero_to_ten(value: Any, where: str) -> int:
     return value
 
 
+# What a name never holds: a web address (a scheme, "www.", or a word.word domain such as
+# evil.test/verify), an email address, or markup. A stranger may type someone else's name,
+# and it is shown on pages and in mails beside the organisation's own words.
+_NOT_A_NAME = re.compile(
+    r"://|\bwww\.|@|[<>{}\[\]\\`|]|&[#\w]+;|\w[\w-]*\.[a-z][a-z0-9-]*(?:/|\b)", re.IGNORECASE
+)
+
+
 def _name(value: Any, where: str) -> str:
     if not isinstance(value, str):
         raise _Bad(where, "must be a string")
     cleaned = " ".join(value.split())
     if len(cleaned) > MAX_NAME:
         raise _Bad(where, f"at most {MAX_NAME} characters")
-    if any(ord(ch) < 32 for ch in cleaned):
+    if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in cleaned):
         raise _Bad(where, "must not contain control characters")
+    if _NOT_A_NAME.search(cleaned):
+        raise _Bad(
+            where,
+            "must be a name, without web or email addresses or markup"
+            " (write initials with a space after the dot: J. R. Smith)",
+        )
     return cleaned
 
 

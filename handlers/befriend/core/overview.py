@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from befriend.core.person import Person, describe
+from befriend.core.person import Person, describe, iso
 from befriend.core.playbook import Playbook
 from befriend.core.plays import next_steps
 from befriend.core.stages import facts, placed
@@ -29,3 +29,38 @@ def overview(person: Person, playbook: Playbook, now: datetime) -> dict[str, Any
 def person_view(person: Person, playbook: Playbook, now: datetime) -> dict[str, Any]:
     """The person as they see themselves: their data and choices, and where they stand."""
     return {**describe(person, playbook), "relationship": overview(person, playbook, now)}
+
+
+def confirmation_view(person: Person, playbook: Playbook, gpc: bool = False) -> dict[str, Any]:
+    """What confirming a pending sign-up would grant, shown before the person decides:
+    every channel × purpose asked for (those Global Privacy Control withholds marked),
+    the name that was typed (anyone who knew the address could have typed it, so the
+    person may drop it), the topics, and the policy they agree to."""
+    req = person.request
+    assert req is not None, "only a pending sign-up is confirmed"
+    withheld = req.gpc or gpc
+    return {
+        "email": person.email,
+        "name": person.name or None,
+        "requested_at": iso(req.at),
+        "time_zone": person.preferences.time_zone,
+        "permissions": [
+            {
+                "channel": c,
+                "purpose": p,
+                "channel_label": playbook.channels[c].label,
+                "purpose_label": playbook.purposes[p].label,
+                "withheld_by_gpc": withheld and playbook.purposes[p].gpc_opt_out,
+            }
+            for c, p in req.permissions
+            if playbook.offers(c, p)
+        ],
+        "interests": [
+            {"id": t, "label": playbook.topics[t]} for t in req.interests if t in playbook.topics
+        ],
+        "policy": {"version": req.policy_version, "url": playbook.policy.url},
+        "organisation": {
+            "name": playbook.organisation.name,
+            "contact": playbook.organisation.contact,
+        },
+    }

@@ -120,6 +120,8 @@ class Person:
     head: str = ""  # hash of the last ledger entry
     request: SignupRequest | None = None
     expires_at: datetime | None = None  # set while pending: unconfirmed sign-ups lapse
+    # The fingerprint of the sign-up request the person confirmed: its link works once.
+    confirmed_request: str | None = None
     revision: int = 0  # bumped by the store on every write; its optimistic lock
     relationship: Relationship = field(default_factory=Relationship)
 

@@ -52,6 +52,7 @@ def person_to_record(person: Person) -> dict[str, Any]:
         "revision": person.revision,
         "request": _request_to_record(person.request),
         "expires_at": iso(person.expires_at),
+        "confirmed_request": person.confirmed_request,
         "relationship": _relationship_to_record(person.relationship),
     }
 
@@ -85,6 +86,7 @@ def person_from_record(rec: Mapping[str, Any]) -> Person:
         revision=int(rec.get("revision", 0)),
         request=_request_from_record(rec.get("request")),
         expires_at=_when(rec.get("expires_at")),
+        confirmed_request=rec.get("confirmed_request"),
         relationship=_relationship_from_record(rec.get("relationship") or {}),
     )
 

@@ -1,4 +1,5 @@
-"""Limits and replays: mails per address, kept idempotent answers, events seen before."""
+"""Limits and replays: mails per mailbox, requests per client, kept idempotent answers,
+queued jobs done and events seen before."""
 
 from __future__ import annotations
 
@@ -16,10 +17,17 @@ class Limits(Table):
     """Mail slots per address, kept answers for Idempotency-Keys, and events seen before."""
 
     def take_mail_slot(
-        self, rate_key: str, now: datetime, limit: int, window: timedelta = timedelta(hours=1)
+        self,
+        rate_key: str,
+        now: datetime,
+        limit: int,
+        job: str | None = None,
+        window: timedelta = timedelta(hours=1),
     ) -> bool:
-        """Count one mail to an address within a sliding `window`; False once `limit` mails
-        went out in it. One small item per address keeps the send times (at most `limit`)."""
+        """Count one mail to a mailbox within a sliding `window`; False once `limit` mails
+        went out in it. One small item per mailbox keeps the send times (at most `limit`)
+        and the jobs they were for: the same `job` tried again (its mail failed, or its
+        answer was lost) is not counted twice."""
         key = {"pk": _s(f"MAILRATE#{rate_key}"), "sk": _s("MAILRATE")}
         stamp = int(now.timestamp())
         for _ in range(5):
@@ -28,9 +36,13 @@ class Limits(Table):
             )
             version = int(item["v"]["N"]) if item else 0
             sent = [int(x["N"]) for x in item["sent"]["L"]] if item else []
+            jobs = [x["S"] for x in item["jobs"]["L"]] if item and "jobs" in item else []
+            if job is not None and job in jobs:
+                return True
             recent = [t for t in sent if t > stamp - window.total_seconds()]
             if len(recent) >= limit:
                 return False
+            kept_jobs = [*jobs[-(limit - 1) :], job] if limit > 1 else [job]
             try:
                 self.client.put_item(
                     TableName=self.table,
@@ -38,6 +50,7 @@ class Limits(Table):
                         **key,
                         "v": _n(version + 1),
                         "sent": {"L": [_n(t) for t in [*recent, stamp]]},
+                        "jobs": {"L": [_s(j) for j in kept_jobs if j]},
                         **_ttl(now + window),
                     },
                     ConditionExpression="attribute_not_exists(pk) OR v = :v",
@@ -49,6 +62,43 @@ class Limits(Table):
                 raise
             return True
         return False
+
+    def take_client_slot(self, client_key: str, now: datetime, limit: int) -> int | None:
+        """Count one request from a client in this clock hour; None while under `limit`,
+        else the seconds until the next hour opens. One conditional ADD: a request over
+        the limit writes nothing, so a flood cannot push the window along."""
+        hour = int(now.timestamp()) // 3600 * 3600
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"pk": _s(f"CLIENTRATE#{client_key}"), "sk": _s(str(hour))},
+                UpdateExpression="ADD n :one SET expires_at = :until",
+                ConditionExpression="attribute_not_exists(n) OR n < :limit",
+                ExpressionAttributeValues={
+                    ":one": _n(1),
+                    ":limit": _n(limit),
+                    ":until": _n(hour + 2 * 3600),
+                },
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return max(1, hour + 3600 - int(now.timestamp()))
+            raise
+        return None
+
+    def job_done(self, job: str) -> bool:
+        """Whether a queued job finished before (a queue delivers at least once)."""
+        item = self.client.get_item(
+            TableName=self.table, Key={"pk": _s(f"JOB#{job}"), "sk": _s("JOB")}, ConsistentRead=True
+        ).get("Item")
+        return item is not None
+
+    def mark_job_done(self, job: str, until: datetime) -> None:
+        """Remember a finished job until no copy of it can be delivered again."""
+        self.client.put_item(
+            TableName=self.table,
+            Item={"pk": _s(f"JOB#{job}"), "sk": _s("JOB"), **_ttl(until)},
+        )
 
     def replay(self, pk: str, sk: str, now: datetime) -> dict[str, Any] | None:
         item = self.client.get_item(

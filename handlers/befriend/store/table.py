@@ -40,6 +40,7 @@ BUSY = frozenset(
         "InternalServerError",
         "ServiceUnavailable",
         "TransactionInProgressException",
+        "RequestThrottled",  # SQS, when a queue is asked too fast
     }
 )
 BUSY_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded"})

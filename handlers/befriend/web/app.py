@@ -6,9 +6,10 @@ from flask import Flask, Response, g
 from jinja2 import FileSystemLoader
 
 from befriend.clock import Clock, system_clock
-from befriend.config import Settings
+from befriend.config import Settings, SettingsError
 from befriend.core.playbook import Playbook, load_playbook
-from befriend.mail import Mailer, mail_templates
+from befriend.mailing.queue import MailQueue
+from befriend.mailing.ses import Mailer, mail_templates
 from befriend.notify import Notifier
 from befriend.pseudonyms import Pseudonyms
 from befriend.store import Store
@@ -40,6 +41,15 @@ def read_playbook(settings: Settings) -> Playbook:
     return load_playbook(settings.playbook_path.read_text(encoding="utf-8"))
 
 
+def mail_queue(settings: Settings) -> MailQueue:
+    """The queue BEFRIEND_MAIL_QUEUE names; locally, one named after the table."""
+    if settings.mail_queue:
+        return MailQueue(settings.mail_queue, region=settings.region)
+    if settings.local:
+        return MailQueue(name=f"{settings.table}-mail", region=settings.region)
+    raise SettingsError("BEFRIEND_MAIL_QUEUE must be the URL of the mail queue")
+
+
 def create_app(
     settings: Settings,
     store: Store | None = None,
@@ -47,6 +57,7 @@ def create_app(
     mailer: Mailer | None = None,
     playbook: Playbook | None = None,
     notifier: Notifier | None = None,
+    queue: MailQueue | None = None,
 ) -> Flask:
     playbook = playbook or read_playbook(settings)
     table = store or Store(settings.table, region=settings.region)
@@ -75,6 +86,7 @@ def create_app(
             hold=lambda entries: table.hold_events(entries, clock()),
         ),
         pseudonyms=Pseudonyms(settings.secret),
+        queue=queue or mail_queue(settings),
     )
     # First, so every answer has a request id and a log line whatever fails after.
     requestlog.register(app)

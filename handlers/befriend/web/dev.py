@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template
 
+from befriend.mailing.worker import drain
 from befriend.web.answers import json_answer
 from befriend.web.services import services
 
@@ -26,12 +27,15 @@ _parsed: dict[str, dict[str, Any]] = {}
 
 
 def outbox() -> list[dict[str, Any]]:
-    """Every captured mail, newest first."""
+    """Every captured mail, newest first, once the mail jobs waiting now are done (so a
+    mail asked for a moment ago is already here, with or without the local worker)."""
+    s = services()
+    drain(s.mail_work, s.queue)
     # Local tool only: moto is never imported in Lambda.
     from moto.core import DEFAULT_ACCOUNT_ID  # type: ignore[attr-defined]
     from moto.ses.models import ses_backends
 
-    backend = ses_backends[DEFAULT_ACCOUNT_ID][services().settings.region]
+    backend = ses_backends[DEFAULT_ACCOUNT_ID][s.settings.region]
     mails = [parse(sent) for sent in backend.sent_messages if getattr(sent, "raw_data", None)]
     return mails[::-1]
 

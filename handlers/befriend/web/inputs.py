@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 from typing import Any
 
@@ -65,14 +66,50 @@ def gpc() -> bool:
 
 
 def client_address() -> str | None:
-    """The caller's address as API Gateway saw it.
+    """The caller's address.
 
-    apig-wsgi fills REMOTE_ADDR from X-Forwarded-For for REST API events, and a client can
-    put anything at the front of that header; API Gateway's own request context cannot be
-    forged, so it comes first. Outside Lambda, the socket's peer address is the truth."""
+    Behind CloudFront, API Gateway sees the edge, not the visitor: the viewer's address is
+    then taken from `CloudFront-Viewer-Address`, but only on a request that carries the
+    origin secret CloudFront adds (anyone can send the header straight to the API).
+    Otherwise API Gateway's own request context comes first: apig-wsgi fills REMOTE_ADDR
+    from X-Forwarded-For for REST API events, and a client can put anything at the front
+    of that header. Outside Lambda, the socket's peer address is the truth."""
+    viewer = _viewer_address()
+    if viewer is not None:
+        return viewer
     ctx = request.environ.get("apig_wsgi.request_context") or {}
     seen = (ctx.get("http") or {}).get("sourceIp") or (ctx.get("identity") or {}).get("sourceIp")
     return seen or request.remote_addr
+
+
+ORIGIN_HEADER = "X-Befriend-Origin"
+
+
+def _viewer_address() -> str | None:
+    secret = services().settings.origin_secret
+    sent = request.headers.get(ORIGIN_HEADER, "")
+    if not secret or not hmac.compare_digest(sent.encode(), secret.encode()):
+        return None
+    # "198.51.100.10:46532", or an IPv6 address followed by ":port".
+    host, _, port = request.headers.get("CloudFront-Viewer-Address", "").rpartition(":")
+    return host.strip("[]") or None if port.isdigit() else None
+
+
+def count_client() -> None:
+    """One more sign-up or link request from this client this hour; 429 past the limit."""
+    s = services()
+    wait = s.store.take_client_slot(
+        s.pseudonyms.client_rate(client_address()), s.clock(), s.settings.client_requests_per_hour
+    )
+    if wait is not None:
+        minutes = (wait + 59) // 60
+        raise Problem(
+            429,
+            "too-many-requests",
+            "Too many requests from your connection",
+            f"Please try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+            headers={"Retry-After": str(wait)},
+        )
 
 
 def context(source: str) -> Context:

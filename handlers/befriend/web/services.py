@@ -9,7 +9,10 @@ from flask import current_app
 from befriend.clock import Clock
 from befriend.config import Settings
 from befriend.core.playbook import Playbook
-from befriend.mail import Mailer
+from befriend.mailing.compose import Composer
+from befriend.mailing.jobs import MailWork
+from befriend.mailing.queue import MailQueue
+from befriend.mailing.ses import Mailer
 from befriend.notify import Notifier
 from befriend.pseudonyms import Pseudonyms
 from befriend.store import Store
@@ -26,6 +29,23 @@ class Services:
     tokens: Tokens
     pseudonyms: Pseudonyms
     notifier: Notifier
+    queue: MailQueue
+
+    @property
+    def composer(self) -> Composer:
+        return Composer(self.playbook, self.tokens, self.settings.site_url)
+
+    @property
+    def mail_work(self) -> MailWork:
+        """What the mail worker needs, from the same parts the API uses."""
+        return MailWork(
+            self.store,
+            self.mailer,
+            self.composer,
+            self.pseudonyms,
+            self.clock,
+            self.settings.mails_per_hour,
+        )
 
 
 def services() -> Services:

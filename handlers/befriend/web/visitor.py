@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import logging
-import uuid
+from datetime import timedelta
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
 from flask import Blueprint, Response, render_template
 
 from befriend.core import changes, engagement
 from befriend.core.changes import Context, Outcome
 from befriend.core.commands import (
-    Signup,
+    read_confirm,
     read_email_only,
     read_interests,
     read_permission_changes,
@@ -21,20 +20,28 @@ from befriend.core.commands import (
     read_survey,
     read_token,
 )
-from befriend.core.counts import erasure_counts, signup_counts
+from befriend.core.counts import erasure_counts
 from befriend.core.errors import InvalidInput, InvalidToken
-from befriend.core.overview import person_view
+from befriend.core.overview import confirmation_view, person_view
 from befriend.core.person import Person, iso
 from befriend.core.playbook import Playbook
 from befriend.core.plays import next_steps
 from befriend.core.receipts import receipts
 from befriend.core.records import person_to_record
+from befriend.mailing.jobs import fresh_link_job, link_job, signup_job
 from befriend.pseudonyms import email_key
-from befriend.store.table import ConditionFailed
 from befriend.tokens import Claims
 from befriend.web.answers import json_answer, see_other
 from befriend.web.idempotency import idempotent
-from befriend.web.inputs import bearer, context, form_body, json_body, wants_form
+from befriend.web.inputs import (
+    bearer,
+    context,
+    count_client,
+    form_body,
+    gpc,
+    json_body,
+    wants_form,
+)
 from befriend.web.people import apply, person_for, with_retries
 from befriend.web.problems import Problem
 from befriend.web.services import services
@@ -47,9 +54,14 @@ ACCEPTED = {
     "detail": "If this address can receive mail, a message is on its way. It may take a few"
     " minutes; please check your spam folder too.",
 }
+# A confirmation answered a moment ago is answered the same way again (its answer may
+# have been lost on the way); later, the link is spent.
+CONFIRM_RETRY = timedelta(minutes=10)
 
 
 # --- sign-up and links by mail ---
+# Both answer the same whatever the address, after the same work: check the request,
+# count the client, queue the job. What the address means is decided by the mail worker.
 
 
 @bp.post("/signup")
@@ -57,19 +69,17 @@ ACCEPTED = {
 def signup() -> Response:
     s = services()
     as_form = wants_form()
-    body = _signup_form() if as_form else json_body()
     try:
-        form = read_signup(body, s.playbook)
-    except InvalidInput as exc:
+        form = read_signup(_signup_form() if as_form else json_body(), s.playbook)
+        count_client()
+    except (InvalidInput, Problem) as exc:
         if as_form:
-            return _form_errors(exc)
+            return _form_refused(exc)
         raise
     # How the sign-up came is kept as its source: the page's form without JavaScript, or
     # JSON (the page's script, or another client of the API).
-    _start_or_remind(form, context("form" if as_form else "api"))
-    if as_form:
-        return see_other("/thanks/")
-    return json_answer(ACCEPTED, 202)
+    s.queue.send(signup_job(form, context("form" if as_form else "api")))
+    return see_other("/thanks/") if as_form else json_answer(ACCEPTED, 202)
 
 
 @bp.post("/link")
@@ -78,126 +88,13 @@ def link() -> Response:
     as_form = wants_form()
     try:
         email = read_email_only(form_body() if as_form else json_body())
-    except InvalidInput as exc:
+        count_client()
+    except (InvalidInput, Problem) as exc:
         if as_form:
-            return _form_errors(exc)
+            return _form_refused(exc)
         raise
-    now = s.clock()
-    pid = s.store.person_id_for_email(email_key(email), now)
-    person = s.store.person(pid, now) if pid else None
-    if person is not None and person.status == "active" and _mail_slot(person.email):
-        _mail_manage(person, reason="link")
-    if as_form:
-        return see_other("/link/sent/")
-    return json_answer(ACCEPTED, 202)
-
-
-def _start_or_remind(form: Signup, ctx: Context) -> None:
-    """Answer alike for new and known addresses: only the mail differs.
-
-    Past the hourly mail limit nothing changes at all, so a flood of sign-ups for someone
-    else's address can neither mail them nor quietly rewrite their pending request."""
-    s = services()
-    if not _mail_slot(form.email):
-        return
-    key = email_key(form.email)
-    claim = s.store.email_claim(key, ctx.now)
-    person = s.store.person(claim[0], ctx.now) if claim and not claim[1] else None
-    if person is None:
-        fresh = changes.start_signup(uuid.uuid4().hex, form, ctx)
-        if s.store.create_pending(
-            fresh,
-            key,
-            ctx.now,
-            counts=signup_counts(fresh),
-            lapsed=claim[0] if claim else None,
-        ):
-            _mail_confirm(fresh)
-    elif person.status == "pending":
-        renewed = changes.renew_signup(person, form, ctx)
-        try:
-            saved = s.store.renew_pending(
-                Outcome(person, renewed, ()), key, counts=signup_counts(renewed)
-            )
-        except ConditionFailed:
-            return  # a twin request renewed it a moment ago and mailed
-        _mail_confirm(saved)
-    elif person.status == "active":
-        _mail_manage(person, reason="signup")
-
-
-def _mail_slot(email: str) -> bool:
-    """Count one mail to this address in the last hour; False once the limit is reached."""
-    s = services()
-    if s.store.take_mail_slot(s.pseudonyms.mail_rate(email), s.clock(), s.settings.mails_per_hour):
-        return True
-    log.info("mail limit reached for an address; nothing sent")
-    return False
-
-
-def _mail_confirm(person: Person) -> None:
-    s = services()
-    pb = s.playbook
-    req = person.request
-    assert req is not None
-    asked = [
-        f"{pb.channels[c].label}: {pb.purposes[p].label}"
-        for c, p in req.permissions
-        if not (req.gpc and pb.purposes[p].gpc_opt_out)
-    ]
-    # The link confirms exactly this request: a later sign-up for the same address (by
-    # anyone) makes it stale rather than changing what it grants.
-    token = s.tokens.issue("confirm", person.id, person.token_generation, request=req.fingerprint())
-    _send(
-        person,
-        "confirm",
-        {"asked": asked, "confirm_url": f"{s.settings.site_url}/confirm/#t={token}"},
-    )
-
-
-def _mail_manage(person: Person, reason: str) -> None:
-    s = services()
-    _send(
-        person,
-        "manage",
-        {
-            "reason": reason,
-            "manage_url": f"{s.settings.site_url}/preferences/#t="
-            + s.tokens.issue("manage", person.id, person.token_generation),
-        },
-    )
-
-
-def _send(person: Person, template: str, extra: dict[str, Any]) -> None:
-    s = services()
-    policy = s.playbook.policy
-    unsubscribe = s.tokens.issue("unsubscribe", person.id, channel="email")
-    try:
-        s.mailer.send(
-            template,
-            person.email,
-            {
-                "name": person.name,
-                "policy_version": policy.version,
-                "policy_url": _absolute(policy.url),
-                **extra,
-            },
-            f"{s.settings.site_url}/api/unsubscribe/{unsubscribe}",
-        )
-    except (BotoCoreError, ClientError) as exc:
-        why = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else type(exc).__name__
-        log.error("SES did not take the %s mail: %s", template, why)
-        raise Problem(
-            503,
-            "mail-unavailable",
-            "We could not send mail just now",
-            "Nothing is lost; please try again in a few minutes.",
-            headers={"Retry-After": "60"},
-        ) from exc
-
-
-def _absolute(url: str) -> str:
-    return url if "://" in url else services().settings.site_url + url
+    s.queue.send(link_job(email, context("api")))
+    return see_other("/link/sent/") if as_form else json_answer(ACCEPTED, 202)
 
 
 def _signup_form() -> dict[str, Any]:
@@ -217,67 +114,122 @@ def _signup_form() -> dict[str, Any]:
     return body
 
 
-def _form_errors(exc: InvalidInput) -> Response:
-    html = render_template("api/form-errors.html", errors=exc.errors, back="/")
-    return Response(html, status=422, mimetype="text/html")
+def _form_refused(exc: InvalidInput | Problem) -> Response:
+    """The no-JavaScript form's answer to a refused request: a page, not a problem document."""
+    if isinstance(exc, InvalidInput):
+        html = render_template("api/form-errors.html", errors=exc.errors, back="/")
+        return Response(html, status=422, mimetype="text/html")
+    if exc.status != 429:
+        raise exc
+    html = render_template("api/too-many.html", detail=exc.detail, back="/")
+    return Response(html, status=429, mimetype="text/html", headers=exc.extra.get("headers"))
 
 
-# --- confirmation ---
+# --- confirmation: only the person's own click grants anything ---
+# Opening the link shows what would be granted (preview); nothing changes until the
+# person presses "Yes, confirm". A link confirms once; a retry within a few minutes gets
+# the same answer, and any later use is refused with an offer to mail a fresh link.
 
 
-def _confirm_partition() -> str | None:
-    try:
-        claims = services().tokens.read(read_token(json_body()), "confirm")
-    except Exception:  # an unreadable request simply is not replayed
-        return None
-    return f"P#{claims.person_id}"
+def _confirm_claims(token: str) -> Claims:
+    return services().tokens.read(token, "confirm")
 
 
-def _confirm_claims() -> Claims:
-    return services().tokens.read(read_token(json_body()), "confirm")
-
-
-def _fresh_manage_token() -> str:
-    """For a replayed confirmation: a new manage token, if the person still may have one
-    (not after signing out everywhere, and not after erasure)."""
+def _pending_for(claims: Claims) -> Person:
+    """The pending person a confirmation link names, or the problem that says why not."""
     s = services()
-    claims = _confirm_claims()
     person = s.store.person(claims.person_id, s.clock())
-    if person is None or person.status != "active" or claims.generation != person.token_generation:
-        raise InvalidToken("this link no longer works")
-    return s.tokens.issue("manage", person.id, person.token_generation)
+    if person is None or person.status == "erasing":
+        raise InvalidToken("this link has expired")
+    if claims.generation != person.token_generation:
+        raise InvalidToken("this link was replaced by a newer one")
+    if person.status == "active":
+        if claims.request == person.confirmed_request:
+            raise _spent("link-used", "This link has already been used")
+        raise _spent("link-replaced", "A newer sign-up replaced this link")
+    if person.request is None or claims.request != person.request.fingerprint():
+        raise _spent("link-replaced", "A newer sign-up replaced this link")
+    return person
+
+
+def _spent(slug: str, title: str) -> Problem:
+    return Problem(
+        410,
+        slug,
+        title,
+        "Each confirmation link works once. We can mail you a fresh link: send the same"
+        " token to /api/confirm/fresh-link.",
+        fresh_link="/api/confirm/fresh-link",
+    )
+
+
+@bp.post("/confirm/preview")
+def confirm_preview() -> Response:
+    """What confirming would grant, for the page to show before the person decides."""
+    s = services()
+    person = _pending_for(_confirm_claims(read_token(json_body())))
+    return json_answer(confirmation_view(person, s.playbook, gpc()))
+
+
+def _answer_again(claims: Claims) -> Response | None:
+    """The answer of a confirmation made moments ago with this very link, once more."""
+    s = services()
+    person = s.store.person(claims.person_id, s.clock())
+    if (
+        person is None
+        or person.status != "active"
+        or person.confirmed_at is None
+        or claims.request != person.confirmed_request
+        or claims.generation != person.token_generation
+        or s.clock() - person.confirmed_at > CONFIRM_RETRY
+    ):
+        return None
+    return _confirmed(person)
+
+
+def _confirmed(person: Person) -> Response:
+    """The manage token is issued as of the confirmation, so a retry gets the same one."""
+    s = services()
+    token = s.tokens.issue("manage", person.id, person.token_generation, at=person.confirmed_at)
+    return json_answer({"person": _me(person), "manage_token": token}, 200)
 
 
 @bp.post("/confirm")
-@idempotent(
-    "confirm", partition=_confirm_partition, token_field="manage_token", reissue=_fresh_manage_token
-)
 def confirm() -> Response:
     s = services()
-    claims = _confirm_claims()
+    token, choice = read_confirm(json_body(), s.playbook)
+    claims = _confirm_claims(token)
+    again = _answer_again(claims)
+    if again is not None:
+        return again
+    person = _pending_for(claims)
     ctx = context("confirm")
-
-    def load() -> Person:
-        person = s.store.person(claims.person_id, s.clock())
-        if person is None or person.status == "erasing":
-            raise InvalidToken("this link has expired")
-        if claims.generation != person.token_generation:
-            raise InvalidToken("this link was replaced by a newer one")
-        if person.request is not None and claims.request != person.request.fingerprint():
-            raise InvalidToken("a newer sign-up replaced this link; use the latest mail")
-        return person
-
-    person = load()
-    if person.status == "pending":
+    try:
         person = apply(
             person,
-            lambda p: changes.confirm(p, ctx, s.playbook),
-            load,
+            lambda p: changes.confirm(p, ctx, s.playbook, choice),
+            lambda: _pending_for(claims),
             email_key=email_key(person.email),
             lift_suppression=s.pseudonyms.suppression(person.email),
         )
-    token = s.tokens.issue("manage", person.id, person.token_generation)
-    return json_answer({"person": _me(person), "manage_token": token}, 200)
+    except Problem as exc:
+        # A twin of this request (a double click) confirmed first: the same answer.
+        again = _answer_again(claims) if exc.slug == "link-used" else None
+        if again is None:
+            raise
+        return again
+    return _confirmed(person)
+
+
+@bp.post("/confirm/fresh-link")
+def confirm_fresh_link() -> Response:
+    """A spent or replaced (but genuine) confirmation link asks for a fresh one: mailed to
+    the address it was for, under the same limits as every mail."""
+    s = services()
+    claims = _confirm_claims(read_token(json_body()))
+    count_client()
+    s.queue.send(fresh_link_job(claims.person_id, context("api")))
+    return json_answer(ACCEPTED, 202)
 
 
 # --- the person's own page ---
@@ -446,7 +398,8 @@ def _manage_partition() -> str | None:
 @bp.post("/me/survey")
 @idempotent("survey", partition=_manage_partition)
 def survey() -> Response:
-    """The engagement survey: answers update interests, the weekly cap and the scores."""
+    """The engagement survey: answers update interests and the weekly cap, and count toward
+    the scores at most once per the playbook's `survey.score_every_days`."""
     s = services()
     asker = _asker()
     answers = read_survey(json_body(), s.playbook)

@@ -7,6 +7,13 @@ from typing import Any
 from befriend.core.playbook import HOW_OFTEN, Playbook
 from befriend.web.openapi.blocks import HTML_PAGE, TEXT, _answer, _header, _json, _obj, _op, _ref
 
+CONFIRM_TOKEN = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 1000,
+    "description": "The token of the confirmation link (`/confirm/#t=…`)",
+}
+
 
 def _visitor_paths(pb: Playbook) -> dict[str, Any]:
     accepted = _json(
@@ -83,7 +90,7 @@ def _visitor_paths(pb: Playbook) -> dict[str, Any]:
                     "202": accepted,
                     "303": _answer("SeeOther"),
                     "422": _answer("FormErrors"),
-                    "503": _answer("MailUnavailable"),
+                    "429": _answer("TooManyRequests"),
                 },
                 parameters=idem,
                 requestBody={
@@ -104,7 +111,7 @@ def _visitor_paths(pb: Playbook) -> dict[str, Any]:
                     "202": _json(_ref("Accepted"), "Accepted, whether or not the address is known"),
                     "303": _answer("SeeOther"),
                     "422": _answer("FormErrors"),
-                    "503": _answer("MailUnavailable"),
+                    "429": _answer("TooManyRequests"),
                 },
                 requestBody={
                     "required": True,
@@ -115,23 +122,72 @@ def _visitor_paths(pb: Playbook) -> dict[str, Any]:
                 },
             )
         },
+        "/api/confirm/preview": {
+            "post": _op(
+                "previewConfirmation",
+                "What confirming would grant; changes nothing",
+                {
+                    **invalid,
+                    "200": _json(_ref("ConfirmationPreview"), "Shown before the person decides"),
+                    "401": _answer("Unauthorized"),
+                    "403": _answer("Problem"),
+                    "410": _answer("LinkSpent"),
+                },
+                body=_obj({"token": CONFIRM_TOKEN}),
+                description="The confirmation page shows this and grants nothing until the "
+                "person presses its button: opening, prefetching or scanning a link changes "
+                "nothing.",
+            )
+        },
         "/api/confirm": {
             "post": _op(
                 "confirm",
-                "Confirm the address; grants what was asked for",
+                "Confirm the sign-up: grants what the person kept ticked",
                 {
                     **invalid,
                     "200": _json(
                         _obj({"person": _ref("Person"), "manage_token": TEXT}),
-                        "Confirmed (again), with a fresh manage token",
-                        headers={"Idempotent-Replayed": _header("Idempotent-Replayed")},
+                        "Confirmed. Sent again within ten minutes, the same answer and token",
                     ),
                     "401": _answer("Unauthorized"),
                     "403": _answer("Problem"),
                     "409": _answer("Conflict"),
+                    "410": _answer("LinkSpent"),
                 },
-                body=_obj({"token": {"type": "string", "minLength": 1, "maxLength": 1000}}),
-                parameters=idem,
+                body=_obj(
+                    {
+                        "token": CONFIRM_TOKEN,
+                        "permissions": {
+                            "type": "array",
+                            "items": _ref("Pair"),
+                            "maxItems": 200,
+                            "description": "The requested permissions to grant (default: all"
+                            " of them); one that was not requested is refused",
+                        },
+                        "keep_name": {
+                            "type": "boolean",
+                            "description": "Keep the name typed at sign-up (default true)",
+                        },
+                    },
+                    ["token"],
+                ),
+                description="A confirmation link works once: a retry within ten minutes (a "
+                "lost answer) gets the same answer; any later use, or a link a newer sign-up "
+                "replaced, is refused with 410 and an offer of a fresh link.",
+            )
+        },
+        "/api/confirm/fresh-link": {
+            "post": _op(
+                "mailFreshLink",
+                "Mail a fresh link for a spent or replaced confirmation link",
+                {
+                    **invalid,
+                    "202": _json(_ref("Accepted"), "Accepted: mailed to the address it was for"),
+                    "401": _answer("Unauthorized"),
+                    "403": _answer("Problem"),
+                    "429": _answer("TooManyRequests"),
+                },
+                body=_obj({"token": CONFIRM_TOKEN}),
             )
         },
         "/api/me": {

@@ -32,9 +32,15 @@ def _responses() -> dict[str, Schema]:
             "headers": {"Retry-After": _header("Retry-After")},
             "content": problem,
         },
-        "MailUnavailable": {
-            "description": "The mail service refused; nothing is lost",
+        "TooManyRequests": {
+            "description": "Too many sign-ups or link requests from this client this hour: a"
+            " problem for JSON, an HTML page for a form post",
             "headers": {"Retry-After": _header("Retry-After")},
+            "content": {**problem, **HTML_PAGE},
+        },
+        "LinkSpent": {
+            "description": "A genuine confirmation link that was used, or replaced by a newer"
+            " sign-up; `fresh_link` names where to send the same token for a fresh one",
             "content": problem,
         },
         "FormErrors": {

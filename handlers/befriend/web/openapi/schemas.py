@@ -245,6 +245,33 @@ def _schemas(pb: Playbook) -> dict[str, Schema]:
             description="Only the keys sent change; null means back to the default",
         ),
         "Accepted": _obj({"status": {"const": "accepted"}, "detail": TEXT}),
+        "ConfirmationPreview": _obj(
+            {
+                "email": {"type": "string"},
+                "name": {"type": ["string", "null"]},
+                "requested_at": {"type": "string", "format": "date-time"},
+                "time_zone": TEXT,
+                "permissions": {
+                    "type": "array",
+                    "items": _obj(
+                        {
+                            "channel": {"enum": channels},
+                            "purpose": {"enum": purposes},
+                            "channel_label": TEXT,
+                            "purpose_label": TEXT,
+                            "withheld_by_gpc": FLAG,
+                        }
+                    ),
+                },
+                "interests": {
+                    "type": "array",
+                    "items": _obj({"id": {"enum": topics}, "label": TEXT}),
+                },
+                "policy": _obj({"version": TEXT, "url": TEXT}),
+                "organisation": _obj({"name": TEXT, "contact": TEXT}),
+            },
+            description="What confirming would grant, and the name typed at sign-up",
+        ),
         "Unsubscribed": _obj(
             {
                 "status": {"const": "unsubscribed"},
@@ -346,6 +373,11 @@ def _schemas(pb: Playbook) -> dict[str, Schema]:
                         "head": HASH,
                         "request": {"type": "null"},
                         "expires_at": {"type": "null"},
+                        "confirmed_request": {
+                            "type": ["string", "null"],
+                            "description": "Which sign-up request was confirmed (its link"
+                            " works once)",
+                        },
                         "relationship": {"type": "object"},
                     }
                 ),

@@ -1,0 +1,207 @@
+"""Requests for mail, as queued by the API and carried out by the worker.
+
+A job is plain JSON: what the visitor sent (already checked), the moment and evidence of
+their request, and an id. The worker decides with what is stored at the time it runs:
+whether the address is new, pending or confirmed, and whether its mailbox may have one
+more mail this hour. Nothing of that reaches the visitor's answer.
+
+A queue delivers at least once: a job whose mail failed comes back and is done again. The
+mailbox budget counts a job once, a sign-up already written for this job is not written
+again, and a finished job is remembered, so a redelivery after success sends nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from befriend.clock import Clock
+from befriend.core import changes
+from befriend.core.changes import Context, Outcome
+from befriend.core.commands import Signup
+from befriend.core.counts import signup_counts
+from befriend.core.person import Evidence, iso, parse_iso
+from befriend.mailing.compose import Composer, Mail
+from befriend.mailing.ses import Mailer
+from befriend.pseudonyms import Pseudonyms, email_key
+from befriend.store import Store
+from befriend.store.table import ConditionFailed
+
+log = logging.getLogger("befriend.mail")
+
+# A job is remembered as done for longer than any copy of it can live: SQS keeps a message
+# at most 14 days, in the queue or parked in its dead-letter queue.
+REMEMBER_DONE = timedelta(days=15)
+
+
+class MailFailed(Exception):
+    """SES did not take a mail; the job is tried again later."""
+
+
+# --- what the API queues ---
+
+
+def signup_job(form: Signup, ctx: Context) -> dict[str, Any]:
+    return {
+        **_head("signup", ctx),
+        "signup": {
+            "email": form.email,
+            "name": form.name,
+            "interests": list(form.interests),
+            "permissions": [list(p) for p in form.permissions],
+            "time_zone": form.time_zone,
+            "policy_version": form.policy_version,
+        },
+    }
+
+
+def link_job(email: str, ctx: Context) -> dict[str, Any]:
+    return {**_head("link", ctx), "email": email}
+
+
+def fresh_link_job(person_id: str, ctx: Context) -> dict[str, Any]:
+    """A new link for the person a genuine but spent confirmation link names."""
+    return {**_head("fresh-link", ctx), "person": person_id}
+
+
+def _head(kind: str, ctx: Context) -> dict[str, Any]:
+    evidence = ctx.evidence.as_json() if ctx.evidence else None
+    return {
+        "v": 1,
+        "id": uuid.uuid4().hex,
+        "kind": kind,
+        "at": iso(ctx.now),
+        "source": ctx.source,
+        "evidence": evidence,
+        "gpc": ctx.gpc,
+    }
+
+
+# --- what the worker does ---
+
+
+@dataclass(frozen=True)
+class MailWork:
+    """Everything a job needs, passed in: the same for the Lambda worker, `befriend serve`
+    and the tests."""
+
+    store: Store
+    mailer: Mailer
+    composer: Composer
+    pseudonyms: Pseudonyms
+    clock: Clock
+    mails_per_hour: int
+
+    def run(self, job: dict[str, Any]) -> None:
+        """Carry out one job; MailFailed when it should be tried again."""
+        if job.get("v") != 1 or "id" not in job:
+            log.error("a mail job of an unknown format was dropped")
+            return
+        if self.store.job_done(job["id"]):
+            return
+        kind = job.get("kind")
+        if kind == "signup":
+            self._signup(job)
+        elif kind == "link":
+            self._link(job)
+        elif kind == "fresh-link":
+            self._fresh_link(job)
+        else:
+            log.error("a mail job of an unknown kind was dropped")
+            return
+        self.store.mark_job_done(job["id"], self.clock() + REMEMBER_DONE)
+
+    def _signup(self, job: dict[str, Any]) -> None:
+        """A new address gets a pending sign-up and a confirmation mail; a pending one a
+        renewed request and a new confirmation; a confirmed one a link to its page.
+        Past the mailbox's hourly limit nothing changes at all, so a flood of sign-ups for
+        someone else's address can neither mail them nor quietly rewrite their request."""
+        body = job["signup"]
+        form = Signup(
+            email=body["email"],
+            name=body["name"],
+            interests=tuple(body["interests"]),
+            permissions=tuple((c, p) for c, p in body["permissions"]),
+            time_zone=body["time_zone"],
+            policy_version=body["policy_version"],
+        )
+        ctx = _context(job)
+        if not self._slot(form.email, job):
+            return
+        key = email_key(form.email)
+        now = self.clock()
+        claim = self.store.email_claim(key, now)
+        person = self.store.person(claim[0], now) if claim and not claim[1] else None
+        if person is None:
+            fresh = changes.start_signup(uuid.uuid4().hex, form, ctx)
+            if self.store.create_pending(
+                fresh, key, now, counts=signup_counts(fresh), lapsed=claim[0] if claim else None
+            ):
+                self._send(self.composer.confirm(fresh))
+        elif person.status == "pending":
+            renewed = changes.renew_signup(person, form, ctx)
+            if (renewed.request, renewed.name) != (person.request, person.name):
+                try:
+                    renewed = self.store.renew_pending(
+                        Outcome(person, renewed, ()), key, counts=signup_counts(renewed)
+                    )
+                except ConditionFailed:
+                    return  # a twin job renewed it a moment ago and mailed
+            # else: this job wrote it before and its mail failed; only the mail is left.
+            self._send(self.composer.confirm(renewed))
+        elif person.status == "active":
+            self._send(self.composer.manage(person, reason="signup"))
+
+    def _link(self, job: dict[str, Any]) -> None:
+        email = job["email"]
+        now = self.clock()
+        pid = self.store.person_id_for_email(email_key(email), now)
+        person = self.store.person(pid, now) if pid else None
+        if person is not None and person.status == "active" and self._slot(email, job):
+            self._send(self.composer.manage(person, reason="link"))
+
+    def _fresh_link(self, job: dict[str, Any]) -> None:
+        person = self.store.person(job["person"], self.clock())
+        if person is None or not self._slot(person.email, job):
+            return
+        if person.status == "active":
+            self._send(self.composer.manage(person, reason="link"))
+        elif person.status == "pending" and person.request is not None:
+            self._send(self.composer.confirm(person))
+
+    def _slot(self, email: str, job: dict[str, Any]) -> bool:
+        """One mail of the mailbox's hourly budget, counted at the moment of the request
+        (a job done late, after an outage, counts when it was asked for)."""
+        rate = self.pseudonyms.mail_rate(email)
+        asked = parse_iso(job["at"])
+        if self.store.take_mail_slot(rate, asked, self.mails_per_hour, job=job["id"]):
+            return True
+        log.info("mail limit reached for a mailbox; nothing sent")
+        return False
+
+    def _send(self, mail: Mail) -> None:
+        try:
+            self.mailer.send(mail.template, mail.to, mail.values, mail.unsubscribe_url)
+        except (BotoCoreError, ClientError) as exc:
+            why = (
+                exc.response["Error"]["Code"]
+                if isinstance(exc, ClientError)
+                else type(exc).__name__
+            )
+            log.warning("SES did not take the %s mail (%s); it is tried again", mail.template, why)
+            raise MailFailed(why) from exc
+
+
+def _context(job: dict[str, Any]) -> Context:
+    evidence = job.get("evidence")
+    return Context(
+        now=parse_iso(job["at"]),
+        source=str(job["source"]),
+        evidence=Evidence(**evidence) if evidence else None,
+        gpc=bool(job.get("gpc")),
+    )
