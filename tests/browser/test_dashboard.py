@@ -264,6 +264,7 @@ def test_a_play_audience_downloads_whole(page: Page, server: Server, watch: Watc
     assert found is not None, mail["to"]
     address = found[0]
     page.goto(link)
+    page.get_by_role("button", name="Yes, confirm").click()
     page.wait_for_url(server.url("/preferences/"))
     key = reader_key(server)
     sign_in(page, server, key)

@@ -65,10 +65,12 @@ def test_sign_up_confirm_change_unsubscribe_download_erase(
     page.click('button[type="submit"]')
     expect(page.locator("#status")).to_contain_text("check your mail")
 
-    # The confirm link from the mail opens the preferences with both choices granted.
+    # The confirm link from the mail shows what will be granted; "Yes, confirm" opens the
+    # preferences with both choices granted.
     [mail] = server.mails_to(address)
     confirm = next(link for link in mail["links"] if "/confirm/#t=" in link)
     page.goto(confirm)
+    page.get_by_role("button", name="Yes, confirm").click()
     page.wait_for_url(server.url("/preferences/") + "**")
     newsletter = permission(page, "email:newsletter")
     offers = permission(page, "sms:offers")

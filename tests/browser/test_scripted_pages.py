@@ -35,8 +35,9 @@ def sign_up(page: Page, server: Server, *grants: str, interests: tuple[str, ...]
 def open_preferences(
     page: Page, server: Server, *grants: str, interests: tuple[str, ...] = ()
 ) -> None:
-    """Sign up, follow the confirm link and wait for the filled-in preferences."""
+    """Sign up, follow the confirm link, say yes and wait for the filled-in preferences."""
     page.goto(sign_up(page, server, *grants, interests=interests))
+    page.get_by_role("button", name="Yes, confirm").click()
     page.wait_for_url(server.url("/preferences/"))
     expect(page.locator("#prefs")).to_be_visible()
     expect(page.locator("#status")).to_contain_text("up to date")
@@ -102,7 +103,7 @@ def test_confirm_with_a_bad_token_says_expired(
     screenshot(page, screenshots, "confirm-expired")
     assert_accessible(page)
     # The API rightly answers the bad token with an error status, which Chromium logs.
-    assert_clean(page, watch, expected_error_status=(server.url("/api/confirm"),))
+    assert_clean(page, watch, expected_error_status=(server.url("/api/confirm/preview"),))
 
 
 def test_data_lists_receipts_then_erases_accessibly(
