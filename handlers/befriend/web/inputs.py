@@ -92,7 +92,9 @@ def _viewer_address() -> str | None:
         return None
     # "198.51.100.10:46532", or an IPv6 address followed by ":port".
     host, _, port = request.headers.get("CloudFront-Viewer-Address", "").rpartition(":")
-    return host.strip("[]") or None if port.isdigit() else None
+    if not port.isdigit():
+        return None
+    return host.strip("[]") or None
 
 
 def count_client() -> None:
