@@ -29,6 +29,7 @@ docs: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check handlers tests bench
 	$(BIN)/ruff format --check handlers tests bench
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -43,9 +43,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "handlers")]
 
 from bench import doc  # noqa: E402
 
-from befriend.config import PACKAGE, default_templates  # noqa: E402
-from befriend.core.playbook import load_playbook  # noqa: E402
-from befriend.packaging import (  # noqa: E402
+from befriend.build.packaging import (  # noqa: E402
     LIMIT,
     PYTHON,
     ZIP_NAME,
@@ -54,7 +52,9 @@ from befriend.packaging import (  # noqa: E402
     staged,
     write_zip,
 )
-from befriend.sitegen import build_site  # noqa: E402
+from befriend.build.sitegen import build_site  # noqa: E402
+from befriend.config import PACKAGE, default_templates  # noqa: E402
+from befriend.core.playbook import load_playbook  # noqa: E402
 
 TITLE = "Site build and package"
 RUNS = 5

@@ -74,9 +74,9 @@ from moto.server import ThreadedMotoServer  # noqa: E402
 from befriend.clock import system_clock  # noqa: E402
 from befriend.config import PACKAGE  # noqa: E402
 from befriend.core.playbook import load_playbook  # noqa: E402
-from befriend.demo import seed  # noqa: E402
+from befriend.credentials.tokens import Tokens  # noqa: E402
+from befriend.local.demo import seed  # noqa: E402
 from befriend.store import Store  # noqa: E402
-from befriend.tokens import Tokens  # noqa: E402
 
 TITLE = "Cold start"
 RUNS = 15

@@ -69,7 +69,7 @@ from befriend.clock import system_clock  # noqa: E402
 from befriend.config import PACKAGE, Settings  # noqa: E402
 from befriend.core.playbook import Playbook, load_playbook  # noqa: E402
 from befriend.core.reports import REPORTS  # noqa: E402
-from befriend.keys import Keys  # noqa: E402
+from befriend.credentials.keys import Keys  # noqa: E402
 from befriend.mailing.worker import drain  # noqa: E402
 from befriend.store import Store  # noqa: E402
 from befriend.store.counters import COUNTER_SHARDS  # noqa: E402

@@ -16,7 +16,7 @@ writes the medians into docs/benchmarks.md ("Engine"):
   profile item holds (`core.records.person_from_record`), which every request does anyway.
 
 What is real: the default playbook and the core's own functions. The people are the demo
-seed's (`befriend.demo`, its archetypes and their mix: strangers, friends, regulars,
+seed's (`befriend.local.demo`, its archetypes and their mix: strangers, friends, regulars,
 customers, evangelists and some gone quiet), each decided step by step by the core as
 `befriend serve` seeds them, kept in memory instead of written to a table. What is not:
 nothing is read from DynamoDB, so this is the core alone.
@@ -50,7 +50,7 @@ from befriend.core.playbook import Playbook, load_playbook  # noqa: E402
 from befriend.core.plays import next_steps  # noqa: E402
 from befriend.core.records import person_from_record, person_to_record  # noqa: E402
 from befriend.core.stages import place  # noqa: E402
-from befriend.demo import seed  # noqa: E402
+from befriend.local.demo import seed  # noqa: E402
 from befriend.store import Store  # noqa: E402
 
 TITLE = "Engine"
@@ -169,7 +169,7 @@ def report(
     lines = [
         doc.machine("engine.py", total, "(not used)"),
         "",
-        f"{n:,} demo people made by `befriend.demo`'s seed in {made:.0f} s, kept in memory "
+        f"{n:,} demo people made by `befriend.local.demo`'s seed in {made:.0f} s, kept in memory "
         f"(stages now: {', '.join(f'{s} {c:,}' for s, c in stages.most_common())}; "
         f"on average {statistics.mean(events):.1f} events, "
         f"{statistics.mean(len(p.permissions) for p in people):.1f} permissions and "

@@ -23,7 +23,7 @@ from bench.load_visitors import differences
 
 from befriend.cli.base import open_store
 from befriend.core.playbook import Playbook
-from befriend.pseudonyms import Pseudonyms
+from befriend.credentials.pseudonyms import Pseudonyms
 
 REGION = "eu-west-1"
 TABLE = "befriend"

@@ -15,9 +15,9 @@ What is real
   The gauges are the census (`core.counts.census`) of exactly the profiles written, added
   by `store.add_counts`; the day items are put whole, keyed and split into families by the
   store's own `_count_ops`, as `add_counts` would leave them in an empty table. At 1,000
-  people the bench runs `reporting.check`, which must find every counter in agreement
+  people the bench runs `recount.check`, which must find every counter in agreement
   with a recount of the people.
-- The code measured: `reporting.read_report`, that is `store.gauges` (one BatchGetItem of
+- The code measured: `recount.read_report`, that is `store.gauges` (one BatchGetItem of
   the report's family), `store.flows` (one Query per shard, of that family), whatever
   else it asks for, and the builders in `core.reports`, through boto3. The figures count
   every request a read makes.
@@ -73,7 +73,6 @@ from bench import (  # noqa: E402
 )
 from moto import mock_aws  # noqa: E402
 
-from befriend import reporting  # noqa: E402
 from befriend.config import PACKAGE  # noqa: E402
 from befriend.core.counts import Counts, census, family  # noqa: E402
 from befriend.core.person import Permission, Person, Relationship, Tally  # noqa: E402
@@ -81,6 +80,7 @@ from befriend.core.playbook import SITE, Playbook, load_playbook  # noqa: E402
 from befriend.core.reports import READS, REPORTS, Period, Report  # noqa: E402
 from befriend.core.scoring import add_event  # noqa: E402
 from befriend.core.stages import place  # noqa: E402
+from befriend.reports import recount  # noqa: E402
 from befriend.store import Store  # noqa: E402
 from befriend.store.counters import COUNTER_SHARDS, KEYS  # noqa: E402
 
@@ -338,14 +338,14 @@ def measure(
     cells = [(people, name) for people in stores for name in names]
     for people, name in cells:
         # Once untimed: a first read may write (the rules the counters are counted under).
-        reporting.read_report(stores[people], pb, name, period, today)
+        recount.read_report(stores[people], pb, name, period, today)
     times: dict[tuple[int, str], list[tuple[float, float, float]]] = {c: [] for c in cells}
     last: dict[tuple[int, str], tuple[Counter[str], int, int, int, Report]] = {}
     for _ in range(runs):
         for people, name in cells:
             meter.reset()
             started = time.perf_counter()
-            built = reporting.read_report(stores[people], pb, name, period, today)
+            built = recount.read_report(stores[people], pb, name, period, today)
             wall = time.perf_counter() - started
             times[people, name].append((wall, meter.in_calls, meter.in_moto))
             last[people, name] = (
@@ -762,7 +762,7 @@ def main() -> None:
             seconds, stored[people] = fill(store, pb, people, now)
             built.append(f"{people:,} people and their counters written in {seconds:.0f} s")
             if people == small:
-                check = reporting.check(store, pb, now, lambda _n: None)
+                check = recount.check(store, pb, now, lambda _n: None)
                 assert check.ok, (check.gauges[:5], check.series[:5])
                 _say("  reports check: every counter agrees with a recount of the people")
             if not args.no_stock:
@@ -787,7 +787,7 @@ def main() -> None:
         f"{version('moto')} in process; {total:.0f} s in all.",
         "",
         f"Each report over its default period (the last four weeks), read with "
-        f"`reporting.read_report` from tables of {', '.join(f'{n:,}' for n in sizes)} "
+        f"`recount.read_report` from tables of {', '.join(f'{n:,}' for n in sizes)} "
         f"synthetic people, all in memory at once. Times are medians of {args.runs} reads, taken "
         "in rounds (every report at every size, then again), with moto's Query reading "
         "only the partition and key range asked for, as DynamoDB does (`partition_reads` "

@@ -66,7 +66,7 @@ from moto.dynamodb.models import dynamodb_backends  # noqa: E402
 from befriend.clock import system_clock  # noqa: E402
 from befriend.config import PACKAGE, Settings  # noqa: E402
 from befriend.core.playbook import load_playbook  # noqa: E402
-from befriend.keys import Keys  # noqa: E402
+from befriend.credentials.keys import Keys  # noqa: E402
 from befriend.store import Store  # noqa: E402
 from befriend.web.app import create_app  # noqa: E402
 from befriend.web.dev import outbox  # noqa: E402

@@ -119,7 +119,7 @@ def aws() -> Iterator[None]:
 def moto_server(aws: None) -> Iterator[str]:
     """moto's server as `befriend serve` runs it: one AWS request at a time, like DynamoDB's
     per-request atomicity. For tests with concurrent writers."""
-    from befriend.local import LocalAws
+    from befriend.local.server import LocalAws
 
     server = LocalAws()
     yield server.endpoint
@@ -157,9 +157,9 @@ def store(dynamodb: Any, playbook: Playbook, request: pytest.FixtureRequest) -> 
     # Whatever a test did through the app, the report counters must still agree with a
     # recount of the people (`befriend reports check`), unless it tampers with them on purpose.
     if request.node.get_closest_marker("counters_tampered") is None:
-        from befriend import reporting
+        from befriend.reports import recount
 
-        result = reporting.check(store, playbook, datetime.now(UTC), lambda _: None)
+        result = recount.check(store, playbook, datetime.now(UTC), lambda _: None)
         assert result.ok, f"report counters drifted: {result.gauges} {result.series}"
 
 

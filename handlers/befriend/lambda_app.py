@@ -16,13 +16,13 @@ gc.disable()
 
 from apig_wsgi import make_lambda_handler  # noqa: E402
 
-from befriend import scheduled as jobs  # noqa: E402
 from befriend.config import Settings  # noqa: E402
+from befriend.jobs import scheduled as jobs  # noqa: E402
 from befriend.mailing import worker  # noqa: E402
 from befriend.web.app import create_app  # noqa: E402
 
 # One JSON line per job, beside the request log's lines (which are INFO too).
-log = logging.getLogger("befriend.scheduled")
+log = logging.getLogger("befriend.jobs.scheduled")
 log.setLevel(logging.INFO)
 
 try:

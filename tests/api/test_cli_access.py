@@ -27,8 +27,8 @@ from botocore.exceptions import (
 from click.testing import CliRunner
 
 from befriend.cli import main, serve_record
-from befriend.keys import Keys
-from befriend.local import free_port
+from befriend.credentials.keys import Keys
+from befriend.local.server import free_port
 from tests.conftest import BEFRIEND, cli_env
 
 KEY_CREATE = ("keys", "create", "--name", "x", "--role", "reader")

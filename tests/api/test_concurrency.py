@@ -12,8 +12,6 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from befriend import reporting
-from befriend.audit import verify_ledgers
 from befriend.clock import SettableClock
 from befriend.config import Settings
 from befriend.core import changes
@@ -22,9 +20,11 @@ from befriend.core.commands import Signup
 from befriend.core.counts import change_counts, signup_counts
 from befriend.core.person import Evidence
 from befriend.core.playbook import Playbook
-from befriend.pseudonyms import email_key
+from befriend.credentials.pseudonyms import email_key
+from befriend.credentials.tokens import Tokens
+from befriend.jobs.audit import verify_ledgers
+from befriend.reports import recount
 from befriend.store import Store
-from befriend.tokens import Tokens
 from befriend.web.app import create_app
 from tests.conftest import REGION, SECRET, START
 
@@ -105,6 +105,6 @@ def test_concurrent_writers_lose_nothing_and_leave_a_gap_free_chain(
     for pair in pairs:
         assert person.state(pair) == last_word[f"permission:{pair[0]}:{pair[1]}"] == "granted"
     # The report counters moved with every accepted change, and only with those.
-    result = reporting.check(store, playbook, clock(), lambda _: None)
+    result = recount.check(store, playbook, clock(), lambda _: None)
     assert result.ok, (result.gauges, result.series)
     assert store.gauges()["perm|email|newsletter|granted"] == 1

@@ -7,10 +7,10 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from befriend.audit import verify_ledgers
 from befriend.cli import main
 from befriend.clock import SettableClock
-from befriend.demo import seed
+from befriend.jobs.audit import verify_ledgers
+from befriend.local.demo import seed
 from befriend.store import Store
 from tests.conftest import SECRET
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from befriend.pseudonyms import Pseudonyms, email_key
+from befriend.credentials.pseudonyms import Pseudonyms, email_key
 from befriend.store import Store
 from tests.api.conftest import Mails, SignUp, token_in
 from tests.conftest import SECRET, START

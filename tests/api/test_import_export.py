@@ -24,9 +24,9 @@ from befriend.clock import SettableClock
 from befriend.core.imports import Rejected, read_row
 from befriend.core.person import Person
 from befriend.core.playbook import Playbook
-from befriend.pseudonyms import email_key
+from befriend.credentials.pseudonyms import email_key
+from befriend.credentials.tokens import Tokens
 from befriend.store import Store
-from befriend.tokens import Tokens
 from tests.api.conftest import SignUp
 from tests.conftest import SECRET
 

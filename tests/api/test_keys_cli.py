@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from befriend import cli
 from befriend.cli import main
-from befriend.keys import ROLES, Keys
+from befriend.credentials.keys import ROLES, Keys
 from befriend.store import Store
 
 
@@ -112,7 +112,7 @@ def test_the_keys_commands_reach_a_loopback_endpoint_with_dummy_credentials(
         def all(self) -> list[Any]:
             return []
 
-    monkeypatch.setattr("befriend.keys.Keys", Recording)
+    monkeypatch.setattr("befriend.credentials.keys.Keys", Recording)
     endpoint = "http://127.0.0.1:4566"
     result = CliRunner().invoke(main, ["keys", "list", "--endpoint-url", endpoint])
     assert result.exit_code == 0, result.output

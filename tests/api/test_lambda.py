@@ -24,7 +24,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from befriend.config import Settings
-from befriend.pseudonyms import Pseudonyms
+from befriend.credentials.pseudonyms import Pseudonyms
 from befriend.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,9 +17,9 @@ from befriend.core.changes import Context
 from befriend.core.commands import Signup
 from befriend.core.person import Evidence
 from befriend.core.playbook import Playbook
+from befriend.credentials.pseudonyms import email_key
 from befriend.mailing.jobs import link_job, signup_job
 from befriend.mailing.worker import lambda_batch
-from befriend.pseudonyms import email_key
 from befriend.store import Store
 from befriend.web.services import Services
 from tests.api.conftest import Mails, SignUp, token_in

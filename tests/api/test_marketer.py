@@ -13,15 +13,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from befriend import spreadsheet
 from befriend.clock import SettableClock
 from befriend.core.changes import Outcome
 from befriend.core.counts import change_counts, erasure_counts
 from befriend.core.engagement import Event, record_events
 from befriend.core.playbook import Playbook, load_playbook
 from befriend.core.plays import next_steps
-from befriend.keys import Keys
-from befriend.pseudonyms import Pseudonyms
+from befriend.credentials.keys import Keys
+from befriend.credentials.pseudonyms import Pseudonyms
+from befriend.reports import spreadsheet
 from befriend.store import Store
 from tests.api.conftest import SignUp, Visitor
 from tests.conftest import ROOT, SECRET
@@ -252,7 +252,7 @@ def test_each_event_is_accepted_a_duplicate_or_rejected_with_a_reason(
 
 
 def _email_key(address: str) -> str:
-    from befriend.pseudonyms import email_key
+    from befriend.credentials.pseudonyms import email_key
 
     return email_key(address)
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import boto3
 
+from befriend.bus.notify import Notifier
 from befriend.clock import SettableClock
 from befriend.config import Settings
 from befriend.mailing.ses import Mailer, mail_templates
-from befriend.notify import Notifier
 from befriend.store import Store
 from befriend.web.app import create_app
 from tests.api.conftest import token_in

@@ -24,8 +24,8 @@ from werkzeug.test import TestResponse
 from befriend.clock import SettableClock
 from befriend.core.errors import ConcurrentChange
 from befriend.core.playbook import Playbook
-from befriend.keys import Keys
-from befriend.pseudonyms import Pseudonyms
+from befriend.credentials.keys import Keys
+from befriend.credentials.pseudonyms import Pseudonyms
 from befriend.store import Store
 from befriend.web.openapi import document
 from tests.api.openapi_check import (

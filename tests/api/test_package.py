@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from befriend.packaging import (
+from befriend.build.packaging import (
     FIXED_TIME,
     LIMIT,
     PYTHON,

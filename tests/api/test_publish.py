@@ -11,9 +11,9 @@ import boto3
 import pytest
 from click.testing import CliRunner
 
+from befriend.build.publish import IMMUTABLE, PublishError, headers_for, publish
+from befriend.build.sitegen import MARKER
 from befriend.cli import main
-from befriend.publish import IMMUTABLE, PublishError, headers_for, publish
-from befriend.sitegen import MARKER
 from tests.conftest import REGION, ROOT
 
 # Files a build does not make but an operator may add beside it; they go up too.

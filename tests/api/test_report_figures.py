@@ -9,8 +9,8 @@ from botocore.exceptions import ClientError
 
 from befriend.clock import SettableClock
 from befriend.core.reports import Period
-from befriend.keys import Keys
-from befriend.reporting import read_report
+from befriend.credentials.keys import Keys
+from befriend.reports.recount import read_report
 from befriend.store import Store
 from tests.api.conftest import Mails, SignUp, token_in
 from tests.conftest import START

@@ -15,11 +15,11 @@ from xml.etree import ElementTree
 import pytest
 from flask.testing import FlaskClient
 
-from befriend.charts import NO_DATA, plotted, svg
 from befriend.clock import SettableClock
 from befriend.core.playbook import Playbook
 from befriend.core.reports import REPORTS, Report, Section
-from befriend.keys import Keys
+from befriend.credentials.keys import Keys
+from befriend.reports.charts import NO_DATA, plotted, svg
 from befriend.store import Store
 from befriend.web.marketer.reports import sections_csv
 from befriend.web.openapi import document
@@ -330,7 +330,7 @@ def test_refusals_need_a_reader_key_and_a_known_report(read: Any, keys: dict[str
 def test_the_lambda_entry_does_not_load_pygal() -> None:
     check = (
         "import sys, befriend.lambda_app, befriend.web.marketer.reports; "
-        "print(json.dumps(['pygal' in sys.modules, 'befriend.charts' in sys.modules]))"
+        "print(json.dumps(['pygal' in sys.modules, 'befriend.reports.charts' in sys.modules]))"
     )
     env = {
         "PATH": "/usr/bin:/bin",

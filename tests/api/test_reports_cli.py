@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from befriend import reporting
 from befriend.cli import main
 from befriend.clock import SettableClock
 from befriend.core.playbook import Playbook
 from befriend.core.reports import REPORTS, Period, Report, Section
-from befriend.keys import Keys
-from befriend.report_text import MISSING, UnsafeChart, cell_text, html_page
+from befriend.credentials.keys import Keys
+from befriend.reports import recount
+from befriend.reports.text import MISSING, UnsafeChart, cell_text, html_page
 from befriend.store import Store
 from tests.conftest import ROOT
 
@@ -45,7 +45,7 @@ def seeded(store: Store) -> Store:
 def api_reports(store: Store, playbook: Playbook, first: date, last: date) -> list[Report]:
     """The reports the API builds for the same period (the JSON tests ask the API itself)."""
     today = datetime.now(UTC).date()
-    return reporting.read_all(store, playbook, Period(first, last), today)
+    return recount.read_all(store, playbook, Period(first, last), today)
 
 
 @pytest.fixture

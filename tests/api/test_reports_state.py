@@ -22,7 +22,6 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from befriend import demo, reporting
 from befriend.clock import SettableClock
 from befriend.config import Settings
 from befriend.core import changes
@@ -33,12 +32,14 @@ from befriend.core.errors import ConcurrentChange
 from befriend.core.person import Evidence
 from befriend.core.playbook import Playbook, Reports
 from befriend.core.reports import REPORTS, Period, build
-from befriend.keys import Keys
+from befriend.credentials.keys import Keys
+from befriend.credentials.pseudonyms import email_key
+from befriend.credentials.tokens import Tokens
+from befriend.jobs.sweeps import sweep_lapses
+from befriend.local import demo
 from befriend.mailing.ses import Mailer, mail_templates
-from befriend.pseudonyms import email_key
+from befriend.reports import recount
 from befriend.store import Store
-from befriend.sweeps import sweep_lapses
-from befriend.tokens import Tokens
 from befriend.web.app import create_app
 from tests.conftest import ROOT, SECRET, SENDER, START, deliver
 
@@ -46,7 +47,7 @@ EVENT_KINDS = ("visit", "open", "purchase", "referral", "review", "share", "atte
 
 
 def nothing_to_report(store: Store, playbook: Playbook, now: datetime) -> None:
-    result = reporting.check(store, playbook, now, lambda _: None)
+    result = recount.check(store, playbook, now, lambda _: None)
     assert result.ok, (result.gauges, result.series)
 
 
@@ -263,13 +264,13 @@ def test_a_check_names_a_counter_that_drifted(store: Store, playbook: Playbook) 
     from befriend.core.counts import Counts
 
     store.add_counts(Counts(now={"sc|friend|loose": 1, "people": 1}))
-    result = reporting.check(store, playbook, START, lambda _: None)
+    result = recount.check(store, playbook, START, lambda _: None)
     drifted = {d.counter: (d.kept, d.counted) for d in result.gauges}
     assert drifted == {"people": (1, 0), "sc|friend|loose": (1, 0)}
     assert [d.counter for d in result.series] == ["friend"]
-    fixed = reporting.rebuild(store, playbook, START, lambda _: None)
+    fixed = recount.rebuild(store, playbook, START, lambda _: None)
     assert {d.counter for d in fixed.corrected} == {"people", "sc|friend|loose"}
-    assert reporting.check(store, playbook, START, lambda _: None).ok
+    assert recount.check(store, playbook, START, lambda _: None).ok
     assert store.gauges() == Counter()
 
 
@@ -279,11 +280,9 @@ def test_each_report_reads_only_its_family_of_counters_and_misses_none(
     demo.seed(store, playbook, SECRET, START, 24)
     today = START.date()
     period = Period(today - timedelta(days=60), today)
-    everything = reporting.inputs(store, playbook, period, today)
+    everything = recount.inputs(store, playbook, period, today)
     for name in REPORTS:
-        assert reporting.read_report(store, playbook, name, period, today) == build(
-            name, everything
-        )
+        assert recount.read_report(store, playbook, name, period, today) == build(name, everything)
 
 
 def test_a_changed_playbook_is_flagged_until_a_rebuild(
@@ -292,20 +291,17 @@ def test_a_changed_playbook_is_flagged_until_a_rebuild(
     sign_up()
     today = START.date()
     period = Period.default(today)
-    plays = reporting.read_report(store, playbook, "plays", period, today)
-    assert reporting.STALE not in plays.notes  # the first read records the rules
+    plays = recount.read_report(store, playbook, "plays", period, today)
+    assert recount.STALE not in plays.notes  # the first read records the rules
     changed = replace(playbook, reports=Reports(loyal_from=0, influential_from=0))
-    stale = reporting.read_report(store, changed, "influence", period, today)
-    assert reporting.STALE in stale.notes
-    assert (
-        reporting.STALE not in reporting.read_report(store, changed, "stages", period, today).notes
-    )
-    result = reporting.check(store, changed, START, lambda _: None)
+    stale = recount.read_report(store, changed, "influence", period, today)
+    assert recount.STALE in stale.notes
+    assert recount.STALE not in recount.read_report(store, changed, "stages", period, today).notes
+    result = recount.check(store, changed, START, lambda _: None)
     assert result.rules_changed and not result.ok
-    reporting.rebuild(store, changed, START, lambda _: None)
-    assert reporting.check(store, changed, START, lambda _: None).ok
+    recount.rebuild(store, changed, START, lambda _: None)
+    assert recount.check(store, changed, START, lambda _: None).ok
     assert (
-        reporting.STALE
-        not in reporting.read_report(store, changed, "influence", period, today).notes
+        recount.STALE not in recount.read_report(store, changed, "influence", period, today).notes
     )
-    reporting.rebuild(store, playbook, START, lambda _: None)  # as the fixture checks it
+    recount.rebuild(store, playbook, START, lambda _: None)  # as the fixture checks it

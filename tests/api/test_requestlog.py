@@ -17,7 +17,7 @@ import pytest
 from apig_wsgi import make_lambda_handler
 from flask import Flask
 
-from befriend.keys import Keys
+from befriend.credentials.keys import Keys
 from befriend.store import Store
 from befriend.web.requestlog import HEADER, request_id
 from tests.api.conftest import token_in, unsubscribe_path

@@ -10,8 +10,8 @@ from typing import Any
 import boto3
 import pytest
 
-from befriend import scheduled
 from befriend.clock import SettableClock
+from befriend.jobs import scheduled
 from befriend.store import Store
 from befriend.web.services import Services
 from tests.api.conftest import SignUp

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from befriend.local import free_port
+from befriend.local.server import free_port
 from tests.conftest import BEFRIEND, cli_env, run_befriend
 
 

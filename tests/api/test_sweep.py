@@ -6,11 +6,11 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from befriend.audit import verify_ledgers
 from befriend.cli import main
 from befriend.clock import SettableClock
+from befriend.jobs.audit import verify_ledgers
+from befriend.jobs.sweeps import sweep_lapses
 from befriend.store import Store
-from befriend.sweeps import sweep_lapses
 from tests.api.conftest import SignUp
 
 
@@ -72,7 +72,7 @@ def test_the_sweep_moves_people_whose_influence_faded(
 def test_activity_after_a_lapse_does_not_bring_the_permission_back(
     sign_up: SignUp, store: Store, clock: SettableClock, playbook: Any
 ) -> None:
-    from befriend.tokens import Tokens
+    from befriend.credentials.tokens import Tokens
     from tests.conftest import SECRET
 
     visitor = sign_up(permissions=(("email", "offers"), ("email", "newsletter")))

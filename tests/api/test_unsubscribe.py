@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from befriend.credentials.tokens import Tokens
 from befriend.store import Store
-from befriend.tokens import Tokens
 from tests.api.conftest import Mails, SignUp, unsubscribe_path
 from tests.conftest import SECRET
 

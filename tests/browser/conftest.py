@@ -32,7 +32,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from befriend.local import free_port
+from befriend.local.server import free_port
 from tests.conftest import BEFRIEND, cli_env
 
 CHROMIUM = os.environ.get("BEFRIEND_CHROMIUM", "/usr/bin/chromium")

@@ -10,7 +10,7 @@ from click.testing import CliRunner, Result
 from befriend.cli import main
 from befriend.config import PACKAGE
 from befriend.core.playbook import load_playbook
-from befriend.playbook_summary import summary
+from befriend.reports.playbook_summary import summary
 
 PACKAGED = PACKAGE / "playbook.toml"
 

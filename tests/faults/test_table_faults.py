@@ -12,13 +12,13 @@ import pytest
 
 from befriend.clock import SettableClock
 from befriend.core.playbook import Playbook
-from befriend.keys import Keys
+from befriend.credentials.keys import Keys
 from befriend.mailing.worker import drain
 from befriend.store import Store
 from befriend.store.table import CONFLICT_TRIES
 from befriend.web.openapi import document
-from befriend.web.people import ATTEMPTS
 from befriend.web.services import Services
+from befriend.writer.apply import ATTEMPTS
 from tests.api.conftest import Mails, SignUp, Visitor
 from tests.api.openapi_check import check_response
 from tests.faults.conftest import Wire

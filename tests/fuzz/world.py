@@ -21,9 +21,9 @@ from moto.dynamodb.models import dynamodb_backends
 
 from befriend.clock import SettableClock
 from befriend.core.playbook import Playbook
-from befriend.keys import ROLES, Keys
+from befriend.credentials.keys import ROLES, Keys
+from befriend.credentials.tokens import Scope, Tokens
 from befriend.mailing.ses import Mailer
-from befriend.tokens import Scope, Tokens
 from befriend.web.services import Services
 from tests.api.conftest import Visitor
 from tests.conftest import deliver

@@ -135,7 +135,10 @@ TRANSACTION = ["PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"]
 def test_the_role_grants_the_table_calls_the_code_makes_and_no_more(
     translated: Template,
 ) -> None:
-    sources = [*(ROOT / "handlers/befriend/store").glob("*.py"), ROOT / "handlers/befriend/keys.py"]
+    sources = [
+        *(ROOT / "handlers/befriend/store").glob("*.py"),
+        ROOT / "handlers/befriend/credentials/keys.py",
+    ]
     text = "\n".join(p.read_text(encoding="utf-8") for p in sources)
     calls = set(re.findall(r"client\.(\w+)\(", text))
     calls |= set(re.findall(r'get_paginator\("(\w+)"\)', text))

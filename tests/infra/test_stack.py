@@ -28,12 +28,12 @@ from moto.cloudformation.parsing import get_model_map
 from moto.core import DEFAULT_ACCOUNT_ID  # type: ignore[attr-defined]
 from moto.ses.models import ses_backends
 
+from befriend.build.publish import publish
 from befriend.clock import SettableClock
 from befriend.config import Settings
 from befriend.core.playbook import Playbook
-from befriend.keys import Keys
+from befriend.credentials.keys import Keys
 from befriend.mailing.worker import lambda_batch
-from befriend.publish import publish
 from befriend.store import Store
 from befriend.web.app import create_app
 from tests.api.conftest import token_in

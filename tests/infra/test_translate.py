@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from befriend.scheduled import JOBS
+from befriend.jobs.scheduled import JOBS
 from tests.infra.conftest import (
     FUNCTIONS,
     FixedManagedPolicies,

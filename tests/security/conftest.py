@@ -18,9 +18,9 @@ from flask import Flask
 from befriend.clock import SettableClock
 from befriend.config import Settings
 from befriend.core.playbook import Playbook, load_playbook
-from befriend.keys import Keys
+from befriend.credentials.keys import Keys
+from befriend.credentials.tokens import Tokens
 from befriend.store import Store
-from befriend.tokens import Tokens
 from befriend.web import dev
 from befriend.web.app import create_app
 from befriend.web.openapi import document

@@ -17,7 +17,7 @@ from flask import Flask
 
 from befriend.clock import SettableClock
 from befriend.core.playbook import Playbook
-from befriend.pseudonyms import Pseudonyms
+from befriend.credentials.pseudonyms import Pseudonyms
 from befriend.store import Store
 from tests.api.conftest import Mails, SignUp, token_in
 from tests.conftest import SECRET

@@ -18,8 +18,8 @@ from apig_wsgi import make_lambda_handler
 from flask import Flask
 from werkzeug.test import Client
 
-from befriend.local import SiteAndApi
-from befriend.sitegen import build_site
+from befriend.build.sitegen import build_site
+from befriend.local.server import SiteAndApi
 from befriend.store import Store
 from tests.api.conftest import SignUp
 from tests.api.test_lambda import FakeLambdaContext, load_event

@@ -18,10 +18,10 @@ import pytest
 from flask import Flask
 from werkzeug.test import Client
 
+from befriend.build.sitegen import build_site
 from befriend.clock import SettableClock
 from befriend.core.playbook import Playbook
-from befriend.local import IMMUTABLE, SiteAndApi
-from befriend.sitegen import build_site
+from befriend.local.server import IMMUTABLE, SiteAndApi
 from befriend.store import Store
 from befriend.web.app import SECURITY_HEADERS
 from befriend.web.marketer.reports import SVG_POLICY

@@ -31,9 +31,9 @@ from befriend.cli import main
 from befriend.clock import SettableClock
 from befriend.core.playbook import Playbook
 from befriend.core.reports import REPORTS, Report, Section
-from befriend.spreadsheet import FORMULA_START
+from befriend.credentials.tokens import Tokens
+from befriend.reports.spreadsheet import FORMULA_START
 from befriend.store import Store
-from befriend.tokens import Tokens
 from tests.api.conftest import Mails, SignUp, Visitor, token_in, unsubscribe_path
 from tests.conftest import SECRET, START
 from tests.security.conftest import Keyring, assert_problem, bearer, snapshot
@@ -276,7 +276,7 @@ def assert_inert_svg(text: str) -> ElementTree.Element:
 @pytest.mark.parametrize("kind", NAMES)
 def test_a_chart_draws_labels_and_titles_as_text(kind: str) -> None:
     """Labels come from the playbook, not from visitors; still, markup in one stays text."""
-    from befriend.charts import svg
+    from befriend.reports.charts import svg
 
     payload = PAYLOADS[kind]
     section = Section(

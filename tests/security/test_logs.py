@@ -31,10 +31,10 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
+from befriend.build.sitegen import build_site
 from befriend.clock import SettableClock
 from befriend.core.playbook import Playbook
-from befriend.local import RedactingHandler, SiteAndApi
-from befriend.sitegen import build_site
+from befriend.local.server import RedactingHandler, SiteAndApi
 from befriend.store import Store
 from tests.api.conftest import Mails, token_in, unsubscribe_path
 from tests.conftest import ROOT, SECRET

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from befriend.clock import SettableClock
+from befriend.credentials.tokens import Tokens
 from befriend.store import Store
-from befriend.tokens import Tokens
 from tests.api.conftest import SignUp
 from tests.security.conftest import (
     MARKETER_ROUTES,
@@ -154,7 +154,7 @@ def test_a_refused_key_learns_nothing_about_what_the_path_names(
 def test_a_key_revoked_a_moment_ago_stops_working_at_once(
     client: Any, keyring: Keyring, clock: SettableClock
 ) -> None:
-    from befriend.keys import Keys
+    from befriend.credentials.keys import Keys
 
     plain, made = Keys(keyring.store).create("short-lived", "admin", clock())
     assert client.get("/api/plays", headers=bearer(plain)).status_code == 200

@@ -16,8 +16,8 @@ import pytest
 from itsdangerous import URLSafeTimedSerializer
 
 from befriend.clock import SettableClock
+from befriend.credentials.tokens import Tokens
 from befriend.store import Store
-from befriend.tokens import Tokens
 from tests.api.conftest import Mails, SignUp, Visitor, token_in, unsubscribe_path
 from tests.conftest import SECRET, START
 from tests.security.conftest import (

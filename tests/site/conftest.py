@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from befriend.build.sitegen import build_site
 from befriend.core.playbook import Playbook
-from befriend.sitegen import build_site
 from tests.api.conftest import mails  # noqa: F401  (the sign-up form test reads the outbox)
 from tests.conftest import ROOT
 

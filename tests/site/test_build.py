@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from befriend.build.sitegen import MARKER, SiteError, build_site
 from befriend.core.playbook import Playbook
-from befriend.sitegen import MARKER, SiteError, build_site
 from tests.conftest import ROOT
 from tests.site.conftest import TEMPLATES
 from tests.site.test_pages import PAGES

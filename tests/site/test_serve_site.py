@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from werkzeug.test import Client
 
-from befriend.local import IMMUTABLE, SiteAndApi
+from befriend.local.server import IMMUTABLE, SiteAndApi
 from befriend.web.app import SECURITY_HEADERS
 
 

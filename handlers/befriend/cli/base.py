@@ -42,7 +42,7 @@ def open_store(table: str, endpoint_url: str | None, region: str) -> Store:
     return Store(target.table, endpoint_url=endpoint, region=target.region)
 
 
-# befriend.keys.ROLES, spelled out so that parsing options does not import boto3.
+# befriend.credentials.keys.ROLES, spelled out so that parsing options does not import boto3.
 KEY_ROLES = ("reader", "ingest", "admin")
 Command = TypeVar("Command", bound=Callable[..., None])
 

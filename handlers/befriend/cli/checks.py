@@ -25,16 +25,10 @@ def ledger() -> None:
 
 @ledger.command()
 @click.option("--person", "person_id", help="Check one person only.")
-@click.option("--table", envvar="BEFRIEND_TABLE", default="befriend", show_default=True)
-@click.option(
-    "--endpoint-url",
-    envvar="AWS_ENDPOINT_URL",
-    help="DynamoDB endpoint, e.g. the moto endpoint `befriend serve` prints.",
-)
-@click.option("--region", envvar="AWS_DEFAULT_REGION", default="eu-west-1", show_default=True)
+@table_options
 def verify(person_id: str | None, table: str, endpoint_url: str | None, region: str) -> None:
     """Check every hash chain; exit 1 naming the first bad entry."""
-    from befriend.audit import verify_ledgers
+    from befriend.jobs.audit import verify_ledgers
 
     store = open_store(table, endpoint_url, region)
     try:
@@ -60,7 +54,7 @@ def check(file: Path | None) -> None:
     from befriend.config import PACKAGE
     from befriend.core.errors import PlaybookError
     from befriend.core.playbook import load_playbook
-    from befriend.playbook_summary import summary
+    from befriend.reports.playbook_summary import summary
 
     path = PACKAGE / "playbook.toml" if file is None else file
     try:
@@ -101,8 +95,8 @@ def sweep(
 ) -> None:
     """Record lapsed permissions (source `expiry`) and stage moves that time has made."""
 
-    from befriend.notify import Notifier
-    from befriend.sweeps import sweep_lapses
+    from befriend.bus.notify import Notifier
+    from befriend.jobs.sweeps import sweep_lapses
 
     store = open_store(table, endpoint_url, region)
     playbook = load_playbook_file(playbook_file)
@@ -140,7 +134,7 @@ def events() -> None:
 def redrive(table: str, endpoint_url: str | None, region: str, event_bus: str) -> None:
     """Put again the change events the bus refused (held in the table); exit 1 if any is
     still refused."""
-    from befriend.notify import Notifier
+    from befriend.bus.notify import Notifier
 
     store = open_store(table, endpoint_url, region)
     done = Notifier(event_bus, region=region).redrive(store)

@@ -5,14 +5,9 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import click
-
-if TYPE_CHECKING:
-    pass
-
 
 from befriend.cli.base import (
     main,
@@ -42,7 +37,7 @@ def package(out: Path, python: str | None) -> None:
     compiling what it imports; without one it holds sources only, and the command says so.
     The target is under 5 MB: a bigger zip is reported and the command exits 1.
     """
-    from befriend.packaging import LIMIT, PackageError, build
+    from befriend.build.packaging import LIMIT, PackageError, build
 
     try:
         built = build(out, python=python)
@@ -81,7 +76,7 @@ def publish_site(bucket: str, site: Path, endpoint_url: str | None, region: str)
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from befriend.publish import PublishError, publish
+    from befriend.build.publish import PublishError, publish
 
     if endpoint_url and urlsplit(endpoint_url).hostname in ("127.0.0.1", "localhost", "::1"):
         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
@@ -101,4 +96,4 @@ def publish_site(bucket: str, site: Path, endpoint_url: str | None, region: str)
     )
 
 
-# --- import and export of people (befriend.people_io) ---
+# --- import and export of people (befriend.jobs.people_io) ---

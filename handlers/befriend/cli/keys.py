@@ -32,7 +32,7 @@ def keys() -> None:
 @table_options
 def create_key(role: str, name: str, table: str, endpoint_url: str | None, region: str) -> None:
     """Make a key and print it. It is shown this once: only its hash is stored."""
-    from befriend.keys import Keys
+    from befriend.credentials.keys import Keys
 
     try:
         plain, key = Keys(open_store(table, endpoint_url, region)).create(
@@ -51,7 +51,7 @@ def create_key(role: str, name: str, table: str, endpoint_url: str | None, regio
 @table_options
 def list_keys(table: str, endpoint_url: str | None, region: str) -> None:
     """Every key, oldest first: id, name, role, when it was made and revoked."""
-    from befriend.keys import Keys
+    from befriend.credentials.keys import Keys
 
     found = Keys(open_store(table, endpoint_url, region)).all()
     if not found:
@@ -70,7 +70,7 @@ def list_keys(table: str, endpoint_url: str | None, region: str) -> None:
 @table_options
 def revoke_key(key_id: str, table: str, endpoint_url: str | None, region: str) -> None:
     """Revoke the key with KEY_ID (as `keys list` shows it); it stops working at once."""
-    from befriend.keys import Keys
+    from befriend.credentials.keys import Keys
 
     key = Keys(open_store(table, endpoint_url, region)).revoke(key_id, datetime.now(UTC))
     if key is None:

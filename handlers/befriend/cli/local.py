@@ -5,18 +5,10 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
-if TYPE_CHECKING:
-    pass
-
-
-from befriend.cli.base import (
-    main,
-    open_store,
-)
+from befriend.cli.base import main, open_store, table_options
 
 
 @main.command()
@@ -37,7 +29,7 @@ from befriend.cli.base import (
 )
 def serve(host: str, port: int, no_demo: bool, demo_people: int) -> None:
     """Run the API locally against moto, with a local outbox for mail."""
-    from befriend.local import serve as run
+    from befriend.local.server import serve as run
 
     run(host, port, demo=0 if no_demo else demo_people)
 
@@ -67,10 +59,10 @@ def build_site(out: Path, playbook_file: Path | None, templates: Path | None) ->
     """Render the static pages (templates/site/) from the playbook into OUT."""
     from jinja2 import TemplateError
 
+    from befriend.build.sitegen import SiteError, build_site
     from befriend.config import PACKAGE, default_templates
     from befriend.core.errors import PlaybookError
     from befriend.core.playbook import load_playbook
-    from befriend.sitegen import SiteError, build_site
 
     path = playbook_file or PACKAGE / "playbook.toml"
     try:
@@ -91,16 +83,14 @@ def build_site(out: Path, playbook_file: Path | None, templates: Path | None) ->
     type=click.IntRange(1),
     help="Number of the first demo person (to add more to an earlier seed).",
 )
-@click.option("--table", envvar="BEFRIEND_TABLE", default="befriend", show_default=True)
-@click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", help="DynamoDB endpoint (e.g. moto).")
-@click.option("--region", envvar="AWS_DEFAULT_REGION", default="eu-west-1", show_default=True)
+@table_options
 def seed_demo(people: int, first: int, table: str, endpoint_url: str | None, region: str) -> None:
     """Create demo people with plausible histories over the past months, in every stage."""
     import secrets
 
     from befriend.config import PACKAGE
     from befriend.core.playbook import load_playbook
-    from befriend.demo import seed
+    from befriend.local.demo import seed
 
     store = open_store(table, endpoint_url, region)
     playbook = load_playbook((PACKAGE / "playbook.toml").read_text())

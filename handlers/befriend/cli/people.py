@@ -6,13 +6,8 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
-
-if TYPE_CHECKING:
-    pass
-
 
 from befriend.cli.base import (
     load_playbook_file,
@@ -72,8 +67,8 @@ def import_people(
     region: str,
 ) -> None:
     from befriend.config import SettingsError, signing_secret
-    from befriend.people_io import ImportFileError, import_people, read_import_file
-    from befriend.pseudonyms import Pseudonyms
+    from befriend.credentials.pseudonyms import Pseudonyms
+    from befriend.jobs.people_io import ImportFileError, import_people, read_import_file
 
     try:
         secret = signing_secret(os.environ, region)
@@ -143,7 +138,7 @@ def export_people(
 
     Reads every person (a scan) and writes them page by page: an operator's command.
     """
-    from befriend.people_io import export_chunks
+    from befriend.jobs.people_io import export_chunks
 
     pb = load_playbook_file(playbook_file)
     store = open_store(table, endpoint_url, region)

@@ -11,7 +11,7 @@ import click
 
 if TYPE_CHECKING:
     from befriend.core.reports import Report
-    from befriend.reporting import Difference
+    from befriend.reports.recount import Difference
 
 
 from befriend.cli.base import (
@@ -65,10 +65,10 @@ def report(
     """
     import json
 
-    from befriend import reporting
     from befriend.core.errors import InvalidInput
     from befriend.core.reports import REPORTS, Period
-    from befriend.report_text import report_csv, table_text
+    from befriend.reports import recount
+    from befriend.reports.text import report_csv, table_text
 
     if name is not None and name not in REPORTS:
         raise click.BadParameter(
@@ -82,9 +82,9 @@ def report(
     pb = load_playbook_file(playbook_file)
     store = open_store(table, endpoint_url, region)
     if name is None:
-        reports = reporting.read_all(store, pb, period, now.date())
+        reports = recount.read_all(store, pb, period, now.date())
     else:
-        reports = [reporting.read_report(store, pb, name, period, now.date())]
+        reports = [recount.read_report(store, pb, name, period, now.date())]
 
     if html_file is not None:
         _write_html(html_file, reports, now, pb.organisation.name)
@@ -99,8 +99,8 @@ def report(
 
 
 def _write_html(path: Path, reports: list[Report], now: datetime, organisation: str) -> None:
-    from befriend.charts import svg
-    from befriend.report_text import html_page
+    from befriend.reports.charts import svg
+    from befriend.reports.text import html_page
 
     page = html_page(reports, now, svg, organisation)
     try:
@@ -125,12 +125,12 @@ def check_reports(
 
     Reads every person (a scan): an operator's check, not something to run every minute.
     """
-    from befriend import reporting
+    from befriend.reports import recount
 
     pb = load_playbook_file(playbook_file)
     store = open_store(table, endpoint_url, region)
     with people_bar() as bar:
-        result = reporting.check(store, pb, datetime.now(UTC), bar.update)
+        result = recount.check(store, pb, datetime.now(UTC), bar.update)
     click.echo(f"people counted: {result.people}")
     if result.gauges:
         click.echo(f"\n{len(result.gauges)} counter(s) differ from the recount:")
@@ -164,7 +164,7 @@ def rebuild_reports(
     Run it when no writes are happening: a change written while it runs can be lost from
     the counters. Then run `befriend reports check`.
     """
-    from befriend import reporting
+    from befriend.reports import recount
 
     pb = load_playbook_file(playbook_file)
     store = open_store(table, endpoint_url, region)
@@ -174,7 +174,7 @@ def rebuild_reports(
         err=True,
     )
     with people_bar() as bar:
-        result = reporting.rebuild(store, pb, datetime.now(UTC), bar.update)
+        result = recount.rebuild(store, pb, datetime.now(UTC), bar.update)
     click.echo(f"people counted: {result.people}")
     if result.corrected:
         click.echo(f"\n{len(result.corrected)} counter(s) corrected:")

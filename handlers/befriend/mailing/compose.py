@@ -13,7 +13,7 @@ from typing import Any
 
 from befriend.core.person import Person
 from befriend.core.playbook import Playbook
-from befriend.tokens import Tokens
+from befriend.credentials.tokens import Tokens
 
 
 @dataclass(frozen=True)

@@ -21,14 +21,14 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from befriend.clock import Clock
-from befriend.core import changes
 from befriend.core.changes import Context, Outcome
 from befriend.core.commands import Signup
 from befriend.core.counts import signup_counts
 from befriend.core.person import Evidence, iso, parse_iso
+from befriend.core.signups import signup_step
+from befriend.credentials.pseudonyms import Pseudonyms, email_key
 from befriend.mailing.compose import Composer, Mail
 from befriend.mailing.ses import Mailer
-from befriend.pseudonyms import Pseudonyms, email_key
 from befriend.store import Store
 from befriend.store.table import ConditionFailed
 
@@ -117,10 +117,9 @@ class MailWork:
         self.store.mark_job_done(job["id"], self.clock() + REMEMBER_DONE)
 
     def _signup(self, job: dict[str, Any]) -> None:
-        """A new address gets a pending sign-up and a confirmation mail; a pending one a
-        renewed request and a new confirmation; a confirmed one a link to its page.
-        Past the mailbox's hourly limit nothing changes at all, so a flood of sign-ups for
-        someone else's address can neither mail them nor quietly rewrite their request."""
+        """Carry out what `core.signups` decides for the address. Past the mailbox's hourly
+        limit nothing changes at all, so a flood of sign-ups for someone else's address can
+        neither mail them nor quietly rewrite their request."""
         body = job["signup"]
         form = Signup(
             email=body["email"],
@@ -136,26 +135,25 @@ class MailWork:
         key = email_key(form.email)
         now = self.clock()
         claim = self.store.email_claim(key, now)
-        person = self.store.person(claim[0], now) if claim and not claim[1] else None
-        if person is None:
-            fresh = changes.start_signup(uuid.uuid4().hex, form, ctx)
-            if self.store.create_pending(
-                fresh, key, now, counts=signup_counts(fresh), lapsed=claim[0] if claim else None
-            ):
-                self._send(self.composer.confirm(fresh))
-        elif person.status == "pending":
-            renewed = changes.renew_signup(person, form, ctx)
-            if (renewed.request, renewed.name) != (person.request, person.name):
-                try:
-                    renewed = self.store.renew_pending(
-                        Outcome(person, renewed, ()), key, counts=signup_counts(renewed)
-                    )
-                except ConditionFailed:
-                    return  # a twin job renewed it a moment ago and mailed
-            # else: this job wrote it before and its mail failed; only the mail is left.
-            self._send(self.composer.confirm(renewed))
-        elif person.status == "active":
-            self._send(self.composer.manage(person, reason="signup"))
+        found = self.store.person(claim[0], now) if claim and not claim[1] else None
+        step = signup_step(found, uuid.uuid4().hex, form, ctx)
+        if step.kind == "start" and step.person is not None:
+            lapsed = claim[0] if claim else None
+            counts = signup_counts(step.person)
+            if self.store.create_pending(step.person, key, now, counts=counts, lapsed=lapsed):
+                self._send(self.composer.confirm(step.person))
+        elif step.kind == "renew" and found is not None and step.person is not None:
+            try:
+                saved = self.store.renew_pending(
+                    Outcome(found, step.person, ()), key, counts=signup_counts(step.person)
+                )
+            except ConditionFailed:
+                return  # a twin job renewed it a moment ago and mailed
+            self._send(self.composer.confirm(saved))
+        elif step.kind == "resend" and step.person is not None:
+            self._send(self.composer.confirm(step.person))
+        elif step.kind == "remind" and step.person is not None:
+            self._send(self.composer.manage(step.person, reason="signup"))
 
     def _link(self, job: dict[str, Any]) -> None:
         email = job["email"]

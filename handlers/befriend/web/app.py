@@ -5,15 +5,15 @@ from __future__ import annotations
 from flask import Flask, Response, g
 from jinja2 import FileSystemLoader
 
+from befriend.bus.notify import Notifier
 from befriend.clock import Clock, system_clock
 from befriend.config import Settings, SettingsError
 from befriend.core.playbook import Playbook, load_playbook
+from befriend.credentials.pseudonyms import Pseudonyms
+from befriend.credentials.tokens import Tokens
 from befriend.mailing.queue import MailQueue
 from befriend.mailing.ses import Mailer, mail_templates
-from befriend.notify import Notifier
-from befriend.pseudonyms import Pseudonyms
 from befriend.store import Store
-from befriend.tokens import Tokens
 from befriend.web import marketer, oneclick, problems, public, requestlog, visitor
 from befriend.web.services import Services
 

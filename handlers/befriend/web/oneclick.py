@@ -13,7 +13,7 @@ from flask import Blueprint, Response, render_template, request
 from befriend.core import changes
 from befriend.core.errors import InvalidToken, WrongScope
 from befriend.core.person import Person
-from befriend.tokens import Claims
+from befriend.credentials.tokens import Claims
 from befriend.web.answers import json_answer
 from befriend.web.inputs import context
 from befriend.web.people import apply

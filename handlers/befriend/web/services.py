@@ -6,17 +6,17 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from befriend.bus.notify import Notifier
 from befriend.clock import Clock
 from befriend.config import Settings
 from befriend.core.playbook import Playbook
+from befriend.credentials.pseudonyms import Pseudonyms
+from befriend.credentials.tokens import Tokens
 from befriend.mailing.compose import Composer
 from befriend.mailing.jobs import MailWork
 from befriend.mailing.queue import MailQueue
 from befriend.mailing.ses import Mailer
-from befriend.notify import Notifier
-from befriend.pseudonyms import Pseudonyms
 from befriend.store import Store
-from befriend.tokens import Tokens
 
 
 @dataclass(frozen=True)

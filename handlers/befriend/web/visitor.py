@@ -28,9 +28,9 @@ from befriend.core.playbook import Playbook
 from befriend.core.plays import next_steps
 from befriend.core.receipts import receipts
 from befriend.core.records import person_to_record
+from befriend.credentials.pseudonyms import email_key
+from befriend.credentials.tokens import Claims
 from befriend.mailing.jobs import fresh_link_job, link_job, signup_job
-from befriend.pseudonyms import email_key
-from befriend.tokens import Claims
 from befriend.web.answers import json_answer, see_other
 from befriend.web.idempotency import idempotent
 from befriend.web.inputs import (
@@ -42,9 +42,10 @@ from befriend.web.inputs import (
     json_body,
     wants_form,
 )
-from befriend.web.people import apply, person_for, with_retries
+from befriend.web.people import apply, person_for
 from befriend.web.problems import Problem
 from befriend.web.services import services
+from befriend.writer.apply import with_retries
 
 log = logging.getLogger("befriend")
 bp = Blueprint("visitor", __name__, url_prefix="/api")

@@ -1,9 +1,10 @@
 """The marketer's API: people, plays, audiences and reports out; events and play outcomes in.
 
-Every route needs `Authorization: Bearer <API key>` (see `befriend.keys`), checked before
-the body is read: `reader` keys read people, plays, audiences and reports, `ingest` keys
-send events and outcomes, `admin` keys may do both. A visitor's manage token is never an
-API key, nor an API key a manage token: keys are looked up by hash, tokens are signed.
+Every route needs `Authorization: Bearer <API key>` (see `befriend.credentials.keys`),
+checked before the body is read: `reader` keys read people, plays, audiences and reports,
+`ingest` keys send events and outcomes, `admin` keys may do both. A visitor's manage token
+is never an API key, nor an API key a manage token: keys are looked up by hash, tokens are
+signed.
 
 Nothing here grants a permission. Events say what people did and outcomes what was sent or
 answered; only the person grants, on their own page. Audiences are read from the sharded

@@ -15,7 +15,7 @@ from befriend.core.person import Person
 from befriend.core.playbook import Play
 from befriend.core.plays import Step, next_steps
 from befriend.core.stages import place
-from befriend.spreadsheet import csv_text
+from befriend.reports.spreadsheet import csv_text
 from befriend.store import STAGE_SHARDS
 from befriend.web.answers import json_answer
 from befriend.web.marketer.blueprint import bp, requires

@@ -10,7 +10,7 @@ from typing import Any
 from befriend.core.commands import normalise_email
 from befriend.core.errors import FieldError, InvalidInput
 from befriend.core.person import Person
-from befriend.pseudonyms import email_key
+from befriend.credentials.pseudonyms import email_key
 from befriend.web.marketer.people import _active
 from befriend.web.services import services
 

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, Response, request
 
-from befriend.keys import ApiKey, Keys
+from befriend.credentials.keys import ApiKey, Keys
 from befriend.web.problems import Problem
 from befriend.web.services import services
 

@@ -13,8 +13,8 @@ from flask import Response, request
 
 from befriend.core.errors import InvalidInput
 from befriend.core.reports import REPORTS, Period, Report, Section, catalogue
-from befriend.reporting import read_report
-from befriend.spreadsheet import csv_text
+from befriend.reports.recount import read_report
+from befriend.reports.spreadsheet import csv_text
 from befriend.web.answers import json_answer
 from befriend.web.marketer.blueprint import bp, requires
 from befriend.web.problems import Problem, bad_parameter
@@ -77,7 +77,7 @@ def report(name: str) -> Response:
             headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{stem}.csv"'},
         )
     if fmt == "svg":
-        from befriend.charts import svg  # pygal loads only when a chart is drawn
+        from befriend.reports.charts import svg  # pygal loads only when a chart is drawn
 
         return Response(
             svg(built, chosen),

@@ -22,7 +22,7 @@ def email_key(email: str) -> str:
 
 class Pseudonyms:
     def __init__(self, secret: str) -> None:
-        self._key = hashlib.sha256(f"befriend.pseudonyms:{secret}".encode()).digest()
+        self._key = hashlib.sha256(f"befriend.credentials.pseudonyms:{secret}".encode()).digest()
 
     def _mac(self, purpose: str, value: str) -> str:
         return hmac.new(self._key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()

@@ -30,8 +30,8 @@ from befriend.core.imports import (
 )
 from befriend.core.person import Person, iso
 from befriend.core.playbook import Playbook
-from befriend.pseudonyms import Pseudonyms, email_key
-from befriend.spreadsheet import Value, cell
+from befriend.credentials.pseudonyms import Pseudonyms, email_key
+from befriend.reports.spreadsheet import Value, cell
 from befriend.store import Store
 
 FORMATS = ("csv", "jsonl")

@@ -28,13 +28,13 @@ import boto3
 from werkzeug.serving import WSGIRequestHandler, make_server, run_simple
 from werkzeug.wrappers import Request, Response
 
+from befriend.build.sitegen import build_site
 from befriend.cli import serve_record
 from befriend.clock import system_clock
 from befriend.config import Settings
-from befriend.demo import seed
-from befriend.keys import Keys
+from befriend.credentials.keys import Keys
+from befriend.local.demo import seed
 from befriend.mailing.worker import Worker
-from befriend.sitegen import build_site
 from befriend.store import Store
 from befriend.web.app import SECURITY_HEADERS, create_app, read_playbook
 

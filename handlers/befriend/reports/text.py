@@ -17,7 +17,7 @@ from jinja2 import Environment, StrictUndefined
 from markupsafe import Markup
 
 from befriend.core.reports import Cell, Report, Section
-from befriend.spreadsheet import csv_text
+from befriend.reports.spreadsheet import csv_text
 
 MISSING = "–"  # a figure that has no meaning here, e.g. a rate out of nothing
 WIDTH = 100

@@ -5,7 +5,7 @@ on the bus again. EventBridge schedules (infra/template.yaml) invoke
 
 from __future__ import annotations
 
-from befriend.sweeps import sweep_lapses
+from befriend.jobs.sweeps import sweep_lapses
 from befriend.web.services import Services
 
 JOBS = ("sweep", "redrive")

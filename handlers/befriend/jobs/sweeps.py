@@ -12,12 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from befriend.core.changes import lapse, settle
-from befriend.core.counts import change_counts
-from befriend.core.errors import ConcurrentChange
+from befriend.bus.notify import Notifier
+from befriend.core.changes import Outcome
+from befriend.core.errors import NotFound
+from befriend.core.person import Person
 from befriend.core.playbook import Playbook
-from befriend.notify import Notifier
 from befriend.store import STAGE_SHARDS, Store
+from befriend.writer.apply import Writer
 
 log = logging.getLogger("befriend")
 
@@ -63,19 +64,23 @@ def sweep_lapses(
 def _sweep_one(
     store: Store, playbook: Playbook, person_id: str, now: datetime, notifier: Notifier | None
 ) -> tuple[int, int]:
-    for _ in range(10):
+    """Record what time alone changed about one person (lapses, stage and circle), through
+    the one writer: (permissions lapsed, stage moves)."""
+
+    def load() -> Person:
         person = store.person(person_id, now)
         if person is None or person.status != "active":
-            return 0, 0
-        outcome = lapse(person, playbook, now)
-        settled = settle(outcome, playbook, now, "lapse" if outcome.entries else "time")
-        if settled.person == person:
-            return 0, 0
-        try:
-            store.commit(settled, counts=change_counts(settled, playbook, None))
-        except ConcurrentChange:
-            continue
-        if notifier is not None:
-            notifier.publish(settled)
-        return sum(len(e.changes) for e in outcome.entries), len(settled.transitions)
-    return 0, 0
+            raise NotFound(person_id)
+        return person
+
+    try:
+        person = load()
+    except NotFound:
+        return 0, 0
+    writer = Writer(store, playbook, notifier, lambda: now)
+    try:
+        written = writer.apply(person, lambda p: Outcome(p, p, ()), load, idle_cause="time")
+    except NotFound:
+        return 0, 0  # erased or gone meanwhile
+    lapsed = sum(len(e.changes) for e in written.entries if e.action == "lapse")
+    return lapsed, len(written.transitions)

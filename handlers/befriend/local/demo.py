@@ -22,7 +22,7 @@ from befriend.core.ledger import Entry
 from befriend.core.person import Evidence, Person
 from befriend.core.playbook import Playbook
 from befriend.core.stages import Transition
-from befriend.pseudonyms import Pseudonyms, email_key
+from befriend.credentials.pseudonyms import Pseudonyms, email_key
 from befriend.store import Store
 
 ZONES = (

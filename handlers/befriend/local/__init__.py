@@ -1,0 +1,1 @@
+"""Running befriend on this machine: `befriend serve` against moto, and demo people."""

@@ -1,0 +1,4 @@
+"""The one writer of changes to a person: decide, record lapses, settle stage and circle,
+commit with the report counters, publish, and decide again on fresh state after a conflict.
+The web's routes, one-click unsubscribe, the marketer's routes and the sweep all write
+through it, under the same retry rules."""
