@@ -15,10 +15,11 @@ from typing import Any
 
 from befriend.core.person import iso, parse_iso
 from befriend.store import Store
+from befriend.store import keys as table_keys
 
 ROLES = ("reader", "ingest", "admin")
 PREFIX = "bfk_"
-PARTITION = "KEYS"
+PARTITION = table_keys.API_KEYS
 
 
 @dataclass(frozen=True)

@@ -23,16 +23,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from befriend.core.counts import FAMILIES, Counts, family
-from befriend.store.table import Item, Table, _s
+from befriend.store import keys
+from befriend.store.table import Item, Table, attr_s
 
 COUNTER_SHARDS = 8
 NOW = "NOW"
 KEYS = ("pk", "sk")
-_META = {"pk": _s("COUNTS#META"), "sk": _s("RULES")}
-
-
-def _counts_pk(shard: int) -> str:
-    return f"COUNTS#{shard}"
+_META = keys.key(*keys.COUNTS_META)
 
 
 def _day_sk(fam: str, day: date | str) -> str:
@@ -52,7 +49,7 @@ class Counters(Table):
             for name, value in flows.items():
                 items.setdefault(_day_sk(family(name), day), {})[name] = value
         return [
-            {"Update": self._add(_counts_pk(pick), sk, values)}
+            {"Update": self._add(keys.counters(pick), sk, values)}
             for sk, values in sorted(items.items())
             if values
         ]
@@ -67,7 +64,7 @@ class Counters(Table):
         numbers = {f":c{i}": {"N": str(v)} for i, v in enumerate(values.values())}
         return {
             "TableName": self.table,
-            "Key": {"pk": _s(pk), "sk": _s(sk)},
+            "Key": {"pk": attr_s(pk), "sk": attr_s(sk)},
             "UpdateExpression": "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(values))),
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": numbers,
@@ -76,13 +73,13 @@ class Counters(Table):
     def gauges(self, families: Iterable[str] | None = None) -> Counter[str]:
         """The gauges of now (of every family, or of `families`): one consistent
         BatchGetItem of at most 48 items."""
-        keys = [
-            {"pk": _s(_counts_pk(s)), "sk": _s(f"{fam}#{NOW}")}
+        wanted = [
+            keys.key(keys.counters(s), f"{fam}#{NOW}")
             for fam in _families(families)
             for s in range(COUNTER_SHARDS)
         ]
         total: Counter[str] = Counter()
-        request: Any = {self.table: {"Keys": keys, "ConsistentRead": True}}
+        request: Any = {self.table: {"Keys": wanted, "ConsistentRead": True}}
         while request:
             page = self.client.batch_get_item(RequestItems=request)
             for item in page["Responses"].get(self.table, []):
@@ -103,9 +100,9 @@ class Counters(Table):
                     TableName=self.table,
                     KeyConditionExpression="pk = :pk AND sk BETWEEN :a AND :b",
                     ExpressionAttributeValues={
-                        ":pk": _s(_counts_pk(shard)),
-                        ":a": _s(_day_sk(fam, first)),
-                        ":b": _s(_day_sk(fam, last)),
+                        ":pk": attr_s(keys.counters(shard)),
+                        ":a": attr_s(_day_sk(fam, first)),
+                        ":b": attr_s(_day_sk(fam, last)),
                     },
                     ConsistentRead=True,
                 )
@@ -123,8 +120,8 @@ class Counters(Table):
                 TableName=self.table,
                 KeyConditionExpression="pk = :pk AND begins_with(sk, :day)",
                 ExpressionAttributeValues={
-                    ":pk": _s(_counts_pk(shard)),
-                    ":day": _s(f"{fam}#DAY#"),
+                    ":pk": attr_s(keys.counters(shard)),
+                    ":day": attr_s(f"{fam}#DAY#"),
                 },
                 ProjectionExpression="sk",
                 Limit=1,
@@ -142,7 +139,7 @@ class Counters(Table):
     def note_counted_with(self, rules: str, *, first: bool = False) -> None:
         """Record the rules the gauges are counted under; `first` only when none are yet
         (a new table: its first report read records the playbook it starts with)."""
-        put: Any = {"TableName": self.table, "Item": {**_META, "rules": _s(rules)}}
+        put: Any = {"TableName": self.table, "Item": {**_META, "rules": attr_s(rules)}}
         if first:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
         try:
@@ -160,8 +157,8 @@ class Counters(Table):
                 self.client.put_item(
                     TableName=self.table,
                     Item={
-                        "pk": _s(_counts_pk(shard)),
-                        "sk": _s(f"{fam}#{NOW}"),
+                        "pk": attr_s(keys.counters(shard)),
+                        "sk": attr_s(f"{fam}#{NOW}"),
                         **({k: {"N": str(v)} for k, v in kept.items()} if shard == 0 else {}),
                     },
                 )

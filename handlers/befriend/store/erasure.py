@@ -8,8 +8,9 @@ from typing import Any
 
 from befriend.core.counts import Counts
 from befriend.core.person import Person
+from befriend.store import keys
 from befriend.store.person_items import PersonItems
-from befriend.store.table import PROFILE, _pk, _s
+from befriend.store.table import attr_s
 
 
 class Erasure(PersonItems):
@@ -36,18 +37,17 @@ class Erasure(PersonItems):
             release = {
                 "Delete": {
                     "TableName": self.table,
-                    "Key": {"pk": _s(f"EMAIL#{email_key}"), "sk": _s("EMAIL")},
+                    "Key": keys.email(email_key),
                     "ConditionExpression": "attribute_not_exists(pk) OR person_id = :pid",
-                    "ExpressionAttributeValues": {":pid": _s(person.id)},
+                    "ExpressionAttributeValues": {":pid": attr_s(person.id)},
                 }
             }
             suppress = {
                 "Put": {
                     "TableName": self.table,
                     "Item": {
-                        "pk": _s(f"SUPPRESS#{suppress_key}"),
-                        "sk": _s("SUPPRESS"),
-                        "since": _s(now.date().isoformat()),
+                        **keys.suppression(suppress_key),
+                        "since": attr_s(now.date().isoformat()),
                     },
                 }
             }
@@ -60,29 +60,25 @@ class Erasure(PersonItems):
                 ],
                 "the person changed meanwhile",
             )
-        keys = [
+        items = [
             {"pk": i["pk"], "sk": i["sk"]}
-            for i in self._query(_pk(person.id))
-            if i["sk"]["S"] != PROFILE
+            for i in self._query(keys.person(person.id))
+            if i["sk"]["S"] != keys.PROFILE
         ]
-        for start in range(0, len(keys), 25):
+        for start in range(0, len(items), 25):
             requests: Any = {
-                self.table: [{"DeleteRequest": {"Key": k}} for k in keys[start : start + 25]]
+                self.table: [{"DeleteRequest": {"Key": k}} for k in items[start : start + 25]]
             }
             while requests:
                 requests = (
                     self.client.batch_write_item(RequestItems=requests).get("UnprocessedItems")
                     or None
                 )
-        self.client.delete_item(
-            TableName=self.table, Key={"pk": _s(f"MAILRATE#{rate_key}"), "sk": _s("MAILRATE")}
-        )
-        self.client.delete_item(
-            TableName=self.table, Key={"pk": _s(_pk(person.id)), "sk": _s(PROFILE)}
-        )
+        self.client.delete_item(TableName=self.table, Key=keys.mail_rate(rate_key))
+        self.client.delete_item(TableName=self.table, Key=keys.profile(person.id))
 
     def suppressed(self, suppress_key: str) -> bool:
         return "Item" in self.client.get_item(
             TableName=self.table,
-            Key={"pk": _s(f"SUPPRESS#{suppress_key}"), "sk": _s("SUPPRESS")},
+            Key=keys.suppression(suppress_key),
         )

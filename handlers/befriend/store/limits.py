@@ -10,7 +10,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from befriend.core.errors import Unavailable
-from befriend.store.table import PROFILE, Table, _cancelled, _expired, _n, _s, _ttl, is_busy
+from befriend.store import keys
+from befriend.store.table import Table, attr_n, attr_s, cancelled, expired, is_busy, ttl
 
 
 class Limits(Table):
@@ -28,7 +29,7 @@ class Limits(Table):
         went out in it. One small item per mailbox keeps the send times (at most `limit`)
         and the jobs they were for: the same `job` tried again (its mail failed, or its
         answer was lost) is not counted twice."""
-        key = {"pk": _s(f"MAILRATE#{rate_key}"), "sk": _s("MAILRATE")}
+        key = keys.mail_rate(rate_key)
         stamp = int(now.timestamp())
         for _ in range(5):
             item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get(
@@ -48,13 +49,13 @@ class Limits(Table):
                     TableName=self.table,
                     Item={
                         **key,
-                        "v": _n(version + 1),
-                        "sent": {"L": [_n(t) for t in [*recent, stamp]]},
-                        "jobs": {"L": [_s(j) for j in kept_jobs if j]},
-                        **_ttl(now + window),
+                        "v": attr_n(version + 1),
+                        "sent": {"L": [attr_n(t) for t in [*recent, stamp]]},
+                        "jobs": {"L": [attr_s(j) for j in kept_jobs if j]},
+                        **ttl(now + window),
                     },
                     ConditionExpression="attribute_not_exists(pk) OR v = :v",
-                    ExpressionAttributeValues={":v": _n(version)},
+                    ExpressionAttributeValues={":v": attr_n(version)},
                 )
             except ClientError as exc:
                 if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
@@ -71,13 +72,13 @@ class Limits(Table):
         try:
             self.client.update_item(
                 TableName=self.table,
-                Key={"pk": _s(f"CLIENTRATE#{client_key}"), "sk": _s(str(hour))},
+                Key=keys.client_rate(client_key, hour),
                 UpdateExpression="ADD n :one SET expires_at = :until",
                 ConditionExpression="attribute_not_exists(n) OR n < :limit",
                 ExpressionAttributeValues={
-                    ":one": _n(1),
-                    ":limit": _n(limit),
-                    ":until": _n(hour + 2 * 3600),
+                    ":one": attr_n(1),
+                    ":limit": attr_n(limit),
+                    ":until": attr_n(hour + 2 * 3600),
                 },
             )
         except ClientError as exc:
@@ -89,7 +90,7 @@ class Limits(Table):
     def job_done(self, job: str) -> bool:
         """Whether a queued job finished before (a queue delivers at least once)."""
         item = self.client.get_item(
-            TableName=self.table, Key={"pk": _s(f"JOB#{job}"), "sk": _s("JOB")}, ConsistentRead=True
+            TableName=self.table, Key=keys.mail_job(job), ConsistentRead=True
         ).get("Item")
         return item is not None
 
@@ -97,14 +98,14 @@ class Limits(Table):
         """Remember a finished job until no copy of it can be delivered again."""
         self.client.put_item(
             TableName=self.table,
-            Item={"pk": _s(f"JOB#{job}"), "sk": _s("JOB"), **_ttl(until)},
+            Item={**keys.mail_job(job), **ttl(until)},
         )
 
     def replay(self, pk: str, sk: str, now: datetime) -> dict[str, Any] | None:
         item = self.client.get_item(
-            TableName=self.table, Key={"pk": _s(pk), "sk": _s(sk)}, ConsistentRead=True
+            TableName=self.table, Key={"pk": attr_s(pk), "sk": attr_s(sk)}, ConsistentRead=True
         ).get("Item")
-        if item is None or _expired(item, now):
+        if item is None or expired(item, now):
             return None
         stored: dict[str, Any] = json.loads(item["doc"]["S"])
         return stored
@@ -118,24 +119,24 @@ class Limits(Table):
                 "Put": {
                     "TableName": self.table,
                     "Item": {
-                        "pk": _s(pk),
-                        "sk": _s(sk),
-                        "doc": _s(json.dumps(answer)),
-                        **_ttl(until),
+                        "pk": attr_s(pk),
+                        "sk": attr_s(sk),
+                        "doc": attr_s(json.dumps(answer)),
+                        **ttl(until),
                     },
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             }
         ]
-        if pk.startswith("P#"):
+        if keys.is_person(pk):
             ops.append(
                 {
                     "ConditionCheck": {
                         "TableName": self.table,
-                        "Key": {"pk": _s(pk), "sk": _s(PROFILE)},
+                        "Key": {"pk": attr_s(pk), "sk": attr_s(keys.PROFILE)},
                         "ConditionExpression": "#st = :active",
                         "ExpressionAttributeNames": {"#st": "status"},
-                        "ExpressionAttributeValues": {":active": _s("active")},
+                        "ExpressionAttributeValues": {":active": attr_s("active")},
                     }
                 }
             )
@@ -144,7 +145,7 @@ class Limits(Table):
         except ClientError as exc:
             if is_busy(exc):
                 raise Unavailable("the answer could not be kept") from exc
-            if _cancelled(exc):
+            if cancelled(exc):
                 return False
             raise
         return True
@@ -153,13 +154,12 @@ class Limits(Table):
         """Which of these event ids have not been recorded yet (BatchGetItem, 100 a call)."""
         seen: set[str] = set()
         for start in range(0, len(event_ids), 100):
-            keys: Any = [
-                {"pk": _s(f"EV#{e}"), "sk": _s("EV")}
-                for e in dict.fromkeys(event_ids[start : start + 100])
-            ]
-            request: Any = {self.table: {"Keys": keys, "ProjectionExpression": "pk"}}
+            wanted = [keys.event(e) for e in dict.fromkeys(event_ids[start : start + 100])]
+            request: Any = {self.table: {"Keys": wanted, "ProjectionExpression": "pk"}}
             while request:
                 answer = self.client.batch_get_item(RequestItems=request)
-                seen.update(i["pk"]["S"][3:] for i in answer["Responses"].get(self.table, []))
+                seen.update(
+                    keys.event_id(i["pk"]["S"]) for i in answer["Responses"].get(self.table, [])
+                )
                 request = answer.get("UnprocessedKeys") or None
         return set(event_ids) - seen

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from befriend.store.table import Table, _n, _s
+from befriend.store import keys
+from befriend.store.table import Table, attr_n, attr_s
 
 OUTBOX_SHARDS = 8
 
@@ -37,17 +38,17 @@ class Outbox(Table):
         self.client.put_item(
             TableName=self.table,
             Item={
-                "pk": _s(f"OUTBOX#{shard}"),
-                "sk": _s(f"{now.isoformat()}#{uuid.uuid4().hex}"),
-                "entries": _s(json.dumps(entries)),
-                "tries": _n(1),
+                "pk": attr_s(keys.outbox(shard)),
+                "sk": attr_s(f"{now.isoformat()}#{uuid.uuid4().hex}"),
+                "entries": attr_s(json.dumps(entries)),
+                "tries": attr_n(1),
             },
         )
 
     def held_events(self) -> Iterator[Held]:
         """Every held batch, oldest first within a shard."""
         for shard in range(OUTBOX_SHARDS):
-            for item in self._query(f"OUTBOX#{shard}"):
+            for item in self._query(keys.outbox(shard)):
                 yield Held(
                     item["pk"]["S"],
                     item["sk"]["S"],
@@ -57,11 +58,11 @@ class Outbox(Table):
 
     def release_events(self, held: Held, left: list[dict[str, Any]]) -> None:
         """The bus took all of `held` but `left`: let the batch go, or keep only what is left."""
-        key = {"pk": _s(held.pk), "sk": _s(held.sk)}
+        key = {"pk": attr_s(held.pk), "sk": attr_s(held.sk)}
         if not left:
             self.client.delete_item(TableName=self.table, Key=key)
             return
         self.client.put_item(
             TableName=self.table,
-            Item={**key, "entries": _s(json.dumps(left)), "tries": _n(held.tries + 1)},
+            Item={**key, "entries": attr_s(json.dumps(left)), "tries": attr_n(held.tries + 1)},
         )

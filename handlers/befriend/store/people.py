@@ -16,17 +16,16 @@ from befriend.core.ledger import Entry
 from befriend.core.person import Person
 from befriend.core.records import person_from_record
 from befriend.core.stages import Transition
+from befriend.store import keys
 from befriend.store.person_items import PersonItems
 from befriend.store.table import (
-    PROFILE,
     STAGE_INDEX,
     ConditionFailed,
     Item,
-    _expired,
-    _n,
-    _pk,
-    _s,
-    _ttl,
+    attr_n,
+    attr_s,
+    expired,
+    ttl,
 )
 
 
@@ -37,10 +36,10 @@ class People(PersonItems):
         """The person, or None when absent or an unconfirmed sign-up that has lapsed."""
         item = self.client.get_item(
             TableName=self.table,
-            Key={"pk": _s(_pk(person_id)), "sk": _s(PROFILE)},
+            Key=keys.profile(person_id),
             ConsistentRead=True,
         ).get("Item")
-        if item is None or _expired(item, now):
+        if item is None or expired(item, now):
             return None
         return person_from_record(json.loads(item["doc"]["S"]))
 
@@ -52,12 +51,12 @@ class People(PersonItems):
         """(person id, lapsed) for an address, or None when nobody claims it."""
         item = self.client.get_item(
             TableName=self.table,
-            Key={"pk": _s(f"EMAIL#{email_key}"), "sk": _s("EMAIL")},
+            Key=keys.email(email_key),
             ConsistentRead=True,
         ).get("Item")
         if item is None:
             return None
-        return item["person_id"]["S"], _expired(item, now)
+        return item["person_id"]["S"], expired(item, now)
 
     def create_pending(
         self,
@@ -73,14 +72,14 @@ class People(PersonItems):
         names its person, whose leftover profile (TTL deletes late, moto never) goes in the
         same transaction."""
         free = "attribute_not_exists(pk) OR expires_at <= :now"
-        clock = {":now": _n(int(now.timestamp()))}
+        clock = {":now": attr_n(int(now.timestamp()))}
         stale: list[Any] = []
         if lapsed is not None and lapsed != person.id:
             stale.append(
                 {
                     "Delete": {
                         "TableName": self.table,
-                        "Key": {"pk": _s(_pk(lapsed)), "sk": _s(PROFILE)},
+                        "Key": keys.profile(lapsed),
                         "ConditionExpression": free,
                         "ExpressionAttributeValues": clock,
                     }
@@ -92,11 +91,10 @@ class People(PersonItems):
                 "Put": {
                     "TableName": self.table,
                     "Item": {
-                        "pk": _s(f"EMAIL#{email_key}"),
-                        "sk": _s("EMAIL"),
-                        "person_id": _s(person.id),
-                        "status": _s("pending"),
-                        **_ttl(person.expires_at),
+                        **keys.email(email_key),
+                        "person_id": attr_s(person.id),
+                        "status": attr_s("pending"),
+                        **ttl(person.expires_at),
                     },
                     "ConditionExpression": free,
                     "ExpressionAttributeValues": clock,
@@ -151,13 +149,13 @@ class People(PersonItems):
                 {
                     "Update": {
                         "TableName": self.table,
-                        "Key": {"pk": _s(f"EMAIL#{email_key}"), "sk": _s("EMAIL")},
+                        "Key": keys.email(email_key),
                         "UpdateExpression": "SET #st = :active REMOVE expires_at",
                         "ConditionExpression": "person_id = :pid",
                         "ExpressionAttributeNames": {"#st": "status"},
                         "ExpressionAttributeValues": {
-                            ":active": _s("active"),
-                            ":pid": _s(person.id),
+                            ":active": attr_s("active"),
+                            ":pid": attr_s(person.id),
                         },
                     }
                 }
@@ -167,7 +165,7 @@ class People(PersonItems):
                 {
                     "Delete": {
                         "TableName": self.table,
-                        "Key": {"pk": _s(f"SUPPRESS#{lift_suppression}"), "sk": _s("SUPPRESS")},
+                        "Key": keys.suppression(lift_suppression),
                     }
                 }
             )
@@ -191,10 +189,9 @@ class People(PersonItems):
             self.client.put_item(
                 TableName=self.table,
                 Item={
-                    "pk": _s(f"EMAIL#{email_key}"),
-                    "sk": _s("EMAIL"),
-                    "person_id": _s(person.id),
-                    "status": _s(person.status),
+                    **keys.email(email_key),
+                    "person_id": attr_s(person.id),
+                    "status": attr_s(person.status),
                 },
                 ConditionExpression="attribute_not_exists(pk)",
             )
@@ -232,12 +229,12 @@ class People(PersonItems):
         lookup = {
             "Update": {
                 "TableName": self.table,
-                "Key": {"pk": _s(f"EMAIL#{email_key}"), "sk": _s("EMAIL")},
+                "Key": keys.email(email_key),
                 "UpdateExpression": "SET expires_at = :exp",
                 "ConditionExpression": "person_id = :pid",
                 "ExpressionAttributeValues": {
-                    ":pid": _s(person.id),
-                    ":exp": _ttl(person.expires_at)["expires_at"],
+                    ":pid": attr_s(person.id),
+                    ":exp": ttl(person.expires_at)["expires_at"],
                 },
             }
         }
@@ -249,11 +246,13 @@ class People(PersonItems):
 
     def ledger(self, person_id: str) -> list[dict[str, Any]]:
         """Every ledger entry of a person, oldest first, as stored JSON."""
-        return [json.loads(item["doc"]["S"]) for item in self._query(_pk(person_id), "LEDGER#")]
+        found = self._query(keys.person(person_id), keys.LEDGER)
+        return [json.loads(item["doc"]["S"]) for item in found]
 
     def transitions(self, person_id: str) -> list[dict[str, Any]]:
         """A person's moves between stages, oldest first."""
-        return [json.loads(item["doc"]["S"]) for item in self._query(_pk(person_id), "STAGE#")]
+        found = self._query(keys.person(person_id), keys.STAGE)
+        return [json.loads(item["doc"]["S"]) for item in found]
 
     def people_at_stage(
         self, stage: str, shard: int, after: str | None, limit: int, now: datetime
@@ -264,39 +263,39 @@ class People(PersonItems):
             "TableName": self.table,
             "IndexName": STAGE_INDEX,
             "KeyConditionExpression": "stage_shard = :s",
-            "ExpressionAttributeValues": {":s": _s(f"{stage}#{shard}")},
+            "ExpressionAttributeValues": {":s": attr_s(f"{stage}#{shard}")},
             "Limit": limit,
         }
         if after is not None:
             query["ExclusiveStartKey"] = {
-                "stage_shard": _s(f"{stage}#{shard}"),
-                "pk": _s(after),
-                "sk": _s(PROFILE),
+                "stage_shard": attr_s(f"{stage}#{shard}"),
+                "pk": attr_s(after),
+                "sk": attr_s(keys.PROFILE),
             }
         page = self.client.query(**query)
         people = [
             person_from_record(json.loads(item["doc"]["S"]))
             for item in page["Items"]
-            if not _expired(item, now)
+            if not expired(item, now)
         ]
         last = page.get("LastEvaluatedKey")
         return people, (last["pk"]["S"] if last else None)
 
     def items(self, person_id: str) -> list[Item]:
         """Every raw item under a person's key (what erasure must leave empty)."""
-        return list(self._query(_pk(person_id)))
+        return list(self._query(keys.person(person_id)))
 
     def people(self) -> Iterator[str]:
         """Ids of every stored person. A scan: for operator commands, never a request path."""
         pages = self.client.get_paginator("scan").paginate(
             TableName=self.table,
             FilterExpression="sk = :p",
-            ExpressionAttributeValues={":p": _s(PROFILE)},
+            ExpressionAttributeValues={":p": attr_s(keys.PROFILE)},
             ProjectionExpression="pk",
         )
         for page in pages:
             for item in page["Items"]:
-                yield item["pk"]["S"].removeprefix("P#")
+                yield keys.person_id(item["pk"]["S"])
 
     def every_person(self, now: datetime) -> Iterator[list[Person]]:
         """Every stored person, a page at a time. A scan: for operator commands (the reports'
@@ -304,18 +303,18 @@ class People(PersonItems):
         pages = self.client.get_paginator("scan").paginate(
             TableName=self.table,
             FilterExpression="sk = :p",
-            ExpressionAttributeValues={":p": _s(PROFILE)},
+            ExpressionAttributeValues={":p": attr_s(keys.PROFILE)},
         )
         for page in pages:
             yield [
                 person_from_record(json.loads(item["doc"]["S"]))
                 for item in page["Items"]
-                if not _expired(item, now)
+                if not expired(item, now)
             ]
 
     def profile_item(self, person_id: str) -> Item | None:
         return self.client.get_item(
             TableName=self.table,
-            Key={"pk": _s(_pk(person_id)), "sk": _s(PROFILE)},
+            Key=keys.profile(person_id),
             ConsistentRead=True,
         ).get("Item")

@@ -12,8 +12,9 @@ from befriend.core.ledger import Entry
 from befriend.core.person import Person, iso
 from befriend.core.records import person_to_record
 from befriend.core.stages import Transition
+from befriend.store import keys
 from befriend.store.counters import Counters
-from befriend.store.table import PROFILE, Item, _n, _pk, _s, _ttl, stage_shard
+from befriend.store.table import Item, attr_n, attr_s, stage_shard, ttl
 
 
 class PersonItems(Counters):
@@ -26,7 +27,7 @@ class PersonItems(Counters):
                 "TableName": self.table,
                 "Item": self._profile(saved),
                 "ConditionExpression": "revision = :rev",
-                "ExpressionAttributeValues": {":rev": _n(read_at)},
+                "ExpressionAttributeValues": {":rev": attr_n(read_at)},
             }
         }
 
@@ -35,10 +36,10 @@ class PersonItems(Counters):
             "Put": {
                 "TableName": self.table,
                 "Item": {
-                    "pk": _s(_pk(person_id)),
-                    "sk": _s(f"LEDGER#{entry.seq:012d}"),
-                    "seq": _n(entry.seq),
-                    "doc": _s(json.dumps(entry.as_json())),
+                    "pk": attr_s(keys.person(person_id)),
+                    "sk": attr_s(keys.ledger_entry(entry.seq)),
+                    "seq": attr_n(entry.seq),
+                    "doc": attr_s(json.dumps(entry.as_json())),
                 },
                 "ConditionExpression": "attribute_not_exists(pk)",
             }
@@ -48,7 +49,7 @@ class PersonItems(Counters):
         return {
             "Put": {
                 "TableName": self.table,
-                "Item": {"pk": _s(f"EV#{event_id}"), "sk": _s("EV")},
+                "Item": keys.event(event_id),
                 "ConditionExpression": "attribute_not_exists(pk)",
             }
         }
@@ -64,23 +65,22 @@ class PersonItems(Counters):
             "Put": {
                 "TableName": self.table,
                 "Item": {
-                    "pk": _s(_pk(person_id)),
-                    "sk": _s(f"STAGE#{iso(move.at)}#{tag}"),
-                    "doc": _s(json.dumps(doc)),
+                    "pk": attr_s(keys.person(person_id)),
+                    "sk": attr_s(keys.stage_move(iso(move.at), tag)),
+                    "doc": attr_s(json.dumps(doc)),
                 },
             }
         }
 
     def _profile(self, person: Person) -> Item:
         item: Item = {
-            "pk": _s(_pk(person.id)),
-            "sk": _s(PROFILE),
-            "status": _s(person.status),
-            "seq": _n(person.seq),
-            "revision": _n(person.revision),
-            "doc": _s(json.dumps(person_to_record(person))),
-            **_ttl(person.expires_at),
+            **keys.profile(person.id),
+            "status": attr_s(person.status),
+            "seq": attr_n(person.seq),
+            "revision": attr_n(person.revision),
+            "doc": attr_s(json.dumps(person_to_record(person))),
+            **ttl(person.expires_at),
         }
         if person.status == "active" and person.relationship.stage:
-            item["stage_shard"] = _s(stage_shard(person.relationship.stage, person.id))
+            item["stage_shard"] = attr_s(stage_shard(person.relationship.stage, person.id))
         return item

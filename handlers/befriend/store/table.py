@@ -19,7 +19,6 @@ from befriend.core.errors import ConcurrentChange, Unavailable
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-PROFILE = "PROFILE"
 # Tries of a transaction that other transactions keep cancelling (see `_transact`).
 CONFLICT_TRIES = 8
 # botocore tries a throttled or failed call three times in all, 50 then 100 ms apart
@@ -139,7 +138,7 @@ class Table:
                 self.client.transact_write_items(TransactItems=ops)
                 return
             except ClientError as exc:
-                if not _cancelled(exc):
+                if not cancelled(exc):
                     raise
                 if _condition_failed(exc):
                     raise ConditionFailed(conflict) from exc
@@ -151,7 +150,7 @@ class Table:
 
     def _query(self, pk: str, prefix: str | None = None) -> Iterator[Item]:
         condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if prefix else "")
-        values = {":pk": _s(pk), **({":prefix": _s(prefix)} if prefix else {})}
+        values = {":pk": attr_s(pk), **({":prefix": attr_s(prefix)} if prefix else {})}
         pages = self.client.get_paginator("query").paginate(
             TableName=self.table,
             KeyConditionExpression=condition,
@@ -162,23 +161,19 @@ class Table:
             yield from page["Items"]
 
 
-def _pk(person_id: str) -> str:
-    return f"P#{person_id}"
-
-
-def _s(value: str) -> dict[str, str]:
+def attr_s(value: str) -> dict[str, str]:
     return {"S": value}
 
 
-def _n(value: int) -> dict[str, str]:
+def attr_n(value: int) -> dict[str, str]:
     return {"N": str(value)}
 
 
-def _ttl(moment: datetime | None) -> Item:
-    return {} if moment is None else {"expires_at": _n(int(moment.timestamp()))}
+def ttl(moment: datetime | None) -> Item:
+    return {} if moment is None else {"expires_at": attr_n(int(moment.timestamp()))}
 
 
-def _expired(item: Item, now: datetime) -> bool:
+def expired(item: Item, now: datetime) -> bool:
     exp = item.get("expires_at")
     return exp is not None and int(exp["N"]) <= int(now.timestamp())
 
@@ -205,7 +200,7 @@ def _condition_failed(exc: ClientError) -> bool:
     return "ConditionalCheckFailed" in _reasons(exc)
 
 
-def _cancelled(exc: ClientError) -> bool:
+def cancelled(exc: ClientError) -> bool:
     return exc.response["Error"]["Code"] in (
         "TransactionCanceledException",
         "ConditionalCheckFailedException",

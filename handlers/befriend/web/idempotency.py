@@ -18,6 +18,7 @@ from typing import Any
 from flask import Response, request
 
 from befriend.core.errors import IdempotencyMismatch, Unavailable
+from befriend.store import keys
 from befriend.web.problems import Problem
 from befriend.web.services import services
 
@@ -36,7 +37,8 @@ def idempotent(
 ) -> Callable[[View], View]:
     """Replay the first 2xx/3xx answer for a repeated Idempotency-Key.
 
-    `partition` names the person's partition (`P#<id>`) when the answer is about someone.
+    `partition` names the person (their id) when the answer is about someone: it is kept
+    in their partition, so erasure removes it.
     A bearer token in the answer (`token_field`) is never stored: a replay gets a fresh one
     from `reissue`, which refuses when the person has since signed out or been erased."""
 
@@ -56,7 +58,7 @@ def idempotent(
                 )
             s = services()
             digest = hashlib.sha256(f"{scope}\n{key}".encode()).hexdigest()
-            where = (pk, f"IDEM#{digest}") if pk else (f"IDEM#{digest}", "IDEM")
+            where = keys.idempotent_answer(digest, pk)
             # Keyed, because the body may hold an address and the sign-up record holds no
             # person to be erased with.
             fingerprint = s.pseudonyms.fingerprint(

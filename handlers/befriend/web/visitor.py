@@ -388,10 +388,10 @@ def decline_step(play_id: str) -> Response:
 
 
 def _manage_partition() -> str | None:
-    """The partition of the person a live manage token names: a signed-out or erased
-    person's kept answers are never replayed."""
+    """The person a live manage token names, whose partition keeps the answer: a
+    signed-out or erased person's kept answers are never replayed."""
     try:
-        return f"P#{person_for(_claims()).id}"
+        return person_for(_claims()).id
     except Exception:  # the view refuses the token itself
         return None
 

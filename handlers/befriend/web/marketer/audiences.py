@@ -16,7 +16,7 @@ from befriend.core.playbook import Play
 from befriend.core.plays import Step, next_steps
 from befriend.core.stages import place
 from befriend.reports.spreadsheet import csv_text
-from befriend.store import STAGE_SHARDS
+from befriend.store import STAGE_SHARDS, keys
 from befriend.web.answers import json_answer
 from befriend.web.marketer.blueprint import bp, requires
 from befriend.web.marketer.people import _active
@@ -158,7 +158,7 @@ def _read_cursor(cursor: str, play: Play, stages: Sequence[str]) -> _Position:
         or not 0 <= index < len(stages)
         or not 0 <= shard < STAGE_SHARDS
         or payload.get("st") != stages[index]
-        or not (after is None or (isinstance(after, str) and after.startswith("P#")))
+        or not (after is None or (isinstance(after, str) and keys.is_person(after)))
     ):
         raise bad
     return _Position(index, shard, after)

@@ -1,0 +1,112 @@
+"""Every key of the one table, built here and nowhere else.
+
+`SHAPES` lists each kind of item by the shape of its partition and sort key, in the
+words of docs/design.md's data table (a test holds the two together). The builders return
+plain strings; `key` makes the `{"pk", "sk"}` map DynamoDB wants.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# item -> (partition key, sort key), as docs/design.md's data table spells them.
+SHAPES = {
+    "profile": ("P#<id>", "PROFILE"),
+    "ledger entry": ("P#<id>", "LEDGER#<seq, 12 digits>"),
+    "idempotent answer about a person": ("P#<id>", "IDEM#<sha256>"),
+    "email lookup": ("EMAIL#<sha256 of the case-folded address>", "EMAIL"),
+    "suppression": ("SUPPRESS#<HMAC of the address>", "SUPPRESS"),
+    "mail rate": ("MAILRATE#<HMAC of the mailbox>", "MAILRATE"),
+    "client rate": (
+        "CLIENTRATE#<HMAC of the client address or IPv6 /64>",
+        "<hour, epoch seconds>",
+    ),
+    "mail job done": ("JOB#<job id>", "JOB"),
+    "idempotent sign-up answer": ("IDEM#<sha256>", "IDEM"),
+    "stage move": ("P#<id>", "STAGE#<when>#<tag>"),
+    "processed event": ("EV#<event id>", "EV"),
+    "API key": ("KEYS", "<sha256 of the key>"),
+    "report gauges": ("COUNTS#<0-7>", "<family>#NOW"),
+    "report flows of a day": ("COUNTS#<0-7>", "<family>#DAY#<date>"),
+    "counting rules": ("COUNTS#META", "RULES"),
+    "held change events": ("OUTBOX#<0-7>", "<when>#<id>"),
+}
+
+PROFILE = "PROFILE"
+LEDGER = "LEDGER#"
+STAGE = "STAGE#"
+API_KEYS = "KEYS"
+COUNTS_META = ("COUNTS#META", "RULES")
+
+
+def key(pk: str, sk: str) -> dict[str, Any]:
+    """A key as DynamoDB takes it."""
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def person(person_id: str) -> str:
+    return f"P#{person_id}"
+
+
+def person_id(pk: str) -> str:
+    return pk.removeprefix("P#")
+
+
+def is_person(pk: str) -> bool:
+    return pk.startswith("P#")
+
+
+def profile(person_id: str) -> dict[str, Any]:
+    return key(person(person_id), PROFILE)
+
+
+def ledger_entry(seq: int) -> str:
+    return f"{LEDGER}{seq:012d}"
+
+
+def stage_move(at: str | None, tag: str) -> str:
+    return f"{STAGE}{at}#{tag}"
+
+
+def email(email_key: str) -> dict[str, Any]:
+    return key(f"EMAIL#{email_key}", "EMAIL")
+
+
+def suppression(suppress_key: str) -> dict[str, Any]:
+    return key(f"SUPPRESS#{suppress_key}", "SUPPRESS")
+
+
+def mail_rate(rate_key: str) -> dict[str, Any]:
+    return key(f"MAILRATE#{rate_key}", "MAILRATE")
+
+
+def client_rate(client_key: str, hour: int) -> dict[str, Any]:
+    return key(f"CLIENTRATE#{client_key}", str(hour))
+
+
+def mail_job(job_id: str) -> dict[str, Any]:
+    return key(f"JOB#{job_id}", "JOB")
+
+
+def event(event_id: str) -> dict[str, Any]:
+    return key(f"EV#{event_id}", "EV")
+
+
+def event_id(pk: str) -> str:
+    return pk.removeprefix("EV#")
+
+
+def idempotent_answer(digest: str, person_id: str | None) -> tuple[str, str]:
+    """Where an answer kept for an Idempotency-Key lives: in the person's partition when
+    it is about someone (so erasure removes it), else on its own."""
+    if person_id is not None:
+        return person(person_id), f"IDEM#{digest}"
+    return f"IDEM#{digest}", "IDEM"
+
+
+def counters(shard: int) -> str:
+    return f"COUNTS#{shard}"
+
+
+def outbox(shard: int) -> str:
+    return f"OUTBOX#{shard}"
