@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from befriend.core import counter_names as names
 from befriend.core.changes import Outcome
 from befriend.core.ledger import Entry
 from befriend.core.person import Person
@@ -69,7 +70,7 @@ _FAMILY_OF = {kind: family for family, kinds in FAMILIES.items() for kind in kin
 
 def family(counter: str) -> str:
     """The family a counter is kept in, by its first part (`sc|friend|core` → `stage`)."""
-    return _FAMILY_OF[counter.split("|", 1)[0]]
+    return _FAMILY_OF[names.kind_of(counter)]
 
 
 @dataclass(frozen=True)
@@ -99,14 +100,14 @@ def census(person: Person, playbook: Playbook) -> Counter[str]:
         return out
     rel = person.relationship
     stage, circle = rel.stage, rel.circle
-    out["people"] += 1
-    out[f"sc|{stage}|{circle}"] += 1
+    out[names.people()] += 1
+    out[names.stage_circle(stage, circle)] += 1
     for (channel, purpose), perm in person.permissions.items():
         if perm.state != "never":
-            out[f"perm|{channel}|{purpose}|{perm.state}"] += 1
+            out[names.permission(channel, purpose, perm.state)] += 1
     for topic in person.interests:
-        out[f"interest|{topic}|{stage}"] += 1
-    out[f"quad|{quadrant(person, playbook)}"] += 1
+        out[names.interest(topic, stage)] += 1
+    out[names.quadrant(quadrant(person, playbook))] += 1
     granted = {p for p, perm in person.permissions.items() if perm.state == "granted"}
     for play in playbook.plays.values():
         if stage not in play.stages or (play.circles and circle not in play.circles):
@@ -117,7 +118,7 @@ def census(person: Person, playbook: Playbook) -> Counter[str]:
             continue
         if play.asks is not None and play.asks in granted:
             continue
-        out[f"audience|{play.id}"] += 1
+        out[names.audience(play.id)] += 1
     return out
 
 
@@ -165,9 +166,9 @@ def change_counts(outcome: Outcome, playbook: Playbook, received: datetime | Non
     for entry in outcome.entries:
         flows = _entry_flows(entry)
         if entry.action == "withdraw-all" and before.status == "active":
-            flows[f"churn|withdraw-all|{before.relationship.stage}"] += 1
+            flows[names.churn("withdraw-all", before.relationship.stage)] += 1
         if received is not None and _route(entry) is not None and _withdraws(entry):
-            flows[f"honoured|{_bucket(entry.at - received)}"] += 1
+            flows[names.honoured(_bucket(entry.at - received))] += 1
         _add(days, entry.at, flows)
     for move in outcome.transitions:
         _add(days, move.at, _move_flows(move))
@@ -181,7 +182,7 @@ def signup_counts(person: Person) -> Counts:
     request = person.request
     if request is None:
         return Counts()
-    return Counts(days={_day(request.at): {f"signup|{request.source}": 1}})
+    return Counts(days={_day(request.at): {names.signup(request.source): 1}})
 
 
 def erasure_counts(person: Person, playbook: Playbook, now: datetime) -> Counts:
@@ -191,7 +192,7 @@ def erasure_counts(person: Person, playbook: Playbook, now: datetime) -> Counts:
     if not gone:
         return Counts()
     stage = person.relationship.stage
-    flows = {f"net|{stage}": -1, f"churn|erased|{stage}": 1}
+    flows = {names.net(stage): -1, names.churn("erased", stage): 1}
     return Counts(_nonzero(_sum({}, gone, -1)), {_day(now): flows})
 
 
@@ -209,28 +210,28 @@ def recount(people: Iterable[Person], playbook: Playbook) -> Counter[str]:
 def _entry_flows(entry: Entry) -> Counter[str]:
     flows: Counter[str] = Counter()
     if entry.action == "signup":
-        flows[f"confirmed|{entry.source}"] += 1
+        flows[names.confirmed(entry.source)] += 1
     for change in entry.changes:
         if not change.what.startswith("permission:"):
             continue
         _, channel, purpose = change.what.split(":", 2)
         if change.new == "granted":
             kind = "renew" if change.old == "granted" else "grant"
-            flows[f"{kind}|{channel}|{purpose}"] += 1
+            flows[names.change(kind, channel, purpose)] += 1
         elif change.old == "granted":
-            flows[f"withdraw|{channel}|{purpose}"] += 1
+            flows[names.change("withdraw", channel, purpose)] += 1
     if _withdraws(entry):
         route = _route(entry) or UNREQUESTED.get(entry.action)
         if route is not None:
-            flows[f"unsub|{route}"] += 1
+            flows[names.unsubscribe(route)] += 1
     return flows
 
 
 def _move_flows(move: Transition) -> Counter[str]:
-    flows: Counter[str] = Counter({f"move|{move.from_stage}|{move.to_stage}": 1})
-    flows[f"net|{move.to_stage}"] += 1
+    flows: Counter[str] = Counter({names.move(move.from_stage, move.to_stage): 1})
+    flows[names.net(move.to_stage)] += 1
     if move.from_stage != "none":
-        flows[f"net|{move.from_stage}"] -= 1
+        flows[names.net(move.from_stage)] -= 1
     return flows
 
 
@@ -247,7 +248,7 @@ def _answers(before: Person, after: Person) -> list[tuple[datetime, Counter[str]
     ):
         for play_id, at in now.items():
             if was.get(play_id) != at:
-                out.append((at, Counter({f"play|{play_id}|{name}": 1})))
+                out.append((at, Counter({names.play(play_id, name): 1})))
     return out
 
 

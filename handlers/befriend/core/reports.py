@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
+from befriend.core import counter_names as names
 from befriend.core.counts import HONOURED, LATER
 from befriend.core.errors import FieldError, InvalidInput
 from befriend.core.playbook import Playbook
@@ -151,7 +152,11 @@ def stages(i: Inputs) -> Report:
     ids = [s.id for s in pb.stages]
     circles = [c.id for c in pb.circles]
     now_rows: list[tuple[Cell, ...]] = [
-        (label, *[i.gauges.get(f"sc|{s}|{c}", 0) for c in circles], _sum_sc(i.gauges, s, circles))
+        (
+            label,
+            *[i.gauges.get(names.stage_circle(s, c), 0) for c in circles],
+            _sum_sc(i.gauges, s, circles),
+        )
         for s, label in _stage_labels(pb).items()
     ]
     totals = tuple(sum(_int(r[n]) for r in now_rows) for n in range(1, len(circles) + 2))
@@ -192,8 +197,8 @@ def transitions(i: Inputs) -> Report:
     total = i.total()
     moves = []
     for key, count in total.items():
-        if key.startswith("move|") and count:
-            _, src, dst = key.split("|")
+        if names.kind_of(key) == "move" and count:
+            src, dst = names.parts_of(key)
             moves.append((src, dst, count))
     moves.sort(key=lambda m: (order.get(m[0], 99), order.get(m[1], 99)))
 
@@ -205,8 +210,8 @@ def transitions(i: Inputs) -> Report:
     churn_rows = [
         (
             label,
-            total.get(f"churn|withdraw-all|{s}", 0),
-            total.get(f"churn|erased|{s}", 0),
+            total.get(names.churn("withdraw-all", s), 0),
+            total.get(names.churn("erased", s), 0),
         )
         for s, label in _stage_labels(pb).items()
     ]
@@ -248,8 +253,8 @@ def permissions(i: Inputs) -> Report:
     people = i.gauges.get("people", 0)
     grid_rows = []
     for channel, purpose in pb.grid():
-        granted = i.gauges.get(f"perm|{channel}|{purpose}|granted", 0)
-        withdrawn = i.gauges.get(f"perm|{channel}|{purpose}|withdrawn", 0)
+        granted = i.gauges.get(names.permission(channel, purpose, "granted"), 0)
+        withdrawn = i.gauges.get(names.permission(channel, purpose, "withdrawn"), 0)
         label = f"{pb.channels[channel].label}: {pb.purposes[purpose].label}"
         grid_rows.append((label, granted, withdrawn, max(0, people - granted - withdrawn)))
     weeks = _weeks(i.period)
@@ -259,16 +264,18 @@ def permissions(i: Inputs) -> Report:
         weekly.append(
             (
                 start.isoformat(),
-                _prefixed(span, "grant|"),
-                _prefixed(span, "withdraw|"),
-                _prefixed(span, "renew|"),
+                _of_kind(span, "grant"),
+                _of_kind(span, "withdraw"),
+                _of_kind(span, "renew"),
             )
         )
     total = i.total()
-    sources = sorted({k.split("|")[1] for k in total if k.startswith(("signup|", "confirmed|"))})
+    sources = sorted(
+        {names.parts_of(k)[0] for k in total if names.kind_of(k) in ("signup", "confirmed")}
+    )
     signup_rows = []
     for source in sources:
-        asked, confirmed = total.get(f"signup|{source}", 0), total.get(f"confirmed|{source}", 0)
+        asked, confirmed = total.get(names.signup(source), 0), total.get(names.confirmed(source), 0)
         signup_rows.append(
             (SOURCE_LABELS.get(source, source), asked, confirmed, _rate(confirmed, asked))
         )
@@ -342,11 +349,11 @@ BUCKET_LABELS = {
 
 def unsubscribes(i: Inputs) -> Report:
     total = i.total()
-    routes = [(r, total.get(f"unsub|{r}", 0)) for r in ROUTE_LABELS]
+    routes = [(r, total.get(names.unsubscribe(r), 0)) for r in ROUTE_LABELS]
     requested = sum(n for r, n in routes if r != "expiry")
-    one_click = total.get("unsub|one-click", 0)
+    one_click = total.get(names.unsubscribe("one-click"), 0)
     buckets = [name for name, _ in HONOURED] + [LATER]
-    timed = [(b, total.get(f"honoured|{b}", 0)) for b in buckets]
+    timed = [(b, total.get(names.honoured(b), 0)) for b in buckets]
     slow = sum(n for b, n in timed if b in ("2d", LATER))
     return Report(
         "unsubscribes",
@@ -395,7 +402,7 @@ def interests(i: Inputs) -> Report:
     stage_ids = [s.id for s in pb.stages]
     rows: list[tuple[Cell, ...]] = []
     for topic, label in pb.topics.items():
-        counts = [i.gauges.get(f"interest|{topic}|{s}", 0) for s in stage_ids]
+        counts = [i.gauges.get(names.interest(topic, s), 0) for s in stage_ids]
         rows.append((label, *counts, sum(counts)))
     return Report(
         "interests",
@@ -428,7 +435,7 @@ QUADRANTS = {
 
 def influence(i: Inputs) -> Report:
     bar = i.playbook.reports
-    rows = [(label, i.gauges.get(f"quad|{q}", 0)) for q, label in QUADRANTS.items()]
+    rows = [(label, i.gauges.get(names.quadrant(q), 0)) for q, label in QUADRANTS.items()]
     return Report(
         "influence",
         "Loyalty and influence",
@@ -456,15 +463,15 @@ def plays(i: Inputs) -> Report:
     total = i.total()
     rows: list[tuple[Cell, ...]] = []
     for pid, play in pb.plays.items():
-        asked = total.get(f"play|{pid}|asked", 0) if play.kind == "ask" else None
-        accepted = total.get(f"play|{pid}|accepted", 0)
-        declined = total.get(f"play|{pid}|declined", 0)
+        asked = total.get(names.play(pid, "asked"), 0) if play.kind == "ask" else None
+        accepted = total.get(names.play(pid, "accepted"), 0)
+        declined = total.get(names.play(pid, "declined"), 0)
         unanswered = None if asked is None else max(0, asked - accepted - declined)
         rows.append(
             (
                 pid,
-                i.gauges.get(f"audience|{pid}", 0),
-                total.get(f"play|{pid}|sent", 0),
+                i.gauges.get(names.audience(pid), 0),
+                total.get(names.play(pid, "sent"), 0),
                 asked,
                 accepted,
                 declined,
@@ -547,13 +554,13 @@ def _stage_labels(pb: Playbook) -> dict[str, str]:
 
 
 def _sum_sc(gauges: Mapping[str, int], stage: str, circles: Iterable[str]) -> int:
-    return sum(gauges.get(f"sc|{stage}|{c}", 0) for c in circles)
+    return sum(gauges.get(names.stage_circle(stage, c), 0) for c in circles)
 
 
 def _stage_series(i: Inputs, stage_ids: list[str]) -> dict[date, tuple[int, ...]]:
     """People at each stage at the end of each day: now, less what each later day added."""
     current = {
-        s: sum(v for k, v in i.gauges.items() if k.startswith(f"sc|{s}|")) for s in stage_ids
+        s: sum(v for k, v in i.gauges.items() if names.of_kind(k, "sc", s)) for s in stage_ids
     }
     out: dict[date, tuple[int, ...]] = {}
     day = i.today
@@ -562,7 +569,7 @@ def _stage_series(i: Inputs, stage_ids: list[str]) -> dict[date, tuple[int, ...]
             out[day] = tuple(current[s] for s in stage_ids)
         flows = i.flows.get(day.isoformat(), {})
         for s in stage_ids:
-            current[s] -= flows.get(f"net|{s}", 0)
+            current[s] -= flows.get(names.net(s), 0)
         day -= timedelta(days=1)
     return out
 
@@ -576,8 +583,8 @@ def _weeks(period: Period) -> list[tuple[date, date]]:
     return out
 
 
-def _prefixed(values: Mapping[str, int], prefix: str) -> int:
-    return sum(v for k, v in values.items() if k.startswith(prefix))
+def _of_kind(values: Mapping[str, int], kind: str) -> int:
+    return sum(v for k, v in values.items() if names.kind_of(k) == kind)
 
 
 def _rate(part: int, whole: int) -> float | None:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
+from befriend.core import counter_names as names
 from befriend.core.counts import Counts, census_rules, recount
 from befriend.core.person import Person
 from befriend.core.playbook import Playbook
@@ -119,7 +120,7 @@ def rebuild(store: Store, playbook: Playbook, now: datetime, progress: Progress)
     store.replace_gauges(counted)
     store.note_counted_with(census_rules(playbook))
     gap = _differences(_net_totals(store), _stage_totals(counted, playbook))
-    fix = {f"net|{d.counter}": d.counted - d.kept for d in gap}
+    fix = {names.net(d.counter): d.counted - d.kept for d in gap}
     if fix:
         store.add_counts(Counts(days={now.date().isoformat(): fix}), shard=0)
     return RebuildResult(people, corrected)
@@ -150,15 +151,15 @@ def _net_totals(store: Store) -> Counter[str]:
     total: Counter[str] = Counter()
     for flows in store.flows(first, date.max, ["stage"]).values():
         for key, value in flows.items():
-            if key.startswith("net|"):
-                total[key.removeprefix("net|")] += value
+            if names.kind_of(key) == "net":
+                total[names.parts_of(key)[0]] += value
     return total
 
 
 def _stage_totals(gauges: Counter[str], playbook: Playbook) -> Counter[str]:
     out: Counter[str] = Counter()
     for stage in playbook.stages:
-        out[stage.id] = sum(v for k, v in gauges.items() if k.startswith(f"sc|{stage.id}|"))
+        out[stage.id] = sum(v for k, v in gauges.items() if names.of_kind(k, "sc", stage.id))
     return out
 
 

@@ -1,0 +1,93 @@
+"""Every report counter's name, built here and nowhere else: `core.counts` moves the
+counters, `core.reports` and the recount read them. A name is its kind, then its parts,
+joined by "|" (`perm|email|newsletter|granted`); the kind says which family of items keeps
+it (`core.counts.FAMILIES`)."""
+
+from __future__ import annotations
+
+SEP = "|"
+
+
+def name(kind: str, *parts: str) -> str:
+    return SEP.join((kind, *parts))
+
+
+def kind_of(counter: str) -> str:
+    return counter.split(SEP, 1)[0]
+
+
+def parts_of(counter: str) -> list[str]:
+    """The parts after the kind (`move|friend|customer` → `["friend", "customer"]`)."""
+    return counter.split(SEP)[1:]
+
+
+def of_kind(counter: str, kind: str, *parts: str) -> bool:
+    """Whether `counter` is of `kind` (and starts with `parts`)."""
+    return counter.startswith(name(kind, *parts) + SEP)
+
+
+# --- gauges: where people are now ---
+
+
+def people() -> str:
+    return "people"
+
+
+def stage_circle(stage: str, circle: str) -> str:
+    return name("sc", stage, circle)
+
+
+def permission(channel: str, purpose: str, state: str) -> str:
+    return name("perm", channel, purpose, state)
+
+
+def interest(topic: str, stage: str) -> str:
+    return name("interest", topic, stage)
+
+
+def quadrant(loyalty_influence: str) -> str:
+    return name("quad", loyalty_influence)
+
+
+def audience(play_id: str) -> str:
+    return name("audience", play_id)
+
+
+# --- flows: what happened on a day ---
+
+
+def net(stage: str) -> str:
+    return name("net", stage)
+
+
+def move(from_stage: str, to_stage: str) -> str:
+    return name("move", from_stage, to_stage)
+
+
+def churn(how: str, stage: str) -> str:
+    return name("churn", how, stage)
+
+
+def change(kind: str, channel: str, purpose: str) -> str:
+    """A permission `grant`, `renew` or `withdraw`."""
+    return name(kind, channel, purpose)
+
+
+def signup(source: str) -> str:
+    return name("signup", source)
+
+
+def confirmed(source: str) -> str:
+    return name("confirmed", source)
+
+
+def unsubscribe(route: str) -> str:
+    return name("unsub", route)
+
+
+def honoured(bucket: str) -> str:
+    return name("honoured", bucket)
+
+
+def play(play_id: str, outcome: str) -> str:
+    return name("play", play_id, outcome)
