@@ -61,8 +61,14 @@ def cli_env() -> dict[str, str]:
     return env
 
 
+# A queue the app is given but never calls (nothing in such a run queues mail).
+NAMED_QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/befriend-mail"
+# A closed loopback port: whatever still reaches for AWS finds nothing, never an account.
+NOWHERE = "http://127.0.0.1:9"
+
+
 def run_lambda(
-    code: str, *args: str, cwd: Path, endpoint: str, **variables: str
+    code: str, *args: str, cwd: Path | None = None, endpoint: str = NOWHERE, **variables: str
 ) -> subprocess.CompletedProcess[str]:
     """Run `code` in a fresh interpreter as Lambda would import befriend: this checkout's
     handlers, settings from `variables` (BEFRIEND_*), AWS only at `endpoint`, and no
@@ -71,6 +77,7 @@ def run_lambda(
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PYTHONPATH": str(ROOT / "handlers"),
         "BEFRIEND_SECRET": "s3cr3t-" + "x" * 33,
+        "BEFRIEND_MAIL_QUEUE": NAMED_QUEUE,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +23,10 @@ from flask.testing import FlaskClient
 from befriend.config import Settings
 from befriend.credentials.pseudonyms import Pseudonyms
 from befriend.store import Store
+from tests.conftest import ROOT, run_lambda
 
-ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "tests" / "events"
+
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"
 
 Event = dict[str, Any]
@@ -417,31 +415,11 @@ print(json.dumps({
 
 
 def test_lambda_module_imports_with_environment_settings_only(tmp_path: Path) -> None:
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONPATH": str(ROOT / "handlers"),
-        "BEFRIEND_SECRET": "s3cr3t-" + "x" * 33,
-        "BEFRIEND_TABLE": "befriend-import-check",
-        "BEFRIEND_MAIL_QUEUE": "https://sqs.eu-west-1.amazonaws.com/123456789012/befriend-mail",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        # Should anything still reach for AWS, it finds nothing rather than an account.
-        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    }
-    assert len(env["BEFRIEND_SECRET"]) == 40
-
-    done = subprocess.run(
-        [sys.executable, "-c", IMPORT_CHECK, str(EVENTS / "http-api-v2-health.json")],
-        env=env,
+    done = run_lambda(
+        IMPORT_CHECK,
+        str(EVENTS / "http-api-v2-health.json"),
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+        BEFRIEND_TABLE="befriend-import-check",
     )
 
     assert done.returncode == 0, done.stderr

@@ -7,8 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 from typing import Any
 from xml.etree import ElementTree
 
@@ -25,7 +23,7 @@ from befriend.web.marketer.reports import sections_csv
 from befriend.web.openapi import document
 from tests.api.conftest import Mails, SignUp, unsubscribe_path
 from tests.api.openapi_check import check_response
-from tests.conftest import ROOT, START
+from tests.conftest import START, run_lambda
 
 SVG = "{http://www.w3.org/2000/svg}"
 REPORT = "/api/reports/{name}"
@@ -332,24 +330,6 @@ def test_the_lambda_entry_does_not_load_pygal() -> None:
         "import sys, befriend.lambda_app, befriend.web.marketer.reports; "
         "print(json.dumps(['pygal' in sys.modules, 'befriend.reports.charts' in sys.modules]))"
     )
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "PYTHONPATH": str(ROOT / "handlers"),
-        "BEFRIEND_SECRET": "s" * 40,
-        "BEFRIEND_MAIL_QUEUE": "https://sqs.eu-west-1.amazonaws.com/123456789012/befriend-mail",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", f"import json; {check}"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_lambda(f"import json; {check}")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == [False, False]
