@@ -1,0 +1,1 @@
+"""Building and deploying: the static site, the Lambda package, and publishing the site."""
