@@ -1,27 +1,34 @@
 """Turn request bodies into checked commands, collecting every wrong field at once.
 
-Bodies arrive as plain dicts (parsed JSON, or a form turned into a dict by the edge); each
-reader returns a frozen command or raises InvalidInput listing every bad field, with the
-allowed values where there is a fixed set, so a form can show all mistakes together.
+Bodies arrive as plain dicts (parsed JSON, or a form turned into a dict by the edge). Their
+shape is the request type of `core.contract.requests`; each reader here holds the values to
+the playbook (a known channel, an offered pair, a real time zone) and returns a frozen
+command, or raises InvalidInput listing every bad field with the allowed values where
+there is a fixed set, so a form can show all mistakes together.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, TypeVar
 from zoneinfo import available_timezones
 
+from msgspec import UNSET, UnsetType, to_builtins
+from msgspec.structs import fields
+
+from befriend.core.contract import requests as bodies
+from befriend.core.contract.reading import Bad, Reading
+from befriend.core.contract.requests import MAX_EMAIL, MAX_NAME
 from befriend.core.errors import FieldError, InvalidInput, PlaybookError
 from befriend.core.person import Pair
 from befriend.core.playbook import HOW_OFTEN, Playbook, QuietHours, parse_quiet_hours
 
-MAX_NAME = 200
-MAX_EMAIL = 254
 T = TypeVar("T")
+D = TypeVar("D")
 
 
 @dataclass(frozen=True)
@@ -74,39 +81,6 @@ class SettingsPatch:
     name: str | None = None
 
 
-class _Fields:
-    """Collects field errors while reading a body, then raises them together."""
-
-    def __init__(self, body: object, allowed: set[str]) -> None:
-        self.errors: list[FieldError] = []
-        self.body: dict[str, Any] = body if isinstance(body, dict) else {}
-        if not isinstance(body, dict):
-            self.fail("", "the body must be a JSON object")
-        for key in sorted(set(self.body) - allowed):
-            self.fail(key, f"unknown field; allowed: {', '.join(sorted(allowed))}")
-
-    def fail(self, where: str, message: str) -> None:
-        self.errors.append(FieldError(where, message))
-
-    def done(self) -> None:
-        if self.errors:
-            raise InvalidInput(self.errors)
-
-    def read(self, key: str, check: Callable[[Any, str], T], default: T) -> T:
-        if key not in self.body:
-            return default
-        try:
-            return check(self.body[key], key)
-        except _Bad as bad:
-            self.fail(bad.where, bad.message)
-            return default
-
-
-class _Bad(Exception):
-    def __init__(self, where: str, message: str) -> None:
-        self.where, self.message = where, message
-
-
 def normalise_email(value: object, where: str = "email") -> str:
     """The address as befriend stores it; raise InvalidInput when it is not one."""
     if not isinstance(value, str) or not value.strip():
@@ -152,154 +126,128 @@ def mailbox_key_material(email: str) -> str:
 
 
 def read_signup(body: object, playbook: Playbook) -> Signup:
-    f = _Fields(body, {"email", "name", "interests", "permissions", "time_zone", "policy_version"})
-    email = ""
-    try:
-        email = normalise_email(f.body.get("email"))
-    except InvalidInput as exc:
-        f.errors.extend(exc.errors)
-    name = f.read("name", _name, "")
-    interests: tuple[str, ...] = f.read("interests", lambda v, w: _topics(v, w, playbook), ())
-    permissions: tuple[Pair, ...] = f.read("permissions", lambda v, w: _pairs(v, w, playbook), ())
-    time_zone = f.read("time_zone", _zone, "UTC")
-    version = f.body.get("policy_version")
-    if version != playbook.policy.version:
-        f.fail(
-            "policy_version",
-            f"must be the current policy version {playbook.policy.version!r}"
-            " (the person must see the policy they agree to)",
-        )
-    f.done()
-    return Signup(email, name, interests, permissions, time_zone, playbook.policy.version)
+    r = Reading(body, bodies.Signup)
+    r.check("email", normalise)
+    r.check("name", _name)
+    r.check("interests", lambda v: _topics(v, playbook))
+    r.check("permissions", lambda v: _pairs(v, playbook))
+    r.check("time_zone", _zone)
+    r.check("policy_version", lambda v: _policy(v, playbook))
+    r.done()
+    return Signup(
+        r.get("email", ""),
+        _given(r.get("name", ""), ""),
+        _given(r.get("interests", ()), ()),
+        _given(r.get("permissions", ()), ()),
+        _given(r.get("time_zone", "UTC"), "UTC"),
+        playbook.policy.version,
+    )
 
 
 def read_email_only(body: object) -> str:
-    f = _Fields(body, {"email"})
-    f.done()
-    return normalise_email(f.body.get("email"))
+    r = Reading(body, bodies.EmailOnly)
+    r.check("email", normalise)
+    return str(r.read().email)
 
 
 def read_token(body: object) -> str:
-    f = _Fields(body, {"token"})
-    token = _token(f)
-    f.done()
-    return token
-
-
-def _token(f: _Fields) -> str:
-    token = f.body.get("token")
-    if not isinstance(token, str) or not token or len(token) > 1000:
-        f.fail("token", "the token from the confirmation link is required")
-    return str(token)
-
-
-def _flag(value: Any, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise _Bad(where, "must be true or false")
-    return value
+    return Reading(body, bodies.TokenOnly).read().token
 
 
 def read_confirm(body: object, playbook: Playbook) -> tuple[str, ConfirmChoice]:
     """The confirmation: the link's token and, optionally, what the person kept ticked."""
-    f = _Fields(body, {"token", "permissions", "keep_name"})
-    token = _token(f)
-    permissions: tuple[Pair, ...] | None = f.read(
-        "permissions", lambda v, w: _pairs(v, w, playbook), None
-    )
-    keep_name = f.read("keep_name", _flag, True)
-    f.done()
-    return token, ConfirmChoice(permissions, keep_name)
+    r = Reading(body, bodies.Confirm)
+    r.check("permissions", lambda v: _pairs(v, playbook))
+    sent = r.read()
+    return sent.token, ConfirmChoice(_given(sent.permissions, None), _given(sent.keep_name, True))
 
 
 def read_permission_changes(body: object, playbook: Playbook) -> tuple[PermissionChange, ...]:
-    f = _Fields(body, {"changes"})
-    raw = f.body.get("changes")
-    if not isinstance(raw, list) or not raw:
-        f.fail("changes", "a non-empty list of {channel, purpose, granted} is required")
-        f.done()
-    assert isinstance(raw, list)
-    if len(raw) > 200:
-        f.fail("changes", "at most 200 changes at once")
-    out: list[PermissionChange] = []
-    for i, item in enumerate(raw[:200]):
-        where = f"changes/{i}"
-        if not isinstance(item, dict) or set(item) != {"channel", "purpose", "granted"}:
-            f.fail(where, "must be an object with exactly channel, purpose and granted")
-            continue
-        if not isinstance(item["granted"], bool):
-            f.fail(f"{where}/granted", "must be true or false")
-            continue
-        try:
-            pair = _pair(item, where, playbook)
-        except _Bad as bad:
-            f.fail(bad.where, bad.message)
-            continue
-        out.append(PermissionChange(pair, item["granted"]))
-    f.done()
-    return tuple(out)
+    r = Reading(body, bodies.PermissionChanges)
+    r.check("changes", lambda v: _changes(v, playbook))
+    return tuple(r.read().changes)
 
 
 def read_interests(body: object, playbook: Playbook) -> tuple[str, ...]:
-    f = _Fields(body, {"interests"})
-    if "interests" not in f.body:
-        f.fail("interests", "the full list of interests is required (it replaces the old one)")
-    topics: tuple[str, ...] = f.read("interests", lambda v, w: _topics(v, w, playbook), ())
-    f.done()
-    return topics
+    r = Reading(body, bodies.Interests)
+    r.check("interests", lambda v: _topics(v, playbook))
+    return tuple(r.read().interests)
 
 
 def read_settings(body: object, playbook: Playbook, now: datetime) -> SettingsPatch:
-    keys = {"time_zone", "quiet_hours", "max_per_week", "paused_until", "handles", "name"}
-    f = _Fields(body, keys)
-    if not f.body and not f.errors:
-        f.fail("", f"nothing to change; send any of: {', '.join(sorted(keys))}")
-    pause = f.read("paused_until", lambda v, w: _moment(v, w, now), None)
-    patch = SettingsPatch(
-        time_zone=f.read("time_zone", _zone, None),
-        quiet_hours=f.read("quiet_hours", lambda v, w: _quiet_map(v, w, playbook), None),
-        max_per_week=f.read("max_per_week", lambda v, w: _caps(v, w, playbook), None),
-        paused_until=pause,
-        clear_pause="paused_until" in f.body and f.body["paused_until"] is None,
-        handles=f.read("handles", lambda v, w: _handles(v, w, playbook), None),
-        name=f.read("name", _name, None),
+    r = Reading(body, bodies.SettingsPatch)
+    if not r.body and not r.errors:
+        allowed = ", ".join(sorted(f.encode_name for f in fields(bodies.SettingsPatch)))
+        r.fail("", f"nothing to change; send any of: {allowed}")
+    r.check("time_zone", _zone)
+    for name in ("quiet_hours", "max_per_week", "handles"):
+        r.check(name, lambda v: _channels(v, playbook))
+    r.check("quiet_hours", _quiet_map)
+    r.check("max_per_week", lambda v: _caps(v, playbook))
+    r.check("paused_until", lambda v: _moment(v, now))
+    r.check("handles", lambda v: _handles(v, playbook))
+    r.check("name", _name)
+    sent = r.read()
+    return SettingsPatch(
+        time_zone=_given(sent.time_zone, None),
+        quiet_hours=_given(sent.quiet_hours, None),
+        max_per_week=_given(sent.max_per_week, None),
+        paused_until=_given(sent.paused_until, None),
+        clear_pause=r.sent("paused_until") and sent.paused_until is None,
+        handles=_given(sent.handles, None),
+        name=_given(sent.name, None),
     )
-    f.done()
-    return patch
 
 
 def read_survey(body: object, playbook: Playbook) -> SurveyAnswers:
-    keys = {"found_us", "how_often", "preferred_channel", "interests", "recommend"}
-    f = _Fields(body, keys)
-    if not f.body and not f.errors:
-        f.fail("", f"answer at least one question: {', '.join(sorted(keys))}")
+    r = Reading(body, bodies.Survey)
+    if not r.body and not r.errors:
+        allowed = ", ".join(sorted(f.encode_name for f in fields(bodies.Survey)))
+        r.fail("", f"answer at least one question: {allowed}")
     found = playbook.survey.found_us if playbook.survey else {}
-    answers = SurveyAnswers(
-        found_us=f.read("found_us", lambda v, w: _choice(v, w, found), None),
-        how_often=f.read("how_often", lambda v, w: _choice(v, w, HOW_OFTEN), None),
-        preferred_channel=f.read(
-            "preferred_channel", lambda v, w: _choice(v, w, playbook.channels), None
-        ),
-        interests=f.read("interests", lambda v, w: _topics(v, w, playbook), None),
-        recommend=f.read("recommend", _zero_to_ten, None),
+    r.check("found_us", lambda v: _choice(v, found))
+    r.check("how_often", lambda v: _choice(v, HOW_OFTEN))
+    r.check("preferred_channel", lambda v: _choice(v, playbook.channels))
+    r.check("interests", lambda v: _topics(v, playbook))
+    if r.sent("how_often") and not r.sent("preferred_channel"):
+        r.fail("preferred_channel", "say which channel the answer to how_often is about")
+    sent = r.read()
+    return SurveyAnswers(
+        found_us=_given(sent.found_us, None),
+        how_often=_given(sent.how_often, None),
+        preferred_channel=_given(sent.preferred_channel, None),
+        interests=_given(sent.interests, None),
+        recommend=_given(sent.recommend, None),
     )
-    if answers.how_often is not None and answers.preferred_channel is None:
-        f.fail("preferred_channel", "say which channel the answer to how_often is about")
-    f.done()
-    return answers
 
 
-# --- field checks: each returns the clean value or raises _Bad naming the field ---
+def _given(value: T | UnsetType, default: D) -> T | D:
+    """A field's value, or `default` when the body left it out."""
+    return default if value is UNSET else value  # type: ignore[return-value]
 
 
-def _choice(value: Any, where: str, allowed: Mapping[str, Any]) -> str:
-    if not isinstance(value, str) or value not in allowed:
-        raise _Bad(where, f"must be one of {', '.join(allowed)}")
+# --- playbook checks: each returns the clean value or raises Bad naming what is wrong ---
+
+
+def normalise(value: str) -> str:
+    try:
+        return normalise_email(value)
+    except InvalidInput as exc:
+        raise Bad(exc.errors[0].message) from exc
+
+
+def _policy(value: str, playbook: Playbook) -> str:
+    if value != playbook.policy.version:
+        raise Bad(
+            f"must be the current policy version {playbook.policy.version!r}"
+            " (the person must see the policy they agree to)"
+        )
     return value
 
 
-def _zero_to_ten(value: Any, where: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 10:
-        raise _Bad(where, "must be a whole number from 0 to 10")
+def _choice(value: str, allowed: Mapping[str, Any]) -> str:
+    if value not in allowed:
+        raise Bad(f"must be one of {', '.join(allowed)}")
     return value
 
 
@@ -311,19 +259,16 @@ _NOT_A_NAME = re.compile(
 )
 
 
-def _name(value: Any, where: str) -> str:
-    if not isinstance(value, str):
-        raise _Bad(where, "must be a string")
+def _name(value: str) -> str:
     cleaned = " ".join(value.split())
     if len(cleaned) > MAX_NAME:
-        raise _Bad(where, f"at most {MAX_NAME} characters")
+        raise Bad(f"at most {MAX_NAME} characters")
     if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in cleaned):
-        raise _Bad(where, "must not contain control characters")
+        raise Bad("must not contain control characters")
     if _NOT_A_NAME.search(cleaned):
-        raise _Bad(
-            where,
+        raise Bad(
             "must be a name, without web or email addresses or markup"
-            " (write initials with a space after the dot: J. R. Smith)",
+            " (write initials with a space after the dot: J. R. Smith)"
         )
     return cleaned
 
@@ -335,123 +280,106 @@ def _zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
-def _zone(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not value or len(value) > 64:
-        raise _Bad(where, "must be an IANA time zone name such as Europe/Berlin")
+def _zone(value: str) -> str:
     if value not in _zones():
-        raise _Bad(where, f"unknown time zone {value!r}; use a name such as Europe/Berlin")
+        raise Bad(f"unknown time zone {value!r}; use a name such as Europe/Berlin")
     return value
 
 
-def _topics(value: Any, where: str, playbook: Playbook) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _Bad(where, "must be a list of topic ids")
+def _topics(value: list[str], playbook: Playbook) -> tuple[str, ...]:
     unknown = [v for v in value if v not in playbook.topics]
     if unknown:
-        raise _Bad(where, f"unknown topic {unknown[0]!r}; allowed: {', '.join(playbook.topics)}")
+        raise Bad(f"unknown topic {unknown[0]!r}; allowed: {', '.join(playbook.topics)}")
     return tuple(t for t in playbook.topics if t in value)
 
 
-def _pairs(value: Any, where: str, playbook: Playbook) -> tuple[Pair, ...]:
-    if not isinstance(value, list) or len(value) > 200:
-        raise _Bad(where, "must be a list of {channel, purpose}")
-    pairs = []
-    for i, item in enumerate(value):
-        if not isinstance(item, dict) or set(item) != {"channel", "purpose"}:
-            raise _Bad(f"{where}/{i}", "must be an object with exactly channel and purpose")
-        pairs.append(_pair(item, f"{where}/{i}", playbook))
+def _pairs(value: list[bodies.Pair], playbook: Playbook) -> tuple[Pair, ...]:
+    pairs = [_pair(item, str(i), playbook) for i, item in enumerate(value)]
     return tuple(p for p in playbook.grid() if p in pairs)
 
 
-def _pair(item: dict[str, Any], where: str, playbook: Playbook) -> Pair:
-    channel, purpose = item["channel"], item["purpose"]
-    if not isinstance(channel, str) or channel not in playbook.channels:
-        raise _Bad(
-            f"{where}/channel",
+def _changes(value: list[bodies.PermissionChange], playbook: Playbook) -> list[PermissionChange]:
+    return [
+        PermissionChange(_pair(item, str(i), playbook), item.granted)
+        for i, item in enumerate(value)
+    ]
+
+
+def _pair(item: bodies.Pair | bodies.PermissionChange, where: str, playbook: Playbook) -> Pair:
+    channel, purpose = item.channel, item.purpose
+    if channel not in playbook.channels:
+        raise Bad(
             f"unknown channel {channel!r}; allowed: {', '.join(playbook.channels)}",
+            f"{where}/channel",
         )
-    if not isinstance(purpose, str) or purpose not in playbook.purposes:
-        raise _Bad(
-            f"{where}/purpose",
+    if purpose not in playbook.purposes:
+        raise Bad(
             f"unknown purpose {purpose!r}; allowed: {', '.join(playbook.purposes)}",
+            f"{where}/purpose",
         )
     if not playbook.offers(channel, purpose):
-        raise _Bad(
-            where,
+        raise Bad(
             f"{purpose!r} is not offered by {channel!r}; channels for it: "
             f"{', '.join(playbook.purposes[purpose].channels)}",
+            where,
         )
     return (channel, purpose)
 
 
-def _channel_map(value: Any, where: str, playbook: Playbook) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise _Bad(where, "must be an object keyed by channel id")
+def _channels(value: dict[str, T], playbook: Playbook) -> dict[str, T]:
     for key in value:
         if key not in playbook.channels:
-            raise _Bad(
-                f"{where}/{key}", f"unknown channel; allowed: {', '.join(playbook.channels)}"
+            raise Bad(f"unknown channel; allowed: {', '.join(playbook.channels)}", key)
+    return value
+
+
+def _quiet_map(value: dict[str, bodies.QuietHours | None]) -> dict[str, QuietHours | None]:
+    out: dict[str, QuietHours | None] = {}
+    for key, hours in value.items():
+        try:
+            out[key] = None if hours is None else parse_quiet_hours(to_builtins(hours), key)
+        except PlaybookError as exc:
+            raise Bad(str(exc).split(": ", 1)[-1], key) from exc
+    return out
+
+
+def _caps(value: dict[str, int | None], playbook: Playbook) -> dict[str, int | None]:
+    for key, cap in value.items():
+        if cap is not None and cap > playbook.max_per_week:
+            raise Bad(
+                f"a whole number from 0 to {playbook.max_per_week}, "
+                "or null for no limit of your own",
+                key,
             )
     return value
 
 
-def _quiet_map(value: Any, where: str, playbook: Playbook) -> dict[str, QuietHours | None]:
-    out: dict[str, QuietHours | None] = {}
-    for key, hours in _channel_map(value, where, playbook).items():
-        try:
-            out[key] = None if hours is None else parse_quiet_hours(hours, f"{where}/{key}")
-        except PlaybookError as exc:
-            raise _Bad(f"{where}/{key}", str(exc).split(": ", 1)[-1]) from exc
-    return out
+def _handles(value: dict[str, str | None], playbook: Playbook) -> dict[str, str | None]:
+    for key, handle in value.items():
+        channel = playbook.channels.get(key)
+        pattern = channel.handle_pattern if channel else None
+        if channel is None or channel.kind != "social" or pattern is None:
+            raise Bad("this channel takes no handle", key)
+        if handle is not None and not re.fullmatch(pattern, handle):
+            raise Bad(f"not a valid {channel.label} handle", key)
+    return value
 
 
-def _caps(value: Any, where: str, playbook: Playbook) -> dict[str, int | None]:
-    out: dict[str, int | None] = {}
-    for key, cap in _channel_map(value, where, playbook).items():
-        ok = cap is None or (
-            isinstance(cap, int) and not isinstance(cap, bool) and 0 <= cap <= playbook.max_per_week
-        )
-        if not ok:
-            raise _Bad(
-                f"{where}/{key}",
-                f"a whole number from 0 to {playbook.max_per_week}, "
-                "or null for no limit of your own",
-            )
-        out[key] = cap
-    return out
-
-
-def _handles(value: Any, where: str, playbook: Playbook) -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for key, handle in _channel_map(value, where, playbook).items():
-        pattern = playbook.channels[key].handle_pattern
-        if playbook.channels[key].kind != "social" or pattern is None:
-            raise _Bad(f"{where}/{key}", "this channel takes no handle")
-        if handle is not None and (
-            not isinstance(handle, str) or not re.fullmatch(pattern, handle)
-        ):
-            raise _Bad(f"{where}/{key}", f"not a valid {playbook.channels[key].label} handle")
-        out[key] = handle
-    return out
-
-
-def _moment(value: Any, where: str, now: datetime) -> datetime | None:
+def _moment(value: str | None, now: datetime) -> datetime | None:
     if value is None:
         return None
-    if not isinstance(value, str) or len(value) > 40:
-        raise _Bad(where, "must be an ISO 8601 date or date-time, or null")
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise _Bad(where, "must be an ISO 8601 date or date-time, or null") from exc
+        raise Bad("must be an ISO 8601 date or date-time, or null") from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     try:
         moment = moment.astimezone(UTC)
     except OverflowError as exc:
-        raise _Bad(where, "must be a real moment, within the next few years") from exc
+        raise Bad("must be a real moment, within the next few years") from exc
     if moment <= now:
-        raise _Bad(where, "must be in the future")
+        raise Bad("must be in the future")
     if moment > now + timedelta(days=3660):
-        raise _Bad(where, "pause for at most ten years; withdraw instead to stop for good")
+        raise Bad("pause for at most ten years; withdraw instead to stop for good")
     return moment

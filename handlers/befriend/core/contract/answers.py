@@ -1,0 +1,614 @@
+"""What the API answers: every JSON answer, as a type.
+
+The code builds these answers as plain dicts (the shape a person, a receipt or a report
+already has in the core); the types here are what the OpenAPI document says of them, and
+the API tests check every real answer against that document. Objects the API builds itself
+are closed: a field the type does not declare is a drift the tests catch."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from msgspec import Meta, Struct, field
+
+from befriend.core.contract.fields import (
+    CircleId,
+    Clock,
+    Count,
+    Day,
+    Email,
+    Hash,
+    PlayId,
+    Purpose,
+    ReportId,
+    Score,
+    Source,
+    StageId,
+    Stamp,
+    State,
+    StepKind,
+    Text,
+    Topic,
+    Where,
+    at_most,
+    choice,
+    count,
+    keys,
+    value,
+)
+from befriend.core.contract.requests import (
+    MAX_BATCH,
+    MAX_ID,
+    MAX_NAME,
+    OFFERED,
+    Pair,
+    PersonRef,
+    QuietHours,
+)
+from befriend.core.receipts import VERSION as RECEIPT_VERSION
+
+Channel = Annotated[str, choice("channels")]
+Nullable = Annotated[str | None, Meta()]
+BatchCount = Annotated[int, Meta(ge=0, le=MAX_BATCH)]
+
+
+class Answer(Struct, forbid_unknown_fields=True):
+    """An answer the API builds itself: closed, every field always present."""
+
+    schema_extra: ClassVar[dict[str, Any]] = {}
+
+
+class Health(Answer):
+    status: Literal["ok"]
+
+
+class OpenApi(Struct):
+    """This document (open: only its top is described)."""
+
+    schema_extra: ClassVar[dict[str, Any]] = {}
+    openapi: Literal["3.1.0"]
+    info: dict[str, Any]
+    paths: dict[str, Any]
+
+
+class FieldProblem(Answer):
+    field: Text
+    message: Text
+
+
+class Problem(Struct, omit_defaults=True):
+    """An RFC 9457 problem; open, as the RFC allows extension members."""
+
+    schema_extra: ClassVar[dict[str, Any]] = {}
+    type: Annotated[str, Meta(extra_json_schema={"format": "uri"})]
+    title: Text
+    status: Annotated[int, Meta(ge=400, le=599)]
+    detail: Text = ""
+    errors: Annotated[
+        list[FieldProblem],
+        Meta(min_length=1, description="With 422 invalid-input: every field that is wrong"),
+    ] = []
+
+
+class Accepted(Answer):
+    status: Literal["accepted"]
+    detail: Text
+
+
+HISTORY = ("since", "source", "policy_version")
+
+
+class PermissionState(Answer):
+    """One channel x purpose and where it stands; "never" is the one state without a
+    history, and the others always have one."""
+
+    schema_extra: ClassVar[dict[str, Any]] = {
+        **OFFERED,
+        "if": {"properties": {"state": {"const": "never"}}},
+        "then": {
+            "properties": {k: {"type": "null"} for k in ("since", "source", "policy_version")}
+        },
+        "else": {
+            "properties": {k: {"type": "string"} for k in ("since", "source", "policy_version")}
+        },
+    }
+    channel: Channel
+    purpose: Purpose
+    state: State
+    since: Stamp | None
+    source: Source | None
+    policy_version: str | None
+
+
+class Step(Answer):
+    """A next step on offer, and the earliest moment it may be used."""
+
+    play: Annotated[str, Meta(description="A play of the playbook, or refresh-<channel>-<purpose>")]
+    kind: StepKind
+    says: Text
+    channel: Where
+    purpose: str | None
+    asks: Pair | None
+    reason: Text
+    earliest: Stamp
+
+
+class QuietHoursOwn(Answer):
+    """`own` is false when the playbook default applies."""
+
+    from_: Clock = field(name="from")
+    until: Clock
+    own: bool
+
+
+class Settings(Answer):
+    time_zone: Text
+    quiet_hours: Annotated[dict[str, QuietHoursOwn | None], keys("channels", every=True)]
+    max_per_week: Annotated[
+        dict[str, Annotated[int, Meta(ge=0), at_most("max_per_week")] | None],
+        keys("channels", every=True),
+    ]
+    paused_until: Stamp | None
+    handles: Annotated[dict[str, str | None], keys("handles", every=True)]
+
+
+class Labelled(Answer):
+    label: Text
+    says: Text
+
+
+class StageRef(Labelled):
+    id: StageId
+
+
+class CircleRef(Labelled):
+    id: CircleId
+
+
+class Scores(Answer):
+    engagement: Score
+    loyalty: Score
+    influence: Score
+
+
+class Relationship(Answer):
+    """Where we think the person stands, and why: nothing is hidden."""
+
+    stage: StageRef
+    circle: CircleRef
+    scores: Scores
+    next_steps: list[Step]
+
+
+class Person(Answer):
+    """The person as they see themselves."""
+
+    id: Annotated[str, Meta(min_length=1)]
+    email: Email
+    name: Annotated[str, Meta(max_length=MAX_NAME)]
+    status: Literal["active"]
+    created_at: Stamp
+    confirmed_at: Stamp
+    permissions: Annotated[
+        list[PermissionState],
+        count("grid", description="Every channel x purpose pair on offer, in playbook order."),
+    ]
+    interests: Annotated[list[Topic], count("topics", uniqueItems=True, minItems=0)]
+    settings: Settings
+    relationship: Relationship
+
+
+class PersonWithToken(Person):
+    """The person, with a fresh manage token replacing every older one."""
+
+    manage_token: Text
+
+
+class Confirmed(Answer):
+    """Confirmed. Sent again within ten minutes, the same answer and token."""
+
+    person: Person
+    manage_token: Text
+
+
+class PreviewPermission(Answer):
+    channel: Channel
+    purpose: Purpose
+    channel_label: Text
+    purpose_label: Text
+    withheld_by_gpc: bool
+
+
+class TopicLabel(Answer):
+    id: Topic
+    label: Text
+
+
+class PolicyRef(Answer):
+    version: Text
+    url: Text
+
+
+class Organisation(Answer):
+    name: Text
+    contact: Text
+
+
+class ConfirmationPreview(Answer):
+    """What confirming would grant, and the name typed at sign-up."""
+
+    email: str
+    name: str | None
+    requested_at: Stamp
+    time_zone: Text
+    permissions: list[PreviewPermission]
+    interests: list[TopicLabel]
+    policy: PolicyRef
+    organisation: Organisation
+
+
+class Unsubscribed(Answer):
+    status: Literal["unsubscribed"]
+    channel: str | None
+    purpose: Annotated[str | None, Meta(description="null: every purpose on the channel")]
+
+
+class PurposeReceipt(Answer):
+    purpose: Text
+    purposeId: Text
+    purposeCategory: Annotated[list[Text], Meta(min_length=1)]
+    consentType: Literal["EXPLICIT"]
+    piiCategory: list[Text]
+    primaryPurpose: bool
+    termination: Text
+    thirdPartyDisclosure: bool
+    status: State
+    previousStatus: State
+
+
+class Controller(Answer):
+    piiController: Text
+    contact: Text
+    address: Text
+    email: Text
+    piiControllerUrl: Text
+
+
+class ServiceReceipt(Answer):
+    service: Text
+    channel: Text
+    purposes: Annotated[list[PurposeReceipt], Meta(min_length=1)]
+
+
+class Receipt(Answer):
+    """Kantara Consent Receipt v1.1; `status`, `previousStatus`, `channel`, `gpc`,
+    `ledgerSeq` and `ledgerHash` are befriend's additions. Channels and purposes are
+    historic: they need not be in today's playbook."""
+
+    version: Literal[RECEIPT_VERSION]  # type: ignore[valid-type]
+    jurisdiction: Text
+    consentTimestamp: Annotated[int, Meta(description="Unix seconds")]
+    collectionMethod: Text
+    consentReceiptID: Text
+    language: Text
+    piiPrincipalId: Text
+    piiControllers: Annotated[list[Controller], Meta(min_length=1)]
+    policyUrl: Text
+    policyVersion: Text
+    services: Annotated[list[ServiceReceipt], Meta(min_length=1)]
+    sensitive: bool
+    spiCat: list[Text]
+    gpc: bool
+    ledgerSeq: Annotated[int, Meta(ge=1)]
+    ledgerHash: Hash
+
+
+class Receipts(Answer):
+    """Oldest first."""
+
+    receipts: list[Receipt]
+
+
+class Change(Answer):
+    what: Text
+    old: Any
+    new: Any
+
+
+class Evidence(Answer):
+    client: Text
+    agent: Text
+
+
+class LedgerEntry(Answer):
+    """One hash-chained ledger entry: `hash` is SHA-256 over the canonical JSON of every
+    other field."""
+
+    person_id: Text
+    seq: Annotated[int, Meta(ge=1)]
+    at: Stamp
+    action: Annotated[str, Meta(examples=["signup", "confirm", "permissions"])]
+    source: Source
+    changes: list[Change]
+    policy_version: Text
+    evidence: Annotated[
+        Evidence | None, Meta(description="Keyed hashes of the client address and user agent")
+    ]
+    gpc: bool
+    prev: Hash
+    hash: Hash
+
+
+class Stored(Answer):
+    """The stored record as it is, including what the playbook no longer shows."""
+
+    id: Text
+    email: Email
+    name: str
+    status: Literal["active"]
+    created_at: Stamp
+    confirmed_at: Stamp
+    permissions: dict[str, Any]
+    interests: list[str]
+    preferences: dict[str, Any]
+    token_generation: Count
+    seq: Count
+    head: Hash
+    request: None
+    expires_at: None
+    confirmed_request: Annotated[
+        str | None,
+        Meta(description="Which sign-up request was confirmed (its link works once)"),
+    ]
+    relationship: dict[str, Any]
+
+
+class Transition(Answer):
+    from_: Text = field(name="from")
+    to: Text
+    at: Stamp
+    cause: Text
+
+
+class Export(Answer):
+    format: Literal["befriend-export/1"]
+    exported_at: Stamp
+    controller: Organisation
+    person: Person
+    stored: Stored
+    ledger: list[LedgerEntry]
+    transitions: list[Transition]
+    receipts: list[Receipt]
+
+
+class Policy(Answer):
+    version: Annotated[str, value("policy_version")]
+    url: Text
+    text: Text
+
+
+class ChannelInfo(Answer):
+    id: Channel
+    label: Text
+    kind: Annotated[str, choice("channel_kinds")]
+    quiet_hours: QuietHours | None
+
+
+class PurposeInfo(Answer):
+    id: Purpose
+    label: Text
+    description: Text
+    channels: Annotated[list[Channel], Meta(min_length=1, extra_json_schema={"uniqueItems": True})]
+    gpc_opt_out: bool
+
+
+class Option(Answer):
+    id: Text
+    label: Text
+
+
+class SurveyInfo(Answer):
+    found_us: list[Option]
+    how_often: list[Option]
+
+
+class Playbook(Answer):
+    organisation: Organisation
+    policy: Policy
+    channels: Annotated[list[ChannelInfo], count("channels")]
+    purposes: Annotated[list[PurposeInfo], count("purposes")]
+    topics: Annotated[list[TopicLabel], count("topics")]
+    max_per_week: Annotated[int, value("max_per_week")]
+    stages: list[StageRef]
+    circles: list[CircleRef]
+    survey: SurveyInfo | None
+
+
+# --- the marketer's API ---
+
+
+class Play(Answer):
+    """A play of the playbook: a next step, and whom it suits."""
+
+    id: PlayId
+    kind: StepKind
+    says: Text
+    stages: Annotated[list[StageId], Meta(min_length=1)]
+    circles: Annotated[list[CircleId], Meta(description="Empty: any circle")]
+    channel: Where
+    purpose: Purpose | None
+    interests: Annotated[list[Topic], Meta(description="Any of these; empty: everyone")]
+    cooldown_days: Annotated[int, Meta(ge=0, le=3650)]
+    priority: Annotated[int, Meta(ge=0, le=1000)]
+    asks: Pair | None
+
+
+class Plays(Answer):
+    """In playbook order."""
+
+    plays: list[Play]
+
+
+class NextSteps(Answer):
+    person: Text
+    stage: StageId
+    circle: CircleId
+    next_steps: list[Step]
+
+
+class AudienceMember(Answer):
+    id: Text
+    email: Email
+    name: Text
+    stage: StageId
+    circle: CircleId
+    earliest: Stamp
+
+
+class Audience(Answer):
+    play: PlayId
+    people: Annotated[list[AudienceMember], Meta(max_length=200)]
+    next: Annotated[
+        str | None,
+        Meta(
+            description="The cursor of the next page; null once every stage and shard has been"
+            " read. A page may hold fewer people than `limit`."
+        ),
+    ]
+
+
+Reason = Annotated[
+    str,
+    Meta(
+        description="Why: malformed, unknown person, unknown type, or a timestamp more than a"
+        " day in the future"
+    ),
+]
+
+
+class EventAccepted(Answer, tag_field="result", tag="accepted"):
+    id: Annotated[str, Meta(min_length=1, max_length=MAX_ID)]
+
+
+class EventDuplicate(Answer, tag_field="result", tag="duplicate"):
+    id: Annotated[str, Meta(min_length=1, max_length=MAX_ID)]
+
+
+class EventRejected(Answer, tag_field="result", tag="rejected"):
+    id: Annotated[str | None, Meta(description="null when the event had no usable id")]
+    reason: Reason
+
+
+class EventsAnswer(Answer):
+    results: Annotated[
+        list[EventAccepted | EventDuplicate | EventRejected],
+        Meta(min_length=1, max_length=MAX_BATCH, description="One per event, in the order sent"),
+    ]
+    accepted: BatchCount
+    duplicates: BatchCount
+    rejected: BatchCount
+
+
+class OutcomeAccepted(Answer, tag_field="result", tag="accepted"):
+    person: PersonRef
+
+
+class OutcomeRejected(Answer, tag_field="result", tag="rejected"):
+    person: str | None
+    reason: Reason
+
+
+class OutcomesAnswer(Answer):
+    results: Annotated[
+        list[OutcomeAccepted | OutcomeRejected],
+        Meta(min_length=1, max_length=MAX_BATCH, description="One per outcome, in the order sent"),
+    ]
+    accepted: BatchCount
+    rejected: BatchCount
+
+
+# --- reports ---
+
+
+class ReportLink(Answer):
+    id: ReportId
+    title: Text
+    url: Annotated[str, Meta(pattern="^/api/reports/[a-z-]+$")]
+
+
+class ReportList(Answer):
+    reports: Annotated[list[ReportLink], count("reports")]
+
+
+class Row(Answer):
+    key: Annotated[
+        str, Meta(description="A stable id of the row (a stage, a day, ...); `all` for a total")
+    ]
+    cells: Annotated[
+        list[str | float | None],
+        Meta(
+            min_length=2,
+            description="One per column; null where a value does not apply (a rate of nothing,"
+            " an answer to a play that asks none)",
+        ),
+    ]
+
+
+class ReportSection(Answer):
+    """One table of a report, and the chart that suits it."""
+
+    id: Annotated[str, Meta(min_length=1)]
+    title: Text
+    description: Text
+    chart: Annotated[
+        Literal["bar", "stacked", "line", "hbar"],
+        Meta(description="The chart that suits the table; `hbar` is horizontal bars"),
+    ]
+    columns: Annotated[
+        list[Text],
+        Meta(min_length=2, description="Headings: the label column first, then one per value"),
+    ]
+    rows: list[Row]
+
+
+class Report(Answer):
+    """A report over the days `from` to `to`, both included, built from counters that
+    every write moves: never from people."""
+
+    report: ReportId
+    title: Text
+    description: Text
+    from_: Day = field(name="from")
+    to: Day
+    sections: Annotated[list[ReportSection], Meta(min_length=1)]
+    notes: list[Text]
+
+
+ANSWERS: tuple[type[Struct], ...] = (
+    Health,
+    OpenApi,
+    Problem,
+    Accepted,
+    PermissionState,
+    Step,
+    Person,
+    PersonWithToken,
+    Confirmed,
+    ConfirmationPreview,
+    Unsubscribed,
+    Receipt,
+    Receipts,
+    LedgerEntry,
+    Export,
+    Playbook,
+    Play,
+    Plays,
+    NextSteps,
+    AudienceMember,
+    Audience,
+    EventsAnswer,
+    OutcomesAnswer,
+    ReportList,
+    ReportSection,
+    Report,
+)

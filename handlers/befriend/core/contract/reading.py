@@ -1,0 +1,229 @@
+"""Reading a parsed JSON body into a request type, naming every wrong field at once.
+
+Each field is converted on its own, so a form can show all its mistakes together rather
+than the first one. A field's `says` (see `fields`) is what a person is told when it has
+the wrong shape; otherwise the library's words are put plainly. An entry of an object keyed
+by channel is one field: its errors are named at the channel, as the form has one input
+for it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import cache
+from types import NoneType, UnionType
+from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
+
+import msgspec
+from msgspec import Meta, Struct, UnsetType
+from msgspec.structs import FieldInfo
+
+from befriend.core.errors import FieldError, InvalidInput
+
+B = TypeVar("B", bound=Struct)
+T = TypeVar("T")
+
+
+class Bad(Exception):
+    """A value the playbook does not allow; `where` goes below the field (e.g. "0/channel")."""
+
+    def __init__(self, message: str, where: str = "") -> None:
+        super().__init__(message)
+        self.where, self.message = where, message
+
+
+class Reading(Generic[B]):
+    """A body read field by field: the values that fit, and every field that does not."""
+
+    def __init__(self, body: object, kind: type[B]) -> None:
+        self.kind = kind
+        self.errors: list[FieldError] = []
+        self.values: dict[str, Any] = {}
+        self.body: dict[str, Any] = body if isinstance(body, dict) else {}
+        if not isinstance(body, dict):
+            self.fail("", "the body must be a JSON object")
+            return
+        fields = _fields(kind)
+        for key in sorted(set(body) - set(fields)):
+            self.fail(key, f"unknown field; allowed: {', '.join(sorted(fields))}")
+        for name, info in fields.items():
+            if name not in body:
+                if info.required:
+                    self.fail(name, _says(info.type) or "is required")
+                continue
+            self._convert(name, info, body[name])
+
+    def _convert(self, name: str, info: FieldInfo, raw: Any) -> None:
+        entries = _entries(info.type)
+        if entries is not None and isinstance(raw, dict):
+            # Entry by entry, so an error names its key (the library's path leaves it out).
+            value_type, keyed = entries
+            converted: dict[str, Any] = {}
+            for key, item in raw.items():
+                try:
+                    converted[key] = msgspec.convert(item, value_type)
+                except msgspec.ValidationError as exc:
+                    where = f"{name}/{key}"
+                    self.errors.append(_field_error(where, value_type, str(exc), cut=keyed))
+            if len(converted) == len(raw):
+                self.values[info.name] = converted
+            return
+        try:
+            self.values[info.name] = msgspec.convert(raw, info.type)
+        except msgspec.ValidationError as exc:
+            self.errors.append(_field_error(name, info.type, str(exc)))
+
+    def fail(self, where: str, message: str) -> None:
+        self.errors.append(FieldError(where, message))
+
+    def sent(self, name: str) -> bool:
+        """Whether the body held `name`, whatever its value."""
+        return name in self.body
+
+    def get(self, attr: str, default: T) -> Any | T:
+        return self.values.get(attr, default)
+
+    def check(self, attr: str, clean: Callable[[Any], Any]) -> None:
+        """Hold a value that fits its type to the playbook: `clean` returns the value to keep
+        or raises Bad."""
+        if attr not in self.values:
+            return
+        try:
+            self.values[attr] = clean(self.values[attr])
+        except Bad as bad:
+            del self.values[attr]
+            name = _fields_by_attr(self.kind)[attr]
+            self.fail(f"{name}/{bad.where}" if bad.where else name, bad.message)
+
+    def done(self) -> None:
+        """Raise every wrong field together."""
+        if self.errors:
+            raise InvalidInput(self.errors)
+
+    def read(self) -> B:
+        """The body as its type; InvalidInput when any field is wrong."""
+        self.done()
+        return self.kind(**self.values)
+
+
+@cache
+def _fields(kind: type[Struct]) -> dict[str, FieldInfo]:
+    return {f.encode_name: f for f in msgspec.structs.fields(kind)}
+
+
+@cache
+def _fields_by_attr(kind: type[Struct]) -> dict[str, str]:
+    return {f.name: f.encode_name for f in msgspec.structs.fields(kind)}
+
+
+# --- where an error is, and what to tell the person ---
+
+_STEP = re.compile(r"\.([A-Za-z_][\w-]*)|\[(\d+)\]|\[\"((?:[^\"\\]|\\.)*)\"\]|\[(.*?)\]")
+
+
+def _entries(tp: Any) -> tuple[Any, bool] | None:
+    """For an object-typed field: the type of its values, and whether it is keyed by
+    channel; None for any other field."""
+    for member in _members(tp):
+        bare, metas = _parts(member)
+        if get_origin(bare) is dict:
+            keyed = any("x-playbook-keys" in (m.extra_json_schema or {}) for m in metas)
+            return get_args(bare)[1], keyed
+    return None
+
+
+def _field_error(name: str, tp: Any, text: str, *, cut: bool = False) -> FieldError:
+    message, _, where = text.partition(" - at `")
+    steps = _steps(where.rstrip("`")[1:]) if where else []
+    pointer = [name]
+    for step in steps:
+        tp, entry = _below(tp, step)
+        if not cut:
+            pointer.append(step)
+        cut = cut or entry
+    return FieldError("/".join(pointer), _says(tp) or _plainly(message))
+
+
+def _steps(path: str) -> list[str]:
+    return [next(g for g in m.groups() if g is not None) for m in _STEP.finditer(path)]
+
+
+def _parts(tp: Any) -> tuple[Any, list[Meta]]:
+    """A type without its Annotated metadata, and the Meta objects it carried."""
+    metas: list[Meta] = []
+    while get_origin(tp) is Annotated:
+        tp, *extra = get_args(tp)
+        metas += [m for m in extra if isinstance(m, Meta)]
+    return tp, metas
+
+
+def _members(tp: Any) -> list[Any]:
+    """The types a union allows (None and UNSET aside), each with its metadata."""
+    bare, _ = _parts(tp)
+    if get_origin(bare) in (Union, UnionType):
+        return [m for a in get_args(bare) for m in _members(a) if m not in (NoneType, UnsetType)]
+    return [tp]
+
+
+def _below(tp: Any, step: str) -> tuple[Any, bool]:
+    """The type at `step` below `tp`, and whether `tp` is an object keyed by channel (so
+    the pointer stops at the key)."""
+    for member in _members(tp):
+        bare, metas = _parts(member)
+        origin = get_origin(bare) or bare
+        if origin is list and step.isdigit():
+            return get_args(bare)[0], False
+        if origin is dict:
+            keyed = any("x-playbook-keys" in (m.extra_json_schema or {}) for m in metas)
+            return get_args(bare)[1], keyed
+        if isinstance(origin, type) and issubclass(origin, Struct):
+            found = _fields(origin).get(step)
+            if found is not None:
+                return found.type, False
+    return Any, False
+
+
+def _says(tp: Any) -> str | None:
+    for member in [tp, *_members(tp)]:
+        for meta in _parts(member)[1]:
+            if meta.extra and "says" in meta.extra:
+                return str(meta.extra["says"])
+    return None
+
+
+_KINDS = {
+    "str": "a string",
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "array": "a list",
+    "object": "an object",
+    "null": "null",
+}
+_PLAIN: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+    (re.compile(r"Expected `str` of length <= (\d+)"), lambda m: f"at most {m[1]} characters"),
+    (
+        re.compile(r"Expected `str` of length >= (\d+)"),
+        lambda m: f"at least {m[1]} character{'s' * (m[1] != '1')}",
+    ),
+    (re.compile(r"Expected `array` of length <= (\d+)"), lambda m: f"at most {m[1]} items"),
+    (re.compile(r"Expected `array` of length >= (\d+)"), lambda m: f"at least {m[1]} items"),
+    (re.compile(r"Expected `\w+` >= (\S+)"), lambda m: f"must be {m[1]} or more"),
+    (re.compile(r"Expected `\w+` <= (\S+)"), lambda m: f"must be {m[1]} or less"),
+    (re.compile(r"Expected `str` matching regex"), lambda m: "is not in the expected form"),
+    (re.compile(r"Object missing required field `(.+)`"), lambda m: f"{m[1]} is required"),
+    (re.compile(r"Object contains unknown field `(.+)`"), lambda m: f"unknown field {m[1]}"),
+    (re.compile(r"Invalid enum value (.+)"), lambda m: f"{m[1]} is not allowed"),
+    (
+        re.compile(r"Expected `([^`]+)`"),
+        lambda m: "must be " + " or ".join(_KINDS.get(k, k) for k in m[1].split(" | ")),
+    ),
+]
+
+
+def _plainly(message: str) -> str:
+    for pattern, say in _PLAIN:
+        found = pattern.match(message)
+        if found:
+            return say(found)
+    return message[:1].lower() + message[1:]

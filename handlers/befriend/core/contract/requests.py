@@ -1,0 +1,321 @@
+"""What callers send: every request body of the API, as a type.
+
+Fields a body may leave out default to UNSET, so "absent" and "null" stay apart (null
+means "back to the default" in a settings patch). The shape is checked by `reading`; what
+depends on the playbook (a known channel, an offered pair, a real time zone) is checked by
+`core.commands`, which names the allowed values."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from msgspec import UNSET, Meta, Struct, UnsetType, field
+
+from befriend.core.contract.fields import (
+    Channel,
+    Clock,
+    Email,
+    Purpose,
+    Topic,
+    at_most,
+    choice,
+    keys,
+    says,
+    value,
+)
+
+MAX_NAME = 200
+MAX_EMAIL = 254
+MAX_PAIRS = 200  # permissions or changes in one request
+MAX_BATCH = 500  # events or outcomes in one request
+MAX_ID = 200
+MAX_REF = 254
+MAX_STAMP = 40
+ZONE_SAYS = "must be an IANA time zone name such as Europe/Berlin"
+TOPICS_SAY = "must be a list of topic ids"
+PAIRS_SAY = "must be a list of {channel, purpose}"
+# The pairs a channel offers: the document adds the playbook's combinations as anyOf.
+OFFERED: dict[str, Any] = {"x-playbook-offered": True}
+
+
+class Body(Struct, forbid_unknown_fields=True):
+    """A request body: an object that holds only the fields declared."""
+
+    # Merged into the type's schema in the OpenAPI document (minProperties, marks...).
+    schema_extra: ClassVar[dict[str, Any]] = {}
+
+
+class Pair(Body):
+    """A channel and a purpose it offers."""
+
+    schema_extra: ClassVar[dict[str, Any]] = OFFERED
+    channel: Channel
+    purpose: Purpose
+
+
+Pairs = Annotated[list[Pair], says(PAIRS_SAY, max_length=MAX_PAIRS)]
+Topics = Annotated[list[Topic], says(TOPICS_SAY)]
+EmailIn = Annotated[
+    Email, says("an email address is required", extra_json_schema={"maxLength": MAX_EMAIL})
+]
+Name = Annotated[str, says("must be a string", extra_json_schema={"maxLength": MAX_NAME})]
+Zone = Annotated[
+    str,
+    says(ZONE_SAYS, min_length=1, max_length=64, extra_json_schema={"examples": ["Europe/Berlin"]}),
+]
+ConfirmToken = Annotated[
+    str,
+    says(
+        "the token from the confirmation link is required",
+        min_length=1,
+        max_length=1000,
+        description="The token of the confirmation link (`/confirm/#t=…`)",
+    ),
+]
+FLAG_SAYS = "must be true or false"
+Flag = Annotated[bool, says(FLAG_SAYS)]
+
+
+class Signup(Body):
+    """A sign-up (double opt-in): nothing is granted until the person confirms by mail."""
+
+    email: EmailIn
+    policy_version: Annotated[
+        str, value("policy_version"), says("must be the current policy version")
+    ]
+    name: Name | UnsetType = UNSET
+    interests: Topics | UnsetType = UNSET
+    permissions: Pairs | UnsetType = UNSET
+    time_zone: Zone | UnsetType = UNSET
+
+
+class SignupForm(Body):
+    """The no-JavaScript form; `permissions` repeats as `channel:purpose`."""
+
+    email: str
+    policy_version: Annotated[str, value("policy_version")]
+    name: str | UnsetType = UNSET
+    time_zone: str | UnsetType = UNSET
+    interests: list[Topic] | UnsetType = UNSET
+    permissions: list[Annotated[str, choice("grid_pairs")]] | UnsetType = UNSET
+
+
+class EmailOnly(Body):
+    """Mail me a fresh link to my preferences."""
+
+    email: EmailIn
+
+
+class TokenOnly(Body):
+    """A confirmation link's token."""
+
+    token: ConfirmToken
+
+
+class Confirm(Body):
+    """The person's own click on the confirmation page."""
+
+    token: ConfirmToken
+    permissions: (
+        Annotated[
+            list[Pair],
+            says(
+                PAIRS_SAY,
+                max_length=MAX_PAIRS,
+                description="The requested permissions to grant (default: all of them); one"
+                " that was not requested is refused",
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    keep_name: (
+        Annotated[
+            bool,
+            says(
+                "must be true or false", description="Keep the name typed at sign-up (default true)"
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+
+
+class PermissionChange(Body):
+    """Grant or withdraw one channel x purpose."""
+
+    schema_extra: ClassVar[dict[str, Any]] = OFFERED
+    channel: Channel
+    purpose: Purpose
+    granted: Flag
+
+
+class PermissionChanges(Body):
+    changes: Annotated[
+        list[PermissionChange],
+        says(
+            "a non-empty list of {channel, purpose, granted} is required",
+            min_length=1,
+            max_length=MAX_PAIRS,
+        ),
+    ]
+
+
+class Interests(Body):
+    interests: Annotated[
+        list[Topic], says("the full list of interests is required (it replaces the old one)")
+    ]
+
+
+class QuietHours(Body):
+    """A daily window in the person's own time zone: from one time until another."""
+
+    from_: Annotated[Clock, says("must be a 24-hour time like 21:00")] = field(name="from")
+    until: Annotated[Clock, says("must be a 24-hour time like 21:00")]
+
+
+class SettingsPatch(Body):
+    """Only the keys sent change; null means back to the default."""
+
+    schema_extra: ClassVar[dict[str, Any]] = {"minProperties": 1}
+    name: Name | UnsetType = UNSET
+    time_zone: Zone | UnsetType = UNSET
+    quiet_hours: (
+        Annotated[
+            dict[str, QuietHours | None],
+            keys("channels", every=False),
+            says("must be an object keyed by channel id"),
+        ]
+        | UnsetType
+    ) = UNSET
+    max_per_week: (
+        Annotated[
+            dict[str, Annotated[int, Meta(ge=0), at_most("max_per_week")] | None],
+            keys("channels", every=False),
+            says("must be an object keyed by channel id"),
+        ]
+        | UnsetType
+    ) = UNSET
+    paused_until: (
+        Annotated[
+            str,
+            says(
+                "must be an ISO 8601 date or date-time, or null",
+                max_length=MAX_STAMP,
+                description="A future ISO 8601 date or date-time; null ends a pause",
+            ),
+        ]
+        | UnsetType
+        | None
+    ) = UNSET
+    handles: (
+        Annotated[
+            dict[str, str | None],
+            keys("handles", every=False),
+            says("must be an object keyed by channel id"),
+        ]
+        | UnsetType
+    ) = UNSET
+
+
+Score10 = Annotated[int, says("must be a whole number from 0 to 10", ge=0, le=10)]
+
+
+class Survey(Body):
+    """The engagement survey; every question may be skipped, but not all of them."""
+
+    schema_extra: ClassVar[dict[str, Any]] = {"minProperties": 1}
+    found_us: Annotated[str, choice("found_us")] | UnsetType = UNSET
+    how_often: Annotated[str, choice("how_often")] | UnsetType = UNSET
+    preferred_channel: Channel | UnsetType = UNSET
+    interests: Topics | UnsetType = UNSET
+    recommend: (
+        Annotated[int, says("must be a whole number from 0 to 10", ge=0, le=10)] | UnsetType
+    ) = UNSET
+
+
+PersonRef = Annotated[
+    str,
+    Meta(
+        min_length=1, max_length=MAX_REF, description="A person id, or the person's email address"
+    ),
+]
+EventAt = Annotated[
+    str,
+    Meta(
+        max_length=MAX_STAMP,
+        description="ISO 8601 with an offset; at most a day ahead",
+        extra_json_schema={"format": "date-time", "examples": ["2026-11-23T12:00:00+01:00"]},
+    ),
+]
+
+
+class EventIn(Body):
+    """Something a person did, from the marketer's own systems."""
+
+    id: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=MAX_ID,
+            description="Your id for the event: a second event with it is a duplicate",
+        ),
+    ]
+    person: PersonRef
+    type: Annotated[str, choice("events")]
+    at: EventAt
+    value: Annotated[float, Meta(description="Checked; not stored yet")] | UnsetType = UNSET
+
+
+class OutcomeIn(Body):
+    """What came of a play for one person."""
+
+    person: PersonRef
+    outcome: Annotated[str, choice("outcomes")]
+    at: EventAt
+
+
+# Each item of a batch is read on its own (a bad one is rejected with a reason while the
+# others still count), so the batch itself only checks it holds a list of the right length.
+EventBatch = Annotated[
+    list[Any],
+    says(f"must be a list of 1 to {MAX_BATCH} events", min_length=1, max_length=MAX_BATCH),
+    Meta(extra_json_schema={"items": {"$ref": "#/components/schemas/EventIn"}}),
+]
+OutcomeBatch = Annotated[
+    list[Any],
+    says(f"must be a list of 1 to {MAX_BATCH} outcomes", min_length=1, max_length=MAX_BATCH),
+    Meta(extra_json_schema={"items": {"$ref": "#/components/schemas/OutcomeIn"}}),
+]
+
+
+class Events(Body):
+    events: EventBatch
+
+
+class Outcomes(Body):
+    outcomes: OutcomeBatch
+
+
+class OneClick(Body):
+    """RFC 8058: the form a mail client posts to unsubscribe in one click."""
+
+    list_unsubscribe: Literal["One-Click"] = field(name="List-Unsubscribe")
+
+
+REQUESTS: tuple[type[Body], ...] = (
+    Pair,
+    Signup,
+    SignupForm,
+    EmailOnly,
+    TokenOnly,
+    Confirm,
+    PermissionChange,
+    PermissionChanges,
+    Interests,
+    SettingsPatch,
+    Survey,
+    EventIn,
+    OutcomeIn,
+    Events,
+    Outcomes,
+    OneClick,
+)
