@@ -38,12 +38,11 @@ What is adjusted
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,11 +57,10 @@ from bench import (  # noqa: E402
     offline,  # noqa: F401  (before any boto3 client)
     report_scaling,
 )
+from bench.moto_patches import dynamodb_backend, no_stream  # noqa: E402
 from flask import Flask  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
 from moto import mock_aws  # noqa: E402
-from moto.core import DEFAULT_ACCOUNT_ID  # type: ignore[attr-defined]  # noqa: E402
-from moto.dynamodb.models import dynamodb_backends  # noqa: E402
 from moto.dynamodb.models.dynamo_type import DynamoType  # noqa: E402
 
 from befriend.clock import system_clock  # noqa: E402
@@ -191,8 +189,7 @@ class Meter:
     # --- the items moto holds ---
 
     def _stored(self, key: dict[str, Any]) -> Stored:
-        backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION]
-        item = backend.get_item(self.table, {"pk": key["pk"], "sk": key["sk"]})
+        item = dynamodb_backend(REGION).get_item(self.table, {"pk": key["pk"], "sk": key["sk"]})
         if item is None:
             return Stored(0, None, None)
         attrs = item.attrs
@@ -306,10 +303,12 @@ class Bench:
     done: list[Action] = field(default_factory=list)
 
     def act(
-        self, name: str, who: str, call: Callable[[FlaskClient], Any], status: int = 200
+        self, name: str, who: str, method: str, path: str, status: int = 200, **request: Any
     ) -> Any:
+        """One request through the test client (`request`: its json, headers, ...), and
+        what it cost; any status but `status` ends the benchmark."""
         self.meter.take()
-        answer = call(self.client)
+        answer = self.client.open(path, method=method, **request)
         # What a request queued for the mail worker (sign-up, link) is part of its cost:
         # the worker's reads and writes are counted with the request that asked for them.
         services = self.app.extensions["befriend"]
@@ -356,14 +355,12 @@ def visitor(bench: Bench, email: str, counted: bool) -> tuple[str, str]:
     """Sign up and confirm through the API; (person id, manage token)."""
     body = signup_body(email, bench.playbook)
     if counted:
-        bench.act("sign up", "visitor", lambda c: c.post("/api/signup", json=body), 202)
+        bench.act("sign up", "visitor", "POST", "/api/signup", json=body, status=202)
     else:
         assert bench.client.post("/api/signup", json=body).status_code == 202
     token = bench.mail_link(email, "/confirm/#t=").split("#t=", 1)[1]
     if counted:
-        answer = bench.act(
-            "confirm", "visitor", lambda c: c.post("/api/confirm", json={"token": token})
-        )
+        answer = bench.act("confirm", "visitor", "POST", "/api/confirm", json={"token": token})
     else:
         answer = bench.client.post("/api/confirm", json={"token": token})
     confirmed = answer.get_json()
@@ -375,96 +372,65 @@ def visitor_actions(bench: Bench) -> None:
     email = "cost-visitor@example.org"
     _, token = visitor(bench, email, counted=True)
     auth = {"Authorization": f"Bearer {token}"}
-    bench.act("read /api/me", "visitor", lambda c: c.get("/api/me", headers=auth))
+
+    def mine(name: str, method: str, path: str, **request: Any) -> Any:
+        """A request of the visitor's own, with their manage token."""
+        return bench.act(name, "visitor", method, path, headers=auth, **request)
+
+    mine("read /api/me", "GET", "/api/me")
     # Beyond mail, so that "withdraw everything" after the one-click unsubscribe (which
     # withdraws every purpose by mail) still has something to withdraw.
     pair = next(p for p in pb.grid() if p[0] != "email" and not pb.purposes[p[1]].gpc_opt_out)
     change = {"changes": [{"channel": pair[0], "purpose": pair[1], "granted": True}]}
-    bench.act(
-        "change a permission",
-        "visitor",
-        lambda c: c.patch("/api/me/permissions", json=change, headers=auth),
-    )
+    mine("change a permission", "PATCH", "/api/me/permissions", json=change)
     topics = list(pb.topics)[1:4]
-    bench.act(
-        "set interests",
-        "visitor",
-        lambda c: c.put("/api/me/interests", json={"interests": topics}, headers=auth),
-    )
-    bench.act(
-        "change settings",
-        "visitor",
-        lambda c: c.patch("/api/me/settings", json={"max_per_week": {"email": 2}}, headers=auth),
-    )
+    mine("set interests", "PUT", "/api/me/interests", json={"interests": topics})
+    mine("change settings", "PATCH", "/api/me/settings", json={"max_per_week": {"email": 2}})
     answers: dict[str, Any] = {"found_us": next(iter(pb.survey.found_us)) if pb.survey else "other"}
     answers.update({"recommend": 9, "interests": topics})
-    bench.act(
-        "answer the survey",
-        "visitor",
-        lambda c: c.post("/api/me/survey", json=answers, headers=auth),
-    )
+    mine("answer the survey", "POST", "/api/me/survey", json=answers)
     steps = bench.client.get("/api/me", headers=auth).get_json()["relationship"]["next_steps"]
     if steps:
         play = steps[0]["play"]
-        bench.act(
-            "decline a next step",
-            "visitor",
-            lambda c: c.post(f"/api/me/next-steps/{play}/decline", headers=auth),
-        )
-    bench.act("consent receipts", "visitor", lambda c: c.get("/api/me/receipts", headers=auth))
+        mine("decline a next step", "POST", f"/api/me/next-steps/{play}/decline")
+    mine("consent receipts", "GET", "/api/me/receipts")
+    mine("export (GDPR Art. 15/20)", "GET", "/api/me/export")
     bench.act(
-        "export (GDPR Art. 15/20)", "visitor", lambda c: c.get("/api/me/export", headers=auth)
-    )
-    bench.act(
-        "ask for a link by mail",
-        "visitor",
-        lambda c: c.post("/api/link", json={"email": email}),
-        202,
+        "ask for a link by mail", "visitor", "POST", "/api/link", json={"email": email}, status=202
     )
     body = signup_body(email, pb)
     bench.act(
-        "sign up again, address known",
-        "visitor",
-        lambda c: c.post("/api/signup", json=body),
-        202,
+        "sign up again, address known", "visitor", "POST", "/api/signup", json=body, status=202
     )
     unsubscribe = bench.unsubscribe_path(email)
-    bench.act(
-        "unsubscribe page", "visitor", lambda c: c.get(unsubscribe, headers={"Accept": "text/html"})
-    )
+    bench.act("unsubscribe page", "visitor", "GET", unsubscribe, headers={"Accept": "text/html"})
     bench.act(
         "one-click unsubscribe (RFC 8058)",
         "visitor",
-        lambda c: c.post(unsubscribe, data={"List-Unsubscribe": "One-Click"}),
+        "POST",
+        unsubscribe,
+        data={"List-Unsubscribe": "One-Click"},
     )
-    bench.act(
-        "withdraw everything", "visitor", lambda c: c.post("/api/me/withdraw-all", headers=auth)
-    )
-    answer = bench.act(
-        "sign out everywhere",
-        "visitor",
-        lambda c: c.post("/api/me/sign-out-everywhere", headers=auth),
-    )
+    mine("withdraw everything", "POST", "/api/me/withdraw-all")
+    answer = mine("sign out everywhere", "POST", "/api/me/sign-out-everywhere")
     fresh = {"Authorization": f"Bearer {answer.get_json()['manage_token']}"}
-    bench.act(
-        "erasure (GDPR Art. 17)", "visitor", lambda c: c.delete("/api/me", headers=fresh), 204
-    )
+    bench.act("erasure (GDPR Art. 17)", "visitor", "DELETE", "/api/me", headers=fresh, status=204)
 
 
 def public_actions(bench: Bench) -> None:
-    bench.act("health", "public", lambda c: c.get("/api/health"))
-    bench.act("playbook", "public", lambda c: c.get("/api/playbook"))
-    bench.act("OpenAPI document", "public", lambda c: c.get("/api/openapi.json"))
+    bench.act("health", "public", "GET", "/api/health")
+    bench.act("playbook", "public", "GET", "/api/playbook")
+    bench.act("OpenAPI document", "public", "GET", "/api/openapi.json")
 
 
 def marketer_actions(bench: Bench, helpers: list[tuple[str, str]]) -> None:
-    key = bench.marketer
+    def ask(name: str, method: str, path: str, **request: Any) -> None:
+        bench.act(name, "marketer", method, path, headers=bench.marketer, **request)
+
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     first = helpers[0][0]
     one = {"events": [{"id": "cost-1", "person": first, "type": "purchase", "at": now}]}
-    bench.act(
-        "events in: 1 event", "marketer", lambda c: c.post("/api/events", json=one, headers=key)
-    )
+    ask("events in: 1 event", "POST", "/api/events", json=one)
     many = {
         "events": [
             {"id": f"cost-{n}-{i}", "person": email, "type": "visit", "at": now}
@@ -472,47 +438,28 @@ def marketer_actions(bench: Bench, helpers: list[tuple[str, str]]) -> None:
             for i in range(2)
         ]
     }
-    bench.act(
+    ask(
         f"events in: {len(many['events'])} events of {len(helpers)} people",
-        "marketer",
-        lambda c: c.post("/api/events", json=many, headers=key),
+        "POST",
+        "/api/events",
+        json=many,
     )
-    bench.act(
-        "events in: the same 1 event again",
-        "marketer",
-        lambda c: c.post("/api/events", json=one, headers=key),
-    )
+    ask("events in: the same 1 event again", "POST", "/api/events", json=one)
     play = (
         "welcome-letter"
         if "welcome-letter" in bench.playbook.plays
         else next(iter(bench.playbook.plays))
     )
     outcome = {"outcomes": [{"person": first, "outcome": "sent", "at": now}]}
-    bench.act(
-        "play outcome: 1 sent",
-        "marketer",
-        lambda c: c.post(f"/api/plays/{play}/outcomes", json=outcome, headers=key),
-    )
+    ask("play outcome: 1 sent", "POST", f"/api/plays/{play}/outcomes", json=outcome)
     person_id = helpers[0][1]
-    bench.act("a person", "marketer", lambda c: c.get(f"/api/people/{person_id}", headers=key))
-    bench.act(
-        "a person's next steps",
-        "marketer",
-        lambda c: c.get(f"/api/people/{person_id}/next-steps", headers=key),
-    )
-    bench.act("plays", "marketer", lambda c: c.get("/api/plays", headers=key))
-    bench.act(
-        f"audience of {play}, first page (50)",
-        "marketer",
-        lambda c: c.get(f"/api/plays/{play}/audience", headers=key),
-    )
-    bench.act("reports: the list", "marketer", lambda c: c.get("/api/reports", headers=key))
+    ask("a person", "GET", f"/api/people/{person_id}")
+    ask("a person's next steps", "GET", f"/api/people/{person_id}/next-steps")
+    ask("plays", "GET", "/api/plays")
+    ask(f"audience of {play}, first page (50)", "GET", f"/api/plays/{play}/audience")
+    ask("reports: the list", "GET", "/api/reports")
     for name in REPORTS:
-        bench.act(f"report: {name}", "marketer", _get(f"/api/reports/{name}", key))
-
-
-def _get(path: str, headers: dict[str, str]) -> Callable[[FlaskClient], Any]:
-    return lambda c: c.get(path, headers=headers)
+        ask(f"report: {name}", "GET", f"/api/reports/{name}")
 
 
 def run_size(people: int, pb: Playbook) -> list[Action]:
@@ -520,10 +467,8 @@ def run_size(people: int, pb: Playbook) -> list[Action]:
     now = datetime.now(UTC)
     store = Store(f"bench-cost-{people}", region=REGION)
     store.create_table()
-    # moto keeps every stream record in memory, and a transaction copies them with the
-    # table: gigabytes and minutes at 2,000 people. A stream costs no capacity in DynamoDB.
-    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION]
-    backend.get_table(store.table).stream_shard = None
+    # Streams: gigabytes and minutes at 2,000 people on moto (`no_stream` says why).
+    no_stream(REGION, store.table)
     report_scaling.fill(store, pb, people, now)
     boto3.client("ses", region_name=REGION).verify_email_identity(
         EmailAddress=pb.organisation.sender
@@ -554,10 +499,7 @@ def run_size(people: int, pb: Playbook) -> list[Action]:
 
 
 def main(argv: Sequence[str] | None = None) -> list[doc.Verdict]:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small tables; leaves the doc alone")
-    parser.add_argument("--no-doc", action="store_true", help="print only; leave the doc alone")
-    args = parser.parse_args(argv)
+    args = doc.options(__doc__, quick="small tables").parse_args(argv)
     sizes = QUICK_SIZES if args.quick else SIZES
     pb = load_playbook((PACKAGE / "playbook.toml").read_text(encoding="utf-8"))
     started = time.perf_counter()
@@ -569,10 +511,7 @@ def main(argv: Sequence[str] | None = None) -> list[doc.Verdict]:
             results[people] = run_size(people, pb)
             doc.say(f"cost: {people:,} people took {time.perf_counter() - began:.0f} s")
     lines, verdicts = report(results, sizes, time.perf_counter() - started)
-    print("\n".join(lines))
-    if not (args.no_doc or args.quick):
-        doc.write_section(TITLE, lines)
-        doc.say(f"written to {doc.DOC.relative_to(ROOT)}")
+    doc.publish(TITLE, lines, trial=args.no_doc or args.quick)
     return verdicts
 
 

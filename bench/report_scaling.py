@@ -38,29 +38,23 @@ What is synthetic
 
 What is adjusted
 - moto's Query, while reports are timed, reads only the partition and the sort-key range
-  asked for, as DynamoDB does (`partition_reads`); stock moto walks the whole table and
-  sorts the whole partition on every Query. Every report is also read with only the
-  partition narrowed, and the stages report once on stock moto, at each size: those
-  figures are reported beside the others, and each of those reads must make the same
-  report as the adjusted one.
+  asked for, as DynamoDB does (`partition_reads`, in bench/moto_patches.py); stock moto
+  walks the whole table and sorts the whole partition on every Query. Every report is
+  also read with only the partition narrowed, and the stages report once on stock moto, at
+  each size: those figures are reported beside the others, and each of those reads must
+  make the same report as the adjusted one.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import platform
 import random
 import statistics
 import sys
 import time
-from bisect import bisect_left, bisect_right
-from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from importlib.metadata import version
 from itertools import chain, pairwise
 from pathlib import Path
 from typing import Any
@@ -71,6 +65,7 @@ from bench import (  # noqa: E402
     doc,
     offline,  # noqa: F401  (before any boto3 client)
 )
+from bench.moto_patches import partition_reads  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from befriend.config import PACKAGE  # noqa: E402
@@ -85,6 +80,7 @@ from befriend.store import Store  # noqa: E402
 from befriend.store.counters import COUNTER_SHARDS, KEYS  # noqa: E402
 
 SIZES = (1_000, 10_000, 100_000)  # the target compares the largest with the smallest
+QUICK_SIZES = "500,2000"
 HISTORY_DAYS = 240
 BATCH = 25  # BatchWriteItem's limit
 TITLE = "Report scaling"
@@ -248,7 +244,7 @@ def fill(store: Store, pb: Playbook, people: int, now: datetime) -> tuple[float,
             _batch_write(store, batch)
             batch = []
         if n % 10_000 == 0:
-            _say(f"  {n:,} people written")
+            doc.say(f"  {n:,} people written")
     written = counters.write(store)
     return time.perf_counter() - started, written
 
@@ -374,93 +370,8 @@ def measure(
                 built,
             )
         )
-        _say(f"  {people:,} people, {name}: {out[-1].wall * 1000:.1f} ms")
+        doc.say(f"  {people:,} people, {name}: {out[-1].wall * 1000:.1f} ms")
     return out
-
-
-@contextmanager
-def partition_reads(key_range: bool = True) -> Iterator[None]:
-    """moto's Query as DynamoDB serves it: from the one partition asked for and, within it,
-    from the sort keys in the range asked for.
-
-    Stock moto walks every item of the table on every Query (`Table.all_items`) to pick the
-    partition's, then sorts the whole partition and tests each of its items against the
-    key condition, all with its own `DynamoType` comparisons in Python; so its Query time
-    grows with the table and with the partition. DynamoDB keeps a partition's items in
-    sort-key order and reads a Query's range from it, so its work grows with the items a
-    query reads. Here moto is handed only the partition asked for and, for a `BETWEEN` or
-    `begins_with` condition on a string sort key (the counters' queries), only that
-    partition's items whose sort key is in the range, found by bisection in the
-    partition's sort keys, sorted once (DynamoDB orders strings by their UTF-8 bytes,
-    Python by code points: the same order for these ASCII keys). moto then runs its own
-    Query on them, condition and all, so what it returns is unchanged (and the bench
-    checks that every report comes out the same). With `key_range=False` only the partition is
-    narrowed, for comparison. Scans and index queries are left alone and still walk every
-    item, so a report that read people would still show it here, in its time as in its
-    requests."""
-    from moto.dynamodb.models.table import Table
-
-    stock = Table.query
-    # id of a partition → its sort keys, in order: as strings, and as moto's keys
-    ordered: dict[int, tuple[list[str], list[Any]]] = {}
-
-    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-        # moto passes the range condition and the index name by position.
-        index = args[INDEX_ARG] if len(args) > INDEX_ARG else kwargs.get("index_name")
-        if index or hash_key is None or not self.range_key_attr:
-            return stock(self, hash_key, *args, **kwargs)
-        comparison = args[0] if args else kwargs.get("range_comparison")
-        bounds = args[1] if len(args) > 1 else kwargs.get("range_objs", [])
-        everything = self.items
-        self.items = defaultdict(dict)
-        if hash_key in everything:
-            partition = everything[hash_key]
-            if key_range:
-                partition = _key_range(partition, comparison, bounds, ordered)
-            self.items[hash_key] = partition
-        try:
-            return stock(self, hash_key, *args, **kwargs)
-        finally:
-            self.items = everything
-
-    Table.query = query  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        Table.query = stock  # type: ignore[method-assign]
-
-
-def _key_range(
-    partition: dict[Any, Any],
-    comparison: str | None,
-    bounds: Sequence[Any],
-    ordered: dict[int, tuple[list[str], list[Any]]],
-) -> dict[Any, Any]:
-    """The partition's items whose sort key may meet the condition: found by bisection in
-    the partition's keys, sorted once (nothing writes while reports are timed); the whole
-    partition whenever unsure."""
-    if comparison not in ("BETWEEN", "BEGINS_WITH") or any(b.type != "S" for b in bounds):
-        return partition
-    known = ordered.get(id(partition))
-    if known is None or len(known[1]) != len(partition):
-        if any(k.type != "S" for k in partition):
-            return partition
-        in_order = sorted(partition, key=lambda k: str(k.value))
-        known = ordered[id(partition)] = ([k.value for k in in_order], in_order)
-    values, keys = known
-    low = bisect_left(values, bounds[0].value)
-    if comparison == "BETWEEN":
-        high = bisect_right(values, bounds[1].value)
-    else:
-        high = low
-        while high < len(values) and values[high].startswith(bounds[0].value):
-            high += 1
-    return {key: partition[key] for key in keys[low:high]}
-
-
-# Position of `index_name` among moto's `Table.query` arguments after `hash_key`; the range
-# comparison and its values come first.
-INDEX_ARG = 6
 
 
 # --- the figures ---
@@ -725,23 +636,20 @@ def explained(figures: list[Figures], sizes: Sequence[int], pb: Playbook) -> lis
     return out
 
 
-def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = doc.options(__doc__, quick=f"{QUICK_SIZES} people, one round, no stock read")
     parser.add_argument("--runs", type=int, default=5, help="reads of each report per size")
     parser.add_argument(
         "--no-stock", action="store_true", help="skip the read on stock moto (a minute at 100k)"
     )
-    parser.add_argument("--no-doc", action="store_true", help="print only; leave the doc alone")
     parser.add_argument(
         "--sizes",
         default=",".join(map(str, SIZES)),
         help="table sizes, smallest first (a trial, e.g. 1000,5000, leaves the doc alone)",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes, args.runs, args.no_stock = QUICK_SIZES, 1, True
     sizes = sorted(int(n) for n in args.sizes.split(","))
     small = sizes[0]
 
@@ -758,20 +666,20 @@ def main() -> None:
             store = stores[people] = Store(f"bench-{people}", region="eu-west-1")
             store.create_table()
             meter.attach(store.client)
-            _say(f"{people:,} people: writing")
+            doc.say(f"{people:,} people: writing")
             seconds, stored[people] = fill(store, pb, people, now)
             built.append(f"{people:,} people and their counters written in {seconds:.0f} s")
             if people == small:
                 check = recount.check(store, pb, now, lambda _n: None)
                 assert check.ok, (check.gauges[:5], check.series[:5])
-                _say("  reports check: every counter agrees with a recount of the people")
+                doc.say("  reports check: every counter agrees with a recount of the people")
             if not args.no_stock:
-                _say("  stages on stock moto")
+                doc.say("  stages on stock moto")
                 stock += measure({people: store}, pb, meter, 1, ["stages"])
-        _say(f"every report, {args.runs} rounds, partition reads, whole partition")
+        doc.say(f"every report, {args.runs} rounds, partition reads, whole partition")
         with partition_reads(key_range=False):
             whole = measure(stores, pb, meter, args.runs, list(REPORTS))
-        _say(f"every report, {args.runs} rounds, partition reads, key range")
+        doc.say(f"every report, {args.runs} rounds, partition reads, key range")
         with partition_reads():
             figures = measure(stores, pb, meter, args.runs, list(REPORTS))
         # The adjustment must change how long moto takes, never what a report says.
@@ -782,16 +690,14 @@ def main() -> None:
     total = time.perf_counter() - started
 
     lines = [
-        f"Measured {date.today().isoformat()} by `bench/report_scaling.py` (`make bench`): "
-        f"Python {platform.python_version()}, {os.cpu_count()} CPU(s), moto "
-        f"{version('moto')} in process; {total:.0f} s in all.",
+        doc.machine("report_scaling.py", total),
         "",
         f"Each report over its default period (the last four weeks), read with "
         f"`recount.read_report` from tables of {', '.join(f'{n:,}' for n in sizes)} "
         f"synthetic people, all in memory at once. Times are medians of {args.runs} reads, taken "
         "in rounds (every report at every size, then again), with moto's Query reading "
         "only the partition and key range asked for, as DynamoDB does (`partition_reads` "
-        "in the script says why). "
+        "in bench/moto_patches.py says why). "
         "*Outside moto* is all of it but moto serving the requests: befriend's work and "
         "boto3's (building the requests, parsing the responses), what the app spends itself "
         "against DynamoDB, beside the network and DynamoDB's own time. *befriend's own* is "
@@ -809,10 +715,7 @@ def main() -> None:
         "",
         *explained(figures, sizes, pb),
     ]
-    print("\n".join(lines))
-    if not args.no_doc and tuple(sizes) == SIZES:
-        doc.write_section(TITLE, lines)
-        _say(f"written to {doc.DOC.relative_to(ROOT)}")
+    doc.publish(TITLE, lines, trial=args.no_doc or tuple(sizes) != SIZES)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,6 @@ record and copy them too).
 
 from __future__ import annotations
 
-import argparse
 import copy
 import gc
 import json
@@ -58,10 +57,9 @@ from bench import (  # noqa: E402
     doc,
     offline,  # noqa: F401  (before any boto3 client)
 )
+from bench.moto_patches import no_stream  # noqa: E402
 from botocore import xform_name  # noqa: E402
 from moto import mock_aws  # noqa: E402
-from moto.core import DEFAULT_ACCOUNT_ID  # type: ignore[attr-defined]  # noqa: E402
-from moto.dynamodb.models import dynamodb_backends  # noqa: E402
 
 from befriend.clock import system_clock  # noqa: E402
 from befriend.config import PACKAGE, Settings  # noqa: E402
@@ -141,33 +139,21 @@ def put_back(store: Store, items: list[dict[str, Any]]) -> None:
     """The table as it was kept: made again, with exactly those items."""
     store.client.delete_table(TableName=store.table)
     store.create_table()
-    no_stream(store)
+    no_stream(REGION, store.table)
     for start in range(0, len(items), 25):
         batch: Any = {store.table: [{"PutRequest": {"Item": i}} for i in items[start : start + 25]]}
         while batch:
             batch = store.client.batch_write_item(RequestItems=batch)["UnprocessedItems"]
 
 
-def no_stream(store: Store) -> None:
-    """moto keeps every stream record in memory and copies them all with the table on each
-    transaction, so its transactions slow down with every write; DynamoDB's do not."""
-    dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table(store.table).stream_shard = None
-
-
 def main(argv: Sequence[str] | None = None) -> list[doc.Verdict]:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a short trial; leaves the doc alone")
-    parser.add_argument("--no-doc", action="store_true", help="print only; leave the doc alone")
-    args = parser.parse_args(argv)
+    args = doc.options(__doc__).parse_args(argv)
     n, rounds = (20, 3) if args.quick else (REQUESTS, ROUNDS)
     started = time.perf_counter()
     with mock_aws():
         timings, kinds = measure(n, rounds)
     lines, verdicts = report(timings, kinds, n, rounds, time.perf_counter() - started)
-    print("\n".join(lines))
-    if not (args.no_doc or args.quick):
-        doc.write_section(TITLE, lines)
-        doc.say(f"written to {doc.DOC.relative_to(ROOT)}")
+    doc.publish(TITLE, lines, trial=args.no_doc or args.quick)
     return verdicts
 
 
@@ -178,7 +164,7 @@ def measure(n: int, rounds: int) -> tuple[Timings, list[Kind]]:
     pb = load_playbook((PACKAGE / "playbook.toml").read_text(encoding="utf-8"))
     store = Store(TABLE, region=REGION)
     store.create_table()
-    no_stream(store)
+    no_stream(REGION, store.table)
     boto3.client("ses", region_name=REGION).verify_email_identity(
         EmailAddress=pb.organisation.sender
     )
