@@ -52,7 +52,6 @@ AWS a visitor waits for none of it.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import http.client
 import json
@@ -178,15 +177,13 @@ def address(kind: str, tag: str, n: int) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> list[doc.Verdict]:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a short trial; leaves the doc alone")
+    parser = doc.options(__doc__)
     parser.add_argument(
         "--requests",
         type=int,
         help=f"timed requests per route and class in each run ({REQUESTS}; --quick {QUICK}); "
         f"fewer than {REQUESTS} leaves the doc alone",
     )
-    parser.add_argument("--no-doc", action="store_true", help="print only; leave the doc alone")
     parser.add_argument("--server-log", type=Path, help="keep the serve's log in this file")
     args = parser.parse_args(argv)
     rounds = args.requests or (QUICK if args.quick else REQUESTS)
@@ -206,10 +203,7 @@ def main(argv: Sequence[str] | None = None) -> list[doc.Verdict]:
             serve.stop()
     loads = (load, os.getloadavg()[0])
     lines, verdicts = report(runs, mails, rounds, time.perf_counter() - started, loads)
-    print("\n".join(["", f"## {TITLE}", "", *lines]))
-    if not (args.no_doc or args.quick or rounds < REQUESTS):
-        doc.write_section(TITLE, lines)
-        doc.say(f"written to {doc.DOC.relative_to(ROOT)}")
+    doc.publish(TITLE, lines, trial=args.no_doc or args.quick or rounds < REQUESTS)
     return verdicts
 
 

@@ -12,7 +12,6 @@ most memory), then writes the "Targets" section: every target with its verdict.
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 import time
@@ -44,17 +43,6 @@ STEPS: tuple[tuple[str, Benchmark], ...] = (
     ("site build and package", build_and_package.main),
     ("address timing", address_timing.main),
 )
-QUICK_SCALING = ["--sizes", "500,2000", "--runs", "1", "--no-stock", "--no-doc"]
-
-
-def scaling(quick: bool) -> None:
-    """report_scaling reads its options from the command line: it is given them there."""
-    kept = sys.argv
-    sys.argv = [kept[0], *(QUICK_SCALING if quick else [])]
-    try:
-        report_scaling.main()
-    finally:
-        sys.argv = kept
 
 
 def scaling_verdicts() -> list[str]:
@@ -66,10 +54,8 @@ def scaling_verdicts() -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a short trial; leaves the doc alone")
-    args = parser.parse_args(argv)
-    options = ["--quick"] if args.quick else []
+    args = doc.options(__doc__, quick="a short trial of each").parse_args(argv)
+    options = [*(["--quick"] if args.quick else []), *(["--no-doc"] if args.no_doc else [])]
     started = time.perf_counter()
     verdicts: list[tuple[str, doc.Verdict]] = []
     took: list[str] = []
@@ -80,9 +66,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         took.append(f"{name} {time.perf_counter() - began:.0f} s")
     doc.say("=== report scaling")
     began = time.perf_counter()
-    scaling(args.quick)
+    report_scaling.main(options)
     took.append(f"report scaling {time.perf_counter() - began:.0f} s")
     total = time.perf_counter() - started
+    trial = args.quick or args.no_doc
 
     lines = [
         f"Summary of the sections below, measured {date.today().isoformat()} by "
@@ -98,12 +85,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             ],
             right=4,
         ),
-        *([] if args.quick else ["", "Report scaling, from its section:", "", *scaling_verdicts()]),
+        *([] if trial else ["", "Report scaling, from its section:", "", *scaling_verdicts()]),
     ]
-    print("\n".join(["", f"## {TITLE}", "", *lines]))
-    if not args.quick:
-        doc.write_section(TITLE, lines)
-        doc.say(f"written to {doc.DOC.relative_to(doc.ROOT)}")
+    doc.publish(TITLE, lines, trial=trial)
 
 
 if __name__ == "__main__":

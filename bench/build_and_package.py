@@ -24,7 +24,6 @@ or index), so its time depends on the network and is given only as an indication
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import subprocess
@@ -159,10 +158,8 @@ def bytecode(archive: zipfile.ZipFile, size: int, work: Path) -> Bytecode:
 
 
 def main(argv: Sequence[str] | None = None) -> list[doc.Verdict]:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser = doc.options(__doc__, quick="one build")
     parser.add_argument("--runs", type=int, default=RUNS, help="site builds timed")
-    parser.add_argument("--quick", action="store_true", help="one build; leaves the doc alone")
-    parser.add_argument("--no-doc", action="store_true", help="print only; leave the doc alone")
     args = parser.parse_args(argv)
     runs = 1 if args.quick else args.runs
     started = time.perf_counter()
@@ -182,10 +179,7 @@ def main(argv: Sequence[str] | None = None) -> list[doc.Verdict]:
     lines, verdicts = report(
         site, packaged, (size, unpacked, count), dists, pyc, time.perf_counter() - started
     )
-    print("\n".join(lines))
-    if not (args.no_doc or args.quick):
-        doc.write_section(TITLE, lines)
-        doc.say(f"written to {doc.DOC.relative_to(ROOT)}")
+    doc.publish(TITLE, lines, trial=args.no_doc or args.quick)
     return verdicts
 
 

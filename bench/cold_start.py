@@ -45,7 +45,6 @@ not the cold start a Lambda function would see.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -368,10 +367,8 @@ def by_package(imports: Sequence[Import]) -> Counter[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> list[doc.Verdict]:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser = doc.options(__doc__, quick="3 runs each")
     parser.add_argument("--runs", type=int, default=RUNS, help="cold starts of each kind")
-    parser.add_argument("--quick", action="store_true", help="3 runs each; leaves the doc alone")
-    parser.add_argument("--no-doc", action="store_true", help="print only; leave the doc alone")
     args = parser.parse_args(argv)
     runs = 3 if args.quick else args.runs
     started = time.perf_counter()
@@ -404,10 +401,7 @@ def main(argv: Sequence[str] | None = None) -> list[doc.Verdict]:
     finally:
         server.stop()
     lines, verdicts = report(times, counted, imports, pyc, runs, time.perf_counter() - started)
-    print("\n".join(lines))
-    if not (args.no_doc or args.quick):
-        doc.write_section(TITLE, lines)
-        doc.say(f"written to {doc.DOC.relative_to(ROOT)}")
+    doc.publish(TITLE, lines, trial=args.no_doc or args.quick)
     return verdicts
 
 

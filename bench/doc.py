@@ -1,8 +1,10 @@
 """What the benchmarks share: docs/benchmarks.md, where each writes its own section, the
-line that says which machine measured the figures, and how they report a target."""
+line that says which machine measured the figures, how they report a target, and the
+options and the ending every benchmark has (`options`, `publish`)."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import re
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from importlib.metadata import version
 from pathlib import Path
+from typing import ClassVar
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -39,9 +42,14 @@ class Verdict:
     target: str
     met: bool
     figures: str
+    words: ClassVar[tuple[str, str]] = ("met", "not met")
+
+    @property
+    def word(self) -> str:
+        return self.words[not self.met]
 
     def line(self) -> str:
-        return f"- {self.target}: **{'met' if self.met else 'not met'}**: {self.figures}."
+        return f"- {self.target}: **{self.word}**: {self.figures}."
 
 
 def machine(script: str, seconds: float | None = None, moto: str = "in process") -> str:
@@ -52,6 +60,27 @@ def machine(script: str, seconds: float | None = None, moto: str = "in process")
         f"Python {platform.python_version()}, {os.cpu_count()} CPU(s), moto "
         f"{version('moto')} {moto}{took}."
     )
+
+
+def options(docstring: str | None, quick: str | None = "a short trial") -> argparse.ArgumentParser:
+    """The options every benchmark takes, described by its docstring's first paragraph:
+    --no-doc, and --quick (`quick` says what it shortens) unless `quick` is None; a
+    benchmark adds its own."""
+    summary = " ".join((docstring or "").split("\n\n")[0].split())
+    parser = argparse.ArgumentParser(description=summary)
+    if quick is not None:
+        parser.add_argument("--quick", action="store_true", help=f"{quick}; leaves the doc alone")
+    parser.add_argument("--no-doc", action="store_true", help="print only; leave the doc alone")
+    return parser
+
+
+def publish(title: str, lines: Sequence[str], *, trial: bool) -> None:
+    """Print a benchmark's section; write it into docs/benchmarks.md unless it was a trial
+    (figures from a shortened run would replace those of a full one)."""
+    print("\n".join(["", f"## {title}", "", *lines]))
+    if not trial:
+        write_section(title, lines)
+        say(f"written to {DOC.relative_to(ROOT)}")
 
 
 def write_section(title: str, lines: Sequence[str]) -> None:

@@ -24,7 +24,6 @@ nothing is read from DynamoDB, so this is the core alone.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import random
@@ -95,10 +94,8 @@ def rounds_of(work: Callable[[Person], object], people: list[Person], rounds: in
 
 
 def main(argv: Sequence[str] | None = None) -> list[doc.Verdict]:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser = doc.options(__doc__)
     parser.add_argument("--people", type=int, default=PEOPLE, help="demo people to make")
-    parser.add_argument("--quick", action="store_true", help="a short trial; leaves the doc alone")
-    parser.add_argument("--no-doc", action="store_true", help="print only; leave the doc alone")
     args = parser.parse_args(argv)
     count, rounds = (300, 3) if args.quick else (args.people, ROUNDS)
     started = time.perf_counter()
@@ -122,10 +119,7 @@ def main(argv: Sequence[str] | None = None) -> list[doc.Verdict]:
         for name, run in work.items():
             times[name] += rounds_of(run, people, 1)
     lines, verdicts = report(times, people, pb, now, rounds, made, time.perf_counter() - started)
-    print("\n".join(lines))
-    if not (args.no_doc or args.quick):
-        doc.write_section(TITLE, lines)
-        doc.say(f"written to {doc.DOC.relative_to(ROOT)}")
+    doc.publish(TITLE, lines, trial=args.no_doc or args.quick)
     return verdicts
 
 

@@ -34,8 +34,9 @@ from typing import IO
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "handlers")]
 
+from bench import doc  # noqa: E402
 from bench import load_checks as checks  # noqa: E402
-from bench.doc import table, write_section  # noqa: E402
+from bench.doc import table  # noqa: E402
 from bench.load_client import LOCAL_ONLY, Mailbox, Stats, percentiles, spawn  # noqa: E402
 from bench.load_journal import Journal  # noqa: E402
 from bench.load_visitors import World, ingest, visitor  # noqa: E402
@@ -130,7 +131,7 @@ def figures(stats: Stats, took: float) -> tuple[list[str], int, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
+    parser = doc.options(__doc__, quick=None)
     parser.add_argument("--visitors", type=int, default=VISITORS, help="virtual visitors at once")
     parser.add_argument("--seconds", type=float, default=SECONDS, help="how long they keep coming")
     parser.add_argument("--think", type=float, default=1.0, help="most seconds between steps")
@@ -144,7 +145,6 @@ def main() -> None:
         help="serve on unadjusted moto (bench/load_moto.py says what it adjusts); leaves the doc",
     )
     parser.add_argument("--server-log", type=Path, help="keep the serve's log in this file")
-    parser.add_argument("--no-doc", action="store_true", help="print only; leave the doc alone")
     args = parser.parse_args()
 
     began, load = time.monotonic(), os.getloadavg()[0]
@@ -172,11 +172,8 @@ def main() -> None:
         f"{load:.1f} at the start), moto {version('moto')} in `befriend serve`'s process"
         f"{' (stock)' if args.stock_moto else ''}; {took:.0f} s in all."
     )
-    print("\n".join([head, "", *lines]))
     full = args.visitors >= VISITORS and args.seconds >= SECONDS and not args.stock_moto
-    if full and not args.no_doc:
-        write_section("Load", [head, "", *lines])
-        print("written to docs/benchmarks.md", file=sys.stderr)
+    doc.publish("Load", [head, "", *lines], trial=args.no_doc or not full)
     sys.exit(0 if ok else 1)
 
 
@@ -211,9 +208,8 @@ def _measure(
     ):
         started = time.monotonic()
         found.append(check())
-        verdict = "passed" if found[-1].ok else "FAILED"
         took_check = time.monotonic() - started
-        print(f"check {found[-1].name}: {verdict} ({took_check:.0f} s)", file=sys.stderr)
+        doc.say(f"check {found[-1].target}: {found[-1].word} ({took_check:.0f} s)")
     rows, requests_made, errors = figures(stats, took)
     visits = journal.visits
     signed = sum(v.signed_up for v in visits)
@@ -274,7 +270,7 @@ def _measure(
     if stats.failures:
         lines += ["", "First errors:", ""]
         lines += [f"- `{f.kind}`: {f.detail}" for f in stats.failures[:10]]
-    return lines, errors == 0 and all(c.ok for c in found)
+    return lines, errors == 0 and all(c.met for c in found)
 
 
 def _server_log(log: IO[str]) -> checks.Check:

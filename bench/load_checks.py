@@ -13,10 +13,10 @@ import sys
 from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import doc
 from bench.load_client import Client, Mailbox, Stats
 from bench.load_journal import Journal, Visit
 from bench.load_visitors import differences
@@ -29,14 +29,10 @@ REGION = "eu-west-1"
 TABLE = "befriend"
 
 
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    detail: str
+class Check(doc.Verdict):
+    """What one check after the run found: the target is its name."""
 
-    def line(self) -> str:
-        return f"- {self.name}: **{'passed' if self.ok else 'FAILED'}**: {self.detail}."
+    words = ("passed", "FAILED")
 
 
 def befriend(*args: str, endpoint: str) -> subprocess.CompletedProcess[str]:

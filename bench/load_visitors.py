@@ -125,12 +125,16 @@ def _visit(world: World, client: Client, rnd: random.Random, visit: Visit) -> No
         return
     world.journal.confirmed(visit)
     auth = {"Authorization": f"Bearer {visit.token}"}
+
+    def write(change: Callable[[Visit, random.Random, Playbook], Change]) -> Callable[[], bool]:
+        return lambda: _write(client, visit, auth, stats, change(visit, rnd, pb))
+
     steps: list[tuple[int, Callable[[], bool]]] = [
         (4, lambda: _read_me(client, visit, auth, stats)),
-        (3, lambda: _permissions(client, visit, auth, rnd, pb, stats)),
-        (2, lambda: _interests(client, visit, auth, rnd, pb, stats)),
-        (1, lambda: _survey(client, visit, auth, rnd, pb, stats)),
-        (1, lambda: _settings(client, visit, auth, rnd, stats)),
+        (3, write(_permissions)),
+        (2, write(_interests)),
+        (1, write(_survey)),
+        (1, write(_settings)),
         (1, lambda: client.call("receipts", "GET", "/api/me/receipts", headers=auth) is not None),
     ]
     weights = [w for w, _ in steps]
@@ -151,80 +155,50 @@ def _read_me(client: Client, visit: Visit, auth: dict[str, str], stats: Stats) -
     return answer is not None and _agrees(stats, "me", visit, answer.json())
 
 
+@dataclass(frozen=True)
+class Change:
+    """A change a visitor asks for, and what it does to the visitor's model once accepted."""
+
+    kind: str
+    method: str
+    path: str
+    body: dict[str, Any]
+    model: Callable[[], object]
+
+
 def _write(
-    client: Client,
-    kind: str,
-    method: str,
-    path: str,
-    visit: Visit,
-    auth: dict[str, str],
-    body: dict[str, Any],
-    stats: Stats,
-    model: Callable[[], object],
+    client: Client, visit: Visit, auth: dict[str, str], stats: Stats, change: Change
 ) -> bool:
-    answer = client.call(kind, method, path, headers=auth, json=body)
+    answer = client.call(change.kind, change.method, change.path, headers=auth, json=change.body)
     if answer is None:
         visit.uncertain = True
         return False
-    model()
-    return _agrees(stats, kind, visit, answer.json())
+    change.model()
+    return _agrees(stats, change.kind, visit, answer.json())
 
 
-def _permissions(
-    client: Client,
-    visit: Visit,
-    auth: dict[str, str],
-    rnd: random.Random,
-    pb: Playbook,
-    stats: Stats,
-) -> bool:
+def _permissions(visit: Visit, rnd: random.Random, pb: Playbook) -> Change:
     pairs: list[Pair] = rnd.sample(pb.grid(), rnd.randint(1, 3))
     wanted = {pair: rnd.random() < 0.5 for pair in pairs}
     body = {"changes": [{"channel": c, "purpose": p, "granted": g} for (c, p), g in wanted.items()]}
-    return _write(
-        client,
+    return Change(
         "permissions",
         "PATCH",
         "/api/me/permissions",
-        visit,
-        auth,
         body,
-        stats,
         lambda: visit.change_permissions(wanted, pb),
     )
 
 
-def _interests(
-    client: Client,
-    visit: Visit,
-    auth: dict[str, str],
-    rnd: random.Random,
-    pb: Playbook,
-    stats: Stats,
-) -> bool:
+def _interests(visit: Visit, rnd: random.Random, pb: Playbook) -> Change:
     topics = frozenset(rnd.sample(list(pb.topics), rnd.randint(0, 4)))
     body = {"interests": sorted(topics)}
-    return _write(
-        client,
-        "interests",
-        "PUT",
-        "/api/me/interests",
-        visit,
-        auth,
-        body,
-        stats,
-        lambda: visit.set_interests(topics),
+    return Change(
+        "interests", "PUT", "/api/me/interests", body, lambda: visit.set_interests(topics)
     )
 
 
-def _survey(
-    client: Client,
-    visit: Visit,
-    auth: dict[str, str],
-    rnd: random.Random,
-    pb: Playbook,
-    stats: Stats,
-) -> bool:
+def _survey(visit: Visit, rnd: random.Random, pb: Playbook) -> Change:
     answers: dict[str, Any] = {"recommend": rnd.randint(0, 10)}
     if pb.survey is not None:
         answers["found_us"] = rnd.choice(list(pb.survey.found_us))
@@ -233,35 +207,17 @@ def _survey(
         answers["preferred_channel"] = rnd.choice(["email", "sms"])
     if rnd.random() < 0.5:
         answers["interests"] = sorted(rnd.sample(list(pb.topics), rnd.randint(1, 3)))
-    return _write(
-        client,
-        "survey",
-        "POST",
-        "/api/me/survey",
-        visit,
-        auth,
-        answers,
-        stats,
-        lambda: visit.answer_survey(answers, pb),
+    return Change(
+        "survey", "POST", "/api/me/survey", answers, lambda: visit.answer_survey(answers, pb)
     )
 
 
-def _settings(
-    client: Client, visit: Visit, auth: dict[str, str], rnd: random.Random, stats: Stats
-) -> bool:
+def _settings(visit: Visit, rnd: random.Random, pb: Playbook) -> Change:
     zone = rnd.choice(ZONES)
     caps: dict[str, int | None] = {rnd.choice(["email", "sms"]): rnd.choice([None, 1, 2, 3])}
     body = {"time_zone": zone, "max_per_week": caps}
-    return _write(
-        client,
-        "settings",
-        "PATCH",
-        "/api/me/settings",
-        visit,
-        auth,
-        body,
-        stats,
-        lambda: visit.update_settings(zone, caps),
+    return Change(
+        "settings", "PATCH", "/api/me/settings", body, lambda: visit.update_settings(zone, caps)
     )
 
 
