@@ -106,6 +106,15 @@ class Reading(Generic[B]):
         return self.kind(**self.values)
 
 
+def as_type(value: Any, kind: type[B]) -> B:
+    """`value` as `kind`, or InvalidInput naming the first thing that does not fit (for an
+    item of a batch, which is refused whole)."""
+    try:
+        return msgspec.convert(value, kind)
+    except msgspec.ValidationError as exc:
+        raise InvalidInput([_field_error("", kind, str(exc))]) from exc
+
+
 @cache
 def _fields(kind: type[Struct]) -> dict[str, FieldInfo]:
     return {f.encode_name: f for f in msgspec.structs.fields(kind)}
@@ -141,7 +150,7 @@ def _field_error(name: str, tp: Any, text: str, *, cut: bool = False) -> FieldEr
         if not cut:
             pointer.append(step)
         cut = cut or entry
-    return FieldError("/".join(pointer), _says(tp) or _plainly(message))
+    return FieldError("/".join(pointer).lstrip("/"), _says(tp) or _plainly(message))
 
 
 def _steps(path: str) -> list[str]:

@@ -260,7 +260,7 @@ class EventIn(Body):
         ),
     ]
     person: PersonRef
-    type: Annotated[str, choice("events")]
+    type: Annotated[str, choice("events"), Meta(min_length=1, max_length=MAX_ID)]
     at: EventAt
     value: Annotated[float, Meta(description="Checked; not stored yet")] | UnsetType = UNSET
 

@@ -6,26 +6,26 @@ from datetime import datetime
 from typing import Any
 
 from flask import Response, request
+from msgspec import UnsetType
 
 from befriend.core.changes import Outcome
+from befriend.core.contract.requests import MAX_ID, EventIn, Events
 from befriend.core.engagement import Event, record_events
 from befriend.core.person import Person
 from befriend.web.answers import json_answer
 from befriend.web.inputs import json_body
 from befriend.web.marketer.batches import (
     INGEST_BODY,
-    MAX_ID,
     UNKNOWN_PERSON,
-    _batch,
-    _fields,
-    _moment,
-    _number,
-    _People,
-    _Rejected,
-    _text,
+    People,
+    Rejected,
+    finite,
+    moment,
+    read_batch,
+    read_item,
 )
 from befriend.web.marketer.blueprint import bp, requires
-from befriend.web.marketer.people import MAX_REF, _active, _Gone
+from befriend.web.marketer.people import _active, _Gone
 from befriend.web.people import apply
 from befriend.web.services import services
 
@@ -54,17 +54,17 @@ def ingest_events() -> Response:
     s = services()
     now = s.clock()
     request.max_content_length = INGEST_BODY
-    raw = _batch(json_body(), "events")
+    raw = read_batch(json_body(), Events)
     results: list[dict[str, Any]] = [{} for _ in raw]
     read: dict[int, tuple[Event, str]] = {}
     for index, item in enumerate(raw):
         try:
             read[index] = _read_event(item, now)
-        except _Rejected as exc:
+        except Rejected as exc:
             results[index] = _rejected(_id_of(item), exc.reason)
 
     unseen = s.store.unseen_events([mark(event.id) for event, _ in read.values()])
-    people = _People(now)
+    people = People(now)
     groups: dict[str, list[tuple[int, Event]]] = {}
     claimed: set[str] = set()
     for index, (event, ref) in read.items():
@@ -73,7 +73,7 @@ def ingest_events() -> Response:
             continue
         try:
             person = people.find(ref)
-        except _Rejected as exc:
+        except Rejected as exc:
             results[index] = _rejected(event.id, exc.reason)
             continue
         if person is None:
@@ -146,17 +146,14 @@ def _record(
 
 def _read_event(item: Any, now: datetime) -> tuple[Event, str]:
     """A well-formed event of a known type, and the person reference it names."""
-    fields = _fields(item, {"id", "person", "type", "at"}, {"value"})
-    event_id = _text(fields, "id", MAX_ID)
-    ref = _text(fields, "person", MAX_REF)
-    kind = _text(fields, "type", MAX_ID)
-    at = _moment(fields, now)
-    if "value" in fields:
-        _number(fields["value"])
+    event = read_item(item, EventIn)
+    at = moment(event.at, now)
+    if not isinstance(event.value, UnsetType):
+        finite(event.value)
     types = services().playbook.events
-    if kind not in types:
-        raise _Rejected(f"unknown type {kind!r}; allowed: {', '.join(types)}")
-    return Event(event_id, kind, at), ref
+    if event.type not in types:
+        raise Rejected(f"unknown type {event.type!r}; allowed: {', '.join(types)}")
+    return Event(event.id, event.type, at), event.person
 
 
 def mark(event_id: str) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Response, request
 
 from befriend.core.changes import Outcome
+from befriend.core.contract.requests import MAX_REF, OutcomeIn, Outcomes
 from befriend.core.engagement import OUTCOMES, record_outcome
 from befriend.core.person import Person
 from befriend.core.stages import granted_now
@@ -17,15 +18,14 @@ from befriend.web.marketer.batches import (
     INGEST_BODY,
     SKEW,
     UNKNOWN_PERSON,
-    _batch,
-    _fields,
-    _moment,
-    _People,
-    _Rejected,
-    _text,
+    People,
+    Rejected,
+    moment,
+    read_batch,
+    read_item,
 )
 from befriend.web.marketer.blueprint import bp, requires
-from befriend.web.marketer.people import MAX_REF, _active, _Gone
+from befriend.web.marketer.people import _active, _Gone
 from befriend.web.marketer.plays import _play
 from befriend.web.people import apply
 from befriend.web.services import services
@@ -43,21 +43,20 @@ def play_outcomes(play_id: str) -> Response:
     now = s.clock()
     play = _play(play_id)
     request.max_content_length = INGEST_BODY
-    raw = _batch(json_body(), "outcomes")
+    raw = read_batch(json_body(), Outcomes)
     results: list[dict[str, Any]] = [{} for _ in raw]
-    people = _People(now)
+    people = People(now)
     groups: dict[str, list[tuple[int, str, datetime]]] = {}
     for index, item in enumerate(raw):
         ref = _person_of(item)
         try:
-            fields = _fields(item, {"person", "outcome", "at"}, set())
-            ref = _text(fields, "person", MAX_REF)
-            outcome = fields["outcome"]
+            sent = read_item(item, OutcomeIn)
+            ref, outcome = sent.person, sent.outcome
             if outcome not in OUTCOMES:
-                raise _Rejected(f"malformed outcome: outcome must be one of {', '.join(OUTCOMES)}")
-            at = _moment(fields, now, SKEW)
+                raise Rejected(f"malformed outcome: outcome must be one of {', '.join(OUTCOMES)}")
+            at = moment(sent.at, now, SKEW)
             person = people.find(ref)
-        except _Rejected as exc:
+        except Rejected as exc:
             results[index] = {"person": ref, "result": "rejected", "reason": exc.reason}
             continue
         if person is None:
