@@ -13,6 +13,7 @@ from befriend.core.commands import SurveyAnswers
 from befriend.core.ledger import Change, chain
 from befriend.core.person import Person, iso
 from befriend.core.playbook import HOW_OFTEN, SITE, Play, Playbook, Survey
+from befriend.core.plays import next_steps
 from befriend.core.scoring import add_event
 
 OUTCOMES = ("sent", "accepted", "declined")
@@ -74,6 +75,15 @@ def _later(moments: dict[K, datetime], key: K, at: datetime) -> dict[K, datetime
 def decline(person: Person, play: Play, at: datetime) -> Person:
     """The person says "no thanks": the play rests for its cooldown."""
     return record_outcome(person, play, "declined", at)
+
+
+def decline_step(person: Person, play: Play, ctx: Context, playbook: Playbook) -> Outcome:
+    """ "No thanks" to a next step, from the person's own page. Only a step on offer can be
+    declined: saying no again (a second click, a retry) or to a step not offered now
+    changes nothing, so it is not counted again."""
+    if all(step.play.id != play.id for step in next_steps(person, playbook, ctx.now)):
+        return Outcome(person, person, ())
+    return Outcome(person, decline(person, play, ctx.now), ())
 
 
 def answer_survey(

@@ -1,0 +1,124 @@
+"""Confirmation: only the person's own click grants anything.
+
+Opening the link shows what would be granted (preview); nothing changes until the person
+presses "Yes, confirm". A link confirms once; a retry within a few minutes gets the same
+answer, and any later use is refused with an offer to mail a fresh link. What a link can
+still do is decided in `core/signups.py`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Response
+
+from befriend.core import changes
+from befriend.core.commands import read_confirm, read_token
+from befriend.core.errors import InvalidToken
+from befriend.core.overview import confirmation_view
+from befriend.core.person import Person
+from befriend.core.signups import LinkState, confirmed_just_now, link_state
+from befriend.credentials.pseudonyms import email_key
+from befriend.credentials.tokens import Claims
+from befriend.mailing.jobs import fresh_link_job
+from befriend.web.answers import json_answer
+from befriend.web.inputs import context, count_client, gpc, json_body
+from befriend.web.people import apply
+from befriend.web.problems import Problem
+from befriend.web.services import services
+from befriend.web.visitor.blueprint import ACCEPTED, bp, own_page
+
+
+@bp.post("/confirm/preview")
+def confirm_preview() -> Response:
+    """What confirming would grant, for the page to show before the person decides."""
+    s = services()
+    person = _pending_for(_confirm_claims(read_token(json_body())))
+    return json_answer(confirmation_view(person, s.playbook, gpc()))
+
+
+@bp.post("/confirm")
+def confirm() -> Response:
+    s = services()
+    token, choice = read_confirm(json_body(), s.playbook)
+    claims = _confirm_claims(token)
+    again = _answer_again(claims)
+    if again is not None:
+        return again
+    person = _pending_for(claims)
+    ctx = context("confirm")
+    try:
+        person = apply(
+            person,
+            lambda p: changes.confirm(p, ctx, s.playbook, choice),
+            lambda: _pending_for(claims),
+            email_key=email_key(person.email),
+            lift_suppression=s.pseudonyms.suppression(person.email),
+        )
+    except Problem as exc:
+        # A twin of this request (a double click) confirmed first: the same answer.
+        again = _answer_again(claims) if exc.slug == "link-used" else None
+        if again is None:
+            raise
+        return again
+    return _confirmed(person)
+
+
+@bp.post("/confirm/fresh-link")
+def confirm_fresh_link() -> Response:
+    """A spent or replaced (but genuine) confirmation link asks for a fresh one: mailed to
+    the address it was for, under the same limits as every mail."""
+    s = services()
+    claims = _confirm_claims(read_token(json_body()))
+    count_client()
+    s.queue.send(fresh_link_job(claims.person_id, context("api")))
+    return json_answer(ACCEPTED, 202)
+
+
+def _confirm_claims(token: str) -> Claims:
+    return services().tokens.read(token, "confirm")
+
+
+def _pending_for(claims: Claims) -> Person:
+    """The pending person a confirmation link names, or the problem that says why not."""
+    s = services()
+    person = s.store.person(claims.person_id, s.clock())
+    state = link_state(person, claims)
+    if person is None or state != "pending":
+        raise _REFUSED[state]()
+    return person
+
+
+def _spent(slug: str, title: str) -> Problem:
+    return Problem(
+        410,
+        slug,
+        title,
+        "Each confirmation link works once. We can mail you a fresh link: send the same"
+        " token to /api/confirm/fresh-link.",
+        fresh_link="/api/confirm/fresh-link",
+    )
+
+
+_REFUSED: dict[LinkState, Callable[[], Exception]] = {
+    "expired": lambda: InvalidToken("this link has expired"),
+    "superseded": lambda: InvalidToken("this link was replaced by a newer one"),
+    "used": lambda: _spent("link-used", "This link has already been used"),
+    "replaced": lambda: _spent("link-replaced", "A newer sign-up replaced this link"),
+}
+
+
+def _answer_again(claims: Claims) -> Response | None:
+    """The answer of a confirmation made moments ago with this very link, once more."""
+    s = services()
+    now = s.clock()
+    person = s.store.person(claims.person_id, now)
+    if person is None or not confirmed_just_now(person, claims, now):
+        return None
+    return _confirmed(person)
+
+
+def _confirmed(person: Person) -> Response:
+    """The manage token is issued as of the confirmation, so a retry gets the same one."""
+    s = services()
+    token = s.tokens.issue("manage", person.id, person.token_generation, at=person.confirmed_at)
+    return json_answer({"person": own_page(person), "manage_token": token}, 200)

@@ -1,0 +1,82 @@
+"""Sign-up and a link by mail, from the page's script (JSON) or its form without JavaScript.
+
+Both answer the same whatever the address, after the same work: check the request, count
+the client, queue the job. What the address means is decided by the mail worker
+(`mailing/jobs.py`, `core/signups.py`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, render_template
+
+from befriend.core.commands import read_email_only, read_signup
+from befriend.core.errors import InvalidInput
+from befriend.mailing.jobs import link_job, signup_job
+from befriend.web.answers import json_answer, see_other
+from befriend.web.idempotency import idempotent
+from befriend.web.inputs import context, count_client, form_body, json_body, wants_form
+from befriend.web.problems import Problem
+from befriend.web.services import services
+from befriend.web.visitor.blueprint import ACCEPTED, bp
+
+
+@bp.post("/signup")
+@idempotent("signup")
+def signup() -> Response:
+    s = services()
+    as_form = wants_form()
+    try:
+        form = read_signup(_signup_form() if as_form else json_body(), s.playbook)
+        count_client()
+    except (InvalidInput, Problem) as exc:
+        if as_form:
+            return _form_refused(exc)
+        raise
+    # How the sign-up came is kept as its source: the page's form without JavaScript, or
+    # JSON (the page's script, or another client of the API).
+    s.queue.send(signup_job(form, context("form" if as_form else "api")))
+    return see_other("/thanks/") if as_form else json_answer(ACCEPTED, 202)
+
+
+@bp.post("/link")
+def link() -> Response:
+    s = services()
+    as_form = wants_form()
+    try:
+        email = read_email_only(form_body() if as_form else json_body())
+        count_client()
+    except (InvalidInput, Problem) as exc:
+        if as_form:
+            return _form_refused(exc)
+        raise
+    s.queue.send(link_job(email, context("api")))
+    return see_other("/link/sent/") if as_form else json_answer(ACCEPTED, 202)
+
+
+def _signup_form() -> dict[str, Any]:
+    """The no-JavaScript sign-up form, as the JSON body the API reads."""
+    raw = form_body(("interests", "permissions"))
+    body: dict[str, Any] = {
+        k: raw[k] for k in ("email", "time_zone", "policy_version") if raw.get(k)
+    }
+    if raw.get("name"):
+        body["name"] = raw["name"]
+    body["interests"] = raw.get("interests") or []
+    pairs = []
+    for value in raw.get("permissions") or []:
+        channel, _, purpose = str(value).partition(":")
+        pairs.append({"channel": channel, "purpose": purpose})
+    body["permissions"] = pairs
+    return body
+
+
+def _form_refused(exc: InvalidInput | Problem) -> Response:
+    """The no-JavaScript form's answer to a refused request: a page, not a problem document."""
+    if isinstance(exc, InvalidInput):
+        html = render_template("api/form-errors.html", errors=exc.errors, back="/")
+        return Response(html, status=422, mimetype="text/html")
+    if exc.status != 429:
+        raise exc
+    html = render_template("api/too-many.html", detail=exc.detail, back="/")
+    return Response(html, status=429, mimetype="text/html", headers=exc.extra.get("headers"))
