@@ -2,9 +2,9 @@
 
 The rules of an import are the core's (`core/imports.py`); here the file is read, each
 address is checked against the table (already here, or erased and suppressed) and each
-person is written with their first ledger entry and what they count for in the reports,
-as demo seeding writes its people. Export reads every person (a scan, an operator's
-command) a page at a time and writes each page as it comes.
+person is written by the one writer (`Writer.create`) in one transaction with their first
+ledger entry and what they count for in the reports. Export reads every person (a scan,
+an operator's command) a page at a time and writes each page as it comes.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from befriend.core.counts import change_counts
 from befriend.core.imports import (
     Rejected,
     ignored_columns,
@@ -33,6 +32,7 @@ from befriend.core.playbook import Playbook
 from befriend.credentials.pseudonyms import Pseudonyms, email_key
 from befriend.reports.spreadsheet import Value, cell
 from befriend.store import Store
+from befriend.writer.apply import Writer
 
 FORMATS = ("csv", "jsonl")
 FIRST_ROW = 2  # line 1 is the header: row numbers are the lines a spreadsheet shows
@@ -78,61 +78,57 @@ def import_people(
     now: datetime,
     progress: Callable[[int], None] = lambda _n: None,
 ) -> ImportReport:
-    """Import each row that can be; re-importing the same rows changes nothing."""
-    report = ImportReport(rows=len(rows))
+    """Import each row that can be; re-importing the same rows changes nothing. Each person
+    is written by the one writer, with what they count for in the reports; an import puts
+    nothing on the bus."""
+    run = _Import(Writer(store, playbook, None, lambda: now), pseudonyms, file_source, now)
+    report = run.report
+    report.rows = len(rows)
     if rows:
         report.ignored_columns = ignored_columns([c for c in rows[0] if c is not None])
-    seen: dict[str, int] = {}
     for line, raw in enumerate(rows, start=FIRST_ROW):
         try:
-            _one(store, playbook, pseudonyms, line, raw, file_source, now, seen, report)
+            run.row(line, raw)
         except Rejected as rejected:
             report.rejected.append(rejected)
         progress(1)
     return report
 
 
-def _one(
-    store: Store,
-    playbook: Playbook,
-    pseudonyms: Pseudonyms,
-    line: int,
-    raw: Mapping[str, str | None],
-    file_source: str,
-    now: datetime,
-    seen: dict[str, int],
-    report: ImportReport,
-) -> None:
-    if None in raw:
-        raise Rejected(line, "more cells than the header has columns")
-    key = email_key(row_email(line, raw))
-    if key in seen:
-        # Whichever of two rows is right, the operator must say: neither is guessed.
-        raise Rejected(line, f"duplicate: the same address as line {seen[key]}")
-    seen[key] = line
-    row = read_row(line, raw, playbook, now)
-    if store.suppressed(pseudonyms.suppression(row.email)):
-        raise Rejected(line, "suppressed: this address was erased at the person's request")
-    if store.email_claim(key, now) is not None:
-        report.exists += 1
-        return
-    outcome = imported(row, uuid.uuid4().hex, file_source, now, playbook)
-    saved = store.create_with_history(
-        outcome.person,
-        key,
-        outcome.entries,
-        outcome.transitions,
-        (),
-        change_counts(outcome, playbook, None),
-    )
-    if saved is None:  # claimed between the check and the write
-        report.exists += 1
-        return
-    report.imported += 1
-    if row.granted:
-        report.with_permissions += 1
-    elif row.permissions:
-        report.dropped += 1
+@dataclass
+class _Import:
+    writer: Writer
+    pseudonyms: Pseudonyms
+    file_source: str
+    now: datetime
+    report: ImportReport = field(default_factory=ImportReport)
+    seen: dict[str, int] = field(default_factory=dict)  # address key -> its first line
+
+    def row(self, line: int, raw: Mapping[str, str | None]) -> None:
+        if None in raw:
+            raise Rejected(line, "more cells than the header has columns")
+        key = email_key(row_email(line, raw))
+        if key in self.seen:
+            # Whichever of two rows is right, the operator must say: neither is guessed.
+            raise Rejected(line, f"duplicate: the same address as line {self.seen[key]}")
+        self.seen[key] = line
+        store, playbook, report = self.writer.store, self.writer.playbook, self.report
+        row = read_row(line, raw, playbook, self.now)
+        if store.suppressed(self.pseudonyms.suppression(row.email)):
+            raise Rejected(line, "suppressed: this address was erased at the person's request")
+        if store.email_claim(key, self.now) is not None:
+            report.exists += 1
+            return
+        person_id = uuid.uuid4().hex
+        outcome = imported(row, person_id, self.file_source, self.now, playbook)
+        if self.writer.create(outcome, key) is None:  # claimed between the check and the write
+            report.exists += 1
+            return
+        report.imported += 1
+        if row.granted:
+            report.with_permissions += 1
+        elif row.permissions:
+            report.dropped += 1
 
 
 # --- export ---

@@ -136,13 +136,7 @@ class People(PersonItems):
         if not outcome.changed:
             return before
         saved = replace(person, revision=before.revision + 1)
-        ops: list[Any] = [self._put_profile(saved, before.revision)]
-        ops += [self._ledger_put(person.id, entry) for entry in outcome.entries]
-        ops += [self._event_mark(event_id) for event_id in event_ids]
-        ops += [
-            self._transition_put(person.id, move, f"{saved.revision}.{n}")
-            for n, move in enumerate(outcome.transitions)
-        ]
+        ops = [self._put_profile(saved, before.revision), *self._history(outcome, saved, event_ids)]
         ops += self._count_ops(counts)
         if email_key is not None:
             ops.append(
@@ -172,6 +166,50 @@ class People(PersonItems):
         self._transact(ops, "the person changed meanwhile")
         return saved
 
+    def create(self, outcome: Outcome, email_key: str, *, counts: Counts) -> Person | None:
+        """Write a person decided from nothing (an imported contact) in one transaction, as
+        `commit` writes a change: the address claimed, the profile, the ledger entries and
+        stage moves, and the report counters. None when the address is claimed already."""
+        person = outcome.person
+        saved = replace(person, revision=1)
+        claim = {
+            "Put": {
+                "TableName": self.table,
+                "Item": {
+                    **keys.email(email_key),
+                    "person_id": attr_s(person.id),
+                    "status": attr_s(person.status),
+                },
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        profile = {
+            "Put": {
+                "TableName": self.table,
+                "Item": self._profile(saved),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        ops = [claim, profile, *self._history(outcome, saved), *self._count_ops(counts)]
+        try:
+            self._transact(ops, "the new person collided with other writes too often")
+        except ConditionFailed:
+            return None  # the address was claimed meanwhile
+        return saved
+
+    def _history(
+        self, outcome: Outcome, saved: Person, event_ids: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
+        """The ledger entries, event marks and stage moves a change writes; its stage moves
+        are tagged by the revision written, so no two writes' moves share a key."""
+        ops = [self._ledger_put(saved.id, entry) for entry in outcome.entries]
+        ops += [self._event_mark(event_id) for event_id in event_ids]
+        ops += [
+            self._transition_put(saved.id, move, f"{saved.revision}.{n}")
+            for n, move in enumerate(outcome.transitions)
+        ]
+        return ops
+
     def create_with_history(
         self,
         person: Person,
@@ -183,8 +221,9 @@ class People(PersonItems):
     ) -> Person | None:
         """Write a person decided step by step elsewhere (demo data) and add what their
         history counts for; None when the address is taken. The address is claimed
-        conditionally, then the rest is batch-written: demo seeding stays fast, and it
-        never touches a person that already exists."""
+        conditionally, then the rest is batch-written: demo seeding stays fast (a demo
+        history may be longer than one transaction holds), and it never touches a person
+        that already exists."""
         try:
             self.client.put_item(
                 TableName=self.table,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from typing import Unpack
 
 from flask import g
 
@@ -11,7 +12,7 @@ from befriend.core.errors import InvalidToken, NotFound
 from befriend.core.person import Person
 from befriend.credentials.tokens import Claims
 from befriend.web.services import services
-from befriend.writer.apply import Writer
+from befriend.writer.apply import Extras, Writer
 
 
 def person_for(claims: Claims, *, erasing_ok: bool = False) -> Person:
@@ -27,26 +28,17 @@ def person_for(claims: Claims, *, erasing_ok: bool = False) -> Person:
     return person
 
 
+def writer() -> Writer:
+    """The one writer, for this request: withdrawals are timed from its arrival."""
+    s = services()
+    return Writer(s.store, s.playbook, s.notifier, s.clock, received=g.get("received"))
+
+
 def apply(
     person: Person,
     decide: Callable[[Person], Outcome],
     reload: Callable[[], Person],
-    *,
-    email_key: str | None = None,
-    lift_suppression: str | None = None,
-    event_ids: Sequence[str] = (),
-    cause: str | None = None,
+    **extras: Unpack[Extras],
 ) -> Person:
-    """Write a decided change through the one writer, dated from this request's arrival."""
-    s = services()
-    writer = Writer(s.store, s.playbook, s.notifier, s.clock)
-    return writer.apply(
-        person,
-        decide,
-        reload,
-        email_key=email_key,
-        lift_suppression=lift_suppression,
-        event_ids=event_ids,
-        cause=cause,
-        received=g.get("received"),
-    ).person
+    """Write a decided change through the one writer; the person as stored."""
+    return writer().apply(person, decide, reload, **extras).person

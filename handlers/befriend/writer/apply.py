@@ -11,12 +11,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TypeVar
+from typing import TypedDict, TypeVar, Unpack
 
 from befriend.bus.notify import Notifier
 from befriend.clock import Clock
 from befriend.core.changes import Outcome, lapse, settle
-from befriend.core.counts import change_counts
+from befriend.core.counts import Counts, change_counts
 from befriend.core.errors import ConcurrentChange
 from befriend.core.person import Person
 from befriend.core.playbook import Playbook
@@ -45,32 +45,39 @@ def with_retries(act: Callable[[Person], T], person: Person, reload: Callable[[]
     raise ConcurrentChange("too many concurrent changes")
 
 
+class Extras(TypedDict, total=False):
+    """What a change writes besides the person, and why its stage moved (`Writer.apply`)."""
+
+    email_key: str  # on confirmation: the address lookup, made permanent
+    lift_suppression: str  # on confirmation: an earlier erasure's suppression, removed
+    event_ids: Sequence[str]  # ingested events, marked as processed (each only once)
+    cause: str  # the stage move's cause, else the last entry's action
+    idle_cause: str  # the cause when nothing but time passed (default "activity")
+
+
 @dataclass(frozen=True)
 class Writer:
+    """Writes people's changes with what they count for in the reports, and publishes
+    them. `received` is when the request being answered arrived (None for a job nobody
+    waits for): a withdrawal's time to effect is counted from it."""
+
     store: Store
     playbook: Playbook
     notifier: Notifier | None
     clock: Clock
+    received: datetime | None = None
 
     def apply(
         self,
         person: Person,
         decide: Callable[[Person], Outcome],
         reload: Callable[[], Person],
-        *,
-        email_key: str | None = None,
-        lift_suppression: str | None = None,
-        event_ids: Sequence[str] = (),
-        cause: str | None = None,
-        idle_cause: str = "activity",
-        received: datetime | None = None,
+        **extras: Unpack[Extras],
     ) -> Outcome:
         """Decide on `person` and write it, deciding again on fresh state after a conflict,
         so neither change is lost. A permission past its lapse is recorded as lapsed first;
-        stage and circle are brought up to date on the way. The stage move's cause is
-        `cause`, else the last entry's action, else `idle_cause` (nothing but time passed).
-        `received` dates a withdrawal's time to effect (the request's arrival). Returns the
-        written outcome, its person as stored."""
+        stage and circle are brought up to date on the way. Returns the written outcome,
+        its person as stored."""
 
         def write(current: Person) -> Outcome:
             now = self.clock()
@@ -79,17 +86,33 @@ class Writer:
             lapsed = lapse(current, self.playbook, now)
             decided = decide(lapsed.person)
             outcome = Outcome(current, decided.person, (*lapsed.entries, *decided.entries))
-            why = cause or (outcome.entries[-1].action if outcome.entries else idle_cause)
+            idle = extras.get("idle_cause", "activity")
+            why = extras.get("cause") or (outcome.entries[-1].action if outcome.entries else idle)
             settled = settle(outcome, self.playbook, now, why)
             saved = self.store.commit(
                 settled,
-                counts=change_counts(settled, self.playbook, received or now),
-                email_key=email_key,
-                lift_suppression=lift_suppression,
-                event_ids=event_ids,
+                counts=self._counts(settled, now),
+                email_key=extras.get("email_key"),
+                lift_suppression=extras.get("lift_suppression"),
+                event_ids=extras.get("event_ids", ()),
             )
-            if self.notifier is not None:
-                self.notifier.publish(settled)  # only once the change is written
+            self._publish(settled)
             return replace(settled, person=saved)
 
         return with_retries(write, person, reload)
+
+    def create(self, outcome: Outcome, email_key: str) -> Person | None:
+        """Write a person decided from nothing (an imported contact) with what they count
+        for in the reports, in one transaction; None when the address is claimed already.
+        Nothing is decided again: a conflict means the address is someone's."""
+        saved = self.store.create(outcome, email_key, counts=self._counts(outcome, self.clock()))
+        if saved is not None:
+            self._publish(outcome)
+        return saved
+
+    def _counts(self, outcome: Outcome, now: datetime) -> Counts:
+        return change_counts(outcome, self.playbook, self.received or now)
+
+    def _publish(self, written: Outcome) -> None:
+        if self.notifier is not None:
+            self.notifier.publish(written)  # only once the change is written
