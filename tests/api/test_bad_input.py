@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from befriend.store import Store
-from tests.api.conftest import SignUp
+from tests.conftest import SignUp
 
 PROBLEM = "application/problem+json"
 
@@ -114,7 +114,7 @@ def test_invalid_changes_name_the_field_and_change_nothing(
 
 
 def test_a_confirm_token_cannot_manage(client: Any, sign_up: SignUp, mails: Any) -> None:
-    from tests.api.conftest import token_in
+    from tests.conftest import token_in
 
     sign_up()
     confirm = token_in(mails()[0], "confirm")

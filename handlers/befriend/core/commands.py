@@ -17,18 +17,18 @@ from functools import cache
 from typing import Any, TypeVar
 from zoneinfo import available_timezones
 
-from msgspec import UNSET, UnsetType, to_builtins
+from msgspec import to_builtins
 from msgspec.structs import fields
 
 from befriend.core.contract import requests as bodies
 from befriend.core.contract.reading import Bad, Reading
-from befriend.core.contract.requests import MAX_EMAIL, MAX_NAME
+from befriend.core.contract.requests import MAX_EMAIL as MAX_EMAIL
+from befriend.core.contract.requests import MAX_NAME as MAX_NAME
 from befriend.core.errors import FieldError, InvalidInput, PlaybookError
 from befriend.core.person import Pair
 from befriend.core.playbook import HOW_OFTEN, Playbook, QuietHours, parse_quiet_hours
 
 T = TypeVar("T")
-D = TypeVar("D")
 
 
 @dataclass(frozen=True)
@@ -136,10 +136,10 @@ def read_signup(body: object, playbook: Playbook) -> Signup:
     r.done()
     return Signup(
         r.get("email", ""),
-        _given(r.get("name", ""), ""),
-        _given(r.get("interests", ()), ()),
-        _given(r.get("permissions", ()), ()),
-        _given(r.get("time_zone", "UTC"), "UTC"),
+        r.get("name", ""),
+        r.get("interests", ()),
+        r.get("permissions", ()),
+        r.get("time_zone", "UTC"),
         playbook.policy.version,
     )
 
@@ -147,31 +147,36 @@ def read_signup(body: object, playbook: Playbook) -> Signup:
 def read_email_only(body: object) -> str:
     r = Reading(body, bodies.EmailOnly)
     r.check("email", normalise)
-    return str(r.read().email)
+    r.done()
+    return str(r.get("email", ""))
 
 
 def read_token(body: object) -> str:
-    return Reading(body, bodies.TokenOnly).read().token
+    r = Reading(body, bodies.TokenOnly)
+    r.done()
+    return str(r.get("token", ""))
 
 
 def read_confirm(body: object, playbook: Playbook) -> tuple[str, ConfirmChoice]:
     """The confirmation: the link's token and, optionally, what the person kept ticked."""
     r = Reading(body, bodies.Confirm)
     r.check("permissions", lambda v: _pairs(v, playbook))
-    sent = r.read()
-    return sent.token, ConfirmChoice(_given(sent.permissions, None), _given(sent.keep_name, True))
+    r.done()
+    return r.get("token", ""), ConfirmChoice(r.get("permissions", None), r.get("keep_name", True))
 
 
 def read_permission_changes(body: object, playbook: Playbook) -> tuple[PermissionChange, ...]:
     r = Reading(body, bodies.PermissionChanges)
     r.check("changes", lambda v: _changes(v, playbook))
-    return tuple(r.read().changes)
+    r.done()
+    return tuple(r.get("changes", ()))
 
 
 def read_interests(body: object, playbook: Playbook) -> tuple[str, ...]:
     r = Reading(body, bodies.Interests)
     r.check("interests", lambda v: _topics(v, playbook))
-    return tuple(r.read().interests)
+    r.done()
+    return tuple(r.get("interests", ()))
 
 
 def read_settings(body: object, playbook: Playbook, now: datetime) -> SettingsPatch:
@@ -187,15 +192,15 @@ def read_settings(body: object, playbook: Playbook, now: datetime) -> SettingsPa
     r.check("paused_until", lambda v: _moment(v, now))
     r.check("handles", lambda v: _handles(v, playbook))
     r.check("name", _name)
-    sent = r.read()
+    r.done()
     return SettingsPatch(
-        time_zone=_given(sent.time_zone, None),
-        quiet_hours=_given(sent.quiet_hours, None),
-        max_per_week=_given(sent.max_per_week, None),
-        paused_until=_given(sent.paused_until, None),
-        clear_pause=r.sent("paused_until") and sent.paused_until is None,
-        handles=_given(sent.handles, None),
-        name=_given(sent.name, None),
+        time_zone=r.get("time_zone", None),
+        quiet_hours=r.get("quiet_hours", None),
+        max_per_week=r.get("max_per_week", None),
+        paused_until=r.get("paused_until", None),
+        clear_pause=r.sent("paused_until") and r.get("paused_until", None) is None,
+        handles=r.get("handles", None),
+        name=r.get("name", None),
     )
 
 
@@ -211,19 +216,14 @@ def read_survey(body: object, playbook: Playbook) -> SurveyAnswers:
     r.check("interests", lambda v: _topics(v, playbook))
     if r.sent("how_often") and not r.sent("preferred_channel"):
         r.fail("preferred_channel", "say which channel the answer to how_often is about")
-    sent = r.read()
+    r.done()
     return SurveyAnswers(
-        found_us=_given(sent.found_us, None),
-        how_often=_given(sent.how_often, None),
-        preferred_channel=_given(sent.preferred_channel, None),
-        interests=_given(sent.interests, None),
-        recommend=_given(sent.recommend, None),
+        found_us=r.get("found_us", None),
+        how_often=r.get("how_often", None),
+        preferred_channel=r.get("preferred_channel", None),
+        interests=r.get("interests", None),
+        recommend=r.get("recommend", None),
     )
-
-
-def _given(value: T | UnsetType, default: D) -> T | D:
-    """A field's value, or `default` when the body left it out."""
-    return default if value is UNSET else value  # type: ignore[return-value]
 
 
 # --- playbook checks: each returns the clean value or raises Bad naming what is wrong ---

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from msgspec import Meta, Struct, field
+from msgspec import UNSET, Meta, Struct, UnsetType, field
 
 from befriend.core.contract.fields import (
     CircleId,
@@ -76,18 +76,21 @@ class FieldProblem(Answer):
     message: Text
 
 
-class Problem(Struct, omit_defaults=True):
+class Problem(Struct):
     """An RFC 9457 problem; open, as the RFC allows extension members."""
 
     schema_extra: ClassVar[dict[str, Any]] = {}
     type: Annotated[str, Meta(extra_json_schema={"format": "uri"})]
     title: Text
     status: Annotated[int, Meta(ge=400, le=599)]
-    detail: Text = ""
-    errors: Annotated[
-        list[FieldProblem],
-        Meta(min_length=1, description="With 422 invalid-input: every field that is wrong"),
-    ] = []
+    detail: Text | UnsetType = UNSET
+    errors: (
+        Annotated[
+            list[FieldProblem],
+            Meta(min_length=1, description="With 422 invalid-input: every field that is wrong"),
+        ]
+        | UnsetType
+    ) = UNSET
 
 
 class Accepted(Answer):

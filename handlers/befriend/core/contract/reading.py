@@ -80,7 +80,9 @@ class Reading(Generic[B]):
         """Whether the body held `name`, whatever its value."""
         return name in self.body
 
-    def get(self, attr: str, default: T) -> Any | T:
+    def get(self, attr: str, default: Any) -> Any:
+        """A field's clean value (after `check`), or `default` when the body left it out
+        or it was wrong."""
         return self.values.get(attr, default)
 
     def check(self, attr: str, clean: Callable[[Any], Any]) -> None:
@@ -99,11 +101,6 @@ class Reading(Generic[B]):
         """Raise every wrong field together."""
         if self.errors:
             raise InvalidInput(self.errors)
-
-    def read(self) -> B:
-        """The body as its type; InvalidInput when any field is wrong."""
-        self.done()
-        return self.kind(**self.values)
 
 
 def as_type(value: Any, kind: type[B]) -> B:

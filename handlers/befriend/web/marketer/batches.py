@@ -36,8 +36,9 @@ class Rejected(Exception):
 
 def read_batch(body: Any, kind: type[Events] | type[Outcomes]) -> list[Any]:
     """The items of a batch: 1 to 500, in a body that holds nothing else."""
-    batch = Reading(body, kind).read()
-    return batch.events if isinstance(batch, Events) else batch.outcomes
+    reading = Reading(body, kind)
+    reading.done()
+    return list(reading.get("events" if kind is Events else "outcomes", []))
 
 
 def read_item(item: Any, kind: type[B]) -> B:

@@ -1,20 +1,22 @@
 """The OpenAPI 3.1 document of the API, built from the playbook so enums stay true.
 
-Tests check that every route Flask serves is described here and that real answers match
-the schemas, so the document cannot drift from the code. Schemas describe exactly what the
-code returns: objects the API builds itself are closed (`additionalProperties: false`);
-problem documents stay open, as RFC 9457 allows extension members.
+The schemas are derived from the contract's types (`core/contract/`, via `components`);
+this package adds the operations: paths, parameters, responses and security. Tests check
+that every route Flask serves is described here and that real answers match the schemas,
+so the document cannot drift from the code. Objects the API builds itself are closed
+(`additionalProperties: false`); problem documents stay open, as RFC 9457 allows
+extension members.
 """
 
 from __future__ import annotations
 
 from befriend.core.playbook import Playbook
 from befriend.web.openapi.blocks import Schema
-from befriend.web.openapi.marketer import _marketer_paths, _marketer_schemas
+from befriend.web.openapi.components import components
+from befriend.web.openapi.marketer import _marketer_paths
 from befriend.web.openapi.paths import _visitor_paths
-from befriend.web.openapi.reports import _report_paths, _report_schemas
+from befriend.web.openapi.reports import _report_paths
 from befriend.web.openapi.responses import _headers, _responses
-from befriend.web.openapi.schemas import _schemas
 
 __all__ = ["document"]
 
@@ -42,7 +44,7 @@ def document(pb: Playbook) -> Schema:
         ],
         "paths": {**_visitor_paths(pb), **_marketer_paths(pb), **_report_paths()},
         "components": {
-            "schemas": {**_schemas(pb), **_marketer_schemas(pb), **_report_schemas()},
+            "schemas": components(pb),
             "responses": _responses(),
             "headers": _headers(),
             "securitySchemes": {

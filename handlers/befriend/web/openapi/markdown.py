@@ -48,7 +48,29 @@ def markdown(doc: dict[str, Any]) -> str:
         out += ["", f"## {tag['name'].capitalize()}", "", tag["description"] + "."]
         for method, path, op in ops:
             out += _operation(method, path, op)
+    out += _types(doc["components"]["schemas"])
     return "\n".join(out).rstrip() + "\n"
+
+
+def _types(schemas: dict[str, Any]) -> list[str]:
+    """Each request body and answer, field by field (from the contract's types)."""
+    out = ["", "## Types", "", "The request bodies and answers the operations above refer to."]
+    for name, schema in schemas.items():
+        out += ["", f"### `{name}`"]
+        if schema.get("description"):
+            out += ["", _cell(schema["description"])]
+        props = schema.get("properties")
+        if not props:
+            out += ["", f"One of: {_schema(schema)}."]
+            continue
+        required = set(schema.get("required", []))
+        out += ["", "| field | schema | required | meaning |", "| --- | --- | --- | --- |"]
+        for field, sub in props.items():
+            out.append(
+                f"| `{field}` | {_schema(sub)} | {'yes' if field in required else 'no'} | "
+                f"{_cell(sub.get('description', ''))} |"
+            )
+    return out
 
 
 def _operation(method: str, path: str, op: dict[str, Any]) -> list[str]:
@@ -87,7 +109,14 @@ def _schema(schema: dict[str, Any]) -> str:
     if "$ref" in schema:
         return f"`{schema['$ref'].rsplit('/', 1)[-1]}`"
     if "enum" in schema:
-        return " \\| ".join(f"`{v}`" for v in schema["enum"])
+        return " \\| ".join(f"`{json.dumps(v)}`" for v in schema["enum"]) or "none"
+    if "const" in schema:
+        return f"`{json.dumps(schema['const'])}`"
+    for key in ("anyOf", "oneOf"):
+        if key in schema and "type" not in schema:
+            return " or ".join(_schema(s) for s in schema[key])
+    if schema.get("type") == "array" and "items" in schema:
+        return f"list of {_schema(schema['items'])}"
     kind = schema.get("type", "any")
     fmt = schema.get("format")
     return f"{kind} ({fmt})" if fmt else str(kind)

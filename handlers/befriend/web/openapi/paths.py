@@ -4,24 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from befriend.core.playbook import HOW_OFTEN, Playbook
-from befriend.web.openapi.blocks import HTML_PAGE, TEXT, _answer, _header, _json, _obj, _op, _ref
-
-CONFIRM_TOKEN = {
-    "type": "string",
-    "minLength": 1,
-    "maxLength": 1000,
-    "description": "The token of the confirmation link (`/confirm/#t=…`)",
-}
+from befriend.core.contract import answers, requests
+from befriend.core.playbook import Playbook
+from befriend.web.openapi.blocks import HTML_PAGE, answer, header, json_body, operation
+from befriend.web.openapi.components import ref
 
 
 def _visitor_paths(pb: Playbook) -> dict[str, Any]:
-    accepted = _json(
-        _ref("Accepted"),
+    accepted = json_body(
+        ref(answers.Accepted),
         "Accepted. The same answer whether or not the address is known.",
-        headers={"Idempotent-Replayed": _header("Idempotent-Replayed")},
+        headers={"Idempotent-Replayed": header("Idempotent-Replayed")},
     )
-    me = _json(_ref("Person"), "The person as they are now")
+    me = json_body(ref(answers.Person), "The person as they are now")
     idem = [
         {
             "name": "Idempotency-Key",
@@ -42,39 +37,39 @@ def _visitor_paths(pb: Playbook) -> dict[str, Any]:
         }
     ]
     invalid = {
-        "400": _answer("Problem"),
-        "413": _answer("Problem"),
-        "415": _answer("Problem"),
-        "422": _answer("Problem"),
+        "400": answer("Problem"),
+        "413": answer("Problem"),
+        "415": answer("Problem"),
+        "422": answer("Problem"),
     }
     return {
         "/api/health": {
-            "get": _op(
+            "get": operation(
                 "health",
                 "Liveness",
-                {"200": _json(_obj({"status": {"const": "ok"}}), "Up")},
+                {"200": json_body(ref(answers.Health), "Up")},
                 tag="public",
             )
         },
         "/api/playbook": {
-            "get": _op(
+            "get": operation(
                 "getPlaybook",
                 "The public part of the playbook",
-                {"200": _json(_ref("Playbook"), "Channels, purposes, topics and the policy")},
+                {
+                    "200": json_body(
+                        ref(answers.Playbook), "Channels, purposes, topics and the policy"
+                    )
+                },
                 tag="public",
             )
         },
         "/api/openapi.json": {
-            "get": _op(
+            "get": operation(
                 "getOpenApi",
                 "This document",
                 {
-                    "200": _json(
-                        _obj(
-                            {"openapi": {"const": "3.1.0"}, "info": {}, "paths": {}},
-                            ["openapi", "info", "paths"],
-                            closed=False,
-                        ),
+                    "200": json_body(
+                        ref(answers.OpenApi),
                         "OpenAPI 3.1",
                     )
                 },
@@ -82,175 +77,156 @@ def _visitor_paths(pb: Playbook) -> dict[str, Any]:
             )
         },
         "/api/signup": {
-            "post": _op(
+            "post": operation(
                 "signup",
                 "Sign up (double opt-in)",
                 {
                     **invalid,
                     "202": accepted,
-                    "303": _answer("SeeOther"),
-                    "422": _answer("FormErrors"),
-                    "429": _answer("TooManyRequests"),
+                    "303": answer("SeeOther"),
+                    "422": answer("FormErrors"),
+                    "429": answer("TooManyRequests"),
                 },
                 parameters=idem,
                 requestBody={
                     "required": True,
                     "content": {
-                        "application/json": {"schema": _ref("Signup")},
-                        "application/x-www-form-urlencoded": {"schema": _ref("SignupForm")},
+                        "application/json": {"schema": ref(requests.Signup)},
+                        "application/x-www-form-urlencoded": {"schema": ref(requests.SignupForm)},
                     },
                 },
             )
         },
         "/api/link": {
-            "post": _op(
+            "post": operation(
                 "requestLink",
                 "Mail me a fresh link to my preferences",
                 {
                     **invalid,
-                    "202": _json(_ref("Accepted"), "Accepted, whether or not the address is known"),
-                    "303": _answer("SeeOther"),
-                    "422": _answer("FormErrors"),
-                    "429": _answer("TooManyRequests"),
+                    "202": json_body(
+                        ref(answers.Accepted), "Accepted, whether or not the address is known"
+                    ),
+                    "303": answer("SeeOther"),
+                    "422": answer("FormErrors"),
+                    "429": answer("TooManyRequests"),
                 },
                 requestBody={
                     "required": True,
                     "content": {
-                        media: {"schema": _obj({"email": {"type": "string", "format": "email"}})}
+                        media: {"schema": ref(requests.EmailOnly)}
                         for media in ("application/json", "application/x-www-form-urlencoded")
                     },
                 },
             )
         },
         "/api/confirm/preview": {
-            "post": _op(
+            "post": operation(
                 "previewConfirmation",
                 "What confirming would grant; changes nothing",
                 {
                     **invalid,
-                    "200": _json(_ref("ConfirmationPreview"), "Shown before the person decides"),
-                    "401": _answer("Unauthorized"),
-                    "403": _answer("Problem"),
-                    "410": _answer("LinkSpent"),
+                    "200": json_body(
+                        ref(answers.ConfirmationPreview), "Shown before the person decides"
+                    ),
+                    "401": answer("Unauthorized"),
+                    "403": answer("Problem"),
+                    "410": answer("LinkSpent"),
                 },
-                body=_obj({"token": CONFIRM_TOKEN}),
+                body=ref(requests.TokenOnly),
                 description="The confirmation page shows this and grants nothing until the "
                 "person presses its button: opening, prefetching or scanning a link changes "
                 "nothing.",
             )
         },
         "/api/confirm": {
-            "post": _op(
+            "post": operation(
                 "confirm",
                 "Confirm the sign-up: grants what the person kept ticked",
                 {
                     **invalid,
-                    "200": _json(
-                        _obj({"person": _ref("Person"), "manage_token": TEXT}),
+                    "200": json_body(
+                        ref(answers.Confirmed),
                         "Confirmed. Sent again within ten minutes, the same answer and token",
                     ),
-                    "401": _answer("Unauthorized"),
-                    "403": _answer("Problem"),
-                    "409": _answer("Conflict"),
-                    "410": _answer("LinkSpent"),
+                    "401": answer("Unauthorized"),
+                    "403": answer("Problem"),
+                    "409": answer("Conflict"),
+                    "410": answer("LinkSpent"),
                 },
-                body=_obj(
-                    {
-                        "token": CONFIRM_TOKEN,
-                        "permissions": {
-                            "type": "array",
-                            "items": _ref("Pair"),
-                            "maxItems": 200,
-                            "description": "The requested permissions to grant (default: all"
-                            " of them); one that was not requested is refused",
-                        },
-                        "keep_name": {
-                            "type": "boolean",
-                            "description": "Keep the name typed at sign-up (default true)",
-                        },
-                    },
-                    ["token"],
-                ),
+                body=ref(requests.Confirm),
                 description="A confirmation link works once: a retry within ten minutes (a "
                 "lost answer) gets the same answer; any later use, or a link a newer sign-up "
                 "replaced, is refused with 410 and an offer of a fresh link.",
             )
         },
         "/api/confirm/fresh-link": {
-            "post": _op(
+            "post": operation(
                 "mailFreshLink",
                 "Mail a fresh link for a spent or replaced confirmation link",
                 {
                     **invalid,
-                    "202": _json(_ref("Accepted"), "Accepted: mailed to the address it was for"),
-                    "401": _answer("Unauthorized"),
-                    "403": _answer("Problem"),
-                    "429": _answer("TooManyRequests"),
+                    "202": json_body(
+                        ref(answers.Accepted), "Accepted: mailed to the address it was for"
+                    ),
+                    "401": answer("Unauthorized"),
+                    "403": answer("Problem"),
+                    "429": answer("TooManyRequests"),
                 },
-                body=_obj({"token": CONFIRM_TOKEN}),
+                body=ref(requests.TokenOnly),
             )
         },
         "/api/me": {
-            "get": _op("getMe", "Everything about me and my choices", {"200": me}, auth=True),
-            "delete": _op(
+            "get": operation("getMe", "Everything about me and my choices", {"200": me}, auth=True),
+            "delete": operation(
                 "eraseMe",
                 "Erase me (GDPR Art. 17)",
                 {
                     "204": {"description": "Erased; only a suppression hash remains"},
-                    "409": _answer("Conflict"),
+                    "409": answer("Conflict"),
                 },
                 auth=True,
             ),
         },
         "/api/me/permissions": {
-            "patch": _op(
+            "patch": operation(
                 "changePermissions",
                 "Grant or withdraw permissions",
-                {**invalid, "200": me, "409": _answer("Conflict")},
+                {**invalid, "200": me, "409": answer("Conflict")},
                 auth=True,
-                body=_obj(
-                    {
-                        "changes": {
-                            "type": "array",
-                            "minItems": 1,
-                            "maxItems": 200,
-                            "items": _ref("PermissionChange"),
-                        }
-                    }
-                ),
+                body=ref(requests.PermissionChanges),
             )
         },
         "/api/me/interests": {
-            "put": _op(
+            "put": operation(
                 "setInterests",
                 "Replace my interests",
-                {**invalid, "200": me, "409": _answer("Conflict")},
+                {**invalid, "200": me, "409": answer("Conflict")},
                 auth=True,
-                body=_obj({"interests": {"type": "array", "items": {"enum": list(pb.topics)}}}),
+                body=ref(requests.Interests),
             )
         },
         "/api/me/settings": {
-            "patch": _op(
+            "patch": operation(
                 "updateSettings",
                 "Change name, time zone, quiet hours, caps, pause, handles",
-                {**invalid, "200": me, "409": _answer("Conflict")},
+                {**invalid, "200": me, "409": answer("Conflict")},
                 auth=True,
-                body=_ref("SettingsPatch"),
+                body=ref(requests.SettingsPatch),
             )
         },
         "/api/me/withdraw-all": {
-            "post": _op(
+            "post": operation(
                 "withdrawAll",
                 "Withdraw every permission at once",
-                {"200": me, "409": _answer("Conflict")},
+                {"200": me, "409": answer("Conflict")},
                 auth=True,
             )
         },
         "/api/me/next-steps/{play_id}/decline": {
-            "post": _op(
+            "post": operation(
                 "declineStep",
                 "No thanks: the step rests for its cooldown",
-                {"200": me, "404": _answer("Problem"), "409": _answer("Conflict")},
+                {"200": me, "404": answer("Problem"), "409": answer("Conflict")},
                 auth=True,
                 parameters=[
                     {
@@ -263,29 +239,19 @@ def _visitor_paths(pb: Playbook) -> dict[str, Any]:
             )
         },
         "/api/me/survey": {
-            "post": _op(
+            "post": operation(
                 "answerSurvey",
                 "The engagement survey: updates interests, the weekly cap and the scores",
                 {
                     "200": me,
-                    "400": _answer("Problem"),
-                    "409": _answer("Conflict"),
-                    "413": _answer("Problem"),
-                    "415": _answer("Problem"),
-                    "422": _answer("Problem"),
+                    "400": answer("Problem"),
+                    "409": answer("Conflict"),
+                    "413": answer("Problem"),
+                    "415": answer("Problem"),
+                    "422": answer("Problem"),
                 },
                 auth=True,
-                body=_obj(
-                    {
-                        "found_us": {"enum": list(pb.survey.found_us) if pb.survey else []},
-                        "how_often": {"enum": list(HOW_OFTEN)},
-                        "preferred_channel": {"enum": list(pb.channels)},
-                        "interests": {"type": "array", "items": {"enum": list(pb.topics)}},
-                        "recommend": {"type": "integer", "minimum": 0, "maximum": 10},
-                    },
-                    [],
-                    minProperties=1,
-                ),
+                body=ref(requests.Survey),
                 parameters=idem,
                 description="An answer adds to the scores at most once every "
                 f"{pb.survey.score_every_days} days (the playbook's `survey.score_every_days`): "
@@ -296,23 +262,23 @@ def _visitor_paths(pb: Playbook) -> dict[str, Any]:
             )
         },
         "/api/me/sign-out-everywhere": {
-            "post": _op(
+            "post": operation(
                 "signOutEverywhere",
                 "Revoke every manage link; answers with a fresh token for this page",
                 {
-                    "200": _json(_ref("PersonWithToken"), "Signed out elsewhere"),
-                    "409": _answer("Conflict"),
+                    "200": json_body(ref(answers.PersonWithToken), "Signed out elsewhere"),
+                    "409": answer("Conflict"),
                 },
                 auth=True,
             )
         },
         "/api/me/receipts": {
-            "get": _op(
+            "get": operation(
                 "listReceipts",
                 "My consent receipts (Kantara CR v1.1)",
                 {
-                    "200": _json(
-                        _obj({"receipts": {"type": "array", "items": _ref("Receipt")}}),
+                    "200": json_body(
+                        ref(answers.Receipts),
                         "Oldest first",
                     )
                 },
@@ -320,12 +286,12 @@ def _visitor_paths(pb: Playbook) -> dict[str, Any]:
             )
         },
         "/api/me/export": {
-            "get": _op(
+            "get": operation(
                 "exportMe",
                 "Everything held about me (GDPR Art. 15/20)",
                 {
-                    "200": _json(
-                        _ref("Export"),
+                    "200": json_body(
+                        ref(answers.Export),
                         "A JSON download",
                         headers={
                             "Content-Disposition": {
@@ -339,7 +305,7 @@ def _visitor_paths(pb: Playbook) -> dict[str, Any]:
             )
         },
         "/api/unsubscribe/{token}": {
-            "get": _op(
+            "get": operation(
                 "unsubscribePage",
                 "A page asking to confirm; changes nothing",
                 {
@@ -352,7 +318,7 @@ def _visitor_paths(pb: Playbook) -> dict[str, Any]:
                 tag="one-click",
                 parameters=token_param,
             ),
-            "post": _op(
+            "post": operation(
                 "unsubscribeOneClick",
                 "One-click unsubscribe (RFC 8058)",
                 {
@@ -360,11 +326,11 @@ def _visitor_paths(pb: Playbook) -> dict[str, Any]:
                         "description": "Withdrawn (also when nothing was granted). A browser "
                         "that prefers HTML gets a page.",
                         "content": {
-                            "application/json": {"schema": _ref("Unsubscribed")},
+                            "application/json": {"schema": ref(answers.Unsubscribed)},
                             **HTML_PAGE,
                         },
                     },
-                    "400": _answer("Problem"),
+                    "400": answer("Problem"),
                     "401": {
                         "description": "The link is not valid: a problem, or a page for a browser",
                         "headers": {
@@ -374,21 +340,19 @@ def _visitor_paths(pb: Playbook) -> dict[str, Any]:
                             }
                         },
                         "content": {
-                            "application/problem+json": {"schema": _ref("Problem")},
+                            "application/problem+json": {"schema": ref(answers.Problem)},
                             **HTML_PAGE,
                         },
                     },
-                    "409": _answer("Conflict"),
-                    "413": _answer("Problem"),
+                    "409": answer("Conflict"),
+                    "413": answer("Problem"),
                 },
                 tag="one-click",
                 parameters=token_param,
                 requestBody={
                     "required": True,
                     "content": {
-                        "application/x-www-form-urlencoded": {
-                            "schema": _obj({"List-Unsubscribe": {"const": "One-Click"}})
-                        }
+                        "application/x-www-form-urlencoded": {"schema": ref(requests.OneClick)}
                     },
                 },
             ),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from befriend.core.contract import answers
 from befriend.core.reports import MAX_DAYS, REPORTS
-from befriend.web.openapi.blocks import TEXT, Schema, _answer, _json, _obj, _op, _ref
+from befriend.web.openapi.blocks import Schema, answer, json_body, operation
+from befriend.web.openapi.components import ref
 
-CHARTS = ["bar", "stacked", "line", "hbar"]
 NO_STORE: Schema = {
     "required": True,
     "description": "Reports carry business figures: never cached",
@@ -15,80 +16,9 @@ NO_STORE: Schema = {
 }
 
 
-def _report_schemas() -> dict[str, Schema]:
-    return {
-        "ReportList": _obj(
-            {
-                "reports": {
-                    "type": "array",
-                    "minItems": len(REPORTS),
-                    "maxItems": len(REPORTS),
-                    "items": _obj(
-                        {
-                            "id": {"enum": list(REPORTS)},
-                            "title": TEXT,
-                            "url": {"type": "string", "pattern": "^/api/reports/[a-z-]+$"},
-                        }
-                    ),
-                }
-            }
-        ),
-        "ReportSection": _obj(
-            {
-                "id": {"type": "string", "minLength": 1},
-                "title": TEXT,
-                "description": TEXT,
-                "chart": {
-                    "enum": CHARTS,
-                    "description": "The chart that suits the table; `hbar` is horizontal bars",
-                },
-                "columns": {
-                    "type": "array",
-                    "minItems": 2,
-                    "items": TEXT,
-                    "description": "Headings: the label column first, then one per value",
-                },
-                "rows": {
-                    "type": "array",
-                    "items": _obj(
-                        {
-                            "key": {
-                                "type": "string",
-                                "description": "A stable id of the row (a stage, a day, ...); "
-                                "`all` for a total",
-                            },
-                            "cells": {
-                                "type": "array",
-                                "minItems": 2,
-                                "items": {"type": ["string", "number", "null"]},
-                                "description": "One per column; null where a value does not "
-                                "apply (a rate of nothing, an answer to a play that asks none)",
-                            },
-                        }
-                    ),
-                },
-            },
-            description="One table of a report, and the chart that suits it",
-        ),
-        "Report": _obj(
-            {
-                "report": {"enum": list(REPORTS)},
-                "title": TEXT,
-                "description": TEXT,
-                "from": {"type": "string", "format": "date"},
-                "to": {"type": "string", "format": "date"},
-                "sections": {"type": "array", "minItems": 1, "items": _ref("ReportSection")},
-                "notes": {"type": "array", "items": TEXT},
-            },
-            description="A report over the days `from` to `to`, both included, built from "
-            "counters that every write moves: never from people",
-        ),
-    }
-
-
 def _report_paths() -> dict[str, Any]:
     def op(operation_id: str, summary: str, responses: dict[str, Any], **extra: Any) -> Schema:
-        return _op(
+        return operation(
             operation_id,
             summary,
             responses,
@@ -105,8 +35,8 @@ def _report_paths() -> dict[str, Any]:
                 "listReports",
                 "The reports there are",
                 {
-                    "200": _json(
-                        _ref("ReportList"),
+                    "200": json_body(
+                        ref(answers.ReportList),
                         "Every report, with where to read it",
                         headers={"Cache-Control": NO_STORE},
                     )
@@ -137,7 +67,7 @@ def _report_paths() -> dict[str, Any]:
                             },
                         },
                         "content": {
-                            "application/json": {"schema": _ref("Report")},
+                            "application/json": {"schema": ref(answers.Report)},
                             "text/csv": {
                                 "schema": {
                                     "type": "string",
@@ -160,8 +90,8 @@ def _report_paths() -> dict[str, Any]:
                             },
                         },
                     },
-                    "400": _answer("Problem"),
-                    "404": _answer("Problem"),
+                    "400": answer("Problem"),
+                    "404": answer("Problem"),
                 },
                 parameters=[
                     {

@@ -2,40 +2,42 @@
 
 from __future__ import annotations
 
-from befriend.web.openapi.blocks import HTML_PAGE, Schema, _header, _ref
+from befriend.core.contract import answers
+from befriend.web.openapi.blocks import HTML_PAGE, Schema, header
+from befriend.web.openapi.components import ref
 
 
 def _responses() -> dict[str, Schema]:
-    problem = {"application/problem+json": {"schema": _ref("Problem")}}
+    problem = {"application/problem+json": {"schema": ref(answers.Problem)}}
     return {
         "Problem": {"description": "RFC 9457 problem", "content": problem},
         "Unauthorized": {
             "description": "No manage token, or one that is forged, expired, signed out or "
             "names no one any more",
-            "headers": {"WWW-Authenticate": _header("WWW-Authenticate")},
+            "headers": {"WWW-Authenticate": header("WWW-Authenticate")},
             "content": problem,
         },
         "KeyUnauthorized": {
             "description": "No API key, or one that is unknown or revoked (a manage token is "
             "not an API key)",
-            "headers": {"WWW-Authenticate": _header("WWW-Authenticate")},
+            "headers": {"WWW-Authenticate": header("WWW-Authenticate")},
             "content": problem,
         },
         "Conflict": {
             "description": "Changed elsewhere at the same time, more often than we retry",
-            "headers": {"Retry-After": _header("Retry-After")},
+            "headers": {"Retry-After": header("Retry-After")},
             "content": problem,
         },
         "Busy": {
             "description": "The table shed load or was out of reach; send the same request "
             "again after Retry-After (nothing is recorded twice)",
-            "headers": {"Retry-After": _header("Retry-After")},
+            "headers": {"Retry-After": header("Retry-After")},
             "content": problem,
         },
         "TooManyRequests": {
             "description": "Too many sign-ups or link requests from this client this hour: a"
             " problem for JSON, an HTML page for a form post",
-            "headers": {"Retry-After": _header("Retry-After")},
+            "headers": {"Retry-After": header("Retry-After")},
             "content": {**problem, **HTML_PAGE},
         },
         "LinkSpent": {
@@ -51,8 +53,8 @@ def _responses() -> dict[str, Schema]:
         "SeeOther": {
             "description": "Form post: on to the next page",
             "headers": {
-                "Location": _header("Location"),
-                "Idempotent-Replayed": _header("Idempotent-Replayed"),
+                "Location": header("Location"),
+                "Idempotent-Replayed": header("Idempotent-Replayed"),
             },
         },
     }
