@@ -104,3 +104,20 @@ def test_request_types_are_closed_and_problems_open(playbook: Playbook) -> None:
     for kind in requests.REQUESTS:
         assert schemas[kind.__name__]["additionalProperties"] is False, kind.__name__
     assert "additionalProperties" not in schemas["Problem"]
+
+
+def test_every_change_the_playbook_refuses_is_named(playbook: Playbook) -> None:
+    from befriend.core.commands import read_permission_changes
+
+    with pytest.raises(InvalidInput) as caught:
+        read_permission_changes(
+            {
+                "changes": [
+                    {"channel": "pigeon", "purpose": "offers", "granted": True},
+                    {"channel": "email", "purpose": "newsletter", "granted": True},
+                    {"channel": "email", "purpose": "gossip", "granted": False},
+                ]
+            },
+            playbook,
+        )
+    assert [e.field for e in caught.value.errors] == ["changes/0/channel", "changes/2/purpose"]

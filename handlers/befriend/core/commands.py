@@ -299,10 +299,15 @@ def _pairs(value: list[bodies.Pair], playbook: Playbook) -> tuple[Pair, ...]:
 
 
 def _changes(value: list[bodies.PermissionChange], playbook: Playbook) -> list[PermissionChange]:
-    return [
-        PermissionChange(_pair(item, str(i), playbook), item.granted)
-        for i, item in enumerate(value)
-    ]
+    out, wrong = [], []
+    for i, item in enumerate(value):
+        try:
+            out.append(PermissionChange(_pair(item, str(i), playbook), item.granted))
+        except Bad as bad:
+            wrong.append(bad)
+    if wrong:
+        raise ExceptionGroup("changes the playbook does not allow", wrong)
+    return out
 
 
 def _pair(item: bodies.Pair | bodies.PermissionChange, where: str, playbook: Playbook) -> Pair:

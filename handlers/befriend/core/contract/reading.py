@@ -92,15 +92,24 @@ class Reading(Generic[B]):
             return
         try:
             self.values[attr] = clean(self.values[attr])
-        except Bad as bad:
+        except* Bad as group:  # several items of a list may each be wrong
             del self.values[attr]
             name = _fields_by_attr(self.kind)[attr]
-            self.fail(f"{name}/{bad.where}" if bad.where else name, bad.message)
+            for bad in _leaves(group):
+                self.fail(f"{name}/{bad.where}" if bad.where else name, bad.message)
 
     def done(self) -> None:
         """Raise every wrong field together."""
         if self.errors:
             raise InvalidInput(self.errors)
+
+
+def _leaves(group: BaseExceptionGroup[Bad]) -> list[Bad]:
+    return [
+        leaf
+        for inner in group.exceptions
+        for leaf in (_leaves(inner) if isinstance(inner, BaseExceptionGroup) else [inner])
+    ]
 
 
 def as_type(value: Any, kind: type[B]) -> B:
