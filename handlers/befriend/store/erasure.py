@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from befriend.core.counts import Counts
 from befriend.core.person import Person
@@ -60,20 +59,13 @@ class Erasure(PersonItems):
                 ],
                 "the person changed meanwhile",
             )
-        items = [
-            {"pk": i["pk"], "sk": i["sk"]}
-            for i in self._query(keys.person(person.id))
-            if i["sk"]["S"] != keys.PROFILE
-        ]
-        for start in range(0, len(items), 25):
-            requests: Any = {
-                self.table: [{"DeleteRequest": {"Key": k}} for k in items[start : start + 25]]
-            }
-            while requests:
-                requests = (
-                    self.client.batch_write_item(RequestItems=requests).get("UnprocessedItems")
-                    or None
-                )
+        self._batch_write(
+            [
+                {"DeleteRequest": {"Key": {"pk": i["pk"], "sk": i["sk"]}}}
+                for i in self._query(keys.person(person.id))
+                if i["sk"]["S"] != keys.PROFILE
+            ]
+        )
         self.client.delete_item(TableName=self.table, Key=keys.mail_rate(rate_key))
         self.client.delete_item(TableName=self.table, Key=keys.profile(person.id))
 

@@ -100,13 +100,7 @@ class People(PersonItems):
                     "ExpressionAttributeValues": clock,
                 }
             },
-            {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": self._profile(person),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
+            self._put_new_profile(person),
             *self._count_ops(counts),
         ]
         try:
@@ -170,32 +164,33 @@ class People(PersonItems):
         """Write a person decided from nothing (an imported contact) in one transaction, as
         `commit` writes a change: the address claimed, the profile, the ledger entries and
         stage moves, and the report counters. None when the address is claimed already."""
-        person = outcome.person
-        saved = replace(person, revision=1)
-        claim = {
-            "Put": {
-                "TableName": self.table,
-                "Item": {
-                    **keys.email(email_key),
-                    "person_id": attr_s(person.id),
-                    "status": attr_s(person.status),
-                },
-                "ConditionExpression": "attribute_not_exists(pk)",
-            }
-        }
-        profile = {
-            "Put": {
-                "TableName": self.table,
-                "Item": self._profile(saved),
-                "ConditionExpression": "attribute_not_exists(pk)",
-            }
-        }
-        ops = [claim, profile, *self._history(outcome, saved), *self._count_ops(counts)]
+        saved = replace(outcome.person, revision=1)
+        ops = [
+            self._claim(saved, email_key),
+            self._put_new_profile(saved),
+            *self._history(outcome, saved),
+            *self._count_ops(counts),
+        ]
         try:
             self._transact(ops, "the new person collided with other writes too often")
         except ConditionFailed:
             return None  # the address was claimed meanwhile
         return saved
+
+    def _claim(self, person: Person, email_key: str) -> dict[str, Any]:
+        """The address lookup of a new person, written only if nobody has the address."""
+        item = {
+            **keys.email(email_key),
+            "person_id": attr_s(person.id),
+            "status": attr_s(person.status),
+        }
+        return {
+            "Put": {
+                "TableName": self.table,
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
 
     def _history(
         self, outcome: Outcome, saved: Person, event_ids: Sequence[str] = ()
@@ -225,15 +220,7 @@ class People(PersonItems):
         history may be longer than one transaction holds), and it never touches a person
         that already exists."""
         try:
-            self.client.put_item(
-                TableName=self.table,
-                Item={
-                    **keys.email(email_key),
-                    "person_id": attr_s(person.id),
-                    "status": attr_s(person.status),
-                },
-                ConditionExpression="attribute_not_exists(pk)",
-            )
+            self.client.put_item(**self._claim(person, email_key)["Put"])
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return None
@@ -248,15 +235,7 @@ class People(PersonItems):
                 for n, m in enumerate(transitions)
             ],
         ]
-        for start in range(0, len(puts), 25):
-            requests: Any = {
-                self.table: [{"PutRequest": {"Item": item}} for item in puts[start : start + 25]]
-            }
-            while requests:
-                requests = (
-                    self.client.batch_write_item(RequestItems=requests).get("UnprocessedItems")
-                    or None
-                )
+        self._batch_write([{"PutRequest": {"Item": item}} for item in puts])
         self.add_counts(counts)
         return saved
 

@@ -31,6 +31,16 @@ class PersonItems(Counters):
             }
         }
 
+    def _put_new_profile(self, person: Person) -> dict[str, Any]:
+        """The profile of a new person, written only if no profile has its key."""
+        return {
+            "Put": {
+                "TableName": self.table,
+                "Item": self._profile(person),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
     def _ledger_put(self, person_id: str, entry: Entry) -> dict[str, Any]:
         return {
             "Put": {

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 # Tries of a transaction that other transactions keep cancelling (see `_transact`).
 CONFLICT_TRIES = 8
+BATCH_WRITE = 25  # the most requests one BatchWriteItem takes
 # botocore tries a throttled or failed call three times in all, 50 then 100 ms apart
 # (DynamoDB's own backoff), then the request answers 503 with Retry-After: a visitor's
 # request never waits seconds on a table that is shedding load.
@@ -147,6 +148,14 @@ class Table:
         if busy:
             raise Unavailable("the table kept throttling this change")
         raise Contended(conflict)
+
+    def _batch_write(self, requests: list[Item]) -> None:
+        """`PutRequest`s and `DeleteRequest`s, 25 a call as BatchWriteItem takes them, each
+        call sent again with what DynamoDB left unprocessed until nothing is left."""
+        for start in range(0, len(requests), BATCH_WRITE):
+            left: Any = {self.table: requests[start : start + BATCH_WRITE]}
+            while left:
+                left = self.client.batch_write_item(RequestItems=left).get("UnprocessedItems")
 
     def _query(self, pk: str, prefix: str | None = None) -> Iterator[Item]:
         condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if prefix else "")
