@@ -1,21 +1,34 @@
-"""Shared fixtures. moto starts once per session before any client is made; every test
-gets its own table, and clients are reused because a new boto3 client costs far more."""
+"""What the tests share, whatever folder they are in (tests/README.md says which is where).
+
+moto starts once per session before any client is made; every test gets its own table, and
+clients are reused because a new boto3 client costs far more. Beside the fixtures: a person
+signed up and confirmed through the API (`sign_up`, `Visitor`) and the mails they got
+(`mails`, `token_in`), the commands run in this process (`invoke`) or in a fresh
+interpreter (`run_befriend`, `run_lambda`, `run_captured`), and `befriend serve` started
+and stopped (`start_serve`).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.error
+import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from click.testing import CliRunner, Result
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "eu-west-1"
@@ -36,17 +49,22 @@ os.environ.update(
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
+from bench.moto_patches import forget_models  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from moto.core.config import DefaultConfig  # noqa: E402
 
+from befriend.build.sitegen import build_site  # noqa: E402
+from befriend.cli import main  # noqa: E402
 from befriend.clock import SettableClock  # noqa: E402
 from befriend.config import Settings  # noqa: E402
 from befriend.core.playbook import Playbook, load_playbook  # noqa: E402
+from befriend.local.server import free_port  # noqa: E402
 from befriend.mailing.ses import Mailer, mail_templates  # noqa: E402
 from befriend.store import Store  # noqa: E402
 from befriend.web.app import create_app  # noqa: E402
 
 START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+TEMPLATES = ROOT / "templates"
 BEFRIEND = [sys.executable, "-c", "from befriend.cli import main; main()"]
 STATE_DIR = Path(tempfile.mkdtemp(prefix="befriend-state-"))
 
@@ -67,12 +85,37 @@ NAMED_QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/befriend-mail"
 NOWHERE = "http://127.0.0.1:9"
 
 
+def run_captured(
+    command: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    *,
+    cwd: Path | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    """Run `command` to its end with only the environment given (this one's when None), and
+    capture what it says; its exit status is the caller's to judge."""
+    return subprocess.run(
+        command,
+        env=None if env is None else dict(env),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def run_lambda(
-    code: str, *args: str, cwd: Path | None = None, endpoint: str = NOWHERE, **variables: str
+    code: str,
+    *args: str,
+    cwd: Path | None = None,
+    endpoint: str = NOWHERE,
+    timeout: float = 60,
+    **variables: str | None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `code` in a fresh interpreter as Lambda would import befriend: this checkout's
-    handlers, settings from `variables` (BEFRIEND_*), AWS only at `endpoint`, and no
-    profile or credentials file of this machine."""
+    handlers, settings from `variables` (BEFRIEND_*; None leaves one unset), AWS only at
+    `endpoint`, and no profile or credentials file of this machine."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PYTHONPATH": str(ROOT / "handlers"),
@@ -87,27 +130,82 @@ def run_lambda(
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         **variables,
     }
-    return subprocess.run(
-        [sys.executable, "-c", code, *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    given = {name: value for name, value in env.items() if value is not None}
+    return run_captured([sys.executable, "-c", code, *args], given, cwd=cwd, timeout=timeout)
 
 
-def run_befriend(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run the `befriend` command as a person would, and capture what it says."""
-    return subprocess.run(
-        [*BEFRIEND, *args],
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+def run_befriend(
+    *args: str, env: Mapping[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run the `befriend` command as a person would (in `env`, else `cli_env()`), and
+    capture what it says."""
+    return run_captured([*BEFRIEND, *args], cli_env() if env is None else env, timeout=timeout)
+
+
+def invoke(store: Store, *args: str, **env: str) -> Result:
+    """`befriend <args> --table <the test's table>` in this process: the command makes its
+    own boto3 client, which the in-process moto serves, so no --endpoint-url."""
+    return CliRunner().invoke(main, [*args, "--table", store.table], env=env or None)
+
+
+@dataclass
+class Serve:
+    """A running `befriend serve`: its base URL, moto endpoint and admin API key, and the
+    file its output goes to."""
+
+    process: subprocess.Popen[bytes]
+    base: str
+    endpoint: str
+    admin: str
+    log: Path
+
+    def said(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> str:
+        """SIGTERM, as Ctrl-C (serve then removes its temporary site itself); what it said."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.said()
+
+
+def start_serve(log: Path, *options: str, env: Mapping[str, str] | None = None) -> Serve:
+    """`befriend serve` on a free loopback port as `make run` starts it, once it answers
+    /api/health. Its output goes to `log`: a pipe nobody reads after start-up would fill and
+    stall the server."""
+    port = free_port()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*BEFRIEND, "serve", "--port", str(port), *options],
+            env=dict(cli_env() if env is None else env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    serve = Serve(process, f"http://127.0.0.1:{port}", "", "", log)
+    deadline = time.monotonic() + 60
+    while not serve.admin:
+        endpoint = re.search(r"moto endpoint:\s+(\S+)", serve.said())
+        admin = re.search(r"admin API key:\s+(\S+)", serve.said())
+        if endpoint and admin:
+            serve.endpoint, serve.admin = endpoint[1], admin[1]
+        elif process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"befriend serve did not start:\n{serve.stop()}")
+        else:
+            time.sleep(0.05)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{serve.base}/api/health", timeout=5).close()
+            return serve
+        except (urllib.error.URLError, ConnectionError) as exc:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"befriend serve did not answer:\n{serve.stop()}") from exc
+            time.sleep(0.2)
 
 
 # Requests to a moto server of our own on loopback (see `moto_server`) go through for real.
@@ -155,12 +253,7 @@ def store(dynamodb: Any, playbook: Playbook, request: pytest.FixtureRequest) -> 
     store = Store(f"befriend-{uuid.uuid4().hex[:12]}", client=dynamodb)
     store.create_table()
     yield store
-    # moto keeps every model it made for its dashboard, a copy of the table for each item
-    # of every transaction among them: let them go, or a session holds hundreds of MB.
-    from moto.core.model_instances import model_data
-
-    for model in model_data["dynamodb"].values():
-        model.instances_tracked.clear()  # type: ignore[attr-defined]
+    forget_models()
     # Whatever a test did through the app, the report counters must still agree with a
     # recount of the people (`befriend reports check`), unless it tampers with them on purpose.
     if request.node.get_closest_marker("counters_tampered") is None:
@@ -182,7 +275,7 @@ def settings(store: Store) -> Settings:
         secret=SECRET,
         site_url="https://prefs.example",
         region=REGION,
-        templates=ROOT / "templates",
+        templates=TEMPLATES,
         local=True,
     )
 
@@ -191,9 +284,7 @@ def settings(store: Store) -> Settings:
 def app(
     settings: Settings, store: Store, clock: SettableClock, ses: Any, playbook: Playbook
 ) -> Any:
-    mailer = Mailer(
-        SENDER, playbook.organisation.name, mail_templates(ROOT / "templates"), client=ses
-    )
+    mailer = Mailer(SENDER, playbook.organisation.name, mail_templates(TEMPLATES), client=ses)
     flask_app = create_app(settings, store, clock, mailer, playbook)
     flask_app.testing = True
     return flask_app
@@ -247,3 +338,104 @@ def received(sqs: Any, queue: str) -> list[dict[str, Any]]:
         out += [json.loads(m["Body"]) for m in batch]
         for m in batch:
             sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory, playbook: Playbook) -> Path:
+    """The default site, built once per session into a temporary folder."""
+    out = tmp_path_factory.mktemp("site")
+    build_site(playbook, TEMPLATES, out)
+    return out
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+# --- people through the API: sign up, confirm, read the mails ---
+
+Mails = Callable[[], list[dict[str, Any]]]
+
+
+@pytest.fixture
+def mails(client: Any) -> Mails:
+    """Mails sent since this test began, oldest first (moto keeps one list per session)."""
+    before = {m["id"] for m in client.get("/dev/outbox.json").get_json()["mails"]}
+
+    def read() -> list[dict[str, Any]]:
+        found = client.get("/dev/outbox.json").get_json()["mails"]
+        return [m for m in reversed(found) if m["id"] not in before]
+
+    return read
+
+
+def token_in(mail: dict[str, Any], page: str) -> str:
+    """The token of the `/<page>/#t=` link in a mail."""
+    for link in mail["links"]:
+        hit = re.search(rf"/{page}/#t=([^\s]+)$", link)
+        if hit:
+            return hit.group(1)
+    raise AssertionError(f"no {page} link in {mail['subject']!r}")
+
+
+def unsubscribe_path(mail: dict[str, Any]) -> str:
+    header = mail["headers"]["List-Unsubscribe"]
+    return re.sub(r"^<https://prefs\.example|>$", "", header)
+
+
+@dataclass
+class Visitor:
+    """A confirmed person, seen through the API with their manage token."""
+
+    client: Any
+    email: str
+    token: str
+    id: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return bearer(self.token)
+
+    def get(self, path: str = "/api/me") -> Any:
+        return self.client.get(path, headers=self.auth)
+
+    def patch_permissions(self, *changes: tuple[str, str, bool], **headers: str) -> Any:
+        body = {"changes": [{"channel": c, "purpose": p, "granted": g} for c, p, g in changes]}
+        return self.client.patch("/api/me/permissions", json=body, headers={**self.auth, **headers})
+
+
+SignUp = Callable[..., Visitor]
+Permissions = tuple[tuple[str, str], ...]
+NEWSLETTER: Permissions = (("email", "newsletter"),)
+
+
+def signup_body(
+    email: str, playbook: Playbook, permissions: Permissions = NEWSLETTER
+) -> dict[str, Any]:
+    """A sign-up the API accepts: the address, the policy in force and the permissions."""
+    return {
+        "email": email,
+        "policy_version": playbook.policy.version,
+        "permissions": [{"channel": c, "purpose": p} for c, p in permissions],
+    }
+
+
+@pytest.fixture
+def sign_up(client: Any, mails: Mails, playbook: Playbook) -> SignUp:
+    counter = iter(range(1_000_000))
+
+    def run(
+        email: str | None = None, permissions: Permissions = NEWSLETTER, **extra: Any
+    ) -> Visitor:
+        address = email or f"visitor{next(counter)}@example.org"
+        seen = len(mails())
+        body = {**signup_body(address, playbook, permissions), **extra}
+        answer = client.post("/api/signup", json=body)
+        assert answer.status_code == 202, answer.get_data(as_text=True)
+        mail = mails()[seen]
+        confirmed = client.post("/api/confirm", json={"token": token_in(mail, "confirm")})
+        assert confirmed.status_code == 200, confirmed.get_data(as_text=True)
+        body = confirmed.get_json()
+        return Visitor(client, address, body["manage_token"], body["person"]["id"])
+
+    return run

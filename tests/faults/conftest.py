@@ -20,7 +20,6 @@ from befriend.core.playbook import Playbook
 from befriend.store import Store
 from befriend.web.app import create_app
 from befriend.web.services import Services
-from tests.api.conftest import mails, sign_up  # noqa: F401  (fixtures, on this app)
 from tests.conftest import REGION
 from tests.faults.inject import Faults
 

@@ -17,8 +17,7 @@ from befriend.core.playbook import Playbook
 from befriend.mailing.worker import drain
 from befriend.store import Store
 from befriend.web.services import Services
-from tests.api.conftest import Mails, SignUp, token_in
-from tests.conftest import REGION, received
+from tests.conftest import REGION, Mails, SignUp, received, token_in
 from tests.faults.conftest import Wire
 from tests.faults.test_table_faults import NEWSLETTER, ledger, problem, retry_after
 

@@ -19,8 +19,8 @@ from befriend.store.table import CONFLICT_TRIES
 from befriend.web.openapi import document
 from befriend.web.services import Services
 from befriend.writer.apply import ATTEMPTS
-from tests.api.conftest import Mails, SignUp, Visitor
 from tests.api.openapi_check import check_response
+from tests.conftest import Mails, SignUp, Visitor
 from tests.faults.conftest import Wire
 
 NEWSLETTER = ("email", "newsletter", False)

@@ -25,8 +25,7 @@ from befriend.credentials.keys import ROLES, Keys
 from befriend.credentials.tokens import Scope, Tokens
 from befriend.mailing.ses import Mailer
 from befriend.web.services import Services
-from tests.api.conftest import Visitor
-from tests.conftest import deliver
+from tests.conftest import Visitor, deliver
 
 
 @dataclass(frozen=True)

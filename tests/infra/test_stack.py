@@ -36,8 +36,7 @@ from befriend.credentials.keys import Keys
 from befriend.mailing.worker import lambda_batch
 from befriend.store import Store
 from befriend.web.app import create_app
-from tests.api.conftest import token_in
-from tests.conftest import REGION, ROOT, START, sqs_event
+from tests.conftest import REGION, ROOT, START, sqs_event, token_in
 from tests.infra.conftest import PACKAGE_KEY, Template, references, translate
 
 SITE_DOMAIN = "prefs.example.org"

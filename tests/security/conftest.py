@@ -24,8 +24,7 @@ from befriend.store import Store
 from befriend.web import dev
 from befriend.web.app import create_app
 from befriend.web.openapi import document
-from tests.api.conftest import Mails, sign_up, token_in  # noqa: F401
-from tests.conftest import ROOT, SECRET, SENDER, deliver
+from tests.conftest import ROOT, SECRET, SENDER, Mails, deliver, token_in
 
 PROBLEM = "application/problem+json"
 AUTOMATIC = frozenset({"HEAD", "OPTIONS"})  # Flask answers these for every rule itself
@@ -63,7 +62,7 @@ def _offline_app() -> Flask:
         table="collect-only",
         secret=SECRET,
         site_url="https://prefs.example",
-        templates=ROOT / "templates",
+        templates=TEMPLATES,
         local=True,
     )
     return create_app(settings, Store("collect-only", client=object()))  # type: ignore[arg-type]
@@ -171,10 +170,6 @@ def call(client: Any, route: Route, path: str, **kwargs: Any) -> Any:
     return client.open(path, method=route.method, **kwargs)
 
 
-def bearer(secret: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {secret}"}
-
-
 def snapshot(store: Store) -> list[dict[str, Any]]:
     """Every item of the table, in key order: equal before and after means nothing changed."""
     items: list[dict[str, Any]] = []
@@ -247,7 +242,7 @@ def app_with(
         mailer = Mailer(
             SENDER,
             playbook.organisation.name,
-            mail_templates(ROOT / "templates"),
+            mail_templates(TEMPLATES),
             client=ses,
         )
         queue = MailQueue(name=f"{store.table}-mail-{len(apps)}", region=settings.region)
@@ -265,7 +260,7 @@ def app_with(
 def mails(ses: Any, apps: list[Flask]) -> Mails:
     """Mails sent since this test began, oldest first, as /dev/outbox.json shows them.
 
-    tests/api's fixture of this name reads the whole outbox on every call, and moto keeps
+    tests/conftest.py's fixture of this name reads the whole outbox on every call, and moto keeps
     one outbox for the session: with the hundreds of sign-ups these tests make, reading
     only the new mails keeps the folder's run time linear."""
     from moto.core import DEFAULT_ACCOUNT_ID  # type: ignore[attr-defined]

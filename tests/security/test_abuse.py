@@ -19,8 +19,7 @@ from befriend.clock import SettableClock
 from befriend.core.playbook import Playbook
 from befriend.credentials.pseudonyms import Pseudonyms
 from befriend.store import Store
-from tests.api.conftest import Mails, SignUp, token_in
-from tests.conftest import SECRET
+from tests.conftest import SECRET, Mails, SignUp, token_in
 from tests.security.conftest import assert_problem, snapshot
 
 ORIGIN_SECRET = "origin-secret-that-is-long-enough-0123456789"
@@ -147,7 +146,7 @@ def test_a_signup_whose_mail_ses_refused_is_mailed_when_tried_again(
     assert services.queue.waiting() == 1
     assert len(mails_to(mails, "later@example.org")) == 1
     assert services.queue.waiting() == 0
-    # A second delivery of the same job sending nothing: tests/api/test_mail_jobs.py.
+    # A second delivery of the same job sending nothing: tests/mailing/test_mail_jobs.py.
 
 
 # --- 3. limits per mailbox and per client ---

@@ -21,9 +21,7 @@ from werkzeug.test import Client
 from befriend.build.sitegen import build_site
 from befriend.local.server import SiteAndApi
 from befriend.store import Store
-from tests.api.conftest import SignUp
-from tests.api.test_lambda import FakeLambdaContext, load_event
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SignUp
 from tests.security.conftest import (
     ROUTES,
     Keyring,
@@ -33,6 +31,7 @@ from tests.security.conftest import (
     route_ids,
     snapshot,
 )
+from tests.test_lambda_app import FakeLambdaContext, load_event
 
 ORIGINS = [
     "https://evil.example",

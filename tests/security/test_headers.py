@@ -26,13 +26,11 @@ from befriend.store import Store
 from befriend.web.app import SECURITY_HEADERS
 from befriend.web.marketer.reports import SVG_POLICY
 from befriend.web.requestlog import HEADER
-from tests.api.conftest import Mails, SignUp, Visitor, unsubscribe_path
-from tests.conftest import ROOT
+from tests.conftest import ROOT, Mails, SignUp, Visitor, bearer, unsubscribe_path
 from tests.security.conftest import (
     ROUTES,
     Keyring,
     Route,
-    bearer,
     call,
     manage_request,
     marketer_request,
@@ -100,7 +98,7 @@ class World:
 
     def pending_confirm(self) -> str:
         """The confirmation token of a sign-up nobody has confirmed yet."""
-        from tests.api.conftest import token_in
+        from tests.conftest import token_in
 
         if self._pending is None:
             address = "headers-pending@example.org"
@@ -136,14 +134,14 @@ class World:
         elif route.endpoint == "visitor.link":
             path, kwargs = route.path(), {"json": {"email": self.visitor.email}}
         elif route.endpoint == "visitor.confirm":
-            from tests.api.conftest import token_in
+            from tests.conftest import token_in
 
             confirm = token_in(self.mails()[0], "confirm")
             path, kwargs = route.path(), {"json": {"token": confirm}}
         elif route.endpoint == "visitor.confirm_preview":
             path, kwargs = route.path(), {"json": {"token": self.pending_confirm()}}
         elif route.endpoint == "visitor.confirm_fresh_link":
-            from tests.api.conftest import token_in
+            from tests.conftest import token_in
 
             spent = token_in(self.mails()[0], "confirm")
             path, kwargs = route.path(), {"json": {"token": spent}}

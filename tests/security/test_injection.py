@@ -34,9 +34,8 @@ from befriend.core.reports import REPORTS, Report, Section
 from befriend.credentials.tokens import Tokens
 from befriend.reports.spreadsheet import FORMULA_START
 from befriend.store import Store
-from tests.api.conftest import Mails, SignUp, Visitor, token_in, unsubscribe_path
-from tests.conftest import SECRET, START
-from tests.security.conftest import Keyring, assert_problem, bearer, snapshot
+from tests.conftest import SECRET, START, Mails, SignUp, Visitor, bearer, token_in, unsubscribe_path
+from tests.security.conftest import Keyring, assert_problem, snapshot
 
 PAYLOADS = {
     "script": "<script>alert(1)</script>",

@@ -15,14 +15,13 @@ import pytest
 from flask import Flask
 
 from befriend.store import Store
-from tests.api.conftest import Mails, SignUp, token_in, unsubscribe_path
+from tests.conftest import Mails, SignUp, bearer, token_in, unsubscribe_path
 from tests.security.conftest import (
     MANAGE_ROUTES,
     MARKETER_ROUTES,
     ROUTES,
     Route,
     assert_problem,
-    bearer,
     call,
     manage_request,
     person_items,

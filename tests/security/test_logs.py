@@ -4,7 +4,7 @@ A whole flow runs with logging captured: sign-up (JSON and form), confirmation (
 Idempotency-Key), every manage route, sign out everywhere, a link by mail, one-click
 unsubscribe, every marketer route with keys of each kind, and errors with tokens in the
 path, the query and the headers, and an internal error. Every record is searched, with its
-arguments, its traceback and any base64 in it decoded. tests/api/test_requestlog.py does
+arguments, its traceback and any base64 in it decoded. tests/web/test_requestlog.py does
 the same at INFO, the level Lambda keeps; here every logger is at DEBUG.
 
 `befriend serve`'s access log (werkzeug's request line, which holds the path) is read too.
@@ -36,13 +36,11 @@ from befriend.clock import SettableClock
 from befriend.core.playbook import Playbook
 from befriend.local.server import RedactingHandler, SiteAndApi
 from befriend.store import Store
-from tests.api.conftest import Mails, token_in, unsubscribe_path
-from tests.conftest import ROOT, SECRET
+from tests.conftest import ROOT, SECRET, Mails, bearer, token_in, unsubscribe_path
 from tests.security.conftest import (
     MANAGE_ROUTES,
     MARKETER_ROUTES,
     Keyring,
-    bearer,
     call,
     manage_request,
     marketer_request,

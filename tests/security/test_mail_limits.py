@@ -19,7 +19,7 @@ from flask import Flask
 from befriend.clock import SettableClock
 from befriend.core.playbook import Playbook
 from befriend.store import Store
-from tests.api.conftest import Mails, token_in
+from tests.conftest import Mails, token_in
 from tests.security.conftest import snapshot
 
 VARIABLE = {"X-Request-Id"}

@@ -19,7 +19,7 @@ import pytest
 from befriend.clock import SettableClock
 from befriend.credentials.tokens import Tokens
 from befriend.store import Store
-from tests.api.conftest import SignUp
+from tests.conftest import SignUp, bearer
 from tests.security.conftest import (
     MARKETER_ROUTES,
     ROLES,
@@ -27,7 +27,6 @@ from tests.security.conftest import (
     Keyring,
     Route,
     assert_problem,
-    bearer,
     call,
     marketer_request,
     route_ids,

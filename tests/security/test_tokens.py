@@ -18,15 +18,13 @@ from itsdangerous import URLSafeTimedSerializer
 from befriend.clock import SettableClock
 from befriend.credentials.tokens import Tokens
 from befriend.store import Store
-from tests.api.conftest import Mails, SignUp, Visitor, token_in, unsubscribe_path
-from tests.conftest import SECRET, START
+from tests.conftest import SECRET, START, Mails, SignUp, Visitor, bearer, token_in, unsubscribe_path
 from tests.security.conftest import (
     MANAGE_ROUTES,
     SCOPES,
     Keyring,
     Route,
     assert_problem,
-    bearer,
     call,
     manage_request,
     person_items,

@@ -11,8 +11,7 @@ import pytest
 
 from befriend.build.sitegen import MARKER, SiteError, build_site
 from befriend.core.playbook import Playbook
-from tests.conftest import ROOT
-from tests.site.conftest import TEMPLATES
+from tests.conftest import ROOT, TEMPLATES
 from tests.site.test_pages import PAGES
 
 COMMITTED = ROOT / "site"

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import pytest
 
 from befriend.core.playbook import Playbook
-from tests.api.conftest import Mails, token_in
+from tests.conftest import Mails, token_in
 from tests.site.pages import Page, read_page
 
 PAGES = (

@@ -9,8 +9,7 @@ from typing import Any
 from befriend.clock import SettableClock
 from befriend.credentials.keys import Keys
 from befriend.store import Store, keys
-from tests.api.conftest import SignUp
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SignUp
 
 
 def documented() -> dict[str, tuple[str, str]]:

@@ -6,8 +6,7 @@ from typing import Any
 
 from befriend.credentials.pseudonyms import Pseudonyms, email_key
 from befriend.store import Store
-from tests.api.conftest import Mails, SignUp, token_in
-from tests.conftest import SECRET, START
+from tests.conftest import SECRET, START, Mails, SignUp, token_in
 
 # Items about no one: report counters (numbers), requests per client address (a keyed hash,
 # gone in two hours), and finished mail jobs (a random id, gone in 15 days).

@@ -14,8 +14,7 @@ from befriend.config import Settings
 from befriend.mailing.ses import Mailer, mail_templates
 from befriend.store import Store
 from befriend.web.app import create_app
-from tests.api.conftest import token_in
-from tests.conftest import REGION, ROOT, SENDER, received
+from tests.conftest import REGION, ROOT, SENDER, received, token_in
 
 
 def test_permission_and_stage_changes_reach_the_bus(

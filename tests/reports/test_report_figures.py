@@ -12,8 +12,7 @@ from befriend.core.reports import Period
 from befriend.credentials.keys import Keys
 from befriend.reports.recount import read_report
 from befriend.store import Store
-from tests.api.conftest import Mails, SignUp, token_in
-from tests.conftest import START
+from tests.conftest import START, Mails, SignUp, token_in
 
 STAMP = START.strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -14,8 +14,7 @@ from befriend.clock import SettableClock
 from befriend.jobs import scheduled
 from befriend.store import Store
 from befriend.web.services import Services
-from tests.api.conftest import SignUp
-from tests.conftest import REGION, received, run_lambda
+from tests.conftest import REGION, SignUp, received, run_lambda
 
 
 @pytest.fixture

@@ -20,9 +20,8 @@ from flask import Flask
 from befriend.credentials.keys import Keys
 from befriend.store import Store
 from befriend.web.requestlog import HEADER, request_id
-from tests.api.conftest import token_in, unsubscribe_path
-from tests.api.test_lambda import FakeLambdaContext, header, load_event
-from tests.conftest import START
+from tests.conftest import START, token_in, unsubscribe_path
+from tests.test_lambda_app import FakeLambdaContext, header, load_event
 
 FIELDS = {"request_id", "method", "route", "status", "duration_ms"}
 EMAIL = "Demo.Visitor.1@example.org"

@@ -23,8 +23,7 @@ from befriend.credentials.keys import Keys
 from befriend.credentials.pseudonyms import Pseudonyms
 from befriend.reports import spreadsheet
 from befriend.store import Store
-from tests.api.conftest import SignUp, Visitor
-from tests.conftest import ROOT, SECRET
+from tests.conftest import ROOT, SECRET, SignUp, Visitor, bearer
 
 Keyring = dict[str, str]
 
@@ -45,10 +44,6 @@ def marketer_roles() -> tuple[str, ...]:
 def marks(*event_ids: str) -> list[str]:
     """What the store keeps of event ids: keyed hashes, never the ids themselves."""
     return [Pseudonyms(SECRET).fingerprint(f"event:{e}".encode()) for e in event_ids]
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 def stamp(moment: datetime) -> str:

@@ -27,8 +27,7 @@ from befriend.core.playbook import Playbook
 from befriend.credentials.pseudonyms import email_key
 from befriend.credentials.tokens import Tokens
 from befriend.store import Store
-from tests.api.conftest import SignUp
-from tests.conftest import SECRET
+from tests.conftest import SECRET, SignUp
 
 HEADER = (
     "email,name,interests,permissions,consent_at,consent_source,"

@@ -22,8 +22,7 @@ from befriend.mailing.jobs import link_job, signup_job
 from befriend.mailing.worker import lambda_batch
 from befriend.store import Store
 from befriend.web.services import Services
-from tests.api.conftest import Mails, SignUp, token_in
-from tests.conftest import REGION, SENDER, run_lambda, sqs_event
+from tests.conftest import REGION, SENDER, Mails, SignUp, run_lambda, sqs_event, token_in
 
 
 def a_signup(services: Services, playbook: Playbook, email: str) -> dict[str, Any]:

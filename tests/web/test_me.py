@@ -7,7 +7,7 @@ from typing import Any
 
 from befriend.clock import SettableClock
 from befriend.store import Store
-from tests.api.conftest import SignUp
+from tests.conftest import SignUp
 
 
 def states(me: dict[str, Any]) -> dict[tuple[str, str], str]:

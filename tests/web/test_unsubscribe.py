@@ -6,8 +6,7 @@ from typing import Any
 
 from befriend.credentials.tokens import Tokens
 from befriend.store import Store
-from tests.api.conftest import Mails, SignUp, unsubscribe_path
-from tests.conftest import SECRET
+from tests.conftest import SECRET, Mails, SignUp, unsubscribe_path
 
 
 def granted(visitor: Any) -> set[tuple[str, str]]:

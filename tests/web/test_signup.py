@@ -6,7 +6,7 @@ from typing import Any
 
 from befriend.clock import SettableClock
 from befriend.store import Store
-from tests.api.conftest import Mails, SignUp, token_in
+from tests.conftest import Mails, SignUp, token_in
 
 
 def body(playbook: Any, email: str = "new@example.org", **extra: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 from befriend.clock import SettableClock
 from befriend.core.playbook import Playbook
 from befriend.store import Store
-from tests.api.conftest import SignUp, Visitor
+from tests.conftest import SignUp, Visitor
 
 
 def answer(visitor: Visitor, **body: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from befriend.clock import SettableClock
 from befriend.jobs.audit import verify_ledgers
 from befriend.jobs.sweeps import sweep_lapses
 from befriend.store import Store
-from tests.api.conftest import SignUp
+from tests.conftest import SignUp
 
 
 def test_the_sweep_withdraws_lapsed_permissions_with_source_expiry(

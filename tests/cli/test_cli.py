@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from befriend.cli import main
 from befriend.store import Store
-from tests.api.conftest import SignUp
+from tests.conftest import SignUp
 
 
 def run(store: Store, *args: str) -> Any:
