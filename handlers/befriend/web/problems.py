@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -70,63 +71,53 @@ def problem(
     )
 
 
+_STALE = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+LINK_TITLE = "This link or token does not work"
+
+# Each domain error and the problem it becomes.
+DOMAIN: dict[type[Exception], Callable[[Any], Problem]] = {
+    InvalidInput: lambda exc: Problem(
+        422,
+        "invalid-input",
+        "The request has invalid fields",
+        "Fix the fields listed in `errors` and send it again.",
+        errors=[{"field": e.field, "message": e.message} for e in exc.errors],
+    ),
+    InvalidToken: lambda exc: Problem(
+        401, "invalid-token", LINK_TITLE, f"{exc} Ask for a fresh link by email.", headers=_STALE
+    ),
+    NotFound: lambda exc: Problem(
+        401,
+        "invalid-token",
+        LINK_TITLE,
+        "It no longer names anyone here. Ask for a fresh link by email.",
+        headers=_STALE,
+    ),
+    WrongScope: lambda exc: Problem(403, "wrong-scope", "This token is not for this", str(exc)),
+    ConcurrentChange: lambda exc: Problem(
+        409,
+        "concurrent-change",
+        "Changed elsewhere at the same time",
+        "Nothing was lost; load the latest state and try again.",
+        headers={"Retry-After": "1"},
+    ),
+    IdempotencyMismatch: lambda exc: Problem(
+        422,
+        "idempotency-key-reused",
+        "This Idempotency-Key was used for a different request",
+        str(exc),
+    ),
+}
+
+
+def _answer(exc: Problem) -> Response:
+    return problem(exc.status, exc.slug, exc.title, exc.detail, **exc.extra)
+
+
 def register(app: Flask) -> None:
-    @app.errorhandler(Problem)
-    def _problem(exc: Problem) -> Response:
-        return problem(exc.status, exc.slug, exc.title, exc.detail, **exc.extra)
-
-    @app.errorhandler(InvalidInput)
-    def _invalid(exc: InvalidInput) -> Response:
-        return problem(
-            422,
-            "invalid-input",
-            "The request has invalid fields",
-            "Fix the fields listed in `errors` and send it again.",
-            errors=[{"field": e.field, "message": e.message} for e in exc.errors],
-        )
-
-    @app.errorhandler(InvalidToken)
-    def _token(exc: InvalidToken) -> Response:
-        return problem(
-            401,
-            "invalid-token",
-            "This link or token does not work",
-            f"{exc} Ask for a fresh link by email.",
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        )
-
-    @app.errorhandler(NotFound)
-    def _gone(exc: NotFound) -> Response:
-        return problem(
-            401,
-            "invalid-token",
-            "This link or token does not work",
-            "It no longer names anyone here. Ask for a fresh link by email.",
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        )
-
-    @app.errorhandler(WrongScope)
-    def _scope(exc: WrongScope) -> Response:
-        return problem(403, "wrong-scope", "This token is not for this", str(exc))
-
-    @app.errorhandler(ConcurrentChange)
-    def _conflict(exc: ConcurrentChange) -> Response:
-        return problem(
-            409,
-            "concurrent-change",
-            "Changed elsewhere at the same time",
-            "Nothing was lost; load the latest state and try again.",
-            headers={"Retry-After": "1"},
-        )
-
-    @app.errorhandler(IdempotencyMismatch)
-    def _idem(exc: IdempotencyMismatch) -> Response:
-        return problem(
-            422,
-            "idempotency-key-reused",
-            "This Idempotency-Key was used for a different request",
-            str(exc),
-        )
+    app.register_error_handler(Problem, _answer)
+    for kind, becomes in DOMAIN.items():
+        app.register_error_handler(kind, lambda exc, becomes=becomes: _answer(becomes(exc)))
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
