@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 from zoneinfo import available_timezones
 
 from msgspec import to_builtins
-from msgspec.structs import fields
 
 from befriend.core.contract import requests as bodies
 from befriend.core.contract.reading import Bad, Reading
@@ -181,9 +180,7 @@ def read_interests(body: object, playbook: Playbook) -> tuple[str, ...]:
 
 def read_settings(body: object, playbook: Playbook, now: datetime) -> SettingsPatch:
     r = Reading(body, bodies.SettingsPatch)
-    if not r.body and not r.errors:
-        allowed = ", ".join(sorted(f.encode_name for f in fields(bodies.SettingsPatch)))
-        r.fail("", f"nothing to change; send any of: {allowed}")
+    r.needs_one("nothing to change; send any of")
     r.check("time_zone", _zone)
     for name in ("quiet_hours", "max_per_week", "handles"):
         r.check(name, lambda v: _channels(v, playbook))
@@ -206,9 +203,7 @@ def read_settings(body: object, playbook: Playbook, now: datetime) -> SettingsPa
 
 def read_survey(body: object, playbook: Playbook) -> SurveyAnswers:
     r = Reading(body, bodies.Survey)
-    if not r.body and not r.errors:
-        allowed = ", ".join(sorted(f.encode_name for f in fields(bodies.Survey)))
-        r.fail("", f"answer at least one question: {allowed}")
+    r.needs_one("answer at least one question")
     found = playbook.survey.found_us if playbook.survey else {}
     r.check("found_us", lambda v: _choice(v, found))
     r.check("how_often", lambda v: _choice(v, HOW_OFTEN))

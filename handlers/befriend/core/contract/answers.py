@@ -7,7 +7,7 @@ are closed: a field the type does not declare is a drift the tests catch."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from msgspec import UNSET, Meta, Struct, UnsetType, field
 
@@ -30,7 +30,6 @@ from befriend.core.contract.fields import (
     Text,
     Topic,
     Where,
-    at_most,
     choice,
     count,
     keys,
@@ -41,6 +40,7 @@ from befriend.core.contract.requests import (
     MAX_ID,
     MAX_NAME,
     OFFERED,
+    Cap,
     Pair,
     PersonRef,
     QuietHours,
@@ -144,13 +144,15 @@ class QuietHoursOwn(Answer):
     own: bool
 
 
+V = TypeVar("V")
+# An object holding each of the playbook's channels as a key.
+EveryChannel = Annotated[dict[str, V], keys("channels", every=True)]
+
+
 class Settings(Answer):
     time_zone: Text
-    quiet_hours: Annotated[dict[str, QuietHoursOwn | None], keys("channels", every=True)]
-    max_per_week: Annotated[
-        dict[str, Annotated[int, Meta(ge=0), at_most("max_per_week")] | None],
-        keys("channels", every=True),
-    ]
+    quiet_hours: EveryChannel[QuietHoursOwn | None]
+    max_per_week: EveryChannel[Cap | None]
     paused_until: Stamp | None
     handles: Annotated[dict[str, str | None], keys("handles", every=True)]
 

@@ -76,6 +76,11 @@ class Reading(Generic[B]):
     def fail(self, where: str, message: str) -> None:
         self.errors.append(FieldError(where, message))
 
+    def needs_one(self, say: str) -> None:
+        """Refuse an empty object, naming what it may hold."""
+        if not self.body and not self.errors:
+            self.fail("", f"{say}: {', '.join(sorted(_fields(self.kind)))}")
+
     def sent(self, name: str) -> bool:
         """Whether the body held `name`, whatever its value."""
         return name in self.body

@@ -7,7 +7,7 @@ depends on the playbook (a known channel, an offered pair, a real time zone) is 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from msgspec import UNSET, Meta, Struct, UnsetType, field
 
@@ -172,47 +172,32 @@ class QuietHours(Body):
     until: Annotated[Clock, says("must be a 24-hour time like 21:00")]
 
 
+KEYED_SAYS = "must be an object keyed by channel id"
+V = TypeVar("V")
+# An object holding any of the playbook's channels as keys.
+SomeChannels = Annotated[dict[str, V], keys("channels", every=False), says(KEYED_SAYS)]
+Cap = Annotated[int, Meta(ge=0), at_most("max_per_week")]
+PauseUntil = Annotated[
+    str,
+    says(
+        "must be an ISO 8601 date or date-time, or null",
+        max_length=MAX_STAMP,
+        description="A future ISO 8601 date or date-time; null ends a pause",
+    ),
+]
+
+
 class SettingsPatch(Body):
     """Only the keys sent change; null means back to the default."""
 
     schema_extra: ClassVar[dict[str, Any]] = {"minProperties": 1}
     name: Name | UnsetType = UNSET
     time_zone: Zone | UnsetType = UNSET
-    quiet_hours: (
-        Annotated[
-            dict[str, QuietHours | None],
-            keys("channels", every=False),
-            says("must be an object keyed by channel id"),
-        ]
-        | UnsetType
-    ) = UNSET
-    max_per_week: (
-        Annotated[
-            dict[str, Annotated[int, Meta(ge=0), at_most("max_per_week")] | None],
-            keys("channels", every=False),
-            says("must be an object keyed by channel id"),
-        ]
-        | UnsetType
-    ) = UNSET
-    paused_until: (
-        Annotated[
-            str,
-            says(
-                "must be an ISO 8601 date or date-time, or null",
-                max_length=MAX_STAMP,
-                description="A future ISO 8601 date or date-time; null ends a pause",
-            ),
-        ]
-        | UnsetType
-        | None
-    ) = UNSET
+    quiet_hours: SomeChannels[QuietHours | None] | UnsetType = UNSET
+    max_per_week: SomeChannels[Cap | None] | UnsetType = UNSET
+    paused_until: PauseUntil | UnsetType | None = UNSET
     handles: (
-        Annotated[
-            dict[str, str | None],
-            keys("handles", every=False),
-            says("must be an object keyed by channel id"),
-        ]
-        | UnsetType
+        Annotated[dict[str, str | None], keys("handles", every=False), says(KEYED_SAYS)] | UnsetType
     ) = UNSET
 
 

@@ -1,4 +1,4 @@
-"""The marketer's API: its schemas and paths, each operation needing an API key."""
+"""The marketer's API: its paths, each operation needing an API key."""
 
 from __future__ import annotations
 
@@ -12,14 +12,18 @@ from befriend.web.openapi.components import ref
 ROLE_NOTE = "Needs an API key with the role {role} (or admin)."
 
 
+def marketer_operation(
+    operation_id: str, summary: str, role: str, responses: dict[str, Any], **extra: Any
+) -> Schema:
+    """An operation of the marketer's API, open to keys with `role` (or admin)."""
+    note = " ".join([ROLE_NOTE.format(role=role), extra.pop("note", "")]).strip()
+    return operation(
+        operation_id, summary, responses, key=role, tag="marketer", description=note, **extra
+    )
+
+
 def _marketer_paths(pb: Playbook) -> dict[str, Any]:
-    def op(
-        operation_id: str, summary: str, role: str, responses: dict[str, Any], **extra: Any
-    ) -> Schema:
-        note = " ".join([ROLE_NOTE.format(role=role), extra.pop("note", "")]).strip()
-        return operation(
-            operation_id, summary, responses, key=role, tag="marketer", description=note, **extra
-        )
+    op = marketer_operation
 
     person_param = [
         {"name": "person_id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -31,6 +35,11 @@ def _marketer_paths(pb: Playbook) -> dict[str, Any]:
         "schema": {"enum": list(pb.plays)},
     }
     unknown = {"404": answer("Problem")}
+
+    def about_person(operation_id: str, summary: str, found: Schema, **extra: Any) -> Schema:
+        responses = {**unknown, "200": found}
+        return op(operation_id, summary, "reader", responses, parameters=person_param, **extra)
+
     ingest_refusals = {
         "400": answer("Problem"),
         "409": answer("Conflict"),
@@ -40,28 +49,18 @@ def _marketer_paths(pb: Playbook) -> dict[str, Any]:
     }
     return {
         "/api/people/{person_id}": {
-            "get": op(
+            "get": about_person(
                 "getPerson",
                 "A person as they see themselves, and where they stand",
-                "reader",
-                {
-                    **unknown,
-                    "200": json_body(ref(answers.Person), "The person, as GET /api/me shows"),
-                },
-                parameters=person_param,
+                json_body(ref(answers.Person), "The person, as GET /api/me shows"),
                 note="Pending, erasing and unknown people are not found.",
             )
         },
         "/api/people/{person_id}/next-steps": {
-            "get": op(
+            "get": about_person(
                 "getNextSteps",
                 "The plays that suit a person now, best first",
-                "reader",
-                {
-                    **unknown,
-                    "200": json_body(ref(answers.NextSteps), "Stage, circle and next steps"),
-                },
-                parameters=person_param,
+                json_body(ref(answers.NextSteps), "Stage, circle and next steps"),
             )
         },
         "/api/plays": {

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from msgspec import Struct
+
 from befriend.core.contract import answers, requests
 from befriend.core.playbook import Playbook
-from befriend.web.openapi.blocks import HTML_PAGE, answer, header, json_body, operation
+from befriend.web.openapi.blocks import HTML_PAGE, Schema, answer, header, json_body, operation
 from befriend.web.openapi.components import ref
 
 
@@ -42,6 +44,12 @@ def _visitor_paths(pb: Playbook) -> dict[str, Any]:
         "415": answer("Problem"),
         "422": answer("Problem"),
     }
+
+    def change(operation_id: str, summary: str, body: type[Struct]) -> Schema:
+        """A change to the person's own page: answered with the person as they are now."""
+        responses = {**invalid, "200": me, "409": answer("Conflict")}
+        return operation(operation_id, summary, responses, auth=True, body=ref(body))
+
     return {
         "/api/health": {
             "get": operation(
@@ -188,30 +196,18 @@ def _visitor_paths(pb: Playbook) -> dict[str, Any]:
             ),
         },
         "/api/me/permissions": {
-            "patch": operation(
-                "changePermissions",
-                "Grant or withdraw permissions",
-                {**invalid, "200": me, "409": answer("Conflict")},
-                auth=True,
-                body=ref(requests.PermissionChanges),
+            "patch": change(
+                "changePermissions", "Grant or withdraw permissions", requests.PermissionChanges
             )
         },
         "/api/me/interests": {
-            "put": operation(
-                "setInterests",
-                "Replace my interests",
-                {**invalid, "200": me, "409": answer("Conflict")},
-                auth=True,
-                body=ref(requests.Interests),
-            )
+            "put": change("setInterests", "Replace my interests", requests.Interests)
         },
         "/api/me/settings": {
-            "patch": operation(
+            "patch": change(
                 "updateSettings",
                 "Change name, time zone, quiet hours, caps, pause, handles",
-                {**invalid, "200": me, "409": answer("Conflict")},
-                auth=True,
-                body=ref(requests.SettingsPatch),
+                requests.SettingsPatch,
             )
         },
         "/api/me/withdraw-all": {

@@ -6,8 +6,9 @@ from typing import Any
 
 from befriend.core.contract import answers
 from befriend.core.reports import MAX_DAYS, REPORTS
-from befriend.web.openapi.blocks import Schema, answer, json_body, operation
+from befriend.web.openapi.blocks import Schema, answer, json_body
 from befriend.web.openapi.components import ref
+from befriend.web.openapi.marketer import marketer_operation
 
 NO_STORE: Schema = {
     "required": True,
@@ -18,15 +19,7 @@ NO_STORE: Schema = {
 
 def _report_paths() -> dict[str, Any]:
     def op(operation_id: str, summary: str, responses: dict[str, Any], **extra: Any) -> Schema:
-        return operation(
-            operation_id,
-            summary,
-            responses,
-            key="reader",
-            tag="marketer",
-            description="Needs an API key with the role reader (or admin).",
-            **extra,
-        )
+        return marketer_operation(operation_id, summary, "reader", responses, **extra)
 
     day = {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
     return {

@@ -9,31 +9,29 @@ from befriend.web.openapi.components import ref
 
 def _responses() -> dict[str, Schema]:
     problem = {"application/problem+json": {"schema": ref(answers.Problem)}}
+
+    def waiting(description: str, wait: str) -> Schema:
+        """A problem answered with a header saying what to send or how long to wait."""
+        return {"description": description, "headers": {wait: header(wait)}, "content": problem}
+
     return {
         "Problem": {"description": "RFC 9457 problem", "content": problem},
-        "Unauthorized": {
-            "description": "No manage token, or one that is forged, expired, signed out or "
-            "names no one any more",
-            "headers": {"WWW-Authenticate": header("WWW-Authenticate")},
-            "content": problem,
-        },
-        "KeyUnauthorized": {
-            "description": "No API key, or one that is unknown or revoked (a manage token is "
-            "not an API key)",
-            "headers": {"WWW-Authenticate": header("WWW-Authenticate")},
-            "content": problem,
-        },
-        "Conflict": {
-            "description": "Changed elsewhere at the same time, more often than we retry",
-            "headers": {"Retry-After": header("Retry-After")},
-            "content": problem,
-        },
-        "Busy": {
-            "description": "The table shed load or was out of reach; send the same request "
-            "again after Retry-After (nothing is recorded twice)",
-            "headers": {"Retry-After": header("Retry-After")},
-            "content": problem,
-        },
+        "Unauthorized": waiting(
+            "No manage token, or one that is forged, expired, signed out or names no one any more",
+            "WWW-Authenticate",
+        ),
+        "KeyUnauthorized": waiting(
+            "No API key, or one that is unknown or revoked (a manage token is not an API key)",
+            "WWW-Authenticate",
+        ),
+        "Conflict": waiting(
+            "Changed elsewhere at the same time, more often than we retry", "Retry-After"
+        ),
+        "Busy": waiting(
+            "The table shed load or was out of reach; send the same request again after"
+            " Retry-After (nothing is recorded twice)",
+            "Retry-After",
+        ),
         "TooManyRequests": {
             "description": "Too many sign-ups or link requests from this client this hour: a"
             " problem for JSON, an HTML page for a form post",
