@@ -35,30 +35,47 @@ def open_store(table: str, endpoint_url: str | None, region: str) -> Store:
     from befriend.store import Store
 
     target = resolve(table, endpoint_url, region)
-    endpoint = target.endpoint_url
-    if endpoint and urlsplit(endpoint).hostname in ("127.0.0.1", "localhost", "::1"):
+    local_credentials(target.endpoint_url)
+    return Store(target.table, endpoint_url=target.endpoint_url, region=target.region)
+
+
+def local_credentials(endpoint_url: str | None) -> None:
+    """moto on loopback takes any credentials, but boto3 will not sign without some."""
+    if endpoint_url and urlsplit(endpoint_url).hostname in ("127.0.0.1", "localhost", "::1"):
         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             os.environ.setdefault(name, "local")
-    return Store(target.table, endpoint_url=endpoint, region=target.region)
 
 
 # befriend.credentials.keys.ROLES, spelled out so that parsing options does not import boto3.
 KEY_ROLES = ("reader", "ingest", "admin")
 Command = TypeVar("Command", bound=Callable[..., None])
+DYNAMODB_ENDPOINT = "DynamoDB endpoint, e.g. the moto endpoint `befriend serve` prints."
 
 
 def table_options(command: Command) -> Command:
     """--table, --endpoint-url and --region, as `ledger verify` takes them."""
-    command = click.option(
-        "--region", envvar="AWS_DEFAULT_REGION", default="eu-west-1", show_default=True
-    )(command)
-    command = click.option(
-        "--endpoint-url",
-        envvar="AWS_ENDPOINT_URL",
-        help="DynamoDB endpoint, e.g. the moto endpoint `befriend serve` prints.",
-    )(command)
     table = click.option("--table", envvar="BEFRIEND_TABLE", default="befriend", show_default=True)
-    return table(command)
+    return table(aws_options(DYNAMODB_ENDPOINT)(command))
+
+
+def aws_options(endpoint_help: str) -> Callable[[Command], Command]:
+    """--endpoint-url (what it reaches said by `endpoint_help`) and --region."""
+    region = click.option(
+        "--region", envvar="AWS_DEFAULT_REGION", default="eu-west-1", show_default=True
+    )
+    endpoint = click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", help=endpoint_help)
+    return lambda command: endpoint(region(command))
+
+
+def folder_option(name: str, default: str, help: str) -> Callable[[Command], Command]:
+    """An option naming a folder, `default` (relative to where the command runs) if not given."""
+    return click.option(
+        name,
+        default=Path(default),
+        show_default=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help=help,
+    )
 
 
 def stamp(moment: datetime | None) -> str:

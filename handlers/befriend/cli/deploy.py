@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import click
 
-from befriend.cli.base import (
-    main,
-)
+from befriend.cli.base import aws_options, folder_option, local_credentials, main
 
 
 @main.command("package")
-@click.option(
-    "--out",
-    default=Path("dist"),
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder to write befriend-lambda.zip into.",
-)
+@folder_option("--out", "dist", "Folder to write befriend-lambda.zip into.")
 @click.option(
     "--python",
     "python",
@@ -57,15 +47,8 @@ def package(out: Path, python: str | None) -> None:
 
 @main.command("publish-site")
 @click.option("--bucket", required=True, help="The site's S3 bucket.")
-@click.option(
-    "--site",
-    default=Path("site"),
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="A folder `befriend build-site` built.",
-)
-@click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", help="S3 endpoint (e.g. moto).")
-@click.option("--region", envvar="AWS_DEFAULT_REGION", default="eu-west-1", show_default=True)
+@folder_option("--site", "site", "A folder `befriend build-site` built.")
+@aws_options("S3 endpoint (e.g. moto).")
 def publish_site(bucket: str, site: Path, endpoint_url: str | None, region: str) -> None:
     """Upload the built site to BUCKET, changing only what differs.
 
@@ -78,9 +61,7 @@ def publish_site(bucket: str, site: Path, endpoint_url: str | None, region: str)
 
     from befriend.build.publish import PublishError, publish
 
-    if endpoint_url and urlsplit(endpoint_url).hostname in ("127.0.0.1", "localhost", "::1"):
-        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-            os.environ.setdefault(name, "local")  # moto on loopback needs no real credentials
+    local_credentials(endpoint_url)
     client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
     try:
         done = publish(client, bucket, site, click.echo)
@@ -94,6 +75,3 @@ def publish_site(bucket: str, site: Path, endpoint_url: str | None, region: str)
         f"ok: s3://{bucket}: {len(done.upload)} uploaded, {len(done.unchanged)} unchanged, "
         f"{len(done.remove)} removed"
     )
-
-
-# --- import and export of people (befriend.jobs.people_io) ---

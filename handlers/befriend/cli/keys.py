@@ -4,21 +4,10 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 import click
 
-if TYPE_CHECKING:
-    pass
-
-
-from befriend.cli.base import (
-    KEY_ROLES,
-    main,
-    open_store,
-    stamp,
-    table_options,
-)
+from befriend.cli.base import KEY_ROLES, main, open_store, stamp, table_options
 
 
 @main.group()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from befriend.cli.base import main, open_store, table_options
+from befriend.cli.base import folder_option, main, open_store, table_options
 
 
 @main.command()
@@ -35,12 +35,8 @@ def serve(host: str, port: int, no_demo: bool, demo_people: int) -> None:
 
 
 @main.command("build-site")
-@click.option(
-    "--out",
-    default=Path("site"),
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder to build into; files an earlier build left there are removed.",
+@folder_option(
+    "--out", "site", "Folder to build into; files an earlier build left there are removed."
 )
 @click.option(
     "--playbook",

@@ -194,6 +194,3 @@ def _differences(headings: tuple[str, str, str], found: list[Difference]) -> Non
         click.echo(
             f"  {label.ljust(widths[0])}  {kept.rjust(widths[1])}  {counted.rjust(widths[2])}"
         )
-
-
-# --- deploying: the Lambda package and the site's bucket ---
