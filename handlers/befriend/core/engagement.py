@@ -13,11 +13,10 @@ from befriend.core.commands import SurveyAnswers
 from befriend.core.ledger import Change, chain
 from befriend.core.person import Person, iso
 from befriend.core.playbook import HOW_OFTEN, SITE, Play, Playbook, Survey
-from befriend.core.plays import next_steps
+from befriend.core.plays import WEEK, next_steps
 from befriend.core.scoring import add_event
 
 OUTCOMES = ("sent", "accepted", "declined")
-WEEK = timedelta(days=7)
 
 
 @dataclass(frozen=True)

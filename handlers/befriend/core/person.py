@@ -152,7 +152,7 @@ def describe(person: Person, playbook: Playbook) -> dict[str, Any]:
         "status": person.status,
         "created_at": iso(person.created_at),
         "confirmed_at": iso(person.confirmed_at),
-        "permissions": [_cell(person, pair) for pair in playbook.grid()],
+        "permissions": [permission_cell(person, pair) for pair in playbook.grid()],
         "interests": [t for t in playbook.topics if t in person.interests],
         "settings": {
             "time_zone": prefs.time_zone,
@@ -171,7 +171,9 @@ def describe(person: Person, playbook: Playbook) -> dict[str, Any]:
     }
 
 
-def _cell(person: Person, pair: Pair) -> dict[str, Any]:
+def permission_cell(person: Person, pair: Pair) -> dict[str, Any]:
+    """One channel × purpose as a person's page and an export show it: its state, since
+    when, how it was given and under which policy version."""
     found = person.permissions.get(pair)
     return {
         "channel": pair[0],

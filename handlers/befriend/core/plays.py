@@ -18,7 +18,7 @@ from befriend.core.person import Person
 from befriend.core.playbook import SITE, Play, Playbook, QuietHours
 from befriend.core.stages import facts, placed
 
-WEEK = timedelta(days=7)
+WEEK = timedelta(days=7)  # the window of the weekly caps: contacts are kept this long
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from befriend.core.imports import (
     read_row,
     row_email,
 )
-from befriend.core.person import Person, iso
+from befriend.core.person import Person, iso, permission_cell
 from befriend.core.playbook import Playbook
 from befriend.credentials.pseudonyms import Pseudonyms, email_key
 from befriend.reports.spreadsheet import Value, cell
@@ -155,9 +155,8 @@ def csv_row(person: Person, playbook: Playbook) -> list[Value]:
         ";".join(t for t in playbook.topics if t in person.interests),
     ]
     for pair in playbook.grid():
-        found = person.permissions.get(pair)
-        row += [person.state(pair), iso(found.since) if found else None]
-        row.append(found.source if found else None)
+        shown = permission_cell(person, pair)
+        row += [shown["state"], shown["since"], shown["source"]]
     return row
 
 
@@ -172,18 +171,7 @@ def json_record(person: Person, playbook: Playbook) -> dict[str, Any]:
         "created_at": iso(person.created_at),
         "confirmed_at": iso(person.confirmed_at),
         "interests": [t for t in playbook.topics if t in person.interests],
-        "permissions": [
-            {
-                "channel": channel,
-                "purpose": purpose,
-                "state": person.state((channel, purpose)),
-                "since": iso(found.since) if found else None,
-                "source": found.source if found else None,
-                "policy_version": found.policy_version if found else None,
-            }
-            for channel, purpose in playbook.grid()
-            for found in [person.permissions.get((channel, purpose))]
-        ],
+        "permissions": [permission_cell(person, pair) for pair in playbook.grid()],
     }
 
 
