@@ -100,14 +100,10 @@ class People(PersonItems):
                     "ExpressionAttributeValues": clock,
                 }
             },
-            self._put_new_profile(person),
+            self._put_profile(person, None),
             *self._count_ops(counts),
         ]
-        try:
-            self._transact(ops, "the sign-up collided with other writes too often")
-        except ConditionFailed:
-            return False  # the address was claimed meanwhile
-        return True
+        return self._claimed(ops, "the sign-up collided with other writes too often")
 
     def commit(
         self,
@@ -167,15 +163,21 @@ class People(PersonItems):
         saved = replace(outcome.person, revision=1)
         ops = [
             self._claim(saved, email_key),
-            self._put_new_profile(saved),
+            self._put_profile(saved, None),
             *self._history(outcome, saved),
             *self._count_ops(counts),
         ]
+        claimed = self._claimed(ops, "the new person collided with other writes too often")
+        return saved if claimed else None
+
+    def _claimed(self, ops: list[Any], conflict: str) -> bool:
+        """Write a new person's transaction; False when its address was claimed meanwhile
+        (its conditions are all on the address and the new person's key being free)."""
         try:
-            self._transact(ops, "the new person collided with other writes too often")
+            self._transact(ops, conflict)
         except ConditionFailed:
-            return None  # the address was claimed meanwhile
-        return saved
+            return False
+        return True
 
     def _claim(self, person: Person, email_key: str) -> dict[str, Any]:
         """The address lookup of a new person, written only if nobody has the address."""

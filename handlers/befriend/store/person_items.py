@@ -20,26 +20,16 @@ from befriend.store.table import Item, attr_n, attr_s, stage_shard, ttl
 class PersonItems(Counters):
     """Builders for the items under a person's key, and the event marks written with them."""
 
-    def _put_profile(self, saved: Person, read_at: int) -> dict[str, Any]:
-        """The profile write, conditional on the revision the change was computed from."""
-        return {
-            "Put": {
-                "TableName": self.table,
-                "Item": self._profile(saved),
-                "ConditionExpression": "revision = :rev",
-                "ExpressionAttributeValues": {":rev": attr_n(read_at)},
-            }
-        }
-
-    def _put_new_profile(self, person: Person) -> dict[str, Any]:
-        """The profile of a new person, written only if no profile has its key."""
-        return {
-            "Put": {
-                "TableName": self.table,
-                "Item": self._profile(person),
-                "ConditionExpression": "attribute_not_exists(pk)",
-            }
-        }
+    def _put_profile(self, saved: Person, read_at: int | None) -> dict[str, Any]:
+        """The profile write, conditional on the revision the change was computed from;
+        for a new person (`read_at` None), on there being no profile yet."""
+        put: dict[str, Any] = {"TableName": self.table, "Item": self._profile(saved)}
+        if read_at is None:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "revision = :rev"
+            put["ExpressionAttributeValues"] = {":rev": attr_n(read_at)}
+        return {"Put": put}
 
     def _ledger_put(self, person_id: str, entry: Entry) -> dict[str, Any]:
         return {
