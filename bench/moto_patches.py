@@ -11,7 +11,8 @@ moto: read each function below against its source, then change `WRITTEN_FOR`.
 - `partition_reads`: moto's Query as DynamoDB serves it (bench/report_scaling.py).
 - `no_stream`, `dynamodb_backend`: the benchmarks that count or time a table's requests.
 - `forget_models`, `forget_stream`: what a long test session or fuzz run lets go of.
-- `take_over`: a client's calls answered by a handler of the tests' own (tests/faults/).
+- `take_over`, `moto_answers`: a client's calls answered by a handler of the tests' own,
+  which passes the others on to moto (tests/faults/).
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ def forget_models() -> None:
 
 
 # --- a client's calls ---
+
+# moto's own `before-send` handler: what answers a call the handler of `take_over` passes on.
+moto_answers = botocore_stubber
 
 
 def take_over(client: Any, handler: Callable[..., Any]) -> None:

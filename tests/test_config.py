@@ -7,8 +7,6 @@ GenerateSecretString makes it) is read once per container and never shown.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -17,7 +15,7 @@ import boto3
 import pytest
 
 from befriend.config import Settings, SettingsError
-from tests.conftest import REGION, ROOT, cli_env
+from tests.conftest import REGION, ROOT, run_lambda
 
 VALUE = "Zq8vT3nWc5LrB1yXk7HdM2pGf9JsA4eU6oRiN0tVbQwYxCzE3aKmD5hLg8jFu2Ps"
 
@@ -102,14 +100,7 @@ from befriend.config import Settings
 Settings.from_env({"BEFRIEND_SECRET": "local-secret-that-is-long-enough-0123456789"})
 print(json.dumps(sorted(m for m in ("boto3", "botocore") if m in sys.modules)))
 """
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_lambda(script)
 
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
@@ -143,35 +134,21 @@ print(json.dumps({
 """
 
 
-# Named only: nothing here queues mail.
-MAIL_QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/befriend-mail"
-
-
 def test_a_lambda_container_reads_the_secret_once(moto_server: str) -> None:
     served = boto3.client("secretsmanager", region_name=REGION, endpoint_url=moto_server)
     arn = served.create_secret(Name=f"befriend-signing-{uuid.uuid4().hex[:8]}", SecretString=VALUE)[
         "ARN"
     ]
-    env = cli_env()
-    env.pop("BEFRIEND_SECRET", None)
-    env.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_REGION=REGION,
-        AWS_ENDPOINT_URL=moto_server,
-        BEFRIEND_SECRET_ARN=arn,
-        BEFRIEND_SITE_URL="https://prefs.example",
-        BEFRIEND_MAIL_QUEUE=MAIL_QUEUE,
-    )
     event = ROOT / "tests/events/http-api-v2-health.json"
 
-    done = subprocess.run(
-        [sys.executable, "-c", LAMBDA_CONTAINER, str(event), VALUE],
-        env=env,
-        capture_output=True,
-        text=True,
+    done = run_lambda(
+        LAMBDA_CONTAINER,
+        *(str(event), VALUE),
+        endpoint=moto_server,
         timeout=120,
-        check=False,
+        BEFRIEND_SECRET=None,
+        BEFRIEND_SECRET_ARN=arn,
+        BEFRIEND_SITE_URL="https://prefs.example",
     )
 
     assert done.returncode == 0, done.stderr

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -32,8 +30,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from befriend.local.server import free_port
-from tests.conftest import BEFRIEND, cli_env
+from tests.conftest import cli_env, start_serve
 
 CHROMIUM = os.environ.get("BEFRIEND_CHROMIUM", "/usr/bin/chromium")
 MISSING = "browser tests need Debian's Chromium: sudo apt-get install chromium"
@@ -78,65 +75,18 @@ class Server:
         return [m for m in self.get_json("/dev/outbox.json")["mails"] if address in m["to"]]
 
 
-def _start(port: int, log: Path) -> tuple[subprocess.Popen[bytes], str, str]:
-    """Start `befriend serve` as `make run` does, its output going to `log` (a pipe nobody
-    reads after start-up would fill and stall the server); return it, the moto endpoint and
-    the admin key it prints."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*BEFRIEND, "serve", "--port", str(port), "--demo-people", "0"],
-            # Every page of every test comes from one loopback address: the per-client
-            # sign-up limit is for visitors, not for a test session.
-            env={**cli_env(), "BEFRIEND_CLIENT_REQUESTS_PER_HOUR": "1000000"},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        text = log.read_text(errors="replace")
-        endpoint = re.search(r"moto endpoint:\s+(\S+)", text)
-        admin = re.search(r"admin API key:\s+(\S+)", text)
-        if endpoint and admin:
-            return process, endpoint[1], admin[1]
-        time.sleep(0.05)
-    if process.poll() is None:
-        process.kill()
-    process.wait()
-    raise AssertionError(f"befriend serve did not start:\n{log.read_text(errors='replace')}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    # serve turns SIGTERM into SystemExit, so it removes its temporary site itself.
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`befriend serve --demo-people 0` on a free port, once per xdist worker."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    process, endpoint, admin = _start(port, log)
-    running = Server(f"http://127.0.0.1:{port}", endpoint, admin)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                running.get_json("/api/health")
-                break
-            except (urllib.error.URLError, ConnectionError) as exc:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(
-                        f"befriend serve did not answer:\n{log.read_text(errors='replace')}"
-                    ) from exc
-                time.sleep(0.1)
-        yield running
-    finally:
-        _stop(process)
+    running = start_serve(
+        tmp_path_factory.mktemp("serve") / "serve.log",
+        *("--demo-people", "0"),
+        # Every page of every test comes from one loopback address: the per-client sign-up
+        # limit is for visitors, not for a test session.
+        env={**cli_env(), "BEFRIEND_CLIENT_REQUESTS_PER_HOUR": "1000000"},
+    )
+    yield Server(running.base, running.endpoint, running.admin)
+    running.stop()
 
 
 @pytest.fixture(scope="session")

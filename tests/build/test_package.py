@@ -38,7 +38,7 @@ from befriend.build.packaging import (
     build,
     find_compiler,
 )
-from tests.conftest import BEFRIEND, REGION, ROOT, SECRET, cli_env
+from tests.conftest import REGION, ROOT, SECRET, cli_env, run_befriend, run_captured
 
 EVENTS = ROOT / "tests" / "events"
 # What the Lambda Python runtime provides, by the import name each installs.
@@ -53,13 +53,8 @@ def package(out: Path, no_python: Path) -> subprocess.CompletedProcess[str]:
     """`befriend package --out out` with a PATH (the empty folder no_python) holding no
     interpreter to compile bytecode with."""
     no_python.mkdir(exist_ok=True)
-    return subprocess.run(
-        [*BEFRIEND, "package", "--out", str(out)],
-        env={**cli_env(), "PATH": str(no_python)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    return run_befriend(
+        "package", "--out", str(out), env={**cli_env(), "PATH": str(no_python)}, timeout=600
     )
 
 
@@ -246,15 +241,12 @@ def cold_start(task: Path, tmp_path: Path, *flags: str) -> subprocess.CompletedP
         "HOME": str(tmp_path),
     }
     events = [EVENTS / "http-api-v2-health.json", EVENTS / "http-api-v2-playbook.json"]
-    return subprocess.run(
+    return run_captured(
         [sys.executable, "-I", "-S", *flags, "-c", COLD_START, str(task), str(runtime)]
         + [str(e) for e in events],
-        env=env,
+        env,
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
         timeout=120,
-        check=False,
     )
 
 

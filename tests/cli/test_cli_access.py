@@ -29,7 +29,7 @@ from click.testing import CliRunner
 from befriend.cli import main, serve_record
 from befriend.credentials.keys import Keys
 from befriend.local.server import free_port
-from tests.conftest import BEFRIEND, cli_env
+from tests.conftest import Serve, bearer, cli_env, run_befriend, start_serve
 
 KEY_CREATE = ("keys", "create", "--name", "x", "--role", "reader")
 
@@ -49,71 +49,29 @@ def no_aws(home: Path, state: Path) -> dict[str, str]:
     return env
 
 
-def befriend(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*BEFRIEND, *args], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
-
-
 def said(done: subprocess.CompletedProcess[str]) -> str:
     return done.stdout + done.stderr
 
 
 @dataclass
 class Served:
-    process: subprocess.Popen[str]
-    base: str
-    endpoint: str
+    """`befriend serve` run without AWS, and the folder it records itself in."""
+
+    serve: Serve
     state: Path
-    env: dict[str, str]
 
 
-def start_serve(home: Path, state: Path) -> Served:
-    """`befriend serve` on a free port, without AWS, recording itself in `state`."""
+def serve_without_aws(home: Path, state: Path) -> Served:
     env = no_aws(home, state)
-    port = free_port()
-    process = subprocess.Popen(
-        [*BEFRIEND, "serve", "--no-demo", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=(home / "serve.log").open("w"),
-        text=True,
-    )
-    assert process.stdout is not None
-    endpoint = ""
-    for line in process.stdout:
-        if "moto endpoint:" in line:
-            endpoint = line.split()[-1]
-        if "admin API key:" in line:
-            break
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/api/health", timeout=5).close()
-            break
-        except (urllib.error.URLError, ConnectionError) as exc:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                log = (home / "serve.log").read_text()
-                raise AssertionError(f"befriend serve did not start: {log}") from exc
-            time.sleep(0.2)
-    assert endpoint, "serve printed no moto endpoint"
-    return Served(process, base, endpoint, state, env)
-
-
-def stop(served: Served) -> None:
-    if served.process.poll() is None:
-        served.process.terminate()
-        served.process.communicate(timeout=10)
+    return Served(start_serve(home / "serve.log", "--no-demo", env=env), state)
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     root = tmp_path_factory.mktemp("served")
-    running = start_serve(root / "home", root / "state")
+    running = serve_without_aws(root / "home", root / "state")
     yield running
-    stop(running)
+    running.serve.stop()
 
 
 def user(served: Served, tmp_path: Path) -> dict[str, str]:
@@ -136,7 +94,7 @@ def user(served: Served, tmp_path: Path) -> dict[str, str]:
 def test_without_credentials_or_a_server_a_command_says_what_to_pass(
     tmp_path: Path, command: tuple[str, ...]
 ) -> None:
-    done = befriend(no_aws(tmp_path / "home", tmp_path / "state"), *command)
+    done = run_befriend(*command, env=no_aws(tmp_path / "home", tmp_path / "state"))
     assert done.returncode == 2, said(done)
     assert "Traceback" not in said(done)
     message = done.stderr
@@ -148,21 +106,19 @@ def test_without_credentials_or_a_server_a_command_says_what_to_pass(
 def test_a_running_serve_is_found_and_the_key_made_works_against_it(
     served: Served, tmp_path: Path
 ) -> None:
-    done = befriend(user(served, tmp_path), *KEY_CREATE)
+    done = run_befriend(*KEY_CREATE, env=user(served, tmp_path))
     assert done.returncode == 0, said(done)
     assert (
-        f"using the local server started by `befriend serve` at {served.endpoint} "
+        f"using the local server started by `befriend serve` at {served.serve.endpoint} "
         "(table befriend)" in done.stderr
     )
     made = dict(line.split(maxsplit=1) for line in done.stdout.splitlines())
     key = made["key:"]
-    request = urllib.request.Request(
-        f"{served.base}/api/plays", headers={"Authorization": f"Bearer {key}"}
-    )
+    request = urllib.request.Request(f"{served.serve.base}/api/plays", headers=bearer(key))
     with urllib.request.urlopen(request, timeout=10) as answer:
         assert answer.status == 200
     # The other commands find it too, and see the key made.
-    listed = befriend(user(served, tmp_path), "keys", "list")
+    listed = run_befriend("keys", "list", env=user(served, tmp_path))
     assert listed.returncode == 0, said(listed)
     row = next(line for line in listed.stdout.splitlines() if line.startswith(made["id:"]))
     assert row.split()[1:3] == ["x", "reader"]
@@ -172,7 +128,7 @@ def test_serve_records_itself_privately_and_removes_the_record_when_it_stops(
     tmp_path: Path,
 ) -> None:
     state = tmp_path / "state"
-    running = start_serve(tmp_path / "home", state)
+    running = serve_without_aws(tmp_path / "home", state).serve
     try:
         [path] = state.glob("serve-*.json")
         record = json.loads(path.read_text())
@@ -184,7 +140,7 @@ def test_serve_records_itself_privately_and_removes_the_record_when_it_stops(
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert stat.S_IMODE(state.stat().st_mode) == 0o700
     finally:
-        stop(running)
+        running.stop()
     assert list(state.iterdir()) == []
 
 
@@ -197,7 +153,7 @@ def test_a_stale_record_is_ignored(tmp_path: Path) -> None:
     for pid in (gone.pid, os.getpid()):  # dead; alive but not answering
         record = serve_record.ServeRecord(silent, "befriend", "eu-west-1", "x", pid, time.time())
         serve_record.write(record, state)
-    done = befriend(no_aws(tmp_path / "home", state), *KEY_CREATE)
+    done = run_befriend(*KEY_CREATE, env=no_aws(tmp_path / "home", state))
     assert done.returncode == 2, said(done)
     assert "no `befriend serve` running" in done.stderr
     assert "using the local server" not in said(done)
@@ -207,25 +163,25 @@ def test_a_stale_record_is_ignored(tmp_path: Path) -> None:
 
 
 def test_a_missing_table_is_named(served: Served, tmp_path: Path) -> None:
-    found = befriend(user(served, tmp_path), "keys", "list", "--table", "nosuch")
+    found = run_befriend("keys", "list", "--table", "nosuch", env=user(served, tmp_path))
     assert found.returncode == 2, said(found)
     assert "Traceback" not in said(found)
     assert "no table 'nosuch' at the local server of `befriend serve`" in found.stderr
     assert "its table is 'befriend'" in found.stderr
 
-    given = befriend(
-        no_aws(tmp_path / "home", tmp_path / "empty"),
-        *("ledger", "verify", "--endpoint-url", served.endpoint, "--table", "nosuch"),
+    given = run_befriend(
+        *("ledger", "verify", "--endpoint-url", served.serve.endpoint, "--table", "nosuch"),
+        env=no_aws(tmp_path / "home", tmp_path / "empty"),
     )
     assert given.returncode == 2, said(given)
     assert "Traceback" not in said(given)
-    assert f"no table 'nosuch' at {served.endpoint}" in given.stderr
+    assert f"no table 'nosuch' at {served.serve.endpoint}" in given.stderr
 
 
 def test_an_endpoint_that_does_not_answer_is_named(tmp_path: Path) -> None:
     silent = f"http://127.0.0.1:{free_port()}"
-    done = befriend(
-        no_aws(tmp_path / "home", tmp_path / "state"), "keys", "list", "--endpoint-url", silent
+    done = run_befriend(
+        "keys", "list", "--endpoint-url", silent, env=no_aws(tmp_path / "home", tmp_path / "state")
     )
     assert done.returncode == 2, said(done)
     assert "Traceback" not in said(done)

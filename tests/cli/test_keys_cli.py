@@ -13,11 +13,11 @@ from befriend import cli
 from befriend.cli import main
 from befriend.credentials.keys import ROLES, Keys
 from befriend.store import Store
+from tests.conftest import invoke
 
 
 def keys(store: Store, *args: str) -> Any:
-    # No --endpoint-url: the CLI makes its own client, which the in-process moto mock serves.
-    return CliRunner().invoke(main, ["keys", *args, "--table", store.table])
+    return invoke(store, "keys", *args)
 
 
 def created(output: str) -> tuple[str, str]:

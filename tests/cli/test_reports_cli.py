@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from befriend.cli import main
 from befriend.clock import SettableClock
@@ -25,19 +25,14 @@ from befriend.credentials.keys import Keys
 from befriend.reports import recount
 from befriend.reports.text import MISSING, UnsafeChart, cell_text, html_page
 from befriend.store import Store
-from tests.conftest import ROOT
+from tests.conftest import ROOT, invoke
 
 PEOPLE = 10
 
 
-def befriend(store: Store, *args: str) -> Result:
-    # No --endpoint-url: the command makes its own client, which the in-process moto serves.
-    return CliRunner().invoke(main, [*args, "--table", store.table])
-
-
 @pytest.fixture
 def seeded(store: Store) -> Store:
-    result = befriend(store, "seed-demo", "--people", str(PEOPLE))
+    result = invoke(store, "seed-demo", "--people", str(PEOPLE))
     assert result.exit_code == 0, result.output
     return store
 
@@ -74,17 +69,17 @@ def test_json_is_the_apis_json_for_one_report_and_for_all(
 ) -> None:
     first, last, period = period_args()
     asked = {"from": first.isoformat(), "to": last.isoformat()}
-    every = befriend(seeded, "report", "--format", "json", *period)
+    every = invoke(seeded, "report", "--format", "json", *period)
     assert every.exit_code == 0, every.output
     expected = [api(name, **asked).get_json() for name in REPORTS]
     assert json.loads(every.stdout) == expected
     stages = expected[0]
     assert stages["sections"][0]["rows"][-1]["cells"][-1] == PEOPLE  # all stages, all circles
 
-    one = befriend(seeded, "report", "permissions", "--format", "json", *period)
+    one = invoke(seeded, "report", "permissions", "--format", "json", *period)
     assert one.exit_code == 0, one.output
     assert json.loads(one.stdout) == expected[2]
-    default = befriend(seeded, "report", "unsubscribes", "--format", "json")
+    default = invoke(seeded, "report", "unsubscribes", "--format", "json")
     assert json.loads(default.stdout) == api("unsubscribes").get_json()  # the last four weeks
 
 
@@ -92,7 +87,7 @@ def test_the_table_shows_every_section_with_the_same_figures(
     seeded: Store, playbook: Playbook
 ) -> None:
     first, last, period = period_args()
-    result = befriend(seeded, "report", *period)  # table is the default
+    result = invoke(seeded, "report", *period)  # table is the default
     assert result.exit_code == 0, result.output
     text = result.stdout
     lines = text.splitlines()
@@ -110,7 +105,7 @@ def test_the_table_shows_every_section_with_the_same_figures(
 
 
 def test_the_table_right_aligns_figures_and_left_aligns_labels(seeded: Store) -> None:
-    result = befriend(seeded, "report", "stages")
+    result = invoke(seeded, "report", "stages")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     header = next(line for line in lines if line.startswith("Stage "))
@@ -130,7 +125,7 @@ def test_csv_has_a_titled_block_per_section_with_the_apis_rows(
     seeded: Store, playbook: Playbook, api: Callable[..., Any]
 ) -> None:
     first, last, period = period_args()
-    result = befriend(seeded, "report", "--format", "csv", *period)
+    result = invoke(seeded, "report", "--format", "csv", *period)
     assert result.exit_code == 0, result.output
     blocks = [list(csv.reader(io.StringIO(b))) for b in re.split(r"\r?\n\r?\n", result.stdout)]
     span = f"({first.isoformat()} to {last.isoformat()})"
@@ -173,7 +168,7 @@ def test_the_html_page_stands_alone_with_a_chart_and_table_per_section(
 ) -> None:
     first, last, period = period_args()
     out = tmp_path / "reports.html"
-    result = befriend(seeded, "report", "--html", str(out), *period)
+    result = invoke(seeded, "report", "--html", str(out), *period)
     assert result.exit_code == 0, result.output
     assert result.stdout == ""  # the page only, unless a --format is asked for too
     assert f"7 report(s) with charts written to {out}" in result.stderr
@@ -203,7 +198,7 @@ def test_html_escapes_every_label_from_the_playbook(seeded: Store, tmp_path: Pat
     changed = tmp_path / "playbook.toml"
     changed.write_text(toml.replace('cycling = "Cycling"', f"cycling = {json.dumps(hostile)}"))
     out = tmp_path / "interests.html"
-    result = befriend(seeded, "report", "interests", "--playbook", str(changed), "--html", str(out))
+    result = invoke(seeded, "report", "interests", "--playbook", str(changed), "--html", str(out))
     assert result.exit_code == 0, result.output
     html = out.read_text(encoding="utf-8")
     assert "<img" not in html
@@ -236,7 +231,7 @@ def test_a_chart_that_could_run_or_fetch_something_is_refused() -> None:
 
 
 def test_check_passes_after_seeding(seeded: Store) -> None:
-    result = befriend(seeded, "reports", "check")
+    result = invoke(seeded, "reports", "check")
     assert result.exit_code == 0, result.output
     assert f"people counted: {PEOPLE}" in result.stdout
     assert result.stdout.rstrip().splitlines()[-1] == (
@@ -252,20 +247,20 @@ def test_a_tampered_counter_fails_the_check_and_rebuild_sets_it_right(seeded: St
         ExpressionAttributeNames={"#c": "perm|post|offers|granted"},
         ExpressionAttributeValues={":n": {"N": "7"}},
     )
-    failed = befriend(seeded, "reports", "check")
+    failed = invoke(seeded, "reports", "check")
     assert failed.exit_code == 1, failed.output
     row = next(line for line in failed.stdout.splitlines() if "perm|post|offers|granted" in line)
     kept, counted = (int(n) for n in row.split()[1:])
     assert kept == counted + 7
     assert failed.stdout.rstrip().splitlines()[-1].startswith("mismatch: 1 counter(s)")
 
-    rebuilt = befriend(seeded, "reports", "rebuild")
+    rebuilt = invoke(seeded, "reports", "rebuild")
     assert rebuilt.exit_code == 0, rebuilt.output
     assert "when no writes are happening" in rebuilt.stderr
     assert "perm|post|offers|granted" in rebuilt.stdout
     assert "1 corrected" in rebuilt.stdout
 
-    again = befriend(seeded, "reports", "check")
+    again = invoke(seeded, "reports", "check")
     assert again.exit_code == 0, again.output
     assert "ok: every counter agrees" in again.stdout
 
@@ -279,13 +274,13 @@ def test_a_stage_series_that_does_not_add_up_is_found_and_fixed(seeded: Store) -
         ExpressionAttributeNames={"#c": "net|friend"},
         ExpressionAttributeValues={":n": {"N": "-2"}},
     )
-    failed = befriend(seeded, "reports", "check")
+    failed = invoke(seeded, "reports", "check")
     assert failed.exit_code == 1, failed.output
     assert "1 stage(s) whose day-by-day changes do not add up" in failed.stdout
     assert re.search(r"^\s+friend\s+-?\d+\s+\d+$", failed.stdout, re.MULTILINE)
 
-    assert befriend(seeded, "reports", "rebuild").exit_code == 0
-    again = befriend(seeded, "reports", "check")
+    assert invoke(seeded, "reports", "rebuild").exit_code == 0
+    again = invoke(seeded, "reports", "check")
     assert again.exit_code == 0, again.output
 
 
@@ -300,14 +295,14 @@ def test_a_stage_series_that_does_not_add_up_is_found_and_fixed(seeded: Store) -
     ],
 )
 def test_a_bad_period_is_a_usage_error(store: Store, args: list[str], message: str) -> None:
-    result = befriend(store, "report", *args)
+    result = invoke(store, "report", *args)
     assert result.exit_code == 2, result.output
     assert message in result.stderr
     assert result.stdout == ""
 
 
 def test_an_unknown_report_is_a_usage_error_naming_the_reports(store: Store) -> None:
-    result = befriend(store, "report", "funnel")
+    result = invoke(store, "report", "funnel")
     assert result.exit_code == 2, result.output
     assert "no report 'funnel'" in result.stderr
     assert all(name in result.stderr for name in REPORTS)

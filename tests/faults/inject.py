@@ -17,10 +17,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.moto_patches import moto_answers, take_over
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
-from moto.core.models import botocore_stubber
 
 DYNAMODB_ERROR = "com.amazonaws.dynamodb.v20120810#"
 
@@ -56,8 +56,7 @@ class Faults:
     calls: Counter[str] = field(default_factory=Counter)
 
     def attach(self, client: Any) -> Faults:
-        client.meta.events.unregister("before-send", botocore_stubber)
-        client.meta.events.register("before-send", self._send)
+        take_over(client, self._send)
         return self
 
     def clear(self) -> None:
@@ -129,7 +128,7 @@ class Faults:
         if not plan or plan[0].after:
             if plan:
                 plan[0].after -= 1
-            return botocore_stubber(event_name=event_name, request=request, **kwargs)
+            return moto_answers(event_name=event_name, request=request, **kwargs)
         failure = plan[0]
         if failure.times is not None:
             failure.times -= 1
@@ -138,7 +137,7 @@ class Faults:
         if failure.unreachable:
             raise EndpointConnectionError(endpoint_url=request.url)
         if failure.lost:
-            botocore_stubber(event_name=event_name, request=request, **kwargs)
+            moto_answers(event_name=event_name, request=request, **kwargs)
             raise ReadTimeoutError(endpoint_url=request.url)
         body = failure.body
         if failure.partial:

@@ -10,14 +10,12 @@ import uuid
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from befriend.cli import main
 from befriend.core.playbook import Playbook
 from befriend.mailing.worker import drain
 from befriend.store import Store
 from befriend.web.services import Services
-from tests.conftest import REGION, Mails, SignUp, received, token_in
+from tests.conftest import REGION, Mails, SignUp, invoke, received, token_in
 from tests.faults.conftest import Wire
 from tests.faults.test_table_faults import NEWSLETTER, ledger, problem, retry_after
 
@@ -172,9 +170,7 @@ def test_befriend_events_redrive_puts_held_events_on_the_bus(
     name, sqs, queue = bus
     entry = {"Source": "befriend", "DetailType": "Stage Changed", "Detail": "{}"}
     store.hold_events([{**entry, "EventBusName": name}] * 3, clock())
-    runner = CliRunner()
-    args = ["--table", store.table, "--region", REGION, "--event-bus", name]
-    done = runner.invoke(main, ["events", "redrive", *args])
+    done = invoke(store, "events", "redrive", "--region", REGION, "--event-bus", name)
     assert done.exit_code == 0, done.output
     assert "3 held event(s) put on the bus, none left" in done.output
     assert len(received(sqs, queue)) == 3

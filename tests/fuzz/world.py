@@ -13,11 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bench.moto_patches import forget_models, forget_stream
 from flask import Flask
 from flask.testing import FlaskClient
-from moto.core import DEFAULT_ACCOUNT_ID  # type: ignore[attr-defined]
-from moto.core.model_instances import model_data
-from moto.dynamodb.models import dynamodb_backends
 
 from befriend.clock import SettableClock
 from befriend.core.playbook import Playbook
@@ -132,12 +130,8 @@ class World:
         records included) for each item of every transaction, and each copy is kept in that
         list: without this, each write costs more than the one before, and a thousand
         examples of one operation grow the process by gigabytes."""
-        settings = self.services.settings
-        table = dynamodb_backends[DEFAULT_ACCOUNT_ID][settings.region].tables[settings.table]
-        if table.stream_shard is not None:
-            table.stream_shard.items.clear()
-        for model in model_data["dynamodb"].values():
-            model.instances_tracked.clear()  # type: ignore[attr-defined]
+        forget_stream(self.services.settings.region, self.services.settings.table)
+        forget_models()
 
     def retire(self) -> None:
         """The visitor is gone (erased): the next request gets a new one."""

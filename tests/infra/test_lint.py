@@ -5,13 +5,12 @@ the edge template in us-east-1, the one region it can be deployed to."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from cfnlint.api import ManualArgs, lint_file  # type: ignore[import-untyped]
 
-from tests.conftest import REGION
+from tests.conftest import REGION, run_captured
 from tests.infra.conftest import EDGE_TEMPLATE, TEMPLATE
 
 
@@ -42,11 +41,8 @@ def test_cfn_lint_would_report_a_broken_template(tmp_path: Path) -> None:
 def test_sam_validate_lint_passes() -> None:
     sam = shutil.which("sam")
     assert sam is not None
-    done = subprocess.run(
+    done = run_captured(
         [sam, "validate", "--lint", "--template-file", str(TEMPLATE), "--region", REGION],
-        capture_output=True,
-        text=True,
         timeout=300,
-        check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr

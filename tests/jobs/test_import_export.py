@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from befriend.cli import main
 from befriend.clock import SettableClock
 from befriend.core.imports import Rejected, read_row
 from befriend.core.person import Person
@@ -27,7 +26,7 @@ from befriend.core.playbook import Playbook
 from befriend.credentials.pseudonyms import email_key
 from befriend.credentials.tokens import Tokens
 from befriend.store import Store
-from tests.conftest import SECRET, SignUp
+from tests.conftest import SECRET, SignUp, invoke
 
 HEADER = (
     "email,name,interests,permissions,consent_at,consent_source,"
@@ -41,10 +40,7 @@ def consent_day(days_ago: int = 30) -> str:
 
 
 def befriend(store: Store, *args: str) -> Result:
-    # No --endpoint-url: the command makes its own client, which the in-process moto serves.
-    return CliRunner().invoke(
-        main, [*args, "--table", store.table], env={"BEFRIEND_SECRET": SECRET}
-    )
+    return invoke(store, *args, BEFRIEND_SECRET=SECRET)
 
 
 def write(tmp_path: Path, text: str, name: str = "people.csv") -> Path:
@@ -233,10 +229,8 @@ def test_a_file_without_an_email_column_is_refused_whole(store: Store, tmp_path:
 def test_the_secret_is_required_to_check_suppressions(store: Store, tmp_path: Path) -> None:
     file = write(tmp_path, "email\ndemo17@example.org\n")
 
-    result = CliRunner().invoke(
-        main,
-        ["import", str(file), "--source", "Fair", "--table", store.table],
-        env={"BEFRIEND_SECRET": "", "BEFRIEND_SECRET_ARN": ""},
+    result = invoke(
+        store, "import", str(file), "--source", "Fair", BEFRIEND_SECRET="", BEFRIEND_SECRET_ARN=""
     )
 
     assert result.exit_code == 2

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from click.testing import CliRunner
-
-from befriend.cli import main
 from befriend.clock import SettableClock
 from befriend.jobs.audit import verify_ledgers
 from befriend.jobs.sweeps import sweep_lapses
 from befriend.store import Store
-from tests.conftest import SignUp
+from tests.conftest import SignUp, invoke
 
 
 def test_the_sweep_withdraws_lapsed_permissions_with_source_expiry(
@@ -39,7 +36,7 @@ def test_the_sweep_withdraws_lapsed_permissions_with_source_expiry(
 
 def test_the_sweep_command_reports_what_it_did(sign_up: SignUp, store: Store) -> None:
     sign_up()
-    result = CliRunner().invoke(main, ["consent", "sweep", "--table", store.table])
+    result = invoke(store, "consent", "sweep")
     assert result.exit_code == 0, result.output
     assert "1 people checked, 0 permission(s) lapsed, 0 stage move(s)" in result.output
 

@@ -5,14 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from click.testing import CliRunner
-
-from befriend.cli import main
 from befriend.clock import SettableClock
 from befriend.jobs.audit import verify_ledgers
 from befriend.local.demo import seed
 from befriend.store import Store
-from tests.conftest import SECRET
+from tests.conftest import SECRET, invoke
 
 
 def test_demo_people_spread_over_every_stage_and_circle(
@@ -32,6 +29,6 @@ def test_demo_people_spread_over_every_stage_and_circle(
 
 
 def test_seed_demo_command(store: Store) -> None:
-    result = CliRunner().invoke(main, ["seed-demo", "--people", "5", "--table", store.table])
+    result = invoke(store, "seed-demo", "--people", "5")
     assert result.exit_code == 0, result.output
     assert "ok: 5 demo people" in result.output

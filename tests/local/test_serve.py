@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from befriend.local.server import free_port
-from tests.conftest import BEFRIEND, cli_env, run_befriend
+from tests.conftest import Serve, run_befriend, start_serve
 
 
 def call(
@@ -27,58 +26,15 @@ def call(
         return answer.status, answer.read()
 
 
-def start(port: int) -> tuple[subprocess.Popen[str], str, str]:
-    """Start `befriend serve` as `make run` does; return it, the moto endpoint and the
-    admin key it prints."""
-    process = subprocess.Popen(
-        [
-            *BEFRIEND,
-            "serve",
-            "--port",
-            str(port),
-        ],
-        env=cli_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    deadline = time.monotonic() + 60
-    endpoint = ""
-    for line in process.stdout:
-        if "moto endpoint:" in line:
-            endpoint = line.split()[-1]
-        if "admin API key:" in line and endpoint:
-            return process, endpoint, line.split()[3]
-        if time.monotonic() > deadline:
-            break
-    process.kill()
-    raise AssertionError(f"befriend serve did not start: {process.communicate()}")
-
-
 @pytest.fixture
-def served() -> Iterator[tuple[str, str, subprocess.Popen[str], str]]:
-    port = free_port()
-    process, endpoint, admin = start(port)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            call(f"{base}/api/health")
-            break
-        except (urllib.error.URLError, ConnectionError) as exc:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise AssertionError(f"serve did not answer: {process.communicate()}") from exc
-            time.sleep(0.2)
-    yield base, endpoint, process, admin
-    if process.poll() is None:
-        process.terminate()
-        process.communicate(timeout=10)
+def served(tmp_path: Path) -> Iterator[Serve]:
+    running = start_serve(tmp_path / "serve.log")
+    yield running
+    running.stop()
 
 
-def test_serve_runs_the_whole_flow_and_logs_no_token(served: tuple[str, str, Any, str]) -> None:
-    base, endpoint, process, _ = served
+def test_serve_runs_the_whole_flow_and_logs_no_token(served: Serve) -> None:
+    base = served.base
     # The site, built at start from the same playbook, on the same origin as the API.
     status, page = call(f"{base}/")
     assert status == 200
@@ -114,23 +70,20 @@ def test_serve_runs_the_whole_flow_and_logs_no_token(served: tuple[str, str, Any
 
     # Another command reaches the same data through the moto endpoint serve printed,
     # every chain intact.
-    verify = run_befriend("ledger", "verify", "--endpoint-url", endpoint)
+    verify = run_befriend("ledger", "verify", "--endpoint-url", served.endpoint)
     assert verify.returncode == 0, verify.stderr
     # forty demo people, five demo sign-ups never confirmed, and this one
     assert "ok: 46 people" in verify.stdout
 
-    process.terminate()
-    _, log = process.communicate(timeout=10)
+    log = served.stop()
     token = unsubscribe.rsplit("/", 1)[-1]
     assert "POST /api/unsubscribe/" in log  # the request is logged ...
     assert token not in log
     assert confirm not in log  # ... but never a token
 
 
-def test_a_marketer_watches_a_demo_person_move_through_the_stages(
-    served: tuple[str, str, Any, str],
-) -> None:
-    base, _, _, admin = served
+def test_a_marketer_watches_a_demo_person_move_through_the_stages(served: Serve) -> None:
+    base, admin = served.base, served.admin
     person = "demo" + "2".zfill(28)  # the second demo person is a friend
 
     def stage() -> tuple[str, str, list[str]]:

@@ -24,7 +24,7 @@ from befriend.store import Store
 from befriend.web import dev
 from befriend.web.app import create_app
 from befriend.web.openapi import document
-from tests.conftest import ROOT, SECRET, SENDER, Mails, deliver, token_in
+from tests.conftest import ROOT, SECRET, SENDER, TEMPLATES, Mails, deliver, token_in
 
 PROBLEM = "application/problem+json"
 AUTOMATIC = frozenset({"HEAD", "OPTIONS"})  # Flask answers these for every rule itself

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from pathlib import Path
 
 
 @dataclass
@@ -71,3 +72,8 @@ def read_page(html: str) -> Page:
     page.feed(html)
     page.close()
     return page
+
+
+def page(built: Path, name: str) -> Page:
+    """The page `name` of the site built in `built`."""
+    return read_page((built / name).read_text(encoding="utf-8"))

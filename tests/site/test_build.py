@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from befriend.build.sitegen import MARKER, SiteError, build_site
 from befriend.core.playbook import Playbook
-from tests.conftest import ROOT, TEMPLATES
+from tests.conftest import ROOT, TEMPLATES, cli_env, run_befriend
 from tests.site.test_pages import PAGES
 
 COMMITTED = ROOT / "site"
@@ -167,29 +165,14 @@ def test_the_command_builds_from_another_playbook(tmp_path: Path) -> None:
     text = (ROOT / "handlers/befriend/playbook.toml").read_text()
     other = tmp_path / "playbook.toml"
     other.write_text(text.replace('version = "2026-11-01"', 'version = "2027-01-15"'))
-    env = {"PYTHONPATH": str(ROOT / "handlers"), "BEFRIEND_PLAYBOOK": str(other)}
-    command = [sys.executable, "-c", "from befriend.cli import main; main()", "build-site"]
-    done = subprocess.run(
-        [*command, "--out", str(tmp_path / "out")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    env = {**cli_env(), "BEFRIEND_PLAYBOOK": str(other)}
+    done = run_befriend("build-site", "--out", str(tmp_path / "out"), env=env)
     assert done.returncode == 0, done.stderr
     assert "policy 2027-01-15" in done.stdout
     index = (tmp_path / "out/index.html").read_text()
     assert 'name="policy_version" value="2027-01-15"' in index
 
-    refused = subprocess.run(
-        [*command, "--out", str(tmp_path)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    refused = run_befriend("build-site", "--out", str(tmp_path), env=env)
     assert refused.returncode == 2
     assert "build-site error:" in refused.stderr
 

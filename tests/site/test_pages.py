@@ -13,7 +13,7 @@ import pytest
 
 from befriend.core.playbook import Playbook
 from tests.conftest import Mails, token_in
-from tests.site.pages import Page, read_page
+from tests.site.pages import Page, page, read_page
 
 PAGES = (
     "index.html",
@@ -37,10 +37,6 @@ SCRIPTED = {
     "marketers/index.html": "marketers",
 }
 _OTHER_HOST = re.compile(r"""(?:https?:)?//(?!/)""")
-
-
-def page(built: Path, name: str) -> Page:
-    return read_page((built / name).read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("name", PAGES)

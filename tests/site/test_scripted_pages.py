@@ -9,12 +9,8 @@ from pathlib import Path
 import pytest
 
 from befriend.core.playbook import Playbook
-from tests.site.pages import Page, read_page
+from tests.site.pages import Page, page
 from tests.site.test_pages import SCRIPTED
-
-
-def page(built: Path, name: str) -> Page:
-    return read_page((built / name).read_text(encoding="utf-8"))
 
 
 def by_id(found: Page) -> dict[str, tuple[str, dict[str, str]]]:
