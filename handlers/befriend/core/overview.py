@@ -9,7 +9,7 @@ from typing import Any
 from befriend.core.person import Person, describe, iso
 from befriend.core.playbook import Playbook
 from befriend.core.plays import next_steps
-from befriend.core.stages import facts, placed
+from befriend.core.stages import facts, place, placed
 
 
 def overview(person: Person, playbook: Playbook, now: datetime) -> dict[str, Any]:
@@ -29,6 +29,17 @@ def overview(person: Person, playbook: Playbook, now: datetime) -> dict[str, Any
 def person_view(person: Person, playbook: Playbook, now: datetime) -> dict[str, Any]:
     """The person as they see themselves: their data and choices, and where they stand."""
     return {**describe(person, playbook), "relationship": overview(person, playbook, now)}
+
+
+def steps_view(person: Person, playbook: Playbook, now: datetime) -> dict[str, Any]:
+    """The marketer's view of what suits a person now: stage, circle and next steps."""
+    stage, circle = place(person, playbook, now)
+    return {
+        "person": person.id,
+        "stage": stage,
+        "circle": circle,
+        "next_steps": [step.as_json() for step in next_steps(person, playbook, now)],
+    }
 
 
 def confirmation_view(person: Person, playbook: Playbook, gpc: bool = False) -> dict[str, Any]:

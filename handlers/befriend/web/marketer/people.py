@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from flask import Response
 
-from befriend.core.overview import person_view
+from befriend.core.overview import person_view, steps_view
 from befriend.core.person import Person
-from befriend.core.plays import next_steps
-from befriend.core.stages import place
+from befriend.core.playbook import Playbook
 from befriend.web.answers import json_answer
 from befriend.web.marketer.blueprint import bp, requires
 from befriend.web.problems import Problem
@@ -22,27 +22,19 @@ MAX_REF = 254  # a person id or an email address
 @requires("reader")
 def get_person(person_id: str) -> Response:
     """The person as they see themselves on their own page, and where they stand."""
-    s = services()
-    now = s.clock()
-    person = _known(person_id, now)
-    return json_answer(person_view(person, s.playbook, now))
+    return _view_of(person_id, person_view)
 
 
 @bp.get("/people/<person_id>/next-steps")
 @requires("reader")
 def get_next_steps(person_id: str) -> Response:
+    return _view_of(person_id, steps_view)
+
+
+def _view_of(person_id: str, view: Callable[[Person, Playbook, datetime], object]) -> Response:
     s = services()
     now = s.clock()
-    person = _known(person_id, now)
-    stage, circle = place(person, s.playbook, now)
-    return json_answer(
-        {
-            "person": person.id,
-            "stage": stage,
-            "circle": circle,
-            "next_steps": [step.as_json() for step in next_steps(person, s.playbook, now)],
-        }
-    )
+    return json_answer(view(_known(person_id, now), s.playbook, now))
 
 
 def _known(person_id: str, now: datetime) -> Person:
