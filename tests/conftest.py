@@ -406,17 +406,19 @@ class Visitor:
 
 SignUp = Callable[..., Visitor]
 Permissions = tuple[tuple[str, str], ...]
-NEWSLETTER: Permissions = (("email", "newsletter"),)
+NEWSLETTER_ONLY: Permissions = (("email", "newsletter"),)
 
 
 def signup_body(
-    email: str, playbook: Playbook, permissions: Permissions = NEWSLETTER
+    email: str, playbook: Playbook, permissions: Permissions = NEWSLETTER_ONLY, **extra: Any
 ) -> dict[str, Any]:
-    """A sign-up the API accepts: the address, the policy in force and the permissions."""
+    """A sign-up the API accepts: the address, the policy in force, the permissions asked
+    for, and any other fields."""
     return {
         "email": email,
         "policy_version": playbook.policy.version,
         "permissions": [{"channel": c, "purpose": p} for c, p in permissions],
+        **extra,
     }
 
 
@@ -425,12 +427,13 @@ def sign_up(client: Any, mails: Mails, playbook: Playbook) -> SignUp:
     counter = iter(range(1_000_000))
 
     def run(
-        email: str | None = None, permissions: Permissions = NEWSLETTER, **extra: Any
+        email: str | None = None, permissions: Permissions = NEWSLETTER_ONLY, **extra: Any
     ) -> Visitor:
         address = email or f"visitor{next(counter)}@example.org"
         seen = len(mails())
-        body = {**signup_body(address, playbook, permissions), **extra}
-        answer = client.post("/api/signup", json=body)
+        answer = client.post(
+            "/api/signup", json=signup_body(address, playbook, permissions, **extra)
+        )
         assert answer.status_code == 202, answer.get_data(as_text=True)
         mail = mails()[seen]
         confirmed = client.post("/api/confirm", json={"token": token_in(mail, "confirm")})

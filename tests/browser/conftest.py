@@ -239,3 +239,16 @@ def screenshot(page: Page, folder: Path, name: str) -> Path:
     path = folder / f"{safe}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def assert_good_page(
+    page: Page,
+    watch: Watch,
+    screenshots: Path,
+    name: str,
+    expected_error_status: tuple[str, ...] = (),
+) -> None:
+    """Saves the screenshot `name`; the page as it is now must pass axe and `assert_clean`."""
+    screenshot(page, screenshots, name)
+    assert_accessible(page)
+    assert_clean(page, watch, expected_error_status)

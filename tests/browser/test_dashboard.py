@@ -22,6 +22,7 @@ from tests.browser.conftest import (
     Watch,
     assert_accessible,
     assert_clean,
+    assert_good_page,
     new_context,
     screenshot,
 )
@@ -161,9 +162,7 @@ def test_every_report_shows_its_charts_and_the_api_figures(
             expect(notes).to_have_text(report["notes"])
     # The charts are pictures of files, never markup from the API in the page.
     assert page.locator("#reports svg").count() == 0
-    screenshot(page, screenshots, "marketers-dashboard")
-    assert_accessible(page)
-    assert_clean(page, watch)
+    assert_good_page(page, watch, screenshots, "marketers-dashboard")
 
 
 def test_a_new_period_reloads_and_a_bad_one_is_explained(
@@ -369,8 +368,6 @@ def test_the_dashboard_in_the_dark(
         chart(page, "#report-stages-now")
         background = page.evaluate("getComputedStyle(document.body).backgroundColor")
         assert background == "rgb(23, 24, 22)", background
-        screenshot(page, screenshots, "marketers-dashboard-dark")
-        assert_accessible(page)
-        assert_clean(page, watch)
+        assert_good_page(page, watch, screenshots, "marketers-dashboard-dark")
     finally:
         context.close()

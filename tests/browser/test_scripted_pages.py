@@ -10,7 +10,14 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Server, Watch, assert_accessible, assert_clean, screenshot
+from tests.browser.conftest import (
+    Server,
+    Watch,
+    assert_accessible,
+    assert_clean,
+    assert_good_page,
+    screenshot,
+)
 from tests.browser.test_flow import permission
 from tests.browser.test_static_pages import focus_by_tab
 from tests.conftest import run_befriend
@@ -77,9 +84,7 @@ def test_preferences_filled_in_are_accessible(
         expect(steps.first.locator("button[data-decline]")).to_be_visible()
     else:
         expect(page.locator("#no-steps")).to_be_visible()
-    screenshot(page, screenshots, "preferences-filled")
-    assert_accessible(page)
-    assert_clean(page, watch)
+    assert_good_page(page, watch, screenshots, "preferences-filled")
 
 
 def test_preferences_without_a_token_say_expired(
@@ -88,9 +93,7 @@ def test_preferences_without_a_token_say_expired(
     page.goto(server.url("/preferences/"))
     expect(page.locator("#expired")).to_be_visible()
     expect(page.locator("#prefs")).to_be_hidden()
-    screenshot(page, screenshots, "preferences-expired")
-    assert_accessible(page)
-    assert_clean(page, watch)
+    assert_good_page(page, watch, screenshots, "preferences-expired")
 
 
 def test_confirm_with_a_bad_token_says_expired(
@@ -100,10 +103,10 @@ def test_confirm_with_a_bad_token_says_expired(
     expect(page.locator("#expired")).to_be_visible()
     expect(page.locator("#status")).to_contain_text("expired")
     assert "#" not in page.url
-    screenshot(page, screenshots, "confirm-expired")
-    assert_accessible(page)
     # The API rightly answers the bad token with an error status, which Chromium logs.
-    assert_clean(page, watch, expected_error_status=(server.url("/api/confirm/preview"),))
+    assert_good_page(
+        page, watch, screenshots, "confirm-expired", (server.url("/api/confirm/preview"),)
+    )
 
 
 def test_data_lists_receipts_then_erases_accessibly(
@@ -113,9 +116,7 @@ def test_data_lists_receipts_then_erases_accessibly(
     page.goto(server.url("/data/"))
     expect(page.locator("#receipts-body tr").first).to_be_visible()
     expect(page.locator("#status")).to_contain_text("receipts")
-    screenshot(page, screenshots, "data-receipts")
-    assert_accessible(page)
-    assert_clean(page, watch)
+    assert_good_page(page, watch, screenshots, "data-receipts")
 
     page.check("#erase-understood")
     page.click("#erase")

@@ -14,6 +14,7 @@ from tests.browser.conftest import (
     Watch,
     assert_accessible,
     assert_clean,
+    assert_good_page,
     new_context,
     screenshot,
 )
@@ -38,9 +39,7 @@ def test_page_is_accessible_quiet_and_same_origin(
     assert answer.status == status
     # The stylesheet really applied (a CSP or MIME mistake would leave the page unstyled).
     assert page.evaluate("document.styleSheets.length") >= 1
-    screenshot(page, screenshots, f"light{path}")
-    assert_accessible(page)
-    assert_clean(page, watch, expected_error_status=(page.url,) if status >= 400 else ())
+    assert_good_page(page, watch, screenshots, f"light{path}", (page.url,) if status >= 400 else ())
 
 
 def focus_by_tab(page: Page, selector: str, limit: int = 40) -> int:
@@ -137,9 +136,7 @@ def test_dark_mode_renders_and_stays_accessible(
         assert page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches")
         dark = page.evaluate(background)
         assert dark != light, "the page looks the same in dark mode"
-        screenshot(page, screenshots, "home-dark")
-        assert_accessible(page)
-        assert_clean(page, watch)
+        assert_good_page(page, watch, screenshots, "home-dark")
     finally:
         context.close()
 

@@ -14,7 +14,7 @@ from befriend.config import Settings
 from befriend.mailing.ses import Mailer, mail_templates
 from befriend.store import Store
 from befriend.web.app import create_app
-from tests.conftest import REGION, ROOT, SENDER, received, token_in
+from tests.conftest import REGION, ROOT, SENDER, received, signup_body, token_in
 
 
 def test_permission_and_stage_changes_reach_the_bus(
@@ -33,11 +33,7 @@ def test_permission_and_stage_changes_reach_the_bus(
     address = f"bus-{uuid.uuid4().hex[:6]}@example.org"
     client.post(
         "/api/signup",
-        json={
-            "email": address,
-            "policy_version": playbook.policy.version,
-            "permissions": [{"channel": "email", "purpose": "newsletter"}],
-        },
+        json=signup_body(address, playbook),
     )
     mails = client.get("/dev/outbox.json").get_json()["mails"]
     mail = next(m for m in mails if m["to"] == address)

@@ -15,21 +15,13 @@ from befriend.core.playbook import Playbook
 from befriend.mailing.worker import drain
 from befriend.store import Store
 from befriend.web.services import Services
-from tests.conftest import REGION, Mails, SignUp, invoke, received, token_in
+from tests.conftest import REGION, Mails, SignUp, invoke, received, signup_body, token_in
 from tests.faults.conftest import Wire
 from tests.faults.test_table_faults import NEWSLETTER, ledger, problem, retry_after
 
 Bus = tuple[str, Any, str]
 # SES and the bus are tried twice in all by their clients (see mailing/ses.py, notify.py).
 SIDE_EFFECT_TRIES = 2
-
-
-def signup_body(playbook: Playbook) -> dict[str, Any]:
-    return {
-        "email": f"mail-{uuid.uuid4().hex[:6]}@example.org",
-        "policy_version": playbook.policy.version,
-        "permissions": [{"channel": "email", "purpose": "newsletter"}],
-    }
 
 
 def _work_through(services: Services) -> None:
@@ -47,7 +39,7 @@ def test_a_sign_up_whose_mail_fails_is_kept_and_mailed_once_ses_is_back(
     services: Services,
     failure: str,
 ) -> None:
-    body = signup_body(playbook)
+    body = signup_body(f"mail-{uuid.uuid4().hex[:6]}@example.org", playbook)
     if failure == "unreachable":
         wire.ses.unreachable("SendRawEmail")
     else:
@@ -86,7 +78,7 @@ def test_a_link_mail_that_fails_is_sent_once_ses_is_back(
 def test_a_sign_up_the_queue_will_not_take_answers_503_and_the_retry_mails_once(
     client: Any, wire: Wire, mails: Mails, playbook: Playbook, services: Services, failure: str
 ) -> None:
-    body = signup_body(playbook)
+    body = signup_body(f"mail-{uuid.uuid4().hex[:6]}@example.org", playbook)
     if failure == "unreachable":
         wire.sqs.unreachable("SendMessage")
     else:

@@ -20,7 +20,7 @@ from befriend.web.openapi import document
 from befriend.web.services import Services
 from befriend.writer.apply import ATTEMPTS
 from tests.api.openapi_check import check_response
-from tests.conftest import Mails, SignUp, Visitor
+from tests.conftest import Mails, SignUp, Visitor, signup_body
 from tests.faults.conftest import Wire
 
 NEWSLETTER = ("email", "newsletter", False)
@@ -118,17 +118,27 @@ def test_a_table_out_of_reach_answers_503_and_keeps_no_half_change(
     assert snapshot(store, visitor) == before
 
 
-def test_transactions_other_writers_keep_cancelling_give_up_with_409_after_bounded_tries(
-    client: Any, sign_up: SignUp, wire: Wire, store: Store
+# Other writers that keep cancelling the transaction, and a condition that keeps failing
+# (decided again on fresh state each time): both give up with 409 after bounded tries.
+@pytest.mark.parametrize(
+    ("reasons", "tries"),
+    [
+        (["None", "TransactionConflict", "None"], CONFLICT_TRIES),
+        (["ConditionalCheckFailed", "None", "None"], ATTEMPTS),
+    ],
+    ids=["other-writers", "failed-condition"],
+)
+def test_a_transaction_cancelled_every_time_gives_up_with_409_after_bounded_tries(
+    client: Any, sign_up: SignUp, wire: Wire, store: Store, reasons: list[str], tries: int
 ) -> None:
     visitor = sign_up()
     before = snapshot(store, visitor)
     wire.dynamodb.calls.clear()
-    wire.dynamodb.cancelled(["None", "TransactionConflict", "None"])
+    wire.dynamodb.cancelled(reasons)
     answer = visitor.patch_permissions(NEWSLETTER)
     problem(answer, 409, "concurrent-change")
     retry_after(answer)
-    assert wire.dynamodb.calls["TransactWriteItems"] == CONFLICT_TRIES
+    assert wire.dynamodb.calls["TransactWriteItems"] == tries
     assert snapshot(store, visitor) == before
 
 
@@ -145,28 +155,10 @@ def test_a_failed_condition_is_decided_again_on_fresh_state_and_written_once(
     assert len(ledger(store, visitor)) == entries + 1
 
 
-def test_a_condition_that_keeps_failing_gives_up_with_409_after_bounded_tries(
-    client: Any, sign_up: SignUp, wire: Wire, store: Store
-) -> None:
-    visitor = sign_up()
-    before = snapshot(store, visitor)
-    wire.dynamodb.calls.clear()
-    wire.dynamodb.cancelled(["ConditionalCheckFailed", "None", "None"])
-    answer = visitor.patch_permissions(NEWSLETTER)
-    problem(answer, 409, "concurrent-change")
-    retry_after(answer)
-    assert wire.dynamodb.calls["TransactWriteItems"] == ATTEMPTS
-    assert snapshot(store, visitor) == before
-
-
 def test_a_sign_up_whose_count_the_table_sheds_is_refused_with_503_and_goes_through_on_retry(
     client: Any, wire: Wire, mails: Mails, playbook: Playbook, services: Services
 ) -> None:
-    body = {
-        "email": f"busy-{uuid.uuid4().hex[:6]}@example.org",
-        "policy_version": playbook.policy.version,
-        "permissions": [{"channel": "email", "purpose": "newsletter"}],
-    }
+    body = signup_body(f"busy-{uuid.uuid4().hex[:6]}@example.org", playbook)
     wire.dynamodb.dynamodb_error("UpdateItem", "ThrottlingException")  # the client's count
     answer = client.post("/api/signup", json=body)
     problem(answer, 503, "busy")
@@ -180,11 +172,7 @@ def test_a_sign_up_whose_count_the_table_sheds_is_refused_with_503_and_goes_thro
 def test_a_sign_up_whose_write_the_table_sheds_waits_in_the_queue_and_is_written_once(
     client: Any, wire: Wire, mails: Mails, playbook: Playbook, services: Services, store: Store
 ) -> None:
-    body = {
-        "email": f"shed-{uuid.uuid4().hex[:6]}@example.org",
-        "policy_version": playbook.policy.version,
-        "permissions": [{"channel": "email", "purpose": "newsletter"}],
-    }
+    body = signup_body(f"shed-{uuid.uuid4().hex[:6]}@example.org", playbook)
     wire.dynamodb.dynamodb_error("TransactWriteItems", "ThrottlingException")
     assert client.post("/api/signup", json=body).status_code == 202
     drain(services.mail_work, services.queue, hide_for=0)  # the worker's write is shed

@@ -36,7 +36,7 @@ from befriend.credentials.keys import Keys
 from befriend.mailing.worker import lambda_batch
 from befriend.store import Store
 from befriend.web.app import create_app
-from tests.conftest import REGION, ROOT, START, sqs_event, token_in
+from tests.conftest import REGION, ROOT, START, signup_body, sqs_event, token_in
 from tests.infra.conftest import PACKAGE_KEY, Template, references, translate
 
 SITE_DOMAIN = "prefs.example.org"
@@ -447,14 +447,7 @@ def test_the_app_runs_on_what_the_stack_made(stack: dict[str, Any], playbook: Pl
     address = f"stack-{uuid.uuid4().hex[:8]}@example.org"
     signup = client.post(
         "/api/signup",
-        json={
-            "email": address,
-            "policy_version": playbook.policy.version,
-            "permissions": [
-                {"channel": "email", "purpose": "newsletter"},
-                {"channel": "email", "purpose": "offers"},
-            ],
-        },
+        json=signup_body(address, playbook, (("email", "newsletter"), ("email", "offers"))),
     )
     assert signup.status_code == 202, signup.get_data(as_text=True)
     # The mail function takes the job from the stack's queue, with its own environment.

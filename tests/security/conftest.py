@@ -24,7 +24,7 @@ from befriend.store import Store
 from befriend.web import dev
 from befriend.web.app import create_app
 from befriend.web.openapi import document
-from tests.conftest import ROOT, SECRET, SENDER, TEMPLATES, Mails, deliver, token_in
+from tests.conftest import ROOT, SECRET, SENDER, TEMPLATES, Mails, deliver, signup_body, token_in
 
 PROBLEM = "application/problem+json"
 AUTOMATIC = frozenset({"HEAD", "OPTIONS"})  # Flask answers these for every rule itself
@@ -287,14 +287,7 @@ def pending_confirm(
 
     def run(email: str) -> str:
         seen = len(mails())
-        answer = client.post(
-            "/api/signup",
-            json={
-                "email": email,
-                "policy_version": playbook.policy.version,
-                "permissions": [{"channel": "email", "purpose": "newsletter"}],
-            },
-        )
+        answer = client.post("/api/signup", json=signup_body(email, playbook))
         assert answer.status_code == 202, answer.get_data(as_text=True)
         return token_in(mails()[seen], "confirm")
 

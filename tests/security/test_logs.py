@@ -36,7 +36,7 @@ from befriend.clock import SettableClock
 from befriend.core.playbook import Playbook
 from befriend.local.server import RedactingHandler, SiteAndApi
 from befriend.store import Store
-from tests.conftest import ROOT, SECRET, Mails, bearer, token_in, unsubscribe_path
+from tests.conftest import ROOT, SECRET, Mails, bearer, signup_body, token_in, unsubscribe_path
 from tests.security.conftest import (
     MANAGE_ROUTES,
     MARKETER_ROUTES,
@@ -73,12 +73,7 @@ def run_flow(
     secrets = Secrets()
     secrets.add(EMAIL, EMAIL.lower(), EMAIL.split("@")[0], NAME, SECRET)
     secrets.add(*keyring.live.values(), keyring.revoked)
-    body = {
-        "email": EMAIL,
-        "name": NAME,
-        "policy_version": playbook.policy.version,
-        "permissions": [{"channel": "email", "purpose": "newsletter"}],
-    }
+    body = signup_body(EMAIL, playbook, name=NAME)
     assert client.post("/api/signup", json=body).status_code == 202
     form = {"email": "form." + EMAIL, "name": NAME, "policy_version": playbook.policy.version}
     secrets.add("form." + EMAIL, ("form." + EMAIL).lower())
@@ -294,11 +289,7 @@ def test_the_local_access_log_never_shows_an_unsubscribe_token(
     playbook: Playbook,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    body = {
-        "email": "access.log@example.org",
-        "policy_version": playbook.policy.version,
-        "permissions": [{"channel": "email", "purpose": "newsletter"}],
-    }
+    body = signup_body("access.log@example.org", playbook)
     assert client.post("/api/signup", json=body).status_code == 202
     path = unsubscribe_path(mails()[-1])
     token = path.rsplit("/", 1)[-1]

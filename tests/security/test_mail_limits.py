@@ -19,24 +19,16 @@ from flask import Flask
 from befriend.clock import SettableClock
 from befriend.core.playbook import Playbook
 from befriend.store import Store
-from tests.conftest import Mails, token_in
+from tests.conftest import Mails, signup_body, token_in
 from tests.security.conftest import snapshot
 
 VARIABLE = {"X-Request-Id"}
 
 
-def signup_body(playbook: Playbook, email: str) -> dict[str, Any]:
-    return {
-        "email": email,
-        "policy_version": playbook.policy.version,
-        "permissions": [{"channel": "email", "purpose": "newsletter"}],
-    }
-
-
 def mailing_routes(playbook: Playbook) -> dict[str, Callable[[Any, str], Any]]:
     """Every way to make befriend mail an address, by name."""
     return {
-        "signup json": lambda c, e: c.post("/api/signup", json=signup_body(playbook, e)),
+        "signup json": lambda c, e: c.post("/api/signup", json=signup_body(e, playbook)),
         "signup form": lambda c, e: c.post(
             "/api/signup",
             data={
@@ -71,7 +63,7 @@ def mails_to(mails: Mails, email: str) -> list[dict[str, Any]]:
 
 def confirmed(client: Any, mails: Mails, playbook: Playbook, email: str) -> None:
     """A confirmed person at `email` (which takes one mail of the budget)."""
-    assert client.post("/api/signup", json=signup_body(playbook, email)).status_code == 202
+    assert client.post("/api/signup", json=signup_body(email, playbook)).status_code == 202
     token = token_in(mails_to(mails, email)[-1], "confirm")
     assert client.post("/api/confirm", json={"token": token}).status_code == 200
 
@@ -131,8 +123,8 @@ def test_another_spelling_of_the_same_address_shares_its_budget(
     client: Any, mails: Mails, playbook: Playbook, spelling: str
 ) -> None:
     for _ in range(3):
-        client.post("/api/signup", json=signup_body(playbook, "same.person@example.org"))
-    answer = client.post("/api/signup", json=signup_body(playbook, spelling))
+        client.post("/api/signup", json=signup_body("same.person@example.org", playbook))
+    answer = client.post("/api/signup", json=signup_body(spelling, playbook))
     assert answer.status_code == 202
     assert len(mails_to(mails, "same.person@example.org")) == 3
 
@@ -144,13 +136,13 @@ def test_the_budget_comes_back_after_an_hour_and_not_before(
     for _ in range(4):
         client.post("/api/link", json={"email": email})  # unknown: mails nothing, counts nothing
     for _ in range(5):
-        client.post("/api/signup", json=signup_body(playbook, email))
+        client.post("/api/signup", json=signup_body(email, playbook))
     assert len(mails_to(mails, email)) == 3
     clock.advance(minutes=59, seconds=59)
-    client.post("/api/signup", json=signup_body(playbook, email))
+    client.post("/api/signup", json=signup_body(email, playbook))
     assert len(mails_to(mails, email)) == 3
     clock.advance(seconds=2)
-    client.post("/api/signup", json=signup_body(playbook, email))
+    client.post("/api/signup", json=signup_body(email, playbook))
     assert len(mails_to(mails, email)) == 4
 
 
@@ -176,10 +168,10 @@ def test_a_flood_of_sign_ups_for_someone_else_cannot_rewrite_their_pending_reque
 ) -> None:
     client = app_with(mails_per_hour=1).test_client()
     email = "victim@example.org"
-    client.post("/api/signup", json=signup_body(playbook, email))
+    client.post("/api/signup", json=signup_body(email, playbook))
     [mail] = mails_to(mails, email)
     for purpose in ("offers", "partner-sharing", "research"):
-        body = signup_body(playbook, email)
+        body = signup_body(email, playbook)
         body["permissions"] = [{"channel": "email", "purpose": purpose}]
         body["name"] = "Someone Else"
         assert client.post("/api/signup", json=body).status_code == 202
@@ -203,7 +195,7 @@ def test_mailed_links_point_at_the_site_whatever_host_the_request_names(
 ) -> None:
     email = f"host-{len(mails())}@example.org"
     assert (
-        client.post("/api/signup", json=signup_body(playbook, email), headers=headers).status_code
+        client.post("/api/signup", json=signup_body(email, playbook), headers=headers).status_code
         == 202
     )
     confirm = token_in(mails_to(mails, email)[-1], "confirm")

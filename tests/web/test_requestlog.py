@@ -20,7 +20,7 @@ from flask import Flask
 from befriend.credentials.keys import Keys
 from befriend.store import Store
 from befriend.web.requestlog import HEADER, request_id
-from tests.conftest import START, token_in, unsubscribe_path
+from tests.conftest import START, signup_body, token_in, unsubscribe_path
 from tests.test_lambda_app import FakeLambdaContext, header, load_event
 
 FIELDS = {"request_id", "method", "route", "status", "duration_ms"}
@@ -56,14 +56,7 @@ def journey(call: Recorder, store: Store, playbook: Any) -> list[str]:
     answer = call(
         "post",
         "/api/signup",
-        json={
-            "email": EMAIL,
-            "policy_version": playbook.policy.version,
-            "permissions": [
-                {"channel": "email", "purpose": "newsletter"},
-                {"channel": "sms", "purpose": "events"},
-            ],
-        },
+        json=signup_body(EMAIL, playbook, (("email", "newsletter"), ("sms", "events"))),
     )
     assert answer.status_code == 202, answer.get_data(as_text=True)
     confirm_token = token_in(call.newest_mail(), "confirm")
