@@ -158,9 +158,7 @@ def bytecode(archive: zipfile.ZipFile, size: int, work: Path) -> Bytecode:
 
 
 def main(argv: Sequence[str] | None = None) -> list[doc.Verdict]:
-    parser = doc.options(__doc__, quick="one build")
-    parser.add_argument("--runs", type=int, default=RUNS, help="site builds timed")
-    args = parser.parse_args(argv)
+    args = doc.options(__doc__, "one build", (RUNS, "site builds timed")).parse_args(argv)
     runs = 1 if args.quick else args.runs
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-build-") as folder:

@@ -367,9 +367,7 @@ def by_package(imports: Sequence[Import]) -> Counter[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> list[doc.Verdict]:
-    parser = doc.options(__doc__, quick="3 runs each")
-    parser.add_argument("--runs", type=int, default=RUNS, help="cold starts of each kind")
-    args = parser.parse_args(argv)
+    args = doc.options(__doc__, "3 runs each", (RUNS, "cold starts of each kind")).parse_args(argv)
     runs = 3 if args.quick else args.runs
     started = time.perf_counter()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

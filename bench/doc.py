@@ -62,12 +62,16 @@ def machine(script: str, seconds: float | None = None, moto: str = "in process")
     )
 
 
-def options(docstring: str | None, quick: str | None = "a short trial") -> argparse.ArgumentParser:
+def options(
+    docstring: str | None, quick: str | None = "a short trial", runs: tuple[int, str] | None = None
+) -> argparse.ArgumentParser:
     """The options every benchmark takes, described by its docstring's first paragraph:
-    --no-doc, and --quick (`quick` says what it shortens) unless `quick` is None; a
-    benchmark adds its own."""
+    --no-doc, and --quick (`quick` says what it shortens) unless `quick` is None; --runs
+    where `runs` gives its default and what is run. A benchmark adds its own."""
     summary = " ".join((docstring or "").split("\n\n")[0].split())
     parser = argparse.ArgumentParser(description=summary)
+    if runs is not None:
+        parser.add_argument("--runs", type=int, default=runs[0], help=runs[1])
     if quick is not None:
         parser.add_argument("--quick", action="store_true", help=f"{quick}; leaves the doc alone")
     parser.add_argument("--no-doc", action="store_true", help="print only; leave the doc alone")

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from bench.load_client import Client, Mailbox, Stats
 from bench.load_journal import Journal, Pair, Visit
@@ -155,8 +155,7 @@ def _read_me(client: Client, visit: Visit, auth: dict[str, str], stats: Stats) -
     return answer is not None and _agrees(stats, "me", visit, answer.json())
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """A change a visitor asks for, and what it does to the visitor's model once accepted."""
 
     kind: str

@@ -637,8 +637,8 @@ def explained(figures: list[Figures], sizes: Sequence[int], pb: Playbook) -> lis
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = doc.options(__doc__, quick=f"{QUICK_SIZES} people, one round, no stock read")
-    parser.add_argument("--runs", type=int, default=5, help="reads of each report per size")
+    quick = f"{QUICK_SIZES} people, one round, no stock read"
+    parser = doc.options(__doc__, quick, (5, "reads of each report per size"))
     parser.add_argument(
         "--no-stock", action="store_true", help="skip the read on stock moto (a minute at 100k)"
     )

@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import requests
 
@@ -89,10 +89,16 @@ class Serve:
         raise SystemExit("befriend serve does not answer /api/health")
 
     def stop(self) -> None:
-        """SIGTERM, as Ctrl-C; a process that takes too long to free its heap is killed."""
-        self.process.terminate()
+        stop(self.process, 20)
+
+
+def stop(process: subprocess.Popen[Any], timeout: float) -> None:
+    """SIGTERM, as Ctrl-C; a process that takes longer than `timeout` to end (to free its
+    heap, say) is killed."""
+    if process.poll() is None:
+        process.terminate()
         try:
-            self.process.wait(timeout=20)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            process.kill()
+            process.wait()

@@ -50,6 +50,7 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
 from bench.moto_patches import forget_models  # noqa: E402
+from bench.serve import stop as stop_process  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from moto.core.config import DefaultConfig  # noqa: E402
 
@@ -163,14 +164,9 @@ class Serve:
         return self.log.read_text(errors="replace")
 
     def stop(self) -> str:
-        """SIGTERM, as Ctrl-C (serve then removes its temporary site itself); what it said."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        """Ended as Ctrl-C ends it (serve then removes its temporary site itself); what it
+        said."""
+        stop_process(self.process, 10)
         return self.said()
 
 

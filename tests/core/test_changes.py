@@ -8,20 +8,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from befriend.core import changes
-from befriend.core.commands import PermissionChange, SettingsPatch, Signup
+from befriend.core.commands import PermissionChange, SettingsPatch
 from befriend.core.ledger import verify
 from befriend.core.person import Person
 from befriend.core.playbook import Playbook, load_playbook
 from tests.conftest import ROOT
-from tests.core.conftest import NOW, ctx
+from tests.core.conftest import NOW, ctx, signup_form
 
 PLAYBOOK = load_playbook((ROOT / "handlers/befriend/playbook.toml").read_text())
 
 
 def test_nothing_is_granted_before_the_address_is_confirmed(playbook: Playbook) -> None:
-    form = Signup(
-        "a@example.org", "", (), (("email", "newsletter"),), "UTC", playbook.policy.version
-    )
+    form = signup_form(playbook, "a@example.org")
     pending = changes.start_signup("p1", form, ctx("form"))
     assert pending.status == "pending"
     assert pending.state(("email", "newsletter")) == "never"
@@ -100,13 +98,8 @@ def test_gpc_withdraws_sharing_granted_earlier(confirmed: Person, playbook: Play
 
 
 def test_gpc_at_sign_up_is_honoured_at_confirmation(playbook: Playbook) -> None:
-    form = Signup(
-        "g@example.org",
-        "",
-        (),
-        (("email", "partner-sharing"), ("email", "offers")),
-        "UTC",
-        playbook.policy.version,
+    form = signup_form(
+        playbook, "g@example.org", (("email", "partner-sharing"), ("email", "offers"))
     )
     pending = changes.start_signup("p2", form, ctx("form", gpc=True))
     out = changes.confirm(pending, ctx("confirm"), playbook)
@@ -130,14 +123,7 @@ def test_unsubscribe_withdraws_one_purpose_or_the_whole_channel(
 
 
 def test_unsubscribe_before_confirming_drops_the_request(playbook: Playbook) -> None:
-    form = Signup(
-        "u@example.org",
-        "",
-        (),
-        (("email", "newsletter"), ("sms", "offers")),
-        "UTC",
-        playbook.policy.version,
-    )
+    form = signup_form(playbook, "u@example.org", (("email", "newsletter"), ("sms", "offers")))
     pending = changes.start_signup("p3", form, ctx("form"))
     out = changes.unsubscribe(pending, "email", None, ctx("one-click"), playbook).person
     confirmed = changes.confirm(out, ctx("confirm"), playbook).person
@@ -188,7 +174,7 @@ def test_any_sequence_of_changes_keeps_a_valid_chain_and_honours_the_last_word(
     script: list[tuple[str, tuple[str, str], bool]],
 ) -> None:
     pb = PLAYBOOK
-    form = Signup("h@example.org", "", (), (), "UTC", pb.policy.version)
+    form = signup_form(pb, "h@example.org", ())
     start = changes.confirm(changes.start_signup("h", form, ctx("form")), ctx(), pb)
     person, entries = start.person, [e.as_json() for e in start.entries]
     last_word: dict[tuple[str, str], str] = {}

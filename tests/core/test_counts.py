@@ -5,13 +5,13 @@ from __future__ import annotations
 import random
 from collections import Counter
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
 from befriend.core import changes
 from befriend.core.changes import Context, Outcome, settle
-from befriend.core.commands import PermissionChange, Signup
+from befriend.core.commands import PermissionChange
 from befriend.core.counts import (
     Counts,
     census,
@@ -22,23 +22,15 @@ from befriend.core.counts import (
 )
 from befriend.core.engagement import Event, decline, record_events, record_outcome
 from befriend.core.errors import InvalidInput
-from befriend.core.person import Evidence, Person
+from befriend.core.person import Person
 from befriend.core.playbook import Playbook
 from befriend.core.reports import REPORTS, Inputs, Period, build
-
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-EVIDENCE = Evidence("c" * 32, "a" * 32)
+from tests.core.conftest import EVIDENCE, NOW, signup_form
 
 
 def pending(playbook: Playbook, at: datetime = NOW, source: str = "api") -> Person:
-    form = Signup(
-        "someone@example.org",
-        "",
-        ("gardening",),
-        (("email", "newsletter"), ("sms", "offers")),
-        "UTC",
-        playbook.policy.version,
-    )
+    pairs = (("email", "newsletter"), ("sms", "offers"))
+    form = signup_form(playbook, "someone@example.org", pairs, interests=("gardening",))
     return changes.start_signup("p1", form, Context(at, source, EVIDENCE))
 
 

@@ -10,14 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from befriend.core import changes
-from befriend.core.commands import PermissionChange, SettingsPatch, Signup
+from befriend.core.commands import PermissionChange, SettingsPatch
 from befriend.core.engagement import Event, decline, record_events, record_outcome
 from befriend.core.person import Person, Tally
 from befriend.core.playbook import Playbook, QuietHours
 from befriend.core.plays import next_steps, outside_quiet_hours
 from befriend.core.scoring import add_event, scores
 from befriend.core.stages import place, restage
-from tests.core.conftest import NOW, ctx
+from tests.core.conftest import NOW, ctx, signup_form
 from tests.core.test_changes import PLAYBOOK
 
 moments = st.datetimes(
@@ -54,7 +54,7 @@ def test_an_event_counts_half_after_its_half_life() -> None:
 def person_with(
     playbook: Playbook, *pairs: tuple[str, str], interests: tuple[str, ...] = (), zone: str = "UTC"
 ) -> Person:
-    form = Signup("engine@example.org", "", interests, pairs, zone, playbook.policy.version)
+    form = signup_form(playbook, "engine@example.org", pairs, interests=interests, time_zone=zone)
     person = changes.confirm(changes.start_signup("e1", form, ctx("form")), ctx(), playbook).person
     return restage(person, playbook, NOW, "confirm")[0]
 

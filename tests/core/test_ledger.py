@@ -10,18 +10,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from befriend.core import changes
-from befriend.core.commands import PermissionChange, Signup
+from befriend.core.commands import PermissionChange
 from befriend.core.errors import LedgerBroken
 from befriend.core.ledger import GENESIS, canonical, digest, verify
 from befriend.core.person import Person
 from befriend.core.playbook import Playbook
-from tests.core.conftest import NOW, ctx
+from tests.core.conftest import NOW, ctx, signup_form
 from tests.core.test_changes import PLAYBOOK
 
 
 def history(person: Person, playbook: Playbook, n: int = 6) -> list[dict[str, Any]]:
     """A chain of `n` or more entries, starting from a confirmed person's own entries."""
-    form = Signup(person.email, "", (), (("email", "newsletter"),), "UTC", playbook.policy.version)
+    form = signup_form(playbook, person.email)
     first = changes.confirm(
         changes.start_signup(person.id, form, ctx("form")), ctx("confirm"), playbook
     )

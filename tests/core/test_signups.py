@@ -9,12 +9,11 @@ from befriend.core.commands import Signup
 from befriend.core.person import Person
 from befriend.core.playbook import Playbook
 from befriend.core.signups import signup_step
-from tests.core.conftest import NOW, ctx
+from tests.core.conftest import NOW, ctx, signup_form
 
 
 def form(playbook: Playbook, name: str = "") -> Signup:
-    pairs = (("email", "newsletter"),)
-    return Signup("new@example.org", name, (), pairs, "UTC", playbook.policy.version)
+    return signup_form(playbook, "new@example.org", name=name)
 
 
 def test_a_new_address_starts_a_pending_sign_up_that_grants_nothing(playbook: Playbook) -> None:

@@ -348,14 +348,22 @@ def test_the_function_is_configured_from_the_stack(stack: dict[str, Any]) -> Non
     assert function["Handler"] == "befriend.lambda_app.handler"
     assert function["Role"].endswith("/" + stack["resources"]["FunctionRole"]["PhysicalResourceId"])
     assert function["Environment"]["Variables"] == {
+        **worker_environment(stack),
+        "BEFRIEND_ORIGIN_SECRET_ARN": outputs["OriginSecretArn"],
+        "BEFRIEND_CLIENT_REQUESTS_PER_HOUR": "20",
+    }
+
+
+def worker_environment(stack: dict[str, Any]) -> dict[str, str]:
+    """What the mail worker is given; the API function gets it too."""
+    outputs = stack["outputs"]
+    return {
         "BEFRIEND_TABLE": outputs["TableName"],
         "BEFRIEND_SITE_URL": f"https://{SITE_DOMAIN}",
         "BEFRIEND_EVENT_BUS": outputs["EventBusName"],
         "BEFRIEND_SES_CONFIGURATION_SET": stack["parameters"]["SesConfigurationSet"],
         "BEFRIEND_SECRET_ARN": outputs["SecretArn"],
-        "BEFRIEND_ORIGIN_SECRET_ARN": outputs["OriginSecretArn"],
         "BEFRIEND_MAIL_QUEUE": outputs["MailQueueUrl"],
-        "BEFRIEND_CLIENT_REQUESTS_PER_HOUR": "20",
     }
 
 
@@ -372,14 +380,7 @@ def test_the_mail_worker_takes_the_stacks_queue_in_batches(stack: dict[str, Any]
         "/" + stack["resources"]["MailFunctionRole"]["PhysicalResourceId"]
     )
     # No origin header to check: it answers no request.
-    assert worker["Environment"]["Variables"] == {
-        "BEFRIEND_TABLE": outputs["TableName"],
-        "BEFRIEND_SITE_URL": f"https://{SITE_DOMAIN}",
-        "BEFRIEND_EVENT_BUS": outputs["EventBusName"],
-        "BEFRIEND_SES_CONFIGURATION_SET": stack["parameters"]["SesConfigurationSet"],
-        "BEFRIEND_SECRET_ARN": outputs["SecretArn"],
-        "BEFRIEND_MAIL_QUEUE": outputs["MailQueueUrl"],
-    }
+    assert worker["Environment"]["Variables"] == worker_environment(stack)
 
     sqs = boto3.client("sqs", region_name=REGION)
     queue = sqs.get_queue_attributes(QueueUrl=outputs["MailQueueUrl"], AttributeNames=["All"])

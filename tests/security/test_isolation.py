@@ -9,13 +9,14 @@ routes that do take a person id are the marketer's, and a person's token is not 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from flask import Flask
 
 from befriend.store import Store
-from tests.conftest import Mails, SignUp, bearer, token_in, unsubscribe_path
+from tests.conftest import Mails, SignUp, Visitor, bearer, token_in, unsubscribe_path
 from tests.security.conftest import (
     MANAGE_ROUTES,
     MARKETER_ROUTES,
@@ -37,12 +38,32 @@ def leaks(answer: Any, *secrets: str) -> list[str]:
     return [s for s in secrets if s in text]
 
 
+@dataclass
+class Watched:
+    """A, who acts, and B, who is watched: B's items as they were before A did anything."""
+
+    a: Visitor
+    b: Visitor
+    store: Store
+    b_before: list[dict[str, Any]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.b_before = person_items(self.store, self.b.id)
+
+    def b_untouched(self) -> bool:
+        return person_items(self.store, self.b.id) == self.b_before
+
+
+@pytest.fixture
+def watched(sign_up: SignUp, store: Store) -> Watched:
+    return Watched(sign_up(), sign_up(), store)
+
+
 @pytest.mark.parametrize("route", MANAGE_ROUTES, ids=route_ids(MANAGE_ROUTES))
 def test_a_token_for_a_reads_and_changes_only_a(
-    client: Any, sign_up: SignUp, store: Store, route: Route
+    client: Any, watched: Watched, route: Route
 ) -> None:
-    a, b = sign_up(), sign_up()
-    b_before = person_items(store, b.id)
+    a, b = watched.a, watched.b
     path, kwargs = manage_request(route)
 
     answer = call(client, route, path, headers=a.auth, **kwargs)
@@ -51,15 +72,14 @@ def test_a_token_for_a_reads_and_changes_only_a(
     assert not leaks(answer, b.id, b.email, b.token)
     if answer.status_code != 204:
         assert a.id in answer.get_data(as_text=True)
-    assert person_items(store, b.id) == b_before
+    assert watched.b_untouched()
 
 
 @pytest.mark.parametrize("route", MANAGE_ROUTES, ids=route_ids(MANAGE_ROUTES))
 def test_naming_someone_else_in_the_request_is_refused_or_ignored(
-    client: Any, sign_up: SignUp, store: Store, route: Route
+    client: Any, watched: Watched, route: Route
 ) -> None:
-    a, b = sign_up(), sign_up()
-    b_before = person_items(store, b.id)
+    a, b = watched.a, watched.b
     path, kwargs = manage_request(route)
     tries: list[dict[str, Any]] = [
         {"query_string": {name: value}}
@@ -79,17 +99,14 @@ def test_naming_someone_else_in_the_request_is_refused_or_ignored(
         if "json" in extra:
             assert_problem(answer, 422)
         assert not leaks(answer, b.id, b.email), (route.id, extra)
-        assert person_items(store, b.id) == b_before, (route.id, extra)
+        assert watched.b_untouched(), (route.id, extra)
         if route.endpoint in ("visitor.erase", "visitor.sign_out_everywhere"):
             break  # A's token is spent; what matters is that B is untouched
-    assert person_items(store, b.id) == b_before
+    assert watched.b_untouched()
 
 
-def test_b_is_untouched_by_everything_a_does_in_a_row(
-    client: Any, sign_up: SignUp, store: Store
-) -> None:
-    a, b = sign_up(), sign_up()
-    b_before = person_items(store, b.id)
+def test_b_is_untouched_by_everything_a_does_in_a_row(client: Any, watched: Watched) -> None:
+    a, b = watched.a, watched.b
     b_view = b.get().get_json()
     # Sign-out and erasure last: each ends A's token.
     last = ("visitor.sign_out_everywhere", "visitor.erase")
@@ -102,7 +119,7 @@ def test_b_is_untouched_by_everything_a_does_in_a_row(
         assert answer.status_code < 300, route.id
         if route.endpoint == "visitor.sign_out_everywhere":
             a.token = answer.get_json()["manage_token"]
-    assert person_items(store, b.id) == b_before
+    assert watched.b_untouched()
     assert b.get().get_json() == b_view
 
 
@@ -111,8 +128,8 @@ def test_a_confirm_or_unsubscribe_link_of_a_touches_only_a(
 ) -> None:
     a = sign_up(permissions=(("email", "newsletter"), ("email", "offers")))
     a_mail = mails()[-1]
-    b = sign_up(permissions=(("email", "newsletter"), ("email", "offers")))
-    b_before = person_items(store, b.id)
+    watched = Watched(a, sign_up(permissions=(("email", "newsletter"), ("email", "offers"))), store)
+    b = watched.b
 
     again = client.post("/api/confirm", json={"token": token_in(a_mail, "confirm")})
     assert again.get_json()["person"]["id"] == a.id
@@ -120,7 +137,7 @@ def test_a_confirm_or_unsubscribe_link_of_a_touches_only_a(
     done = client.post(unsubscribe_path(a_mail), data={"List-Unsubscribe": "One-Click"})
     assert done.status_code == 200
 
-    assert person_items(store, b.id) == b_before
+    assert watched.b_untouched()
     granted = {c["purpose"] for c in a.get().get_json()["permissions"] if c["state"] == "granted"}
     assert granted == set()
 
