@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from befriend.web.answers import json_answer
-from befriend.web.openapi import document
 from befriend.web.services import services
 
 bp = Blueprint("public", __name__, url_prefix="/api")
@@ -24,4 +23,8 @@ def health() -> Response:
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
+    # Imported here: the document and the answer types it is derived from are wanted by
+    # few requests, and every cold start would otherwise pay for them.
+    from befriend.web.openapi import document
+
     return json_answer(document(services().playbook), headers=CACHEABLE)
