@@ -109,6 +109,20 @@ DOMAIN: dict[type[Exception], Callable[[Any], Problem]] = {
     ),
 }
 
+INTERNAL = Problem(
+    500,
+    "internal",
+    "Something went wrong on our side",
+    "Nothing was changed. Please try again later.",
+)
+BUSY = Problem(
+    503,
+    "busy",
+    "Too busy to record this just now",
+    "Send the same request again in a moment; nothing is recorded twice.",
+    headers={"Retry-After": BUSY_RETRY_AFTER},
+)
+
 
 def _answer(exc: Problem) -> Response:
     return problem(exc.status, exc.slug, exc.title, exc.detail, **exc.extra)
@@ -144,19 +158,8 @@ def register(app: Flask) -> None:
     def _bug(exc: Exception) -> Response:
         # The path may hold an unsubscribe token: log the route, never the raw path.
         log.exception("unhandled error on %s %s", request.method, request.url_rule)
-        return problem(
-            500,
-            "internal",
-            "Something went wrong on our side",
-            "Nothing was changed. Please try again later.",
-        )
+        return _answer(INTERNAL)
 
     def _busy() -> Response:
         log.warning("AWS was busy or out of reach on %s %s", request.method, request.url_rule)
-        return problem(
-            503,
-            "busy",
-            "Too busy to record this just now",
-            "Send the same request again in a moment; nothing is recorded twice.",
-            headers={"Retry-After": BUSY_RETRY_AFTER},
-        )
+        return _answer(BUSY)

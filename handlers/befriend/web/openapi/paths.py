@@ -44,6 +44,12 @@ def _visitor_paths(pb: Playbook) -> dict[str, Any]:
         "415": answer("Problem"),
         "422": answer("Problem"),
     }
+    # A confirmation link that does not work: forged or expired (401), or spent (410).
+    spent = {
+        "401": answer("Unauthorized"),
+        "403": answer("Problem"),
+        "410": answer("LinkSpent"),
+    }
 
     def change(operation_id: str, summary: str, body: type[Struct]) -> Schema:
         """A change to the person's own page: answered with the person as they are now."""
@@ -136,9 +142,7 @@ def _visitor_paths(pb: Playbook) -> dict[str, Any]:
                     "200": json_body(
                         ref(answers.ConfirmationPreview), "Shown before the person decides"
                     ),
-                    "401": answer("Unauthorized"),
-                    "403": answer("Problem"),
-                    "410": answer("LinkSpent"),
+                    **spent,
                 },
                 body=ref(requests.TokenOnly),
                 description="The confirmation page shows this and grants nothing until the "
@@ -156,10 +160,8 @@ def _visitor_paths(pb: Playbook) -> dict[str, Any]:
                         ref(answers.Confirmed),
                         "Confirmed. Sent again within ten minutes, the same answer and token",
                     ),
-                    "401": answer("Unauthorized"),
-                    "403": answer("Problem"),
+                    **spent,
                     "409": answer("Conflict"),
-                    "410": answer("LinkSpent"),
                 },
                 body=ref(requests.Confirm),
                 description="A confirmation link works once: a retry within ten minutes (a "
