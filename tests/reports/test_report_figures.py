@@ -101,7 +101,7 @@ def test_a_sign_up_cancelled_by_another_write_goes_again_and_is_mailed(
     client: Any, mails: Mails, store: Store, playbook: Any
 ) -> None:
     flaky = CancelledOnce(store.client)
-    store._client = flaky  # type: ignore[assignment]
+    store.client = flaky  # type: ignore[assignment]
     answer = client.post(
         "/api/signup",
         json={"email": "conflict@example.org", "policy_version": playbook.policy.version},

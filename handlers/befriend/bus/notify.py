@@ -13,6 +13,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -55,11 +56,12 @@ class Notifier:
         self._region = region
         self._hold = hold
 
-    @property
+    @cached_property
     def client(self) -> EventBridgeClient:
-        if self._client is None:
-            self._client = boto3.client("events", region_name=self._region, config=CLIENT_CONFIG)
-        return self._client
+        # Made on first use: a cold start that never calls events pays nothing for it.
+        return self._client or boto3.client(
+            "events", region_name=self._region, config=CLIENT_CONFIG
+        )
 
     def publish(self, outcome: Outcome) -> int:
         """Put the outcome's notices on the bus; returns how many were accepted. What the

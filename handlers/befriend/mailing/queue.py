@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -58,16 +59,15 @@ class MailQueue:
         # so a reader that must see the queue done (the local outbox) waits for another.
         self.draining = threading.Lock()
 
-    @property
+    @cached_property
     def client(self) -> SQSClient:
-        if self._client is None:
-            self._client = boto3.client(
-                "sqs",
-                region_name=self._region,
-                endpoint_url=self._endpoint_url,
-                config=CLIENT_CONFIG,
-            )
-        return self._client
+        # Made on first use: a cold start that never calls sqs pays nothing for it.
+        return self._client or boto3.client(
+            "sqs",
+            region_name=self._region,
+            endpoint_url=self._endpoint_url,
+            config=CLIENT_CONFIG,
+        )
 
     @property
     def url(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,11 +55,10 @@ class Mailer:
         self._client = client
         self._region = region
 
-    @property
+    @cached_property
     def client(self) -> SESClient:
-        if self._client is None:
-            self._client = boto3.client("ses", region_name=self._region, config=CLIENT_CONFIG)
-        return self._client
+        # Made on first use: a cold start that never calls ses pays nothing for it.
+        return self._client or boto3.client("ses", region_name=self._region, config=CLIENT_CONFIG)
 
     def render(
         self, name: str, to: str, context: dict[str, Any], unsubscribe_url: str

@@ -7,6 +7,7 @@ import random
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -84,16 +85,15 @@ class Table:
         self._endpoint_url = endpoint_url
         self._region = region
 
-    @property
+    @cached_property
     def client(self) -> DynamoDBClient:
-        if self._client is None:
-            self._client = boto3.client(
-                "dynamodb",
-                endpoint_url=self._endpoint_url,
-                region_name=self._region,
-                config=CLIENT_CONFIG,
-            )
-        return self._client
+        # Made on first use: a cold start that never calls dynamodb pays nothing for it.
+        return self._client or boto3.client(
+            "dynamodb",
+            endpoint_url=self._endpoint_url,
+            region_name=self._region,
+            config=CLIENT_CONFIG,
+        )
 
     def create_table(self) -> None:
         """Create the table as the SAM template does, and wait until it can be used."""
