@@ -190,15 +190,9 @@ def read_settings(body: object, playbook: Playbook, now: datetime) -> SettingsPa
     r.check("handles", lambda v: _handles(v, playbook))
     r.check("name", _name)
     r.done()
-    return SettingsPatch(
-        time_zone=r.get("time_zone", None),
-        quiet_hours=r.get("quiet_hours", None),
-        max_per_week=r.get("max_per_week", None),
-        paused_until=r.get("paused_until", None),
-        clear_pause=r.sent("paused_until") and r.get("paused_until", None) is None,
-        handles=r.get("handles", None),
-        name=r.get("name", None),
-    )
+    # The fields sent, by the names SettingsPatch shares with the request type.
+    clear = r.sent("paused_until") and r.get("paused_until", None) is None
+    return SettingsPatch(**r.values, clear_pause=clear)
 
 
 def read_survey(body: object, playbook: Playbook) -> SurveyAnswers:
@@ -212,13 +206,7 @@ def read_survey(body: object, playbook: Playbook) -> SurveyAnswers:
     if r.sent("how_often") and not r.sent("preferred_channel"):
         r.fail("preferred_channel", "say which channel the answer to how_often is about")
     r.done()
-    return SurveyAnswers(
-        found_us=r.get("found_us", None),
-        how_often=r.get("how_often", None),
-        preferred_channel=r.get("preferred_channel", None),
-        interests=r.get("interests", None),
-        recommend=r.get("recommend", None),
-    )
+    return SurveyAnswers(**r.values)  # the answers given, by the request type's names
 
 
 # --- playbook checks: each returns the clean value or raises Bad naming what is wrong ---

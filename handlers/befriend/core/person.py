@@ -142,9 +142,8 @@ def parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def describe(person: Person, playbook: Playbook) -> dict[str, Any]:
-    """The body of `GET /api/me`: everything a person may see and change about themselves."""
-    prefs = person.preferences
+def identity(person: Person) -> dict[str, Any]:
+    """Who the person is and since when: how both their page and their stored record open."""
     return {
         "id": person.id,
         "email": person.email,
@@ -152,6 +151,14 @@ def describe(person: Person, playbook: Playbook) -> dict[str, Any]:
         "status": person.status,
         "created_at": iso(person.created_at),
         "confirmed_at": iso(person.confirmed_at),
+    }
+
+
+def describe(person: Person, playbook: Playbook) -> dict[str, Any]:
+    """The body of `GET /api/me`: everything a person may see and change about themselves."""
+    prefs = person.preferences
+    return {
+        **identity(person),
         "permissions": [permission_cell(person, pair) for pair in playbook.grid()],
         "interests": [t for t in playbook.topics if t in person.interests],
         "settings": {

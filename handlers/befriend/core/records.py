@@ -14,6 +14,7 @@ from befriend.core.person import (
     Relationship,
     SignupRequest,
     Tally,
+    identity,
     iso,
     parse_iso,
 )
@@ -23,12 +24,7 @@ from befriend.core.playbook import QuietHours, parse_quiet_hours
 def person_to_record(person: Person) -> dict[str, Any]:
     prefs = person.preferences
     return {
-        "id": person.id,
-        "email": person.email,
-        "name": person.name,
-        "status": person.status,
-        "created_at": iso(person.created_at),
-        "confirmed_at": iso(person.confirmed_at),
+        **identity(person),
         "permissions": {
             f"{c}:{p}": {
                 "state": perm.state,
