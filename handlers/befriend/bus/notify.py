@@ -13,13 +13,12 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from befriend.aws import Holder
 from befriend.core.changes import Outcome
 from befriend.core.notices import SOURCE, notices
 
@@ -43,7 +42,10 @@ class Redriven:
     left: int
 
 
-class Notifier:
+class Notifier(Holder["EventBridgeClient"]):
+    service = "events"
+    config = CLIENT_CONFIG
+
     def __init__(
         self,
         bus: str | None,
@@ -51,17 +53,9 @@ class Notifier:
         region: str | None = None,
         hold: Callable[[list[Entry]], None] | None = None,
     ) -> None:
+        super().__init__(client, region=region)
         self.bus = bus
-        self._client = client
-        self._region = region
         self._hold = hold
-
-    @cached_property
-    def client(self) -> EventBridgeClient:
-        # Made on first use: a cold start that never calls events pays nothing for it.
-        return self._client or boto3.client(
-            "events", region_name=self._region, config=CLIENT_CONFIG
-        )
 
     def publish(self, outcome: Outcome) -> int:
         """Put the outcome's notices on the bus; returns how many were accepted. What the

@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.config import Config
+
+from befriend.aws import Holder
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -36,8 +36,11 @@ class Received:
     receipt: str
 
 
-class MailQueue:
+class MailQueue(Holder["SQSClient"]):
     """One SQS queue, named by URL (AWS) or by name, made on first use (locally only)."""
+
+    service = "sqs"
+    config = CLIENT_CONFIG
 
     def __init__(
         self,
@@ -50,24 +53,11 @@ class MailQueue:
     ) -> None:
         if url is None and name is None:
             raise ValueError("a mail queue needs its URL (or, locally, a name to make it with)")
-        self._url = url
-        self._name = name
-        self._region = region
-        self._client = client
-        self._endpoint_url = endpoint_url
+        super().__init__(client, region=region, endpoint_url=endpoint_url)
+        self._url, self._name = url, name
         # Held while one reader works through the queue in this process (`worker.drain`),
         # so a reader that must see the queue done (the local outbox) waits for another.
         self.draining = threading.Lock()
-
-    @cached_property
-    def client(self) -> SQSClient:
-        # Made on first use: a cold start that never calls sqs pays nothing for it.
-        return self._client or boto3.client(
-            "sqs",
-            region_name=self._region,
-            endpoint_url=self._endpoint_url,
-            config=CLIENT_CONFIG,
-        )
 
     @property
     def url(self) -> str:

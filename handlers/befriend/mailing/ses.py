@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.config import Config
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from befriend.aws import Holder
 
 if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient
@@ -37,7 +37,10 @@ def mail_templates(root: Path) -> Environment:
     )
 
 
-class Mailer:
+class Mailer(Holder["SESClient"]):
+    service = "ses"
+    config = CLIENT_CONFIG
+
     def __init__(
         self,
         sender: str,
@@ -48,17 +51,9 @@ class Mailer:
         region: str | None = None,
         configuration_set: str | None = None,
     ) -> None:
-        self.sender = sender
-        self.sender_name = sender_name
-        self.templates = templates
+        super().__init__(client, region=region)
+        self.sender, self.sender_name, self.templates = sender, sender_name, templates
         self.configuration_set = configuration_set
-        self._client = client
-        self._region = region
-
-    @cached_property
-    def client(self) -> SESClient:
-        # Made on first use: a cold start that never calls ses pays nothing for it.
-        return self._client or boto3.client("ses", region_name=self._region, config=CLIENT_CONFIG)
 
     def render(
         self, name: str, to: str, context: dict[str, Any], unsubscribe_url: str

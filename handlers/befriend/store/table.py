@@ -7,14 +7,13 @@ import random
 import time
 from collections.abc import Iterator
 from datetime import datetime
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as NoConnection
 
+from befriend.aws import Holder
 from befriend.core.errors import ConcurrentChange, Unavailable
 
 if TYPE_CHECKING:
@@ -68,9 +67,12 @@ class Contended(ConcurrentChange):
     """Other transactions kept cancelling this one; it has been tried enough already."""
 
 
-class Table:
+class Table(Holder["DynamoDBClient"]):
     """The table's name and client, and the table's shape. The client waits for first use
     (see `Store`)."""
+
+    service = "dynamodb"
+    config = CLIENT_CONFIG
 
     def __init__(
         self,
@@ -80,20 +82,8 @@ class Table:
         endpoint_url: str | None = None,
         region: str | None = None,
     ) -> None:
+        super().__init__(client, region=region, endpoint_url=endpoint_url)
         self.table = table
-        self._client = client
-        self._endpoint_url = endpoint_url
-        self._region = region
-
-    @cached_property
-    def client(self) -> DynamoDBClient:
-        # Made on first use: a cold start that never calls dynamodb pays nothing for it.
-        return self._client or boto3.client(
-            "dynamodb",
-            endpoint_url=self._endpoint_url,
-            region_name=self._region,
-            config=CLIENT_CONFIG,
-        )
 
     def create_table(self) -> None:
         """Create the table as the SAM template does, and wait until it can be used."""
