@@ -75,6 +75,7 @@ from befriend.core.playbook import SITE, Playbook, load_playbook  # noqa: E402
 from befriend.core.reports import READS, REPORTS, Period, Report  # noqa: E402
 from befriend.core.scoring import add_event  # noqa: E402
 from befriend.core.stages import place  # noqa: E402
+from befriend.local.demo import ARCHETYPES  # noqa: E402
 from befriend.reports import recount  # noqa: E402
 from befriend.store import Store  # noqa: E402
 from befriend.store.counters import COUNTER_SHARDS, KEYS  # noqa: E402
@@ -85,19 +86,8 @@ HISTORY_DAYS = 240
 BATCH = 25  # BatchWriteItem's limit
 TITLE = "Report scaling"
 TARGET = 1.5  # a report at 100,000 people may take at most this many times as long as at 1,000
-# (share, permissions granted at sign-up, events over the months), as the demo seed has them.
-KINDS: dict[str, tuple[float, int, dict[str, int]]] = {
-    "stranger": (0.15, 0, {"visit": 2}),
-    "friend": (0.35, 2, {"visit": 4, "open": 6, "click": 2}),
-    "regular": (0.15, 2, {"visit": 10, "open": 12, "click": 6, "reply": 2, "attend": 2}),
-    "customer": (0.2, 3, {"visit": 6, "open": 8, "click": 4, "purchase": 1}),
-    "evangelist": (
-        0.1,
-        3,
-        {"visit": 8, "open": 10, "purchase": 2, "referral": 2, "review": 1, "share": 3},
-    ),
-    "gone-quiet": (0.05, 2, {"visit": 1}),
-}
+# (share, permissions granted at sign-up, events over the months): the demo seed's people.
+KINDS = ARCHETYPES
 ROUTES = ("one-click", "unsubscribe-page", "preferences")
 
 
