@@ -19,9 +19,9 @@ from befriend.store.table import CONFLICT_TRIES
 from befriend.web.openapi import document
 from befriend.web.services import Services
 from befriend.writer.apply import ATTEMPTS
-from tests.api.openapi_check import check_response
 from tests.conftest import Mails, SignUp, Visitor, signup_body
 from tests.faults.conftest import Wire
+from tests.web.openapi_check import check_response
 
 NEWSLETTER = ("email", "newsletter", False)
 # botocore's own tries of one throttled call, as the table's client is configured.

@@ -19,7 +19,7 @@ from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 from werkzeug.test import TestResponse
 
-from tests.api.openapi_check import check_response
+from tests.web.openapi_check import check_response
 
 CHECKS = [
     not_a_server_error,

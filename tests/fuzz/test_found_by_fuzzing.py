@@ -9,9 +9,9 @@ gets first. The visitor's routes now look up the person the token names first.
 
 from __future__ import annotations
 
-from tests.api.openapi_check import check_response
 from tests.fuzz.conftest import Served
 from tests.fuzz.world import World
+from tests.web.openapi_check import check_response
 
 BAD_BODIES = [
     ("PATCH", "/api/me/permissions", {"changes": []}),

@@ -11,11 +11,11 @@ import pytest
 
 from befriend.core.playbook import load_playbook
 from befriend.web.openapi import document
-from tests.api.openapi_check import operations
 from tests.conftest import ROOT
 from tests.fuzz.conftest import EXAMPLES, REFUSED_EXAMPLES, Served
 from tests.fuzz.runner import fuzz
 from tests.fuzz.world import World
+from tests.web.openapi_check import operations
 
 OPERATIONS = sorted(
     operations(document(load_playbook((ROOT / "handlers/befriend/playbook.toml").read_text()))),

@@ -21,8 +21,8 @@ from befriend.reports.charts import NO_DATA, plotted, svg
 from befriend.store import Store
 from befriend.web.marketer.reports import sections_csv
 from befriend.web.openapi import document
-from tests.api.openapi_check import check_response
 from tests.conftest import START, Mails, SignUp, run_lambda, unsubscribe_path
+from tests.web.openapi_check import check_response
 
 SVG = "{http://www.w3.org/2000/svg}"
 REPORT = "/api/reports/{name}"

@@ -28,14 +28,14 @@ from befriend.credentials.keys import Keys
 from befriend.credentials.pseudonyms import Pseudonyms
 from befriend.store import Store
 from befriend.web.openapi import document
-from tests.api.openapi_check import (
+from tests.conftest import SECRET
+from tests.web.openapi_check import (
     ContractError,
     check_request,
     check_response,
     operations,
     request_errors,
 )
-from tests.conftest import SECRET
 
 SITE = "https://prefs.example"
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
