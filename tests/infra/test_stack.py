@@ -312,7 +312,11 @@ def test_the_roles_name_exactly_the_stacks_resources(stack: dict[str, Any]) -> N
     queue = _queue_arn(outputs["MailQueueUrl"])
 
     api = _role_statements(stack, "FunctionRole")
-    assert api["ReadAndWriteTable"]["Resource"] == [table, f"{table}/index/by-stage"]
+    assert api["ReadAndWriteTable"]["Resource"] == [
+        table,
+        f"{table}/index/by-stage",
+        f"{table}/index/by-due",  # the scheduled sweep shares the API's role
+    ]
     assert api["PutChangeEvents"]["Resource"] == bus
     assert api["ReadSigningSecret"]["Resource"] == outputs["SecretArn"]
     assert api["ReadOriginSecret"]["Resource"] == outputs["OriginSecretArn"]

@@ -52,8 +52,22 @@ STAGE_INDEX = "by-stage"
 STAGE_SHARDS = 8
 
 
+# Profiles with something due carry `due_shard` and `due_at` (jobs.sweeps, core.due): a
+# sparse index of who is due when, spread over this many partitions and read by shard.
+DUE_INDEX = "by-due"
+DUE_SHARDS = 8
+
+
 def stage_shard(stage: str, person_id: str) -> str:
-    return f"{stage}#{int(hashlib.sha256(person_id.encode()).hexdigest()[:8], 16) % STAGE_SHARDS}"
+    return f"{stage}#{_spread(person_id, STAGE_SHARDS)}"
+
+
+def due_shard(person_id: str) -> str:
+    return str(_spread(person_id, DUE_SHARDS))
+
+
+def _spread(person_id: str, shards: int) -> int:
+    return int(hashlib.sha256(person_id.encode()).hexdigest()[:8], 16) % shards
 
 
 Item = dict[str, Any]
@@ -94,6 +108,8 @@ class Table(Holder["DynamoDBClient"]):
                 {"AttributeName": "pk", "AttributeType": "S"},
                 {"AttributeName": "sk", "AttributeType": "S"},
                 {"AttributeName": "stage_shard", "AttributeType": "S"},
+                {"AttributeName": "due_shard", "AttributeType": "S"},
+                {"AttributeName": "due_at", "AttributeType": "S"},
             ],
             KeySchema=[
                 {"AttributeName": "pk", "KeyType": "HASH"},
@@ -107,7 +123,16 @@ class Table(Holder["DynamoDBClient"]):
                         {"AttributeName": "pk", "KeyType": "RANGE"},
                     ],
                     "Projection": {"ProjectionType": "ALL"},
-                }
+                },
+                {
+                    # The sweep needs only whom to read: their profiles come by BatchGetItem.
+                    "IndexName": DUE_INDEX,
+                    "KeySchema": [
+                        {"AttributeName": "due_shard", "KeyType": "HASH"},
+                        {"AttributeName": "due_at", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                },
             ],
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
             SSESpecification={"Enabled": True},
