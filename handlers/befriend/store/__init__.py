@@ -14,6 +14,8 @@ Items (keys `pk`/`sk`):
   OUTBOX#<0..7> / <when>#<id>   change events the bus refused, until they are put again
   COUNTS#<0..7> / NOW           report gauges (people per stage, ...), one attribute each
   COUNTS#<0..7> / DAY#<date>    report flows of one day (moves, grants, sign-ups, ...)
+  IMPORT#<run id> / RUN, PIECE#<nonce>#<n>   an unfinished import and its finished pieces
+  EXPORT#<job id> / EXPORT      an audience export's state
 
 Active profiles carry `stage_shard` (`<stage>#<0..7>`) for the `by-stage` index.
 
@@ -23,12 +25,14 @@ A pending sign-up and its lookup carry `expires_at` for DynamoDB TTL. TTL delete
 One `Store` serves it all, composed of a class per concern: `table` (the client and the
 table's shape), `people` (reads and changes, writing the items `person_items` builds),
 `erasure`, `counters` (the reports' counters, moved in the same transactions as the
-changes), `limits` (mail slots, kept answers, events seen) and `outbox` (change events
-held until the bus takes them).
+changes), `limits` (mail slots, kept answers, events seen), `outbox` (change events
+held until the bus takes them) and `checkpoints` (how far an import or an audience export
+got).
 """
 
 from __future__ import annotations
 
+from befriend.store.checkpoints import Checkpoints
 from befriend.store.erasure import Erasure
 from befriend.store.limits import Limits
 from befriend.store.outbox import Outbox
@@ -38,6 +42,6 @@ from befriend.store.table import STAGE_INDEX, STAGE_SHARDS, stage_shard
 __all__ = ["STAGE_INDEX", "STAGE_SHARDS", "Store", "stage_shard"]
 
 
-class Store(People, Erasure, Limits, Outbox):
+class Store(People, Erasure, Limits, Outbox, Checkpoints):
     """Role-named reads and writes on one table. The client is made on first use, so a moto
     mock started after the Store was built is still the one in force."""

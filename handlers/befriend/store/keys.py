@@ -29,7 +29,11 @@ SHAPES = {
     "report gauges": ("COUNTS#<0-7>", "<family>#NOW"),
     "report flows of a day": ("COUNTS#<0-7>", "<family>#DAY#<date>"),
     "counting rules": ("COUNTS#META", "RULES"),
+    "counter shards": ("COUNTS#META", "SHARDS"),
     "held change events": ("OUTBOX#<0-7>", "<when>#<id>"),
+    "import run": ("IMPORT#<run id>", "RUN"),
+    "import piece done": ("IMPORT#<run id>", "PIECE#<nonce>#<piece, 9 digits>"),
+    "audience export": ("EXPORT#<job id>", "EXPORT"),
 }
 
 PROFILE = "PROFILE"
@@ -37,6 +41,7 @@ LEDGER = "LEDGER#"
 STAGE = "STAGE#"
 API_KEYS = "KEYS"
 COUNTS_META = ("COUNTS#META", "RULES")
+COUNTER_SHARDS = ("COUNTS#META", "SHARDS")
 
 
 def key(pk: str, sk: str) -> dict[str, Any]:
@@ -110,3 +115,21 @@ def counters(shard: int) -> str:
 
 def outbox(shard: int) -> str:
     return f"OUTBOX#{shard}"
+
+
+def import_run(run_id: str) -> dict[str, Any]:
+    return key(f"IMPORT#{run_id}", "RUN")
+
+
+def import_pieces(nonce: str) -> str:
+    """The sort-key prefix of one run's pieces: a fresh run of the same file (new nonce)
+    never reads pieces an earlier, finished run left behind."""
+    return f"PIECE#{nonce}#"
+
+
+def import_piece(run_id: str, nonce: str, piece: int) -> dict[str, Any]:
+    return key(f"IMPORT#{run_id}", f"{import_pieces(nonce)}{piece:09d}")
+
+
+def audience_export(job_id: str) -> dict[str, Any]:
+    return key(f"EXPORT#{job_id}", "EXPORT")
