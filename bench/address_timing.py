@@ -192,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> list[doc.Verdict]:
         serve = Serve(
             secrets.token_urlsafe(32),
             log,
-            stock=False,
+            "--no-demo",
             table=TABLE,
             region=REGION,
             env=SERVE_ENV,

@@ -57,7 +57,6 @@ from bench import (  # noqa: E402
     offline,  # noqa: F401  (before any boto3 client)
     report_scaling,
 )
-from bench.moto_patches import dynamodb_backend, no_stream  # noqa: E402
 from flask import Flask  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
 from moto import mock_aws  # noqa: E402
@@ -68,6 +67,7 @@ from befriend.config import PACKAGE, Settings  # noqa: E402
 from befriend.core.playbook import Playbook, load_playbook  # noqa: E402
 from befriend.core.reports import REPORTS  # noqa: E402
 from befriend.credentials.keys import Keys  # noqa: E402
+from befriend.local.moto_patches import dynamodb_backend, no_stream  # noqa: E402
 from befriend.mailing.worker import drain  # noqa: E402
 from befriend.store import Store  # noqa: E402
 from befriend.store.counters import COUNTER_SHARDS  # noqa: E402

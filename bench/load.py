@@ -139,11 +139,6 @@ def main() -> None:
     parser.add_argument(
         "--ingest-pause", type=float, default=0.5, help="most seconds between event batches"
     )
-    parser.add_argument(
-        "--stock-moto",
-        action="store_true",
-        help="serve on unadjusted moto (bench/load_moto.py says what it adjusts); leaves the doc",
-    )
     parser.add_argument("--server-log", type=Path, help="keep the serve's log in this file")
     args = parser.parse_args()
 
@@ -154,7 +149,7 @@ def main() -> None:
         serve = Serve(
             secret,
             log,
-            stock=args.stock_moto,
+            "--no-demo",
             table=checks.TABLE,
             region=checks.REGION,
             # Every virtual visitor comes from 127.0.0.1: the per-client limit on sign-ups
@@ -170,9 +165,9 @@ def main() -> None:
         f"Measured {datetime.now(UTC).date().isoformat()} by `bench/load.py` (`make load`): "
         f"Python {platform.python_version()}, {os.cpu_count()} CPU(s) (load average "
         f"{load:.1f} at the start), moto {version('moto')} in `befriend serve`'s process"
-        f"{' (stock)' if args.stock_moto else ''}; {took:.0f} s in all."
+        f"; {took:.0f} s in all."
     )
-    full = args.visitors >= VISITORS and args.seconds >= SECONDS and not args.stock_moto
+    full = args.visitors >= VISITORS and args.seconds >= SECONDS
     doc.publish("Load", [head, "", *lines], trial=args.no_doc or not full)
     sys.exit(0 if ok else 1)
 

@@ -38,8 +38,8 @@ What is synthetic
 
 What is adjusted
 - moto's Query, while reports are timed, reads only the partition and the sort-key range
-  asked for, as DynamoDB does (`partition_reads`, in bench/moto_patches.py); stock moto
-  walks the whole table and sorts the whole partition on every Query. Every report is
+  asked for, as DynamoDB does (`partition_reads`, in befriend/local/moto_patches.py);
+  stock moto walks the whole table and sorts the whole partition on every Query. Every report is
   also read with only the partition narrowed, and the stages report once on stock moto, at
   each size: those figures are reported beside the others, and each of those reads must
   make the same report as the adjusted one.
@@ -65,7 +65,6 @@ from bench import (  # noqa: E402
     doc,
     offline,  # noqa: F401  (before any boto3 client)
 )
-from bench.moto_patches import partition_reads  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from befriend.config import PACKAGE  # noqa: E402
@@ -76,6 +75,7 @@ from befriend.core.reports import READS, REPORTS, Period, Report  # noqa: E402
 from befriend.core.scoring import add_event  # noqa: E402
 from befriend.core.stages import place  # noqa: E402
 from befriend.local.demo import ARCHETYPES  # noqa: E402
+from befriend.local.moto_patches import partition_reads  # noqa: E402
 from befriend.reports import recount  # noqa: E402
 from befriend.store import Store  # noqa: E402
 from befriend.store.counters import COUNTER_SHARDS, KEYS  # noqa: E402
@@ -687,7 +687,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"synthetic people, all in memory at once. Times are medians of {args.runs} reads, taken "
         "in rounds (every report at every size, then again), with moto's Query reading "
         "only the partition and key range asked for, as DynamoDB does (`partition_reads` "
-        "in bench/moto_patches.py says why). "
+        "in befriend/local/moto_patches.py says why). "
         "*Outside moto* is all of it but moto serving the requests: befriend's work and "
         "boto3's (building the requests, parsing the responses), what the app spends itself "
         "against DynamoDB, beside the network and DynamoDB's own time. *befriend's own* is "

@@ -1,13 +1,12 @@
-"""`befriend serve --no-demo` in a child process on a free loopback port, for the benchmarks
-that drive it over HTTP (bench/load.py, bench/address_timing.py).
-
-By default the serve runs through bench/load_moto.py, which narrows moto's transaction
-backup (its docstring says why and what that changes); `stock=True` runs it unadjusted.
+"""`befriend serve` in a child process on a free loopback port, for the benchmarks that drive
+it over HTTP (bench/load.py, bench/load_batches.py, bench/address_timing.py): the command
+`make run` starts, with the options each benchmark names (none for the load benchmark).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -31,8 +30,7 @@ class Serve:
         self,
         secret: str,
         log: IO[str],
-        *,
-        stock: bool,
+        *options: str,
         table: str,
         region: str,
         env: Mapping[str, str] | None = None,
@@ -50,13 +48,9 @@ class Serve:
             "AWS_DEFAULT_REGION": region,
             **(env or {}),
         }
-        command = (
-            [str(Path(sys.executable).with_name("befriend"))]
-            if stock
-            else [sys.executable, "-m", "bench.load_moto"]
-        )
+        command = str(Path(sys.executable).with_name("befriend"))
         self.process = subprocess.Popen(  # noqa: S603 - our own command
-            [*command, "serve", "--host", "127.0.0.1", "--port", str(port), "--no-demo"],
+            [command, "serve", "--host", "127.0.0.1", "--port", str(port), *options],
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
@@ -88,13 +82,24 @@ class Serve:
             time.sleep(0.1)
         raise SystemExit("befriend serve does not answer /api/health")
 
-    def stop(self) -> None:
+    def resident_mb(self) -> float:
+        """The serve's resident memory now, in MB (Linux's /proc; 0 where there is none)."""
+        try:
+            status = Path(f"/proc/{self.process.pid}/status").read_text(encoding="ascii")
+        except OSError:
+            return 0.0
+        found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+        return int(found[1]) / 1024 if found else 0.0
+
+    def stop(self) -> float:
+        """Stopped as `stop` stops it; the seconds from SIGTERM to its end."""
+        started = time.monotonic()
         stop(self.process, 20)
+        return time.monotonic() - started
 
 
 def stop(process: subprocess.Popen[Any], timeout: float) -> None:
-    """SIGTERM, as Ctrl-C; a process that takes longer than `timeout` to end (to free its
-    heap, say) is killed."""
+    """SIGTERM, as Ctrl-C; a process that takes longer than `timeout` to end is killed."""
     if process.poll() is None:
         process.terminate()
         try:

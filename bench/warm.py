@@ -57,7 +57,6 @@ from bench import (  # noqa: E402
     doc,
     offline,  # noqa: F401  (before any boto3 client)
 )
-from bench.moto_patches import no_stream  # noqa: E402
 from botocore import xform_name  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
@@ -65,6 +64,7 @@ from befriend.clock import system_clock  # noqa: E402
 from befriend.config import PACKAGE, Settings  # noqa: E402
 from befriend.core.playbook import load_playbook  # noqa: E402
 from befriend.credentials.keys import Keys  # noqa: E402
+from befriend.local.moto_patches import no_stream  # noqa: E402
 from befriend.store import Store  # noqa: E402
 from befriend.web.app import create_app  # noqa: E402
 from befriend.web.dev import outbox  # noqa: E402

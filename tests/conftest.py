@@ -49,7 +49,6 @@ os.environ.update(
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
-from bench.moto_patches import forget_models  # noqa: E402
 from bench.serve import stop as stop_process  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from moto.core.config import DefaultConfig  # noqa: E402
@@ -59,6 +58,7 @@ from befriend.cli import main  # noqa: E402
 from befriend.clock import SettableClock  # noqa: E402
 from befriend.config import Settings  # noqa: E402
 from befriend.core.playbook import Playbook, load_playbook  # noqa: E402
+from befriend.local.moto_patches import forget_models  # noqa: E402
 from befriend.local.server import free_port  # noqa: E402
 from befriend.mailing.ses import Mailer, mail_templates  # noqa: E402
 from befriend.store import Store  # noqa: E402

@@ -17,10 +17,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.moto_patches import moto_answers, take_over
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+
+from befriend.local.moto_patches import moto_answers, take_over
 
 DYNAMODB_ERROR = "com.amazonaws.dynamodb.v20120810#"
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bench.moto_patches import forget_models, forget_stream
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -21,6 +20,7 @@ from befriend.clock import SettableClock
 from befriend.core.playbook import Playbook
 from befriend.credentials.keys import ROLES, Keys
 from befriend.credentials.tokens import Scope, Tokens
+from befriend.local.moto_patches import forget_models, forget_stream
 from befriend.mailing.ses import Mailer
 from befriend.web.services import Services
 from tests.conftest import Visitor, deliver

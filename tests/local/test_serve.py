@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import signal
 import time
 import urllib.error
 import urllib.request
@@ -12,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Serve, run_befriend, start_serve
+from tests.conftest import Serve, cli_env, run_befriend, start_serve
 
 
 def call(
@@ -114,3 +116,30 @@ def test_a_marketer_watches_a_demo_person_move_through_the_stages(served: Serve)
     assert now[0] == "evangelist"
     assert now[1] != first[1]  # closer in, too
     assert "share-story" in now[2]  # the megaphone is offered
+
+
+def test_sigterm_stops_serve_at_once_and_cleans_up(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    served = start_serve(tmp_path / "serve.log", env=cli_env() | {"BEFRIEND_STATE_DIR": str(state)})
+    site = Path(re.search(r"site built into:\s+(\S+)", served.said())[1])  # type: ignore[index]
+    record = state / f"serve-{served.process.pid}.json"
+    assert record.is_file()
+    assert site.is_dir()
+    # Work done first, so there is a heap and a moto with state to leave behind.
+    at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    events = [
+        {"id": f"stop-{n}", "person": f"demo{n % 40 + 1}@example.org", "type": "visit", "at": at}
+        for n in range(200)
+    ]
+    status, raw = call(
+        f"{served.base}/api/events", json.dumps({"events": events}).encode(), key=served.admin
+    )
+    assert (status, json.loads(raw)["accepted"]) == (200, 200)
+
+    served.process.send_signal(signal.SIGTERM)
+
+    # Generous: the time it takes is measured by bench/load.py, not asserted here.
+    assert served.process.wait(timeout=10) == 128 + signal.SIGTERM
+    assert not record.exists()
+    assert not site.exists()
+    assert list(state.glob("serve-*")) == []

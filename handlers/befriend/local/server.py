@@ -19,10 +19,10 @@ import socket
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import boto3
 from werkzeug.serving import WSGIRequestHandler, make_server, run_simple
@@ -123,9 +123,12 @@ class LocalAws:
     moto's in-memory backends are not safe for concurrent requests (a transaction copies
     the table while another request writes it), whereas DynamoDB applies each request
     atomically. One request at a time gives the app DynamoDB's semantics: concurrent app
-    threads still race between their read and their conditional write, as in AWS."""
+    threads still race between their read and their conditional write, as in AWS.
+    `after_each` runs after every request, still alone with moto's data."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, after_each: Callable[[], None] | None = None
+    ) -> None:
         try:
             from moto.moto_server.werkzeug_app import (
                 DomainDispatcherApplication,
@@ -135,7 +138,9 @@ class LocalAws:
             raise SystemExit("`befriend serve` needs moto: pip install 'befriend[local]'") from exc
         # moto's server logs each AWS call through werkzeug's logger; the app logs on its own.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        app = DomainDispatcherApplication(create_backend_app)
+        app: WSGIApplication = DomainDispatcherApplication(create_backend_app)
+        if after_each is not None:
+            app = _then(app, after_each)
         self._server = make_server(host, port or free_port(host), app, threaded=False)
         self.endpoint = f"http://{host}:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -146,6 +151,18 @@ class LocalAws:
         self._server.server_close()
 
 
+def _then(app: WSGIApplication, after: Callable[[], None]) -> WSGIApplication:
+    """`app`, with `after` run once each answer is made (moto's answers are whole lists)."""
+
+    def wrapped(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            return list(app(environ, start_response))
+        finally:
+            after()
+
+    return wrapped
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
@@ -153,8 +170,13 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def start_moto() -> LocalAws:
-    """Start moto's server on a free loopback port and point boto3 at it."""
-    aws = LocalAws()
+    """Start moto's server on a free loopback port, as `befriend serve` runs it, and point
+    boto3 at it: each transaction backs up only the items it names, and what moto would
+    keep of each request beside the tables is let go of (befriend.local.moto_patches)."""
+    from befriend.local.moto_patches import keep_bounded, narrow_transaction_backup
+
+    narrow_transaction_backup()
+    aws = LocalAws(after_each=keep_bounded)
     # moto accepts any credentials; fixed ones keep a real AWS profile out of the way.
     os.environ.update(
         {
@@ -219,11 +241,27 @@ def serve(host: str, port: int, demo: int) -> None:
         print(f"  admin API key:   {admin}  (local only; send as Authorization: Bearer …)")
         with recorded(aws, settings):
             run_simple(host, port, app, threaded=True, request_handler=RedactingHandler)
+    except SystemExit as stopped:
+        status = stopped.code if isinstance(stopped.code, int) else 1
+    else:
+        status = 0  # Ctrl-C: werkzeug's server ends quietly
     finally:
         if mail is not None:
             mail.stop()
         aws.stop()
         shutil.rmtree(site, ignore_errors=True)
+    leave(status)
+
+
+def leave(status: int) -> NoReturn:
+    """End the process now that the servers, the mail worker, the temporary site and the
+    record are done with: without the interpreter's own ending, which frees every object
+    of a heap that holds the whole table (and, before moto's state was bounded, took over
+    a minute on a large one). The requests still in flight are cut off, as Ctrl-C cuts
+    them off anyway."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def local_worker(services: Services) -> Worker:

@@ -1,4 +1,4 @@
-"""Every place the benchmarks and the tests reach into moto's internals, for one version of it.
+"""Every place befriend reaches into moto's internals, for one version of it.
 
 moto's internals change between releases without notice, and a patch written against one
 release can go on running against another while it no longer does what it says (a
@@ -7,7 +7,13 @@ patches moto, or changes what it holds behind its API, lives here, and importing
 module fails at once, saying so, on any moto but the one it was checked against. On a new
 moto: read each function below against its source, then change `WRITTEN_FOR`.
 
-- `narrow_transaction_backup`: `befriend serve` for the load benchmarks (bench/load_moto.py).
+It sits in the local room because `befriend serve` applies some of it; the Lambda entry
+never imports the local room (an import contract), so moto stays out of Lambda.
+
+- `narrow_transaction_backup`: every `befriend serve` (befriend.local.server), so a
+  transaction costs what its items cost, not what the whole table costs.
+- `keep_bounded`: what `befriend serve`'s moto lets go of after each request, so its memory
+  follows the table, not the requests it has served.
 - `partition_reads`: moto's Query as DynamoDB serves it (bench/report_scaling.py).
 - `no_stream`, `dynamodb_backend`: the benchmarks that count or time a table's requests.
 - `forget_models`, `forget_stream`: what a long test session or fuzz run lets go of.
@@ -31,7 +37,7 @@ WRITTEN_FOR = "5.2.6"
 _installed = version("moto")
 if _installed != WRITTEN_FOR:
     raise ImportError(
-        f"bench/moto_patches.py patches moto {WRITTEN_FOR}'s internals, but moto {_installed} "
+        f"{__name__} patches moto {WRITTEN_FOR}'s internals, but moto {_installed} "
         "is installed: check each of its functions against that moto's source, then set "
         f"WRITTEN_FOR to {_installed!r} (or install moto=={WRITTEN_FOR})"
     )
@@ -42,6 +48,7 @@ from moto.core.models import botocore_stubber  # noqa: E402
 from moto.dynamodb import models  # noqa: E402
 from moto.dynamodb.models.dynamo_type import DynamoType  # noqa: E402
 from moto.dynamodb.models.table import Table  # noqa: E402
+from moto.ses.models import ses_backends  # noqa: E402
 
 Saved = tuple[Table, DynamoType, DynamoType | None, Any]
 
@@ -69,11 +76,14 @@ def forget_stream(region: str, table: str) -> None:
 
 
 def forget_models() -> None:
-    """Let go of every DynamoDB model moto made, which it keeps for its dashboard: a copy
-    of the table for each item of every transaction, so without this a session holds
-    hundreds of MB, and each write costs more than the one before."""
-    for model in model_data["dynamodb"].values():
-        model.instances_tracked.clear()  # type: ignore[attr-defined]
+    """Let go of every model moto made, which it keeps for its dashboard: a copy of the
+    table for each item of every transaction, each item and each mail, so without this a
+    test session or a server holds more with every request, and each DynamoDB write costs
+    more than the one before."""
+    for service in model_data.values():
+        for model in service.values():
+            if model.instances_tracked:  # type: ignore[attr-defined]
+                model.instances_tracked.clear()  # type: ignore[attr-defined]
 
 
 # --- a client's calls ---
@@ -97,15 +107,21 @@ def _deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
     return value if isinstance(value, Table) else copy.deepcopy(value, memo)
 
 
-def narrow_transaction_backup() -> None:
-    """Back up only the items a TransactWriteItems names, not the whole table.
+def narrow_transaction_backup() -> Callable[[], None]:
+    """Back up only the items a TransactWriteItems names, not the whole table; what it
+    returns puts stock moto's backup back (for the tests, which run beside stock moto).
 
     Stock moto backs up a whole table before a TransactWriteItems, once for every item the
     transaction names (a deep copy each time), to restore it if the transaction is
-    cancelled. Here the backup holds a deep copy of each item the transaction names
-    instead, and a cancelled transaction puts exactly those back: the same state as before
-    it, as stock moto restores and DynamoDB guarantees."""
+    cancelled: a transaction of eighty event marks costs eighty copies of the whole table,
+    and the table grows with every write. Here the backup holds a deep copy of each item
+    the transaction names instead, and a cancelled transaction puts exactly those back:
+    the same state as before it, as stock moto restores and DynamoDB guarantees
+    (tests/local/test_moto_patches.py). Applied again, it changes nothing."""
+    if getattr(models.DynamoDBBackend.transact_write_items, "narrowed", False):
+        return lambda: None
     stock: Callable[..., None] = models.DynamoDBBackend.transact_write_items
+    stock_copy = models.copy  # type: ignore[attr-defined]
     # Only the table backup in transact_write_items is a deep copy of a Table.
     models.copy = types.SimpleNamespace(deepcopy=_deepcopy, copy=copy.copy)  # type: ignore[attr-defined,assignment]
 
@@ -118,7 +134,14 @@ def narrow_transaction_backup() -> None:
                 _restore(table, hash_key, range_key, item)
             raise
 
+    transact_write_items.narrowed = True  # type: ignore[attr-defined]
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+    def undo() -> None:
+        models.DynamoDBBackend.transact_write_items = stock  # type: ignore[method-assign]
+        models.copy = stock_copy  # type: ignore[attr-defined]
+
+    return undo
 
 
 def _items_named(backend: Any, transact_items: list[dict[str, Any]]) -> list[Saved]:
@@ -146,6 +169,48 @@ def _restore(table: Table, hash_key: DynamoType, range_key: DynamoType | None, i
         table.items[hash_key] = item
     else:
         table.items[hash_key][range_key] = item
+
+
+# --- what a long-running server keeps ---
+
+# DynamoDB keeps a stream's records for 24 hours and nothing here reads them: the newest
+# few are enough to look at by hand.
+KEEP_STREAM_RECORDS = 1_000
+# The local outbox (befriend.web.dev) shows the newest mails; the load benchmark reads back
+# every mail of a run, which stays well under this.
+KEEP_MAILS = 5_000
+
+
+def keep_bounded() -> None:
+    """What moto, serving one request at a time for hours, lets go of after each request.
+
+    Stock moto keeps, beside the tables themselves: every model object it ever made (each
+    item written, each copy of one) for its dashboard at /moto-api/, which befriend never
+    opens; every stream record of a table, old and new image both; and every mail SES
+    sent. Each grows with every request served, so a server that keeps them all grows
+    without end. This drops the tracked models, keeps the newest stream records and mails,
+    and leaves the tables alone."""
+    forget_models()
+    for account in models.dynamodb_backends.values():
+        for backend in account.values():
+            for table in backend.tables.values():
+                _trim_stream(table.stream_shard)
+    for mail_account in ses_backends.values():
+        for ses in mail_account.values():
+            sent = ses.sent_messages
+            if len(sent) > KEEP_MAILS:
+                # In place: the outbox may be reading the list in another thread.
+                del sent[: len(sent) - KEEP_MAILS]
+
+
+def _trim_stream(shard: Any) -> None:
+    """Drop a stream's oldest records; the sequence numbers of the rest, and of the records
+    still to come, stay as they were (moto numbers a record by its place in the list)."""
+    if shard is None or len(shard.items) <= KEEP_STREAM_RECORDS:
+        return
+    dropped = len(shard.items) - KEEP_STREAM_RECORDS
+    del shard.items[:dropped]
+    shard.starting_sequence_number += dropped
 
 
 # --- queries ---
