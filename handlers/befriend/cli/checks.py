@@ -86,20 +86,32 @@ def consent() -> None:
     envvar="BEFRIEND_EVENT_BUS",
     help="EventBridge bus for the changes the sweep makes.",
 )
+@click.option(
+    "--backfill",
+    is_flag=True,
+    help="First give every active person the moment they are next due, from the stage "
+    "index: once for people written before the due index, and after a playbook change.",
+)
 def sweep(
     table: str,
     endpoint_url: str | None,
     region: str,
     playbook_file: Path | None,
     event_bus: str | None,
+    backfill: bool,
 ) -> None:
-    """Record lapsed permissions (source `expiry`) and stage moves that time has made."""
+    """Record lapsed permissions (source `expiry`) and stage moves that time has made, for
+    the people due by now."""
 
     from befriend.bus.notify import Notifier
-    from befriend.jobs.sweeps import sweep_lapses
+    from befriend.jobs.sweeps import fill_due, sweep_lapses
 
     store = open_store(table, endpoint_url, region)
     playbook = load_playbook_file(playbook_file)
+    if backfill:
+        with click.progressbar(length=0, label="people given a due moment", show_pos=True) as bar:
+            filled = fill_due(store, playbook, datetime.now(UTC), progress=bar.update)
+        click.echo(f"ok: {filled} due moment(s) written")
     notifier = (
         Notifier(event_bus, region=region, hold=lambda e: store.hold_events(e, datetime.now(UTC)))
         if event_bus

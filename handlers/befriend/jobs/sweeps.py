@@ -1,9 +1,20 @@
-"""Scheduled work over all active people: recording lapsed permissions, and moving people
-whose scores decayed (or grew older) into the stage and circle they are in now.
+"""Scheduled work over the people something is due for: recording lapsed permissions, and
+moving people whose scores decayed (or grew older) into the stage and circle they are in
+now.
 
-Reads the by-stage index page by page (never the whole table at once); each person who
-needs it gets one conditional write, retried on conflict. Lapses are recorded in the
-ledger with source `expiry`; stage moves are kept with cause `time`."""
+Reads only the people due by now (the `by-due` index, shard by shard, then their profiles
+a hundred at a time), never anyone else: its reads follow the people due, not the people
+stored. Each person who needs it gets one conditional write, retried on conflict, which
+carries their next due moment; one who was due but needed nothing (a refresh ask began, a
+cooldown ended) has their due moment alone moved on, so they are not read again tomorrow.
+Lapses are recorded in the ledger with source `expiry`; stage moves are kept with cause
+`time`.
+
+`sweep_shard` is one bounded piece (one shard, from a cursor, at most `limit` people) that
+says where it stopped; running a piece again does nothing twice, as everyone it swept is
+due later now. `sweep_lapses` runs every shard to its end. `fill_due` gives every active
+person their due moment from the `by-stage` index: for people written before the index,
+or after a playbook change that moves what is due when."""
 
 from __future__ import annotations
 
@@ -14,21 +25,42 @@ from datetime import datetime
 
 from befriend.bus.notify import Notifier
 from befriend.core.changes import Outcome
+from befriend.core.due import next_due
 from befriend.core.errors import NotFound
 from befriend.core.person import Person
 from befriend.core.playbook import Playbook
 from befriend.store import STAGE_SHARDS, Store
+from befriend.store.due import BATCH_GET, stored_moment
+from befriend.store.table import DUE_SHARDS
 from befriend.writer.apply import Writer
 
 log = logging.getLogger("befriend")
 
+PIECE = 1000  # people one piece of a shard sweeps at most
+
 
 @dataclass
 class SweepReport:
-    people: int = 0
+    people: int = 0  # people due, read
     lapsed: int = 0
     moved: int = 0
     failed: int = 0  # people skipped after an unexpected error; the next sweep tries again
+    rescheduled: int = 0  # people due who needed nothing: only their due moment moved on
+
+    def add(self, other: SweepReport) -> None:
+        self.people += other.people
+        self.lapsed += other.lapsed
+        self.moved += other.moved
+        self.failed += other.failed
+        self.rescheduled += other.rescheduled
+
+
+@dataclass(frozen=True)
+class Piece:
+    """What one piece of a shard did, and the cursor to go on from (None: shard done)."""
+
+    report: SweepReport
+    cursor: str | None
 
 
 def sweep_lapses(
@@ -36,51 +68,115 @@ def sweep_lapses(
     playbook: Playbook,
     now: datetime,
     progress: Callable[[int], None] = lambda _n: None,
-    page: int = 100,
+    page: int = BATCH_GET,
     notifier: Notifier | None = None,
 ) -> SweepReport:
+    """Sweep everyone due by `now`, every shard to its end."""
     report = SweepReport()
-    for stage in playbook.stages:
-        for shard in range(STAGE_SHARDS):
-            after: str | None = None
-            while True:
-                people, after = store.people_at_stage(stage.id, shard, after, page, now)
-                for person in people:
-                    report.people += 1
-                    try:
-                        lapsed, moved = _sweep_one(store, playbook, person.id, now, notifier)
-                    except Exception:  # one bad record must not stop everyone's sweep
-                        log.exception("sweep skipped a person after an error")
-                        report.failed += 1
-                        continue
-                    report.lapsed += lapsed
-                    report.moved += moved
-                progress(len(people))
-                if after is None:
-                    break
+    for shard in range(DUE_SHARDS):
+        cursor: str | None = None
+        while True:
+            piece = sweep_shard(
+                store, playbook, now, shard, cursor, page=page, notifier=notifier, progress=progress
+            )
+            report.add(piece.report)
+            cursor = piece.cursor
+            if cursor is None:
+                break
     return report
 
 
+def sweep_shard(
+    store: Store,
+    playbook: Playbook,
+    now: datetime,
+    shard: int,
+    cursor: str | None = None,
+    *,
+    limit: int = PIECE,
+    page: int = BATCH_GET,
+    notifier: Notifier | None = None,
+    progress: Callable[[int], None] = lambda _n: None,
+) -> Piece:
+    """Sweep the people of one `by-due` shard due by `now`, from `cursor`, at most `limit`
+    of them (whole index pages of `page`, at most a BatchGetItem each)."""
+    report = SweepReport()
+    page = max(1, min(page, BATCH_GET))
+    while report.people < limit:
+        wanted = min(page, limit - report.people)
+        ids, cursor = store.due_page(shard, now, cursor, wanted)
+        for read in store.profiles(ids, now):
+            report.people += 1
+            try:
+                _sweep_one(store, playbook, read.person, now, notifier, report)
+            except Exception:  # one bad record must not stop everyone's sweep
+                log.exception("sweep skipped a person after an error")
+                report.failed += 1
+        progress(len(ids))
+        if cursor is None:
+            break
+    return Piece(report, cursor)
+
+
 def _sweep_one(
-    store: Store, playbook: Playbook, person_id: str, now: datetime, notifier: Notifier | None
-) -> tuple[int, int]:
-    """Record what time alone changed about one person (lapses, stage and circle), through
-    the one writer: (permissions lapsed, stage moves)."""
+    store: Store,
+    playbook: Playbook,
+    person: Person,
+    now: datetime,
+    notifier: Notifier | None,
+    report: SweepReport,
+) -> None:
+    """Record what time alone changed about one person (lapses, stage and circle) through
+    the one writer, which writes their next due moment with it; when nothing changed, move
+    the due moment on by itself."""
 
     def load() -> Person:
-        person = store.person(person_id, now)
-        if person is None or person.status != "active":
-            raise NotFound(person_id)
-        return person
+        fresh = store.person(person.id, now)
+        if fresh is None or fresh.status != "active":
+            raise NotFound(person.id)
+        return fresh
 
-    try:
-        person = load()
-    except NotFound:
-        return 0, 0
+    if person.status != "active":
+        # Not swept, and due never again: an erasure under way is finished elsewhere.
+        store.move_due(person, None)
+        return
     writer = Writer(store, playbook, notifier, lambda: now)
     try:
         written = writer.apply(person, lambda p: Outcome(p, p, ()), load, idle_cause="time")
     except NotFound:
-        return 0, 0  # erased or gone meanwhile
-    lapsed = sum(len(e.changes) for e in written.entries if e.action == "lapse")
-    return lapsed, len(written.transitions)
+        return  # erased or gone meanwhile
+    if written.changed:
+        report.lapsed += sum(len(e.changes) for e in written.entries if e.action == "lapse")
+        report.moved += len(written.transitions)
+        return
+    if store.move_due(written.before, next_due(written.before, playbook, now)):
+        report.rescheduled += 1
+
+
+def fill_due(
+    store: Store,
+    playbook: Playbook,
+    now: datetime,
+    progress: Callable[[int], None] = lambda _n: None,
+    page: int = BATCH_GET,
+) -> int:
+    """Give every active person the due moment the playbook gives them now, reading the
+    `by-stage` index once: people written before the `by-due` index existed, or whose
+    moments a changed playbook moved. Returns how many moments were written; a person
+    written meanwhile is left alone (their write carried a fresh moment)."""
+    filled = 0
+    for stage in playbook.stages:
+        for shard in range(STAGE_SHARDS):
+            after: str | None = None
+            while True:
+                ids, after = store.stage_page(stage.id, shard, after, min(page, BATCH_GET))
+                for read in store.profiles(ids, now):
+                    if read.person.status != "active":
+                        continue
+                    due = next_due(read.person, playbook, now)
+                    if stored_moment(due) != read.due_at and store.move_due(read.person, due):
+                        filled += 1
+                progress(len(ids))
+                if after is None:
+                    break
+    return filled

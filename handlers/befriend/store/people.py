@@ -17,6 +17,7 @@ from befriend.core.person import Person
 from befriend.core.records import person_from_record
 from befriend.core.stages import Transition
 from befriend.store import keys
+from befriend.store.due import DueIndex
 from befriend.store.person_items import PersonItems
 from befriend.store.table import (
     STAGE_INDEX,
@@ -29,8 +30,9 @@ from befriend.store.table import (
 )
 
 
-class People(PersonItems):
-    """Reads and writes of people: their profiles, address claims, ledgers and stage moves."""
+class People(PersonItems, DueIndex):
+    """Reads and writes of people: their profiles, address claims, ledgers and stage moves,
+    and who is due when."""
 
     def person(self, person_id: str, now: datetime) -> Person | None:
         """The person, or None when absent or an unconfirmed sign-up that has lapsed."""
@@ -110,6 +112,7 @@ class People(PersonItems):
         outcome: Outcome,
         *,
         counts: Counts,
+        due: datetime | None,
         email_key: str | None = None,
         lift_suppression: str | None = None,
         event_ids: Sequence[str] = (),
@@ -121,12 +124,16 @@ class People(PersonItems):
         `event_ids` marks ingested events as processed, each only once: a replayed event
         makes the whole write fail (ConcurrentChange), so it is never counted twice. The
         marks hold nothing but the id, so they need not go with an erasure. `counts` (see
-        `core.counts.change_counts`) moves the report counters in the same transaction."""
+        `core.counts.change_counts`) moves the report counters in the same transaction;
+        `due` (see `core.due.next_due`, for the person as written) goes in the profile put."""
         before, person = outcome.before, outcome.person
         if not outcome.changed:
             return before
         saved = replace(person, revision=before.revision + 1)
-        ops = [self._put_profile(saved, before.revision), *self._history(outcome, saved, event_ids)]
+        ops = [
+            self._put_profile(saved, before.revision, due),
+            *self._history(outcome, saved, event_ids),
+        ]
         ops += self._count_ops(counts)
         if email_key is not None:
             ops.append(
@@ -156,14 +163,17 @@ class People(PersonItems):
         self._transact(ops, "the person changed meanwhile")
         return saved
 
-    def create(self, outcome: Outcome, email_key: str, *, counts: Counts) -> Person | None:
+    def create(
+        self, outcome: Outcome, email_key: str, *, counts: Counts, due: datetime | None
+    ) -> Person | None:
         """Write a person decided from nothing (an imported contact) in one transaction, as
-        `commit` writes a change: the address claimed, the profile, the ledger entries and
-        stage moves, and the report counters. None when the address is claimed already."""
+        `commit` writes a change: the address claimed, the profile (with its `due` moment),
+        the ledger entries and stage moves, and the report counters. None when the address
+        is claimed already."""
         saved = replace(outcome.person, revision=1)
         ops = [
             self._claim(saved, email_key),
-            self._put_profile(saved, None),
+            self._put_profile(saved, None, due),
             *self._history(outcome, saved),
             *self._count_ops(counts),
         ]
@@ -215,9 +225,12 @@ class People(PersonItems):
         transitions: Sequence[Transition],
         event_ids: Sequence[str],
         counts: Counts,
+        due: datetime | None = None,
     ) -> Person | None:
         """Write a person decided step by step elsewhere (demo data) and add what their
-        history counts for; None when the address is taken. The address is claimed
+        history counts for, with the moment something is next `due` for them (without it
+        they are left out of the sweep until `befriend consent sweep --backfill`); None
+        when the address is taken. The address is claimed
         conditionally, then the rest is batch-written: demo seeding stays fast (a demo
         history may be longer than one transaction holds), and it never touches a person
         that already exists."""
@@ -229,7 +242,7 @@ class People(PersonItems):
             raise
         saved = replace(person, revision=1)
         puts = [
-            self._profile(saved),
+            self._profile(saved, due),
             *[self._ledger_put(person.id, entry)["Put"]["Item"] for entry in entries],
             *[self._event_mark(event_id)["Put"]["Item"] for event_id in event_ids],
             *[

@@ -6,6 +6,7 @@ how they go to the table (mostly together, in one transaction)."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from befriend.core.ledger import Entry
@@ -14,16 +15,21 @@ from befriend.core.records import person_to_record
 from befriend.core.stages import Transition
 from befriend.store import keys
 from befriend.store.counters import Counters
+from befriend.store.due import due_attributes
 from befriend.store.table import Item, attr_n, attr_s, stage_shard, ttl
 
 
 class PersonItems(Counters):
     """Builders for the items under a person's key, and the event marks written with them."""
 
-    def _put_profile(self, saved: Person, read_at: int | None) -> dict[str, Any]:
+    def _put_profile(
+        self, saved: Person, read_at: int | None, due: datetime | None = None
+    ) -> dict[str, Any]:
         """The profile write, conditional on the revision the change was computed from;
-        for a new person (`read_at` None), on there being no profile yet."""
-        put: dict[str, Any] = {"TableName": self.table, "Item": self._profile(saved)}
+        for a new person (`read_at` None), on there being no profile yet. `due` is when
+        something is next due for the person (`core.due.next_due`), put in the `by-due`
+        index with the profile; None takes them out of it."""
+        put: dict[str, Any] = {"TableName": self.table, "Item": self._profile(saved, due)}
         if read_at is None:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
@@ -72,7 +78,7 @@ class PersonItems(Counters):
             }
         }
 
-    def _profile(self, person: Person) -> Item:
+    def _profile(self, person: Person, due: datetime | None = None) -> Item:
         item: Item = {
             **keys.profile(person.id),
             "status": attr_s(person.status),
@@ -80,6 +86,7 @@ class PersonItems(Counters):
             "revision": attr_n(person.revision),
             "doc": attr_s(json.dumps(person_to_record(person))),
             **ttl(person.expires_at),
+            **due_attributes(person.id, due),
         }
         if person.status == "active" and person.relationship.stage:
             item["stage_shard"] = attr_s(stage_shard(person.relationship.stage, person.id))

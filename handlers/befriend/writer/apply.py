@@ -17,6 +17,7 @@ from befriend.bus.notify import Notifier
 from befriend.clock import Clock
 from befriend.core.changes import Outcome, lapse, settle
 from befriend.core.counts import Counts, change_counts
+from befriend.core.due import next_due
 from befriend.core.errors import ConcurrentChange
 from befriend.core.person import Person
 from befriend.core.playbook import Playbook
@@ -92,6 +93,7 @@ class Writer:
             saved = self.store.commit(
                 settled,
                 counts=self._counts(settled, now),
+                due=next_due(settled.person, self.playbook, now),
                 email_key=extras.get("email_key"),
                 lift_suppression=extras.get("lift_suppression"),
                 event_ids=extras.get("event_ids", ()),
@@ -105,7 +107,13 @@ class Writer:
         """Write a person decided from nothing (an imported contact) with what they count
         for in the reports, in one transaction; None when the address is claimed already.
         Nothing is decided again: a conflict means the address is someone's."""
-        saved = self.store.create(outcome, email_key, counts=self._counts(outcome, self.clock()))
+        now = self.clock()
+        saved = self.store.create(
+            outcome,
+            email_key,
+            counts=self._counts(outcome, now),
+            due=next_due(outcome.person, self.playbook, now),
+        )
         if saved is not None:
             self._publish(outcome)
         return saved
