@@ -12,10 +12,13 @@ import csv
 import io
 import json
 import stat
+import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from click.testing import Result
 
@@ -23,10 +26,13 @@ from befriend.clock import SettableClock
 from befriend.core.imports import Rejected, read_row
 from befriend.core.person import Person
 from befriend.core.playbook import Playbook
-from befriend.credentials.pseudonyms import email_key
+from befriend.credentials.pseudonyms import Pseudonyms, email_key
 from befriend.credentials.tokens import Tokens
-from befriend.store import Store
-from tests.conftest import SECRET, SignUp, invoke
+from befriend.jobs import people_io
+from befriend.reports import recount
+from befriend.store import Store, keys
+from tests.conftest import REGION, SECRET, SignUp, invoke
+from tests.store.test_keys import shape_of
 
 HEADER = (
     "email,name,interests,permissions,consent_at,consent_source,"
@@ -345,3 +351,200 @@ def test_a_name_with_control_characters_is_rejected(playbook: Playbook) -> None:
         read_row(
             3, {"email": "demo23@example.org", "name": "Demo\x1b[31m"}, playbook, datetime.now(UTC)
         )
+
+
+# --- import at scale: pieces, checkpoints, resume ---
+
+
+class Stop(Exception):
+    """A crash in the middle of an import."""
+
+
+def stop_after(rows: int) -> Callable[[int], None]:
+    read = 0
+
+    def progress(n: int) -> None:
+        nonlocal read
+        read += n
+        if read == rows + 1:  # once: pieces running beside the stopped one finish
+            raise Stop(f"stopped after {rows} rows")
+
+    return progress
+
+
+def contacts(tmp_path: Path, count: int, start: int = 100) -> Path:
+    day = consent_day()
+    rows = [
+        f"demo{n}@example.org,Demo visitor {n},cycling,email:newsletter,{day},Fair,v1,"
+        if n % 3 == 0
+        else f"demo{n}@example.org,Demo visitor {n},,email:newsletter,,,,"
+        for n in range(start, start + count)
+    ]
+    return write(tmp_path, HEADER + "\n".join(rows) + "\n")
+
+
+def run_import(
+    store: Store, playbook: Playbook, file: Path, **options: Any
+) -> people_io.ImportReport:
+    return people_io.import_people(
+        store,
+        playbook,
+        Pseudonyms(SECRET),
+        people_io.check_import_file(file),
+        "Fair",
+        datetime.now(UTC),
+        **options,
+    )
+
+
+@pytest.fixture
+def served_store(moto_server: str) -> Store:
+    """A table on moto's server, which takes one request at a time as DynamoDB applies each
+    atomically: pieces written at once need it (moto in process is not thread safe)."""
+    client = boto3.client("dynamodb", endpoint_url=moto_server, region_name=REGION)
+    store = Store(f"befriend-{uuid.uuid4().hex[:12]}", client=client)
+    store.create_table()
+    return store
+
+
+def imported_people(store: Store) -> list[Person]:
+    return [p for page in store.every_person(datetime.now(UTC)) for p in page]
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_an_import_stopped_midway_resumes_and_counts_everyone_once(
+    request: pytest.FixtureRequest, tmp_path: Path, playbook: Playbook, workers: int
+) -> None:
+    store: Store = request.getfixturevalue("store" if workers == 1 else "served_store")
+    file = contacts(tmp_path, 60)
+
+    with pytest.raises(Stop):
+        run_import(store, playbook, file, progress=stop_after(25), workers=workers, piece_rows=10)
+    written = len(imported_people(store))
+    assert 0 < written < 60
+    # The stop left pieces recorded as done and rows of an unfinished piece written.
+    assert any(item["sk"]["S"].startswith("PIECE#") for item in table_items(store))
+
+    report = run_import(store, playbook, file, workers=workers, piece_rows=10)
+
+    assert report.resumed >= 20 and report.resumed % 10 == 0
+    assert (report.rows, report.imported, report.exists, report.rejected) == (60, 60, 0, [])
+    assert report.with_permissions == 20 and report.dropped == 40
+    people = imported_people(store)
+    assert sorted(p.email for p in people) == sorted(
+        f"demo{n}@example.org" for n in range(100, 160)
+    )
+    for found in people:
+        assert len(store.ledger(found.id)) == 1
+    result = recount.check(store, playbook, datetime.now(UTC), lambda _: None)
+    assert result.ok, (result.gauges, result.series)
+    assert store.gauges()["people"] == 60
+    # A finished run forgets its checkpoints: the same file again is a fresh run.
+    assert not [i for i in table_items(store) if i["pk"]["S"].startswith("IMPORT#")]
+    again = run_import(store, playbook, file, workers=workers, piece_rows=10)
+    assert (again.imported, again.exists, again.resumed) == (0, 60, 0)
+
+
+def test_a_resumed_import_reports_what_the_whole_file_came_to(
+    served_store: Store, tmp_path: Path, playbook: Playbook, moto_server: str
+) -> None:
+    store = served_store
+    day = consent_day()
+    rows = [f"demo{n}@example.org,,,,,,," for n in range(200, 212)]
+    rows[3] = "not-an-address,,,,,,,"  # line 5
+    rows[9] = f"demo209@example.org,,,email:gossip,{day},Fair,v1,"
+    file = write(tmp_path, HEADER + "\n".join(rows) + "\n")
+    with pytest.raises(Stop):
+        run_import(store, playbook, file, progress=stop_after(7), piece_rows=4)
+
+    result = befriend(
+        store,
+        "import",
+        str(file),
+        "--source",
+        "Fair",
+        "--workers",
+        "2",
+        "--endpoint-url",
+        moto_server,
+    )
+
+    assert result.exit_code == 1, result.output
+    # Pieces of four rows: the first was recorded, the second stopped after three rows.
+    assert "resumed an unfinished import of this file: 4 row(s)" in result.output
+    assert "12 row(s) read: 10 imported" in result.output
+    assert "0 already here" in result.output and "2 rejected" in result.output
+    assert "line 5: bad email" in result.output
+    assert "line 11: unknown purpose 'gossip'" in result.output
+
+
+def test_a_duplicate_in_another_piece_is_rejected_and_one_row_imported(
+    served_store: Store, tmp_path: Path, playbook: Playbook
+) -> None:
+    store = served_store
+    rows = [f"demo{n}@example.org,Demo visitor {n},,,,,," for n in range(300, 306)]
+    rows.append("DEMO301@example.org,Demo visitor 301 again,,,,,,")  # line 8
+    file = write(tmp_path, HEADER + "\n".join(rows) + "\n")
+
+    report = run_import(store, playbook, file, workers=2, piece_rows=2)
+
+    assert (report.imported, report.exists) == (6, 0)
+    (rejected,) = report.rejected
+    assert rejected.reason == "duplicate: the same address as another row of this file"
+    assert rejected.line in (3, 8)  # pieces run at once: whichever came second
+    assert len(imported_people(store)) == 6
+    assert recount.check(store, playbook, datetime.now(UTC), lambda _: None).ok
+
+
+def test_json_lines_import_as_csv_rows_do(store: Store, tmp_path: Path) -> None:
+    lines = [
+        {
+            "email": "demo400@example.org",
+            "name": "Demo visitor 400",
+            "interests": ["cycling", "gardening"],
+            "permissions": ["email:newsletter"],
+            "consent_at": consent_day(),
+            "consent_source": "Fair",
+            "consent_wording": "Yes please",
+            "stage": "friend",
+        },
+        {"email": "demo401@example.org", "name": None},
+        ["not", "an", "object"],
+        {"email": "demo402@example.org", "name": 7},
+    ]
+    file = write(tmp_path, "".join(json.dumps(x) + "\n" for x in lines), name="people.jsonl")
+
+    result = befriend(store, "import", str(file), "--source", "Fair")
+
+    assert result.exit_code == 1
+    assert "4 row(s) read: 2 imported (1 with permissions" in result.output
+    assert "ignored columns: stage" in result.output
+    assert "line 4: not a JSON object" in result.output
+    assert "line 5: 'name' must be a string (or a list of strings)" in result.output
+    found = person(store, "demo400@example.org")
+    assert found is not None and found.interests == {"cycling", "gardening"}
+    assert set(found.permissions) == {("email", "newsletter")}
+
+
+def test_a_file_broken_far_down_is_refused_before_anyone_is_written(
+    store: Store, tmp_path: Path
+) -> None:
+    file = tmp_path / "broken.csv"
+    body = "".join(f"demo{n}@example.org\n" for n in range(500, 900)).encode()
+    file.write_bytes(b"email\n" + body + b"demo\xff@example.org\n")
+
+    result = befriend(store, "import", str(file), "--source", "Fair")
+
+    assert result.exit_code == 2
+    assert "cannot read it" in result.output
+    assert imported_people(store) == []
+
+
+def test_checkpoint_keys_have_documented_shapes() -> None:
+    assert shape_of(**_pk_sk(keys.import_run("r1"))) == "import run"
+    assert shape_of(**_pk_sk(keys.import_piece("r1", "n1", 7))) == "import piece done"
+    assert shape_of(**_pk_sk(keys.audience_export("j1"))) == "audience export"
+
+
+def _pk_sk(key: dict[str, Any]) -> dict[str, str]:
+    return {"pk": key["pk"]["S"], "sk": key["sk"]["S"]}

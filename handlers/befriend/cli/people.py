@@ -18,10 +18,11 @@ from befriend.cli.base import (
     table_options,
 )
 
-IMPORT_HELP = """Bring in existing contacts from the CSV file FILE, naming where they came from.
+IMPORT_HELP = """Bring in existing contacts from the file FILE, naming where they came from.
 
 \b
-FILE is UTF-8 CSV with a header line; only `email` is required:
+FILE is UTF-8 CSV with a header line (or, named *.jsonl, one JSON object a line with
+the same names, interests and permissions as strings or lists); only `email` is required:
   email                   the address (checked as a sign-up checks it)
   name                    the person's name
   interests               topic ids, separated by ";" (e.g. cycling;gardening)
@@ -43,6 +44,11 @@ file again changes nothing. Rows that cannot be imported are listed with the rea
 (bad email, unknown channel, purpose or interest, duplicate, bad date, suppressed) and
 the command exits 1; the other rows are imported.
 
+The file is read row by row and written in pieces of 500 rows, --workers at a time. Each
+finished piece is recorded in the table: if the import stops (a crash, Ctrl-C), running
+the same command on the same file goes on where it stopped, and nobody is imported or
+counted twice.
+
 The suppression hashes are keyed with the deployment's secret: set BEFRIEND_SECRET, or
 BEFRIEND_SECRET_ARN to the Secrets Manager secret, as the API has it.
 """
@@ -56,11 +62,19 @@ BEFRIEND_SECRET_ARN to the Secrets Manager secret, as the API has it.
     required=True,
     help='Where these contacts come from, kept in each ledger entry (e.g. "shop 2025").',
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Pieces of the file written at the same time.",
+)
 @playbook_option
 @table_options
 def import_people(
     file: Path,
     file_source: str,
+    workers: int,
     playbook_file: Path | None,
     table: str,
     endpoint_url: str | None,
@@ -68,7 +82,7 @@ def import_people(
 ) -> None:
     from befriend.config import SettingsError, signing_secret
     from befriend.credentials.pseudonyms import Pseudonyms
-    from befriend.jobs.people_io import ImportFileError, import_people, read_import_file
+    from befriend.jobs.people_io import ImportFileError, check_import_file, import_people
 
     try:
         secret = signing_secret(os.environ, region)
@@ -79,14 +93,28 @@ def import_people(
         raise click.BadParameter("give a short name (1 to 200 characters)", param_hint="--source")
     pb = load_playbook_file(playbook_file)
     try:
-        rows = read_import_file(file)
+        checked = check_import_file(file)
     except ImportFileError as exc:
         click.echo(f"import error: {exc}", err=True)
         sys.exit(2)
     store = open_store(table, endpoint_url, region)
-    with click.progressbar(length=len(rows), label="rows", show_pos=True, file=sys.stderr) as bar:
+    with click.progressbar(
+        length=checked.rows, label="rows", show_pos=True, file=sys.stderr
+    ) as bar:
         report = import_people(
-            store, pb, Pseudonyms(secret), rows, name, datetime.now(UTC), bar.update
+            store,
+            pb,
+            Pseudonyms(secret),
+            checked,
+            name,
+            datetime.now(UTC),
+            bar.update,
+            workers=workers,
+        )
+    if report.resumed:
+        click.echo(
+            f"resumed an unfinished import of this file: {report.resumed} row(s) were done "
+            "before it stopped"
         )
     if report.ignored_columns:
         click.echo(f"ignored columns: {', '.join(report.ignored_columns)}")
