@@ -53,8 +53,9 @@ screenshots: $(STAMP) browser-deps
 bench: $(STAMP)
 	$(BIN)/python bench/all.py
 
-# 50+ virtual visitors for a minute against `befriend serve` on 127.0.0.1, then proves
-# nothing was lost or counted twice; figures into docs/benchmarks.md.
+# Event batches, then 50+ virtual visitors for a minute, against `befriend serve` as `make run`
+# starts it; proves nothing was lost or counted twice, that memory stays flat and that SIGTERM
+# stops it at once; figures into docs/benchmarks.md.
 load: $(STAMP)
 	$(BIN)/python bench/load.py
 

@@ -13,6 +13,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -100,12 +101,23 @@ def _compare(visit: Visit, doc: dict[str, Any], tallies: dict[str, Counter[str]]
     return wrong
 
 
-def ledgers(endpoint: str, journal: Journal) -> Check:
-    """`befriend ledger verify`: every chain, and exactly the entries the journal expects."""
+def ledger_count(endpoint: str) -> tuple[int, int]:
+    """People and ledger entries `befriend ledger verify` finds now (the demo people's,
+    before the run); it fails the run if a chain does not verify."""
     done = befriend("ledger", "verify", endpoint=endpoint)
     found = re.search(r"ok: (\d+) people, (\d+) ledger entries", done.stdout)
-    signed_up = sum(v.signed_up for v in journal.visits)
-    entries = sum(len(v.entries) for v in journal.visits if v.confirmed)
+    if done.returncode != 0 or found is None:
+        raise SystemExit(f"befriend ledger verify failed before the run: {done.stderr.strip()}")
+    return int(found[1]), int(found[2])
+
+
+def ledgers(endpoint: str, journal: Journal, before: tuple[int, int]) -> Check:
+    """`befriend ledger verify`: every chain, and exactly the entries the journal expects
+    beside the ones there were before the run."""
+    done = befriend("ledger", "verify", endpoint=endpoint)
+    found = re.search(r"ok: (\d+) people, (\d+) ledger entries", done.stdout)
+    signed_up = before[0] + sum(v.signed_up for v in journal.visits)
+    entries = before[1] + sum(len(v.entries) for v in journal.visits if v.confirmed)
     exact = not any(v.uncertain for v in journal.visits)
     ok = done.returncode == 0 and found is not None
     if ok and found is not None and exact:
@@ -115,8 +127,8 @@ def ledgers(endpoint: str, journal: Journal) -> Check:
         "ledger",
         ok,
         f"`befriend ledger verify` exited {done.returncode} ({said[-1] if said else 'silent'}); "
-        f"expected {signed_up:,} people (every sign-up, pending or confirmed) and {entries:,} "
-        "entries",
+        f"expected {signed_up:,} people ({before[0]:,} before the run and every sign-up, "
+        f"pending or confirmed) and {entries:,} entries ({before[1]:,} before the run)",
     )
 
 
@@ -131,8 +143,9 @@ def counters(endpoint: str) -> Check:
     )
 
 
-def marks(endpoint: str, secret: str, journal: Journal) -> Check:
-    """The table holds one replay mark per accepted event, and none for a rejected one."""
+def marks(endpoint: str, secret: str, journal: Journal, before: int) -> Check:
+    """The table holds one more replay mark per accepted event than before the run, and
+    none for a rejected one."""
     store = open_store(TABLE, endpoint, REGION)  # loopback: moto's throwaway credentials
     pseudonyms = Pseudonyms(secret)
 
@@ -144,6 +157,22 @@ def marks(endpoint: str, secret: str, journal: Journal) -> Check:
     lost = store.unseen_events(accepted)
     rejected = [mark(e) for e in log.rejected]
     marked = set(rejected) - store.unseen_events(rejected)
+    items = event_marks(endpoint) - before
+    ok = not lost and not marked and items == len(accepted)
+    return Check(
+        "event marks",
+        ok,
+        f"{log.sent:,} events sent in {log.batches:,} requests ({log.replayed:,} of them again, "
+        f"after their answer or at the same moment), {len(accepted):,} unique events about "
+        f"people and {len(rejected):,} about nobody: {len(accepted) - len(lost):,} marks found "
+        f"for the accepted ones, {len(marked)} for the rejected ones, {items:,} more in the "
+        "table than before the run",
+    )
+
+
+def event_marks(endpoint: str) -> int:
+    """The replay marks in the table."""
+    store = open_store(TABLE, endpoint, REGION)
     items = 0
     for page in store.client.get_paginator("scan").paginate(
         TableName=TABLE,
@@ -152,20 +181,33 @@ def marks(endpoint: str, secret: str, journal: Journal) -> Check:
         Select="COUNT",
     ):
         items += page["Count"]
-    ok = not lost and not marked and items == len(accepted)
-    return Check(
-        "event marks",
-        ok,
-        f"{log.sent:,} events sent in {log.batches:,} requests ({log.replayed:,} of them again, "
-        f"after their answer or at the same moment), {len(accepted):,} unique events about "
-        f"people and {len(rejected):,} about nobody: {len(accepted) - len(lost):,} marks found "
-        f"for the accepted ones, {len(marked)} for the rejected ones, {items:,} in the table",
-    )
+    return items
 
 
-def reports(base: str, admin_key: str, journal: Journal, pb: Playbook) -> Check:
-    """The permissions and unsubscribes reports, read through the API, count what the
-    journal says happened: no flow lost or counted twice."""
+@dataclass(frozen=True)
+class Figures:
+    """What the reports check reads of the permissions and unsubscribes reports."""
+
+    weekly: list[int]  # grants, withdrawals, renewals over the report's weeks
+    signups: list[int]  # sign-ups and confirmations through the API
+    grid: dict[str, list[int]]  # per channel:purpose: granted, withdrawn, never
+    routes: dict[str, int]  # withdrawals by route
+
+    def minus(self, other: Figures) -> Figures:
+        return Figures(
+            _minus(self.weekly, other.weekly),
+            _minus(self.signups, other.signups),
+            {k: _minus(v, other.grid.get(k, [0] * len(v))) for k, v in self.grid.items()},
+            {k: v - other.routes.get(k, 0) for k, v in self.routes.items()},
+        )
+
+
+def _minus(a: list[int], b: list[int]) -> list[int]:
+    return [x - y for x, y in zip(a, b, strict=True)]
+
+
+def report_figures(base: str, admin_key: str) -> Figures | None:
+    """The permissions and unsubscribes reports, read through the API; None if unreadable."""
     client = Client(base, Stats(), {"Authorization": f"Bearer {admin_key}"})
     try:
         perms = client.call("report", "GET", "/api/reports/permissions")
@@ -173,32 +215,48 @@ def reports(base: str, admin_key: str, journal: Journal, pb: Playbook) -> Check:
     finally:
         client.close()
     if perms is None or unsubs is None:
-        return Check("reports", False, "a report could not be read")
-    visits = [v for v in journal.visits if v.signed_up]
-    confirmed = [v for v in visits if v.confirmed]
-    counted: Counter[str] = sum((v.counted for v in confirmed), Counter())
+        return None
     sections = {s["id"]: s for s in perms.json()["sections"]}
     weekly = [0, 0, 0]
     for row in sections["weekly"]["rows"]:
         weekly = [a + b for a, b in zip(weekly, row["cells"][1:4], strict=True)]
     signups = {r["key"]: r["cells"][1:3] for r in sections["signups"]["rows"]}
-    grid = {r["key"]: r["cells"][1:4] for r in sections["grid"]["rows"]}
+    return Figures(
+        weekly,
+        list(signups.get("api", [0, 0])),
+        {r["key"]: r["cells"][1:4] for r in sections["grid"]["rows"]},
+        {r["key"]: r["cells"][1] for r in unsubs.json()["sections"][0]["rows"]},
+    )
+
+
+def reports(
+    base: str, admin_key: str, journal: Journal, pb: Playbook, before: Figures | None
+) -> Check:
+    """The permissions and unsubscribes reports, read through the API, moved by what the
+    journal says happened since `before` (the demo people's): no flow lost or counted
+    twice."""
+    after = report_figures(base, admin_key)
+    if after is None or before is None:
+        return Check("reports", False, "a report could not be read")
+    moved = after.minus(before)
+    visits = [v for v in journal.visits if v.signed_up]
+    confirmed = [v for v in visits if v.confirmed]
+    counted: Counter[str] = sum((v.counted for v in confirmed), Counter())
     want_grid = {}
     for c, p in pb.grid():
         states = Counter(v.state((c, p)) for v in confirmed)
         want_grid[f"{c}:{p}"] = [states["granted"], states["withdrawn"], states["never"]]
-    routes = {r["key"]: r["cells"][1] for r in unsubs.json()["sections"][0]["rows"]}
-    want_routes = dict.fromkeys(routes, 0)
+    want_routes = dict.fromkeys(moved.routes, 0)
     want_routes |= {"one-click": counted["one-click"], "preferences": counted["preferences"]}
     wrong = []
-    if weekly != [counted["grant"], counted["withdraw"], 0]:
-        wrong.append(f"grants, withdrawals, renewals {weekly}")
-    if signups.get("api") != [len(visits), len(confirmed)]:
-        wrong.append(f"sign-ups and confirmations {signups.get('api')}")
-    if grid != want_grid:
+    if moved.weekly != [counted["grant"], counted["withdraw"], 0]:
+        wrong.append(f"grants, withdrawals, renewals {moved.weekly}")
+    if moved.signups != [len(visits), len(confirmed)]:
+        wrong.append(f"sign-ups and confirmations {moved.signups}")
+    if moved.grid != want_grid:
         wrong.append("the permission grid differs")
-    if routes != want_routes:
-        wrong.append(f"withdrawal routes {routes}, expected {want_routes}")
+    if moved.routes != want_routes:
+        wrong.append(f"withdrawal routes {moved.routes}, expected {want_routes}")
     return Check(
         "reports",
         not wrong,
@@ -206,13 +264,16 @@ def reports(base: str, admin_key: str, journal: Journal, pb: Playbook) -> Check:
         f"sign-ups, {len(confirmed):,} confirmations, {counted['one-click']:,} one-click "
         f"unsubscribes and {counted['preferences']:,} withdrawals on the preferences page, "
         "each counted once in the permissions and unsubscribes reports, and the permission "
-        "grid as the visitors left it" + _first(wrong),
+        "grid as the visitors left it, beside the demo people's figures read before the run"
+        + _first(wrong),
     )
 
 
-def mails(mailbox: Mailbox, journal: Journal) -> Check:
-    """Exactly one mail, the confirmation, to each address that signed up; none to anyone else."""
-    sent = mailbox.every()
+def mails(mailbox: Mailbox, journal: Journal, before: set[str]) -> Check:
+    """Exactly one mail, the confirmation, to each address that signed up; none to anyone
+    else. Mails sent before the run (their ids in `before`) are not the run's."""
+    every = mailbox.every()
+    sent = {to: m for to, ms in every.items() if (m := [x for x in ms if x["id"] not in before])}
     signed_up = {v.email for v in journal.visits if v.signed_up}
     wrong = [f"{len(m)} mails to one address" for to, m in sent.items() if len(m) != 1]
     if set(sent) != signed_up:

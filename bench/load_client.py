@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
 
 TIMEOUT = 60.0  # seconds one request may take before it counts as an error
 # Pages and routes that only exist on this machine: timed, but not part of the product's figures.
@@ -63,12 +64,22 @@ def percentiles(values: Sequence[float]) -> tuple[float, float, float]:
 
 
 class Client:
-    """One visitor's (or system's) connection: a `requests.Session` whose every call is timed."""
+    """One visitor's (or system's) connection: a `requests.Session` whose every call is timed,
+    from the loopback address `source` when given (the app limits sign-ups per client
+    address, and many visitors do not share one)."""
 
-    def __init__(self, base: str, stats: Stats, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        base: str,
+        stats: Stats,
+        headers: dict[str, str] | None = None,
+        source: str | None = None,
+    ) -> None:
         self.base = base
         self.stats = stats
         self.session = requests.Session()
+        if source is not None:
+            self.session.mount("http://", _From(source))
         self.session.headers["User-Agent"] = "befriend-load/1"
         self.session.headers.update(headers or {})
 
@@ -102,6 +113,25 @@ class Client:
 
     def close(self) -> None:
         self.session.close()
+
+
+class _From(HTTPAdapter):
+    """Connections made from one local address (any of 127.0.0.0/8 reaches the serve)."""
+
+    def __init__(self, source: str) -> None:
+        self._source = source
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["source_address"] = (self._source, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def loopback(n: int) -> str:
+    """The `n`-th address of 127.1.0.1 on, a different one for each `n` below 16 million:
+    the app sees a client of its own."""
+    n += 1
+    return f"127.{1 + n // 65_536 % 254}.{n // 256 % 256}.{n % 256}"
 
 
 def _shown(path: str) -> str:

@@ -14,15 +14,16 @@ moment, which must count each event once.
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from bench.load_client import Client, Mailbox, Stats
+from bench.load_client import Client, Mailbox, Stats, loopback
 from bench.load_journal import Journal, Pair, Visit
 
 from befriend.core.playbook import HOW_OFTEN, Playbook
@@ -45,6 +46,12 @@ class World:
     ends: float  # time.monotonic() at which no new step starts
     think: float  # most seconds a visitor pauses between steps
     ingest_key: str = ""
+    _clients: Iterator[int] = field(default_factory=itertools.count)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def next_client(self) -> int:
+        with self._lock:
+            return next(self._clients)
 
     def over(self) -> bool:
         return time.monotonic() >= self.ends
@@ -56,18 +63,20 @@ class World:
 
 
 def visitor(world: World, number: int) -> None:
-    """One virtual visitor: one person after another until the time is up."""
+    """One virtual visitor: one person after another until the time is up, each from an
+    address of its own, as different people are (the serve runs with the app's own
+    per-client limit on sign-ups and link requests)."""
     rnd = random.Random(f"{world.run}-{number}")
-    client = Client(world.base, world.stats)
-    try:
-        for visit_number in range(1_000_000):
-            if world.over():
-                return
-            email = f"load-{world.run}-{number}-{visit_number}@example.org"
+    for visit_number in range(1_000_000):
+        if world.over():
+            return
+        email = f"load-{world.run}-{number}-{visit_number}@example.org"
+        client = Client(world.base, world.stats, source=loopback(world.next_client()))
+        try:
             _visit(world, client, rnd, _new_visit(world.playbook, rnd, email, number))
-            time.sleep(rnd.uniform(0, world.think))
-    finally:
-        client.close()
+        finally:
+            client.close()
+        time.sleep(rnd.uniform(0, world.think))
 
 
 def _new_visit(pb: Playbook, rnd: random.Random, email: str, number: int) -> Visit:
