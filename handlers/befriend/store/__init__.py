@@ -16,6 +16,7 @@ Items (keys `pk`/`sk`):
   COUNTS#<0..7> / DAY#<date>    report flows of one day (moves, grants, sign-ups, ...)
   IMPORT#<run id> / RUN, PIECE#<nonce>#<n>   an unfinished import and its finished pieces
   EXPORT#<job id> / EXPORT      an audience export's state
+  RUN#<run id> / PIECE#<part>   how far a piece of a fanned-out job (the sweep) got
 
 Active profiles carry `stage_shard` (`<stage>#<0..7>`) for the `by-stage` index.
 
@@ -26,8 +27,8 @@ One `Store` serves it all, composed of a class per concern: `table` (the client 
 table's shape), `people` (reads and changes, writing the items `person_items` builds),
 `erasure`, `counters` (the reports' counters, moved in the same transactions as the
 changes), `limits` (mail slots, kept answers, events seen), `outbox` (change events
-held until the bus takes them) and `checkpoints` (how far an import or an audience export
-got).
+held until the bus takes them), `checkpoints` (how far an import or an audience export
+got) and `runs` (the checkpoints of fanned-out pieces).
 """
 
 from __future__ import annotations
@@ -37,11 +38,12 @@ from befriend.store.erasure import Erasure
 from befriend.store.limits import Limits
 from befriend.store.outbox import Outbox
 from befriend.store.people import People
+from befriend.store.runs import Runs
 from befriend.store.table import STAGE_INDEX, STAGE_SHARDS, stage_shard
 
 __all__ = ["STAGE_INDEX", "STAGE_SHARDS", "Store", "stage_shard"]
 
 
-class Store(People, Erasure, Limits, Outbox, Checkpoints):
+class Store(People, Erasure, Limits, Outbox, Checkpoints, Runs):
     """Role-named reads and writes on one table. The client is made on first use, so a moto
     mock started after the Store was built is still the one in force."""

@@ -34,6 +34,7 @@ SHAPES = {
     "import run": ("IMPORT#<run id>", "RUN"),
     "import piece done": ("IMPORT#<run id>", "PIECE#<nonce>#<piece, 9 digits>"),
     "audience export": ("EXPORT#<job id>", "EXPORT"),
+    "fanned-out piece": ("RUN#<run id>", "PIECE#<part>"),
 }
 
 PROFILE = "PROFILE"
@@ -129,6 +130,14 @@ def import_pieces(nonce: str) -> str:
 
 def import_piece(run_id: str, nonce: str, piece: int) -> dict[str, Any]:
     return key(f"IMPORT#{run_id}", f"{import_pieces(nonce)}{piece:09d}")
+
+
+def run_piece(run_id: str, part: str) -> dict[str, Any]:
+    return key(f"RUN#{run_id}", f"PIECE#{part}")
+
+
+def run_pieces(run_id: str) -> str:
+    return f"RUN#{run_id}"
 
 
 def audience_export(job_id: str) -> dict[str, Any]:
