@@ -233,8 +233,9 @@ def test_counters_agree_with_a_recount_whatever_happens(
                 self.clock(),
                 "permissions",
             )
+            counts = change_counts(decided, playbook, self.clock())
             with pytest.raises(ConcurrentChange):
-                self.store.commit(decided, counts=change_counts(decided, playbook, self.clock()))
+                self.store.commit(decided, counts=counts, due=None)
             assert self.store.gauges() == before
 
         @invariant()
