@@ -111,7 +111,7 @@ class Visit:
         return self._add("settings", changes)
 
     def answer_survey(self, answers: dict[str, Any], pb: Playbook) -> bool:
-        """The survey always adds an entry: the answers are kept, and answering counts."""
+        """The survey always adds an entry: the answers are kept; only the first answer counts."""
         changes: list[tuple[str, Any, Any]] = []
         if "interests" in answers and frozenset(answers["interests"]) != self.interests:
             topics = frozenset(answers["interests"])
@@ -126,7 +126,9 @@ class Visit:
             kept["interests"] = [t for t in pb.topics if t in kept["interests"]]
         changes.append(("survey", None, kept))
         survey = pb.survey
-        if survey is not None:
+        # An answer counts toward the scores once per `score_every_days` (90 by default),
+        # far longer than a run: only a person's first answer is counted.
+        if survey is not None and not self.tallies[survey.event]:
             self.tallies[survey.event] += 1
             if answers.get("recommend", -1) >= survey.promoter_from:
                 self.tallies[survey.promoter_event] += 1
