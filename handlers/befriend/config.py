@@ -40,6 +40,9 @@ class Settings:
     # The value CloudFront sends in X-Befriend-Origin: only a request carrying it is
     # believed about the viewer's address (CloudFront-Viewer-Address).
     origin_secret: str | None = field(default=None, repr=False)
+    # How many items each report counter is spread over (store.counters): more spreads a
+    # busy table's counter writes wider; a report reads one item per shard.
+    counter_shards: int = 8
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -62,6 +65,7 @@ class Settings:
             client_requests_per_hour=_whole(env, "BEFRIEND_CLIENT_REQUESTS_PER_HOUR", 20),
             mail_queue=env.get("BEFRIEND_MAIL_QUEUE") or None,
             origin_secret=origin_secret(env, region),
+            counter_shards=counter_shards(env),
         )
 
 
@@ -72,6 +76,17 @@ def _whole(env: Mapping[str, str], name: str, default: int) -> int:
     if not text.isdigit() or int(text) < 1:
         raise SettingsError(f"{name} must be a whole number of at least 1")
     return int(text)
+
+
+def counter_shards(env: Mapping[str, str] | None = None) -> int:
+    """BEFRIEND_COUNTER_SHARDS: from 1 to 100 (a family's gauges are read in one
+    BatchGetItem); 8 when unset. Lowering it later is safe: readers still read every
+    shard the table records as written."""
+    env = os.environ if env is None else env
+    shards = _whole(env, "BEFRIEND_COUNTER_SHARDS", 8)
+    if shards > 100:
+        raise SettingsError("BEFRIEND_COUNTER_SHARDS must be at most 100")
+    return shards
 
 
 def origin_secret(env: Mapping[str, str], region: str) -> str | None:

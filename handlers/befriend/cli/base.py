@@ -36,7 +36,15 @@ def open_store(table: str, endpoint_url: str | None, region: str) -> Store:
 
     target = resolve(table, endpoint_url, region)
     local_credentials(target.endpoint_url)
-    return Store(target.table, endpoint_url=target.endpoint_url, region=target.region)
+    from befriend.config import SettingsError, counter_shards
+
+    try:
+        shards = counter_shards()
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from exc
+    return Store(
+        target.table, endpoint_url=target.endpoint_url, region=target.region, counter_shards=shards
+    )
 
 
 def local_credentials(endpoint_url: str | None) -> None:

@@ -124,6 +124,9 @@ def check_reports(
     """Recount every person and compare with the counters; exit 1 on any difference.
 
     Reads every person (a scan): an operator's check, not something to run every minute.
+    Changes written while it runs are not differences: each counter family is compared as
+    of a moment no write moved it (a further pass reads only the people who changed).
+    Exit 2 when writes kept moving a family through every pass, so it could not be checked.
     """
     from befriend.reports import recount
 
@@ -131,7 +134,7 @@ def check_reports(
     store = open_store(table, endpoint_url, region)
     with people_bar() as bar:
         result = recount.check(store, pb, datetime.now(UTC), bar.update)
-    click.echo(f"people counted: {result.people}")
+    click.echo(f"people counted: {result.people} ({result.passes} pass(es))")
     if result.gauges:
         click.echo(f"\n{len(result.gauges)} counter(s) differ from the recount:")
         _differences(("counter", "kept", "counted"), result.gauges)
@@ -146,10 +149,14 @@ def check_reports(
     if result.ok:
         click.echo("ok: every counter agrees with a recount of the people")
         return
-    click.echo(
-        f"\nmismatch: {len(result.gauges)} counter(s) and {len(result.series)} stage series "
-        "differ; `befriend reports rebuild`, run when no writes are happening, sets them right"
-    )
+    if result.gauges or result.series or result.rules_changed:
+        click.echo(
+            f"\nmismatch: {len(result.gauges)} counter(s) and {len(result.series)} stage "
+            "series differ; `befriend reports rebuild` sets them right"
+        )
+    if result.unsettled:
+        _unsettled(result.unsettled, result.passes)
+        sys.exit(1 if result.gauges or result.series or result.rules_changed else 2)
     sys.exit(1)
 
 
@@ -159,20 +166,16 @@ def check_reports(
 def rebuild_reports(
     playbook_file: Path | None, table: str, endpoint_url: str | None, region: str
 ) -> None:
-    """Recount every person and replace the counters of now with the recount.
+    """Recount every person and correct the counters of now to the recount.
 
-    Run it when no writes are happening: a change written while it runs can be lost from
-    the counters. Then run `befriend reports check`.
+    Safe while writes go on: each counter gets the difference between the recount and
+    what it held at the same moment added to it, so a change written meanwhile keeps its
+    own part. Exit 2 when writes kept moving a family, which is then left as it was.
     """
     from befriend.reports import recount
 
     pb = load_playbook_file(playbook_file)
     store = open_store(table, endpoint_url, region)
-    click.echo(
-        "Rebuilding: run this when no writes are happening; a change written meanwhile can "
-        "be lost from the counters.",
-        err=True,
-    )
     with people_bar() as bar:
         result = recount.rebuild(store, pb, datetime.now(UTC), bar.update)
     click.echo(f"people counted: {result.people}")
@@ -180,9 +183,19 @@ def rebuild_reports(
         click.echo(f"\n{len(result.corrected)} counter(s) corrected:")
         _differences(("counter", "was", "now"), result.corrected)
         click.echo()
+    if result.unsettled:
+        _unsettled(result.unsettled, recount.PASSES)
+        sys.exit(2)
     click.echo(
         f"ok: counters rebuilt from {result.people} people, "
         f"{len(result.corrected)} corrected; `befriend reports check` confirms them"
+    )
+
+
+def _unsettled(families: list[str], passes: int) -> None:
+    click.echo(
+        f"\nnot settled: writes moved the {', '.join(families)} counters during each of "
+        f"{passes} passes, so they were left alone; run it again when the table is quieter"
     )
 
 

@@ -2,22 +2,33 @@
 
 A report reads the gauges (one BatchGetItem) and the day items from the period's first day
 to today (one query per shard): never a person. `check` and `rebuild` do read every person
-(a scan, for operators only) and compare or replace the gauges.
+(a scan, for operators only) and compare or correct the gauges.
+
+Writes go on while they read, so the recount is fenced (`_settle`): the gauges are read
+before and after each pass over the people, and a counter family is compared only from a
+pass in which no write moved it (every gauge item counts the writes that moved it, so two
+reads that agree saw none in between). A pass after the first reads only each person's
+revision, and again only the people whose revision moved since they were last read. Within
+such a pass every person's census is the one read and the gauges are the ones read: the
+comparison is of one moment, and a change written during the check is never a difference.
+`rebuild` corrects by adding the difference (never by overwriting), so a change written
+meanwhile keeps its own addition.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from befriend.core import counter_names as names
-from befriend.core.counts import Counts, census_rules, recount
-from befriend.core.person import Person
+from befriend.core.counts import FAMILIES, Counts, census, census_rules, family
 from befriend.core.playbook import Playbook
 from befriend.core.reports import READS, REPORTS, Inputs, Period, Report, build
 from befriend.store import Store
+from befriend.store.counters import summed
+from befriend.store.table import Item
 
 Progress = Callable[[int], None]
 # The counter families whose gauges depend on the playbook's rules, not only on people.
@@ -86,19 +97,30 @@ class CheckResult:
     gauges: list[Difference] = field(default_factory=list)
     series: list[Difference] = field(default_factory=list)
     rules_changed: bool = False  # the playbook's rules differ from those counted under
+    # Counter families that writes kept moving in every pass: not compared, not corrected.
+    unsettled: list[str] = field(default_factory=list)
+    passes: int = 0  # passes over the people it took
 
     @property
     def ok(self) -> bool:
-        return not self.gauges and not self.series and not self.rules_changed
+        return (
+            not self.gauges and not self.series and not self.rules_changed and not self.unsettled
+        )
+
+
+# A first pass reads every person; each further one their revisions and the few who
+# changed. Writes that keep moving a family through this many passes leave it unchecked.
+PASSES = 6
 
 
 def check(store: Store, playbook: Playbook, now: datetime, progress: Progress) -> CheckResult:
     """Compare the gauges with a recount of every person, and the day-by-day stage changes
-    with the gauges they must add up to."""
-    people, counted = _recount(store, playbook, now, progress)
-    kept = store.gauges()
-    result = CheckResult(people, _differences(kept, counted))
-    result.series = _differences(_net_totals(store), _stage_totals(kept, playbook))
+    with the gauges they must add up to, each as of one moment (see the module's doc)."""
+    settled = _settle(store, playbook, now, progress)
+    result = CheckResult(settled.people, passes=settled.passes, unsettled=settled.unsettled)
+    result.gauges = _differences(settled.kept, settled.counted)
+    if settled.net is not None:
+        result.series = _differences(settled.net, _stage_totals(settled.kept, playbook))
     counted_with = store.counted_with()
     result.rules_changed = counted_with is not None and counted_with != census_rules(playbook)
     return result
@@ -108,38 +130,107 @@ def check(store: Store, playbook: Playbook, now: datetime, progress: Progress) -
 class RebuildResult:
     people: int
     corrected: list[Difference]
+    unsettled: list[str] = field(default_factory=list)
 
 
 def rebuild(store: Store, playbook: Playbook, now: datetime, progress: Progress) -> RebuildResult:
-    """Replace the gauges with a recount. Where a stage's day-by-day changes no longer add up
-    to the recount, today's changes take the difference, so the series stays true to now.
-    Writes that race with a rebuild can be lost from the gauges: run it when quiet, then
-    `check`."""
-    people, counted = _recount(store, playbook, now, progress)
-    corrected = _differences(store.gauges(), counted)
-    store.replace_gauges(counted)
-    store.note_counted_with(census_rules(playbook))
-    gap = _differences(_net_totals(store), _stage_totals(counted, playbook))
-    fix = {names.net(d.counter): d.counted - d.kept for d in gap}
-    if fix:
-        store.add_counts(Counts(days={now.date().isoformat(): fix}), shard=0)
-    return RebuildResult(people, corrected)
+    """Set the gauges right by adding to each the difference between a recount and what
+    it kept at the same moment: a change written meanwhile adds its own part as ever, so
+    none is lost. Where a stage's day-by-day changes no longer add up to the recount,
+    today's changes take the difference, so the series stays true to now. Families that
+    writes kept moving in every pass are left as they are (`unsettled`)."""
+    settled = _settle(store, playbook, now, progress)
+    corrected = _differences(settled.kept, settled.counted)
+    store.correct_gauges({d.counter: d.counted - d.kept for d in corrected})
+    if not settled.unsettled:
+        store.note_counted_with(census_rules(playbook))
+    if settled.net is not None:
+        gap = _differences(settled.net, _stage_totals(settled.counted, playbook))
+        fix = {names.net(d.counter): d.counted - d.kept for d in gap}
+        if fix:
+            store.add_counts(Counts(days={now.date().isoformat(): fix}), shard=0)
+    return RebuildResult(settled.people, corrected, settled.unsettled)
 
 
-def _recount(
-    store: Store, playbook: Playbook, now: datetime, progress: Progress
-) -> tuple[int, Counter[str]]:
-    seen = 0
+@dataclass
+class _Settled:
+    """Per counter family, the gauges kept and recounted as of one moment."""
 
-    def walk() -> Iterator[Person]:
-        nonlocal seen
-        for page in store.every_person(now):
-            seen += len(page)
-            progress(len(page))
-            yield from page
+    people: int = 0
+    passes: int = 0
+    kept: Counter[str] = field(default_factory=Counter)
+    counted: Counter[str] = field(default_factory=Counter)
+    net: Counter[str] | None = None  # each stage's day-by-day changes, summed
+    unsettled: list[str] = field(default_factory=list)
 
-    counted = recount(walk(), playbook)
-    return seen, counted
+
+def _settle(store: Store, playbook: Playbook, now: datetime, progress: Progress) -> _Settled:
+    """Recount the people in passes until each counter family has had a pass in which no
+    write moved it, and take its gauges and recount from that pass."""
+    seen: dict[str, tuple[int, Counter[str]]] = {}  # person id -> (revision, census)
+    out = _Settled()
+    left = set(FAMILIES)
+    before = store.gauge_items()
+    for n in range(PASSES):
+        if n == 0:
+            for page in store.every_person(now):
+                progress(len(page))
+                for person in page:
+                    seen[person.id] = (person.revision, census(person, playbook))
+        else:
+            _catch_up(store, playbook, now, seen)
+        net = _net_totals(store) if "stage" in left else None
+        after = store.gauge_items()
+        out.passes = n + 1
+        for fam in sorted(left):
+            if _family(before, fam) != _family(after, fam):
+                continue
+            left.discard(fam)
+            out.kept.update(_in_family(summed(_family(after, fam)), fam))
+            out.counted.update(_in_family(_total(seen), fam))
+            if fam == "stage":
+                out.net = net
+        if not left:
+            break
+        before = after
+    out.people = len(seen)
+    out.unsettled = sorted(left)
+    return out
+
+
+def _catch_up(
+    store: Store, playbook: Playbook, now: datetime, seen: dict[str, tuple[int, Counter[str]]]
+) -> None:
+    """Bring `seen` up to now: read every person's revision, and read again only those
+    whose revision moved (or who are new); forget those who are gone."""
+    present: set[str] = set()
+    for page in store.revisions():
+        present.update(page)
+        moved = [pid for pid, rev in page.items() if seen.get(pid, (None,))[0] != rev]
+        fresh = {read.person.id: read.person for read in store.profiles(moved, now)}
+        for pid in moved:
+            person = fresh.get(pid)
+            if person is None:
+                seen.pop(pid, None)  # lapsed, or gone between the two reads
+            else:
+                seen[pid] = (person.revision, census(person, playbook))
+    for pid in set(seen) - present:
+        del seen[pid]
+
+
+def _total(seen: dict[str, tuple[int, Counter[str]]]) -> Counter[str]:
+    total: Counter[str] = Counter()
+    for _, counted in seen.values():
+        total.update(counted)
+    return total
+
+
+def _family(items: dict[str, Item], fam: str) -> dict[str, Item]:
+    return {label: item for label, item in items.items() if label.startswith(f"{fam}#")}
+
+
+def _in_family(values: Counter[str], fam: str) -> Counter[str]:
+    return Counter({k: v for k, v in values.items() if family(k) == fam})
 
 
 def _net_totals(store: Store) -> Counter[str]:

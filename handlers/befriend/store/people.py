@@ -306,13 +306,24 @@ class People(PersonItems, DueIndex):
                 "sk": attr_s(keys.PROFILE),
             }
         page = self.client.query(**query)
-        people = [
-            person_from_record(json.loads(item["doc"]["S"]))
-            for item in page["Items"]
-            if not expired(item, now)
-        ]
+        # The index holds keys only (an event's rewrite of a profile then costs the index
+        # nothing): the people are read from the table, strongly consistent.
+        ids = [keys.person_id(item["pk"]["S"]) for item in page["Items"]]
+        found = {read.person.id: read.person for read in self.profiles(ids, now)}
         last = page.get("LastEvaluatedKey")
-        return people, (last["pk"]["S"] if last else None)
+        return [found[i] for i in ids if i in found], (last["pk"]["S"] if last else None)
+
+    def revisions(self) -> Iterator[dict[str, int]]:
+        """Every stored person's revision, a page at a time (id → revision). A scan of
+        the keys and revisions only: for the reports' recount, never a request path."""
+        pages = self.client.get_paginator("scan").paginate(
+            TableName=self.table,
+            FilterExpression="sk = :p",
+            ExpressionAttributeValues={":p": attr_s(keys.PROFILE)},
+            ProjectionExpression="pk, revision",
+        )
+        for page in pages:
+            yield {keys.person_id(i["pk"]["S"]): int(i["revision"]["N"]) for i in page["Items"]}
 
     def items(self, person_id: str) -> list[Item]:
         """Every raw item under a person's key (what erasure must leave empty)."""

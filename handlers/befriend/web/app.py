@@ -60,7 +60,9 @@ def create_app(
     queue: MailQueue | None = None,
 ) -> Flask:
     playbook = playbook or read_playbook(settings)
-    table = store or Store(settings.table, region=settings.region)
+    table = store or Store(
+        settings.table, region=settings.region, counter_shards=settings.counter_shards
+    )
     app = Flask("befriend", static_folder=None, template_folder=None)
     app.jinja_loader = FileSystemLoader(settings.templates)
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY, MAX_FORM_MEMORY_SIZE=MAX_BODY)
