@@ -103,9 +103,7 @@ class CheckResult:
 
     @property
     def ok(self) -> bool:
-        return (
-            not self.gauges and not self.series and not self.rules_changed and not self.unsettled
-        )
+        return not self.gauges and not self.series and not self.rules_changed and not self.unsettled
 
 
 # A first pass reads every person; each further one their revisions and the few who

@@ -135,9 +135,9 @@ class Counters(Table):
         """How many shards to read: this process's own number, or more when some writer
         has used more (recorded in the table); never fewer than the eight of old tables."""
         if self._read_shards is None:
-            item = self.client.get_item(
-                TableName=self.table, Key=_SHARDS, ConsistentRead=True
-            ).get("Item")
+            item = self.client.get_item(TableName=self.table, Key=_SHARDS, ConsistentRead=True).get(
+                "Item"
+            )
             self._learn_shards(item)
         assert self._read_shards is not None
         return self._read_shards
