@@ -1,6 +1,6 @@
 """Every benchmark in turn, then the targets they met and missed: what `make bench` runs.
 
-    .venv/bin/python bench/all.py            (twelve minutes or so; rewrites docs/benchmarks.md)
+    .venv/bin/python bench/all.py            (fifteen minutes or so; rewrites docs/benchmarks.md)
     .venv/bin/python bench/all.py --quick    (a short trial of each; leaves the doc alone)
 
 Each benchmark is a script of its own, runnable alone, whose docstring says what it
@@ -30,6 +30,7 @@ from bench import (
     doc,
     engine,
     report_scaling,
+    sweep,
     warm,
 )
 
@@ -42,6 +43,7 @@ STEPS: tuple[tuple[str, Benchmark], ...] = (
     ("cost per action", cost.main),
     ("site build and package", build_and_package.main),
     ("address timing", address_timing.main),
+    ("sweep reads", sweep.main),
 )
 
 

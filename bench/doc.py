@@ -28,6 +28,7 @@ ORDER = (
     "Warm overhead",
     "Engine",
     "Report scaling",
+    "Sweep reads",
     "Site build and package",
     "Sign-up and link timing by address class",
     "Load",
