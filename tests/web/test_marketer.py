@@ -379,7 +379,8 @@ def test_a_twin_request_racing_for_the_same_events_counts_them_once(
             assert twin is not None
             counted = record_events(twin, [Event(i, "visit", now) for i in raced], playbook)
             twin_outcome = Outcome(twin, counted, ())
-            real(twin_outcome, counts=change_counts(twin_outcome, playbook, None), event_ids=raced)
+            counts = change_counts(twin_outcome, playbook, None)
+            real(twin_outcome, counts=counts, due=options.get("due"), event_ids=raced)
         return real(outcome, **options)
 
     monkeypatch.setattr(store, "commit", racing)

@@ -122,7 +122,9 @@ class Table(Holder["DynamoDBClient"]):
                         {"AttributeName": "stage_shard", "KeyType": "HASH"},
                         {"AttributeName": "pk", "KeyType": "RANGE"},
                     ],
-                    "Projection": {"ProjectionType": "ALL"},
+                    # Keys only: audiences read the profiles from the table (consistent),
+                    # so an event's rewrite of a profile writes nothing to the index.
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
                 },
                 {
                     # The sweep needs only whom to read: their profiles come by BatchGetItem.
