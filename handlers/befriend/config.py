@@ -37,9 +37,14 @@ class Settings:
     client_requests_per_hour: int = 20
     # The SQS queue of mail jobs (its URL); locally a queue named after the table is made.
     mail_queue: str | None = None
+    # The SQS queue long jobs fan out over (jobs/fanout.py): in AWS the scheduled sweep
+    # puts a piece per shard on it; unset, the sweep runs in one go (locally, the CLI).
+    work_queue: str | None = None
     # The value CloudFront sends in X-Befriend-Origin: only a request carrying it is
     # believed about the viewer's address (CloudFront-Viewer-Address).
     origin_secret: str | None = field(default=None, repr=False)
+    # The private bucket audience exports are written to; locally one named after the table.
+    exports_bucket: str | None = None
     # How many items each report counter is spread over (store.counters): more spreads a
     # busy table's counter writes wider; a report reads one item per shard.
     counter_shards: int = 8
@@ -64,7 +69,9 @@ class Settings:
             local=env.get("BEFRIEND_LOCAL") == "1",
             client_requests_per_hour=_whole(env, "BEFRIEND_CLIENT_REQUESTS_PER_HOUR", 20),
             mail_queue=env.get("BEFRIEND_MAIL_QUEUE") or None,
+            work_queue=env.get("BEFRIEND_WORK_QUEUE") or None,
             origin_secret=origin_secret(env, region),
+            exports_bucket=env.get("BEFRIEND_EXPORTS_BUCKET") or None,
             counter_shards=counter_shards(env),
         )
 

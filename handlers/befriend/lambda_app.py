@@ -1,6 +1,6 @@
 """The Lambda entry points, built once per container: `handler`, the Flask app behind
-apig-wsgi for API Gateway; `mail_jobs`, the mail queue's worker; and `scheduled`, the jobs
-EventBridge schedules invoke."""
+apig-wsgi for API Gateway; `mail_jobs`, the mail queue's worker; `pieces`, the work queue's
+(the pieces of a fanned-out sweep); and `scheduled`, the jobs EventBridge schedules invoke."""
 
 from __future__ import annotations
 
@@ -17,8 +17,10 @@ gc.disable()
 from apig_wsgi import make_lambda_handler  # noqa: E402
 
 from befriend.config import Settings  # noqa: E402
+from befriend.jobs import fanout  # noqa: E402
 from befriend.jobs import scheduled as jobs  # noqa: E402
 from befriend.mailing import worker  # noqa: E402
+from befriend.mailing.queue import MailQueue  # noqa: E402
 from befriend.web.app import create_app  # noqa: E402
 
 # One JSON line per job, beside the request log's lines (which are INFO too).
@@ -39,6 +41,13 @@ def mail_jobs(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The mail queue's batch (SQS): sign-ups and link requests, decided and mailed after
     the visitor's answer. Jobs that failed are reported back and delivered again."""
     return worker.lambda_batch(app.extensions["befriend"].mail_work, event)
+
+
+def pieces(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The work queue's batch (SQS): pieces of a fanned-out job (the sweep, a shard at a
+    time), each going on from its checkpoint; failed ones are reported back."""
+    work = MailQueue(settings.work_queue, region=settings.region)
+    return fanout.lambda_batch(app.extensions["befriend"], work, event, context)
 
 
 def scheduled(event: dict[str, Any], context: Any) -> dict[str, Any]:

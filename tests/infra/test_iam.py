@@ -99,6 +99,7 @@ def test_each_function_has_its_own_role_and_no_managed_policies(translated: Temp
         "Function": "FunctionRole",
         "ScheduledFunction": "FunctionRole",  # the same code and work as the API
         "MailFunction": "MailFunctionRole",
+        "WorkFunction": "FunctionRole",  # the sweep's pieces: the scheduled job's work
     }
 
 
@@ -160,13 +161,19 @@ def test_the_api_queues_mail_and_cannot_send_it(translated: Template) -> None:
     api = grants(translated, "FunctionRole")
     assert not [a for a in api if a.startswith("ses:")]
     assert {a: r for a, r in api.items() if a.startswith("sqs:")} == {
-        "sqs:SendMessage": {"MailQueue"}
+        "sqs:SendMessage": {"MailQueue", "WorkQueue"},
+        # The work function takes the sweep's pieces; mail jobs only the mail worker takes.
+        "sqs:ReceiveMessage": {"WorkQueue"},
+        "sqs:DeleteMessage": {"WorkQueue"},
+        "sqs:GetQueueAttributes": {"WorkQueue"},
     }
     assert api["secretsmanager:GetSecretValue"] == {"SigningSecret", "OriginSecret"}
     assert api["events:PutEvents"] == {"ChangeBus"}
-    assert {a: api[a] for a in LOGS} == {a: {"FunctionLogGroup", "ScheduledLogGroup"} for a in LOGS}
+    logs = {"FunctionLogGroup", "ScheduledLogGroup", "WorkLogGroup"}
+    assert {a: api[a] for a in LOGS} == dict.fromkeys(LOGS, logs)
     assert all(r == TABLE for a, r in api.items() if a.startswith("dynamodb:"))
-    expected = {"sqs:SendMessage", "secretsmanager:GetSecretValue", "events:PutEvents", *LOGS}
+    queue = {"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+    expected = {*queue, "secretsmanager:GetSecretValue", "events:PutEvents", *LOGS}
     assert {a for a in api if not a.startswith("dynamodb:")} == expected
 
 

@@ -234,6 +234,10 @@ def test_moto_creates_what_it_supports_and_the_test_names_what_it_skipped(
         "MailFunctionRole",
         "MailFunction",
         "MailFunctionMailJobs",
+        "WorkQueue",
+        "WorkDeadLetterQueue",
+        "WorkFunction",
+        "WorkFunctionPieces",
     )
     for needed in needs:
         assert needed in stack["resources"], f"{needed} was not created"
@@ -247,6 +251,7 @@ def test_moto_creates_what_it_supports_and_the_test_names_what_it_skipped(
         "FunctionName",
         "MailFunctionName",
         "MailQueueUrl",
+        "WorkQueueUrl",
         "MailDeadLetterQueueUrl",
         "MailDeadLetterQueueArn",
         "AlarmTopicArn",
@@ -355,6 +360,7 @@ def test_the_function_is_configured_from_the_stack(stack: dict[str, Any]) -> Non
         **worker_environment(stack),
         "BEFRIEND_ORIGIN_SECRET_ARN": outputs["OriginSecretArn"],
         "BEFRIEND_CLIENT_REQUESTS_PER_HOUR": "20",
+        "BEFRIEND_WORK_QUEUE": outputs["WorkQueueUrl"],
     }
 
 

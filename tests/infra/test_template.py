@@ -463,6 +463,7 @@ def test_alarms_watch_errors_throttles_and_the_table(sam: Template) -> None:
                 "MailFunction",
                 "MailQueue",
                 "MailDeadLetterQueue",
+                "WorkDeadLetterQueue",
                 "Table",
             }
     assert watched == {

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from typing import Any
 
 from befriend.jobs.scheduled import JOBS
 from tests.infra.conftest import (
@@ -26,12 +27,12 @@ def test_the_translation_is_plain_cloudformation(translated: Template) -> None:
         "AWS::DynamoDB::Table": 1,
         "AWS::SecretsManager::Secret": 2,  # the signing secret, and the origin header
         "AWS::Events::EventBus": 1,
-        "AWS::Logs::LogGroup": 3,
+        "AWS::Logs::LogGroup": 4,
         "AWS::IAM::Role": 2,  # the API's (and the schedules'), and the mail worker's
-        "AWS::Lambda::Function": 3,  # the API, the scheduled jobs, the mail worker
+        "AWS::Lambda::Function": 4,  # the API, the scheduled jobs, the mail worker, the work queue
         "AWS::Lambda::Permission": 3,  # API Gateway, and each schedule
-        "AWS::Lambda::EventSourceMapping": 1,  # the mail queue to the worker
-        "AWS::SQS::Queue": 2,  # mail jobs, and those parked after failing
+        "AWS::Lambda::EventSourceMapping": 2,  # the mail and work queues to their functions
+        "AWS::SQS::Queue": 4,  # mail jobs and pieces of work, and those parked after failing
         "AWS::Events::Rule": 2,  # the consent sweep and the event redrive
         "AWS::ApiGatewayV2::Api": 1,
         "AWS::ApiGatewayV2::Stage": 1,
@@ -46,7 +47,7 @@ def test_the_translation_is_plain_cloudformation(translated: Template) -> None:
         "AWS::WAFv2::WebACL": 1,  # made only in us-east-1 (a condition)
         "AWS::SNS::Topic": 1,
         "AWS::SNS::Subscription": 1,
-        "AWS::CloudWatch::Alarm": 9,
+        "AWS::CloudWatch::Alarm": 10,
     }
 
 
@@ -130,6 +131,39 @@ def test_the_scheduled_jobs_run_the_same_code_with_the_same_settings(
         assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": ["ScheduledFunction", "Arn"]}
 
 
+def mapping_of(translated: Template, function: str) -> dict[str, Any]:
+    [mapping] = [
+        r["Properties"]
+        for r in translated["Resources"].values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+        and r["Properties"]["FunctionName"] == {"Ref": function}
+    ]
+    found: dict[str, Any] = mapping
+    return found
+
+
+def test_the_sweeps_pieces_run_the_same_code_fed_by_the_work_queue(translated: Template) -> None:
+    api = translated["Resources"]["Function"]["Properties"]
+    work = translated["Resources"]["WorkFunction"]["Properties"]
+    for same in ("Code", "Runtime", "Architectures", "MemorySize", "Role"):
+        assert work[same] == api[same], same
+    assert work["Handler"] == "befriend.lambda_app.pieces"
+    assert work["Timeout"] == 300  # a piece hands on a minute before it runs out
+    assert work["Environment"]["Variables"]["BEFRIEND_WORK_QUEUE"] == {"Ref": "WorkQueue"}
+    assert mapping_of(translated, "WorkFunction") == {
+        "EventSourceArn": {"Fn::GetAtt": ["WorkQueue", "Arn"]},
+        "FunctionName": {"Ref": "WorkFunction"},
+        "BatchSize": 1,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "ScalingConfig": {"MaximumConcurrency": 8},
+    }
+    queue = translated["Resources"]["WorkQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * work["Timeout"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["WorkDeadLetterQueue", "Arn"]
+    }
+
+
 def test_the_mail_worker_runs_the_same_code_fed_by_the_queue(translated: Template) -> None:
     api = translated["Resources"]["Function"]["Properties"]
     worker = translated["Resources"]["MailFunction"]["Properties"]
@@ -141,11 +175,7 @@ def test_the_mail_worker_runs_the_same_code_fed_by_the_queue(translated: Templat
     # Capped by the mapping's MaximumConcurrency instead: a throttled SQS invocation would
     # count as a delivery and could park good jobs in the dead-letter queue.
     assert "ReservedConcurrentExecutions" not in worker
-    [mapping] = [
-        r["Properties"]
-        for r in translated["Resources"].values()
-        if r["Type"] == "AWS::Lambda::EventSourceMapping"
-    ]
+    mapping = mapping_of(translated, "MailFunction")
     assert mapping == {
         "EventSourceArn": {"Fn::GetAtt": ["MailQueue", "Arn"]},
         "FunctionName": {"Ref": "MailFunction"},
