@@ -115,3 +115,19 @@ def test_the_lambda_entry_answers_partial_batch_failures(
     )
     assert answer == {"batchItemFailures": [{"itemIdentifier": f"message-{DUE_SHARDS}"}]}
     assert fanout.run_figures(services, run_id)["lapsed"] == 2
+
+
+def test_with_a_work_queue_the_scheduled_sweep_fans_out(
+    sign_up: SignUp, clock: SettableClock, services: Services, work: MailQueue
+) -> None:
+    from dataclasses import replace
+
+    from befriend.jobs import scheduled
+
+    lapsing(sign_up, 3)
+    clock.advance(days=400)
+    deployed = replace(services, settings=replace(services.settings, work_queue=work.url))
+    assert scheduled.run("sweep", deployed) == {"pieces": DUE_SHARDS}
+    assert work.waiting() == DUE_SHARDS  # nothing swept yet: the pieces do it
+    fanout.run_locally(services, work)
+    assert sweep_lapses(services.store, services.playbook, clock()).people == 0
