@@ -19,7 +19,6 @@ from befriend.reports.spreadsheet import csv_text
 from befriend.store import STAGE_SHARDS, keys
 from befriend.web.answers import json_answer
 from befriend.web.marketer.blueprint import bp, requires
-from befriend.web.marketer.people import _active
 from befriend.web.marketer.plays import _play
 from befriend.web.problems import Problem, bad_parameter
 from befriend.web.services import services
@@ -46,9 +45,9 @@ def audience(play_id: str) -> Response:
 
     A page reads at most `limit` index items, so it may hold fewer people than `limit`
     (even none) while `next` still leads on; `next` is null once every stage and shard of
-    the play has been read. Each candidate is read again, strongly consistent, before it
-    is listed, so a permission withdrawn a moment ago never reaches an audience through
-    the index's lag."""
+    the play has been read. The index holds keys only; each candidate is read from the
+    table, strongly consistent, a page in one BatchGetItem, so a permission withdrawn a
+    moment ago never reaches an audience through the index's lag."""
     s = services()
     now = s.clock()
     play = _play(play_id)
@@ -92,14 +91,12 @@ def audience(play_id: str) -> Response:
     return answer
 
 
-def _audience_row(indexed: Person, play: Play, stage: str, now: datetime) -> dict[str, str] | None:
-    """The person's row when the play is eligible for them now, read afresh; else None."""
+def _audience_row(person: Person, play: Play, stage: str, now: datetime) -> dict[str, str] | None:
+    """The person's row when the play is eligible for them now; else None. `person` was
+    read from the table (strongly consistent) after the index named them."""
     s = services()
-    if _step(indexed, play, now) is None:
-        return None
-    person = _active(indexed.id, now)
     # Moved to another stage since the index was read: listed under that stage, if at all.
-    if person is None or person.relationship.stage != stage:
+    if person.status != "active" or person.relationship.stage != stage:
         return None
     step = _step(person, play, now)
     if step is None:
