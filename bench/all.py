@@ -1,6 +1,6 @@
 """Every benchmark in turn, then the targets they met and missed: what `make bench` runs.
 
-    .venv/bin/python bench/all.py            (fifteen minutes or so; rewrites docs/benchmarks.md)
+    .venv/bin/python bench/all.py            (twenty minutes or so; rewrites docs/benchmarks.md)
     .venv/bin/python bench/all.py --quick    (a short trial of each; leaves the doc alone)
 
 Each benchmark is a script of its own, runnable alone, whose docstring says what it
