@@ -22,7 +22,8 @@ from befriend.core.plays import next_steps
 from befriend.credentials.keys import Keys
 from befriend.credentials.pseudonyms import Pseudonyms
 from befriend.reports import spreadsheet
-from befriend.store import Store
+from befriend.store import Store, keys
+from befriend.store.person_items import EVENT_MARK_WINDOW
 from tests.conftest import ROOT, SECRET, SignUp, Visitor, bearer
 
 Keyring = dict[str, str]
@@ -295,6 +296,31 @@ def test_a_replayed_batch_changes_nothing(
     assert {v.id: store.items(v.id) for v in people} == before
 
 
+def test_an_event_id_is_kept_for_the_mark_window_then_forgotten(
+    client: Any, keyring: Keyring, sign_up: SignUp, store: Store, clock: SettableClock
+) -> None:
+    """A replay within EVENT_MARK_WINDOW is a duplicate; the mark then expires (DynamoDB's
+    TTL removes it, lazily: an expired mark already counts as none) and the same id is a
+    new event, recorded again."""
+    visitor = sign_up()
+    sent = [event(visitor.id, "visit", clock(), "kept-for-a-while")]
+    assert send_events(client, keyring["ingest"], sent)["accepted"] == 1
+    (mark,) = marks("kept-for-a-while")
+    stored = store.client.get_item(TableName=store.table, Key=keys.event(mark))["Item"]
+    expires = datetime.fromtimestamp(int(stored["expires_at"]["N"]), UTC)
+    assert expires == clock().replace(microsecond=0) + EVENT_MARK_WINDOW
+
+    clock.advance(days=EVENT_MARK_WINDOW.days - 1)
+    assert send_events(client, keyring["ingest"], sent)["duplicates"] == 1
+    clock.advance(days=1)
+    assert store.unseen_events([mark], clock()) == {mark}
+    assert send_events(client, keyring["ingest"], sent)["accepted"] == 1
+    person = store.person(visitor.id, clock())
+    assert person is not None and person.relationship.tallies["visit"].count == 2
+    # Marked again, for another window.
+    assert send_events(client, keyring["ingest"], sent)["duplicates"] == 1
+
+
 def test_events_move_a_person_through_stages_and_circles(
     client: Any, keyring: Keyring, sign_up: SignUp, store: Store, clock: SettableClock
 ) -> None:
@@ -380,7 +406,8 @@ def test_a_twin_request_racing_for_the_same_events_counts_them_once(
             counted = record_events(twin, [Event(i, "visit", now) for i in raced], playbook)
             twin_outcome = Outcome(twin, counted, ())
             counts = change_counts(twin_outcome, playbook, None)
-            real(twin_outcome, counts=counts, due=options.get("due"), event_ids=raced)
+            twin_options = {k: options.get(k) for k in ("due", "marked_at")}
+            real(twin_outcome, counts=counts, event_ids=raced, **twin_options)
         return real(outcome, **options)
 
     monkeypatch.setattr(store, "commit", racing)

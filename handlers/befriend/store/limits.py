@@ -150,16 +150,20 @@ class Limits(Table):
             raise
         return True
 
-    def unseen_events(self, event_ids: list[str]) -> set[str]:
-        """Which of these event ids have not been recorded yet (BatchGetItem, 100 a call)."""
+    def unseen_events(self, event_ids: list[str], now: datetime | None = None) -> set[str]:
+        """Which of these event ids have no mark (BatchGetItem, 100 a call); with `now`, a
+        mark past its expiry (kept by TTL's lag) counts as none."""
         seen: set[str] = set()
         for start in range(0, len(event_ids), 100):
             wanted = [keys.event(e) for e in dict.fromkeys(event_ids[start : start + 100])]
-            request: Any = {self.table: {"Keys": wanted, "ProjectionExpression": "pk"}}
+            asked = {"Keys": wanted, "ProjectionExpression": "pk, expires_at"}
+            request: Any = {self.table: asked}
             while request:
                 answer = self.client.batch_get_item(RequestItems=request)
                 seen.update(
-                    keys.event_id(i["pk"]["S"]) for i in answer["Responses"].get(self.table, [])
+                    keys.event_id(i["pk"]["S"])
+                    for i in answer["Responses"].get(self.table, [])
+                    if now is None or not expired(i, now)
                 )
                 request = answer.get("UnprocessedKeys") or None
         return set(event_ids) - seen

@@ -116,6 +116,7 @@ class People(PersonItems, DueIndex):
         email_key: str | None = None,
         lift_suppression: str | None = None,
         event_ids: Sequence[str] = (),
+        marked_at: datetime | None = None,
     ) -> Person:
         """Write a decided change in one transaction: the new state, conditional on the
         revision it was computed from, and its ledger entries, each conditional on its
@@ -123,7 +124,8 @@ class People(PersonItems, DueIndex):
         permanent and `lift_suppression` removes an erasure's suppression record.
         `event_ids` marks ingested events as processed, each only once: a replayed event
         makes the whole write fail (ConcurrentChange), so it is never counted twice. The
-        marks hold nothing but the id, so they need not go with an erasure. `counts` (see
+        marks hold nothing but the id, so they need not go with an erasure; they expire
+        `EVENT_MARK_WINDOW` after `marked_at` (the moment the change was decided). `counts` (see
         `core.counts.change_counts`) moves the report counters in the same transaction;
         `due` (see `core.due.next_due`, for the person as written) goes in the profile put."""
         before, person = outcome.before, outcome.person
@@ -132,7 +134,7 @@ class People(PersonItems, DueIndex):
         saved = replace(person, revision=before.revision + 1)
         ops = [
             self._put_profile(saved, before.revision, due),
-            *self._history(outcome, saved, event_ids),
+            *self._history(outcome, saved, event_ids, marked_at),
         ]
         ops += self._count_ops(counts)
         if email_key is not None:
@@ -205,12 +207,19 @@ class People(PersonItems, DueIndex):
         }
 
     def _history(
-        self, outcome: Outcome, saved: Person, event_ids: Sequence[str] = ()
+        self,
+        outcome: Outcome,
+        saved: Person,
+        event_ids: Sequence[str] = (),
+        marked_at: datetime | None = None,
     ) -> list[dict[str, Any]]:
         """The ledger entries, event marks and stage moves a change writes; its stage moves
         are tagged by the revision written, so no two writes' moves share a key."""
         ops = [self._ledger_put(saved.id, entry) for entry in outcome.entries]
-        ops += [self._event_mark(event_id) for event_id in event_ids]
+        if event_ids:
+            if marked_at is None:
+                raise ValueError("event marks need the moment they are made (marked_at)")
+            ops += [self._event_mark(event_id, marked_at) for event_id in event_ids]
         ops += [
             self._transition_put(saved.id, move, f"{saved.revision}.{n}")
             for n, move in enumerate(outcome.transitions)
@@ -241,10 +250,14 @@ class People(PersonItems, DueIndex):
                 return None
             raise
         saved = replace(person, revision=1)
+        # A seeded history's marks expire counted from its last entry, as if made then.
+        marked_at = max((entry.at for entry in entries), default=None)
+        if event_ids and marked_at is None:
+            raise ValueError("event marks need a history to date them by")
         puts = [
             self._profile(saved, due),
             *[self._ledger_put(person.id, entry)["Put"]["Item"] for entry in entries],
-            *[self._event_mark(event_id)["Put"]["Item"] for event_id in event_ids],
+            *[self._event_mark(e, marked_at)["Put"]["Item"] for e in event_ids if marked_at],
             *[
                 self._transition_put(person.id, m, str(n))["Put"]["Item"]
                 for n, m in enumerate(transitions)

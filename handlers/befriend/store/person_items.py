@@ -6,7 +6,7 @@ how they go to the table (mostly together, in one transaction)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from befriend.core.ledger import Entry
@@ -17,6 +17,10 @@ from befriend.store import keys
 from befriend.store.counters import Counters
 from befriend.store.due import due_attributes
 from befriend.store.table import Item, attr_n, attr_s, stage_shard, ttl
+
+# How long an ingested event's id is kept to spot a replay. Sent again within it, an
+# event is a duplicate; after it, the id is forgotten and the event counts as new.
+EVENT_MARK_WINDOW = timedelta(days=30)
 
 
 class PersonItems(Counters):
@@ -51,12 +55,15 @@ class PersonItems(Counters):
             }
         }
 
-    def _event_mark(self, event_id: str) -> dict[str, Any]:
+    def _event_mark(self, event_id: str, marked_at: datetime) -> dict[str, Any]:
+        """An ingested event's mark, written only if none is kept for it: it expires
+        EVENT_MARK_WINDOW after `marked_at` (a mark past its time counts as absent)."""
         return {
             "Put": {
                 "TableName": self.table,
-                "Item": keys.event(event_id),
-                "ConditionExpression": "attribute_not_exists(pk)",
+                "Item": {**keys.event(event_id), **ttl(marked_at + EVENT_MARK_WINDOW)},
+                "ConditionExpression": "attribute_not_exists(pk) OR expires_at <= :now",
+                "ExpressionAttributeValues": {":now": attr_n(int(marked_at.timestamp()))},
             }
         }
 

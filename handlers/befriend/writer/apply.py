@@ -97,6 +97,7 @@ class Writer:
                 email_key=extras.get("email_key"),
                 lift_suppression=extras.get("lift_suppression"),
                 event_ids=extras.get("event_ids", ()),
+                marked_at=now,
             )
             self._publish(settled)
             return replace(settled, person=saved)

@@ -48,9 +48,10 @@ class _Replayed(Exception):
 def ingest_events() -> Response:
     """Record what people did: accepted, duplicate (seen before) or rejected, each event.
 
-    Idempotent by event id: an id recorded before, or repeated within the batch, changes
-    nothing. Each person is written with one transaction per 90 events, which marks the
-    events as it adds them, so a replay racing this request cannot count one twice."""
+    Idempotent by event id: an id recorded in the last 30 days (`EVENT_MARK_WINDOW`), or
+    repeated within the batch, changes nothing; an id sent again after that counts anew.
+    Each person is written with one transaction per 80 events, which marks the events as it
+    adds them, so a replay racing this request cannot count one twice."""
     s = services()
     now = s.clock()
     request.max_content_length = INGEST_BODY
@@ -63,7 +64,7 @@ def ingest_events() -> Response:
         except Rejected as exc:
             results[index] = _rejected(_id_of(item), exc.reason)
 
-    unseen = s.store.unseen_events([mark(event.id) for event, _ in read.values()])
+    unseen = s.store.unseen_events([mark(event.id) for event, _ in read.values()], now)
     people = People(now)
     groups: dict[str, list[tuple[int, Event]]] = {}
     claimed: set[str] = set()
@@ -113,7 +114,7 @@ def _record(
         person_id = person.id
 
         def reload(ids: list[str] = ids, person_id: str = person_id) -> Person:
-            still = s.store.unseen_events(ids)
+            still = s.store.unseen_events(ids, s.clock())
             if len(still) < len(ids):
                 raise _Replayed(still)
             fresh = _active(person_id, s.clock())

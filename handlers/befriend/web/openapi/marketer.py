@@ -136,9 +136,11 @@ def _marketer_paths(pb: Playbook) -> dict[str, Any]:
                     "200": json_body(ref(answers.EventsAnswer), "One result an event"),
                 },
                 body=ref(requests.Events),
-                note="Idempotent by event id. An event that does not fit is rejected on its "
-                "own, with a reason; the others are still recorded. Events never create a "
-                "person and never grant anything.",
+                note="Idempotent by event id for 30 days: an id sent again within 30 days "
+                "of its first recording is a duplicate and changes nothing; after that the id "
+                "is forgotten, and an event sent again with it is recorded as a new one. An "
+                "event that does not fit is rejected on its own, with a reason; the others "
+                "are still recorded. Events never create a person and never grant anything.",
             )
         },
         "/api/plays/{play_id}/outcomes": {
