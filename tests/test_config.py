@@ -155,3 +155,13 @@ def test_a_lambda_container_reads_the_secret_once(moto_server: str) -> None:
     assert VALUE not in done.stdout + done.stderr, "the secret was printed or logged"
     answer = json.loads(done.stdout.splitlines()[-1])
     assert answer == {"statuses": [200, 200, 200], "calls": ["GetSecretValue"], "matches": True}
+
+
+def test_the_counter_shards_are_a_setting_from_1_to_100() -> None:
+    secret = "s" * 32
+    assert Settings.from_env({"BEFRIEND_SECRET": secret}).counter_shards == 8
+    many = {"BEFRIEND_SECRET": secret, "BEFRIEND_COUNTER_SHARDS": "32"}
+    assert Settings.from_env(many).counter_shards == 32
+    for wrong in ("0", "101", "eight", "-3"):
+        with pytest.raises(SettingsError, match="BEFRIEND_COUNTER_SHARDS"):
+            Settings.from_env({"BEFRIEND_SECRET": secret, "BEFRIEND_COUNTER_SHARDS": wrong})
