@@ -21,8 +21,10 @@ What is real
   reads in 4 KB units, half for eventually consistent reads, a query by the total it
   reads, BatchGetItem per item; writes in 1 KB units of the larger of the item before and
   after, also when a condition fails; twice that inside a transaction, ConditionCheck
-  billed as a write; and writes to the `by-stage` index (projecting every attribute) in
-  their own units, two when an item moves to another index key. These are request units
+  billed as a write; and writes to the table's indexes in their own units: `by-stage`
+  and `by-due` both project keys only, so an item written without changing its index key
+  writes nothing to that index, and one that gets, loses or moves its key pays for the
+  keys (plus DynamoDB's 100 bytes of index overhead), twice when it moves. These are request units
   on demand, or capacity units provisioned, as AWS bills them.
 
 What is synthetic
@@ -70,7 +72,7 @@ from befriend.credentials.keys import Keys  # noqa: E402
 from befriend.local.moto_patches import dynamodb_backend, no_stream  # noqa: E402
 from befriend.mailing.worker import drain  # noqa: E402
 from befriend.store import Store  # noqa: E402
-from befriend.store.counters import COUNTER_SHARDS  # noqa: E402
+from befriend.store.counters import DEFAULT_COUNTER_SHARDS as COUNTER_SHARDS  # noqa: E402
 from befriend.web.app import create_app  # noqa: E402
 from befriend.web.dev import outbox  # noqa: E402
 
@@ -81,7 +83,9 @@ SIZES = (100, 1_000)
 QUICK_SIZES = (20, 100)
 READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"}
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
-INDEX_KEY = "stage_shard"
+# Each index's key attributes; both indexes project keys only.
+INDEXES = {"by-stage": ("stage_shard",), "by-due": ("due_shard", "due_at")}
+INDEX_OVERHEAD = 100  # bytes DynamoDB adds to each index item
 REPORT_DAYS = 28  # a report's default period: the last four weeks
 
 
@@ -137,7 +141,8 @@ class Stored:
     """An item as it stood: its size, its index key and its content (None when absent)."""
 
     size: int
-    index_key: str | None
+    # Per index, the item's key in it and the size of the index item (None: not in it).
+    index: dict[str, tuple[str, int] | None]
     content: str | None
 
 
@@ -150,7 +155,7 @@ class Cost:
     items_read: int = 0
     read_units: float = 0.0
     write_units: float = 0.0
-    index_units: float = 0.0  # writes to the by-stage index
+    index_units: float = 0.0  # writes to the by-stage and by-due indexes
 
     @property
     def reads(self) -> int:
@@ -191,11 +196,17 @@ class Meter:
     def _stored(self, key: dict[str, Any]) -> Stored:
         item = dynamodb_backend(REGION).get_item(self.table, {"pk": key["pk"], "sk": key["sk"]})
         if item is None:
-            return Stored(0, None, None)
+            return Stored(0, dict.fromkeys(INDEXES), None)
         attrs = item.attrs
-        index = attrs.get(INDEX_KEY)
+        index: dict[str, tuple[str, int] | None] = {}
+        for name, fields in INDEXES.items():
+            if any(f not in attrs for f in fields):
+                index[name] = None
+                continue
+            kept = {k: attrs[k] for k in ("pk", "sk", *fields)}
+            index[name] = (repr([str(attrs[f].value) for f in fields]), item_size(kept))
         content = repr(sorted((k, repr(v.to_regular_json())) for k, v in attrs.items()))
-        return Stored(item_size(attrs), None if index is None else str(index.value), content)
+        return Stored(item_size(attrs), index, content)
 
     @staticmethod
     def _key(key: dict[str, Any]) -> tuple[str, str]:
@@ -272,13 +283,17 @@ class Meter:
 
 
 def _index_writes(before: Stored, after: Stored) -> int:
-    """Write units on the by-stage index (every attribute projected) for one item write."""
-    old, new = before.index_key, after.index_key
-    if old is None and new is None:
-        return 0
-    if old == new:
-        return write_units(after.size)
-    return (write_units(before.size) if old else 0) + (write_units(after.size) if new else 0)
+    """Write units on the indexes (keys only) for one item write: none while an item keeps
+    its index key, since nothing projected changed; its keys' size when it moves."""
+    units = 0
+    for name in INDEXES:
+        old, new = before.index.get(name), after.index.get(name)
+        if old is not None and new is not None and old[0] == new[0]:
+            continue
+        for side in (old, new):
+            if side is not None:
+                units += write_units(side[1] + INDEX_OVERHEAD)
+    return units
 
 
 # --- driving the app ---
@@ -595,7 +610,7 @@ def report(
         "action); *read* and *write units* are request units on demand (capacity units "
         "provisioned), worked out from the item sizes per DynamoDB's rules, as the "
         "script's docstring explains (moto's own figure is a constant); *index units* are "
-        "the writes DynamoDB makes to the `by-stage` index.",
+        "the writes DynamoDB makes to the `by-stage` and `by-due` indexes (both keys only).",
         "",
         *doc.table(
             ["action", "who", "requests", "items read", "read units", "write units", "index units"],
@@ -609,9 +624,11 @@ def report(
         "counters it moves in the same transaction: DynamoDB charges an update by the size "
         "of the whole item, and a counter item holds more counters the more people are "
         "counted, up to the number the playbook bounds. An audience page reads at most 50 "
-        "index items and each candidate again, strongly consistent (one GetItem each), "
-        "whatever the number of people; how many Query it takes for that depends on how "
-        "the play's people spread over the index's shards.",
+        "index keys and the candidates' profiles, strongly consistent (one BatchGetItem a "
+        "query), whatever the number of people; how many Query it takes for that depends "
+        "on how the play's people spread over the index's shards.",
+        "",
+        *_events_before_after(by_name[small]),
         "",
         f"What a report reads: the API key (1 GetItem), its counter family's {COUNTER_SHARDS} "
         f"gauge items (1 BatchGetItem) and its day items over the period ({COUNTER_SHARDS} "
@@ -627,6 +644,44 @@ def report(
         ),
     ]
     return lines, verdicts
+
+
+# POST /api/events before the by-stage index projected keys only and event marks
+# expired: `bench/cost.py --no-doc` at 100 people on 2026-12-06 (commit 467359c), when
+# every profile write was copied whole into the index and no by-due index existed.
+EVENTS_BEFORE = {
+    "events in: 1 event": ("1 BatchGetItem + 3 GetItem + 1 TransactWriteItems (8 items)", 18, 4),
+    "events in: 10 events of 5 people": (
+        "1 BatchGetItem + 11 GetItem + 5 TransactWriteItems (15 items)",
+        40,
+        10,
+    ),
+}
+
+
+def _events_before_after(actions: dict[str, Action]) -> list[str]:
+    rows = []
+    for name, (requests, writes, index) in EVENTS_BEFORE.items():
+        now = actions[name].cost
+        events = 1 if name.endswith(": 1 event") else 10
+        rows.append(
+            [
+                name,
+                f"{requests}; {writes} + {index}",
+                f"{now.described()}; {_units(now.write_units)} + {_units(now.index_units)}",
+                f"{(writes + index) / events:g} → {(now.write_units + now.index_units) / events:g}",
+            ]
+        )
+    return [
+        "Events in, before and after the `by-stage` index projected keys only and event "
+        "marks gained their expiry (write units + index units; *before* as measured by this "
+        "script at 100 people on 2026-12-06, commit 467359c). An event that leaves its "
+        "person at their stage now writes nothing to `by-stage`; what index units remain "
+        "are the `by-due` index's, whose key (the person's next due moment) an event can "
+        "move. A mark is a few bytes more (its `expires_at`), within the same write unit.",
+        "",
+        *doc.table(["action", "before", "after", "units per event"], rows, right=3),
+    ]
 
 
 if __name__ == "__main__":

@@ -78,7 +78,8 @@ from befriend.local.demo import ARCHETYPES  # noqa: E402
 from befriend.local.moto_patches import partition_reads  # noqa: E402
 from befriend.reports import recount  # noqa: E402
 from befriend.store import Store  # noqa: E402
-from befriend.store.counters import COUNTER_SHARDS, KEYS  # noqa: E402
+from befriend.store.counters import DEFAULT_COUNTER_SHARDS as COUNTER_SHARDS  # noqa: E402
+from befriend.store.counters import KEYS  # noqa: E402
 
 SIZES = (1_000, 10_000, 100_000)  # the target compares the largest with the smallest
 QUICK_SIZES = "500,2000"
