@@ -34,6 +34,7 @@ class ImportRun:
     run_id: str
     nonce: str
     started: str
+    about: dict[str, Any]  # what the run was started with (file, source, piece size)
     # piece number -> what its rows came to, as the piece recorded it
     done: dict[int, dict[str, Any]] = field(default_factory=dict)
 
@@ -41,7 +42,7 @@ class ImportRun:
 class Checkpoints(Table):
     """Progress of import runs and audience exports."""
 
-    def import_run(self, run_id: str, now: datetime, about: Mapping[str, str]) -> ImportRun:
+    def import_run(self, run_id: str, now: datetime, about: Mapping[str, Any]) -> ImportRun:
         """The unfinished run of this file, with its finished pieces, or a new one."""
         fresh = {
             **keys.import_run(run_id),
@@ -69,7 +70,7 @@ class Checkpoints(Table):
         for piece in self._query(f"IMPORT#{run_id}", keys.import_pieces(nonce)):
             if not expired(piece, now):
                 done[int(piece["sk"]["S"].rsplit("#", 1)[1])] = json.loads(piece["doc"]["S"])
-        return ImportRun(run_id, nonce, item["started"]["S"], done)
+        return ImportRun(run_id, nonce, item["started"]["S"], json.loads(item["doc"]["S"]), done)
 
     def piece_done(
         self, run: ImportRun, piece: int, tally: Mapping[str, Any], now: datetime
