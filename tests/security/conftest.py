@@ -124,6 +124,8 @@ MARKETER_REQUESTS: dict[str, tuple[dict[str, Any] | None, dict[str, str]]] = {
     "marketer.get_next_steps": (None, {"person_id": "{person}"}),
     "marketer.list_plays": (None, {}),
     "marketer.audience": (None, {"play_id": "welcome-letter"}),
+    "marketer.start_audience_export": (None, {"play_id": "welcome-letter"}),
+    "marketer.audience_export": (None, {"play_id": "welcome-letter", "job_id": "{export}"}),
     "marketer.ingest_events": (
         {"events": [{"id": "{event}", "person": "{person}", "type": "visit", "at": "{now}"}]},
         {},
@@ -147,12 +149,20 @@ def _filled(value: Any, names: dict[str, str]) -> Any:
     return value
 
 
-def marketer_request(route: Route, person: str, now: datetime) -> tuple[str, dict[str, Any]]:
-    """The path and keyword arguments of a request `route` accepts, about `person`."""
+def marketer_request(
+    route: Route, person: str, now: datetime, store: Store | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The path and keyword arguments of a request `route` accepts, about `person`; given
+    the `store`, `{export}` is an audience export kept there (else one never started)."""
     assert route.endpoint in MARKETER_REQUESTS, (
         f"{route.id} is a new marketer route: add a request it accepts to MARKETER_REQUESTS"
     )
-    names = {"person": person, "now": now.isoformat(), "event": uuid.uuid4().hex}
+    export = uuid.uuid4().hex
+    if store is not None:
+        started = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        state = {"id": export, "play": "welcome-letter", "state": "running", "started_at": started}
+        store.save_export(export, state, now)
+    names = {"person": person, "now": now.isoformat(), "event": uuid.uuid4().hex, "export": export}
     body, values = _filled(MARKETER_REQUESTS[route.endpoint], names)
     return route.path(**values), ({} if body is None else {"json": body})
 

@@ -55,6 +55,7 @@ JSON_BODY = {
         "visitor.withdraw_all",
         "visitor.sign_out_everywhere",
         "visitor.decline_step",
+        "marketer.start_audience_export",
     )
 }
 INGEST = {"marketer.ingest_events", "marketer.play_outcomes"}
@@ -89,8 +90,10 @@ class World:
         keyring: Keyring,
         clock: SettableClock,
         playbook: Playbook,
+        store: Store,
     ) -> None:
         self.client, self.visitor, self.keyring, self.clock = client, visitor, keyring, clock
+        self.store = store
         self.playbook = playbook
         self.unsubscribe = unsubscribe_path(mails()[-1])
         self.mails = mails
@@ -120,7 +123,7 @@ class World:
         if route.security == "manageToken":
             path, kwargs = manage_request(route)
         elif route.security == "marketerKey":
-            path, kwargs = marketer_request(route, self.visitor.id, self.clock())
+            path, kwargs = marketer_request(route, self.visitor.id, self.clock(), self.store)
         elif route.endpoint == "visitor.signup":
             path, kwargs = (
                 route.path(),
@@ -165,8 +168,9 @@ def world(
     keyring: Keyring,
     clock: SettableClock,
     playbook: Playbook,
+    store: Store,
 ) -> World:
-    return World(client, sign_up(), mails, keyring, clock, playbook)
+    return World(client, sign_up(), mails, keyring, clock, playbook, store)
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=route_ids(ROUTES))

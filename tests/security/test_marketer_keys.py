@@ -61,7 +61,7 @@ def test_a_live_key_gets_in_exactly_when_its_role_allows(
     role: str,
 ) -> None:
     visitor = sign_up()
-    path, kwargs = marketer_request(route, visitor.id, clock())
+    path, kwargs = marketer_request(route, visitor.id, clock(), store)
     before = snapshot(store)
     answer = call(client, route, path, headers=bearer(keyring.live[role]), **kwargs)
     if allowed(role, route):

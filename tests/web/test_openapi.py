@@ -181,6 +181,16 @@ def _visit_the_marketer_api(
     bad = "/api/plays/welcome-letter/audience?cursor=forged"
     api.call("GET", audience, path=bad, token=reader, expect=400)
     api.call("GET", audience, path="/api/plays/nope/audience", token=reader, expect=404)
+    exports = "/api/plays/{play_id}/audience/exports"
+    started = api.call(
+        "POST", exports, path="/api/plays/welcome-letter/audience/exports", token=reader, expect=202
+    )
+    api.call("POST", exports, path="/api/plays/nope/audience/exports", token=reader, expect=404)
+    state = "/api/plays/{play_id}/audience/exports/{job_id}"
+    done = api.call("GET", state, path=started.headers["Location"], token=reader, expect=200)
+    assert done.get_json()["state"] == "done" and done.get_json()["download"]
+    missing = f"/api/plays/welcome-letter/audience/exports/{uuid.uuid4().hex}"
+    api.call("GET", state, path=missing, token=reader, expect=404)
 
     events = {
         "events": [

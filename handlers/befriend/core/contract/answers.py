@@ -482,6 +482,29 @@ class Audience(Answer):
     ]
 
 
+class AudienceExport(Answer):
+    id: Annotated[str, Meta(pattern="^[0-9a-f]{32}$")]
+    play: PlayId
+    state: Annotated[
+        Literal["running", "done", "failed"],
+        Meta(description="A failed export wrote no file; start another."),
+    ]
+    started_at: Stamp
+    finished_at: Stamp | None
+    people: Annotated[
+        Annotated[int, Meta(ge=0)] | None, Meta(description="People in the file, once done")
+    ]
+    download: Annotated[
+        str | None,
+        Meta(
+            description="Once done: a link to the CSV file (the page-by-page CSV's columns "
+            "and safe cells, every eligible person once) that works for 15 minutes; ask "
+            "again for a fresh one. The file is kept for a day."
+        ),
+    ]
+    download_expires_at: Stamp | None
+
+
 Reason = Annotated[
     str,
     Meta(
@@ -611,6 +634,7 @@ ANSWERS: tuple[type[Struct], ...] = (
     NextSteps,
     AudienceMember,
     Audience,
+    AudienceExport,
     EventsAnswer,
     OutcomesAnswer,
     ReportList,

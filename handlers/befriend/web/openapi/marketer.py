@@ -126,6 +126,46 @@ def _marketer_paths(pb: Playbook) -> dict[str, Any]:
                 ],
             )
         },
+        "/api/plays/{play_id}/audience/exports": {
+            "post": op(
+                "startAudienceExport",
+                "Export a play's whole audience to a CSV file, as a job",
+                "reader",
+                {
+                    **unknown,
+                    "202": {
+                        "description": "Started: follow Location for its state",
+                        "headers": {"Location": header("Location")},
+                        "content": {"application/json": {"schema": ref(answers.AudienceExport)}},
+                    },
+                    "501": answer("Problem"),
+                },
+                parameters=[play_param],
+                note="The job reads every stage and shard of the play at once, reads each "
+                "candidate afresh as the pages do, and writes the file to S3. Where no job "
+                "runner is deployed it answers 501: read the pages instead.",
+            )
+        },
+        "/api/plays/{play_id}/audience/exports/{job_id}": {
+            "get": op(
+                "getAudienceExport",
+                "An audience export's state and, once done, its download link",
+                "reader",
+                {
+                    **unknown,
+                    "200": json_body(ref(answers.AudienceExport), "The export"),
+                },
+                parameters=[
+                    play_param,
+                    {
+                        "name": "job_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    },
+                ],
+            )
+        },
         "/api/events": {
             "post": op(
                 "ingestEvents",
