@@ -7,7 +7,8 @@ Each benchmark is a script of its own, runnable alone, whose docstring says what
 measures, what is real and what is synthetic; each rewrites its own section of
 docs/benchmarks.md. This one runs them one after the other in one process (the engine
 first, while nothing else has filled the heap; report scaling last, its 100,000 people the
-most memory), then writes the "Targets" section: every target with its verdict.
+most memory), then writes the "Targets" section: every target with its verdict, and
+docs/scale.md from the figures they wrote.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from bench import (
     doc,
     engine,
     report_scaling,
+    scale,
     sweep,
     warm,
 )
@@ -90,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         *([] if trial else ["", "Report scaling, from its section:", "", *scaling_verdicts()]),
     ]
     doc.publish(TITLE, lines, trial=trial)
+    if not trial:
+        scale.main()  # docs/scale.md, from the figures just written
 
 
 if __name__ == "__main__":
