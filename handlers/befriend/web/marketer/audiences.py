@@ -220,11 +220,10 @@ def start_audience_export(play_id: str) -> Response:
         answer = json_answer(_export_view(state), 202)
         _export_job(app, dict(state))
     else:
+        answer = json_answer(_export_view(state), 202)  # as started, before the job moves on
         threading.Thread(
             target=_export_job, args=(app, state), name=f"export-{job_id}", daemon=True
         ).start()
-        answer = json_answer(_export_view(state), 202)
-    answer = json_answer(_export_view(state), 202)
     answer.headers["Location"] = url_for("marketer.audience_export", play_id=play.id, job_id=job_id)
     return answer
 
@@ -327,22 +326,25 @@ def _write_export(settings: Settings, play: Play, key: str, now: datetime) -> in
     ]
 
     def walk(stage: str, shard: int) -> None:
-        with app.app_context():
-            after: str | None = None
-            while True:
-                found, after = services().store.people_at_stage(stage, shard, after, PAGE, now)
-                rows = [_audience_row(p, play, stage, now) for p in found]
-                pages.put([[row[c] for c in COLUMNS] for row in rows if row is not None])
-                if after is None:
-                    return
+        # The end of a walk is said by the walk's own thread: a callback on a finished
+        # future would run in the reader's thread, which must never wait on a full queue.
+        try:
+            with app.app_context():
+                after: str | None = None
+                while True:
+                    found, after = services().store.people_at_stage(stage, shard, after, PAGE, now)
+                    rows = [_audience_row(p, play, stage, now) for p in found]
+                    pages.put([[row[c] for c in COLUMNS] for row in rows if row is not None])
+                    if after is None:
+                        return
+        finally:
+            pages.put(None)
 
     upload = _Upload(s3, bucket, key)
     upload.add(csv_text(COLUMNS, []))
     people = 0
     with ThreadPoolExecutor(EXPORT_WORKERS, thread_name_prefix="export") as pool:
         running = [pool.submit(walk, stage, shard) for stage, shard in walks]
-        for future in running:
-            future.add_done_callback(lambda _f: pages.put(None))
         ended = 0
         try:
             while ended < len(running):
