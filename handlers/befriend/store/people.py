@@ -20,7 +20,6 @@ from befriend.store import keys
 from befriend.store.due import DueIndex
 from befriend.store.person_items import PersonItems
 from befriend.store.table import (
-    STAGE_INDEX,
     ConditionFailed,
     Item,
     attr_n,
@@ -305,26 +304,11 @@ class People(PersonItems, DueIndex):
     ) -> tuple[list[Person], str | None]:
         """One page of the people at a stage, from one index shard: at most `limit` items
         read. Returns them and the key to continue after (None at the shard's end)."""
-        query: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": STAGE_INDEX,
-            "KeyConditionExpression": "stage_shard = :s",
-            "ExpressionAttributeValues": {":s": attr_s(f"{stage}#{shard}")},
-            "Limit": limit,
-        }
-        if after is not None:
-            query["ExclusiveStartKey"] = {
-                "stage_shard": attr_s(f"{stage}#{shard}"),
-                "pk": attr_s(after),
-                "sk": attr_s(keys.PROFILE),
-            }
-        page = self.client.query(**query)
         # The index holds keys only (an event's rewrite of a profile then costs the index
         # nothing): the people are read from the table, strongly consistent.
-        ids = [keys.person_id(item["pk"]["S"]) for item in page["Items"]]
+        ids, after = self.stage_page(stage, shard, after, limit)
         found = {read.person.id: read.person for read in self.profiles(ids, now)}
-        last = page.get("LastEvaluatedKey")
-        return [found[i] for i in ids if i in found], (last["pk"]["S"] if last else None)
+        return [found[i] for i in ids if i in found], after
 
     def revisions(self) -> Iterator[dict[str, int]]:
         """Every stored person's revision, a page at a time (id → revision). A scan of
