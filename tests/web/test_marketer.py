@@ -363,7 +363,7 @@ def test_a_large_batch_is_written_in_chunks_and_counted_once(
     visitor = sign_up()
     now = clock()
     # 500 events with long ids, more than the API's usual 64 KiB: 120 distinct ones for one
-    # person (two transactions of at most 90 marks), each sent several times over.
+    # person (two transactions of at most CHUNK = 80 marks), each sent several times over.
     ids = [f"{i:03d}-" + "x" * 190 for i in range(120)]
     batch = [event(visitor.id, "visit", now, ids[i % len(ids)]) for i in range(500)]
     assert len(json.dumps({"events": batch})) > 64 * 1024
