@@ -21,8 +21,12 @@ bp = Blueprint("dev", __name__, url_prefix="/dev")
 _LINK = re.compile(r"https?://[^\s<>\"']+")
 
 
-# Parsed mails by SES message id: moto keeps every mail of the process, and a page that
-# polls the outbox would otherwise parse all of them again on every read.
+# Parsed mails by SES message id: a page that polls the outbox would otherwise parse every
+# mail again on every read. Only the newest KEEP_PARSED mails moto still holds stay parsed:
+# a server running for hours keeps no mail moto has let go of (`befriend serve` has moto
+# keep its newest 5,000, local.moto_patches.KEEP_MAILS), nor more than these where moto
+# keeps every mail (tests); an older mail still shown is parsed again when read.
+KEEP_PARSED = 5_000
 _parsed: dict[str, dict[str, Any]] = {}
 
 
@@ -36,8 +40,18 @@ def outbox() -> list[dict[str, Any]]:
     from moto.ses.models import ses_backends
 
     backend = ses_backends[DEFAULT_ACCOUNT_ID][s.settings.region]
-    mails = [parse(sent) for sent in backend.sent_messages if getattr(sent, "raw_data", None)]
+    # A copy: moto's list may be trimmed in place by another thread (moto_patches).
+    captured = list(backend.sent_messages)
+    mails = [parse(sent) for sent in captured if getattr(sent, "raw_data", None)]
+    _keep_newest(mails)
     return mails[::-1]
+
+
+def _keep_newest(mails: list[dict[str, Any]]) -> None:
+    """Keep parsed only the newest KEEP_PARSED of `mails` (oldest first): what moto let go
+    of and what is older are forgotten."""
+    global _parsed
+    _parsed = {mail["id"]: mail for mail in mails[-KEEP_PARSED:]} if KEEP_PARSED > 0 else {}
 
 
 def parse(sent: Any) -> dict[str, Any]:
