@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from befriend.clock import SettableClock
-from befriend.jobs import fanout
+from befriend.jobs import fanout, sweeps
 from befriend.jobs.sweeps import sweep_lapses
 from befriend.mailing.queue import MailQueue
 from befriend.store import Store
@@ -71,7 +71,7 @@ def test_a_piece_short_of_time_hands_on_from_its_checkpoint(
 ) -> None:
     lapsing(sign_up, DUE_SHARDS + 1)  # so at least one shard holds two of them
     clock.advance(days=400)
-    monkeypatch.setattr(fanout, "STEP", 1)  # a step per person, so a piece has many
+    monkeypatch.setattr(sweeps, "STEP", 1)  # a step per person, so a piece has many
     run_id = fanout.start_sweep(work, clock())
     first = work.receive(most=10)
     # A Lambda run with less time left than the margin: one step, then a message to go on.
@@ -96,7 +96,7 @@ def test_a_message_delivered_twice_does_nothing_the_second_time(
         fanout.work_piece(message, services, work, lambda: 900.0)
     before = fanout.run_figures(services, run_id)
     again = [fanout.work_piece(m, services, work, lambda: 900.0) for m in messages]
-    assert [r.people for r in again] == [0] * len(messages)
+    assert [r.get("people", 0) for r in again] == [0] * len(messages)
     assert fanout.run_figures(services, run_id) == before
 
 
@@ -107,7 +107,7 @@ def test_the_lambda_entry_answers_partial_batch_failures(
     clock.advance(days=400)
     run_id = "sweep-test"
     bodies = [
-        json.dumps(fanout.piece_message(run_id, shard, None, clock()))
+        json.dumps(fanout.piece_message(fanout.Run(run_id, "sweep", clock()), 0, shard, None))
         for shard in range(DUE_SHARDS)
     ]
     answer = fanout.lambda_batch(

@@ -1,105 +1,202 @@
 """Long jobs as many bounded pieces over an SQS queue, each checkpointed.
 
-A run starts by putting one message per part (for the sweep: one per shard of the
-`by-due` index) on the work queue. The work queue's function takes a message, does the
-piece in steps of a bounded size, and after each step moves the piece's checkpoint
-(`store/runs.py`) from the cursor it started at to the one it reached. When its time runs
-short it puts a message to go on from there and ends well within Lambda's limit. A copy of
-a message delivered twice finds the checkpoint moved on and does nothing; a piece that
-failed is delivered again and goes on from its last checkpoint. Each step's effects are
-themselves idempotent (the writer decides from the stored state), so a step done twice
-changes nothing twice.
+A run is one or more phases; each phase is a number of parts known when it begins (the
+sweep: one per shard of the `by-due` index; an audience export: one per stage and shard of
+the `by-stage` index, then one that joins the parts into one file). A phase begins by
+putting one message per part on the work queue. The work queue's function takes a
+message, does the piece in steps of a bounded size, and after each step moves the piece's
+checkpoint (`store/runs.py`) from the cursor it started at to the one it reached. When its
+time runs short it puts a message to go on from there and ends well within Lambda's limit.
+A copy of a message delivered twice finds the checkpoint moved on and does nothing; a
+piece that failed is delivered again and goes on from its last checkpoint. Each step's
+effects are themselves idempotent (the sweep's writer decides from the stored state; an
+export step writes the same object again), so a step done twice changes nothing twice.
+The piece that finds its phase's every part done puts the next phase's messages; two that
+find it at once put them twice, which the checkpoints make harmless.
 
-Why an SQS queue rather than a Step Functions distributed map: the sweep's parts are known
-when it starts (the shards) and each piece hands its own continuation on, so no state
-machine is needed; the queue gives retries, a dead-letter queue and partial batch
-failures with the same parts as the mail queue; and it runs the same locally on moto's SQS
-(moto has no distributed map).
+Why an SQS queue rather than a Step Functions distributed map: a job's parts are known
+when each phase starts and each piece hands its own continuation on, so no state machine
+is needed; the queue gives retries, a dead-letter queue and partial batch failures with the
+same parts as the mail queue; and it runs the same locally on moto's SQS (moto has no
+distributed map). Locally (`befriend serve`, tests) the same pieces are taken from the
+same queue by a thread of the process (`LocalWorker`, `run_locally`).
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
+import threading
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import asdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from befriend.jobs.sweeps import SweepReport, sweep_shard
 from befriend.mailing.queue import MailQueue
-from befriend.store.table import DUE_SHARDS
 from befriend.web.services import Services
 
 log = logging.getLogger("befriend.jobs.fanout")
-STEP = 200  # people one step of a sweep piece handles before its checkpoint moves
 MARGIN = 60.0  # seconds left to a Lambda run when a piece stops and hands on
 
-Clock = Callable[[], float]
+SecondsLeft = Callable[[], float]
 
 
-def start_sweep(queue: MailQueue, now: datetime) -> str:
-    """Start a sweep of everyone due by `now`: one message per shard; the run's id."""
-    run_id = f"sweep-{now.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
-    for shard in range(DUE_SHARDS):
-        queue.send(piece_message(run_id, shard, None, now))
-    return run_id
+@dataclass(frozen=True)
+class Run:
+    """One run of a job: what every one of its messages carries."""
+
+    id: str
+    kind: str
+    now: datetime  # the moment the run is of (a sweep sweeps who is due by then)
+    about: Mapping[str, Any] = field(default_factory=dict)  # the job's own (a play, a key)
 
 
-def piece_message(run_id: str, shard: int, cursor: str | None, now: datetime) -> dict[str, Any]:
-    return {"kind": "sweep", "run": run_id, "part": shard, "cursor": cursor, "now": now.isoformat()}
+@dataclass(frozen=True)
+class Step:
+    """What one step of a piece did (added to the piece's figures), and the cursor to go on
+    from (None: the piece is done)."""
+
+    tally: Mapping[str, int]
+    cursor: str | None
+
+
+class Job(Protocol):
+    """A kind of fanned-out job: how many parts each phase has, and one bounded step."""
+
+    def parts(self, run: Run, phase: int) -> int | None:
+        """The parts of `phase` (None: the run ended with the phase before)."""
+
+    def step(self, services: Services, run: Run, phase: int, part: int, cursor: str | None) -> Step:
+        """One bounded step of a piece, from `cursor` (None: from its start)."""
+
+
+# Each kind's module is imported when a message of it first comes: a container that only
+# sweeps never loads the export's S3 code.
+KINDS = {
+    "sweep": "befriend.jobs.sweeps:SWEEP",
+    "export": "befriend.jobs.audience_export:EXPORT",
+}
+
+
+def job_of(kind: str) -> Job:
+    if kind not in KINDS:
+        raise ValueError(f"no fanned-out job {kind!r}; the jobs are {', '.join(KINDS)}")
+    module, name = KINDS[kind].split(":")
+    found: Job = getattr(importlib.import_module(module), name)
+    return found
+
+
+def start(
+    queue: MailQueue,
+    kind: str,
+    now: datetime,
+    about: Mapping[str, Any] | None = None,
+    run_id: str | None = None,
+) -> Run:
+    """Start a run of `kind`: its first phase's messages go on the queue."""
+    run = Run(
+        run_id or f"{kind}-{now.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}",
+        kind,
+        now,
+        dict(about or {}),
+    )
+    _begin(queue, run, 0)
+    return run
+
+
+def _begin(queue: MailQueue, run: Run, phase: int) -> None:
+    parts = job_of(run.kind).parts(run, phase)
+    for part in range(parts or 0):
+        queue.send(piece_message(run, phase, part, None))
+
+
+def piece_message(run: Run, phase: int, part: int, cursor: str | None) -> dict[str, Any]:
+    return {
+        "kind": run.kind,
+        "run": run.id,
+        "now": run.now.isoformat(),
+        "about": dict(run.about),
+        "phase": phase,
+        "part": part,
+        "cursor": cursor,
+    }
+
+
+def run_of(message: Mapping[str, Any]) -> Run:
+    return Run(
+        str(message["run"]),
+        str(message["kind"]),
+        datetime.fromisoformat(str(message["now"])),
+        dict(message.get("about") or {}),
+    )
+
+
+def piece_name(phase: int, part: int) -> str:
+    # Zero-padded, so a run's pieces list in order; the phase first, so a phase's are together.
+    return f"{phase}.{part:05d}"
 
 
 def work_piece(
-    message: dict[str, Any],
+    message: Mapping[str, Any],
     services: Services,
     queue: MailQueue,
-    seconds_left: Callable[[], float],
-) -> SweepReport:
+    seconds_left: SecondsLeft,
+) -> dict[str, int]:
     """Do one piece from where its message says, step by step, until it is done or its
     time runs short (then hand on to a new message); what it did."""
-    if message.get("kind") != "sweep":
-        raise ValueError(f"no fanned-out job {message.get('kind')!r}")
-    run_id, shard = str(message["run"]), int(message["part"])
-    now = datetime.fromisoformat(str(message["now"]))
+    run = run_of(message)
+    job = job_of(run.kind)
+    phase, part = int(message.get("phase", 0)), int(message["part"])
     cursor: str | None = message.get("cursor")
-    done = SweepReport()
+    done: dict[str, int] = {}
     while True:
-        piece = sweep_shard(
-            services.store,
-            services.playbook,
-            now,
-            shard,
-            cursor,
-            limit=STEP,
-            notifier=services.notifier,
-        )
+        step = job.step(services, run, phase, part, cursor)
         moved = services.store.advance_piece(
-            run_id, str(shard), cursor, piece.cursor, asdict(piece.report), services.clock()
+            run.id, piece_name(phase, part), cursor, step.cursor, step.tally, services.clock()
         )
         if not moved:
-            log.info(json.dumps({"run": run_id, "part": shard, "duplicate": True}))
+            log.info(json.dumps({"run": run.id, "piece": piece_name(phase, part), "again": True}))
             return done
-        done.add(piece.report)
-        cursor = piece.cursor
+        for name, value in step.tally.items():
+            done[name] = done.get(name, 0) + value
+        cursor = step.cursor
         if cursor is None:
+            _after_piece(services, queue, run, job, phase)
             return done
         if seconds_left() < MARGIN:
-            queue.send(piece_message(run_id, shard, cursor, now))
+            queue.send(piece_message(run, phase, part, cursor))
             return done
 
 
-def run_figures(services: Services, run_id: str) -> dict[str, int]:
-    """A run's figures so far, summed over its pieces, and how many pieces are done."""
+def _after_piece(services: Services, queue: MailQueue, run: Run, job: Job, phase: int) -> None:
+    """Begin the next phase once every part of this one is done."""
+    parts = job.parts(run, phase) or 0
+    prefix = f"{phase}."
+    pieces = [p for p in services.store.run_pieces(run.id) if p.part.startswith(prefix)]
+    if sum(p.cursor is None for p in pieces) >= parts:
+        _begin(queue, run, phase + 1)
+
+
+def run_figures(services: Services, run_id: str, phase: int | None = None) -> dict[str, int]:
+    """A run's figures so far (of one phase, or of all), summed over its pieces, and how
+    many pieces there are and are done."""
     pieces = services.store.run_pieces(run_id)
+    if phase is not None:
+        pieces = [p for p in pieces if p.part.startswith(f"{phase}.")]
     figures: dict[str, int] = {"pieces": len(pieces), "done": 0}
     for piece in pieces:
         figures["done"] += piece.cursor is None
         for name, value in piece.tally.items():
             figures[name] = figures.get(name, 0) + value
     return figures
+
+
+def start_sweep(queue: MailQueue, now: datetime) -> str:
+    """Start a sweep of everyone due by `now`: one message per shard; the run's id."""
+    return start(queue, "sweep", now).id
 
 
 def lambda_batch(
@@ -110,27 +207,25 @@ def lambda_batch(
     failed = []
     for record in event.get("Records", []):
         try:
-            message = json.loads(record["body"])
+            body = json.loads(record["body"])
         except (KeyError, ValueError):
             log.error("a work message that is not JSON was dropped")
             continue
         try:
-            report = work_piece(
-                message, services, queue, lambda: context.get_remaining_time_in_millis() / 1000
+            figures = work_piece(
+                body, services, queue, lambda: context.get_remaining_time_in_millis() / 1000
             )
         except Exception:
             log.exception("a piece failed; it goes on from its checkpoint when delivered again")
             failed.append({"itemIdentifier": record["messageId"]})
             continue
-        log.info(
-            json.dumps({"run": message.get("run"), "part": message.get("part"), **asdict(report)})
-        )
+        log.info(json.dumps({"run": body.get("run"), "part": body.get("part"), **figures}))
     return {"batchItemFailures": failed}
 
 
 def run_locally(services: Services, queue: MailQueue, budget: float = 900.0) -> int:
-    """Work through every piece waiting on the queue in this process (`befriend serve`,
-    tests); how many messages were done."""
+    """Work through every piece waiting on the queue in this process (tests, the CLI); how
+    many messages were done."""
     started = time.monotonic()
     done = 0
     while True:
@@ -141,3 +236,35 @@ def run_locally(services: Services, queue: MailQueue, budget: float = 900.0) -> 
             work_piece(received.job, services, queue, lambda: budget - (time.monotonic() - started))
             queue.delete(received)
             done += 1
+
+
+class LocalWorker:
+    """The work queue's function in `befriend serve`: a thread that takes its pieces."""
+
+    def __init__(self, services: Services, queue: MailQueue, every: float = 0.5) -> None:
+        self._services, self._queue, self._every = services, queue, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="befriend-work", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                for received in self._queue.receive(hide_for=300):
+                    if self._stop.is_set():
+                        return
+                    work_piece(received.job, self._services, self._queue, self._time_left)
+                    self._queue.delete(received)
+            except Exception:  # the server keeps going; the piece is taken up again later
+                log.exception("a local piece failed; it is tried again from its checkpoint")
+            self._stop.wait(self._every)
+
+    def _time_left(self) -> float:
+        # Stopping hands each piece on at its next checkpoint, as a Lambda run that ends.
+        return 0.0 if self._stop.is_set() else 900.0

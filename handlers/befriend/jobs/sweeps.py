@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from befriend.bus.notify import Notifier
@@ -29,9 +29,11 @@ from befriend.core.due import next_due
 from befriend.core.errors import NotFound
 from befriend.core.person import Person
 from befriend.core.playbook import Playbook
+from befriend.jobs.fanout import Run, Step
 from befriend.store import STAGE_SHARDS, Store
 from befriend.store.due import BATCH_GET, stored_moment
 from befriend.store.table import DUE_SHARDS
+from befriend.web.services import Services
 from befriend.writer.apply import Writer
 
 log = logging.getLogger("befriend")
@@ -180,3 +182,29 @@ def fill_due(
                 if after is None:
                     break
     return filled
+
+
+STEP = 200  # people one step of a fanned-out sweep piece handles before its checkpoint moves
+
+
+class SweepJob:
+    """The sweep as a fanned-out job (`jobs/fanout.py`): one phase, a part per shard of
+    the `by-due` index, each step sweeping at most STEP people from the cursor."""
+
+    def parts(self, run: Run, phase: int) -> int | None:
+        return DUE_SHARDS if phase == 0 else None
+
+    def step(self, services: Services, run: Run, phase: int, part: int, cursor: str | None) -> Step:
+        piece = sweep_shard(
+            services.store,
+            services.playbook,
+            run.now,
+            part,
+            cursor,
+            limit=STEP,
+            notifier=services.notifier,
+        )
+        return Step(asdict(piece.report), piece.cursor)
+
+
+SWEEP = SweepJob()
