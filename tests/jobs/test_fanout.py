@@ -131,3 +131,27 @@ def test_with_a_work_queue_the_scheduled_sweep_fans_out(
     assert work.waiting() == DUE_SHARDS  # nothing swept yet: the pieces do it
     fanout.run_locally(services, work)
     assert sweep_lapses(services.store, services.playbook, clock()).people == 0
+
+
+def test_a_run_done_in_process_resumes_from_its_checkpoints(
+    sign_up: SignUp, clock: SettableClock, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lapsing(sign_up, 5)
+    clock.advance(days=400)
+    run = fanout.Run("sweep-here", "sweep", clock())
+    monkeypatch.setattr(sweeps, "STEP", 1)
+    calls = 0
+    real = sweeps.SWEEP.step
+
+    def failing_once(*args: Any) -> fanout.Step:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise ConnectionError("the network went away")
+        return real(*args)
+
+    monkeypatch.setattr(sweeps.SWEEP, "step", failing_once)
+    with pytest.raises(ConnectionError):
+        fanout.run_here(services, run, workers=1)
+    figures = fanout.run_here(services, run, workers=1)  # the same run again: what is left
+    assert (figures["people"], figures["lapsed"], figures["done"]) == (5, 5, DUE_SHARDS)

@@ -31,6 +31,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -236,6 +237,50 @@ def run_locally(services: Services, queue: MailQueue, budget: float = 900.0) -> 
             work_piece(received.job, services, queue, lambda: budget - (time.monotonic() - started))
             queue.delete(received)
             done += 1
+
+
+def run_here(
+    services: Services,
+    run: Run,
+    workers: int = 4,
+    progress: Callable[[Mapping[str, int]], None] = lambda _tally: None,
+) -> dict[str, int]:
+    """Do a whole run in this process, phase by phase, `workers` pieces at once, with no
+    queue (operators' commands): each piece goes on from its checkpoint, so running the
+    same run again after a crash does only what is left. `progress` gets each step's
+    tally. Its figures, summed over every piece."""
+    job = job_of(run.kind)
+    phase = 0
+    while (parts := job.parts(run, phase)) is not None:
+
+        def piece(part: int, phase: int = phase) -> None:
+            found = services.store.piece(run.id, piece_name(phase, part))
+            cursor = None if found is None else found.cursor
+            if found is not None and cursor is None:
+                return  # done in an earlier attempt
+            while True:
+                step = job.step(services, run, phase, part, cursor)
+                if not services.store.advance_piece(
+                    run.id,
+                    piece_name(phase, part),
+                    cursor,
+                    step.cursor,
+                    step.tally,
+                    services.clock(),
+                ):
+                    raise RuntimeError(
+                        f"piece {piece_name(phase, part)} of {run.id} moved meanwhile"
+                    )
+                progress(step.tally)
+                cursor = step.cursor
+                if cursor is None:
+                    return
+
+        with ThreadPoolExecutor(max(1, min(workers, parts))) as pool:
+            for finished in [pool.submit(piece, part) for part in range(parts)]:
+                finished.result()
+        phase += 1
+    return run_figures(services, run.id)
 
 
 class LocalWorker:
