@@ -12,6 +12,7 @@ import pytest
 from befriend.clock import SettableClock
 from befriend.jobs import fanout, sweeps
 from befriend.jobs.sweeps import sweep_lapses
+from befriend.mailing import pieces
 from befriend.mailing.queue import MailQueue
 from befriend.store import Store
 from befriend.store.table import DUE_SHARDS
@@ -107,7 +108,7 @@ def test_the_lambda_entry_answers_partial_batch_failures(
     clock.advance(days=400)
     run_id = "sweep-test"
     bodies = [
-        json.dumps(fanout.piece_message(fanout.Run(run_id, "sweep", clock()), 0, shard, None))
+        json.dumps(pieces.piece_message(pieces.Run(run_id, "sweep", clock()), 0, shard, None))
         for shard in range(DUE_SHARDS)
     ]
     answer = fanout.lambda_batch(
@@ -138,7 +139,7 @@ def test_a_run_done_in_process_resumes_from_its_checkpoints(
 ) -> None:
     lapsing(sign_up, 5)
     clock.advance(days=400)
-    run = fanout.Run("sweep-here", "sweep", clock())
+    run = pieces.Run("sweep-here", "sweep", clock())
     monkeypatch.setattr(sweeps, "STEP", 1)
     calls = 0
     real = sweeps.SWEEP.step

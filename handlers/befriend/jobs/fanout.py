@@ -29,13 +29,13 @@ import json
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from befriend.mailing.pieces import Run, begin_phase, new_run, piece_message, run_of
 from befriend.mailing.queue import MailQueue
 from befriend.web.services import Services
 
@@ -43,16 +43,6 @@ log = logging.getLogger("befriend.jobs.fanout")
 MARGIN = 60.0  # seconds left to a Lambda run when a piece stops and hands on
 
 SecondsLeft = Callable[[], float]
-
-
-@dataclass(frozen=True)
-class Run:
-    """One run of a job: what every one of its messages carries."""
-
-    id: str
-    kind: str
-    now: datetime  # the moment the run is of (a sweep sweeps who is due by then)
-    about: Mapping[str, Any] = field(default_factory=dict)  # the job's own (a play, a key)
 
 
 @dataclass(frozen=True)
@@ -98,41 +88,13 @@ def start(
     run_id: str | None = None,
 ) -> Run:
     """Start a run of `kind`: its first phase's messages go on the queue."""
-    run = Run(
-        run_id or f"{kind}-{now.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}",
-        kind,
-        now,
-        dict(about or {}),
-    )
+    run = new_run(kind, now, about, run_id)
     _begin(queue, run, 0)
     return run
 
 
 def _begin(queue: MailQueue, run: Run, phase: int) -> None:
-    parts = job_of(run.kind).parts(run, phase)
-    for part in range(parts or 0):
-        queue.send(piece_message(run, phase, part, None))
-
-
-def piece_message(run: Run, phase: int, part: int, cursor: str | None) -> dict[str, Any]:
-    return {
-        "kind": run.kind,
-        "run": run.id,
-        "now": run.now.isoformat(),
-        "about": dict(run.about),
-        "phase": phase,
-        "part": part,
-        "cursor": cursor,
-    }
-
-
-def run_of(message: Mapping[str, Any]) -> Run:
-    return Run(
-        str(message["run"]),
-        str(message["kind"]),
-        datetime.fromisoformat(str(message["now"])),
-        dict(message.get("about") or {}),
-    )
+    begin_phase(queue, run, phase, job_of(run.kind).parts(run, phase) or 0)
 
 
 def piece_name(phase: int, part: int) -> str:

@@ -29,7 +29,8 @@ from befriend.core.due import next_due
 from befriend.core.errors import NotFound
 from befriend.core.person import Person
 from befriend.core.playbook import Playbook
-from befriend.jobs.fanout import Run, Step
+from befriend.jobs.fanout import Step
+from befriend.mailing.pieces import Run
 from befriend.store import STAGE_SHARDS, Store
 from befriend.store.due import BATCH_GET, stored_moment
 from befriend.store.table import DUE_SHARDS
