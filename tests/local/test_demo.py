@@ -1,12 +1,20 @@
-"""Demo people cover every stage and circle, through the same code paths as requests."""
+"""Demo people cover every stage and circle, through the same code paths as requests, and
+carry their due moment so the sweep finds them."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 from befriend.clock import SettableClock
+from befriend.core.due import decision
+from befriend.core.freshness import idle_since
+from befriend.core.person import Pair, Person
+from befriend.core.playbook import Playbook
 from befriend.jobs.audit import verify_ledgers
+from befriend.jobs.sweeps import sweep_lapses
 from befriend.local.demo import seed
 from befriend.store import Store
 from tests.conftest import SECRET, invoke
@@ -32,3 +40,45 @@ def test_seed_demo_command(store: Store) -> None:
     result = invoke(store, "seed-demo", "--people", "5")
     assert result.exit_code == 0, result.output
     assert "ok: 5 demo people" in result.output
+
+
+def lapse_moments(person: Person, playbook: Playbook) -> Iterator[tuple[Pair, datetime]]:
+    """When each of the person's granted permissions lapses if nothing more happens."""
+    for pair, perm in person.permissions.items():
+        purpose = playbook.purposes[pair[1]]
+        ask, lapse = purpose.refresh_after_days, purpose.lapse_after_days
+        if perm.state == "granted" and ask is not None and lapse is not None:
+            yield pair, idle_since(person, pair) + timedelta(days=ask + lapse)
+
+
+def test_the_sweep_finds_the_demo_people_something_falls_due_for(
+    store: Store, playbook: Playbook, clock: SettableClock
+) -> None:
+    now = clock()
+    ids = seed(store, playbook, SECRET, now, people=40)
+    people = [p for i in ids if (p := store.person(i, now)) is not None and p.status == "active"]
+    lapses = [(p.id, pair, at) for p in people for pair, at in lapse_moments(p, playbook)]
+    assert lapses, "the demo holds permissions that lapse"
+    # Just after the first demo permission lapses: the sweep finds whoever's lapsed by then.
+    first = min(at for _, _, at in lapses) + timedelta(minutes=1)
+    expected = {(pid, pair) for pid, pair, at in lapses if at <= first}
+
+    report = sweep_lapses(store, playbook, first)
+
+    assert report.failed == 0 and report.lapsed == len(expected) >= 1
+    for pid, pair in expected:
+        swept = store.person(pid, first)
+        assert swept is not None
+        assert (swept.state(pair), swept.permissions[pair].source) == ("withdrawn", "expiry")
+    assert sweep_lapses(store, playbook, first).people == 0  # everyone swept is due later
+
+    # Years on, every permission has lapsed and scores have decayed: the sweep found every
+    # demo person anything changed for, so none is left with something to record.
+    later = now + timedelta(days=3 * 365)
+    assert sweep_lapses(store, playbook, later).lapsed == len(lapses) - len(expected)
+    for pid in ids:
+        found = store.person(pid, later)
+        assert found is not None
+        if found.status == "active":
+            rel = found.relationship
+            assert decision(found, playbook, later) == (frozenset(), (rel.stage, rel.circle))

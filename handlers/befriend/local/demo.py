@@ -17,6 +17,7 @@ from befriend.core import changes
 from befriend.core.changes import Context, Outcome, settle
 from befriend.core.commands import PermissionChange, Signup
 from befriend.core.counts import change_counts, signup_counts
+from befriend.core.due import next_due
 from befriend.core.engagement import Event, decline, record_events, record_outcome
 from befriend.core.ledger import Entry
 from befriend.core.person import Evidence, Person
@@ -163,7 +164,7 @@ def _one(
             changes.change_permissions(history_of.person, extra, Context(at, "api", evidence), pb),
             at,
         )
-    return history_of.write(store, email_key(email))
+    return history_of.write(store, email_key(email), now)
 
 
 def _asked(
@@ -223,7 +224,15 @@ class _History:
         if event_id is not None:
             self.event_ids.append(event_id)
 
-    def write(self, store: Store, key: str) -> Person | None:
+    def write(self, store: Store, key: str, now: datetime) -> Person | None:
+        """Written at `now` with the moment something is next due for them, as the writer
+        gives it, so the sweep finds them when a permission asks or lapses."""
         return store.create_with_history(
-            self.person, key, self.entries, self.moves, self.event_ids, self.counts
+            self.person,
+            key,
+            self.entries,
+            self.moves,
+            self.event_ids,
+            self.counts,
+            due=next_due(self.person, self.pb, now),
         )
