@@ -28,9 +28,17 @@ from befriend.cli.base import folder_option, main, open_store, table_options
     help="How many demo people to seed.",
 )
 def serve(host: str, port: int, no_demo: bool, demo_people: int) -> None:
-    """Run the API locally against moto, with a local outbox for mail."""
+    """Run the API locally against moto, with a local outbox for mail.
+
+    Settings are read from the environment as in AWS (BEFRIEND_COUNTER_SHARDS among them);
+    the site URL is this server's, the secret a throwaway one unless BEFRIEND_SECRET is set."""
+    from befriend.config import SettingsError, counter_shards
     from befriend.local.server import serve as run
 
+    try:  # before moto starts and the demo is seeded, so a bad value is said at once
+        counter_shards()
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from exc
     run(host, port, demo=0 if no_demo else demo_people)
 
 

@@ -201,7 +201,7 @@ def local_settings(port: int) -> Settings:
 
 def prepare(settings: Settings, demo: int) -> Store:
     """Create the table, verify the sender with SES, and seed `demo` demo people."""
-    store = Store(settings.table, region=settings.region)
+    store = Store(settings.table, region=settings.region, counter_shards=settings.counter_shards)
     store.create_table()
     playbook = read_playbook(settings)
     boto3.client("ses", region_name=settings.region).verify_email_identity(
