@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import boto3
 import pytest
 import requests
 
@@ -19,9 +18,11 @@ from befriend.clock import SettableClock
 from befriend.config import Settings
 from befriend.core.playbook import Playbook
 from befriend.credentials.keys import Keys
+from befriend.jobs import audience_export, fanout
+from befriend.mailing import pieces
 from befriend.store import Store
 from befriend.web.app import create_app
-from befriend.web.marketer import audiences
+from befriend.web.services import Services
 from tests.conftest import REGION, SignUp, bearer
 from tests.web.test_marketer import Keyring, eligible, event, marketer_roles, send_events
 
@@ -41,6 +42,10 @@ def export(client: Any, app: Any, key: str, play: str) -> dict[str, Any]:
     assert body["state"] == "running" and body["download"] is None
     location = started.headers["Location"]
     assert location == f"/api/plays/{play}/audience/exports/{body['id']}"
+    assert client.get(location, headers=bearer(key)).get_json()["state"] == "running"
+    services: Services = app.extensions["befriend"]
+    assert services.work is not None
+    fanout.run_locally(services, services.work)  # the work function's part
     answer = client.get(location, headers=bearer(key))
     assert answer.status_code == 200, answer.get_data(as_text=True)
     assert answer.headers["Cache-Control"] == "no-store"
@@ -137,20 +142,61 @@ def test_export_refusals_are_problems(
     assert refused.get_json()["type"].endswith("exports-unavailable")
 
 
-def test_a_large_export_is_uploaded_a_part_at_a_time(
-    aws: None, monkeypatch: pytest.MonkeyPatch
+def test_the_join_copies_big_parts_and_puts_small_ones_together(
+    app: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    s3 = boto3.client("s3", region_name=REGION)
-    bucket = f"exports-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-    monkeypatch.setattr(audiences, "PART", 5 << 20)  # S3's smallest part
-    upload = audiences._Upload(s3, bucket, "big.csv")
-    chunks = [(f"{n:07d}," * 100_000 + "\r\n") for n in range(15)]  # 800 kB each
+    """A large export's parts: the join makes every part but the last 5 MiB or more, by
+    copying a big object inside S3 and reading small ones together, going on in steps."""
+    services: Services = app.extensions["befriend"]
+    services.exports.make_bucket(REGION)
+    s3, bucket = services.exports.client, services.exports.bucket
+    job = uuid.uuid4().hex
+    bodies = [b"a" * 100, b"b" * (6 << 20), b"c" * (3 << 20), b"d" * (3 << 20), b"e" * 10]
+    for n, body in enumerate(bodies):
+        s3.put_object(
+            Bucket=bucket, Key=f"{audience_export.parts_prefix(job)}{n:05d}-000000.csv", Body=body
+        )
+    run = pieces.Run(
+        f"export-{job}",
+        "export",
+        services.clock(),
+        {"job": job, "play": "welcome-letter", "stages": ["stranger"], "key": "big.csv"},
+    )
+    steps, cursor = 0, None
+    while True:
+        step = audience_export.EXPORT.step(services, run, 1, 0, cursor)
+        steps += 1
+        cursor = step.cursor
+        if cursor is None:
+            break
+    header = ",".join(COLUMNS).encode() + b"\r\n"
+    stored = s3.get_object(Bucket=bucket, Key="big.csv")["Body"].read()
+    assert stored == header + b"".join(bodies)
+    # The header, a and b read together; c (6 MiB) copied inside S3; d and e, the last.
+    assert steps == 3
+    upload = s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+    assert upload == []  # completed, none left over
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=audience_export.parts_prefix(job))
+    assert listed["KeyCount"] == 0  # the parts are let go of once joined
 
-    for chunk in chunks:
-        upload.add(chunk)
-    upload.finish()
 
-    assert len(upload.parts) == 3  # 5.6 MB, 5.6 MB, and what was left
-    stored = s3.get_object(Bucket=bucket, Key="big.csv")["Body"].read().decode()
-    assert stored == "".join(chunks)
+def test_pieces_delivered_twice_or_cut_short_list_everyone_once(
+    app: Any, client: Any, keyring: Keyring, sign_up: SignUp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = [sign_up() for _ in range(9)]
+    monkeypatch.setattr(audience_export, "BATCH_GET", 1)  # a person a page
+    monkeypatch.setattr(audience_export, "STEP_PEOPLE", 1)  # and a page a step: many objects
+    services: Services = app.extensions["befriend"]
+    assert services.work is not None
+    started = client.post(
+        "/api/plays/welcome-letter/audience/exports", headers=bearer(keyring["reader"])
+    )
+    first = services.work.receive(most=10)
+    for received in first:  # every first message delivered twice, a copy done at once
+        services.work.send(received.job)
+        fanout.work_piece(received.job, services, services.work, lambda: fanout.MARGIN - 1)
+    fanout.run_locally(services, services.work)
+    state = client.get(started.headers["Location"], headers=bearer(keyring["reader"])).get_json()
+    assert state["state"] == "done" and state["people"] == len(people)
+    rows = download(state["download"])[1:]
+    assert sorted(r[0] for r in rows) == sorted(p.id for p in people)

@@ -32,3 +32,12 @@ def csv_text(header: Sequence[Value], rows: Iterable[Sequence[Value]]) -> str:
     for row in rows:
         writer.writerow([cell(v) for v in row])
     return out.getvalue()
+
+
+def csv_lines(rows: Iterable[Sequence[Value]]) -> str:
+    """Rows as `csv_text` writes them, without its header line (a file written in parts)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([cell(v) for v in row])
+    return out.getvalue()

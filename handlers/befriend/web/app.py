@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, g
 from jinja2 import FileSystemLoader
 
+from befriend.aws.files import Files
 from befriend.bus.notify import Notifier
 from befriend.clock import Clock, system_clock
 from befriend.config import Settings, SettingsError
@@ -50,6 +51,22 @@ def mail_queue(settings: Settings) -> MailQueue:
     raise SettingsError("BEFRIEND_MAIL_QUEUE must be the URL of the mail queue")
 
 
+def work_queue(settings: Settings) -> MailQueue | None:
+    """The queue BEFRIEND_WORK_QUEUE names; locally, one named after the table; else none
+    (a deployment without one runs no job from a request)."""
+    if settings.work_queue:
+        return MailQueue(settings.work_queue, region=settings.region)
+    if settings.local:
+        return MailQueue(name=f"{settings.table}-work", region=settings.region)
+    return None
+
+
+def exports_bucket(settings: Settings) -> str:
+    """The bucket exports are written to: the deployment's, or locally one named after the
+    table (made on first use)."""
+    return settings.exports_bucket or f"{settings.table}-exports"
+
+
 def create_app(
     settings: Settings,
     store: Store | None = None,
@@ -58,6 +75,7 @@ def create_app(
     playbook: Playbook | None = None,
     notifier: Notifier | None = None,
     queue: MailQueue | None = None,
+    work: MailQueue | None = None,
 ) -> Flask:
     playbook = playbook or read_playbook(settings)
     table = store or Store(
@@ -89,6 +107,8 @@ def create_app(
         ),
         pseudonyms=Pseudonyms(settings.secret),
         queue=queue or mail_queue(settings),
+        work=work or work_queue(settings),
+        exports=Files(exports_bucket(settings), region=settings.region),
     )
     # First, so every answer has a request id and a log line whatever fails after.
     requestlog.register(app)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from befriend.aws.files import Files
 from befriend.bus.notify import Notifier
 from befriend.clock import Clock
 from befriend.config import Settings
@@ -30,6 +31,9 @@ class Services:
     pseudonyms: Pseudonyms
     notifier: Notifier
     queue: MailQueue
+    # The queue long jobs fan out over (None: this deployment runs none from a request).
+    work: MailQueue | None
+    exports: Files  # the bucket of audience exports
 
     @property
     def composer(self) -> Composer:

@@ -5,31 +5,20 @@ Pages follow a cursor this API signs, so a caller can only go on where a page en
 
 from __future__ import annotations
 
-import csv
-import io
-import logging
-import queue
 import re
-import threading
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.config import Config
-from botocore.exceptions import ClientError
-from flask import Flask, Response, current_app, request, url_for
+from flask import Response, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from befriend.aws import Holder
-from befriend.config import Settings
-from befriend.core.person import Person
+from befriend.core.audiences import COLUMNS, audience_row
 from befriend.core.playbook import Play
-from befriend.core.plays import Step, next_steps
-from befriend.core.stages import place
-from befriend.reports.spreadsheet import cell, csv_text
+from befriend.mailing.pieces import Run, begin_phase
+from befriend.reports.spreadsheet import csv_text
 from befriend.store import STAGE_SHARDS, keys
 from befriend.web.answers import json_answer
 from befriend.web.marketer.blueprint import bp, requires
@@ -39,7 +28,6 @@ from befriend.web.services import services
 
 PAGE = 50
 MAX_PAGE = 200
-COLUMNS = ("id", "email", "name", "stage", "circle", "earliest")
 CURSOR_SALT = "befriend.audience-cursor.v1"
 
 
@@ -81,7 +69,7 @@ def audience(play_id: str) -> Response:
         # A page cut short (by `limit` or by DynamoDB's 1 MB) ends this request's work.
         budget = 0 if last is not None else budget - len(found)
         for candidate in found:
-            row = _audience_row(candidate, play, stage, now)
+            row = audience_row(candidate, play, stage, s.playbook, now)
             if row is not None:
                 rows.append(row)
         if last is not None:
@@ -103,32 +91,6 @@ def audience(play_id: str) -> Response:
         )
         answer.headers["Link"] = f'<{link}>; rel="next"'
     return answer
-
-
-def _audience_row(person: Person, play: Play, stage: str, now: datetime) -> dict[str, str] | None:
-    """The person's row when the play is eligible for them now; else None. `person` was
-    read from the table (strongly consistent) after the index named them."""
-    s = services()
-    # Moved to another stage since the index was read: listed under that stage, if at all.
-    if person.status != "active" or person.relationship.stage != stage:
-        return None
-    step = _step(person, play, now)
-    if step is None:
-        return None
-    placed, circle = place(person, s.playbook, now)
-    return {
-        "id": person.id,
-        "email": person.email,
-        "name": person.name,
-        "stage": placed,
-        "circle": circle,
-        "earliest": str(step.as_json()["earliest"]),
-    }
-
-
-def _step(person: Person, play: Play, now: datetime) -> Step | None:
-    steps = next_steps(person, services().playbook, now)
-    return next((step for step in steps if step.play.id == play.id), None)
 
 
 def _limit(raw: str | None) -> int:
@@ -181,9 +143,10 @@ def _csv(rows: list[dict[str, str]]) -> str:
 
 # --- a whole audience, exported as a job ---
 
-EXPORT_WORKERS = 8  # shards read at once
 LINK_SECONDS = 15 * 60  # a download link lives this long
-PART = 8 << 20  # bytes of CSV uploaded at a time (S3 takes parts of 5 MiB and more)
+# An export still running this long after it began had a piece that kept failing (the
+# work queue's dead-letter alarm says so): said to have failed, so no one waits forever.
+EXPORT_DEADLINE = timedelta(hours=6)
 _JOB_ID = re.compile(r"[0-9a-f]{32}")
 
 
@@ -191,39 +154,35 @@ _JOB_ID = re.compile(r"[0-9a-f]{32}")
 @requires("reader")
 def start_audience_export(play_id: str) -> Response:
     """Start writing the play's whole audience to a CSV file in S3; answered at once (202)
-    with the job, whose state says when the file is ready and where to fetch it."""
+    with the job, whose state says when the file is ready and where to fetch it. The job's
+    pieces run from the work queue (jobs/audience_export.py)."""
     s = services()
     play = _play(play_id)
-    if not s.settings.local:
-        # In AWS a job outlives no request (Lambda freezes when it answers), and no queue
-        # runs exports yet: refused plainly rather than left unfinished.
+    if s.work is None:
         raise Problem(
             501,
             "exports-unavailable",
             "Audience exports do not run in this deployment",
-            "Read the audience page by page from GET /api/plays/{play_id}/audience.",
+            "It has no work queue (BEFRIEND_WORK_QUEUE). Read the audience page by page "
+            "from GET /api/plays/{play_id}/audience.",
         )
     now = s.clock()
     job_id = uuid.uuid4().hex
-    state: dict[str, Any] = {
-        "id": job_id,
-        "play": play.id,
-        "state": "running",
-        "started_at": _stamp(now),
-        "key": f"audiences/{play.id}/{job_id}.csv",
-    }
-    s.store.save_export(job_id, state, now)
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if app.testing:
-        # Tests serve moto in this process, which must not serve two threads at once: the
-        # job is done before the answer, which is the same 202 with the job running.
-        answer = json_answer(_export_view(state), 202)
-        _export_job(app, dict(state))
-    else:
-        answer = json_answer(_export_view(state), 202)  # as started, before the job moves on
-        threading.Thread(
-            target=_export_job, args=(app, state), name=f"export-{job_id}", daemon=True
-        ).start()
+    stages = list(dict.fromkeys(play.stages))
+    key = f"audiences/{play.id}/{job_id}.csv"
+    state = {"id": job_id, "play": play.id, "state": "running", "started_at": _stamp(now)}
+    s.store.save_export(job_id, {**state, "key": key}, now)
+    if s.settings.local and not s.settings.exports_bucket:
+        s.exports.make_bucket(s.settings.region)
+    run = Run(
+        f"export-{job_id}",
+        "export",
+        now,
+        {"job": job_id, "play": play.id, "stages": stages, "key": key},
+    )
+    # Phase 0 of the export job: a piece per stage and shard of the index.
+    begin_phase(s.work, run, 0, len(stages) * STAGE_SHARDS)
+    answer = json_answer(_export_view(state), 202)
     answer.headers["Location"] = url_for("marketer.audience_export", play_id=play.id, job_id=job_id)
     return answer
 
@@ -243,17 +202,11 @@ def audience_export(play_id: str, job_id: str) -> Response:
             "No such export",
             "Start one with POST /api/plays/{play_id}/audience/exports.",
         )
+    if state["state"] == "running" and _at(state["started_at"]) + EXPORT_DEADLINE < s.clock():
+        state["state"] = "failed"
     view = _export_view(state)
     if state["state"] == "done":
-        view["download"] = _bucket().client.generate_presigned_url(
-            "get_object",
-            Params={
-                "Bucket": exports_bucket(s.settings),
-                "Key": state["key"],
-                "ResponseContentDisposition": f'attachment; filename="audience-{play.id}.csv"',
-            },
-            ExpiresIn=LINK_SECONDS,
-        )
+        view["download"] = s.exports.link(state["key"], f"audience-{play.id}.csv", LINK_SECONDS)
         view["download_expires_at"] = _stamp(s.clock() + timedelta(seconds=LINK_SECONDS))
     answer = json_answer(view)
     answer.headers["Cache-Control"] = "no-store"  # the link is a credential for 15 minutes
@@ -273,164 +226,5 @@ def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def exports_bucket(settings: Settings) -> str:
-    """The bucket exports are written to: the deployment's, or locally one named after the
-    table (made on first use in `befriend serve`'s S3)."""
-    return settings.exports_bucket or f"{settings.table}-exports"
-
-
-class _Bucket(Holder[Any]):
-    service = "s3"
-    # Signature version 4: its links say how long they live (X-Amz-Expires), at most 7 days.
-    config = Config(
-        signature_version="s3v4",
-        connect_timeout=2,
-        read_timeout=30,
-        retries={"mode": "standard"},
-    )
-
-
-def _bucket() -> _Bucket:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    found: _Bucket = app.extensions.setdefault(
-        "befriend.bucket", _Bucket(region=services().settings.region)
-    )
-    return found
-
-
-def _export_job(app: Flask, state: dict[str, Any]) -> None:
-    """Read every stage and shard of the play, EXPORT_WORKERS at a time, and write each
-    eligible person's row (the page-by-page CSV's columns, cells made safe) to S3 in parts."""
-    with app.app_context():
-        s = services()
-        now = s.clock()
-        try:
-            state["people"] = _write_export(s.settings, _play(state["play"]), state["key"], now)
-            state["state"] = "done"
-        except Exception:
-            logging.getLogger("befriend.exports").exception("audience export failed")
-            state["state"] = "failed"
-        state["finished_at"] = _stamp(s.clock())
-        s.store.save_export(state["id"], state, now)
-
-
-def _write_export(settings: Settings, play: Play, key: str, now: datetime) -> int:
-    s3, bucket = _bucket().client, exports_bucket(settings)
-    if settings.local and not settings.exports_bucket and _missing(s3, bucket):
-        where = {} if settings.region == "us-east-1" else {"LocationConstraint": settings.region}
-        s3.create_bucket(Bucket=bucket, **({"CreateBucketConfiguration": where} if where else {}))
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    pages: queue.Queue[list[list[str]] | None] = queue.Queue(maxsize=4 * EXPORT_WORKERS)
-    walks = [
-        (stage, shard) for stage in dict.fromkeys(play.stages) for shard in range(STAGE_SHARDS)
-    ]
-
-    def walk(stage: str, shard: int) -> None:
-        # The end of a walk is said by the walk's own thread: a callback on a finished
-        # future would run in the reader's thread, which must never wait on a full queue.
-        try:
-            with app.app_context():
-                after: str | None = None
-                while True:
-                    found, after = services().store.people_at_stage(stage, shard, after, PAGE, now)
-                    rows = [_audience_row(p, play, stage, now) for p in found]
-                    pages.put([[row[c] for c in COLUMNS] for row in rows if row is not None])
-                    if after is None:
-                        return
-        finally:
-            pages.put(None)
-
-    upload = _Upload(s3, bucket, key)
-    upload.add(csv_text(COLUMNS, []))
-    people = 0
-    with ThreadPoolExecutor(EXPORT_WORKERS, thread_name_prefix="export") as pool:
-        running = [pool.submit(walk, stage, shard) for stage, shard in walks]
-        ended = 0
-        try:
-            while ended < len(running):
-                page = pages.get()
-                if page is None:
-                    ended += 1
-                    continue
-                people += len(page)
-                upload.add(_csv_lines(page))
-            for future in running:
-                future.result()  # a shard that failed fails the export
-            upload.finish()
-        except BaseException:
-            upload.abort()
-            raise
-    return people
-
-
-def _missing(s3: Any, bucket: str) -> bool:
-    try:
-        s3.head_bucket(Bucket=bucket)
-    except ClientError:
-        return True
-    return False
-
-
-class _Upload:
-    """A CSV written to S3 a part at a time, so no more than one part is ever held."""
-
-    def __init__(self, s3: Any, bucket: str, key: str) -> None:
-        self.s3, self.bucket, self.key = s3, bucket, key
-        self.buffer = io.BytesIO()
-        self.upload_id: str | None = None
-        self.parts: list[dict[str, Any]] = []
-
-    def add(self, text: str) -> None:
-        self.buffer.write(text.encode("utf-8"))
-        if self.buffer.tell() >= PART:
-            self._send_part()
-
-    def _send_part(self) -> None:
-        if self.upload_id is None:
-            made = self.s3.create_multipart_upload(
-                Bucket=self.bucket, Key=self.key, ContentType="text/csv; charset=utf-8"
-            )
-            self.upload_id = made["UploadId"]
-        number = len(self.parts) + 1
-        sent = self.s3.upload_part(
-            Bucket=self.bucket,
-            Key=self.key,
-            UploadId=self.upload_id,
-            PartNumber=number,
-            Body=self.buffer.getvalue(),
-        )
-        self.parts.append({"PartNumber": number, "ETag": sent["ETag"]})
-        self.buffer = io.BytesIO()
-
-    def finish(self) -> None:
-        if self.upload_id is None:  # all of it fits one part: one plain put
-            self.s3.put_object(
-                Bucket=self.bucket,
-                Key=self.key,
-                Body=self.buffer.getvalue(),
-                ContentType="text/csv; charset=utf-8",
-            )
-            return
-        if self.buffer.tell():
-            self._send_part()
-        self.s3.complete_multipart_upload(
-            Bucket=self.bucket,
-            Key=self.key,
-            UploadId=self.upload_id,
-            MultipartUpload={"Parts": self.parts},
-        )
-
-    def abort(self) -> None:
-        if self.upload_id is not None:
-            self.s3.abort_multipart_upload(
-                Bucket=self.bucket, Key=self.key, UploadId=self.upload_id
-            )
-
-
-def _csv_lines(rows: Iterable[Sequence[str]]) -> str:
-    """Rows as the page-by-page CSV writes them (csv_text), without its header line."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    for row in rows:
-        writer.writerow([cell(v) for v in row])
-    return out.getvalue()
+def _at(stamp: str) -> datetime:
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
