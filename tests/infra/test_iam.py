@@ -172,8 +172,23 @@ def test_the_api_queues_mail_and_cannot_send_it(translated: Template) -> None:
     logs = {"FunctionLogGroup", "ScheduledLogGroup", "WorkLogGroup"}
     assert {a: api[a] for a in LOGS} == dict.fromkeys(LOGS, logs)
     assert all(r == TABLE for a, r in api.items() if a.startswith("dynamodb:"))
+    # Audience exports: the work function writes and joins the file, the API signs its link.
+    files = {a: r for a, r in api.items() if a.startswith("s3:")}
+    assert files == {
+        **dict.fromkeys(
+            (
+                "s3:PutObject",
+                "s3:GetObject",
+                "s3:DeleteObject",
+                "s3:AbortMultipartUpload",
+                "s3:ListMultipartUploadParts",
+                "s3:ListBucket",
+            ),
+            {"ExportsBucket"},
+        )
+    }
     queue = {"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
-    expected = {*queue, "secretsmanager:GetSecretValue", "events:PutEvents", *LOGS}
+    expected = {*queue, *files, "secretsmanager:GetSecretValue", "events:PutEvents", *LOGS}
     assert {a for a in api if not a.startswith("dynamodb:")} == expected
 
 

@@ -252,6 +252,7 @@ def test_moto_creates_what_it_supports_and_the_test_names_what_it_skipped(
         "MailFunctionName",
         "MailQueueUrl",
         "WorkQueueUrl",
+        "ExportsBucketName",
         "MailDeadLetterQueueUrl",
         "MailDeadLetterQueueArn",
         "AlarmTopicArn",
@@ -361,6 +362,7 @@ def test_the_function_is_configured_from_the_stack(stack: dict[str, Any]) -> Non
         "BEFRIEND_ORIGIN_SECRET_ARN": outputs["OriginSecretArn"],
         "BEFRIEND_CLIENT_REQUESTS_PER_HOUR": "20",
         "BEFRIEND_WORK_QUEUE": outputs["WorkQueueUrl"],
+        "BEFRIEND_EXPORTS_BUCKET": outputs["ExportsBucketName"],
     }
 
 

@@ -36,8 +36,8 @@ def test_the_translation_is_plain_cloudformation(translated: Template) -> None:
         "AWS::Events::Rule": 2,  # the consent sweep and the event redrive
         "AWS::ApiGatewayV2::Api": 1,
         "AWS::ApiGatewayV2::Stage": 1,
-        "AWS::S3::Bucket": 1,
-        "AWS::S3::BucketPolicy": 1,
+        "AWS::S3::Bucket": 2,  # the site; audience exports
+        "AWS::S3::BucketPolicy": 2,
         "AWS::CloudFront::OriginAccessControl": 1,
         "AWS::CloudFront::ResponseHeadersPolicy": 1,
         "AWS::CloudFront::CachePolicy": 1,

@@ -33,6 +33,7 @@ from befriend.cli import serve_record
 from befriend.clock import system_clock
 from befriend.config import Settings
 from befriend.credentials.keys import Keys
+from befriend.jobs.fanout import LocalWorker
 from befriend.local.demo import seed
 from befriend.mailing.worker import Worker
 from befriend.store import Store
@@ -224,12 +225,15 @@ def serve(host: str, port: int, demo: int) -> None:
     # SIGTERM ends the server like Ctrl-C does, so the temporary site is removed either way.
     signal.signal(signal.SIGTERM, _terminate)
     mail: Worker | None = None
+    work: LocalWorker | None = None
     try:
         build_site(read_playbook(settings), settings.templates, site)
         api = create_app(settings, store)
         app = SiteAndApi(api, site)
         # Mail jobs are done beside the server, as the mail function does them in AWS.
         mail = local_worker(api.extensions["befriend"])
+        # Pieces of long jobs (audience exports) are taken as the work function takes them.
+        work = local_pieces(api.extensions["befriend"])
         base = f"http://{host}:{port}"
         print(f"befriend is running at {base}/")
         print(f"  API health:      {base}/api/health")
@@ -248,6 +252,8 @@ def serve(host: str, port: int, demo: int) -> None:
     finally:
         if mail is not None:
             mail.stop()
+        if work is not None:
+            work.stop()
         aws.stop()
         shutil.rmtree(site, ignore_errors=True)
     leave(status)
@@ -267,6 +273,14 @@ def leave(status: int) -> NoReturn:
 def local_worker(services: Services) -> Worker:
     """The mail worker of `befriend serve`, started."""
     worker = Worker(services.mail_work, services.queue)
+    worker.start()
+    return worker
+
+
+def local_pieces(services: Services) -> LocalWorker:
+    """The work queue's worker of `befriend serve`, started."""
+    assert services.work is not None  # serve's settings are local: its queue is made
+    worker = LocalWorker(services, services.work)
     worker.start()
     return worker
 
