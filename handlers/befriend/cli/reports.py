@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,11 +11,15 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    from befriend.core.playbook import Playbook
     from befriend.core.reports import Report
-    from befriend.reports.recount import Difference
+    from befriend.reports.recount import CheckResult, Difference, RebuildResult
+    from befriend.store import Store
+    from befriend.web.services import Services
 
 
 from befriend.cli.base import (
+    Command,
     load_playbook_file,
     main,
     open_store,
@@ -24,6 +29,7 @@ from befriend.cli.base import (
 )
 
 REPORT_FORMATS = ("table", "json", "csv")
+RUN_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
 
 @main.command()
@@ -115,25 +121,60 @@ def reports() -> None:
     """The report counters: recount every person to check them, or rebuild them."""
 
 
+def recount_options(command: Command) -> Command:
+    """--resume, --workers and --segments, as check and rebuild take them."""
+    resume = click.option(
+        "--resume",
+        "run_id",
+        metavar="RUN_ID",
+        help="Go on with a run that stopped (a crash, Ctrl-C) from its pieces' checkpoints, "
+        "counting no one twice; a finished run's result is shown again.",
+    )
+    workers = click.option(
+        "--workers",
+        type=click.IntRange(1, 64),
+        default=4,
+        show_default=True,
+        help="Pieces of the scan read at the same time.",
+    )
+    segments = click.option(
+        "--segments",
+        type=click.IntRange(1, 1000),
+        default=8,
+        show_default=True,
+        help="Parts of the parallel scan (a new run; a resumed one keeps its own).",
+    )
+    return resume(workers(segments(command)))
+
+
 @reports.command("check")
+@recount_options
 @playbook_option
 @table_options
 def check_reports(
-    playbook_file: Path | None, table: str, endpoint_url: str | None, region: str
+    run_id: str | None,
+    workers: int,
+    segments: int,
+    playbook_file: Path | None,
+    table: str,
+    endpoint_url: str | None,
+    region: str,
 ) -> None:
     """Recount every person and compare with the counters; exit 1 on any difference.
 
-    Reads every person (a scan): an operator's check, not something to run every minute.
-    Changes written while it runs are not differences: each counter family is compared as
-    of a moment no write moved it (a further pass reads only the people who changed).
-    Exit 2 when writes kept moving a family through every pass, so it could not be checked.
+    Reads every person (a parallel scan in checkpointed pieces, as the work queue runs
+    them in AWS): an operator's check, not something to run every minute. Changes written
+    while it runs are not differences: each counter family is compared as of a moment no
+    write moved it; families that writes moved during the scan are settled by further
+    passes that read only the people who changed. Exit 2 when writes kept moving a family
+    through every pass, so it could not be checked.
     """
-    from befriend.reports import recount
+    from befriend.reports.recount import CheckResult
 
-    pb = load_playbook_file(playbook_file)
-    store = open_store(table, endpoint_url, region)
-    with people_bar() as bar:
-        result = recount.check(store, pb, datetime.now(UTC), bar.update)
+    result = _recount(
+        "check", run_id, workers, segments, playbook_file, table, endpoint_url, region
+    )
+    assert isinstance(result, CheckResult)
     click.echo(f"people counted: {result.people} ({result.passes} pass(es))")
     if result.gauges:
         click.echo(f"\n{len(result.gauges)} counter(s) differ from the recount:")
@@ -161,34 +202,127 @@ def check_reports(
 
 
 @reports.command("rebuild")
+@recount_options
 @playbook_option
 @table_options
 def rebuild_reports(
-    playbook_file: Path | None, table: str, endpoint_url: str | None, region: str
+    run_id: str | None,
+    workers: int,
+    segments: int,
+    playbook_file: Path | None,
+    table: str,
+    endpoint_url: str | None,
+    region: str,
 ) -> None:
     """Recount every person and correct the counters of now to the recount.
 
     Safe while writes go on: each counter gets the difference between the recount and
     what it held at the same moment added to it, so a change written meanwhile keeps its
-    own part. Exit 2 when writes kept moving a family, which is then left as it was.
+    own part; a resumed or repeated run adds nothing twice. Exit 2 when writes kept moving
+    a family, which is then left as it was.
     """
-    from befriend.reports import recount
+    from befriend.reports.recount import RebuildResult
 
-    pb = load_playbook_file(playbook_file)
-    store = open_store(table, endpoint_url, region)
-    with people_bar() as bar:
-        result = recount.rebuild(store, pb, datetime.now(UTC), bar.update)
+    result = _recount(
+        "rebuild", run_id, workers, segments, playbook_file, table, endpoint_url, region
+    )
+    assert isinstance(result, RebuildResult)
     click.echo(f"people counted: {result.people}")
     if result.corrected:
         click.echo(f"\n{len(result.corrected)} counter(s) corrected:")
         _differences(("counter", "was", "now"), result.corrected)
         click.echo()
     if result.unsettled:
-        _unsettled(result.unsettled, recount.PASSES)
+        _unsettled(result.unsettled, result.passes)
         sys.exit(2)
     click.echo(
         f"ok: counters rebuilt from {result.people} people, "
         f"{len(result.corrected)} corrected; `befriend reports check` confirms them"
+    )
+
+
+def _recount(
+    mode: str,
+    run_id: str | None,
+    workers: int,
+    segments: int,
+    playbook_file: Path | None,
+    table: str,
+    endpoint_url: str | None,
+    region: str,
+) -> CheckResult | RebuildResult:
+    """Run (or resume) a recount's pieces here, with a progress bar, then settle in
+    process what writes kept moving. Says the run's id first, so a stopped run can be
+    resumed."""
+    from befriend.jobs import fanout, recount_job
+    from befriend.mailing.pieces import new_run
+
+    pb = load_playbook_file(playbook_file)
+    store = open_store(table, endpoint_url, region)
+    now = datetime.now(UTC)
+    run = None
+    if run_id is not None:
+        if not RUN_ID.fullmatch(run_id):
+            raise click.BadParameter(
+                "a run id is letters, digits, '.', '_' and '-' (at most 100)",
+                param_hint="--resume",
+            )
+        run = recount_job.run_of(store, run_id)
+        if run is not None and run.about["mode"] != mode:
+            raise click.UsageError(
+                f"run {run_id} is a {run.about['mode']}: resume it with "
+                f"`befriend reports {run.about['mode']} --resume {run_id}`"
+            )
+    if run is None:  # a new run, or one that stopped before its first step was done
+        run = new_run(recount_job.KIND, now, recount_job.about(mode, segments), run_id)
+    resumed = (
+        run_id is not None
+        and run.about.get("segments") is not None
+        and (store.run_start(run.id) is not None)
+    )
+    click.echo(f"run: {run.id}" + (" (resumed)" if resumed else ""))
+    services = _services(store, pb, region)
+    with people_bar() as bar:
+        fanout.run_here(services, run, workers, lambda tally: bar.update(tally.get("people", 0)))
+        return recount_job.complete(store, pb, run, datetime.now(UTC), bar.update)
+
+
+def _services(store: Store, playbook: Playbook, region: str) -> Services:
+    """What a fanned-out piece is given. A recount reads the table only: the mail, bus and
+    token parts are there for the type's sake and never open a client (they are lazy), and
+    their key is a throwaway that signs nothing."""
+    import secrets
+
+    from jinja2 import Environment
+
+    from befriend.aws.files import Files
+    from befriend.bus.notify import Notifier
+    from befriend.clock import system_clock
+    from befriend.config import Settings
+    from befriend.credentials.pseudonyms import Pseudonyms
+    from befriend.credentials.tokens import Tokens
+    from befriend.mailing.queue import MailQueue
+    from befriend.mailing.ses import Mailer
+    from befriend.web.services import Services
+
+    unused = secrets.token_hex(32)
+    return Services(
+        settings=Settings(table=store.table, secret=unused, site_url="http://localhost"),
+        store=store,
+        clock=system_clock,
+        mailer=Mailer(
+            playbook.organisation.sender,
+            playbook.organisation.name,
+            Environment(autoescape=True),
+            region=region,
+        ),
+        playbook=playbook,
+        tokens=Tokens(unused, system_clock),
+        pseudonyms=Pseudonyms(unused),
+        notifier=Notifier(None, region=region),
+        queue=MailQueue(name=f"{store.table}-unused", region=region),
+        work=None,
+        exports=Files(f"{store.table}-unused", region=region),
     )
 
 

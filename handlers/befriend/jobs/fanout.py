@@ -69,6 +69,7 @@ class Job(Protocol):
 KINDS = {
     "sweep": "befriend.jobs.sweeps:SWEEP",
     "export": "befriend.jobs.audience_export:EXPORT",
+    "recount": "befriend.jobs.recount_job:RECOUNT",
 }
 
 

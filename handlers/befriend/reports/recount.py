@@ -13,14 +13,22 @@ such a pass every person's census is the one read and the gauges are the ones re
 comparison is of one moment, and a change written during the check is never a difference.
 `rebuild` corrects by adding the difference (never by overwriting), so a change written
 meanwhile keeps its own addition.
+
+`befriend reports check`/`rebuild` first recount in fanned-out pieces
+(`jobs/recount_job.py`): the gauges' fingerprints when the run began, a parallel scan
+whose pieces add up the census, then one comparison of the families no write moved in
+between (`settle_once`). The passes here then settle what writes kept moving, in process.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from typing import Any, TypeVar
 
 from befriend.core import counter_names as names
 from befriend.core.counts import FAMILIES, Counts, census, census_rules, family
@@ -31,6 +39,7 @@ from befriend.store.counters import summed
 from befriend.store.table import Item
 
 Progress = Callable[[int], None]
+_V = TypeVar("_V")
 # The counter families whose gauges depend on the playbook's rules, not only on people.
 RULED = ("play", "quad")
 
@@ -111,10 +120,21 @@ class CheckResult:
 PASSES = 6
 
 
-def check(store: Store, playbook: Playbook, now: datetime, progress: Progress) -> CheckResult:
+def check(
+    store: Store,
+    playbook: Playbook,
+    now: datetime,
+    progress: Progress,
+    families: Iterable[str] | None = None,
+) -> CheckResult:
     """Compare the gauges with a recount of every person, and the day-by-day stage changes
-    with the gauges they must add up to, each as of one moment (see the module's doc)."""
-    settled = _settle(store, playbook, now, progress)
+    with the gauges they must add up to, each as of one moment (see the module's doc).
+    Only the counter `families` asked for (default: all)."""
+    return checked(store, playbook, _settle(store, playbook, now, progress, families))
+
+
+def checked(store: Store, playbook: Playbook, settled: Settled) -> CheckResult:
+    """What a check found, from the families it settled."""
     result = CheckResult(settled.people, passes=settled.passes, unsettled=settled.unsettled)
     result.gauges = _differences(settled.kept, settled.counted)
     if settled.net is not None:
@@ -129,29 +149,50 @@ class RebuildResult:
     people: int
     corrected: list[Difference]
     unsettled: list[str] = field(default_factory=list)
+    passes: int = 1
 
 
-def rebuild(store: Store, playbook: Playbook, now: datetime, progress: Progress) -> RebuildResult:
+def rebuild(
+    store: Store,
+    playbook: Playbook,
+    now: datetime,
+    progress: Progress,
+    families: Iterable[str] | None = None,
+) -> RebuildResult:
     """Set the gauges right by adding to each the difference between a recount and what
     it kept at the same moment: a change written meanwhile adds its own part as ever, so
     none is lost. Where a stage's day-by-day changes no longer add up to the recount,
     today's changes take the difference, so the series stays true to now. Families that
     writes kept moving in every pass are left as they are (`unsettled`)."""
-    settled = _settle(store, playbook, now, progress)
-    corrected = _differences(settled.kept, settled.counted)
-    store.correct_gauges({d.counter: d.counted - d.kept for d in corrected})
+    settled = _settle(store, playbook, now, progress, families)
+    corrected, counts = corrections(settled, playbook, now.date())
+    if counts is not None:
+        store.add_counts(counts, shard=0)
     if not settled.unsettled:
         store.note_counted_with(census_rules(playbook))
+    return RebuildResult(settled.people, corrected, settled.unsettled, settled.passes)
+
+
+def corrections(
+    settled: Settled, playbook: Playbook, today: date
+) -> tuple[list[Difference], Counts | None]:
+    """The gauges a rebuild corrects, and what it adds to set them (and today's stage
+    changes) right: only differences, added, never a value set."""
+    corrected = _differences(settled.kept, settled.counted)
+    now = {d.counter: d.counted - d.kept for d in corrected}
+    days: dict[str, dict[str, int]] = {}
     if settled.net is not None:
         gap = _differences(settled.net, _stage_totals(settled.counted, playbook))
         fix = {names.net(d.counter): d.counted - d.kept for d in gap}
         if fix:
-            store.add_counts(Counts(days={now.date().isoformat(): fix}), shard=0)
-    return RebuildResult(settled.people, corrected, settled.unsettled)
+            days[today.isoformat()] = fix
+    if not now and not days:
+        return corrected, None
+    return corrected, Counts(now=now, days=days)
 
 
 @dataclass
-class _Settled:
+class Settled:
     """Per counter family, the gauges kept and recounted as of one moment."""
 
     people: int = 0
@@ -162,13 +203,19 @@ class _Settled:
     unsettled: list[str] = field(default_factory=list)
 
 
-def _settle(store: Store, playbook: Playbook, now: datetime, progress: Progress) -> _Settled:
+def _settle(
+    store: Store,
+    playbook: Playbook,
+    now: datetime,
+    progress: Progress,
+    families: Iterable[str] | None = None,
+) -> Settled:
     """Recount the people in passes until each counter family has had a pass in which no
     write moved it, and take its gauges and recount from that pass."""
     seen: dict[str, tuple[int, Counter[str]]] = {}  # person id -> (revision, census)
-    out = _Settled()
-    left = set(FAMILIES)
-    before = store.gauge_items()
+    out = Settled()
+    left = set(FAMILIES if families is None else families)
+    before = fingerprints(store.gauge_items())
     for n in range(PASSES):
         if n == 0:
             for page in store.every_person(now):
@@ -178,13 +225,14 @@ def _settle(store: Store, playbook: Playbook, now: datetime, progress: Progress)
         else:
             _catch_up(store, playbook, now, seen)
         net = _net_totals(store) if "stage" in left else None
-        after = store.gauge_items()
+        items = store.gauge_items()
+        after = fingerprints(items)
         out.passes = n + 1
         for fam in sorted(left):
             if _family(before, fam) != _family(after, fam):
                 continue
             left.discard(fam)
-            out.kept.update(_in_family(summed(_family(after, fam)), fam))
+            out.kept.update(_in_family(summed(_family(items, fam)), fam))
             out.counted.update(_in_family(_total(seen), fam))
             if fam == "stage":
                 out.net = net
@@ -194,6 +242,90 @@ def _settle(store: Store, playbook: Playbook, now: datetime, progress: Progress)
     out.people = len(seen)
     out.unsettled = sorted(left)
     return out
+
+
+def settle_once(
+    store: Store,
+    playbook: Playbook,
+    began: Mapping[str, str],
+    counted: Counter[str],
+    people: int,
+    moved: Iterable[str] = (),
+) -> Settled:
+    """The comparison after one pass over the people that began when the gauges had the
+    fingerprints `began` (`fingerprints`) and counted `counted`: each family whose gauge
+    items no write moved since is taken from the gauges read now; the others, and those in
+    `moved`, are unsettled."""
+    out = Settled(people=people, passes=1)
+    net = _net_totals(store)  # before the gauges: within the window they close
+    after = store.gauge_items()
+    now = fingerprints(after)
+    left = set(moved)
+    for fam in sorted(FAMILIES):
+        if fam in left or _family(began, fam) != _family(now, fam):
+            left.add(fam)
+            continue
+        out.kept.update(_in_family(summed(_family(after, fam)), fam))
+        out.counted.update(_in_family(counted, fam))
+        if fam == "stage":
+            out.net = net
+    out.unsettled = sorted(left)
+    return out
+
+
+def fingerprints(items: Mapping[str, Item]) -> dict[str, str]:
+    """A short digest of each gauge item (its counters and its count of writes): two reads
+    whose digests of a family agree saw no write to it in between. Small enough for a
+    run to keep the gauges it began with in one item."""
+    return {
+        label: hashlib.sha256(json.dumps(item, sort_keys=True).encode()).hexdigest()[:16]
+        for label, item in items.items()
+    }
+
+
+def result_doc(result: CheckResult | RebuildResult) -> dict[str, Any]:
+    """A check's or rebuild's result as JSON, as a run keeps it."""
+    if isinstance(result, RebuildResult):
+        return {
+            "mode": "rebuild",
+            "people": result.people,
+            "passes": result.passes,
+            "corrected": _rows(result.corrected),
+            "unsettled": result.unsettled,
+        }
+    return {
+        "mode": "check",
+        "people": result.people,
+        "passes": result.passes,
+        "gauges": _rows(result.gauges),
+        "series": _rows(result.series),
+        "rules_changed": result.rules_changed,
+        "unsettled": result.unsettled,
+    }
+
+
+def _rows(found: list[Difference]) -> list[list[Any]]:
+    return [[d.counter, d.kept, d.counted] for d in found]
+
+
+def result_of(doc: Mapping[str, Any]) -> CheckResult | RebuildResult:
+    """A result kept as JSON (`result_doc`), back."""
+
+    def found(key: str) -> list[Difference]:
+        return [Difference(str(c), int(k), int(n)) for c, k, n in doc.get(key, [])]
+
+    if doc["mode"] == "rebuild":
+        return RebuildResult(
+            int(doc["people"]), found("corrected"), list(doc["unsettled"]), int(doc["passes"])
+        )
+    return CheckResult(
+        int(doc["people"]),
+        found("gauges"),
+        found("series"),
+        bool(doc["rules_changed"]),
+        list(doc["unsettled"]),
+        int(doc["passes"]),
+    )
 
 
 def _catch_up(
@@ -223,7 +355,7 @@ def _total(seen: dict[str, tuple[int, Counter[str]]]) -> Counter[str]:
     return total
 
 
-def _family(items: dict[str, Item], fam: str) -> dict[str, Item]:
+def _family(items: Mapping[str, _V], fam: str) -> dict[str, _V]:
     return {label: item for label, item in items.items() if label.startswith(f"{fam}#")}
 
 

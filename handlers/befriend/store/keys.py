@@ -35,6 +35,8 @@ SHAPES = {
     "import piece done": ("IMPORT#<run id>", "PIECE#<nonce>#<piece, 9 digits>"),
     "audience export": ("EXPORT#<job id>", "EXPORT"),
     "fanned-out piece": ("RUN#<run id>", "PIECE#<part>"),
+    "fanned-out run's start": ("RUN#<run id>", "START"),
+    "fanned-out run's result": ("RUN#<run id>", "RESULT"),
 }
 
 PROFILE = "PROFILE"
@@ -138,6 +140,14 @@ def run_piece(run_id: str, part: str) -> dict[str, Any]:
 
 def run_pieces(run_id: str) -> str:
     return f"RUN#{run_id}"
+
+
+def run_start(run_id: str) -> dict[str, Any]:
+    return key(f"RUN#{run_id}", "START")
+
+
+def run_result(run_id: str) -> dict[str, Any]:
+    return key(f"RUN#{run_id}", "RESULT")
 
 
 def audience_export(job_id: str) -> dict[str, Any]:

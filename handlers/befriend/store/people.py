@@ -353,6 +353,33 @@ class People(PersonItems, DueIndex):
                 if not expired(item, now)
             ]
 
+    def profile_segment(
+        self, segment: int, segments: int, after: str | None, limit: int, now: datetime
+    ) -> tuple[list[Person], str | None]:
+        """One page of one segment of a parallel scan of the profiles: at most `limit`
+        items read, strongly consistent. Returns the people and where to go on (the
+        page's LastEvaluatedKey as JSON; None at the segment's end). For the reports'
+        fanned-out recount, never a request path."""
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "Segment": segment,
+            "TotalSegments": segments,
+            "FilterExpression": "sk = :p",
+            "ExpressionAttributeValues": {":p": attr_s(keys.PROFILE)},
+            "ConsistentRead": True,
+            "Limit": limit,
+        }
+        if after is not None:
+            request["ExclusiveStartKey"] = json.loads(after)
+        page = self.client.scan(**request)
+        people = [
+            person_from_record(json.loads(item["doc"]["S"]))
+            for item in page["Items"]
+            if not expired(item, now)
+        ]
+        last = page.get("LastEvaluatedKey")
+        return people, None if last is None else json.dumps(last, sort_keys=True)
+
     def profile_item(self, person_id: str) -> Item | None:
         return self.client.get_item(
             TableName=self.table,

@@ -1,4 +1,5 @@
-"""How far each piece of a fanned-out job got (`RUN#<run id>` / `PIECE#<part>`).
+"""How far each piece of a fanned-out job got (`RUN#<run id>` / `PIECE#<part>`), and what a
+run kept of its own: what it began from (`START`) and what it found (`RESULT`).
 
 A piece moves its checkpoint forward only from where it started: a copy of a message that
 was delivered twice finds the checkpoint already moved on and does nothing, and a piece
@@ -14,8 +15,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from befriend.core.counts import Counts
 from befriend.store import keys
-from befriend.store.table import Table, attr_s, ttl
+from befriend.store.counters import Counters
+from befriend.store.table import ConditionFailed, Item, attr_s, ttl
 
 RUN_KEPT = timedelta(days=7)  # long enough to read a run's figures after it ended
 START = "-"  # the cursor of a piece that has not begun
@@ -28,8 +31,9 @@ class PieceState:
     tally: dict[str, int]
 
 
-class Runs(Table):
-    """Checkpoints of the pieces of fanned-out jobs (the sweep, shard by shard)."""
+class Runs(Counters):
+    """Checkpoints of the pieces of fanned-out jobs (the sweep, shard by shard), and a
+    run's start and result (the reports' recount)."""
 
     def advance_piece(
         self,
@@ -84,6 +88,66 @@ class Runs(Table):
     def run_pieces(self, run_id: str) -> list[PieceState]:
         """Every piece of a run that has begun, with its figures."""
         return [_state(item) for item in self._query(keys.run_pieces(run_id), "PIECE#")]
+
+    def begin_run(self, run_id: str, doc: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+        """Record what a run begins from, once: a step done again finds the first record
+        and gets it back, so the run stays of the moment it first began."""
+        item = {**keys.run_start(run_id), "doc": attr_s(json.dumps(doc)), **ttl(now + RUN_KEPT)}
+        try:
+            self.client.put_item(
+                TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            found = self.run_start(run_id)
+            if found is None:  # expired between the two requests: the run is too old
+                raise
+            return found
+        return dict(doc)
+
+    def run_start(self, run_id: str) -> dict[str, Any] | None:
+        return self._doc(keys.run_start(run_id))
+
+    def finish_run(
+        self, run_id: str, doc: Mapping[str, Any], counts: Counts | None, now: datetime
+    ) -> bool:
+        """Record a run's result and, in the same transaction, add `counts` to the counters
+        (shard 0): a last step done twice finds the result there and adds nothing again.
+        False when a result was already recorded."""
+        ops: list[Any] = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": self._result_item(run_id, doc, now),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        ]
+        if counts is not None:
+            ops += self._count_ops(counts, shard=0)
+        try:
+            self._transact(ops, "the run's result was recorded meanwhile")
+        except ConditionFailed:
+            return False
+        return True
+
+    def note_run_result(self, run_id: str, doc: Mapping[str, Any], now: datetime) -> None:
+        """Replace a run's result with a later one (what passes after the pieces found)."""
+        self.client.put_item(TableName=self.table, Item=self._result_item(run_id, doc, now))
+
+    def run_result(self, run_id: str) -> dict[str, Any] | None:
+        return self._doc(keys.run_result(run_id))
+
+    def _result_item(self, run_id: str, doc: Mapping[str, Any], now: datetime) -> Item:
+        return {**keys.run_result(run_id), "doc": attr_s(json.dumps(doc)), **ttl(now + RUN_KEPT)}
+
+    def _doc(self, key: dict[str, Any]) -> dict[str, Any] | None:
+        item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+        if item is None:
+            return None
+        found: dict[str, Any] = json.loads(item["doc"]["S"])
+        return found
 
 
 def _state(item: dict[str, Any]) -> PieceState:
