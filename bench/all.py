@@ -1,6 +1,6 @@
 """Every benchmark in turn, then the targets they met and missed: what `make bench` runs.
 
-    .venv/bin/python bench/all.py            (twenty minutes or so; rewrites docs/benchmarks.md)
+    .venv/bin/python bench/all.py            (half an hour or so; rewrites docs/benchmarks.md)
     .venv/bin/python bench/all.py --quick    (a short trial of each; leaves the doc alone)
 
 Each benchmark is a script of its own, runnable alone, whose docstring says what it
@@ -30,6 +30,7 @@ from bench import (
     cost,
     doc,
     engine,
+    import_throughput,
     report_scaling,
     scale,
     sweep,
@@ -46,6 +47,7 @@ STEPS: tuple[tuple[str, Benchmark], ...] = (
     ("site build and package", build_and_package.main),
     ("address timing", address_timing.main),
     ("sweep reads", sweep.main),
+    ("import throughput", import_throughput.main),
 )
 
 
