@@ -3,9 +3,10 @@ people, worked out from the request counts measured here.
 
     python bench/scale.py        (after `make bench`; writes docs/scale.md)
 
-The inputs are the figures `bench/cost.py` and `bench/sweep.py` wrote into
-docs/benchmarks.md (read units, write units and requests of each action, the sweep's reads
-per person due), so this page moves when they do. The workload is the issue's: ten events
+The inputs are the figures `bench/cost.py`, `bench/sweep.py` and
+`bench/import_throughput.py` wrote into docs/benchmarks.md (read units, write units and
+requests of each action, the sweep's reads per person due, the rows a second an import
+wrote), so this page moves when they do. The workload is the issue's: ten events
 a person a month (sent in batches), 1% of people changing a permission a day, five
 marketers reading a report a minute each, and the daily sweep with 1% of people due.
 Prices are on-demand, us-east-1, as published when this was written (PRICES below).
@@ -72,6 +73,64 @@ def measured() -> dict[str, Action]:
 
 def _last(cell: str) -> float:
     return float(cell.split(" / ")[-1].replace(",", ""))
+
+
+# `befriend import`: a row is three requests in turn (suppression, address claim, the
+# person's transaction); --workers pieces run at once (4 by default, at most 64; past a
+# few dozen, every row's counter writes meet on the counter shards' partitions).
+IMPORT_CALLS = 3
+IMPORT_WORKERS = (4, 16)
+
+
+def import_rows_per_second() -> tuple[int, float] | None:
+    """The rows a second `bench/import_throughput.py` measured at its larger file (moto's
+    server in `befriend serve`), with that file's rows; None before it has run."""
+    text = BENCHMARKS.read_text(encoding="utf-8")
+    found = re.search(
+        r"import time per row at ([\d,]+) rows.*?\(([\d.]+) ms a row, ([\d,]+) rows/s", text
+    )
+    return (int(found[1].replace(",", "")), float(found[3].replace(",", ""))) if found else None
+
+
+def import_lines() -> list[str]:
+    """What importing a million and a hundred million contacts takes: as measured against
+    moto, and worked out for DynamoDB from the requests a row makes."""
+    per_row_ms = IMPORT_CALLS * CALL_MS + OWN_MS
+    few, many = IMPORT_WORKERS
+    aws = [
+        f"{count(rows)} rows take {hours(rows * per_row_ms / 1000 / few)} with "
+        f"`--workers {few}` and {hours(rows * per_row_ms / 1000 / many)} with `--workers {many}`"
+        for rows in (1_000_000, 100_000_000)
+    ]
+    measured = import_rows_per_second()
+    here = (
+        ""
+        if measured is None
+        else f"Measured here against moto's server (one request at a time, so no faster "
+        f"with more workers), `befriend import` wrote **{measured[1]:,.0f} rows a second** "
+        f"over a {measured[0]:,}-row file (docs/benchmarks.md, Import throughput): a "
+        f"million rows would take "
+        f"{hours(1_000_000 / measured[1])} there. "
+    )
+    return [
+        "- **Import** is streamed (its memory does not grow with the file) and resumable "
+        "(a crash goes on from its last finished piece, nobody counted twice). "
+        + here
+        + f"In AWS a row is {IMPORT_CALLS} requests in turn, about "
+        f"{per_row_ms:.1f} ms from a machine in the region, so a worker writes about "
+        f"{1000 / per_row_ms:.0f} rows a second and the workers add up (DynamoDB takes the "
+        f"pieces in parallel): {'; '.join(aws)}. Every row moves the report counters "
+        "in its transaction, so many more workers than that meet on the counter shards' "
+        "partitions: raise `BEFRIEND_COUNTER_SHARDS` with them.",
+    ]
+
+
+def hours(seconds: float) -> str:
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} minutes"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds / 86400:.1f} days"
 
 
 def sweep_items_per_due() -> float:
@@ -329,6 +388,7 @@ def main() -> int:
         "run in checkpointed pieces (a crash resumes), but they run where the operator "
         "starts them, not on the work queue yet: at 10 million people and more, run them "
         "from a machine in the region, and expect hours.",
+        *import_lines(),
         "",
         "Not modelled: sign-ups (their mails cost more in SES than in DynamoDB), the audience "
         "exports, and storage of the ledger as it grows beyond a few entries a person.",
