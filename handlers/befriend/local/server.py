@@ -35,6 +35,7 @@ from befriend.config import Settings
 from befriend.credentials.keys import Keys
 from befriend.jobs.fanout import LocalWorker
 from befriend.local.demo import seed
+from befriend.local.schedules import LocalSchedules
 from befriend.mailing.worker import Worker
 from befriend.store import Store
 from befriend.web.app import SECURITY_HEADERS, create_app, read_playbook
@@ -226,6 +227,7 @@ def serve(host: str, port: int, demo: int) -> None:
     signal.signal(signal.SIGTERM, _terminate)
     mail: Worker | None = None
     work: LocalWorker | None = None
+    schedules: LocalSchedules | None = None
     try:
         build_site(read_playbook(settings), settings.templates, site)
         api = create_app(settings, store)
@@ -234,6 +236,9 @@ def serve(host: str, port: int, demo: int) -> None:
         mail = local_worker(api.extensions["befriend"])
         # Pieces of long jobs (audience exports) are taken as the work function takes them.
         work = local_pieces(api.extensions["befriend"])
+        # The daily sweep and the event redrive, at the times their schedules give in AWS.
+        schedules = LocalSchedules(api.extensions["befriend"])
+        schedules.start()
         base = f"http://{host}:{port}"
         print(f"befriend is running at {base}/")
         print(f"  API health:      {base}/api/health")
@@ -254,6 +259,8 @@ def serve(host: str, port: int, demo: int) -> None:
             mail.stop()
         if work is not None:
             work.stop()
+        if schedules is not None:
+            schedules.stop()
         aws.stop()
         shutil.rmtree(site, ignore_errors=True)
     leave(status)

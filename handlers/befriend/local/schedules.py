@@ -1,0 +1,62 @@
+"""The scheduled jobs of `befriend serve`, at the times the template's schedules give them:
+the consent sweep at start and every day at 03:30 UTC, the redrive of held change events
+every 15 minutes. In AWS EventBridge invokes the scheduled function; here a thread does."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from datetime import datetime, time, timedelta
+
+from befriend.jobs import scheduled
+from befriend.web.services import Services
+
+log = logging.getLogger("befriend.local.schedules")
+SWEEP_AT = time(3, 30)  # infra/template.yaml: cron(30 3 * * ? *)
+REDRIVE_EVERY = timedelta(minutes=15)  # infra/template.yaml: rate(15 minutes)
+
+
+def next_sweep(after: datetime) -> datetime:
+    """The first daily sweep moment after `after` (a UTC moment)."""
+    today = datetime.combine(after.date(), SWEEP_AT, tzinfo=after.tzinfo)
+    return today if today > after else today + timedelta(days=1)
+
+
+class LocalSchedules:
+    """A thread that runs each job when it is due, on the app's clock."""
+
+    def __init__(self, services: Services, every: float = 5.0) -> None:
+        self._services, self._every = services, every
+        now = services.clock()
+        self.due = {"sweep": now, "redrive": now + REDRIVE_EVERY}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="befriend-schedules", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def run_due(self) -> list[str]:
+        """Run every job whose moment has come, and set its next; the jobs run."""
+        now = self._services.clock()
+        ran = []
+        for job, moment in self.due.items():
+            if moment > now:
+                continue
+            try:
+                figures = scheduled.run(job, self._services)
+                log.info(json.dumps({"job": job, **figures}))
+            except Exception:  # the server keeps going; the job runs again at its next time
+                log.exception("the local %s job failed", job)
+            self.due[job] = next_sweep(now) if job == "sweep" else now + REDRIVE_EVERY
+            ran.append(job)
+        return ran
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.run_due()
+            self._stop.wait(self._every)
