@@ -26,6 +26,7 @@ from befriend.core.errors import ConcurrentChange
 from befriend.core.playbook import Playbook
 from befriend.credentials.keys import Keys
 from befriend.credentials.pseudonyms import Pseudonyms
+from befriend.jobs import fanout
 from befriend.store import Store
 from befriend.web.openapi import document
 from tests.conftest import SECRET
@@ -187,6 +188,10 @@ def _visit_the_marketer_api(
     )
     api.call("POST", exports, path="/api/plays/nope/audience/exports", token=reader, expect=404)
     state = "/api/plays/{play_id}/audience/exports/{job_id}"
+    running = api.call("GET", state, path=started.headers["Location"], token=reader, expect=200)
+    assert running.get_json()["state"] == "running"
+    services = api.client.application.extensions["befriend"]
+    fanout.run_locally(services, services.work)  # the work function's part
     done = api.call("GET", state, path=started.headers["Location"], token=reader, expect=200)
     assert done.get_json()["state"] == "done" and done.get_json()["download"]
     missing = f"/api/plays/welcome-letter/audience/exports/{uuid.uuid4().hex}"

@@ -141,9 +141,10 @@ def _marketer_paths(pb: Playbook) -> dict[str, Any]:
                     "501": answer("Problem"),
                 },
                 parameters=[play_param],
-                note="The job reads every stage and shard of the play at once, reads each "
-                "candidate afresh as the pages do, and writes the file to S3. Where no job "
-                "runner is deployed it answers 501: read the pages instead.",
+                note="The job runs in pieces from the work queue: each stage and shard of "
+                "the play is read at once, each candidate afresh as the pages do, and the "
+                "file is written to S3. A deployment without a work queue answers 501: "
+                "read the pages instead.",
             )
         },
         "/api/plays/{play_id}/audience/exports/{job_id}": {
