@@ -3,6 +3,7 @@
 Items (keys `pk`/`sk`), one number attribute per counter (`people`, `sc|friend|core`, ...):
   COUNTS#<shard> / <family>#NOW           the family's gauges of now, summed over the shards
   COUNTS#<shard> / <family>#DAY#<date>    the family's flows of one day, summed likewise
+  COUNTS#DAYS / <family>#DAY#<date>       a closed day's flows, folded: one JSON string
   COUNTS#META / RULES                     the playbook rules the gauges were counted under
   COUNTS#META / SHARDS                    the most shards counters were ever written to
 
@@ -15,21 +16,44 @@ per family rather than one hot one: `BEFRIEND_COUNTER_SHARDS` of them (8 by defa
 Every gauge item also counts the writes that moved it (`WRITES`): two reads of the gauges
 that agree on it saw no write in between, which is what lets `reports check` recount the
 people while writes go on (`reports.recount`).
+
+Folding closed days. With few people a family's counters move on few days and shards;
+with many, every shard has an item every day, and a report's reads would grow with the
+people up to one item per shard and day. So a day no write should land on any more (one
+before yesterday: flows are dated by the writer's clock, and a write decided just before
+midnight may commit a little after it, on a clock a little off) is folded: its shard items
+are summed into ONE item (`COUNTS#DAYS`), the day's nonzero counters as one JSON string
+(boto3 and DynamoDB handle one string, however many counters it holds, much faster than a
+map of numbers), and the shard items are deleted in the same transaction, each on the
+condition that it is as it was read. A report then reads one Query of the fold partition
+and, from the shards, only what is left: the open days.
+
+Folding never loses or doubles a count, whatever the clocks:
+- every day item counts its writes (`~writes`) and carries a token made when it was
+  created (`~made`); the fold records each shard item it took by shard and token, with its
+  count of writes (`took`);
+- a write that lands on a folded day anyway makes a new shard item (a new token), which
+  readers add to the fold and the next fold takes in;
+- readers read the shards first and the folds second: a shard item that a fold committed
+  in between already took (same token, no more writes) is left out, so it is counted once.
+A fold that meets a concurrent write or fold is cancelled as a whole and tried again later.
 """
 
 from __future__ import annotations
 
+import json
 import random
+import secrets
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from datetime import date
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from befriend.core.counts import FAMILIES, Counts, family
 from befriend.store import keys
-from befriend.store.table import Item, Table, attr_n, attr_s
+from befriend.store.table import Item, Table, attr_n, attr_s, cancelled
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -40,8 +64,13 @@ DEFAULT_COUNTER_SHARDS = 8
 # A family's gauge items must fit one BatchGetItem (at most 100 keys).
 MAX_COUNTER_SHARDS = 100
 NOW = "NOW"
-WRITES = "~writes"  # how many writes moved a gauge item: not a counter
-KEYS = ("pk", "sk", WRITES)
+WRITES = "~writes"  # how many writes moved a gauge or day item: not a counter
+MADE = "~made"  # a day item's token, set when a write created it: not a counter
+KEYS = ("pk", "sk", WRITES, MADE)
+# Today and yesterday are open: writes may still land on them. Days before are folded.
+OPEN_DAYS = 2
+# A transaction holds at most 100 items: the fold's own and 99 shard items.
+FOLD_BATCH = 99
 _META = keys.key(*keys.COUNTS_META)
 _SHARDS = keys.key(*keys.COUNTER_SHARDS)
 
@@ -100,13 +129,17 @@ class Counters(Table):
         names = {f"#c{i}": name for i, name in enumerate(values)}
         numbers = {f":c{i}": {"N": str(v)} for i, v in enumerate(values.values())}
         adds = [f"#c{i} :c{i}" for i in range(len(values))]
-        if gauge:
-            names["#w"], numbers[":w"] = WRITES, attr_n(1)
-            adds.append("#w :w")
+        names["#w"], numbers[":w"] = WRITES, attr_n(1)
+        adds.append("#w :w")
+        expression = "ADD " + ", ".join(adds)
+        if not gauge:
+            # Tells a day item made after its day was folded from the one the fold took.
+            names["#m"], numbers[":m"] = MADE, attr_s(secrets.token_hex(6))
+            expression += " SET #m = if_not_exists(#m, :m)"
         return {
             "TableName": self.table,
             "Key": {"pk": attr_s(pk), "sk": attr_s(sk)},
-            "UpdateExpression": "ADD " + ", ".join(adds),
+            "UpdateExpression": expression,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": numbers,
         }
@@ -185,42 +218,159 @@ class Counters(Table):
         self, first: date, last: date, families: Iterable[str] | None = None
     ) -> dict[str, Counter[str]]:
         """The flows of each day from `first` to `last` (ISO date → counters), of every
-        family or of `families`; days with nothing are absent. One query per shard and
-        family."""
+        family or of `families`; days with nothing are absent. Per family, one Query per
+        shard (what is not folded yet: the open days), then one of the folded days. A
+        closed day found in the shards is folded on the way (see the module's doc)."""
         days: dict[str, Counter[str]] = {}
         for fam in _families(families):
-            for shard in range(self.read_shards()):
-                pages = self.client.get_paginator("query").paginate(
-                    TableName=self.table,
-                    KeyConditionExpression="pk = :pk AND sk BETWEEN :a AND :b",
-                    ExpressionAttributeValues={
-                        ":pk": attr_s(keys.counters(shard)),
-                        ":a": attr_s(_day_sk(fam, first)),
-                        ":b": attr_s(_day_sk(fam, last)),
-                    },
-                    ConsistentRead=True,
-                )
-                for page in pages:
-                    for item in page["Items"]:
-                        day = item["sk"]["S"].rsplit("#", 1)[1]
-                        days.setdefault(day, Counter()).update(_values(item))
+            for day, values in self._family_flows(fam, first, last).items():
+                days.setdefault(day, Counter()).update(values)
         return dict(sorted(days.items()))
 
-    def first_day(self, fam: str) -> date | None:
-        """The earliest day a flow of the family was counted on, or None before the first."""
-        found: list[str] = []
+    def _family_flows(self, fam: str, first: date, last: date) -> dict[str, Counter[str]]:
+        # The shards before the folds: a fold committed between the two reads took shard
+        # items already read, which `_taken` then leaves out.
+        left = self._shard_days(fam, first, last)
+        folded = self._folded(fam, first, last)
+        out = {day: Counter(_folded_values(item)) for day, item in folded.items()}
+        for day, items in left.items():
+            took = _took(folded.get(day))
+            for item in items:
+                if not _taken(item, took):
+                    out.setdefault(day, Counter()).update(_values(item))
+        if left:
+            # Closed by this reader's clock, and by the writers': some write has landed
+            # on a day past yesterday's of the day folded (a reader's clock set ahead, or
+            # a table written by a clock set back, folds nothing the writers still write).
+            newest = date.fromisoformat(max(left))
+            closed = _first_open(min(last, _today(), newest)).isoformat()
+            for day, items in left.items():
+                if day < closed:
+                    self._fold(fam, day, items, folded.get(day))
+        return {day: values for day, values in out.items() if values}
+
+    def _shard_days(self, fam: str, first: date, last: date) -> dict[str, list[Item]]:
+        """The family's day items left in the shards from `first` to `last`, by day."""
+        days: dict[str, list[Item]] = {}
         for shard in range(self.read_shards()):
+            for item in self._day_range(keys.counters(shard), fam, first, last):
+                days.setdefault(_day_of(item), []).append(item)
+        return days
+
+    def _folded(self, fam: str, first: date, last: date) -> dict[str, Item]:
+        """The family's folded days from `first` to `last`: one item each."""
+        return {
+            _day_of(item): item for item in self._day_range(keys.COUNTER_FOLDS, fam, first, last)
+        }
+
+    def _day_range(self, pk: str, fam: str, first: date, last: date) -> Iterator[Item]:
+        pages = self.client.get_paginator("query").paginate(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :a AND :b",
+            ExpressionAttributeValues={
+                ":pk": attr_s(pk),
+                ":a": attr_s(_day_sk(fam, first)),
+                ":b": attr_s(_day_sk(fam, last)),
+            },
+            ConsistentRead=True,
+        )
+        for page in pages:
+            yield from page["Items"]
+
+    # --- folding closed days ---
+
+    def fold_closed(self, today: date) -> int:
+        """Fold every closed day (before yesterday, by `today`) still in the shards, of
+        every family: the daily sweep's part, so reports seldom fold as they read. Returns
+        the days folded; a day a concurrent write or fold held up is left for next time."""
+        last = _first_open(today) - timedelta(days=1)
+        done = 0
+        for fam in FAMILIES:
+            left = self._shard_days(fam, date.min, last)
+            if not left:
+                continue
+            folded = self._folded(fam, date.fromisoformat(min(left)), last)
+            for day, items in sorted(left.items()):
+                done += self._fold(fam, day, items, folded.get(day))
+        return done
+
+    def _fold(self, fam: str, day: str, items: list[Item], fold: Item | None) -> bool:
+        """Sum the shard `items` of a closed day (as read, after the shards) into its fold
+        and delete them, in one transaction (a batch of them where there are more shards
+        than one takes): the fold on the condition that it is as read, each shard item
+        that it still has the writes and token read. False when cancelled: a write or
+        another fold came first, and the counts stay where they are, whole."""
+        took = _took(fold)
+        fresh = [item for item in items if not _taken(item, took)]
+        if not fresh:
+            return False
+        values = Counter(_folded_values(fold))
+        version = 0 if fold is None else int(fold["folds"]["N"])
+        for start in range(0, len(fresh), FOLD_BATCH):
+            batch = fresh[start : start + FOLD_BATCH]
+            for item in batch:
+                values.update(_values(item))
+                took[_tag(item)] = _writes(item)
+            ops: list[Any] = [{"Put": self._fold_put(fam, day, values, took, version)}]
+            ops += [{"Delete": self._fold_delete(item)} for item in batch]
+            try:
+                self.client.transact_write_items(TransactItems=ops)
+            except ClientError as exc:
+                if not cancelled(exc):
+                    raise
+                return False
+            version += 1
+        return True
+
+    def _fold_put(
+        self, fam: str, day: str, values: Counter[str], took: dict[str, int], version: int
+    ) -> dict[str, Any]:
+        put: dict[str, Any] = {
+            "TableName": self.table,
+            "Item": {
+                **keys.key(keys.COUNTER_FOLDS, _day_sk(fam, day)),
+                "flows": attr_s(_encode({k: v for k, v in values.items() if v})),
+                "took": attr_s(_encode(took)),
+                "folds": attr_n(version + 1),
+            },
+        }
+        if version:
+            put["ConditionExpression"] = "folds = :v"
+            put["ExpressionAttributeValues"] = {":v": attr_n(version)}
+        else:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        return put
+
+    def _fold_delete(self, item: Item) -> dict[str, Any]:
+        delete: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": {"pk": item["pk"], "sk": item["sk"]},
+            "ExpressionAttributeNames": {"#w": WRITES, "#m": MADE},
+        }
+        if WRITES in item and MADE in item:
+            delete["ConditionExpression"] = "#w = :w AND #m = :m"
+            delete["ExpressionAttributeValues"] = {":w": item[WRITES], ":m": item[MADE]}
+        else:  # written before day items counted their writes: no write since
+            delete["ConditionExpression"] = "attribute_not_exists(#w) AND attribute_not_exists(#m)"
+        return delete
+
+    def first_day(self, fam: str) -> date | None:
+        """The earliest day a flow of the family was counted on, or None before the first:
+        the first folded day or the first left in a shard, whichever is earlier."""
+        found: list[str] = []
+        for pk in (keys.COUNTER_FOLDS, *map(keys.counters, range(self.read_shards()))):
             page = self.client.query(
                 TableName=self.table,
                 KeyConditionExpression="pk = :pk AND begins_with(sk, :day)",
                 ExpressionAttributeValues={
-                    ":pk": attr_s(keys.counters(shard)),
+                    ":pk": attr_s(pk),
                     ":day": attr_s(f"{fam}#DAY#"),
                 },
                 ProjectionExpression="sk",
                 Limit=1,
+                ConsistentRead=True,
             )
-            found += [item["sk"]["S"].rsplit("#", 1)[1] for item in page["Items"]]
+            found += [_day_of(item) for item in page["Items"]]
         return date.fromisoformat(min(found)) if found else None
 
     def counted_with(self) -> str | None:
@@ -269,3 +419,51 @@ def _families(families: Iterable[str] | None) -> list[str]:
 
 def _values(item: Item) -> dict[str, int]:
     return {k: int(v["N"]) for k, v in item.items() if k not in KEYS}
+
+
+def _day_of(item: Item) -> str:
+    return str(item["sk"]["S"]).rsplit("#", 1)[1]
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _first_open(today: date) -> date:
+    """The first day writes may still land on: yesterday."""
+    return today - timedelta(days=OPEN_DAYS - 1)
+
+
+def _encode(values: Mapping[str, int]) -> str:
+    return json.dumps(dict(sorted(values.items())), separators=(",", ":"))
+
+
+def _folded_values(fold: Item | None) -> dict[str, int]:
+    if fold is None:
+        return {}
+    decoded: dict[str, int] = json.loads(fold["flows"]["S"])
+    return decoded
+
+
+def _took(fold: Item | None) -> dict[str, int]:
+    """The shard items a fold took in: `<shard>:<token>` → their count of writes then."""
+    if fold is None:
+        return {}
+    decoded: dict[str, int] = json.loads(fold["took"]["S"])
+    return decoded
+
+
+def _tag(item: Item) -> str:
+    """A shard day item's shard and token (empty for one written before tokens)."""
+    token = str(item[MADE]["S"]) if MADE in item else ""
+    return f"{item['pk']['S'].removeprefix('COUNTS#')}:{token}"
+
+
+def _writes(item: Item) -> int:
+    return int(item[WRITES]["N"]) if WRITES in item else 0
+
+
+def _taken(item: Item, took: Mapping[str, int]) -> bool:
+    """True when a fold already holds this shard item as it was read: same shard and
+    token, no write since."""
+    return took.get(_tag(item), -1) >= _writes(item)

@@ -28,6 +28,7 @@ SHAPES = {
     "API key": ("KEYS", "<sha256 of the key>"),
     "report gauges": ("COUNTS#<0-7>", "<family>#NOW"),
     "report flows of a day": ("COUNTS#<0-7>", "<family>#DAY#<date>"),
+    "report flows of a closed day, folded": ("COUNTS#DAYS", "<family>#DAY#<date>"),
     "counting rules": ("COUNTS#META", "RULES"),
     "counter shards": ("COUNTS#META", "SHARDS"),
     "held change events": ("OUTBOX#<0-7>", "<when>#<id>"),
@@ -45,6 +46,7 @@ STAGE = "STAGE#"
 API_KEYS = "KEYS"
 COUNTS_META = ("COUNTS#META", "RULES")
 COUNTER_SHARDS = ("COUNTS#META", "SHARDS")
+COUNTER_FOLDS = "COUNTS#DAYS"
 
 
 def key(pk: str, sk: str) -> dict[str, Any]:
