@@ -27,7 +27,7 @@ from befriend.config import Settings
 from befriend.core import changes
 from befriend.core.changes import Context, settle
 from befriend.core.commands import PermissionChange
-from befriend.core.counts import change_counts
+from befriend.core.counts import Counts, change_counts
 from befriend.core.errors import ConcurrentChange
 from befriend.core.person import Evidence
 from befriend.core.playbook import Playbook, Reports
@@ -213,6 +213,17 @@ def test_counters_agree_with_a_recount_whatever_happens(
             scores decay: the sweep records what must be recorded."""
             self.clock.advance(days=days)
             sweep_lapses(self.store, playbook, self.clock())
+            self.store.fold_closed(self.clock().date())  # as the scheduled sweep does
+
+        @rule(back=st.integers(min_value=2, max_value=30), shard=st.integers(0, 7))
+        def late_write(self, back: int, shard: int) -> None:
+            """A writer whose clock is days behind lands on a day already folded; a change
+            it undoes today keeps every stage's total, so a count lost or doubled shows."""
+            stage = playbook.stages[0].id
+            late = (self.clock() - timedelta(days=back)).date().isoformat()
+            self.store.add_counts(Counts(days={late: {f"net|{stage}": 1}}), shard=shard)
+            today = self.clock().date().isoformat()
+            self.store.add_counts(Counts(days={today: {f"net|{stage}": -1}}), shard=shard)
 
         @rule(person_id=people, pair=st.sampled_from(pairs))
         def stale_writer(self, person_id: str, pair: tuple[str, str]) -> None:
