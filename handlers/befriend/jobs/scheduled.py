@@ -1,10 +1,14 @@
-"""A deployment's scheduled work: the daily consent sweep, and putting held change events
-on the bus again. EventBridge schedules (infra/template.yaml) invoke
-`befriend.lambda_app.scheduled` with `{"befriend": "<job>"}`; `befriend consent sweep` and
-`befriend events redrive` do the same work by hand. With a work queue (AWS), the sweep fans
-out over it (`fanout`) instead of running in one go."""
+"""A deployment's scheduled work: the daily consent sweep (which also folds the report
+counters' closed days), and putting held change events on the bus again. EventBridge
+schedules (infra/template.yaml) invoke `befriend.lambda_app.scheduled` with
+`{"befriend": "<job>"}`; `befriend consent sweep` and `befriend events redrive` do the same
+work by hand. With a work queue (AWS), the sweep fans out over it (`fanout`) instead of
+running in one go."""
 
 from __future__ import annotations
+
+import json
+import logging
 
 from befriend.jobs.fanout import start_sweep
 from befriend.jobs.sweeps import sweep_lapses
@@ -13,6 +17,7 @@ from befriend.store.table import DUE_SHARDS
 from befriend.web.services import Services
 
 JOBS = ("sweep", "redrive")
+log = logging.getLogger(__name__)
 
 
 class UnknownJob(ValueError):
@@ -25,8 +30,10 @@ def run(job: str, services: Services) -> dict[str, int]:
         # In AWS: a piece per shard on the work queue, each within one Lambda run.
         queue = MailQueue(services.settings.work_queue, region=services.settings.region)
         start_sweep(queue, services.clock())
+        _fold(services)
         return {"pieces": DUE_SHARDS}
     if job == "sweep":
+        _fold(services)
         report = sweep_lapses(
             services.store, services.playbook, services.clock(), notifier=services.notifier
         )
@@ -40,3 +47,10 @@ def run(job: str, services: Services) -> dict[str, int]:
         done = services.notifier.redrive(services.store)
         return {"sent": done.sent, "left": done.left}
     raise UnknownJob(f"no scheduled job {job!r}; the jobs are {', '.join(JOBS)}")
+
+
+def _fold(services: Services) -> None:
+    """Fold the report counters' days that closed (`store.counters`), so reports read one
+    item a day and seldom fold as they read; logged on a line of its own, as a job."""
+    days = services.store.fold_closed(services.clock().date())
+    log.info(json.dumps({"job": "fold", "folded": days}))
