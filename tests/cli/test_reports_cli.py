@@ -317,3 +317,72 @@ def drawing(svg: str) -> Callable[[Report, Section], str]:
 def _cells(line: str) -> list[str]:
     """A table line split into its cells (cells are two or more spaces apart)."""
     return re.split(r"\s{2,}", line.strip())
+
+
+def run_id_of(output: str) -> str:
+    first = output.splitlines()[0]
+    assert first.startswith("run: "), output
+    return first.split()[1]
+
+
+def test_a_check_cut_off_is_resumed_by_its_run_id_and_counts_no_one_twice(
+    seeded: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from befriend.jobs import recount_job
+
+    monkeypatch.setattr(recount_job, "PAGE", 2)  # several steps a piece
+    steps = 0
+    real = recount_job.RECOUNT.step
+
+    def failing_once(*args: Any) -> Any:
+        nonlocal steps
+        steps += 1
+        if steps == 4:
+            raise ConnectionError("the network went away")
+        return real(*args)
+
+    monkeypatch.setattr(recount_job.RECOUNT, "step", failing_once)
+    stopped = invoke(seeded, "reports", "check", "--workers", "1")
+    assert isinstance(stopped.exception, ConnectionError)
+    run_id = run_id_of(stopped.stdout)
+
+    resumed = invoke(seeded, "reports", "check", "--resume", run_id)
+    assert resumed.exit_code == 0, resumed.output
+    assert resumed.stdout.splitlines()[0] == f"run: {run_id} (resumed)"
+    assert f"people counted: {PEOPLE} (1 pass(es))" in resumed.stdout
+    assert resumed.stdout.rstrip().endswith("ok: every counter agrees with a recount of the people")
+
+    shown = invoke(seeded, "reports", "check", "--resume", run_id)  # finished: shown again
+    assert shown.stdout == resumed.stdout
+
+
+def test_a_run_is_resumed_only_by_its_own_command(seeded: Store) -> None:
+    checked = invoke(seeded, "reports", "check", "--segments", "3")
+    assert checked.exit_code == 0, checked.output
+    run_id = run_id_of(checked.stdout)
+    wrong = invoke(seeded, "reports", "rebuild", "--resume", run_id)
+    assert wrong.exit_code == 2, wrong.output
+    assert f"`befriend reports check --resume {run_id}`" in wrong.stderr
+
+    bad = invoke(seeded, "reports", "check", "--resume", "RUN#1 or everything")
+    assert bad.exit_code == 2, bad.output
+    assert "a run id is letters, digits" in bad.stderr
+
+
+def test_a_rebuild_resumed_after_it_finished_corrects_nothing_again(seeded: Store) -> None:
+    seeded.client.update_item(
+        TableName=seeded.table,
+        Key={"pk": {"S": "COUNTS#2"}, "sk": {"S": "perm#NOW"}},
+        UpdateExpression="ADD #c :n",
+        ExpressionAttributeNames={"#c": "people"},
+        ExpressionAttributeValues={":n": {"N": "3"}},
+    )
+    rebuilt = invoke(seeded, "reports", "rebuild")
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "1 corrected" in rebuilt.stdout
+    gauges = seeded.gauges()
+    again = invoke(seeded, "reports", "rebuild", "--resume", run_id_of(rebuilt.stdout))
+    assert again.exit_code == 0, again.output
+    assert "1 corrected" in again.stdout  # what the run did, shown again
+    assert seeded.gauges() == gauges
+    assert invoke(seeded, "reports", "check").exit_code == 0

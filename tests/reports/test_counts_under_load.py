@@ -1,12 +1,13 @@
 """`reports check` and `rebuild` while people keep changing: sign-ups, permission changes
-and events written between the pages of the recount, and from another thread, are never
-reported as differences, and a rebuild racing with them loses none of them."""
+and events written between the pages of the recount, between the steps of its fanned-out
+pieces, and from another thread, are never reported as differences, and a rebuild racing
+with them loses none of them."""
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,8 +18,12 @@ from befriend.core.counts import family
 from befriend.core.counts import recount as recount_people
 from befriend.core.playbook import Playbook
 from befriend.credentials.keys import Keys
+from befriend.jobs import fanout, recount_job
+from befriend.mailing.pieces import new_run
 from befriend.reports import recount
+from befriend.reports.recount import CheckResult, RebuildResult
 from befriend.store import Store
+from befriend.web.services import Services
 from tests.conftest import SignUp, Visitor, bearer
 
 
@@ -71,12 +76,27 @@ def busy(client: Any, sign_up: SignUp, store: Store, clock: SettableClock) -> Bu
     return Busy(client, sign_up, people, store, clock)
 
 
-def writing(busy: Busy, times: int) -> Callable[[int], None]:
-    """A progress callback that writes `times` changes at each page of the recount."""
+@pytest.fixture
+def narrowed() -> Iterator[None]:
+    """Stock moto backs up the whole table before each transaction with a deep copy, which
+    fails when another thread adds an item meanwhile ("dictionary changed size during
+    iteration"): a fault of moto's, not of the code under test. The narrowed backup that
+    `befriend serve` runs with copies only the transaction's own items."""
+    from befriend.local.moto_patches import narrow_transaction_backup
+
+    undo = narrow_transaction_backup()
+    yield
+    undo()
+
+
+def writing(busy: Busy, times: int, most: int = 30) -> Callable[[int], None]:
+    """A progress callback that writes `times` changes at each page of the recount, `most`
+    in all (a third are sign-ups, which the client rate limits to 20 an hour)."""
 
     def progress(n: int) -> None:
         for _ in range(times):
-            busy(n)
+            if busy.done < most:
+                busy(n)
 
     return progress
 
@@ -119,7 +139,7 @@ def test_a_rebuild_racing_with_writes_loses_none_of_them(
 
 
 def test_a_check_and_a_rebuild_beside_a_writing_thread(
-    store: Store, playbook: Playbook, busy: Busy
+    store: Store, playbook: Playbook, busy: Busy, narrowed: None
 ) -> None:
     """Writes from another thread, at whatever moments they land: the check reports no
     difference they caused (it may find the table too busy to settle, never a false
@@ -144,6 +164,90 @@ def test_a_check_and_a_rebuild_beside_a_writing_thread(
         stop.set()
         worker.join()
     assert failures == []
+    assert all(d.counter == "perm|email|newsletter|granted" for d in checked.gauges)
+    assert checked.series == []
+    if "perm" not in rebuilt.unsettled:
+        assert kept(store) == fresh_recount(store, playbook)
+    repair(store, playbook)
+    assert kept(store) == fresh_recount(store, playbook)
+
+
+@pytest.fixture
+def services(app: Any) -> Services:
+    found: Services = app.extensions["befriend"]
+    return found
+
+
+def fanned_out(
+    services: Services, mode: str, progress: Callable[[int], None]
+) -> tuple[CheckResult | RebuildResult, CheckResult | RebuildResult]:
+    """A recount as `befriend reports check`/`rebuild` runs it: the pieces (a step per
+    page of each of three segments, `progress` after each), then the passes in process
+    for the families that writes moved; what the pieces found, and the whole result."""
+    run = new_run(recount_job.KIND, datetime.now(UTC), recount_job.about(mode, 3))
+    fanout.run_here(
+        services, run, workers=1, progress=lambda tally: progress(recount_job.figures(tally))
+    )
+    pieces = recount_job.result(services.store, run.id)
+    assert pieces is not None
+    whole = recount_job.complete(
+        services.store, services.playbook, run, datetime.now(UTC), lambda _: None
+    )
+    assert recount_job.result(services.store, run.id) == whole  # kept for --resume to show
+    return pieces, whole
+
+
+def test_writes_between_the_steps_of_the_pieces_are_not_differences(
+    services: Services, busy: Busy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(recount_job, "PAGE", 4)
+    pieces, whole = fanned_out(services, "check", writing(busy, 2))
+    assert busy.done > 0
+    assert isinstance(pieces, CheckResult) and isinstance(whole, CheckResult)
+    # The pieces compare only what no write moved, and the writes moved something.
+    assert pieces.gauges == [] and pieces.series == [] and pieces.unsettled != []
+    assert whole.ok and whole.passes >= 2
+    assert whole.people == len(busy.people)
+
+
+def test_a_fanned_out_rebuild_racing_with_writes_loses_none_of_them(
+    store: Store, playbook: Playbook, services: Services, busy: Busy
+) -> None:
+    tamper(store, "perm|email|newsletter|granted", 7)
+    tamper(store, "people", -2)
+    _, whole = fanned_out(services, "rebuild", writing(busy, 1))
+    assert busy.done > 0
+    assert isinstance(whole, RebuildResult) and whole.unsettled == []
+    assert {d.counter for d in whole.corrected} == {"perm|email|newsletter|granted", "people"}
+    busy()  # and one more change after it, counted as ever
+    assert kept(store) == fresh_recount(store, playbook)
+    assert recount.check(store, playbook, datetime.now(UTC), lambda _: None).ok
+
+
+def test_a_fanned_out_check_and_rebuild_beside_a_writing_thread(
+    store: Store, playbook: Playbook, services: Services, busy: Busy, narrowed: None
+) -> None:
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            while not stop.is_set() and busy.done < 30:
+                busy()
+        except BaseException as exc:  # surfaced below, not lost in the thread
+            failures.append(exc)
+
+    tamper(store, "perm|email|newsletter|granted", 3)
+    worker = threading.Thread(target=write)
+    worker.start()
+    try:
+        _, checked = fanned_out(services, "check", lambda _: None)
+        _, rebuilt = fanned_out(services, "rebuild", lambda _: None)
+    finally:
+        stop.set()
+        worker.join()
+    assert failures == []
+    assert isinstance(checked, CheckResult) and isinstance(rebuilt, RebuildResult)
     assert all(d.counter == "perm|email|newsletter|granted" for d in checked.gauges)
     assert checked.series == []
     if "perm" not in rebuilt.unsettled:

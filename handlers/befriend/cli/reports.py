@@ -283,7 +283,9 @@ def _recount(
     click.echo(f"run: {run.id}" + (" (resumed)" if resumed else ""))
     services = _services(store, pb, region)
     with people_bar() as bar:
-        fanout.run_here(services, run, workers, lambda tally: bar.update(tally.get("people", 0)))
+        fanout.run_here(
+            services, run, workers, lambda tally: bar.update(recount_job.figures(tally))
+        )
         return recount_job.complete(store, pb, run, datetime.now(UTC), bar.update)
 
 
