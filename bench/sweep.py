@@ -39,7 +39,7 @@ import random
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,6 +50,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "handlers")]
 from bench import (  # noqa: E402
     doc,
     offline,  # noqa: F401  (before any boto3 client)
+    seeding,
 )
 from moto import mock_aws  # noqa: E402
 
@@ -68,7 +69,6 @@ QUICK_SIZES = (1_000, 5_000)
 SHARE_DUE = 0.01  # due at the second sweep
 FIXED_DUE = 100  # due at the first sweep, at every size
 QUICK_FIXED_DUE = 10
-BATCH = 25  # BatchWriteItem's limit
 PAIR = ("email", "offers")
 DAY = timedelta(days=1)
 READS = ("Query", "BatchGetItem", "GetItem")
@@ -142,23 +142,20 @@ def fill(store: Store, pb: Playbook, people: int, fixed: int, first: datetime) -
     second = first + lapse
     due_second = round(people * SHARE_DUE)
     rnd = random.Random(people)
-    batch: list[dict[str, Any]] = []
-    for n in range(people):
-        if n < fixed:  # asked in the ten days before the first sweep
-            asked_at = first - rnd.uniform(0, 10) * DAY
-        elif n < due_second:  # asked between the two sweeps
-            asked_at = first + rnd.uniform(1, lapse.days - 1) * DAY
-        else:  # asked after the second sweep
-            asked_at = second + rnd.uniform(1, 300) * DAY
-        granted = asked_at - ask
-        someone = person(n, pb, granted)
-        item = store._profile(someone, next_due(someone, pb, granted))
-        batch.append({"PutRequest": {"Item": item}})
-        if len(batch) == BATCH or n == people - 1:
-            request: Any = {store.table: batch}
-            while request:
-                request = store.client.batch_write_item(RequestItems=request)["UnprocessedItems"]
-            batch = []
+
+    def profiles() -> Iterator[dict[str, Any]]:
+        for n in range(people):
+            if n < fixed:  # asked in the ten days before the first sweep
+                asked_at = first - rnd.uniform(0, 10) * DAY
+            elif n < due_second:  # asked between the two sweeps
+                asked_at = first + rnd.uniform(1, lapse.days - 1) * DAY
+            else:  # asked after the second sweep
+                asked_at = second + rnd.uniform(1, 300) * DAY
+            granted = asked_at - ask
+            someone = person(n, pb, granted)
+            yield store._profile(someone, next_due(someone, pb, granted))
+
+    seeding.put_items(store, profiles())
     return fixed, due_second
 
 
