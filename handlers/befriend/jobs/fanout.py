@@ -27,7 +27,6 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from befriend.clock import Every
 from befriend.mailing.pieces import Run, begin_phase, new_run, piece_message, run_of
 from befriend.mailing.queue import MailQueue
 from befriend.web.services import Services
@@ -246,33 +246,20 @@ def run_here(
     return run_figures(services, run.id)
 
 
-class LocalWorker:
+class LocalWorker(Every):
     """The work queue's function in `befriend serve`: a thread that takes its pieces."""
 
     def __init__(self, services: Services, queue: MailQueue, every: float = 0.5) -> None:
-        self._services, self._queue, self._every = services, queue, every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="befriend-work", daemon=True)
+        super().__init__("befriend-work", every, self._take)
+        self._services, self._queue = services, queue
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                for received in self._queue.receive(hide_for=300):
-                    if self._stop.is_set():
-                        return
-                    work_piece(received.job, self._services, self._queue, self._time_left)
-                    self._queue.delete(received)
-            except Exception:  # the server keeps going; the piece is taken up again later
-                log.exception("a local piece failed; it is tried again from its checkpoint")
-            self._stop.wait(self._every)
+    def _take(self) -> None:
+        for received in self._queue.receive(hide_for=300):
+            if self.stopping.is_set():
+                return
+            work_piece(received.job, self._services, self._queue, self._time_left)
+            self._queue.delete(received)
 
     def _time_left(self) -> float:
         # Stopping hands each piece on at its next checkpoint, as a Lambda run that ends.
-        return 0.0 if self._stop.is_set() else 900.0
+        return 0.0 if self.stopping.is_set() else 900.0

@@ -14,7 +14,7 @@ import hashlib
 import io
 import json
 import threading
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,7 +33,7 @@ from befriend.core.imports import (
 from befriend.core.person import Person, iso, permission_cell
 from befriend.core.playbook import Playbook
 from befriend.credentials.pseudonyms import Pseudonyms, email_key
-from befriend.reports.spreadsheet import Value, cell
+from befriend.reports.spreadsheet import Value, csv_lines
 from befriend.store import Store
 from befriend.writer.apply import Writer
 
@@ -408,22 +408,13 @@ def export_chunks(
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
     if fmt == "csv":
-        yield _csv_lines([csv_header(playbook)])
+        yield csv_lines([csv_header(playbook)])
     for page in pages:
         people = [p for p in page if p.status == "active"]
         if fmt == "csv":
-            yield _csv_lines(csv_row(p, playbook) for p in people)
+            yield csv_lines(csv_row(p, playbook) for p in people)
         else:
             yield "".join(
                 json.dumps(json_record(p, playbook), ensure_ascii=False) + "\n" for p in people
             )
         progress(len(people))
-
-
-def _csv_lines(rows: Iterable[Sequence[Value]]) -> str:
-    """Rows as CSV lines, every cell made safe to open in a spreadsheet."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    for row in rows:
-        writer.writerow([cell(v) for v in row])
-    return out.getvalue()

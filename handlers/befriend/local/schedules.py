@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from datetime import datetime, time, timedelta
 
+from befriend.clock import Every
 from befriend.jobs import scheduled
 from befriend.web.services import Services
 
@@ -23,22 +23,14 @@ def next_sweep(after: datetime) -> datetime:
     return today if today > after else today + timedelta(days=1)
 
 
-class LocalSchedules:
+class LocalSchedules(Every):
     """A thread that runs each job when it is due, on the app's clock."""
 
     def __init__(self, services: Services, every: float = 5.0) -> None:
-        self._services, self._every = services, every
+        super().__init__("befriend-schedules", every, self.run_due)
+        self._services = services
         now = services.clock()
         self.due = {"sweep": now, "redrive": now + REDRIVE_EVERY}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="befriend-schedules", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
 
     def run_due(self) -> list[str]:
         """Run every job whose moment has come, and set its next; the jobs run."""
@@ -55,8 +47,3 @@ class LocalSchedules:
             self.due[job] = next_sweep(now) if job == "sweep" else now + REDRIVE_EVERY
             ran.append(job)
         return ran
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.run_due()
-            self._stop.wait(self._every)

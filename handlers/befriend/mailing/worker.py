@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Iterable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from befriend.clock import Every
 from befriend.core.errors import ConcurrentChange, Unavailable
 from befriend.mailing.jobs import MailFailed, MailWork
 from befriend.mailing.queue import MailQueue
@@ -68,25 +68,8 @@ def drain(work: MailWork, queue: MailQueue, *, hide_for: int = 5) -> int:
                 return done  # all of them failed: they come back after `hide_for`
 
 
-class Worker:
+class Worker(Every):
     """The local worker of `befriend serve`: drains the queue every `every` seconds."""
 
     def __init__(self, work: MailWork, queue: MailQueue, every: float = 0.2) -> None:
-        self._work, self._queue, self._every = work, queue, every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="befriend-mail", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                drain(self._work, self._queue)
-            except Exception:  # the local server keeps working; the job is tried again
-                log.exception("the local mail worker failed; trying again")
-            self._stop.wait(self._every)
+        super().__init__("befriend-mail", every, lambda: drain(work, queue))
