@@ -48,8 +48,9 @@ screenshots: $(STAMP) browser-deps
 	BEFRIEND_README_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/browser/test_readme_screenshots.py
 
 # Every benchmark in bench/ (cold start, cost per action, warm overhead, engine, report
-# scaling, site build and package size, sign-up and link timing by address class); each
-# rewrites its section of docs/benchmarks.md.
+# scaling, sweep reads, import throughput, site build and package size, sign-up and link
+# timing by address class); each rewrites its section of docs/benchmarks.md, and the last
+# writes docs/scale.md from their figures.
 bench: $(STAMP)
 	$(BIN)/python bench/all.py
 

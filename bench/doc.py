@@ -29,6 +29,7 @@ ORDER = (
     "Engine",
     "Report scaling",
     "Sweep reads",
+    "Import throughput",
     "Site build and package",
     "Sign-up and link timing by address class",
     "Load",

@@ -4,7 +4,6 @@ from its checkpoint when its time runs short or it fails, and doing nothing twic
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 import pytest
@@ -17,18 +16,7 @@ from befriend.mailing.queue import MailQueue
 from befriend.store import Store
 from befriend.store.table import DUE_SHARDS
 from befriend.web.services import Services
-from tests.conftest import REGION, SignUp, sqs_event
-
-
-@pytest.fixture
-def work(aws: None) -> MailQueue:
-    return MailQueue(name=f"befriend-work-{uuid.uuid4().hex[:8]}", region=REGION)
-
-
-@pytest.fixture
-def services(app: Any) -> Services:
-    found: Services = app.extensions["befriend"]
-    return found
+from tests.conftest import SignUp, sqs_event
 
 
 def lapsing(sign_up: SignUp, n: int) -> list[str]:

@@ -4,7 +4,6 @@ and the pieces taken from the work queue find what they find in process."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,21 +19,10 @@ from befriend.reports import recount
 from befriend.reports.recount import CheckResult, RebuildResult
 from befriend.store import Store
 from befriend.web.services import Services
-from tests.conftest import REGION, SignUp
+from tests.conftest import SignUp
 
 PEOPLE = 7
 TAMPERED = "perm|email|newsletter|granted"
-
-
-@pytest.fixture
-def work(aws: None) -> MailQueue:
-    return MailQueue(name=f"befriend-work-{uuid.uuid4().hex[:8]}", region=REGION)
-
-
-@pytest.fixture
-def services(app: Any) -> Services:
-    found: Services = app.extensions["befriend"]
-    return found
 
 
 @pytest.fixture
