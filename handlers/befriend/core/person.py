@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from befriend.core.contact_points import ContactPoints, PostalAddress
 from befriend.core.playbook import Playbook, QuietHours
 
 Status = Literal["pending", "active", "erasing"]
@@ -124,6 +125,7 @@ class Person:
     confirmed_request: str | None = None
     revision: int = 0  # bumped by the store on every write; its optimistic lock
     relationship: Relationship = field(default_factory=Relationship)
+    contact_points: ContactPoints = field(default_factory=ContactPoints)
 
     def state(self, pair: Pair) -> State:
         found = self.permissions.get(pair)
@@ -161,6 +163,7 @@ def describe(person: Person, playbook: Playbook) -> dict[str, Any]:
         **identity(person),
         "permissions": [permission_cell(person, pair) for pair in playbook.grid()],
         "interests": [t for t in playbook.topics if t in person.interests],
+        "contacts": contacts(person, playbook),
         "settings": {
             "time_zone": prefs.time_zone,
             "quiet_hours": {
@@ -175,6 +178,45 @@ def describe(person: Person, playbook: Playbook) -> dict[str, Any]:
                 if channel.kind == "social"
             },
         },
+    }
+
+
+def contacts(person: Person, playbook: Playbook) -> dict[str, Any]:
+    """Where we reach the person ("Where we reach you"): the address their page is for,
+    their number (verified or not) and postal address, and their social handles; each with
+    since when."""
+    points = person.contact_points
+    phone = points.phone
+    return {
+        "email": {
+            "address": person.email,
+            "since": iso(points.email_since or person.confirmed_at or person.created_at),
+        },
+        "phone": None
+        if phone is None
+        else {
+            "number": phone.number,
+            "since": iso(phone.since),
+            "verified": phone.verified_at is not None,
+            "verified_at": iso(phone.verified_at),
+        },
+        "postal": None if points.postal is None else postal_json(points.postal),
+        "handles": {
+            cid: person.preferences.handles.get(cid)
+            for cid, channel in playbook.channels.items()
+            if channel.kind == "social"
+        },
+    }
+
+
+def postal_json(postal: PostalAddress) -> dict[str, Any]:
+    return {
+        "lines": list(postal.lines),
+        "postcode": postal.postcode,
+        "city": postal.city,
+        "region": postal.region,
+        "country": postal.country,
+        "since": iso(postal.since),
     }
 
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from befriend.core.contact_points import ContactPoints, Phone, PostalAddress
 from befriend.core.person import (
     Evidence,
     Permission,
@@ -17,6 +18,7 @@ from befriend.core.person import (
     identity,
     iso,
     parse_iso,
+    postal_json,
 )
 from befriend.core.playbook import QuietHours, parse_quiet_hours
 
@@ -50,6 +52,7 @@ def person_to_record(person: Person) -> dict[str, Any]:
         "expires_at": iso(person.expires_at),
         "confirmed_request": person.confirmed_request,
         "relationship": _relationship_to_record(person.relationship),
+        "contact_points": contact_points_to_record(person.contact_points),
     }
 
 
@@ -84,6 +87,45 @@ def person_from_record(rec: Mapping[str, Any]) -> Person:
         expires_at=_when(rec.get("expires_at")),
         confirmed_request=rec.get("confirmed_request"),
         relationship=_relationship_from_record(rec.get("relationship") or {}),
+        contact_points=contact_points_from_record(rec.get("contact_points")),
+    )
+
+
+def contact_points_to_record(points: ContactPoints) -> dict[str, Any]:
+    return {
+        "email_since": iso(points.email_since),
+        "phone": None
+        if points.phone is None
+        else {
+            "number": points.phone.number,
+            "since": iso(points.phone.since),
+            "verified_at": iso(points.phone.verified_at),
+        },
+        "postal": None if points.postal is None else postal_json(points.postal),
+    }
+
+
+def contact_points_from_record(rec: Mapping[str, Any] | None) -> ContactPoints:
+    if not rec:
+        return ContactPoints()
+    phone, postal = rec.get("phone"), rec.get("postal")
+    return ContactPoints(
+        email_since=_when(rec.get("email_since")),
+        phone=None
+        if not phone
+        else Phone(
+            str(phone["number"]), parse_iso(phone["since"]), _when(phone.get("verified_at"))
+        ),
+        postal=None
+        if not postal
+        else PostalAddress(
+            tuple(str(line) for line in postal["lines"]),
+            str(postal["postcode"]),
+            str(postal["city"]),
+            str(postal["region"]),
+            str(postal["country"]),
+            parse_iso(postal["since"]),
+        ),
     )
 
 

@@ -157,6 +157,36 @@ class Settings(Answer):
     handles: Annotated[dict[str, str | None], keys("handles", every=True)]
 
 
+class EmailContact(Answer):
+    address: Email
+    since: Stamp
+
+
+class PhoneContact(Answer):
+    number: Annotated[str, Meta(pattern=r"^\+[1-9][0-9]{1,14}$", description="E.164")]
+    since: Stamp
+    verified: bool
+    verified_at: Stamp | None
+
+
+class PostalContact(Answer):
+    lines: list[Text]
+    postcode: Text
+    city: Text
+    region: Text
+    country: Annotated[str, Meta(pattern="^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
+    since: Stamp
+
+
+class Contacts(Answer):
+    """Where we reach the person: each channel's address, with since when."""
+
+    email: EmailContact
+    phone: PhoneContact | None
+    postal: PostalContact | None
+    handles: Annotated[dict[str, str | None], keys("handles", every=True)]
+
+
 class Labelled(Answer):
     label: Text
     says: Text
@@ -199,6 +229,7 @@ class Person(Answer):
         count("grid", description="Every channel x purpose pair on offer, in playbook order."),
     ]
     interests: Annotated[list[Topic], count("topics", uniqueItems=True, minItems=0)]
+    contacts: Contacts
     settings: Settings
     relationship: Relationship
 
@@ -366,6 +397,9 @@ class Stored(Answer):
         Meta(description="Which sign-up request was confirmed (its link works once)"),
     ]
     relationship: dict[str, Any]
+    contact_points: Annotated[
+        dict[str, Any], Meta(description="The number and postal address held, as kept")
+    ]
 
 
 class Transition(Answer):
