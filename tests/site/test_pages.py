@@ -60,8 +60,10 @@ def test_every_page_is_complete_and_accessible(built: Path, name: str) -> None:
             continue
         assert control.attrs.get("id") in found.label_for, f"no label for {control.attrs}"
     for _, attrs in found.tags:
-        if "aria-describedby" in attrs:
-            assert attrs["aria-describedby"] in ids
+        for key in ("aria-describedby", "aria-labelledby"):
+            # Each of the space-separated ids names an element of the page.
+            for named in attrs.get(key, "").split():
+                assert named in ids, f"{key} names {named!r}, which is not on the page"
 
 
 @pytest.mark.parametrize("name", PAGES)

@@ -124,3 +124,37 @@ def test_modules_put_api_values_in_as_text_only(built: Path) -> None:
             assert needle not in text, f"{needle} in {name}"
         assert "window.confirm" not in text and "localStorage" not in text, name
         assert "http:" not in text and "https:" not in text, f"{name} reaches another host"
+
+
+def test_preferences_say_where_we_reach_you_first(built: Path, playbook: Playbook) -> None:
+    found = page(built, "preferences/index.html")
+    ids = by_id(found)
+    sections = [a.get("aria-labelledby") for t, a in found.tags if t == "section"]
+    # The first section after the expired notice is the contacts one.
+    assert sections[sections.index("permissions-title") - 1] == "contacts-title"
+    assert ids["new-email"][1]["type"] == "email"
+    assert ids["phone-new"][1]["type"] == "tel"
+    assert ids["phone-code"][1]["autocomplete"] == "one-time-code"
+    assert "hidden" in ids["code-form"][1] and "hidden" in ids["phone-carry"][1]
+    assert ids["phone-carry-box"][1]["type"] == "checkbox"
+    assert ids["code-again"][0] == "button"
+    fields = {a["data-field"] for t, a in found.tags if "data-field" in a}
+    assert {"email", "number", "code", "lines/0", "postcode", "city", "region", "country"} <= fields
+    for form in ("email-form", "phone-form", "code-form", "postal-form"):
+        assert f"{form}-problem" in ids
+    social = [c for c in playbook.channels.values() if c.kind == "social"]
+    assert all(f"handle-{c.id}" in ids for c in social)
+
+
+def test_sign_up_asks_for_a_phone_number_beside_the_phone_channels(
+    built: Path, playbook: Playbook
+) -> None:
+    found = page(built, "index.html")
+    ids = by_id(found)
+    # Without JavaScript the field is there for the server to read; the script hides it.
+    assert ids["phone"][1]["type"] == "tel" and "hidden" not in ids["phone-field"][1]
+    [phone] = [c for c in found.controls if c.attrs.get("id") == "phone"]
+    assert phone.form is not None and found.forms[phone.form]["id"] == "signup-form"
+    assert "required" not in phone.attrs
+    kinds = {a["data-kind"] for t, a in found.tags if t == "fieldset" and "data-kind" in a}
+    assert "phone" in kinds

@@ -1,6 +1,8 @@
 // /preferences/: the person's own page. Every change is saved at once, said in #status, and
 // most can be undone with #undo.
 import { call, el, forgetToken, keepToken, problemText, say, show, takeToken, when } from "./api.js";
+import { grantedOn, postalBody, renderContacts } from "./contacts.js";
+import { clearProblems, localProblem, showProblems } from "./fields.js";
 
 const HOW = {
   confirm: "when you confirmed",
@@ -14,6 +16,10 @@ const HOW = {
 
 let token = null;
 let person = null;
+// The stored postal address goes into its form once, and again after it is saved.
+let postalFilled = false;
+// Permissions the person ticked to give again once a new number is verified: [{channel, purpose}].
+let carry = [];
 
 const $ = (id) => document.getElementById(id);
 const all = (selector) => Array.from(document.querySelectorAll(selector));
@@ -36,6 +42,8 @@ function sinceText(state) {
 }
 
 function render() {
+  renderContacts(person, { fillPostal: !postalFilled, describe: (p) => describePair(p.channel, p.purpose) });
+  postalFilled = true;
   const boxes = new Map(all('input[name="permission"]').map((box) => [box.value, box]));
   for (const state of person.permissions) {
     const box = boxes.get(`${state.channel}:${state.purpose}`);
@@ -75,10 +83,6 @@ function render() {
   const pause = $("paused_until");
   if (!focused(pause)) pause.value = settings.paused_until ? settings.paused_until.slice(0, 10) : "";
   $("pause-clear").hidden = !settings.paused_until;
-  for (const input of all('input[name="handle"]')) {
-    const handle = (settings.handles || {})[input.dataset.channel];
-    if (!focused(input)) input.value = handle || "";
-  }
   renderRelationship(person.relationship);
 }
 
@@ -120,14 +124,15 @@ let pending = 0;
  * Queue a change: changes are sent one at a time, each with the token and the state of the
  * moment it is actually sent. `body` is the request body or a function of that state;
  * `done(after, before)` gives the message and the optional Undo from the server's answer.
- * `control` is disabled while the change waits and runs. Resolves to true when saved.
+ * `control` is disabled while the change waits and runs. A refused request's problems are
+ * shown next to the fields of `form` when one is given. Resolves to true when saved.
  */
-function save(method, path, body, done, control) {
+function save(method, path, body, done, control, form) {
   pending += 1;
   if (control) control.disabled = true;
   const run = async () => {
     try {
-      return await send(method, path, body, done);
+      return await send(method, path, body, done, form);
     } finally {
       pending -= 1;
       if (control) control.disabled = false;
@@ -138,7 +143,7 @@ function save(method, path, body, done, control) {
   return next;
 }
 
-async function send(method, path, body, done) {
+async function send(method, path, body, done, form) {
   if (!token || !person) return false;
   const before = person;
   say("Saving…");
@@ -148,24 +153,32 @@ async function send(method, path, body, done) {
     expired();
     return false;
   }
-  if (result.status === 200 && result.data) {
-    person = result.data;
-    if (person.manage_token) {
-      token = person.manage_token;
-      keepToken(token);
+  if (result.status >= 200 && result.status < 300) {
+    if (result.data && result.data.permissions) {
+      person = result.data;
+      if (person.manage_token) {
+        token = person.manage_token;
+        keepToken(token);
+      }
+    } else {
+      // Accepted (a code or a mail is on its way) without the person in the answer: read it.
+      const again = await call("GET", "/api/me", { token });
+      if (again.status === 200 && again.data) person = again.data;
     }
+    if (form) clearProblems(form);
     // Later changes are waiting: render from the last answer only, so boxes they change stay.
     if (pending <= 1) render();
     const [message, undo] = done(person, before);
     say(message, undo);
     return true;
   }
-  if (result.status === 409) {
+  // A contact form's conflict is its own (a code for another number, say): shown by the form.
+  if (result.status === 409 && !form) {
     await refresh();
     if (token) say("Your change was not saved: your preferences changed meanwhile. Please try again.");
     return false;
   }
-  say(problemText(result));
+  say(form ? `Not saved. ${showProblems(form, result)}` : problemText(result));
   if (person && pending <= 1) render();
   return false;
 }
@@ -213,6 +226,11 @@ function permissionBox(channel, purpose) {
 /** What a grid checkbox stands for, in words: "Events by Email". */
 function permissionWhat(box) {
   return `${labelOf(box)} by ${legendOf(box)}`;
+}
+
+function describePair(channel, purpose) {
+  const box = permissionBox(channel, purpose);
+  return box ? permissionWhat(box) : `${purpose} by ${channel}`;
 }
 
 function permissionChanged(box) {
@@ -338,6 +356,131 @@ function handleChanged(input) {
     value ? `Saved: your ${labelOf(input)} handle.` : `Saved: your ${labelOf(input)} handle is removed.`,
     (before) => ({ handles: { [channel]: (before.settings.handles || {})[channel] ?? null } }),
   );
+}
+
+function changeEmail(event) {
+  event.preventDefault();
+  const form = event.target;
+  const email = form.elements.email.value.trim();
+  if (!email) {
+    say(`Not sent. ${localProblem(form, "email", "Enter the new email address.")}`);
+    return;
+  }
+  save(
+    "POST",
+    "/api/me/contacts/email",
+    { email },
+    (after) => {
+      const message =
+        `We sent a confirmation mail to ${email}. Nothing changes until you confirm it from ` +
+        `that mail; until then we keep writing to ${after.contacts.email.address}.`;
+      const sent = $("email-sent");
+      sent.textContent = message;
+      sent.hidden = false;
+      form.reset();
+      return [message];
+    },
+    $("email-send"),
+    form,
+  );
+}
+
+function sendCode(event) {
+  event.preventDefault();
+  const form = event.target;
+  const number = form.elements.number.value.trim();
+  if (!number) {
+    say(`Not sent. ${localProblem(form, "number", "Enter your phone number, with its country code.")}`);
+    return;
+  }
+  // Only what is granted now, and only when ticked: nothing carries over by itself.
+  const giveAgain = !$("phone-carry").hidden && $("phone-carry-box").checked;
+  const old = giveAgain ? grantedOn(person, "phone").map((p) => ({ channel: p.channel, purpose: p.purpose })) : [];
+  save(
+    "POST",
+    "/api/me/contacts/phone",
+    { number },
+    (after) => {
+      carry = old;
+      form.reset();
+      const to = after.contacts.phone ? after.contacts.phone.number : number;
+      return [`We texted a six-digit code to ${to}. Enter it below to verify your number.`];
+    },
+    $("phone-send"),
+    form,
+  ).then((ok) => {
+    if (ok && !$("code-form").hidden) $("phone-code").focus();
+  });
+}
+
+function sendCodeAgain(button) {
+  const phone = person.contacts.phone;
+  if (!phone) return;
+  save(
+    "POST",
+    "/api/me/contacts/phone",
+    { number: phone.number },
+    () => [`We texted a new code to ${phone.number}. The earlier one no longer counts.`],
+    button,
+    $("code-form"),
+  );
+}
+
+async function verifyCode(event) {
+  event.preventDefault();
+  const form = event.target;
+  const code = form.elements.code.value.replace(/\s+/g, "");
+  if (!/^[0-9]{6}$/.test(code)) {
+    say(`Not sent. ${localProblem(form, "code", "Enter the six digits of the code we texted you.")}`);
+    return;
+  }
+  const ok = await save(
+    "POST",
+    "/api/me/contacts/phone/verify",
+    { code },
+    (after) => {
+      form.reset();
+      return [`Verified: ${after.contacts.phone ? after.contacts.phone.number : "your number"} is yours.`];
+    },
+    $("code-send"),
+    form,
+  );
+  if (ok && carry.length) {
+    const again = carry;
+    carry = [];
+    const what = again.map((p) => describePair(p.channel, p.purpose)).join(", ");
+    await save(
+      "PATCH",
+      "/api/me/permissions",
+      { changes: again.map((p) => ({ channel: p.channel, purpose: p.purpose, granted: true })) },
+      () => [`Verified, and given again for your new number: ${what}.`],
+    );
+  }
+  // The code form is gone with the code: focus moves to the line that says what happened.
+  if (ok && token) $("status").focus();
+}
+
+function changePostal(event) {
+  event.preventDefault();
+  const form = event.target;
+  const body = postalBody(form);
+  if (!body.lines.length) {
+    say(`Not sent. ${localProblem(form, "lines/0", "Enter the first line of your address.")}`);
+    return;
+  }
+  save(
+    "PUT",
+    "/api/me/contacts/postal",
+    body,
+    () => {
+      postalFilled = false;
+      return ["Saved: your postal address."];
+    },
+    $("postal-send"),
+    form,
+  ).then(() => {
+    if (pending === 0) render();
+  });
 }
 
 function withdrawOpen(open) {
@@ -480,6 +623,7 @@ function wire() {
     } else if (button.dataset.accept) accept(button);
     else if (button.dataset.decline) decline(button);
     else if (button.id === "pause-clear") pauseChanged(null);
+    else if (button.id === "code-again") sendCodeAgain(button);
     else if (button.id === "withdraw-all") {
       withdrawOpen(true);
       $("withdraw-all-confirm").focus();
@@ -499,6 +643,10 @@ function wire() {
     }
   });
   $("survey").addEventListener("submit", survey);
+  $("email-form").addEventListener("submit", changeEmail);
+  $("phone-form")?.addEventListener("submit", sendCode);
+  $("code-form")?.addEventListener("submit", verifyCode);
+  $("postal-form")?.addEventListener("submit", changePostal);
 }
 
 async function load() {

@@ -1,7 +1,10 @@
-// The sign-up form, with JavaScript: the time zone is filled in from the browser, and the
-// form is sent in place with the answer in the status line. Without JavaScript the same
-// form posts as usual and the API answers with the thank-you page.
-import { call, problemText } from "./api.eba8ab6f.js";
+// The sign-up form, with JavaScript: the time zone is filled in from the browser, the phone
+// number is asked for only while a phone channel is ticked, and the form is sent in place
+// with the answer in the status line and each problem next to its field. Without
+// JavaScript the same form posts as usual (the phone field always shown) and the API
+// answers with the thank-you page, or a page that says which field is missing.
+import { call } from "./api.eba8ab6f.js";
+import { clearProblems, showProblems } from "./fields.f5169323.js";
 
 const form = document.getElementById("signup-form");
 const status = document.getElementById("status");
@@ -16,6 +19,21 @@ if (zone && zone.value === "UTC") {
   }
 }
 
+const phoneField = document.getElementById("phone-field");
+const phoneBoxes = Array.from(
+  document.querySelectorAll('fieldset.channel[data-kind="phone"] input[name="permissions"]'),
+);
+
+function phoneWanted() {
+  return phoneBoxes.some((box) => box.checked);
+}
+
+/** The phone field is there while a phone channel is ticked; hidden, it is not sent. */
+function phoneShown() {
+  if (!phoneField) return;
+  phoneField.hidden = !phoneWanted();
+}
+
 function pairs(values) {
   return values.map((value) => {
     const [channel, purpose] = String(value).split(":");
@@ -24,6 +42,10 @@ function pairs(values) {
 }
 
 if (form && status) {
+  phoneShown();
+  form.addEventListener("change", (event) => {
+    if (phoneBoxes.includes(event.target)) phoneShown();
+  });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const data = new FormData(form);
@@ -36,19 +58,23 @@ if (form && status) {
     };
     const name = String(data.get("name") || "").trim();
     if (name) body.name = name;
+    const phone = String(data.get("phone") || "").trim();
+    if (phone && phoneWanted()) body.phone = phone;
     const button = form.querySelector("button[type=submit]");
     if (button) button.disabled = true;
     status.textContent = "Sending…";
     const result = await call("POST", "/api/signup", { body });
     if (button) button.disabled = false;
     if (result.status === 202) {
+      clearProblems(form);
       status.textContent =
         "Thank you. Please check your mail and confirm your address: nothing is granted " +
         "until you do. If no mail arrives within a few minutes, look in your spam folder.";
       form.reset();
+      phoneShown();
       if (zone && body.time_zone) zone.value = body.time_zone;
     } else {
-      status.textContent = problemText(result);
+      status.textContent = showProblems(form, result);
     }
   });
 }

@@ -1,0 +1,87 @@
+// "Where we reach you" on /preferences/: the addresses GET /api/me answers under `contacts`.
+// Every value reaches the page as text.
+import { when } from "./api.js";
+
+const $ = (id) => document.getElementById(id);
+
+function text(id, value) {
+  const element = $(id);
+  if (element) element.textContent = value;
+}
+
+/** "Offers by Text message, Events by Phone call": the grid's granted boxes on `kind` channels. */
+export function grantedOn(person, kind) {
+  const kinds = new Map(
+    Array.from(document.querySelectorAll("fieldset.channel[data-kind]")).map((set) => [
+      set.querySelector('input[name="permission"]')?.value.split(":")[0],
+      set.dataset.kind,
+    ]),
+  );
+  return person.permissions.filter((p) => p.state === "granted" && kinds.get(p.channel) === kind);
+}
+
+/** The postal address on one line, as the person wrote it. */
+export function postalLine(postal) {
+  const place = [postal.postcode, postal.city].filter(Boolean).join(" ");
+  return [...postal.lines, place, postal.region, postal.country].filter(Boolean).join(", ");
+}
+
+/**
+ * Show the contacts section from GET /api/me's `contacts`. `fillPostal` also puts the
+ * stored postal address into its form (on load and after it is saved, never while typed).
+ */
+export function renderContacts(person, { fillPostal, describe }) {
+  const contacts = person.contacts;
+  text("email-address", contacts.email.address);
+  text("email-since", `since ${when(contacts.email.since)}`);
+
+  if ($("contact-phone")) {
+    const phone = contacts.phone;
+    text("phone-number", phone ? phone.number : "None given yet.");
+    text(
+      "phone-since",
+      !phone
+        ? ""
+        : phone.verified
+          ? `verified ${when(phone.verified_at)}, given ${when(phone.since)}`
+          : `not verified yet, given ${when(phone.since)}`,
+    );
+    text("phone-change-title", phone ? "Change your phone number" : "Give us your phone number");
+    $("code-form").hidden = !(phone && !phone.verified);
+    const old = phone ? grantedOn(person, "phone") : [];
+    $("phone-carry").hidden = old.length === 0;
+    if (!old.length) $("phone-carry-box").checked = false;
+    text("phone-carry-list", old.length ? `Given for ${phone.number}: ${old.map(describe).join(", ")}.` : "");
+  }
+
+  if ($("contact-postal")) {
+    const postal = contacts.postal;
+    text("postal-address", postal ? postalLine(postal) : "None given yet.");
+    text("postal-since", postal ? `since ${when(postal.since)}` : "");
+    if (fillPostal && postal) {
+      document.querySelectorAll('#postal-form input[name="line"]').forEach((input, n) => {
+        input.value = postal.lines[n] || "";
+      });
+      for (const name of ["postcode", "city", "region", "country"]) $(`postal-${name}`).value = postal[name] || "";
+    }
+  }
+
+  for (const input of document.querySelectorAll('input[name="handle"]')) {
+    const handle = (contacts.handles || {})[input.dataset.channel];
+    if (document.activeElement !== input) input.value = handle || "";
+  }
+}
+
+/** The postal form as the body of PUT /api/me/contacts/postal. */
+export function postalBody(form) {
+  const value = (name) => form.elements[name].value.trim();
+  return {
+    lines: Array.from(form.querySelectorAll('input[name="line"]'))
+      .map((input) => input.value.trim())
+      .filter(Boolean),
+    postcode: value("postcode"),
+    city: value("city"),
+    region: value("region"),
+    country: value("country").toUpperCase(),
+  };
+}
