@@ -1,7 +1,7 @@
 // /preferences/: the person's own page. Every change is saved at once, said in #status, and
 // most can be undone with #undo.
 import { call, el, forgetToken, keepToken, problemText, say, show, takeToken, when } from "./api.eba8ab6f.js";
-import { grantedOn, postalBody, renderContacts } from "./contacts.f7eb44e4.js";
+import { grantedOn, postalBody, renderContacts } from "./contacts.15d0b839.js";
 import { clearProblems, localProblem, showProblems } from "./fields.f5169323.js";
 
 const HOW = {
@@ -13,6 +13,8 @@ const HOW = {
   form: "at sign-up",
   import: "when we imported your details",
 };
+
+const WAITING = "Yes once your phone number is verified (see “Where we reach you”)";
 
 let token = null;
 let person = null;
@@ -48,9 +50,10 @@ function render() {
   for (const state of person.permissions) {
     const box = boxes.get(`${state.channel}:${state.purpose}`);
     if (!box) continue;
-    box.checked = state.state === "granted";
+    const waiting = state.state !== "granted" && askedOf(person, state.channel, state.purpose);
+    box.checked = state.state === "granted" || waiting;
     const since = $(box.getAttribute("aria-describedby"));
-    if (since) since.textContent = sinceText(state);
+    if (since) since.textContent = waiting ? WAITING : sinceText(state);
   }
   for (const box of all('input[name="interest"]')) {
     box.checked = person.interests.includes(box.value);
@@ -213,6 +216,12 @@ function legendOf(input) {
   return legend ? legend.textContent.trim() : "";
 }
 
+/** Whether a phone channel's permission is asked for, waiting for the number's code. */
+function askedOf(state, channel, purpose) {
+  const asked = (state.contacts && state.contacts.phone_asked) || [];
+  return asked.some((p) => p.channel === channel && p.purpose === purpose);
+}
+
 function permissionOf(state, channel, purpose) {
   const found = state.permissions.find((p) => p.channel === channel && p.purpose === purpose);
   return Boolean(found && found.state === "granted");
@@ -245,10 +254,13 @@ function permissionChanged(box) {
 function setPermission(channel, purpose, granted, what, control) {
   const change = (yes) => ({ changes: [{ channel, purpose, granted: yes }] });
   const done = (after, before) => {
-    const now = permissionOf(after, channel, purpose);
-    const was = permissionOf(before, channel, purpose);
+    // Asked for and waiting for the number's code counts as said yes to: the box stays ticked.
+    const now = permissionOf(after, channel, purpose) || askedOf(after, channel, purpose);
+    const was = permissionOf(before, channel, purpose) || askedOf(before, channel, purpose);
     let message;
-    if (now !== granted) {
+    if (now && !permissionOf(after, channel, purpose)) {
+      message = `Saved: yes to ${what} once your phone number is verified. Until then we do not use it.`;
+    } else if (now !== granted) {
       const state = after.permissions.find((p) => p.channel === channel && p.purpose === purpose);
       message =
         state && state.source === "gpc"

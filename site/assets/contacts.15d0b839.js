@@ -48,6 +48,14 @@ export function renderContacts(person, { fillPostal, describe }) {
     );
     text("phone-change-title", phone ? "Change your phone number" : "Give us your phone number");
     $("code-form").hidden = !(phone && !phone.verified);
+    const asked = contacts.phone_asked || [];
+    $("phone-asked").hidden = asked.length === 0;
+    text(
+      "phone-asked",
+      asked.length
+        ? `Waiting for ${phone ? "your number to be verified" : "your number"}: ${asked.map(describe).join(", ")}.`
+        : "",
+    );
     const old = phone ? grantedOn(person, "phone") : [];
     $("phone-carry").hidden = old.length === 0;
     if (!old.length) $("phone-carry-box").checked = false;

@@ -1,0 +1,214 @@
+"""Where we reach you: the preferences page's first section shows the contacts GET /api/me
+answers, its forms ask the contacts endpoints and show their answers (and their problems
+beside the fields they name); the sign-up form asks for a phone number only while a phone
+channel is ticked. axe finds nothing wrong in any of these states."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from playwright.sync_api import Page, Route, expect
+
+from tests.browser.conftest import Server, Watch, assert_accessible, assert_clean
+from tests.browser.test_flow import permission
+from tests.browser.test_preferences_queue import server_state
+from tests.browser.test_scripted_pages import open_preferences
+
+phone_given = "2026-03-01T09:30:00Z"
+
+
+def contacts_answer(page: Page, change: dict[str, Any], granted: tuple[str, ...] = ()) -> None:
+    """Answer the page's GET /api/me with the server's own answer, its contacts changed and
+    the `granted` permissions (`channel:purpose`) granted."""
+
+    def handle(route: Route) -> None:
+        if route.request.method != "GET":
+            route.continue_()
+            return
+        answer = route.fetch()
+        body = answer.json()
+        body["contacts"] = {**body["contacts"], **change}
+        for state in body["permissions"]:
+            if f"{state['channel']}:{state['purpose']}" in granted:
+                state.update(state="granted", since=phone_given, source="api")
+        route.fulfill(response=answer, body=json.dumps(body))
+
+    page.route("**/api/me", handle)
+
+
+def test_the_section_shows_what_api_me_says(page: Page, server: Server, watch: Watch) -> None:
+    open_preferences(page, server, "email:newsletter")
+    me = server_state(page)
+    contacts = me["contacts"]
+    section = page.locator("section.contacts")
+    # It is the first section of the page, and the table of contents leads to it.
+    expect(page.locator("#prefs > section").first).to_have_attribute(
+        "aria-labelledby", "contacts-title"
+    )
+    expect(page.get_by_role("link", name="Where we reach you")).to_have_attribute(
+        "href", "#contacts-title"
+    )
+    expect(page.locator("#email-address")).to_have_text(contacts["email"]["address"])
+    expect(page.locator("#email-since")).to_contain_text("since")
+    assert contacts["phone"] is None and contacts["postal"] is None
+    expect(page.locator("#phone-number")).to_have_text("None given yet.")
+    expect(page.locator("#phone-change-title")).to_have_text("Give us your phone number")
+    expect(page.locator("#code-form")).to_be_hidden()
+    expect(page.locator("#phone-carry")).to_be_hidden()
+    expect(page.locator("#postal-address")).to_have_text("None given yet.")
+    # The social handles moved here, and each one's field is labelled by its channel.
+    expect(section.get_by_label("LinkedIn")).to_have_value("")
+    expect(section.get_by_label("X", exact=True)).to_have_value("")
+    assert_accessible(page)
+    assert_clean(page, watch)
+
+
+def test_an_unverified_number_and_a_postal_address_as_api_me_says(
+    page: Page, server: Server, watch: Watch
+) -> None:
+    """The states the contacts endpoints lead to, as GET /api/me answers them: a number not
+    verified yet (its code asked for, with the permissions given for it), a postal address."""
+    open_preferences(page, server, "email:newsletter")
+    phone = {
+        "number": "+447700900123",
+        "since": "2026-03-01T09:30:00Z",
+        "verified": False,
+        "verified_at": None,
+    }
+    postal = {
+        "lines": ["Flat 2", "10 Downing Street"],
+        "postcode": "SW1A 2AA",
+        "city": "London",
+        "region": "",
+        "country": "GB",
+        "since": "2026-03-02T10:00:00Z",
+    }
+    contacts_answer(page, {"phone": phone, "postal": postal}, granted=("sms:offers",))
+    page.reload()
+    expect(page.locator("#status")).to_contain_text("up to date")
+
+    expect(page.locator("#phone-number")).to_have_text("+447700900123")
+    expect(page.locator("#phone-since")).to_contain_text("not verified yet")
+    expect(page.locator("#phone-change-title")).to_have_text("Change your phone number")
+    expect(page.locator("#code-form")).to_be_visible()
+    expect(page.get_by_label("Six-digit code")).to_be_visible()
+    expect(page.get_by_role("button", name="Send the code again")).to_be_visible()
+    # A permission is given for the number held: changing it offers, unticked, to ask again.
+    expect(permission(page, "sms:offers")).to_be_checked()
+    expect(page.locator("#phone-carry")).to_be_visible()
+    expect(page.locator("#phone-carry-box")).not_to_be_checked()
+    expect(page.locator("#phone-carry-list")).to_have_text(
+        "Given for +447700900123: Offers by Text message."
+    )
+
+    expect(page.locator("#postal-address")).to_have_text(
+        "Flat 2, 10 Downing Street, SW1A 2AA London, GB"
+    )
+    expect(page.locator("#postal-since")).to_contain_text("since")
+    expect(page.get_by_label("Address line 1")).to_have_value("Flat 2")
+    expect(page.get_by_label("Address line 2")).to_have_value("10 Downing Street")
+    expect(page.get_by_label("Postcode")).to_have_value("SW1A 2AA")
+    expect(page.get_by_label("Country")).to_have_value("GB")
+    assert_accessible(page)
+
+    verified = {**phone, "verified": True, "verified_at": "2026-03-01T09:35:00Z"}
+    page.unroute("**/api/me")
+    contacts_answer(page, {"phone": verified, "postal": postal})
+    page.reload()
+    expect(page.locator("#status")).to_contain_text("up to date")
+    expect(page.locator("#phone-since")).to_contain_text("verified")
+    expect(page.locator("#phone-since")).not_to_contain_text("not verified")
+    expect(page.locator("#code-form")).to_be_hidden()
+    assert_accessible(page)
+    assert_clean(page, watch)
+
+
+def test_the_forms_say_what_is_missing_beside_the_field(
+    page: Page, server: Server, watch: Watch
+) -> None:
+    open_preferences(page, server, "email:newsletter")
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if "/api/me/contacts" in r.url else None)
+    page.get_by_role("button", name="Send the confirmation mail").click()
+    email = page.locator("#new-email")
+    expect(page.locator("#new-email-problem")).to_have_text("Enter the new email address.")
+    expect(email).to_have_attribute("aria-invalid", "true")
+    expect(email).to_be_focused()
+    expect(page.locator("#status")).to_contain_text("Not sent. New email address:")
+
+    page.get_by_role("button", name="Text me a code").click()
+    number = page.locator("#phone-new")
+    expect(page.locator("#phone-new-problem")).to_contain_text("Enter your phone number")
+    expect(number).to_have_attribute("aria-invalid", "true")
+    expect(number).to_be_focused()
+
+    page.get_by_role("button", name="Save my postal address").click()
+    expect(page.locator("#postal-line-0-problem")).to_contain_text("first line")
+    expect(page.locator("#postal-line-0")).to_be_focused()
+    assert_accessible(page)  # with every problem shown
+    assert not sent, "nothing incomplete is sent"
+
+    # Typing and sending again takes a form's problems back (the request itself is held).
+    page.route("**/api/me/contacts/email", lambda route: route.abort())
+    email.fill("someone-new@example.org")
+    page.get_by_role("button", name="Send the confirmation mail").click()
+    expect(page.locator("#status")).to_contain_text("could not reach the server")
+    expect(page.locator("#new-email-problem")).to_have_text("")
+    expect(page.locator("#email-form-problem")).to_contain_text("could not reach the server")
+    expect(email).not_to_have_attribute("aria-invalid", "true")
+    assert_clean(page, watch, expected_error_status=(server.url("/api/me/contacts/email"),))
+
+
+def test_handles_are_saved_from_the_section_as_before(
+    page: Page, server: Server, watch: Watch
+) -> None:
+    open_preferences(page, server, "email:newsletter", "linkedin:events")
+    handle = page.locator("section.contacts").get_by_label("LinkedIn")
+    handle.fill("ada-lovelace")
+    handle.press("Tab")
+    expect(page.locator("#status")).to_contain_text("Saved: your LinkedIn handle")
+    assert server_state(page)["contacts"]["handles"]["linkedin"] == "ada-lovelace"
+    page.reload()
+    expect(page.locator("#status")).to_contain_text("up to date")
+    expect(handle).to_have_value("ada-lovelace")
+    handle.fill("not a handle!")
+    handle.press("Tab")
+    expect(page.locator("#status")).to_have_text("Not a valid LinkedIn handle.")
+    assert server_state(page)["contacts"]["handles"]["linkedin"] == "ada-lovelace"
+    assert_clean(page, watch, expected_error_status=(server.url("/api/me/settings"),))
+
+
+def test_sign_up_asks_for_a_phone_number_only_with_a_phone_channel(
+    page: Page, server: Server, watch: Watch
+) -> None:
+    page.goto(server.url("/"))
+    field = page.locator("#phone-field")
+    expect(field).to_be_hidden()
+    assert_accessible(page)  # the phone field hidden
+
+    page.check('input[name="permissions"][value="sms:offers"]')
+    expect(field).to_be_visible()
+    expect(page.get_by_label("Your phone number")).to_have_attribute("type", "tel")
+    assert_accessible(page)  # the phone field shown
+
+    page.check('input[name="permissions"][value="phone:events"]')
+    page.uncheck('input[name="permissions"][value="sms:offers"]')
+    expect(field).to_be_visible()  # one phone channel is still ticked
+    page.uncheck('input[name="permissions"][value="phone:events"]')
+    expect(field).to_be_hidden()
+    page.check('input[name="permissions"][value="email:newsletter"]')
+    expect(field).to_be_hidden()
+
+    # A number typed and then not needed is not sent.
+    page.check('input[name="permissions"][value="sms:offers"]')
+    page.get_by_label("Your phone number").fill("+44 7700 900123")
+    page.uncheck('input[name="permissions"][value="sms:offers"]')
+    page.fill("#email", f"contacts-{uuid.uuid4().hex[:8]}@example.org")
+    with page.expect_request("**/api/signup") as request:
+        page.click('button[type="submit"]')
+    body = request.value.post_data_json
+    assert isinstance(body, dict) and "phone" not in body
+    expect(page.locator("#status")).to_contain_text("check your mail")
+    assert_clean(page, watch)
