@@ -407,7 +407,7 @@ Times = dict[tuple[str, str, str], list[Run]]
 
 
 # Libraries befriend has that a cold start should not need: the why says if one is imported.
-HEAVY = ("pygal", "email_validator", "jsonschema")
+HEAVY = ("pygal", "email_validator", "jsonschema", "phonenumbers")
 
 
 def _more(ms: float) -> str:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from befriend.core.commands import ConfirmChoice, PermissionChange, SettingsPatch, Signup
+from befriend.core.contact_points import Phone
 from befriend.core.errors import FieldError, InvalidInput
 from befriend.core.freshness import due, lapsed
 from befriend.core.ledger import Change, Entry, chain
@@ -26,6 +27,7 @@ from befriend.core.person import (
     State,
     iso,
 )
+from befriend.core.phones import given_for, hold_asks, is_phone, reachable
 from befriend.core.playbook import Playbook
 from befriend.core.stages import Transition, restage
 
@@ -104,6 +106,9 @@ def _request(form: Signup, ctx: Context) -> SignupRequest:
         source=ctx.source,
         evidence=ctx.evidence,
         gpc=ctx.gpc,
+        phone=None
+        if form.phone is None
+        else Phone(form.phone, ctx.now, key=form.phone_key, shown=form.phone_shown),
     )
 
 
@@ -128,6 +133,13 @@ def confirm(
     name = person.name if choice.keep_name else ""
     refused = [p for p in asked if gpc and playbook.purposes[p[1]].gpc_opt_out]
     granted = [p for p in asked if p not in refused]
+    # Texts and calls wait for the number given at sign-up to be verified by its code.
+    points = replace(
+        person.contact_points,
+        phone=req.phone or person.contact_points.phone,
+        phone_asked=tuple(p for p in granted if is_phone(p, playbook)),
+    )
+    granted = [p for p in granted if not is_phone(p, playbook) or reachable(person, p[0], playbook)]
     interests = frozenset(t for t in req.interests if t in playbook.topics)
 
     signup = chain(
@@ -174,6 +186,7 @@ def confirm(
         confirmed_request=req.fingerprint(),
         permissions=perms,
         interests=interests,
+        contact_points=points,
         request=None,
         expires_at=None,
         seq=entries[-1].seq,
@@ -189,7 +202,10 @@ def change_permissions(
     Granting again a permission that is due for a refresh renews it."""
     targets: dict[Pair, State] = {c.pair: ("granted" if c.granted else "withdrawn") for c in wanted}
     renew = frozenset(pair for pair, _ in due(person, playbook, ctx.now))
-    return _set_states(person, targets, ctx, playbook, action="permissions", renew=renew)
+    # A grant on a phone channel waits for a verified number (core/phones.py).
+    held, targets = hold_asks(person, targets, playbook)
+    outcome = _set_states(held, targets, ctx, playbook, action="permissions", renew=renew)
+    return replace(outcome, before=person)
 
 
 def lapse(person: Person, playbook: Playbook, now: datetime) -> Outcome:
@@ -341,6 +357,10 @@ def _set_states(
             perms[pair] = Permission(
                 new, ctx.now, "gpc" if pair in refused else ctx.source, playbook.policy.version
             )
+    phone = person.contact_points.phone
+    phone_grants = {_perm(p) for p in targets if is_phone(p, playbook)}
+    if phone is not None and any(c.what in phone_grants and c.new == "granted" for c in changes):
+        changes.append(given_for(phone))  # the number these permissions were given for
     updated = replace(person, permissions=perms)
     newly = {
         p for p, perm in perms.items() if perm.state == "granted" and person.state(p) != "granted"

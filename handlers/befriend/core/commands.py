@@ -38,6 +38,10 @@ class Signup:
     permissions: tuple[Pair, ...]
     time_zone: str
     policy_version: str
+    phone: str | None = None  # E.164; texted a code once the address is confirmed
+    # Its keyed hash and masked form, added by the mail worker (the core holds no key).
+    phone_key: str = ""
+    phone_shown: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,15 +136,32 @@ def read_signup(body: object, playbook: Playbook) -> Signup:
     r.check("permissions", lambda v: _pairs(v, playbook))
     r.check("time_zone", _zone)
     r.check("policy_version", lambda v: _policy(v, playbook))
+    r.check("phone", lambda v: _number(v, playbook))
+    pairs = r.get("permissions", ())
+    texted = [c for c, _ in pairs if playbook.channels[c].kind == "phone"]
+    if texted and not r.sent("phone"):
+        labels = sorted({playbook.channels[c].label for c in texted})
+        r.fail("phone", f"a phone number is needed for {', '.join(labels)}")
     r.done()
     return Signup(
         r.get("email", ""),
         r.get("name", ""),
         r.get("interests", ()),
-        r.get("permissions", ()),
+        pairs,
         r.get("time_zone", "UTC"),
         playbook.policy.version,
+        r.get("phone", None),
     )
+
+
+def _number(value: str, playbook: Playbook) -> str:
+    # Imported here: the phone module's library loads only when a number is read.
+    from befriend.core.phones import read_number
+
+    try:
+        return read_number(value, playbook)
+    except InvalidInput as exc:
+        raise Bad(exc.errors[0].message) from exc
 
 
 def read_email_only(body: object) -> str:

@@ -16,6 +16,8 @@ class Phone:
     number: str  # E.164
     since: datetime  # when it was given
     verified_at: datetime | None = None  # when its code was entered; None: not yet
+    key: str = ""  # a keyed hash of the number: what ledger entries and receipts record
+    shown: str = ""  # the number masked (`mask_number`), as receipts and the ledger show it
 
 
 @dataclass(frozen=True)
@@ -33,11 +35,23 @@ class ContactPoints:
     email_since: datetime | None = None  # None: since the person signed up
     phone: Phone | None = None
     postal: PostalAddress | None = None
+    # Phone-channel permissions (channel, purpose) the person asked for, waiting for their
+    # number to be verified: granted then, as email ones wait for the address's confirmation.
+    phone_asked: tuple[tuple[str, str], ...] = ()
 
 
 def mask_number(number: str) -> str:
-    """A number as shown where it need not be read whole: `+44 •••• ••• 123`."""
+    """A number as shown where it need not be read whole: its country code, then only its
+    last three digits (`+44 •••• ••• 123`, `+1 •••• ••• 567`)."""
+    # Imported here: phonenumbers costs ~40 ms at import, which only requests that show or
+    # read a number should pay.
+    import phonenumbers
+
     digits = number.removeprefix("+")
-    if len(digits) <= 5:
+    try:
+        code = str(phonenumbers.parse(number).country_code)
+    except phonenumbers.NumberParseException:
+        code = digits[:2]
+    if len(digits) <= len(code) + 3:
         return "+" + "•" * len(digits)
-    return f"+{digits[:2]} •••• ••• {digits[-3:]}"
+    return f"+{code} •••• ••• {digits[-3:]}"

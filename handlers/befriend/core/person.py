@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from befriend.core.contact_points import ContactPoints, PostalAddress
+from befriend.core.contact_points import ContactPoints, Phone, PostalAddress
 from befriend.core.playbook import Playbook, QuietHours
 
 Status = Literal["pending", "active", "erasing"]
@@ -58,6 +58,7 @@ class SignupRequest:
     source: str
     evidence: Evidence
     gpc: bool
+    phone: Phone | None = None  # the number given at sign-up, if any; gets a code on confirm
 
     def fingerprint(self) -> str:
         """Names this request; a confirm link is only good for the request it was sent for."""
@@ -68,6 +69,7 @@ class SignupRequest:
                 *self.interests,
                 self.policy_version,
                 str(self.gpc),
+                *([self.phone.key] if self.phone else []),
             ]
         )
         return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -206,6 +208,7 @@ def contacts(person: Person, playbook: Playbook) -> dict[str, Any]:
             for cid, channel in playbook.channels.items()
             if channel.kind == "social"
         },
+        "phone_asked": [{"channel": c, "purpose": p} for c, p in points.phone_asked],
     }
 
 

@@ -48,6 +48,9 @@ class Channel:
     quiet_hours: QuietHours | None
     handle_pattern: str | None
     max_per_week: int | None = None  # the playbook's own cap on contacts per week
+    # A phone-kind channel's: the countries (ISO 3166-1 alpha-2) its numbers may be from;
+    # a number from elsewhere is refused (SMS pumping sends texts to costly far numbers).
+    countries: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,7 @@ class Playbook:
                     "label": c.label,
                     "kind": c.kind,
                     "quiet_hours": c.quiet_hours.as_json() if c.quiet_hours else None,
+                    "countries": list(c.countries),
                 }
                 for c in self.channels.values()
             ],

@@ -325,7 +325,11 @@ class _Reader:
 
     def channel(self, cid: str, body: dict[str, Any]) -> Channel:
         where = f"channels.{cid}"
-        _only(body, where, {"label", "kind", "quiet_hours", "handle_pattern", "max_per_week"})
+        _only(
+            body,
+            where,
+            {"label", "kind", "quiet_hours", "handle_pattern", "max_per_week", "countries"},
+        )
         kind = _text(body, f"{where}.kind")
         if kind not in CHANNEL_KINDS:
             raise PlaybookError(f"{where}.kind: must be one of {', '.join(CHANNEL_KINDS)}")
@@ -345,6 +349,7 @@ class _Reader:
             quiet_hours=None if quiet is None else parse_quiet_hours(quiet, f"{where}.quiet_hours"),
             handle_pattern=pattern,
             max_per_week=_optional_days(body, f"{where}.max_per_week", top=1000),
+            countries=_countries(body.get("countries"), kind, f"{where}.countries"),
         )
 
     def purpose(self, pid: str, body: dict[str, Any], channels: tuple[str, ...]) -> Purpose:
@@ -413,3 +418,25 @@ def _only(body: dict[str, Any], where: str, allowed: set[str]) -> None:
     extra = sorted(set(body) - allowed)
     if extra:
         raise PlaybookError(f"{where}.{extra[0]}: unknown key")
+
+
+def _countries(value: object, kind: str, where: str) -> tuple[str, ...]:
+    """A phone channel's countries: required, so no channel texts the whole world by
+    default; each an ISO 3166-1 alpha-2 code that has phone numbers."""
+    # Imported here: the playbook reader is otherwise free of the phone module.
+    from befriend.core.phones import REGIONS
+
+    if kind != "phone":
+        if value is not None:
+            raise PlaybookError(f"{where}: only a phone channel has countries")
+        return ()
+    if not isinstance(value, list) or not value:
+        raise PlaybookError(f'{where}: a phone channel lists its countries, like ["GB", "IE"]')
+    for code in value:
+        if not isinstance(code, str) or code not in REGIONS:
+            raise PlaybookError(
+                f"{where}: {code!r} is not an ISO 3166-1 alpha-2 country code with phone numbers"
+            )
+    if len(set(value)) != len(value):
+        raise PlaybookError(f"{where}: a country is listed twice")
+    return tuple(value)

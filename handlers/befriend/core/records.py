@@ -100,7 +100,10 @@ def contact_points_to_record(points: ContactPoints) -> dict[str, Any]:
             "number": points.phone.number,
             "since": iso(points.phone.since),
             "verified_at": iso(points.phone.verified_at),
+            "key": points.phone.key,
+            "shown": points.phone.shown,
         },
+        "phone_asked": [f"{c}:{p}" for c, p in points.phone_asked],
         "postal": None if points.postal is None else postal_json(points.postal),
     }
 
@@ -114,7 +117,11 @@ def contact_points_from_record(rec: Mapping[str, Any] | None) -> ContactPoints:
         phone=None
         if not phone
         else Phone(
-            str(phone["number"]), parse_iso(phone["since"]), _when(phone.get("verified_at"))
+            str(phone["number"]),
+            parse_iso(phone["since"]),
+            _when(phone.get("verified_at")),
+            key=str(phone.get("key") or ""),
+            shown=str(phone.get("shown") or ""),
         ),
         postal=None
         if not postal
@@ -126,6 +133,7 @@ def contact_points_from_record(rec: Mapping[str, Any] | None) -> ContactPoints:
             str(postal["country"]),
             parse_iso(postal["since"]),
         ),
+        phone_asked=tuple(_pair(p) for p in rec.get("phone_asked") or ()),
     )
 
 
@@ -199,6 +207,7 @@ def _request_to_record(req: SignupRequest | None) -> dict[str, Any] | None:
         "source": req.source,
         "evidence": req.evidence.as_json(),
         "gpc": req.gpc,
+        **({"phone": _phone_to_record(req.phone)} if req.phone else {}),
     }
 
 
@@ -213,6 +222,29 @@ def _request_from_record(rec: Mapping[str, Any] | None) -> SignupRequest | None:
         source=str(rec["source"]),
         evidence=Evidence(**rec["evidence"]),
         gpc=bool(rec.get("gpc", False)),
+        phone=_phone_from_record(rec.get("phone")),
+    )
+
+
+def _phone_to_record(phone: Phone) -> dict[str, Any]:
+    return {
+        "number": phone.number,
+        "since": iso(phone.since),
+        "verified_at": iso(phone.verified_at),
+        "key": phone.key,
+        "shown": phone.shown,
+    }
+
+
+def _phone_from_record(rec: Mapping[str, Any] | None) -> Phone | None:
+    if not rec:
+        return None
+    return Phone(
+        str(rec["number"]),
+        parse_iso(rec["since"]),
+        _when(rec.get("verified_at")),
+        key=str(rec.get("key") or ""),
+        shown=str(rec.get("shown") or ""),
     )
 
 

@@ -34,6 +34,23 @@ class Pseudonyms:
         """One budget per mailbox: name+1@… and name+2@… share it."""
         return self._mac("mail-rate", mailbox_key_material(email))
 
+    def number(self, number: str) -> str:
+        """A phone number (E.164) as the ledger and receipts record it: comparable, never
+        readable back, even by trying every number of a country."""
+        return self._mac("number", number)[:32]
+
+    def number_suppression(self, number: str) -> str:
+        return self._mac("suppress-number", number)
+
+    def text_rate(self, number: str) -> str:
+        """One budget of codes per number, whoever asks for them."""
+        return self._mac("text-rate", number)
+
+    def phone_code(self, person_id: str, number: str, code: str) -> str:
+        """A code texted to a number, kept only as this: bound to the person and the number,
+        so it verifies nothing else."""
+        return self._mac("phone-code", f"{person_id}:{number}:{code}")
+
     def client_rate(self, client_address: str | None) -> str:
         """One budget per client, keyed so the table holds no address. An IPv6 client
         counts by its /64, the block one subscriber line is given: otherwise a single

@@ -29,6 +29,7 @@ from befriend.core.signups import signup_step
 from befriend.credentials.pseudonyms import Pseudonyms, email_key
 from befriend.mailing.compose import Composer, Mail
 from befriend.mailing.ses import Mailer
+from befriend.mailing.sms import CodeSender, phone_code_job
 from befriend.store import Store
 from befriend.store.table import ConditionFailed
 
@@ -56,6 +57,7 @@ def signup_job(form: Signup, ctx: Context) -> dict[str, Any]:
             "permissions": [list(p) for p in form.permissions],
             "time_zone": form.time_zone,
             "policy_version": form.policy_version,
+            **({"phone": form.phone} if form.phone else {}),
         },
     }
 
@@ -67,6 +69,11 @@ def link_job(email: str, ctx: Context) -> dict[str, Any]:
 def fresh_link_job(person_id: str, ctx: Context) -> dict[str, Any]:
     """A new link for the person a genuine but spent confirmation link names."""
     return {**_head("fresh-link", ctx), "person": person_id}
+
+
+def code_job(person_id: str, number: str, ctx: Context) -> dict[str, Any]:
+    """A code texted to the person's number, by the worker (`mailing/sms.py`)."""
+    return phone_code_job(person_id, number, _head("phone-code", ctx))
 
 
 def _head(kind: str, ctx: Context) -> dict[str, Any]:
@@ -96,6 +103,7 @@ class MailWork:
     pseudonyms: Pseudonyms
     clock: Clock
     mails_per_hour: int
+    codes: CodeSender | None = None  # None: this deployment texts no codes
 
     def run(self, job: dict[str, Any]) -> None:
         """Carry out one job; MailFailed when it should be tried again."""
@@ -111,6 +119,8 @@ class MailWork:
             self._link(job)
         elif kind == "fresh-link":
             self._fresh_link(job)
+        elif kind == "phone-code" and self.codes is not None:
+            self._code(job)
         else:
             log.error("a mail job of an unknown kind was dropped")
             return
@@ -128,6 +138,7 @@ class MailWork:
             permissions=tuple((c, p) for c, p in body["permissions"]),
             time_zone=body["time_zone"],
             policy_version=body["policy_version"],
+            **self._phone(body.get("phone")),
         )
         ctx = _context(job)
         if not self._slot(form.email, job):
@@ -171,6 +182,28 @@ class MailWork:
             self._send(self.composer.manage(person, reason="link"))
         elif person.status == "pending" and person.request is not None:
             self._send(self.composer.confirm(person))
+
+    def _phone(self, number: str | None) -> dict[str, Any]:
+        """A sign-up's number with its keyed hash and masked form (for the ledger)."""
+        if not number:
+            return {}
+        from befriend.core.contact_points import mask_number
+
+        shown = mask_number(number)
+        return {"phone": number, "phone_key": self.pseudonyms.number(number), "phone_shown": shown}
+
+    def _code(self, job: dict[str, Any]) -> None:
+        assert self.codes is not None
+        try:
+            self.codes.run(job)
+        except (BotoCoreError, ClientError) as exc:
+            why = (
+                exc.response["Error"]["Code"]
+                if isinstance(exc, ClientError)
+                else type(exc).__name__
+            )
+            log.warning("SNS did not take a code's text (%s); it is tried again", why)
+            raise MailFailed(why) from exc
 
     def _slot(self, email: str, job: dict[str, Any]) -> bool:
         """One mail of the mailbox's hourly budget, counted at the moment of the request

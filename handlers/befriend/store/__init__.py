@@ -8,6 +8,8 @@ Items (keys `pk`/`sk`):
   EMAIL#<sha256> / EMAIL        unique address → person id
   SUPPRESS#<keyed hash> / SUPPRESS   left behind by erasure
   MAILRATE#<keyed hash> / MAILRATE   send times of the last hour (a sliding window)
+  TEXTRATE#<keyed hash> / TEXTRATE   the same for codes texted to one number
+  P#<id> / PHONECODE            the code waiting for the person's number (keyed hashes)
   IDEM#<key hash> / IDEM        a replayable answer for an Idempotency-Key with no person yet
   EV#<keyed hash> / EV          an ingested event id, so a replay is a duplicate
   KEYS / <sha256 of a key>      a marketer API key: name, role, created, revoked
@@ -38,12 +40,13 @@ from befriend.store.erasure import Erasure
 from befriend.store.limits import Limits
 from befriend.store.outbox import Outbox
 from befriend.store.people import People
+from befriend.store.phone_codes import PhoneCodes
 from befriend.store.runs import Runs
 from befriend.store.table import STAGE_INDEX, STAGE_SHARDS, stage_shard
 
 __all__ = ["STAGE_INDEX", "STAGE_SHARDS", "Store", "stage_shard"]
 
 
-class Store(People, Erasure, Limits, Outbox, Checkpoints, Runs):
+class Store(People, Erasure, Limits, Outbox, Checkpoints, Runs, PhoneCodes):
     """Role-named reads and writes on one table. The client is made on first use, so a moto
     mock started after the Store was built is still the one in force."""

@@ -14,9 +14,11 @@ SHAPES = {
     "profile": ("P#<id>", "PROFILE"),
     "ledger entry": ("P#<id>", "LEDGER#<seq, 12 digits>"),
     "idempotent answer about a person": ("P#<id>", "IDEM#<sha256>"),
+    "phone code": ("P#<id>", "PHONECODE"),
     "email lookup": ("EMAIL#<sha256 of the case-folded address>", "EMAIL"),
     "suppression": ("SUPPRESS#<HMAC of the address>", "SUPPRESS"),
     "mail rate": ("MAILRATE#<HMAC of the mailbox>", "MAILRATE"),
+    "text rate": ("TEXTRATE#<HMAC of the number>", "TEXTRATE"),
     "client rate": (
         "CLIENTRATE#<HMAC of the client address or IPv6 /64>",
         "<hour, epoch seconds>",
@@ -88,6 +90,14 @@ def suppression(suppress_key: str) -> dict[str, Any]:
 
 def mail_rate(rate_key: str) -> dict[str, Any]:
     return key(f"MAILRATE#{rate_key}", "MAILRATE")
+
+
+def text_rate(rate_key: str) -> dict[str, Any]:
+    return key(f"TEXTRATE#{rate_key}", "TEXTRATE")
+
+
+def phone_code(person_id: str) -> dict[str, Any]:
+    return key(person(person_id), "PHONECODE")
 
 
 def client_rate(client_key: str, hour: int) -> dict[str, Any]:

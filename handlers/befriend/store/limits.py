@@ -24,12 +24,14 @@ class Limits(Table):
         limit: int,
         job: str | None = None,
         window: timedelta = timedelta(hours=1),
+        budget: dict[str, Any] | None = None,
     ) -> bool:
         """Count one mail to a mailbox within a sliding `window`; False once `limit` mails
         went out in it. One small item per mailbox keeps the send times (at most `limit`)
         and the jobs they were for: the same `job` tried again (its mail failed, or its
-        answer was lost) is not counted twice."""
-        key = keys.mail_rate(rate_key)
+        answer was lost) is not counted twice. `budget` names another budget of the same
+        kind by its key (codes texted to a number: `keys.text_rate`)."""
+        key = budget or keys.mail_rate(rate_key)
         stamp = int(now.timestamp())
         for _ in range(5):
             item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get(

@@ -14,6 +14,7 @@ from befriend.credentials.pseudonyms import Pseudonyms
 from befriend.credentials.tokens import Tokens
 from befriend.mailing.queue import MailQueue
 from befriend.mailing.ses import Mailer, mail_templates
+from befriend.mailing.sms import Texter
 from befriend.store import Store
 from befriend.web import marketer, oneclick, problems, public, requestlog, visitor
 from befriend.web.services import Services
@@ -76,6 +77,7 @@ def create_app(
     notifier: Notifier | None = None,
     queue: MailQueue | None = None,
     work: MailQueue | None = None,
+    texter: Texter | None = None,
 ) -> Flask:
     playbook = playbook or read_playbook(settings)
     table = store or Store(
@@ -109,6 +111,7 @@ def create_app(
         queue=queue or mail_queue(settings),
         work=work or work_queue(settings),
         exports=Files(exports_bucket(settings), region=settings.region),
+        texter=texter or Texter(region=settings.region),
     )
     # First, so every answer has a request id and a log line whatever fails after.
     requestlog.register(app)

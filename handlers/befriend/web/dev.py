@@ -1,4 +1,5 @@
-"""Local mode only: the mails moto's SES captured, so a person can click their links.
+"""Local mode only: the mails moto's SES captured, so a person can click their links, and
+the texts moto's SNS captured, so they can read a code.
 
 Registered by `create_app` only when `BEFRIEND_LOCAL=1`; it reads moto's in-process SES
 backend, which `befriend serve` and the tests share with the app.
@@ -19,6 +20,7 @@ from befriend.web.services import services
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
 _LINK = re.compile(r"https?://[^\s<>\"']+")
+_CODE = re.compile(r"\b[0-9]{6}\b")
 
 
 # Parsed mails by SES message id: a page that polls the outbox would otherwise parse every
@@ -78,11 +80,30 @@ def parse(sent: Any) -> dict[str, Any]:
     return found
 
 
+def texts() -> list[dict[str, Any]]:
+    """Every text moto's SNS captured, newest first, with the code it carries (call after
+    `outbox`, which runs the waiting jobs, codes among them)."""
+    from moto.core import DEFAULT_ACCOUNT_ID  # type: ignore[attr-defined]
+    from moto.sns.models import sns_backends
+
+    backend = sns_backends[DEFAULT_ACCOUNT_ID][services().settings.region]
+    found = []
+    for message_id, (number, text) in list(backend.sms_messages.items()):
+        code = _CODE.search(text)
+        found.append(
+            {"id": message_id, "to": number, "text": text, "code": code.group() if code else None}
+        )
+    return found[::-1]
+
+
 @bp.get("/outbox.json")
 def outbox_json() -> Response:
-    return json_answer({"mails": outbox()})
+    mails = outbox()
+    return json_answer({"mails": mails, "texts": texts()})
 
 
 @bp.get("/outbox")
 def outbox_page() -> Response:
-    return Response(render_template("dev/outbox.html", mails=outbox()), mimetype="text/html")
+    mails = outbox()
+    page = render_template("dev/outbox.html", mails=mails, texts=texts())
+    return Response(page, mimetype="text/html")

@@ -17,6 +17,7 @@ from befriend.mailing.compose import Composer
 from befriend.mailing.jobs import MailWork
 from befriend.mailing.queue import MailQueue
 from befriend.mailing.ses import Mailer
+from befriend.mailing.sms import CodeSender, Texter
 from befriend.store import Store
 
 
@@ -34,6 +35,7 @@ class Services:
     # The queue long jobs fan out over (None: this deployment runs none from a request).
     work: MailQueue | None
     exports: Files  # the bucket of audience exports
+    texter: Texter | None = None  # texts the codes that verify numbers (None: none sent)
 
     @property
     def composer(self) -> Composer:
@@ -49,6 +51,15 @@ class Services:
             self.pseudonyms,
             self.clock,
             self.settings.mails_per_hour,
+            codes=None
+            if self.texter is None
+            else CodeSender(
+                self.store,
+                self.texter,
+                self.pseudonyms,
+                self.clock,
+                self.playbook.organisation.name,
+            ),
         )
 
 

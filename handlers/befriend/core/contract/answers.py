@@ -178,6 +178,13 @@ class PostalContact(Answer):
     since: Stamp
 
 
+class AskedPair(Answer):
+    """A phone-channel permission asked for, waiting for the number to be verified."""
+
+    channel: Channel
+    purpose: Purpose
+
+
 class Contacts(Answer):
     """Where we reach the person: each channel's address, with since when."""
 
@@ -185,6 +192,10 @@ class Contacts(Answer):
     phone: PhoneContact | None
     postal: PostalContact | None
     handles: Annotated[dict[str, str | None], keys("handles", every=True)]
+    phone_asked: Annotated[
+        list[AskedPair],
+        Meta(description="Permissions on phone channels granted once the number is verified"),
+    ]
 
 
 class Labelled(Answer):
@@ -431,6 +442,10 @@ class ChannelInfo(Answer):
     label: Text
     kind: Annotated[str, choice("channel_kinds")]
     quiet_hours: QuietHours | None
+    countries: Annotated[
+        list[Annotated[str, Meta(pattern="^[A-Z]{2}$")]],
+        Meta(description="A phone channel's countries (ISO 3166-1 alpha-2) numbers may be from"),
+    ]
 
 
 class PurposeInfo(Answer):

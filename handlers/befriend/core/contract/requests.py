@@ -55,6 +55,14 @@ class Pair(Body):
 
 Pairs = Annotated[list[Pair], says(PAIRS_SAY, max_length=MAX_PAIRS)]
 Topics = Annotated[list[Topic], says(TOPICS_SAY)]
+PhoneIn = Annotated[
+    str,
+    Meta(
+        description="A phone number with its country code (+44 ...), from a country the"
+        " playbook's phone channels allow"
+    ),
+    says("must be a phone number with its country code, like +44 7400 123456", max_length=40),
+]
 EmailIn = Annotated[
     Email, says("an email address is required", extra_json_schema={"maxLength": MAX_EMAIL})
 ]
@@ -87,6 +95,7 @@ class Signup(Body):
     interests: Topics | UnsetType = UNSET
     permissions: Pairs | UnsetType = UNSET
     time_zone: Zone | UnsetType = UNSET
+    phone: PhoneIn | UnsetType = UNSET
 
 
 class SignupForm(Body):
@@ -98,6 +107,30 @@ class SignupForm(Body):
     time_zone: str | UnsetType = UNSET
     interests: list[Topic] | UnsetType = UNSET
     permissions: list[Annotated[str, choice("grid_pairs")]] | UnsetType = UNSET
+
+
+class PhoneNumber(Body):
+    """A number for the phone channels: a code is texted to it (`/verify` takes it)."""
+
+    number: PhoneIn
+    carry_over: Annotated[
+        bool,
+        Meta(
+            description="Ask again, for the new number, for the permissions given for the old"
+            " one (they end when the number changes)"
+        ),
+        says("must be true or false"),
+    ] = False
+
+
+class PhoneCode(Body):
+    """The code texted to the person's number."""
+
+    code: Annotated[
+        str,
+        Meta(pattern="^[0-9]{6}$", description="The six digits texted"),
+        says("must be the 6 digits we sent"),
+    ]
 
 
 class EmailOnly(Body):
@@ -303,4 +336,6 @@ REQUESTS: tuple[type[Body], ...] = (
     Events,
     Outcomes,
     OneClick,
+    PhoneNumber,
+    PhoneCode,
 )

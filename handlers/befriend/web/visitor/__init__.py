@@ -10,7 +10,12 @@ write through the one writer (`web/people.py`).
 from __future__ import annotations
 
 # Each module adds its routes to the one blueprint as it is imported.
-from befriend.web.visitor import confirm, me, signup  # noqa: F401
+from befriend.web.visitor import (  # noqa: F401
+    confirm,
+    contacts_phone,
+    me,
+    signup,
+)
 from befriend.web.visitor.blueprint import bp
 
 __all__ = ["bp"]

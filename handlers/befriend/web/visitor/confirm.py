@@ -12,6 +12,7 @@ from collections.abc import Callable
 from flask import Response
 
 from befriend.core import changes
+from befriend.core.changes import Context
 from befriend.core.commands import read_confirm, read_token
 from befriend.core.errors import InvalidToken
 from befriend.core.overview import confirmation_view
@@ -19,7 +20,7 @@ from befriend.core.person import Person
 from befriend.core.signups import LinkState, confirmed_just_now, link_state
 from befriend.credentials.pseudonyms import email_key
 from befriend.credentials.tokens import Claims
-from befriend.mailing.jobs import fresh_link_job
+from befriend.mailing.jobs import code_job, fresh_link_job
 from befriend.web.answers import json_answer
 from befriend.web.inputs import context, count_client, gpc, json_body
 from befriend.web.people import apply
@@ -54,6 +55,7 @@ def confirm() -> Response:
             email_key=email_key(person.email),
             lift_suppression=s.pseudonyms.suppression(person.email),
         )
+        _text_code(person, ctx)
     except Problem as exc:
         # A twin of this request (a double click) confirmed first: the same answer.
         again = _answer_again(claims) if exc.slug == "link-used" else None
@@ -72,6 +74,14 @@ def confirm_fresh_link() -> Response:
     count_client()
     s.queue.send(fresh_link_job(claims.person_id, context("api")))
     return json_answer(ACCEPTED, 202)
+
+
+def _text_code(person: Person, ctx: Context) -> None:
+    """A number given at sign-up gets its code once the address is confirmed, not before:
+    whoever typed someone else's address cannot have texts sent from it."""
+    phone = person.contact_points.phone
+    if phone is not None and phone.verified_at is None:
+        services().queue.send(code_job(person.id, phone.number, ctx))
 
 
 def _confirm_claims(token: str) -> Claims:
