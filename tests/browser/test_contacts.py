@@ -9,14 +9,24 @@ import json
 import uuid
 from typing import Any
 
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
-from tests.browser.conftest import Server, Watch, assert_accessible, assert_clean
-from tests.browser.test_flow import permission
+from tests.browser.conftest import Server, Watch, assert_accessible, assert_clean, new_context
+from tests.browser.test_flow import fresh_number, permission
 from tests.browser.test_preferences_queue import server_state
 from tests.browser.test_scripted_pages import open_preferences
 
 phone_given = "2026-03-01T09:30:00Z"
+
+
+def wait_for_mail(page: Page, server: Server, address: str) -> dict[str, Any]:
+    """The newest mail to `address` in the local outbox, once the mail worker has sent it."""
+    for _ in range(200):
+        found = server.mails_to(address)
+        if found:
+            return found[0]
+        page.wait_for_timeout(50)
+    raise AssertionError(f"no mail to {address}")
 
 
 def contacts_answer(page: Page, change: dict[str, Any], granted: tuple[str, ...] = ()) -> None:
@@ -212,3 +222,75 @@ def test_sign_up_asks_for_a_phone_number_only_with_a_phone_channel(
     assert isinstance(body, dict) and "phone" not in body
     expect(page.locator("#status")).to_contain_text("check your mail")
     assert_clean(page, watch)
+
+
+def test_sign_up_without_javascript_says_the_phone_number_is_missing(
+    browser: Browser, server: Server, watch: Watch
+) -> None:
+    context = new_context(browser, watch, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(server.url("/"))
+        # Without JavaScript the field is always there, for the server to read.
+        expect(page.get_by_label("Your phone number")).to_be_visible()
+        page.fill("#email", f"nojs-{uuid.uuid4().hex[:8]}@example.org")
+        page.check('input[name="permissions"][value="sms:offers"]')
+        page.click('button[type="submit"]')
+        expect(page.get_by_role("heading", level=1)).to_have_text("Please check the form")
+        expect(page.locator("li", has_text="phone")).to_contain_text("Text message")
+        page.go_back()
+        page.fill("#email", f"nojs-{uuid.uuid4().hex[:8]}@example.org")
+        page.check('input[name="permissions"][value="sms:offers"]')
+        page.get_by_label("Your phone number").fill(fresh_number())
+        page.click('button[type="submit"]')
+        page.wait_for_url(server.url("/thanks/"))
+    finally:
+        context.close()
+
+
+def test_the_email_address_is_changed_from_the_page_once_confirmed(
+    page: Page, server: Server, watch: Watch
+) -> None:
+    open_preferences(page, server, "email:newsletter")
+    old = server_state(page)["contacts"]["email"]["address"]
+    new = f"moved-{uuid.uuid4().hex[:8]}@example.org"
+    page.get_by_label("New email address").fill(new)
+    with page.expect_request("**/api/me/contacts/email") as request:
+        page.get_by_role("button", name="Send the confirmation mail").click()
+    assert request.value.post_data_json == {"email": new}
+    expect(page.locator("#email-sent")).to_contain_text(f"We sent a confirmation mail to {new}")
+    expect(page.locator("#email-sent")).to_contain_text("Nothing changes until you confirm it")
+    expect(page.locator("#status")).to_contain_text(f"until then we keep writing to {old}")
+    expect(page.locator("#email-address")).to_have_text(old)
+    assert server_state(page)["contacts"]["email"]["address"] == old
+    assert_accessible(page)
+
+    mail = wait_for_mail(page, server, new)
+    link = next(link for link in mail["links"] if "/email/#t=" in link)
+    page.goto(link)
+    assert "#" not in page.url  # the token left the address bar at once
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your new email address")
+    assert_accessible(page)
+    page.get_by_role("button", name="Yes, write to this address from now on").click()
+    expect(page.locator("#changed-title")).to_be_focused()
+    expect(page.locator("#changed-address")).to_have_text(new)
+    assert_accessible(page)
+    page.get_by_role("link", name="Open your preferences").click()
+    expect(page.locator("#status")).to_contain_text("up to date")
+    expect(page.locator("#email-address")).to_have_text(new)
+    assert_clean(page, watch)
+
+
+def test_a_refused_email_change_is_shown_beside_the_field(
+    page: Page, server: Server, watch: Watch
+) -> None:
+    open_preferences(page, server, "email:newsletter")
+    page.get_by_label("New email address").fill("not an address")
+    page.get_by_role("button", name="Send the confirmation mail").click()
+    field = page.get_by_label("New email address")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#new-email-problem")).not_to_be_empty()
+    expect(page.locator("#status")).to_contain_text("Not saved. New email address:")
+    expect(page.locator("#email-sent")).to_be_hidden()
+    assert_accessible(page)
+    assert_clean(page, watch, expected_error_status=(server.url("/api/me/contacts/email"),))

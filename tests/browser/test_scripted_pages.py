@@ -18,7 +18,7 @@ from tests.browser.conftest import (
     assert_good_page,
     screenshot,
 )
-from tests.browser.test_flow import permission
+from tests.browser.test_flow import PHONE_CHANNELS, fresh_number, permission
 from tests.browser.test_static_pages import focus_by_tab
 from tests.conftest import run_befriend
 
@@ -30,6 +30,8 @@ def sign_up(page: Page, server: Server, *grants: str, interests: tuple[str, ...]
     page.fill("#email", address)
     for grant in grants:
         page.check(f'input[name="permissions"][value="{grant}"]')
+    if any(grant.split(":")[0] in PHONE_CHANNELS for grant in grants):
+        page.fill("#phone", fresh_number())
     for interest in interests:
         page.check(f'input[name="interests"][value="{interest}"]')
     page.click('button[type="submit"]')

@@ -24,6 +24,7 @@ PAGES = (
     "privacy/index.html",
     "unsubscribed/index.html",
     "confirm/index.html",
+    "email/index.html",
     "preferences/index.html",
     "data/index.html",
     "marketers/index.html",
@@ -32,6 +33,7 @@ PAGES = (
 SCRIPTED = {
     "index.html": "signup",  # optional: the form also works without it
     "confirm/index.html": "confirm",
+    "email/index.html": "email",
     "preferences/index.html": "preferences",
     "data/index.html": "data",
     "marketers/index.html": "marketers",

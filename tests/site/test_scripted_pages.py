@@ -29,7 +29,8 @@ def test_status_is_a_polite_live_region(built: Path, name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["confirm/index.html", "preferences/index.html", "data/index.html"]
+    "name",
+    ["confirm/index.html", "email/index.html", "preferences/index.html", "data/index.html"],
 )
 def test_an_expired_link_offers_a_new_one(built: Path, name: str) -> None:
     found = page(built, name)

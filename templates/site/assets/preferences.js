@@ -1,7 +1,7 @@
 // /preferences/: the person's own page. Every change is saved at once, said in #status, and
 // most can be undone with #undo.
 import { call, el, forgetToken, keepToken, problemText, say, show, takeToken, when } from "./api.js";
-import { grantedOn, postalBody, renderContacts } from "./contacts.js";
+import { postalBody, renderContacts } from "./contacts.js";
 import { clearProblems, localProblem, showProblems } from "./fields.js";
 
 const HOW = {
@@ -20,8 +20,6 @@ let token = null;
 let person = null;
 // The stored postal address goes into its form once, and again after it is saved.
 let postalFilled = false;
-// Permissions the person ticked to give again once a new number is verified: [{channel, purpose}].
-let carry = [];
 
 const $ = (id) => document.getElementById(id);
 const all = (selector) => Array.from(document.querySelectorAll(selector));
@@ -405,15 +403,15 @@ function sendCode(event) {
     say(`Not sent. ${localProblem(form, "number", "Enter your phone number, with its country code.")}`);
     return;
   }
-  // Only what is granted now, and only when ticked: nothing carries over by itself.
-  const giveAgain = !$("phone-carry").hidden && $("phone-carry-box").checked;
-  const old = giveAgain ? grantedOn(person, "phone").map((p) => ({ channel: p.channel, purpose: p.purpose })) : [];
+  // Only when ticked: nothing carries over by itself. The server asks again for what was
+  // given for the old number, and gives it once the new one is verified.
+  const body = { number };
+  if (!$("phone-carry").hidden && $("phone-carry-box").checked) body.carry_over = true;
   save(
     "POST",
     "/api/me/contacts/phone",
-    { number },
+    body,
     (after) => {
-      carry = old;
       form.reset();
       const to = after.contacts.phone ? after.contacts.phone.number : number;
       return [`We texted a six-digit code to ${to}. Enter it below to verify your number.`];
@@ -450,24 +448,17 @@ async function verifyCode(event) {
     "POST",
     "/api/me/contacts/phone/verify",
     { code },
-    (after) => {
+    (after, before) => {
       form.reset();
-      return [`Verified: ${after.contacts.phone ? after.contacts.phone.number : "your number"} is yours.`];
+      const number = after.contacts.phone ? after.contacts.phone.number : "your number";
+      // What was waiting for the code is given now: say which.
+      const given = (before.contacts.phone_asked || []).filter((p) => permissionOf(after, p.channel, p.purpose));
+      const what = given.map((p) => describePair(p.channel, p.purpose)).join(", ");
+      return [`Verified: ${number} is yours.${what ? ` Now given: ${what}.` : ""}`];
     },
     $("code-send"),
     form,
   );
-  if (ok && carry.length) {
-    const again = carry;
-    carry = [];
-    const what = again.map((p) => describePair(p.channel, p.purpose)).join(", ");
-    await save(
-      "PATCH",
-      "/api/me/permissions",
-      { changes: again.map((p) => ({ channel: p.channel, purpose: p.purpose, granted: true })) },
-      () => [`Verified, and given again for your new number: ${what}.`],
-    );
-  }
   // The code form is gone with the code: focus moves to the line that says what happened.
   if (ok && token) $("status").focus();
 }

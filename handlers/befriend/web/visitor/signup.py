@@ -12,6 +12,7 @@ from flask import Response, render_template
 
 from befriend.core.commands import read_email_only, read_signup
 from befriend.core.errors import InvalidInput
+from befriend.core.playbook import Playbook
 from befriend.mailing.jobs import link_job, signup_job
 from befriend.web.answers import json_answer, see_other
 from befriend.web.idempotency import idempotent
@@ -27,7 +28,7 @@ def signup() -> Response:
     s = services()
     as_form = wants_form()
     try:
-        form = read_signup(_signup_form() if as_form else json_body(), s.playbook)
+        form = read_signup(_signup_form(s.playbook) if as_form else json_body(), s.playbook)
         count_client()
     except (InvalidInput, Problem) as exc:
         if as_form:
@@ -54,8 +55,13 @@ def link() -> Response:
     return see_other("/link/sent/") if as_form else json_answer(ACCEPTED, 202)
 
 
-def _signup_form() -> dict[str, Any]:
-    """The no-JavaScript sign-up form, as the JSON body the API reads."""
+def _signup_form(playbook: Playbook) -> dict[str, Any]:
+    """The no-JavaScript sign-up form, as the JSON body the API reads.
+
+    Without JavaScript the phone field is always on the page; its number is sent on only
+    when a phone channel is ticked, as the page's script does, so a number given for
+    nothing is not kept. A phone channel ticked without one is answered by `read_signup`
+    with the field that is missing."""
     raw = form_body(("interests", "permissions"))
     body: dict[str, Any] = {
         k: raw[k] for k in ("email", "time_zone", "policy_version") if raw.get(k)
@@ -68,6 +74,12 @@ def _signup_form() -> dict[str, Any]:
         channel, _, purpose = str(value).partition(":")
         pairs.append({"channel": channel, "purpose": purpose})
     body["permissions"] = pairs
+    phone_ticked = any(
+        (found := playbook.channels.get(pair["channel"])) is not None and found.kind == "phone"
+        for pair in pairs
+    )
+    if phone_ticked and raw.get("phone"):
+        body["phone"] = raw["phone"]
     return body
 
 
