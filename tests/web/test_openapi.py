@@ -304,6 +304,7 @@ def test_a_visit_from_sign_up_to_erasure_matches_the_document(
             {"channel": "email", "purpose": "newsletter"},
             {"channel": "sms", "purpose": "events"},
         ],
+        phone="+44 7400 123456",
     )
     key = {"Idempotency-Key": f"signup-{uuid.uuid4()}"}
     first = api.call("POST", "/api/signup", json=signup, headers=key, expect=202)
@@ -324,12 +325,35 @@ def test_a_visit_from_sign_up_to_erasure_matches_the_document(
     token = confirmed.get_json()["manage_token"]
     person = confirmed.get_json()["person"]
     assert _states(person)[("email", "newsletter")] == "granted"
-    assert _states(person)[("sms", "events")] == "granted"
+    # A text message waits for the number given at sign-up to be verified by its code.
+    assert _states(person)[("sms", "events")] == "never"
+    assert person["contacts"]["phone_asked"] == [{"channel": "sms", "purpose": "events"}]
     twice = api.call("POST", "/api/confirm", json={"token": confirm_token}, expect=200)
     assert twice.get_json()["person"] == person
 
     me = api.call("GET", "/api/me", token=token, expect=200).get_json()
     assert me == person
+    api.call(
+        "POST",
+        "/api/me/contacts/phone",
+        token=token,
+        json={"number": "+44 7400 123456"},
+        expect=202,
+    )
+    texts = api.client.get("/dev/outbox.json").get_json()["texts"]
+    code = next(t["code"] for t in texts if t["to"] == "+447400123456")
+    api.call(
+        "POST",
+        "/api/me/contacts/phone/verify",
+        token=token,
+        json={"code": "000000" if code != "000000" else "111111"},
+        expect=422,
+    )
+    verified = api.call(
+        "POST", "/api/me/contacts/phone/verify", token=token, json={"code": code}, expect=200
+    ).get_json()
+    assert _states(verified)[("sms", "events")] == "granted"
+    assert verified["contacts"]["phone"]["verified"] is True
     # Later, the spent link is refused, and may ask for a fresh link by mail.
     clock.advance(minutes=30)
     spent = api.call("POST", "/api/confirm", json={"token": confirm_token}, expect=410)
