@@ -294,3 +294,120 @@ def test_a_refused_email_change_is_shown_beside_the_field(
     expect(page.locator("#email-sent")).to_be_hidden()
     assert_accessible(page)
     assert_clean(page, watch, expected_error_status=(server.url("/api/me/contacts/email"),))
+
+
+def code_for(page: Page, server: Server, number: str, seen: tuple[str, ...] = ()) -> str:
+    """The code of the newest text to `number` in the local outbox that is not in `seen`."""
+    e164 = number.replace(" ", "")
+    for _ in range(200):
+        texts = [t for t in server.get_json("/dev/outbox.json")["texts"] if t["to"] == e164]
+        if texts and texts[0]["id"] not in seen and texts[0]["code"]:
+            code: str = texts[0]["code"]
+            return code
+        page.wait_for_timeout(50)
+    raise AssertionError(f"no new text to {e164}")
+
+
+def text_ids(server: Server, number: str) -> tuple[str, ...]:
+    e164 = number.replace(" ", "")
+    return tuple(t["id"] for t in server.get_json("/dev/outbox.json")["texts"] if t["to"] == e164)
+
+
+def granted_now(page: Page) -> set[str]:
+    me = server_state(page)
+    return {f"{p['channel']}:{p['purpose']}" for p in me["permissions"] if p["state"] == "granted"}
+
+
+def test_a_number_is_verified_by_its_code_and_its_permissions_take_effect_then(
+    page: Page, server: Server, watch: Watch
+) -> None:
+    open_preferences(page, server, "email:newsletter")
+    status = page.locator("#status")
+
+    # Yes to texts before there is a number: asked, and waiting for it.
+    permission(page, "sms:offers").check()
+    expect(status).to_contain_text("once your phone number is verified")
+    expect(permission(page, "sms:offers")).to_be_checked()
+    expect(page.locator("#since-sms-offers")).to_contain_text("once your phone number is verified")
+    expect(page.locator("#phone-asked")).to_have_text(
+        "Waiting for your number: Offers by Text message."
+    )
+    assert "sms:offers" not in granted_now(page)
+
+    number = fresh_number()
+    page.get_by_label("Phone number", exact=True).fill(number)
+    with page.expect_request("**/api/me/contacts/phone") as request:
+        page.get_by_role("button", name="Text me a code").click()
+    assert request.value.post_data_json == {"number": number}
+    e164 = number.replace(" ", "")
+    expect(status).to_contain_text(f"We texted a six-digit code to {e164}")
+    expect(page.locator("#code-form")).to_be_visible()
+    expect(page.get_by_label("Six-digit code")).to_be_focused()
+    expect(page.locator("#phone-number")).to_have_text(e164)
+    expect(page.locator("#phone-since")).to_contain_text("not verified yet")
+    assert_accessible(page)  # the code asked for
+
+    code = code_for(page, server, number)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    page.get_by_label("Six-digit code").fill(wrong)
+    page.get_by_role("button", name="Verify my number").click()
+    expect(page.get_by_label("Six-digit code")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#phone-code-problem")).not_to_be_empty()
+    expect(status).to_contain_text("Not saved. Six-digit code:")
+    assert "sms:offers" not in granted_now(page)
+    assert_accessible(page)  # the code's problem shown
+
+    page.get_by_label("Six-digit code").fill(code)
+    with page.expect_request("**/api/me/contacts/phone/verify") as request:
+        page.get_by_role("button", name="Verify my number").click()
+    assert request.value.post_data_json == {"code": code}
+    expect(status).to_contain_text(f"Verified: {e164} is yours. Now given: Offers by Text message.")
+    expect(status).to_be_focused()
+    expect(page.locator("#code-form")).to_be_hidden()
+    expect(page.locator("#phone-since")).to_contain_text("verified")
+    expect(page.locator("#phone-since")).not_to_contain_text("not verified")
+    expect(page.locator("#phone-asked")).to_be_hidden()
+    assert "sms:offers" in granted_now(page)
+    assert_accessible(page)
+    assert_clean(page, watch, expected_error_status=(server.url("/api/me/contacts/phone/verify"),))
+
+
+def test_a_new_number_asks_again_only_for_what_is_ticked_to_carry_over(
+    page: Page, server: Server, watch: Watch
+) -> None:
+    open_preferences(page, server, "email:newsletter")
+    first = fresh_number()
+    page.get_by_label("Phone number", exact=True).fill(first)
+    page.get_by_role("button", name="Text me a code").click()
+    page.get_by_label("Six-digit code").fill(code_for(page, server, first))
+    page.get_by_role("button", name="Verify my number").click()
+    expect(page.locator("#code-form")).to_be_hidden()
+    permission(page, "sms:offers").check()
+    expect(page.locator("#status")).to_contain_text("Saved: yes to Offers by Text message")
+    assert "sms:offers" in granted_now(page)
+
+    # Changing the number offers, unticked, to ask again for what was given for the old one.
+    expect(page.locator("#phone-change-title")).to_have_text("Change your phone number")
+    carry = page.get_by_label("Ask me again for them on the new number")
+    expect(carry).not_to_be_checked()
+    expect(page.locator("#phone-carry-list")).to_contain_text("Offers by Text message")
+    assert_accessible(page)  # the tick box shown
+    second = fresh_number()
+    page.get_by_label("Phone number", exact=True).fill(second)
+    carry.check()
+    with page.expect_request("**/api/me/contacts/phone") as request:
+        page.get_by_role("button", name="Text me a code").click()
+    assert request.value.post_data_json == {"number": second, "carry_over": True}
+    expect(page.locator("#code-form")).to_be_visible()
+    assert "sms:offers" not in granted_now(page)  # ended with the old number
+
+    # "Send the code again" texts a new one; the newest is the one that counts.
+    sent = text_ids(server, second)
+    page.get_by_role("button", name="Send the code again").click()
+    expect(page.locator("#status")).to_contain_text("We texted a new code")
+    page.get_by_label("Six-digit code").fill(code_for(page, server, second, seen=sent))
+    page.get_by_role("button", name="Verify my number").click()
+    expect(page.locator("#status")).to_contain_text("Now given: Offers by Text message.")
+    assert "sms:offers" in granted_now(page)
+    expect(permission(page, "sms:offers")).to_be_checked()
+    assert_clean(page, watch)
