@@ -115,6 +115,7 @@ MANAGE_REQUESTS: dict[str, tuple[dict[str, Any] | None, dict[str, str]]] = {
     "visitor.export": (None, {}),
     "visitor.decline_step": (None, {"play_id": "welcome-letter"}),
     "visitor.survey": ({"recommend": 9, "found_us": "friend"}, {}),
+    "visitor.change_email": ({"email": "moved@example.org"}, {}),
 }
 
 

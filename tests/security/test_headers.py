@@ -20,13 +20,15 @@ from werkzeug.test import Client
 
 from befriend.build.sitegen import build_site
 from befriend.clock import SettableClock
+from befriend.core.email_change import from_binding, undo_binding
 from befriend.core.playbook import Playbook
+from befriend.credentials.tokens import Tokens
 from befriend.local.server import IMMUTABLE, SiteAndApi
 from befriend.store import Store
 from befriend.web.app import SECURITY_HEADERS
 from befriend.web.marketer.reports import SVG_POLICY
 from befriend.web.requestlog import HEADER
-from tests.conftest import ROOT, Mails, SignUp, Visitor, bearer, unsubscribe_path
+from tests.conftest import ROOT, SECRET, Mails, SignUp, Visitor, bearer, unsubscribe_path
 from tests.security.conftest import (
     ROUTES,
     Keyring,
@@ -111,6 +113,24 @@ class World:
             self._pending = token_in(mail, "confirm")
         return self._pending
 
+    def email_link(self, endpoint: str) -> str:
+        """A genuine link of an address change: confirming it, or (once confirmed) undoing it."""
+        tokens = Tokens(SECRET, self.clock)
+        visitor = self.visitor
+        confirm = tokens.issue(
+            "email-change",
+            visitor.id,
+            request=from_binding(visitor.email),
+            address="headers-moved@example.org",
+        )
+        if endpoint == "visitor.confirm_email":
+            return confirm
+        moved = self.client.post("/api/contacts/email/confirm", json={"token": confirm})
+        assert moved.status_code == 200, moved.get_data(as_text=True)
+        person = self.store.person(visitor.id, self.clock())
+        assert person is not None
+        return tokens.issue("email-undo", visitor.id, request=undo_binding(person))
+
     def auth(self, route: Route) -> dict[str, str]:
         if route.security == "manageToken":
             return self.visitor.auth
@@ -148,6 +168,8 @@ class World:
 
             spent = token_in(self.mails()[0], "confirm")
             path, kwargs = route.path(), {"json": {"token": spent}}
+        elif route.endpoint in ("visitor.confirm_email", "visitor.undo_email"):
+            path, kwargs = route.path(), {"json": {"token": self.email_link(route.endpoint)}}
         elif route.endpoint == "oneclick.ask":
             path, kwargs = self.unsubscribe, {}
         elif route.endpoint == "oneclick.one_click":

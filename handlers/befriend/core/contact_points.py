@@ -31,6 +31,16 @@ class PostalAddress:
 
 
 @dataclass(frozen=True)
+class PreviousEmail:
+    """The address a confirmed change left, held only while the change can be undone from
+    it (core/email_change.py); the ledger keeps the change as keyed hashes for good."""
+
+    address: str
+    changed_at: datetime
+    until: datetime
+
+
+@dataclass(frozen=True)
 class ContactPoints:
     email_since: datetime | None = None  # None: since the person signed up
     phone: Phone | None = None
@@ -38,6 +48,7 @@ class ContactPoints:
     # Phone-channel permissions (channel, purpose) the person asked for, waiting for their
     # number to be verified: granted then, as email ones wait for the address's confirmation.
     phone_asked: tuple[tuple[str, str], ...] = ()
+    email_previous: PreviousEmail | None = None
 
 
 def mask_number(number: str) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from befriend.core.contact_points import ContactPoints, Phone, PostalAddress
+from befriend.core.contact_points import ContactPoints, Phone, PostalAddress, PreviousEmail
 from befriend.core.person import (
     Evidence,
     Permission,
@@ -105,6 +105,13 @@ def contact_points_to_record(points: ContactPoints) -> dict[str, Any]:
         },
         "phone_asked": [f"{c}:{p}" for c, p in points.phone_asked],
         "postal": None if points.postal is None else postal_json(points.postal),
+        "email_previous": None
+        if points.email_previous is None
+        else {
+            "address": points.email_previous.address,
+            "changed_at": iso(points.email_previous.changed_at),
+            "until": iso(points.email_previous.until),
+        },
     }
 
 
@@ -112,6 +119,7 @@ def contact_points_from_record(rec: Mapping[str, Any] | None) -> ContactPoints:
     if not rec:
         return ContactPoints()
     phone, postal = rec.get("phone"), rec.get("postal")
+    previous = rec.get("email_previous")
     return ContactPoints(
         email_since=_when(rec.get("email_since")),
         phone=None
@@ -134,6 +142,13 @@ def contact_points_from_record(rec: Mapping[str, Any] | None) -> ContactPoints:
             parse_iso(postal["since"]),
         ),
         phone_asked=tuple(_pair(p) for p in rec.get("phone_asked") or ()),
+        email_previous=None
+        if not previous
+        else PreviousEmail(
+            str(previous["address"]),
+            parse_iso(previous["changed_at"]),
+            parse_iso(previous["until"]),
+        ),
     )
 
 

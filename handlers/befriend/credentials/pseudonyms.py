@@ -30,6 +30,12 @@ class Pseudonyms:
     def suppression(self, email: str) -> str:
         return self._mac("suppress", email_key_material(email))
 
+    def contact(self, kind: str, value: str) -> str:
+        """A contact point as the ledger and receipts keep it (an old or new email address,
+        the postal address a permission was given for): comparable, never readable back.
+        `value` is the point's canonical text (`core.contact_points`)."""
+        return self._mac(f"contact:{kind}", value)[:32]
+
     def mail_rate(self, email: str) -> str:
         """One budget per mailbox: name+1@… and name+2@… share it."""
         return self._mac("mail-rate", mailbox_key_material(email))

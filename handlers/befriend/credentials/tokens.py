@@ -19,11 +19,15 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 from befriend.clock import Clock
 from befriend.core.errors import InvalidToken, WrongScope
 
-Scope = Literal["confirm", "manage", "unsubscribe"]
+Scope = Literal["confirm", "manage", "unsubscribe", "email-change", "email-undo"]
 MAX_AGE: dict[str, timedelta | None] = {
     "confirm": timedelta(days=7),
     "manage": timedelta(days=90),
     "unsubscribe": None,
+    # A new address is confirmed within the days a sign-up is; a change is undone from the
+    # old address within as many (core/email_change.py).
+    "email-change": timedelta(days=7),
+    "email-undo": timedelta(days=7),
 }
 
 
@@ -35,6 +39,9 @@ class Claims:
     channel: str | None = None
     purpose: str | None = None  # for unsubscribe: None means every purpose on the channel
     request: str | None = None  # for confirm: the fingerprint of the sign-up it confirms
+    # For email-change: the new address, which the person holding this token proves they
+    # read mail at (the token travels in a URL fragment and a POST body, never a URL sent).
+    address: str | None = None
 
 
 class Tokens:
@@ -54,6 +61,7 @@ class Tokens:
         channel: str | None = None,
         purpose: str | None = None,
         request: str | None = None,
+        address: str | None = None,
         at: datetime | None = None,
     ) -> str:
         """A signed token. Issued again with the same `at` (and claims) it is the same
@@ -62,6 +70,8 @@ class Tokens:
         payload: dict[str, Any] = {"s": scope, "p": person_id, "g": generation}
         if request is not None:
             payload["r"] = request
+        if address is not None:
+            payload["a"] = address
         if channel is not None:
             payload["c"] = channel
             payload["u"] = purpose
@@ -90,6 +100,7 @@ class Tokens:
             payload.get("c"),
             payload.get("u"),
             payload.get("r"),
+            payload.get("a"),
         )
 
 

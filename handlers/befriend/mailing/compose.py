@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from befriend.core.email_change import from_binding, undo_binding
 from befriend.core.person import Person
 from befriend.core.playbook import Playbook
 from befriend.credentials.tokens import Tokens
@@ -61,13 +62,46 @@ class Composer:
             name=person.name,
         )
 
-    def _mail(self, person: Person, template: str, extra: dict[str, Any], name: str) -> Mail:
+    def email_change(self, person: Person, new_email: str) -> Mail:
+        """Ask the new address to confirm a change to it (double opt-in). The link is good
+        for this change only: it names the address in force now (core/email_change.py)."""
+        token = self.tokens.issue(
+            "email-change",
+            person.id,
+            person.token_generation,
+            request=from_binding(person.email),
+            address=new_email,
+        )
+        url = f"{self.site_url}/email/#t={token}"
+        # Greets nobody: whoever holds this mailbox has not shown they are the person yet.
+        return self._mail(person, "email-change", {"confirm_url": url}, name="", to=new_email)
+
+    def email_changed(self, person: Person) -> Mail:
+        """Tell the address a change left that it was changed, with the link undoing it."""
+        previous = person.contact_points.email_previous
+        binding = undo_binding(person)
+        assert previous is not None and binding is not None, "only a change is undone"
+        token = self.tokens.issue("email-undo", person.id, request=binding)
+        values = {
+            "undo_url": f"{self.site_url}/email/#undo={token}",
+            "until": previous.until.strftime("%d %B %Y"),
+        }
+        return self._mail(person, "email-changed", values, name=person.name, to=previous.address)
+
+    def _mail(
+        self,
+        person: Person,
+        template: str,
+        extra: dict[str, Any],
+        name: str,
+        to: str | None = None,
+    ) -> Mail:
         policy = self.playbook.policy
         unsubscribe = self.tokens.issue("unsubscribe", person.id, channel="email")
         policy_url = policy.url if "://" in policy.url else self.site_url + policy.url
         return Mail(
             template,
-            person.email,
+            person.email if to is None else to,
             {"name": name, "policy_version": policy.version, "policy_url": policy_url, **extra},
             f"{self.site_url}/api/unsubscribe/{unsubscribe}",
         )

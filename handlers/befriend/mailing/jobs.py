@@ -24,6 +24,7 @@ from befriend.clock import Clock
 from befriend.core.changes import Context, Outcome
 from befriend.core.commands import Signup
 from befriend.core.counts import signup_counts
+from befriend.core.email_change import same_address
 from befriend.core.person import Evidence, iso, parse_iso
 from befriend.core.signups import signup_step
 from befriend.credentials.pseudonyms import Pseudonyms, email_key
@@ -69,6 +70,16 @@ def link_job(email: str, ctx: Context) -> dict[str, Any]:
 def fresh_link_job(person_id: str, ctx: Context) -> dict[str, Any]:
     """A new link for the person a genuine but spent confirmation link names."""
     return {**_head("fresh-link", ctx), "person": person_id}
+
+
+def email_change_job(person_id: str, email: str, ctx: Context) -> dict[str, Any]:
+    """A person asks to move to `email`: what that address means is the worker's to find."""
+    return {**_head("email-change", ctx), "person": person_id, "email": email}
+
+
+def email_changed_job(person_id: str, ctx: Context) -> dict[str, Any]:
+    """The notice to the address a confirmed change left, with its undo link."""
+    return {**_head("email-changed", ctx), "person": person_id}
 
 
 def code_job(person_id: str, number: str, ctx: Context) -> dict[str, Any]:
@@ -121,6 +132,10 @@ class MailWork:
             self._fresh_link(job)
         elif kind == "phone-code" and self.codes is not None:
             self._code(job)
+        elif kind == "email-change":
+            self._email_change(job)
+        elif kind == "email-changed":
+            self._email_changed(job)
         else:
             log.error("a mail job of an unknown kind was dropped")
             return
@@ -182,6 +197,38 @@ class MailWork:
             self._send(self.composer.manage(person, reason="link"))
         elif person.status == "pending" and person.request is not None:
             self._send(self.composer.confirm(person))
+
+    def _email_change(self, job: dict[str, Any]) -> None:
+        """Mail the new address its confirmation link, unless no change to it is possible:
+        an erased address stays suppressed (nothing is sent), and an address in use gets,
+        under its own limit, its owner's link to their page instead. The person asking was
+        answered the same in every case."""
+        new, now = job["email"], self.clock()
+        person = self.store.person(job["person"], now)
+        if person is None or person.status != "active" or same_address(person.email, new):
+            return
+        if self.store.suppressed(self.pseudonyms.suppression(new)):
+            log.info("an address change to a suppressed address; nothing sent")
+            return
+        claim = self.store.email_claim(email_key(new), now)
+        if claim is not None and not claim[1]:
+            owner = self.store.person(claim[0], now)
+            if owner is not None and owner.status == "active" and self._slot(new, job):
+                self._send(self.composer.manage(owner, reason="email-change"))
+            return
+        if self._slot(new, job):
+            self._send(self.composer.email_change(person, new))
+
+    def _email_changed(self, job: dict[str, Any]) -> None:
+        """The old address hears of the change, with the link that undoes it. Outside the
+        mailbox's hourly limit: each notice follows a change confirmed from another
+        mailbox, so nobody can flood an address with them, and a limit reached on purpose
+        must not keep the owner from learning their address was moved."""
+        person = self.store.person(job["person"], self.clock())
+        if person is None or person.status != "active":
+            return
+        if person.contact_points.email_previous is not None:
+            self._send(self.composer.email_changed(person))
 
     def _phone(self, number: str | None) -> dict[str, Any]:
         """A sign-up's number with its keyed hash and masked form (for the ledger)."""

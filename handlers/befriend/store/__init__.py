@@ -27,15 +27,17 @@ A pending sign-up and its lookup carry `expires_at` for DynamoDB TTL. TTL delete
 
 One `Store` serves it all, composed of a class per concern: `table` (the client and the
 table's shape), `people` (reads and changes, writing the items `person_items` builds),
-`erasure`, `counters` (the reports' counters, moved in the same transactions as the
-changes), `limits` (mail slots, kept answers, events seen), `outbox` (change events
-held until the bus takes them), `checkpoints` (how far an import or an audience export
-got) and `runs` (the checkpoints of fanned-out pieces).
+`erasure`, `contacts` (an address lookup moved), `counters` (the reports' counters,
+moved in the same transactions as the changes), `limits` (mail slots, kept answers,
+events seen), `outbox` (change events held until the bus takes them), `checkpoints` (how
+far an import or an audience export got) and `runs` (the checkpoints of fanned-out
+pieces).
 """
 
 from __future__ import annotations
 
 from befriend.store.checkpoints import Checkpoints
+from befriend.store.contacts import Contacts
 from befriend.store.erasure import Erasure
 from befriend.store.limits import Limits
 from befriend.store.outbox import Outbox
@@ -47,6 +49,6 @@ from befriend.store.table import STAGE_INDEX, STAGE_SHARDS, stage_shard
 __all__ = ["STAGE_INDEX", "STAGE_SHARDS", "Store", "stage_shard"]
 
 
-class Store(People, Erasure, Limits, Outbox, Checkpoints, Runs, PhoneCodes):
+class Store(People, Erasure, Limits, Outbox, Checkpoints, Runs, Contacts, PhoneCodes):
     """Role-named reads and writes on one table. The client is made on first use, so a moto
     mock started after the Store was built is still the one in force."""

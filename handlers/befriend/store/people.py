@@ -116,6 +116,7 @@ class People(PersonItems, DueIndex):
         lift_suppression: str | None = None,
         event_ids: Sequence[str] = (),
         marked_at: datetime | None = None,
+        also: Sequence[dict[str, Any]] = (),
     ) -> Person:
         """Write a decided change in one transaction: the new state, conditional on the
         revision it was computed from, and its ledger entries, each conditional on its
@@ -126,7 +127,9 @@ class People(PersonItems, DueIndex):
         marks hold nothing but the id, so they need not go with an erasure; they expire
         `EVENT_MARK_WINDOW` after `marked_at` (the moment the change was decided). `counts` (see
         `core.counts.change_counts`) moves the report counters in the same transaction;
-        `due` (see `core.due.next_due`, for the person as written) goes in the profile put."""
+        `due` (see `core.due.next_due`, for the person as written) goes in the profile put.
+        `also` are further operations of the same transaction (an address lookup moved,
+        `store/contacts.py`)."""
         before, person = outcome.before, outcome.person
         if not outcome.changed:
             return before
@@ -136,6 +139,7 @@ class People(PersonItems, DueIndex):
             *self._history(outcome, saved, event_ids, marked_at),
         ]
         ops += self._count_ops(counts)
+        ops += also
         if email_key is not None:
             ops.append(
                 {

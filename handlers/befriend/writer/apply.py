@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TypedDict, TypeVar, Unpack
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from befriend.bus.notify import Notifier
 from befriend.clock import Clock
@@ -54,6 +54,7 @@ class Extras(TypedDict, total=False):
     event_ids: Sequence[str]  # ingested events, marked as processed (each only once)
     cause: str  # the stage move's cause, else the last entry's action
     idle_cause: str  # the cause when nothing but time passed (default "activity")
+    also: Sequence[dict[str, Any]]  # further operations of the transaction (a lookup moved)
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ class Writer:
                 lift_suppression=extras.get("lift_suppression"),
                 event_ids=extras.get("event_ids", ()),
                 marked_at=now,
+                also=extras.get("also", ()),
             )
             self._publish(settled)
             return replace(settled, person=saved)

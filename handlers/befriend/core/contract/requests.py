@@ -145,6 +145,27 @@ class TokenOnly(Body):
     token: ConfirmToken
 
 
+class NewEmail(Body):
+    """Move my sign-up to another address: nothing changes until it is confirmed from there."""
+
+    email: EmailIn
+
+
+class EmailLink(Body):
+    """The token of an address change's link: confirming the new address, or undoing the
+    change from the old one."""
+
+    token: Annotated[
+        str,
+        says(
+            "the token from the link in the mail is required",
+            min_length=1,
+            max_length=1000,
+            description="The token of the link in the mail (`/email/#t=…` or `/email/#undo=…`)",
+        ),
+    ]
+
+
 class Confirm(Body):
     """The person's own click on the confirmation page."""
 
@@ -338,4 +359,6 @@ REQUESTS: tuple[type[Body], ...] = (
     OneClick,
     PhoneNumber,
     PhoneCode,
+    NewEmail,
+    EmailLink,
 )

@@ -302,6 +302,8 @@ def _visitor_paths(pb: Playbook) -> dict[str, Any]:
                 auth=True,
             )
         },
+        **_email_paths(invalid),
+        **_phone_paths(invalid, me),
         "/api/unsubscribe/{token}": {
             "get": operation(
                 "unsubscribePage",
@@ -355,7 +357,6 @@ def _visitor_paths(pb: Playbook) -> dict[str, Any]:
                 },
             ),
         },
-        **_phone_paths(invalid, me),
     }
 
 
@@ -397,6 +398,62 @@ def _phone_paths(invalid: dict[str, Any], me: dict[str, Any]) -> dict[str, Any]:
                 "it was sent to; a wrong, expired, used-up or superseded code is a 422 naming "
                 "`code`. Verified, the phone-channel permissions asked for "
                 "(`contacts.phone_asked`) are granted.",
+            )
+        },
+    }
+
+
+def _email_paths(invalid: dict[str, Any]) -> dict[str, Any]:
+    """Changing one's email address: asked for, confirmed from the new address, undone
+    from the old one (core/email_change.py)."""
+    moved = json_body(
+        ref(answers.Confirmed), "The person as they are now, and a manage token for the page"
+    )
+    link = {"401": answer("Unauthorized"), "403": answer("Problem")}
+    return {
+        "/api/me/contacts/email": {
+            "post": operation(
+                "changeEmail",
+                "Move my sign-up to another address, once it is confirmed from there",
+                {
+                    **invalid,
+                    "202": json_body(
+                        ref(answers.Accepted),
+                        "Accepted. The same answer whether the address is free, someone's or"
+                        " erased; nothing changes until the link mailed to it is opened",
+                    ),
+                    "429": answer("TooManyRequests"),
+                },
+                auth=True,
+                body=ref(requests.NewEmail),
+                description="The new address gets a confirmation link (double opt-in, under "
+                "the sign-up's limits); the person's own address again is a 422 naming "
+                "`email`. Once confirmed, the old address gets a notice with a link that "
+                "undoes the change within 7 days. Permissions stay with the person.",
+            )
+        },
+        "/api/contacts/email/confirm": {
+            "post": operation(
+                "confirmEmailChange",
+                "Confirm the new address: the address and its lookup move together",
+                {**invalid, "200": moved, **link, "409": answer("Conflict")},
+                body=ref(requests.EmailLink),
+                description="The token of the link mailed to the new address (`/email/#t=…`). "
+                "A link works for the change it was mailed for: sent again once the address "
+                "is moved, the same answer; once another change was made, 401. 409 when the "
+                "address was taken or erased meanwhile (nothing changes).",
+            )
+        },
+        "/api/contacts/email/undo": {
+            "post": operation(
+                "undoEmailChange",
+                "Undo an address change from the old address, within 7 days",
+                {**invalid, "200": moved, **link, "409": answer("Conflict")},
+                body=ref(requests.EmailLink),
+                description="The token of the link in the notice mailed to the old address "
+                "(`/email/#undo=…`). The address moves back and every manage link issued so "
+                "far stops working (the answer holds a fresh one). After 7 days, or once "
+                "undone, 401.",
             )
         },
     }

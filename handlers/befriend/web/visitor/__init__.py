@@ -12,6 +12,7 @@ from __future__ import annotations
 # Each module adds its routes to the one blueprint as it is imported.
 from befriend.web.visitor import (  # noqa: F401
     confirm,
+    contacts_email,
     contacts_phone,
     me,
     signup,
