@@ -47,9 +47,7 @@ def verify(visitor: Visitor, code: str) -> Any:
 
 
 def state(page: dict[str, Any], pair: tuple[str, str]) -> str:
-    return next(
-        c["state"] for c in page["permissions"] if (c["channel"], c["purpose"]) == pair
-    )
+    return next(c["state"] for c in page["permissions"] if (c["channel"], c["purpose"]) == pair)
 
 
 def wrong(code: str) -> str:
