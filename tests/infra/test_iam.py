@@ -76,6 +76,7 @@ def test_the_check_catches_a_wildcard(translated: Template) -> None:
     )
     del role["Metadata"]
     assert problems(broken) == [
+        "MailFunctionRole/SendTexts: resource * is not made by this template",
         "MailFunctionRole/SendMail: resource {'Fn::Sub': "
         "'arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SesIdentity}'}"
         " is not made by this template",
@@ -192,6 +193,7 @@ def test_the_mail_worker_sends_mail_keeps_the_table_and_nothing_else(
     assert all(mail.pop(a) == TABLE for a in list(mail) if a.startswith("dynamodb:"))
     assert mail == {
         "ses:SendRawEmail": {"SesIdentity", "SesConfigurationSet"},
+        "sns:Publish": set(),  # texts to phone numbers: no ARN to name (see the template)
         "secretsmanager:GetSecretValue": {"SigningSecret"},  # not the origin secret
         "events:PutEvents": {"ChangeBus"},
         "logs:CreateLogStream": {"MailLogGroup"},

@@ -337,6 +337,7 @@ def test_the_roles_name_exactly_the_stacks_resources(stack: dict[str, Any]) -> N
         "ReadSigningSecret",
         "PutChangeEvents",
         "SendMail",
+        "SendTexts",
     }
     assert mail["TakeMailJobs"]["Resource"] == queue
     assert mail["ReadAndWriteTable"]["Resource"] == [table, f"{table}/index/by-stage"]
