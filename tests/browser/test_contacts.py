@@ -411,3 +411,67 @@ def test_a_new_number_asks_again_only_for_what_is_ticked_to_carry_over(
     assert "sms:offers" in granted_now(page)
     expect(permission(page, "sms:offers")).to_be_checked()
     assert_clean(page, watch)
+
+
+def fill_postal(page: Page, line: str, postcode: str, city: str, country: str) -> None:
+    page.get_by_label("Address line 1").fill(line)
+    page.get_by_label("Postcode").fill(postcode)
+    page.get_by_label("Town or city").fill(city)
+    page.get_by_label("Country").fill(country)
+
+
+def test_a_postal_address_is_given_changed_and_removed_from_the_page(
+    page: Page, server: Server, watch: Watch
+) -> None:
+    open_preferences(page, server, "email:newsletter")
+    status = page.locator("#status")
+    save = page.get_by_role("button", name="Save my postal address")
+
+    fill_postal(page, "x" * 150, "AB1 2CD", "Testtown", "GB")
+    save.click()
+    expect(status).to_contain_text("Not saved.")
+    expect(page.locator("#postal-form [aria-invalid=true]").first).to_be_focused()
+    assert server_state(page)["contacts"]["postal"] is None
+    assert_accessible(page)  # the problem shown beside its field
+
+    fill_postal(page, "1 High Street", "AB1 2CD", "Testtown", "gb")
+    with page.expect_request("**/api/me/contacts/postal") as request:
+        save.click()
+    assert request.value.method == "PUT"
+    assert request.value.post_data_json == {
+        "lines": ["1 High Street"],
+        "postcode": "AB1 2CD",
+        "city": "Testtown",
+        "region": "",
+        "country": "GB",
+    }
+    expect(status).to_have_text("Saved: your postal address.")
+    expect(page.locator("#postal-address")).to_have_text("1 High Street, AB1 2CD Testtown, GB")
+    expect(page.locator("#postal-since")).to_contain_text("since")
+    postal = server_state(page)["contacts"]["postal"]
+    assert postal["lines"] == ["1 High Street"] and postal["country"] == "GB"
+
+    # With a permission given for it, a new address offers, unticked, to keep it.
+    permission(page, "postal:offers").check()
+    expect(status).to_contain_text("Saved: yes to Offers by Post")
+    carry = page.get_by_label("Keep them for the new address")
+    expect(carry).not_to_be_checked()
+    expect(page.locator("#postal-carry-list")).to_contain_text("Offers by Post")
+    assert_accessible(page)
+    fill_postal(page, "2 Low Road", "AB1 3EF", "Testtown", "GB")
+    carry.check()
+    with page.expect_request("**/api/me/contacts/postal") as request:
+        save.click()
+    body = request.value.post_data_json
+    assert isinstance(body, dict) and body["carry_over"] is True
+    expect(page.locator("#postal-address")).to_have_text("2 Low Road, AB1 3EF Testtown, GB")
+    assert "postal:offers" in granted_now(page)
+
+    page.get_by_role("button", name="Remove my postal address").click()
+    expect(status).to_contain_text("Removed: your postal address")
+    expect(page.locator("#postal-address")).to_have_text("None given yet.")
+    expect(page.get_by_role("button", name="Remove my postal address")).to_be_hidden()
+    assert server_state(page)["contacts"]["postal"] is None
+    assert "postal:offers" not in granted_now(page)
+    expect(permission(page, "postal:offers")).not_to_be_checked()
+    assert_clean(page, watch, expected_error_status=(server.url("/api/me/contacts/postal"),))

@@ -66,6 +66,11 @@ export function renderContacts(person, { fillPostal, describe }) {
     const postal = contacts.postal;
     text("postal-address", postal ? postalLine(postal) : "None given yet.");
     text("postal-since", postal ? `since ${when(postal.since)}` : "");
+    $("postal-remove").hidden = !postal;
+    const given = postal ? grantedOn(person, "postal") : [];
+    $("postal-carry").hidden = given.length === 0;
+    if (!given.length) $("postal-carry-box").checked = false;
+    text("postal-carry-list", given.length ? `Given for this address: ${given.map(describe).join(", ")}.` : "");
     if (fillPostal && postal) {
       document.querySelectorAll('#postal-form input[name="line"]').forEach((input, n) => {
         input.value = postal.lines[n] || "";
@@ -83,7 +88,7 @@ export function renderContacts(person, { fillPostal, describe }) {
 /** The postal form as the body of PUT /api/me/contacts/postal. */
 export function postalBody(form) {
   const value = (name) => form.elements[name].value.trim();
-  return {
+  const body = {
     lines: Array.from(form.querySelectorAll('input[name="line"]'))
       .map((input) => input.value.trim())
       .filter(Boolean),
@@ -92,4 +97,7 @@ export function postalBody(form) {
     region: value("region"),
     country: value("country").toUpperCase(),
   };
+  // Only when ticked: nothing carries over to a new address by itself.
+  if (!$("postal-carry").hidden && $("postal-carry-box").checked) body.carry_over = true;
+  return body;
 }

@@ -1,7 +1,7 @@
 // /preferences/: the person's own page. Every change is saved at once, said in #status, and
 // most can be undone with #undo.
 import { call, el, forgetToken, keepToken, problemText, say, show, takeToken, when } from "./api.eba8ab6f.js";
-import { postalBody, renderContacts } from "./contacts.15d0b839.js";
+import { postalBody, renderContacts } from "./contacts.9467d6bd.js";
 import { clearProblems, localProblem, showProblems } from "./fields.f5169323.js";
 
 const HOW = {
@@ -486,6 +486,23 @@ function changePostal(event) {
   });
 }
 
+function removePostal(button) {
+  save(
+    "DELETE",
+    "/api/me/contacts/postal",
+    undefined,
+    () => {
+      postalFilled = false;
+      $("postal-form").reset();
+      return ["Removed: your postal address, and with it any permission given for post."];
+    },
+    button,
+    $("postal-form"),
+  ).then((ok) => {
+    if (ok && token) $("status").focus();
+  });
+}
+
 function withdrawOpen(open) {
   $("withdraw-confirm").hidden = !open;
   $("withdraw-all").setAttribute("aria-expanded", String(open));
@@ -627,6 +644,7 @@ function wire() {
     else if (button.dataset.decline) decline(button);
     else if (button.id === "pause-clear") pauseChanged(null);
     else if (button.id === "code-again") sendCodeAgain(button);
+    else if (button.id === "postal-remove") removePostal(button);
     else if (button.id === "withdraw-all") {
       withdrawOpen(true);
       $("withdraw-all-confirm").focus();
