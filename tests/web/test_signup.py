@@ -121,6 +121,8 @@ def test_a_form_post_works_without_javascript(client: Any, mails: Mails, playboo
             "interests": ["cooking"],
             "time_zone": "Europe/Paris",
             "name": "",
+            # A phone channel is ticked: the number comes with it.
+            "phone": "+44 7400 123456",
         },
     )
     assert answer.status_code == 303
