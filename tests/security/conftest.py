@@ -116,6 +116,8 @@ MANAGE_REQUESTS: dict[str, tuple[dict[str, Any] | None, dict[str, str]]] = {
     "visitor.decline_step": (None, {"play_id": "welcome-letter"}),
     "visitor.survey": ({"recommend": 9, "found_us": "friend"}, {}),
     "visitor.change_email": ({"email": "moved@example.org"}, {}),
+    "visitor.set_postal": ({"lines": ["1 High Street"], "country": "GB"}, {}),
+    "visitor.remove_postal": (None, {}),
 }
 
 

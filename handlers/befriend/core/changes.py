@@ -361,6 +361,13 @@ def _set_states(
     phone_grants = {_perm(p) for p in targets if is_phone(p, playbook)}
     if phone is not None and any(c.what in phone_grants and c.new == "granted" for c in changes):
         changes.append(given_for(phone))  # the number these permissions were given for
+    postal = person.contact_points.postal
+    postal_grants = {_perm(p) for p in targets if playbook.channels[p[0]].kind == "postal"}
+    if postal is not None and any(c.what in postal_grants and c.new == "granted" for c in changes):
+        # Imported here: core/postal.py builds on this module.
+        from befriend.core.postal import given_for as postal_given_for
+
+        changes.append(postal_given_for(postal))  # the address they were given for
     updated = replace(person, permissions=perms)
     newly = {
         p for p, perm in perms.items() if perm.state == "granted" and person.state(p) != "granted"

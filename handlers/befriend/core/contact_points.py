@@ -28,6 +28,7 @@ class PostalAddress:
     region: str
     country: str  # ISO 3166-1 alpha-2
     since: datetime
+    key: str = ""  # a keyed hash of the address: what ledger entries and receipts record
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,11 @@ def next_steps(person: Person, playbook: Playbook, now: datetime) -> list[Step]:
         earliest = outside_quiet_hours(earliest, quiet, prefs.time_zone)
         channel, purpose = playbook.channels[play.channel], playbook.purposes[pair[1]]
         why.append(f"you said yes to {purpose.label.lower()} by {channel.label.lower()}")
+        if channel.kind == "postal":
+            # A letter needs somewhere to go: only people with a postal address are listed.
+            if person.contact_points.postal is None:
+                continue
+            why.append("we have your postal address")
         steps.append(Step(play, "; ".join(why), earliest))
     steps += _refresh_steps(person, playbook, now)
     steps.sort(key=lambda s: (-s.play.priority, s.earliest, s.play.id))

@@ -104,7 +104,9 @@ def contact_points_to_record(points: ContactPoints) -> dict[str, Any]:
             "shown": points.phone.shown,
         },
         "phone_asked": [f"{c}:{p}" for c, p in points.phone_asked],
-        "postal": None if points.postal is None else postal_json(points.postal),
+        "postal": None
+        if points.postal is None
+        else {**postal_json(points.postal), "key": points.postal.key},
         "email_previous": None
         if points.email_previous is None
         else {
@@ -140,6 +142,7 @@ def contact_points_from_record(rec: Mapping[str, Any] | None) -> ContactPoints:
             str(postal["region"]),
             str(postal["country"]),
             parse_iso(postal["since"]),
+            key=str(postal.get("key") or ""),
         ),
         phone_asked=tuple(_pair(p) for p in rec.get("phone_asked") or ()),
         email_previous=None

@@ -145,6 +145,39 @@ class TokenOnly(Body):
     token: ConfirmToken
 
 
+class PostalAddressIn(Body):
+    """A postal address, checked for shape only; the whole address each time."""
+
+    lines: Annotated[
+        list[str],
+        says(
+            "a list of 1 to 4 address lines is required",
+            min_length=1,
+            max_length=4,
+            extra_json_schema={"items": {"maxLength": 100}},
+        ),
+    ]
+    country: Annotated[
+        str,
+        says(
+            "must be an ISO 3166-1 alpha-2 country code, such as GB or DE",
+            min_length=2,
+            max_length=2,
+        ),
+    ]
+    postcode: Annotated[str, says("must be a string", max_length=40)] = ""
+    city: Annotated[str, says("must be a string", max_length=40)] = ""
+    region: Annotated[str, says("must be a string", max_length=40)] = ""
+    carry_over: Annotated[
+        bool,
+        Meta(
+            description="Keep the postal permissions given for the old address, for this one"
+            " (otherwise a new address ends them)"
+        ),
+        says("must be true or false"),
+    ] = False
+
+
 class NewEmail(Body):
     """Move my sign-up to another address: nothing changes until it is confirmed from there."""
 
@@ -361,4 +394,5 @@ REQUESTS: tuple[type[Body], ...] = (
     PhoneCode,
     NewEmail,
     EmailLink,
+    PostalAddressIn,
 )

@@ -303,6 +303,7 @@ def _visitor_paths(pb: Playbook) -> dict[str, Any]:
             )
         },
         **_email_paths(invalid),
+        **_postal_paths(invalid, me),
         **_phone_paths(invalid, me),
         "/api/unsubscribe/{token}": {
             "get": operation(
@@ -456,4 +457,30 @@ def _email_paths(invalid: dict[str, Any]) -> dict[str, Any]:
                 "undone, 401.",
             )
         },
+    }
+
+
+def _postal_paths(invalid: dict[str, Any], me: dict[str, Any]) -> dict[str, Any]:
+    """The postal address (core/postal.py)."""
+    return {
+        "/api/me/contacts/postal": {
+            "put": operation(
+                "setPostalAddress",
+                "Give or replace my postal address",
+                {**invalid, "200": me, "409": answer("Conflict")},
+                auth=True,
+                body=ref(requests.PostalAddressIn),
+                description="Checked for shape only: control characters, a line over 100 "
+                "characters, more than 4 lines or a country that is not ISO 3166-1 alpha-2 is "
+                "a 422 naming the field. A new address ends the postal permissions given for "
+                "the old one (source `contact-change`) unless `carry_over` is true; the same "
+                "address again changes nothing. A permission for post needs an address first.",
+            ),
+            "delete": operation(
+                "removePostalAddress",
+                "Remove my postal address; the postal permissions end",
+                {"200": me, "409": answer("Conflict")},
+                auth=True,
+            ),
+        }
     }

@@ -14,6 +14,7 @@ from befriend.web.visitor import (  # noqa: F401
     confirm,
     contacts_email,
     contacts_phone,
+    contacts_postal,
     me,
     signup,
 )

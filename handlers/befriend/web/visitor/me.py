@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from flask import Response
 
-from befriend.core import changes, engagement
+from befriend.core import changes, engagement, postal
 from befriend.core.changes import Context, Outcome
 from befriend.core.commands import (
     read_interests,
@@ -48,7 +48,8 @@ def me() -> Response:
 
 @bp.patch("/me/permissions")
 def change_permissions() -> Response:
-    return _change_to(read_permission_changes, changes.change_permissions)
+    # A grant for post needs the postal address first (core/postal.py).
+    return _change_to(read_permission_changes, postal.change_permissions)
 
 
 @bp.put("/me/interests")
