@@ -440,6 +440,39 @@ def test_a_visit_from_sign_up_to_erasure_matches_the_document(
     assert surveyed["settings"]["max_per_week"]["email"] == 3
     api.call("POST", "/api/me/survey", token=token, json={}, expect=422)
 
+    # The postal address: checked for shape, then a permission for post can be given.
+    street = {"lines": ["1 High Street"], "postcode": "AB1 2CD", "city": "Leeds"}
+    postal = "/api/me/contacts/postal"
+    api.call("PUT", postal, token=token, json={**street, "country": "XX"}, expect=422)
+    api.call("PUT", postal, token=token, json={**street, "country": "GB"}, expect=200)
+    posted = api.call(
+        "PATCH",
+        "/api/me/permissions",
+        token=token,
+        json={"changes": [{"channel": "postal", "purpose": "offers", "granted": True}]},
+        expect=200,
+    ).get_json()
+    assert _states(posted)[("postal", "offers")] == "granted"
+    unposted = api.call("DELETE", postal, token=token, expect=200).get_json()
+    assert _states(unposted)[("postal", "offers")] == "withdrawn"
+
+    # The email address: moved once confirmed from the new one, moved back from the old one.
+    change = "/api/me/contacts/email"
+    api.call("POST", change, token=token, json={"email": email}, expect=422)
+    api.call("POST", change, token=token, json={"email": "moved@example.org"}, expect=202)
+    moving = _link(api.mails_to("moved@example.org")[0], "/email/")
+    api.call("POST", "/api/contacts/email/confirm", json={"token": "forged"}, expect=401)
+    moved = api.call(
+        "POST", "/api/contacts/email/confirm", json={"token": moving}, expect=200
+    ).get_json()
+    assert moved["person"]["email"] == "moved@example.org"
+    notice = api.mails_to(email)[0]
+    undo = next(u for u in notice["links"] if "/email/#undo=" in u).split("#undo=", 1)[1]
+    undone = api.call("POST", "/api/contacts/email/undo", json={"token": undo}, expect=200)
+    assert undone.get_json()["person"]["email"] == email
+    api.call("POST", "/api/contacts/email/undo", json={"token": undo}, expect=401)
+    token = undone.get_json()["manage_token"]  # the undo signed out every older link
+
     _visit_the_marketer_api(api, playbook, store, clock)
 
     receipts = api.call("GET", "/api/me/receipts", token=token, expect=200).get_json()["receipts"]

@@ -19,7 +19,8 @@ from befriend.core.person import Evidence, iso
 GENESIS = "0" * 64
 
 # Where a change came from. `expiry` and `import` are written by later parts of the product.
-SOURCES = ("form", "confirm", "api", "one-click", "gpc", "import", "expiry")
+# `contact-change`: the number or postal address a permission was given for changed.
+SOURCES = ("form", "confirm", "api", "one-click", "gpc", "import", "expiry", "contact-change")
 
 
 @dataclass(frozen=True)

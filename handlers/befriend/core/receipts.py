@@ -23,6 +23,7 @@ _METHODS = {
     "gpc": "Global Privacy Control signal (Sec-GPC)",
     "import": "import",
     "expiry": "lapsed after the consent refresh period",
+    "contact-change": "ended: the contact point it was given for changed",
 }
 
 
