@@ -13,7 +13,14 @@ from befriend.core.ledger import verify
 from befriend.core.person import Person
 from befriend.core.playbook import Playbook, load_playbook
 from tests.conftest import ROOT
-from tests.core.conftest import NOW, ctx, signup_form
+from tests.core.conftest import (
+    NOW,
+    NUMBER,
+    code_entered,
+    ctx,
+    number_verified,
+    signup_form,
+)
 
 PLAYBOOK = load_playbook((ROOT / "handlers/befriend/playbook.toml").read_text())
 
@@ -26,12 +33,22 @@ def test_nothing_is_granted_before_the_address_is_confirmed(playbook: Playbook) 
     assert pending.expires_at == NOW + timedelta(days=7)
 
 
-def test_confirming_grants_what_was_asked_and_chains_two_entries(confirmed: Person) -> None:
+def test_confirming_grants_what_was_asked_and_chains_two_entries(playbook: Playbook) -> None:
+    pairs = (("email", "newsletter"), ("sms", "offers"))
+    form = signup_form(playbook, "c@example.org", pairs, interests=("cooking",), phone=NUMBER)
+    out = changes.confirm(changes.start_signup("p1", form, ctx("form")), ctx("confirm"), playbook)
+    confirmed = out.person
     assert confirmed.status == "active"
     assert confirmed.state(("email", "newsletter")) == "granted"
-    assert confirmed.state(("sms", "offers")) == "granted"
+    # Texts wait for the number given at sign-up to be verified by its code.
+    assert confirmed.state(("sms", "offers")) == "never"
+    assert confirmed.contact_points.phone_asked == (("sms", "offers"),)
     assert confirmed.interests == {"cooking"}
     assert confirmed.seq == 2 and confirmed.expires_at is None
+    assert [e.action for e in out.entries] == ["signup", "confirm"]
+    verified = code_entered(confirmed, playbook)
+    assert verified.state(("sms", "offers")) == "granted"
+    assert verified.contact_points.phone_asked == ()
 
 
 def test_confirming_twice_changes_nothing(confirmed: Person, playbook: Playbook) -> None:
@@ -123,12 +140,14 @@ def test_unsubscribe_withdraws_one_purpose_or_the_whole_channel(
 
 
 def test_unsubscribe_before_confirming_drops_the_request(playbook: Playbook) -> None:
-    form = signup_form(playbook, "u@example.org", (("email", "newsletter"), ("sms", "offers")))
+    pairs = (("email", "newsletter"), ("sms", "offers"))
+    form = signup_form(playbook, "u@example.org", pairs, phone=NUMBER)
     pending = changes.start_signup("p3", form, ctx("form"))
     out = changes.unsubscribe(pending, "email", None, ctx("one-click"), playbook).person
     confirmed = changes.confirm(out, ctx("confirm"), playbook).person
     assert confirmed.state(("email", "newsletter")) == "never"
-    assert confirmed.state(("sms", "offers")) == "granted"
+    assert confirmed.contact_points.phone_asked == (("sms", "offers"),)  # still asked
+    assert code_entered(confirmed, playbook).state(("sms", "offers")) == "granted"
 
 
 def test_settings_record_each_changed_field(confirmed: Person, playbook: Playbook) -> None:
@@ -169,14 +188,17 @@ steps = st.lists(
 
 
 @settings(max_examples=150, deadline=None)
-@given(steps)
+@given(steps, st.booleans())
 def test_any_sequence_of_changes_keeps_a_valid_chain_and_honours_the_last_word(
-    script: list[tuple[str, tuple[str, str], bool]],
+    script: list[tuple[str, tuple[str, str], bool]], has_number: bool
 ) -> None:
     pb = PLAYBOOK
     form = signup_form(pb, "h@example.org", ())
     start = changes.confirm(changes.start_signup("h", form, ctx("form")), ctx(), pb)
     person, entries = start.person, [e.as_json() for e in start.entries]
+    if has_number:
+        given = number_verified(person, pb)
+        person, entries = given.person, entries + [e.as_json() for e in given.entries]
     last_word: dict[tuple[str, str], str] = {}
     for op, pair, gpc in script:
         c = ctx(gpc=gpc)
@@ -206,4 +228,6 @@ def test_any_sequence_of_changes_keeps_a_valid_chain_and_honours_the_last_word(
     assert verify("h", entries) == person.seq
     for pair in pb.grid():
         granted = person.state(pair) == "granted"
-        assert granted == (last_word.get(pair) == "granted")
+        # A text or a call is never granted without a verified number to use.
+        reachable = has_number or pb.channels[pair[0]].kind != "phone"
+        assert granted == (last_word.get(pair) == "granted" and reachable)

@@ -38,12 +38,14 @@ def test_a_good_signup_is_read_in_playbook_order(playbook: Playbook) -> None:
                 {"channel": "email", "purpose": "newsletter"},
             ],
             time_zone="Europe/Berlin",
+            phone="+44 7400 123456",  # a text message needs a number
         ),
         playbook,
     )
     assert form.name == "Visitor One"
     assert form.interests == ("cooking", "cycling")
     assert form.permissions == (("email", "newsletter"), ("sms", "offers"))
+    assert form.phone == "+447400123456"
 
 
 def test_every_bad_field_is_reported_at_once(playbook: Playbook) -> None:

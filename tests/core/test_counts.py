@@ -23,23 +23,31 @@ from befriend.core.counts import (
 from befriend.core.engagement import Event, decline, record_events, record_outcome
 from befriend.core.errors import InvalidInput
 from befriend.core.person import Person
+from befriend.core.phone_changes import verify_number
 from befriend.core.playbook import Playbook
 from befriend.core.reports import REPORTS, Inputs, Period, build
-from tests.core.conftest import EVIDENCE, NOW, signup_form
+from tests.core.conftest import EVIDENCE, NOW, NUMBER, signup_form
 
 
 def pending(playbook: Playbook, at: datetime = NOW, source: str = "api") -> Person:
     pairs = (("email", "newsletter"), ("sms", "offers"))
-    form = signup_form(playbook, "someone@example.org", pairs, interests=("gardening",))
+    form = signup_form(
+        playbook, "someone@example.org", pairs, interests=("gardening",), phone=NUMBER
+    )
     return changes.start_signup("p1", form, Context(at, source, EVIDENCE))
 
 
 def confirmed(playbook: Playbook, at: datetime = NOW) -> tuple[Person, Counts]:
+    """Signed up, confirmed, and the number's code entered (texts wait for it)."""
     person = pending(playbook, at)
     outcome = settle(
         changes.confirm(person, Context(at, "confirm", EVIDENCE), playbook), playbook, at, "confirm"
     )
-    return outcome.person, signup_counts(person) + change_counts(outcome, playbook, at)
+    texts = settle(
+        verify_number(outcome.person, Context(at, "api", EVIDENCE), playbook), playbook, at, "step"
+    )
+    counts = change_counts(outcome, playbook, at) + change_counts(texts, playbook, at)
+    return texts.person, signup_counts(person) + counts
 
 
 def test_a_pending_signup_counts_in_no_gauge(playbook: Playbook) -> None:

@@ -17,7 +17,7 @@ from befriend.core.playbook import Playbook, QuietHours
 from befriend.core.plays import next_steps, outside_quiet_hours
 from befriend.core.scoring import add_event, scores
 from befriend.core.stages import place, restage
-from tests.core.conftest import NOW, ctx, signup_form
+from tests.core.conftest import NOW, NUMBER, code_entered, ctx, signup_form, with_verified_number
 from tests.core.test_changes import PLAYBOOK
 
 moments = st.datetimes(
@@ -52,10 +52,20 @@ def test_an_event_counts_half_after_its_half_life() -> None:
 
 
 def person_with(
-    playbook: Playbook, *pairs: tuple[str, str], interests: tuple[str, ...] = (), zone: str = "UTC"
+    playbook: Playbook,
+    *pairs: tuple[str, str],
+    interests: tuple[str, ...] = (),
+    zone: str = "UTC",
+    number: str | None = None,
 ) -> Person:
-    form = signup_form(playbook, "engine@example.org", pairs, interests=interests, time_zone=zone)
+    """Confirmed with `pairs` asked for; with `number`, its code entered too (texts and
+    calls wait for it)."""
+    form = signup_form(
+        playbook, "engine@example.org", pairs, interests=interests, time_zone=zone, phone=number
+    )
     person = changes.confirm(changes.start_signup("e1", form, ctx("form")), ctx(), playbook).person
+    if number is not None:
+        person = code_entered(person, playbook)
     return restage(person, playbook, NOW, "confirm")[0]
 
 
@@ -117,7 +127,8 @@ def test_an_sms_step_at_two_at_night_waits_until_eight_local() -> None:
 
 def test_member_offers_by_sms_respect_the_persons_quiet_hours() -> None:
     pb = PLAYBOOK
-    person = events(person_with(pb, ("sms", "offers"), zone="Europe/Berlin"), "purchase", 1)
+    texts = person_with(pb, ("sms", "offers"), zone="Europe/Berlin", number=NUMBER)
+    person = events(texts, "purchase", 1)
     night = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
     [step] = [s for s in next_steps(person, pb, night) if s.play.id == "member-offer"]
     assert step.earliest == datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
@@ -226,7 +237,7 @@ def test_granting_what_an_ask_asked_for_accepts_the_ask() -> None:
     pb = PLAYBOOK
     person = events(person_with(pb, ("email", "newsletter")), "purchase", 1)
     ask = pb.plays["ask-sms"]
-    person = record_outcome(person, ask, "sent", NOW)
+    person = with_verified_number(record_outcome(person, ask, "sent", NOW), pb)
     later = NOW + timedelta(days=2)
     person = changes.change_permissions(
         person, [PermissionChange(("sms", "offers"), True)], ctx(at=later), pb
