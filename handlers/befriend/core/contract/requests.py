@@ -107,6 +107,8 @@ class SignupForm(Body):
     time_zone: str | UnsetType = UNSET
     interests: list[Topic] | UnsetType = UNSET
     permissions: list[Annotated[str, choice("grid_pairs")]] | UnsetType = UNSET
+    # Sent on only when a phone channel is ticked (the field is always on the page).
+    phone: str | UnsetType = UNSET
 
 
 class PhoneNumber(Body):
