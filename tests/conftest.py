@@ -2,7 +2,8 @@
 
 moto starts once per session before any client is made; every test gets its own table, and
 clients are reused because a new boto3 client costs far more. Beside the fixtures: a person
-signed up and confirmed through the API (`sign_up`, `Visitor`) and the mails they got
+signed up and confirmed through the API (`sign_up`, `Visitor`, with a number verified by
+its texted code: `phone_number`, `Visitor.verify_phone`) and the mails they got
 (`mails`, `token_in`), the commands run in this process (`invoke`) or in a fresh
 interpreter (`run_befriend`, `run_lambda`, `run_captured`), and `befriend serve` started
 and stopped (`start_serve`).
@@ -398,6 +399,24 @@ class Visitor:
     def patch_permissions(self, *changes: tuple[str, str, bool], **headers: str) -> Any:
         body = {"changes": [{"channel": c, "purpose": p, "granted": g} for c, p, g in changes]}
         return self.client.patch("/api/me/permissions", json=body, headers={**self.auth, **headers})
+
+    def verify_phone(self) -> Any:
+        """Enter the code last texted to the person's number, read from the local outbox,
+        as they would type it: what they asked for on phone channels is granted then."""
+        number = self.get().get_json()["contacts"]["phone"]["number"]
+        texts = self.client.get("/dev/outbox.json").get_json()["texts"]  # newest first
+        code = next(t["code"] for t in texts if t["to"] == number)
+        answer = self.client.post(
+            "/api/me/contacts/phone/verify", json={"code": code}, headers=self.auth
+        )
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        return answer
+
+
+def phone_number(n: int = 0) -> str:
+    """A UK mobile number of its own for the nth person: one number gets only a few codes
+    an hour, whoever asks (core/phones.py CODES_PER_HOUR)."""
+    return f"+44 7400 {100000 + n:06d}"
 
 
 SignUp = Callable[..., Visitor]

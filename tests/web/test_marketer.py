@@ -24,7 +24,7 @@ from befriend.credentials.pseudonyms import Pseudonyms
 from befriend.reports import spreadsheet
 from befriend.store import Store, keys
 from befriend.store.person_items import EVENT_MARK_WINDOW
-from tests.conftest import ROOT, SECRET, SignUp, Visitor, bearer
+from tests.conftest import ROOT, SECRET, SignUp, Visitor, bearer, phone_number
 
 Keyring = dict[str, str]
 
@@ -535,9 +535,14 @@ def test_a_withdrawn_channel_never_shows_up_in_any_audience(
     pairs = [("email", "newsletter"), ("email", "events"), ("email", "product-updates")]
     pairs += [("sms", "offers"), ("email", "research")]
     people = []
-    for _ in range(8):
+    for n in range(8):
         granted = tuple(p for p in pairs if rnd.random() < 0.6)
-        people.append(sign_up(permissions=granted, interests=["local-events", "cycling"]))
+        texted = ("sms", "offers") in granted
+        extra = {"phone": phone_number(n)} if texted else {}
+        visitor = sign_up(permissions=granted, interests=["local-events", "cycling"], **extra)
+        if texted:
+            visitor.verify_phone()  # texts are granted once the number is verified
+        people.append(visitor)
     events = [
         event(v.id, rnd.choice(["purchase", "referral", "attend", "visit"]), clock())
         for v in people

@@ -7,7 +7,7 @@ from typing import Any
 
 from befriend.clock import SettableClock
 from befriend.store import Store
-from tests.conftest import SignUp
+from tests.conftest import SignUp, phone_number
 
 
 def states(me: dict[str, Any]) -> dict[tuple[str, str], str]:
@@ -23,7 +23,8 @@ def test_me_shows_the_full_grid_and_settings(sign_up: SignUp, playbook: Any) -> 
 
 
 def test_withdrawing_is_as_easy_as_granting(sign_up: SignUp, store: Store) -> None:
-    visitor = sign_up()
+    visitor = sign_up(phone=phone_number())
+    visitor.verify_phone()  # texts are granted at once only to a verified number
     granted = visitor.patch_permissions(("sms", "offers", True))
     assert states(granted.get_json())["sms", "offers"] == "granted"
     withdrawn = visitor.patch_permissions(("sms", "offers", False))
@@ -38,7 +39,10 @@ def test_withdrawing_is_as_easy_as_granting(sign_up: SignUp, store: Store) -> No
 
 
 def test_withdraw_all_in_one_click(sign_up: SignUp) -> None:
-    visitor = sign_up(permissions=(("email", "newsletter"), ("sms", "offers")))
+    visitor = sign_up(
+        permissions=(("email", "newsletter"), ("sms", "offers")), phone=phone_number()
+    )
+    assert states(visitor.verify_phone().get_json())["sms", "offers"] == "granted"
     me = visitor.client.post("/api/me/withdraw-all", headers=visitor.auth).get_json()
     assert "granted" not in states(me).values()
 
@@ -91,7 +95,8 @@ def test_receipts_follow_the_kantara_fields(sign_up: SignUp, playbook: Any) -> N
 
 
 def test_export_holds_everything_and_every_ledger_entry(sign_up: SignUp, store: Store) -> None:
-    visitor = sign_up()
+    visitor = sign_up(phone=phone_number())
+    visitor.verify_phone()
     visitor.patch_permissions(("sms", "offers", True))
     visitor.client.put("/api/me/interests", json={"interests": ["cycling"]}, headers=visitor.auth)
     answer = visitor.get("/api/me/export")
@@ -100,8 +105,15 @@ def test_export_holds_everything_and_every_ledger_entry(sign_up: SignUp, store: 
     assert answer.headers["Cache-Control"] == "no-store"
     document = json.loads(answer.get_data())
     assert document["person"]["email"] == visitor.email
+    assert document["person"]["contacts"]["phone"]["number"] == phone_number().replace(" ", "")
     assert document["ledger"] == store.ledger(visitor.id)
-    assert len(document["ledger"]) == 4
+    assert [e["action"] for e in document["ledger"]] == [
+        "signup",
+        "confirm",
+        "phone-verified",
+        "permissions",
+        "interests",
+    ]
 
 
 def test_sign_out_everywhere_revokes_every_earlier_link(sign_up: SignUp) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from befriend.credentials.tokens import Tokens
 from befriend.store import Store
-from tests.conftest import SECRET, Mails, SignUp, unsubscribe_path
+from tests.conftest import SECRET, Mails, SignUp, phone_number, unsubscribe_path
 
 
 def granted(visitor: Any) -> set[tuple[str, str]]:
@@ -20,7 +20,11 @@ def granted(visitor: Any) -> set[tuple[str, str]]:
 def test_one_click_post_withdraws_email_with_no_login_and_no_redirect(
     sign_up: SignUp, client: Any, mails: Mails, store: Store
 ) -> None:
-    visitor = sign_up(permissions=(("email", "newsletter"), ("email", "offers"), ("sms", "offers")))
+    visitor = sign_up(
+        permissions=(("email", "newsletter"), ("email", "offers"), ("sms", "offers")),
+        phone=phone_number(),
+    )
+    visitor.verify_phone()
     path = unsubscribe_path(mails()[-1])
     answer = client.post(path, data={"List-Unsubscribe": "One-Click"})
     assert answer.status_code == 200
