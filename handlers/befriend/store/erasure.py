@@ -1,7 +1,10 @@
-"""Erasure: every item about a person goes, and only a keyed-hash suppression record stays."""
+"""Erasure: every item about a person goes, and only keyed-hash suppression records stay:
+one for the address, one for the address a change left while it could be undone, one for
+the number."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -23,8 +26,13 @@ class Erasure(PersonItems):
         rate_key: str,
         now: datetime,
         counts: Counts,
+        *,
+        also_suppress: Sequence[str] = (),
+        number_suppress: str | None = None,
     ) -> None:
-        """Remove every item about the person and leave only a keyed-hash suppression record.
+        """Remove every item about the person and leave only keyed-hash suppression records:
+        `suppress_key` (the address), `also_suppress` (the address a change left, while the
+        change can be undone) and `number_suppress` (their number, verified or not).
 
         First, in one transaction, the address is released, the suppression record written
         and the profile marked `erasing` (its tokens then only allow finishing the erasure);
@@ -41,20 +49,19 @@ class Erasure(PersonItems):
                     "ExpressionAttributeValues": {":pid": attr_s(person.id)},
                 }
             }
-            suppress = {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": {
-                        **keys.suppression(suppress_key),
-                        "since": attr_s(now.date().isoformat()),
-                    },
-                }
-            }
+            since = attr_s(now.date().isoformat())
+            suppress = [
+                {"Put": {"TableName": self.table, "Item": {**key, "since": since}}}
+                for key in [
+                    *(keys.suppression(k) for k in dict.fromkeys([suppress_key, *also_suppress])),
+                    *([keys.number_suppression(number_suppress)] if number_suppress else []),
+                ]
+            ]
             self._transact(
                 [
                     self._put_profile(marked, person.revision),
                     release,
-                    suppress,
+                    *suppress,
                     *self._count_ops(counts),
                 ],
                 "the person changed meanwhile",
@@ -73,4 +80,11 @@ class Erasure(PersonItems):
         return "Item" in self.client.get_item(
             TableName=self.table,
             Key=keys.suppression(suppress_key),
+        )
+
+    def number_suppressed(self, suppress_key: str) -> bool:
+        """Whether a number (`Pseudonyms.number_suppression`) was an erased person's."""
+        return "Item" in self.client.get_item(
+            TableName=self.table,
+            Key=keys.number_suppression(suppress_key),
         )

@@ -17,6 +17,7 @@ SHAPES = {
     "phone code": ("P#<id>", "PHONECODE"),
     "email lookup": ("EMAIL#<sha256 of the case-folded address>", "EMAIL"),
     "suppression": ("SUPPRESS#<HMAC of the address>", "SUPPRESS"),
+    "number suppression": ("SUPPRESS#<HMAC of the number>", "NUMBER"),
     "mail rate": ("MAILRATE#<HMAC of the mailbox>", "MAILRATE"),
     "text rate": ("TEXTRATE#<HMAC of the number>", "TEXTRATE"),
     "client rate": (
@@ -86,6 +87,10 @@ def email(email_key: str) -> dict[str, Any]:
 
 def suppression(suppress_key: str) -> dict[str, Any]:
     return key(f"SUPPRESS#{suppress_key}", "SUPPRESS")
+
+
+def number_suppression(suppress_key: str) -> dict[str, Any]:
+    return key(f"SUPPRESS#{suppress_key}", "NUMBER")
 
 
 def mail_rate(rate_key: str) -> dict[str, Any]:

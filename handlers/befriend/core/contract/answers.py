@@ -420,11 +420,47 @@ class Transition(Answer):
     cause: Text
 
 
+class PreviousEmailContact(Answer):
+    """The address a confirmed change replaced, while the change can be undone from it."""
+
+    address: Email
+    changed_at: Stamp
+    undo_until: Stamp
+
+
+class ContactChange(Answer):
+    """A contact point as one ledger entry recorded it: keyed hashes where the ledger keeps
+    hashes (a changed address, a number, a postal address), the value where it keeps one
+    (the address given at sign-up)."""
+
+    seq: Annotated[int, Meta(ge=1)]
+    at: Stamp
+    action: Text
+    source: Source
+    what: Annotated[
+        str,
+        Meta(
+            pattern="^(email|contact:.+)$",
+            examples=["email", "contact:phone", "contact:phone:verified", "contact:postal"],
+        ),
+    ]
+    old: Any
+    new: Any
+
+
+class ExportContacts(Contacts):
+    """Every contact point held, and what the ledger recorded of them over time."""
+
+    email_previous: PreviousEmailContact | None
+    history: Annotated[list[ContactChange], Meta(description="In ledger order")]
+
+
 class Export(Answer):
     format: Literal["befriend-export/1"]
     exported_at: Stamp
     controller: Organisation
     person: Person
+    contacts: ExportContacts
     stored: Stored
     ledger: list[LedgerEntry]
     transitions: list[Transition]

@@ -9,6 +9,7 @@ holds."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import TypeVar
 
 from flask import Response
@@ -137,6 +138,8 @@ def erase() -> Response:
 
     def erase_now(person: Person) -> None:
         email, now = person.email, s.clock()
+        phone = person.contact_points.phone
+        number = None if phone is None else s.pseudonyms.number_suppression(phone.number)
         s.store.erase(
             person,
             email_key(email),
@@ -144,6 +147,8 @@ def erase() -> Response:
             s.pseudonyms.mail_rate(email),
             now,
             erasure_counts(person, s.playbook, now),
+            also_suppress=_left_address(person, now),
+            number_suppress=number,
         )
 
     def load() -> Person:
@@ -151,6 +156,20 @@ def erase() -> Response:
 
     with_retries(erase_now, load(), load)
     return Response(status=204)
+
+
+def _left_address(person: Person, now: datetime) -> list[str]:
+    """The suppression key of the address an email change left, while the change can be
+    undone from it: it is still the person's then, unless someone has since confirmed it
+    as their own."""
+    s = services()
+    previous = person.contact_points.email_previous
+    if previous is None or now > previous.until:
+        return []
+    claim = s.store.email_claim(email_key(previous.address), now)
+    if claim is not None and claim[0] != person.id:
+        return []
+    return [s.pseudonyms.suppression(previous.address)]
 
 
 def _claims() -> Claims:
