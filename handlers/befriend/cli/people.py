@@ -130,6 +130,10 @@ def import_people(
             f"{report.dropped} row(s) listed permissions without consent evidence: "
             "imported with no permission"
         )
+    if report.notes:
+        click.echo("\nimported without some permissions:")
+        for note in report.notes:
+            click.echo(f"  line {note.line}: {note.reason}")
     if report.rejected:
         click.echo("\nrejected rows:")
         for rejected in report.rejected:

@@ -4,7 +4,10 @@ A row is read into a checked `ImportRow` or refused with a `Rejected` reason the
 can act on. A row that carries consent evidence (when, where, and the policy version or
 the wording agreed to) keeps the permissions it lists; a row without evidence is imported
 with no permission at all, so the person can be asked once, and nothing is ever sent on an
-assumption. Either way the person's ledger starts with one `import` entry, source `import`,
+assumption. A permission for post is never granted by an import: a file carries no postal
+address, and post needs one (`core/postal.py`); the report names each such row
+(`unaddressed_note`), and the person can give the address and grant post on their page.
+Either way the person's ledger starts with one `import` entry, source `import`,
 that holds the file's name and the evidence as given, so every permission is traceable to
 where it came from.
 """
@@ -64,11 +67,24 @@ class ImportRow:
     interests: tuple[str, ...]
     permissions: tuple[Pair, ...]
     evidence: ConsentEvidence | None
+    # Listed permissions on postal channels: never granted, there being no address.
+    unaddressed: tuple[Pair, ...] = ()
 
     @property
     def granted(self) -> tuple[Pair, ...]:
         """The permissions the person will have: none without evidence."""
         return self.permissions if self.evidence is not None else ()
+
+    def unaddressed_note(self) -> str | None:
+        """Why the row's postal permissions were not granted, for the import report; None
+        when there were none it would have granted."""
+        if self.evidence is None or not self.unaddressed:
+            return None
+        pairs = ", ".join(f"{c}:{p}" for c, p in self.unaddressed)
+        return (
+            f"{pairs} not granted: post needs a postal address and an import takes none; "
+            "the person can give it and grant post on their page"
+        )
 
 
 class Rejected(Exception):
@@ -110,8 +126,11 @@ def read_row(
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
         raise Rejected(line, "name has control characters")
     interests = _interests(line, text("interests"), playbook)
-    permissions = _permissions(line, text("permissions"), playbook)
-    return ImportRow(line, email, name, interests, permissions, _evidence(line, raw, now))
+    listed = _permissions(line, text("permissions"), playbook)
+    postal = tuple(p for p in listed if playbook.channels[p[0]].kind == "postal")
+    permissions = tuple(p for p in listed if p not in postal)
+    evidence = _evidence(line, raw, now)
+    return ImportRow(line, email, name, interests, permissions, evidence, postal)
 
 
 def _split(value: str) -> list[str]:

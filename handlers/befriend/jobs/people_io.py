@@ -59,6 +59,8 @@ class ImportReport:
     dropped: int = 0  # listed permissions but carried no consent evidence: none granted
     exists: int = 0  # the address is here already: skipped, nothing changed
     rejected: list[Rejected] = field(default_factory=list)
+    # Rows imported without some listed permission, and why (post without an address).
+    notes: list[Rejected] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     resumed: int = 0  # rows an earlier, interrupted run of the same file had finished
 
@@ -69,6 +71,7 @@ class ImportReport:
         self.dropped += tally["dropped"]
         self.exists += tally["exists"]
         self.rejected += [Rejected(line, reason) for line, reason in tally["rejected"]]
+        self.notes += [Rejected(line, reason) for line, reason in tally.get("notes", ())]
 
 
 @dataclass(frozen=True)
@@ -249,6 +252,7 @@ def import_people(
     _run_pieces(piece, _pieces(file, piece_rows, run.done), workers, report.add)
     store.finish_import(run)
     report.rejected.sort(key=lambda r: r.line)
+    report.notes.sort(key=lambda r: r.line)
     return report
 
 
@@ -296,6 +300,7 @@ class _Import:
     dropped: int = 0
     exists: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    notes: list[tuple[int, str]] = field(default_factory=list)
     seen: dict[str, int] = field(default_factory=dict)  # address key -> its first line
 
     def tally(self, rows: int) -> dict[str, Any]:
@@ -306,6 +311,7 @@ class _Import:
             "dropped": self.dropped,
             "exists": self.exists,
             "rejected": self.rejected,
+            "notes": self.notes,
         }
 
     def person_id(self, line: int) -> str:
@@ -347,6 +353,9 @@ class _Import:
 
     def count_imported(self, row: ImportRow) -> None:
         self.imported += 1
+        note = row.unaddressed_note()
+        if note is not None:
+            self.notes.append((row.line, note))
         if row.granted:
             self.with_permissions += 1
         elif row.permissions:
