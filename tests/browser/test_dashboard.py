@@ -274,7 +274,7 @@ def test_a_play_audience_downloads_whole(page: Page, server: Server, watch: Watc
     download = started.value
     assert download.suggested_filename == "audience-welcome-letter.csv"
     saved = list(csv.reader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
-    assert saved[0] == ["id", "email", "name", "stage", "circle", "earliest"]
+    assert saved[0] == ["id", "contact", "name", "stage", "circle", "earliest"]
     body, _ = fetch(server, key, "/api/plays/welcome-letter/audience", format="csv", limit="200")
     # The same people as the API lists (the earliest time to reach them moves on with the
     # clock, so it is left out of the comparison), the one who just confirmed among them.

@@ -26,7 +26,7 @@ from befriend.web.services import Services
 from tests.conftest import REGION, SignUp, bearer
 from tests.web.test_marketer import Keyring, eligible, event, marketer_roles, send_events
 
-COLUMNS = ["id", "email", "name", "stage", "circle", "earliest"]
+COLUMNS = ["id", "contact", "name", "stage", "circle", "earliest"]
 
 
 @pytest.fixture

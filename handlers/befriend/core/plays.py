@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from befriend.core.freshness import due
 from befriend.core.person import Person
+from befriend.core.phones import reachable
 from befriend.core.playbook import SITE, Play, Playbook, QuietHours
 from befriend.core.stages import facts, placed
 
@@ -92,6 +93,12 @@ def next_steps(person: Person, playbook: Playbook, now: datetime) -> list[Step]:
             if person.contact_points.postal is None:
                 continue
             why.append("we have your postal address")
+        elif channel.kind == "phone":
+            # A text or call goes only to a number its code verified (one from a country
+            # the channel allows): consent given for a number does not pass to another.
+            if not reachable(person, play.channel, playbook):
+                continue
+            why.append("we have your verified phone number")
         steps.append(Step(play, "; ".join(why), earliest))
     steps += _refresh_steps(person, playbook, now)
     steps.sort(key=lambda s: (-s.play.priority, s.earliest, s.play.id))

@@ -75,7 +75,7 @@ def _walk(services: Services, run: Run, part: int, cursor: str | None) -> Step:
     if play is None:  # the playbook in force no longer has the play: nothing to list
         _failed(services, run)
         return Step({}, None)
-    rows: list[list[str]] = []
+    rows: list[list[str | None]] = []
     size = read = 0
     while True:
         found, after = services.store.people_at_stage(stage, shard, after, BATCH_GET, run.now)
@@ -84,7 +84,7 @@ def _walk(services: Services, run: Run, part: int, cursor: str | None) -> Step:
             row = audience_row(person, play, stage, services.playbook, run.now)
             if row is not None:
                 rows.append([row[c] for c in COLUMNS])
-                size += sum(len(cell) for cell in rows[-1]) + len(COLUMNS) + 1
+                size += sum(len(cell or "") for cell in rows[-1]) + len(COLUMNS) + 1
         if after is None or size >= OBJECT or read >= STEP_PEOPLE:
             break
     if rows:

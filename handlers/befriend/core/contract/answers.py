@@ -548,7 +548,17 @@ class NextSteps(Answer):
 
 class AudienceMember(Answer):
     id: Text
-    email: Email
+    contact: Annotated[
+        str | None,
+        Meta(
+            description="The one contact point the play's channel needs, and no other: the "
+            "email address (email and events channels), the verified number in E.164 (phone; "
+            "in CSV it starts with an apostrophe, as every cell that starts with `+` does), "
+            "the postal address a line each (postal), the handle (social); null for a play "
+            "shown on the person's page or a handle not given",
+            examples=["visitor@example.org", "+447400123456"],
+        ),
+    ]
     name: Text
     stage: StageId
     circle: CircleId

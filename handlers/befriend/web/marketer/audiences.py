@@ -61,7 +61,7 @@ def audience(play_id: str) -> Response:
     cursor = request.args.get("cursor")
     at = _Position() if cursor is None else _read_cursor(cursor, play, stages)
 
-    rows: list[dict[str, str]] = []
+    rows: list[dict[str, str | None]] = []
     budget = limit
     while budget > 0 and at.stage < len(stages):
         stage = stages[at.stage]
@@ -137,7 +137,7 @@ def _read_cursor(cursor: str, play: Play, stages: Sequence[str]) -> _Position:
     return _Position(index, shard, after)
 
 
-def _csv(rows: list[dict[str, str]]) -> str:
+def _csv(rows: list[dict[str, str | None]]) -> str:
     return csv_text(COLUMNS, ([row[column] for column in COLUMNS] for row in rows))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from befriend.core.audiences import COLUMNS
 from befriend.core.contract import answers, requests
 from befriend.core.playbook import Playbook
 from befriend.web.openapi.blocks import Schema, answer, header, json_body, operation
@@ -92,10 +93,12 @@ def _marketer_paths(pb: Playbook) -> dict[str, Any]:
                             "text/csv": {
                                 "schema": {
                                     "type": "string",
-                                    "pattern": "^id,email,name,stage,circle,earliest\\r\\n",
-                                    "description": "A header row, then one row a person. A "
-                                    "cell starting with =, +, -, @, tab or CR gets a leading "
-                                    "apostrophe, so no spreadsheet runs it as a formula.",
+                                    "pattern": "^" + ",".join(COLUMNS) + "\\r\\n",
+                                    "description": "A header row, then one row a person, the "
+                                    "JSON's fields in its order (`contact`: the one contact "
+                                    "point the play's channel needs). A cell starting with "
+                                    "=, +, -, @, tab or CR gets a leading apostrophe, so no "
+                                    "spreadsheet runs it as a formula.",
                                 }
                             },
                         },
