@@ -10,7 +10,7 @@ from tests.conftest import SignUp, invoke
 
 def test_verify_passes_after_a_day_of_changes(sign_up: SignUp, store: Store) -> None:
     first, second = sign_up(), sign_up()
-    first.patch_permissions(("sms", "offers", True))
+    first.patch_permissions(("email", "offers", True))
     second.client.post("/api/me/withdraw-all", headers=second.auth)
     result = invoke(store, "ledger", "verify")
     assert result.exit_code == 0, result.output
@@ -19,8 +19,8 @@ def test_verify_passes_after_a_day_of_changes(sign_up: SignUp, store: Store) -> 
 
 def test_verify_names_the_first_tampered_entry(sign_up: SignUp, store: Store) -> None:
     visitor = sign_up()
-    visitor.patch_permissions(("sms", "offers", True))
-    visitor.patch_permissions(("sms", "offers", False))
+    visitor.patch_permissions(("email", "offers", True))
+    visitor.patch_permissions(("email", "offers", False))
     key = {"pk": {"S": f"P#{visitor.id}"}, "sk": {"S": "LEDGER#000000000003"}}
     item = store.client.get_item(TableName=store.table, Key=key)["Item"]
     entry = json.loads(item["doc"]["S"])
@@ -34,7 +34,7 @@ def test_verify_names_the_first_tampered_entry(sign_up: SignUp, store: Store) ->
 
 def test_verify_finds_a_deleted_last_entry(sign_up: SignUp, store: Store) -> None:
     visitor = sign_up()
-    visitor.patch_permissions(("sms", "offers", True))
+    visitor.patch_permissions(("email", "offers", True))
     key = {"pk": {"S": f"P#{visitor.id}"}, "sk": {"S": "LEDGER#000000000003"}}
     store.client.delete_item(TableName=store.table, Key=key)
     result = invoke(store, "ledger", "verify")

@@ -128,7 +128,7 @@ def test_events_the_bus_refuses_are_held_and_redriven_once(
 def test_only_the_entries_the_bus_refused_are_held(
     client: Any, sign_up: SignUp, wire: Wire, store: Store
 ) -> None:
-    visitor = sign_up(permissions=(("email", "newsletter"), ("sms", "offers")))
+    visitor = sign_up(permissions=(("email", "newsletter"), ("email", "offers")))
     wire.events.refuse_last_event()
     answer = client.post("/api/me/withdraw-all", headers=visitor.auth)
     assert answer.status_code == 200, answer.get_data(as_text=True)
