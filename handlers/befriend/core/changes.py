@@ -7,13 +7,13 @@ fresh state instead of being lost.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from befriend.core.commands import ConfirmChoice, PermissionChange, SettingsPatch, Signup
-from befriend.core.contact_points import Phone
+from befriend.core.contact_points import Phone, mask_email
 from befriend.core.errors import FieldError, InvalidInput
 from befriend.core.freshness import due, lapsed
 from befriend.core.ledger import Change, Entry, chain
@@ -43,6 +43,10 @@ class Context:
     source: str
     evidence: Evidence | None
     gpc: bool = False
+    # Makes the keyed hash of a contact point (kind, its text) with the deployment's secret
+    # (credentials/pseudonyms.py `contact`), so a grant's entry can name the email address it
+    # was given for while the core never holds the secret. None: such grants name none.
+    contact_key: Callable[[str, str], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,7 @@ def confirm(
         pair: Permission("granted", ctx.now, "confirm", req.policy_version) for pair in granted
     }
     changes = [Change(_perm(p), "never", "granted") for p in granted]
+    changes += _email_given_for(person, changes, ctx, playbook)
     if interests:
         changes.append(Change("interests", [], sorted(interests)))
     entries = [signup, _next(signup, person.id, ctx, "confirm", changes, req.policy_version, gpc)]
@@ -368,6 +373,7 @@ def _set_states(
         from befriend.core.postal import given_for as postal_given_for
 
         changes.append(postal_given_for(postal))  # the address they were given for
+    changes += _email_given_for(person, changes, ctx, playbook)
     updated = replace(person, permissions=perms)
     newly = {
         p for p, perm in perms.items() if perm.state == "granted" and person.state(p) != "granted"
@@ -468,6 +474,21 @@ def _next(
 
 def _perm(pair: Pair) -> str:
     return f"permission:{pair[0]}:{pair[1]}"
+
+
+def _email_given_for(
+    person: Person, changes: list[Change], ctx: Context, playbook: Playbook
+) -> list[Change]:
+    """The email address that `changes`' grants on email channels were given for, as a keyed
+    hash (comparable with an email change's entry) and masked, as phone grants name their
+    number; nothing when no grant is on an email channel or no hash can be made."""
+    email = {_perm(p) for p in playbook.grid() if playbook.channels[p[0]].kind == "email"}
+    if ctx.contact_key is None or not any(c.what in email and c.new == "granted" for c in changes):
+        return []
+    key = ctx.contact_key("email", person.email)
+    return [
+        Change("contact:email:given-for", None, {"key": key, "shown": mask_email(person.email)})
+    ]
 
 
 def _merge(old: dict[str, Any], patch: Any) -> dict[str, Any]:

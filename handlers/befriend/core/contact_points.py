@@ -67,3 +67,16 @@ def mask_number(number: str) -> str:
     if len(digits) <= len(code) + 3:
         return "+" + "•" * len(digits)
     return f"+{code} •••• ••• {digits[-3:]}"
+
+
+def mask_email(address: str) -> str:
+    """An address as a receipt shows it: enough for its owner to tell which of theirs it is,
+    too little to write to (`v•••@e•••.org`)."""
+    local, _, domain = address.rpartition("@")
+    name, _, top = domain.rpartition(".")
+    return f"{local[:1]}•••@{name[:1]}•••.{top}" if name else f"{local[:1]}•••@{domain}"
+
+
+def mask_postal(postal: PostalAddress) -> str:
+    """An address as a receipt shows it: its city and country only (`Leeds, GB`)."""
+    return ", ".join(p for p in (postal.city, postal.country) if p)

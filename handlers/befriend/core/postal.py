@@ -19,7 +19,7 @@ from datetime import datetime
 from befriend.core.changes import Context, Outcome, withdraw
 from befriend.core.changes import change_permissions as _change_permissions
 from befriend.core.commands import PermissionChange
-from befriend.core.contact_points import PostalAddress
+from befriend.core.contact_points import PostalAddress, mask_postal
 from befriend.core.contract import requests as bodies
 from befriend.core.contract.reading import Bad, Reading
 from befriend.core.errors import FieldError, InvalidInput
@@ -123,7 +123,10 @@ def change_permissions(
 
 def given_for(postal: PostalAddress) -> Change:
     """What a postal-channel permission's entry records it was given for."""
-    return Change("contact:postal:given-for", None, {"key": postal.key})
+    # Masked to its city and country, as a receipt names it; the address itself never.
+    return Change(
+        "contact:postal:given-for", None, {"key": postal.key, "shown": mask_postal(postal)}
+    )
 
 
 def set_address(

@@ -3,7 +3,11 @@
 A receipt is derived from one ledger entry that granted or withdrew permissions, so it can
 always be rebuilt and never disagrees with the ledger. Fields Kantara does not define
 (`status`, `channel`, `ledgerSeq`, `ledgerHash`) are additions that say which way the
-decision went and where its evidence lives.
+decision went and where its evidence lives, and `contactPoint`: on each service, the
+email address, number or postal address the permission was given for, as the ledger
+recorded it when it was granted (a keyed hash, and masked: `+44 •••• ••• 123`,
+`v•••@e•••.org`, `Leeds, GB`), named on later receipts for that channel too (a withdrawal
+says which number's permission ended).
 """
 
 from __future__ import annotations
@@ -36,7 +40,9 @@ def receipts(
     that left a permission as it was (a sharing grant refused under GPC) changed no consent
     and gets no receipt; the ledger keeps it as evidence."""
     out = []
+    given: dict[str, dict[str, Any]] = {}  # channel: the contact point its grant named last
     for entry in entries:
+        _given_for(entry, playbook, given)
         by_channel: dict[str, list[dict[str, Any]]] = {}
         for change in entry["changes"]:
             what = str(change["what"])
@@ -48,8 +54,30 @@ def receipts(
             _, channel, purpose = what.split(":", 2)
             by_channel.setdefault(channel, []).append(_purpose(purpose, change, playbook))
         if by_channel:
-            out.append(_receipt(entry, by_channel, playbook, site_url))
+            out.append(_receipt(entry, by_channel, playbook, site_url, given))
     return out
+
+
+def _given_for(
+    entry: Mapping[str, Any], playbook: Playbook, given: dict[str, dict[str, Any]]
+) -> None:
+    """Note the contact point each permission granted in `entry` was given for: the entry
+    names one per kind (`contact:<kind>:given-for`), which its grants of that kind share."""
+    named: dict[str, dict[str, Any]] = {}
+    for change in entry["changes"]:
+        kind = str(change["what"]).removeprefix("contact:").removesuffix(":given-for")
+        if str(change["what"]) == f"contact:{kind}:given-for" and isinstance(change["new"], dict):
+            new = change["new"]
+            named[kind] = {"kind": kind, "key": new.get("key"), "shown": new.get("shown")}
+    for change in entry["changes"]:
+        what = str(change["what"])
+        if what.startswith("permission:") and change["new"] == "granted":
+            channel = what.split(":", 2)[1]
+            found = playbook.channels.get(channel)
+            if found is not None and found.kind in named:
+                given[channel] = named[found.kind]
+            else:
+                given.pop(channel, None)  # granted for no recorded point: name none
 
 
 def _purpose(purpose: str, change: Mapping[str, Any], playbook: Playbook) -> dict[str, Any]:
@@ -73,6 +101,7 @@ def _receipt(
     by_channel: dict[str, list[dict[str, Any]]],
     playbook: Playbook,
     site_url: str,
+    given: Mapping[str, dict[str, Any]],
 ) -> dict[str, Any]:
     org = playbook.organisation
     policy_url = _absolute(playbook.policy.url, site_url)
@@ -100,6 +129,7 @@ def _receipt(
                 "service": playbook.channels[c].label if c in playbook.channels else c,
                 "channel": c,
                 "purposes": purposes,
+                "contactPoint": given.get(c),
             }
             for c, purposes in by_channel.items()
         ],

@@ -121,4 +121,5 @@ def context(source: str) -> Context:
         source=source,
         evidence=s.pseudonyms.evidence(client_address(), request.user_agent.string),
         gpc=gpc(),
+        contact_key=s.pseudonyms.contact,
     )

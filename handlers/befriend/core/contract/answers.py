@@ -321,10 +321,35 @@ class Controller(Answer):
     piiControllerUrl: Text
 
 
+class ContactPointReceipt(Answer):
+    """The contact point a permission was given for, as its grant's ledger entry recorded
+    it: never the point itself."""
+
+    kind: Annotated[str, Meta(examples=["email", "phone", "postal"])]
+    key: Annotated[str | None, Meta(description="Its keyed hash (HMAC-SHA256, shortened)")]
+    shown: Annotated[
+        str | None,
+        Meta(
+            description="Masked: a number's country code and last three digits, an "
+            "address's first letters and top-level domain, a postal address's city and "
+            "country",
+            examples=["+44 •••• ••• 123", "v•••@e•••.org", "Leeds, GB"],
+        ),
+    ]
+
+
 class ServiceReceipt(Answer):
     service: Text
     channel: Text
     purposes: Annotated[list[PurposeReceipt], Meta(min_length=1)]
+    contactPoint: Annotated[
+        ContactPointReceipt | None,
+        Meta(
+            description="befriend's addition: the email address, number or postal address "
+            "the channel's permission was last granted for (a withdrawal names the point "
+            "whose permission ended); null when its grant recorded none"
+        ),
+    ]
 
 
 class Receipt(Answer):
