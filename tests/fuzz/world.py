@@ -23,7 +23,7 @@ from befriend.credentials.tokens import Scope, Tokens
 from befriend.local.moto_patches import forget_models, forget_stream
 from befriend.mailing.ses import Mailer
 from befriend.web.services import Services
-from tests.conftest import Visitor, deliver
+from tests.conftest import Visitor, deliver, phone_number
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,8 @@ class World:
             "policy_version": pb.policy.version,
             "interests": topics,
             "permissions": pairs,
+            # Texts need a number; one of its own, as codes to one number are limited.
+            "phone": phone_number(self.serial()),
         }
 
     def pending(self) -> tuple[str, str]:
