@@ -406,7 +406,7 @@ def test_a_twin_request_racing_for_the_same_events_counts_them_once(
             counted = record_events(twin, [Event(i, "visit", now) for i in raced], playbook)
             twin_outcome = Outcome(twin, counted, ())
             counts = change_counts(twin_outcome, playbook, None)
-            twin_options = {k: options.get(k) for k in ("due", "marked_at")}
+            twin_options: dict[str, Any] = {k: options.get(k) for k in ("due", "marked_at")}
             real(twin_outcome, counts=counts, event_ids=raced, **twin_options)
         return real(outcome, **options)
 
