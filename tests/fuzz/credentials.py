@@ -2,8 +2,9 @@
 and how to spoil it so the request must be refused.
 
 The document says what guards an operation: `manageToken` (a visitor), `marketerKey` with
-the role its description names, or nothing. Two more operations carry their credential
-elsewhere: the confirmation routes (`/api/confirm…`) in the body and the unsubscribe link
+the role its description names, or nothing. Others carry their credential elsewhere: the
+confirmation routes (`/api/confirm…`) and the email change's confirm and undo routes
+(`/api/contacts/email/…`, each its own link's scope) in the body, and the unsubscribe link
 in the path.
 """
 
@@ -22,7 +23,12 @@ from schemathesis import Case
 
 from tests.fuzz.world import World
 
-Kind = Literal["manage", "key", "confirm", "unsubscribe", "open"]
+Kind = Literal["manage", "key", "confirm", "link", "unsubscribe", "open"]
+# Routes whose token, in the body, comes from a mailed link of its own scope.
+LINKS: dict[str, Literal["email-change", "email-undo"]] = {
+    "/api/contacts/email/confirm": "email-change",
+    "/api/contacts/email/undo": "email-undo",
+}
 GARBAGE = st.text(alphabet=string.ascii_letters + string.digits + "-._~+/=", max_size=200)
 OTHER_SCHEMES = ("Basic", "Digest", "Token", "Bearer:")
 # A path segment; "." and ".." are not, as every client drops or resolves them.
@@ -51,6 +57,8 @@ def guard_of(path: str, operation: Mapping[str, Any]) -> Guard:
         return Guard("key", named.group(1))
     if path in ("/api/confirm", "/api/confirm/preview", "/api/confirm/fresh-link"):
         return Guard("confirm")
+    if path in LINKS:
+        return Guard("link", LINKS[path])
     if "{token}" in path:
         return Guard("unsubscribe")
     return Guard("open")
@@ -98,6 +106,10 @@ def arm(case: Case[Any], guard: Guard, world: World, draw: Draw) -> None:
         _fresh_key(case, world, draw)
         if isinstance(case.body, dict) and draw(st.integers(0, 3)):
             case.body["token"] = world.pending()[1]
+    elif guard.kind == "link":
+        _fresh_key(case, world, draw)
+        if isinstance(case.body, dict) and draw(st.integers(0, 3)):
+            case.body["token"] = world.token(_scope(guard), address=world.address())
     elif guard.kind == "unsubscribe":
         pb = world.playbook
         channel = draw(st.sampled_from(sorted(pb.channels)))
@@ -161,6 +173,16 @@ def spoil(case: Case[Any], guard: Guard, world: World, draw: Draw) -> frozenset[
         case.body = {"token": draw(st.one_of(st.sampled_from(bad), GARBAGE.filter(bool)))}
         # Refused for the token before anything else, a malformed Idempotency-Key included.
         return REFUSED_NOW
+    if guard.kind == "link":
+        scope = _scope(guard)
+        bad = [
+            world.token(scope, secret="another-secret-that-is-long-enough-0123"),
+            world.token(scope, age=timedelta(days=8)),
+            world.visitor.token,
+            world.token("confirm"),
+        ]
+        case.body = {"token": draw(st.one_of(st.sampled_from(bad), GARBAGE.filter(bool)))}
+        return REFUSED_NOW
     if guard.kind == "unsubscribe":
         token = draw(st.one_of(st.sampled_from([world.visitor.token]), SEGMENT))
         case.path_parameters = {**(case.path_parameters or {}), "token": token}
@@ -168,6 +190,10 @@ def spoil(case: Case[Any], guard: Guard, world: World, draw: Draw) -> frozenset[
     # Whatever credential comes along, even a genuine one, is ignored here.
     _authorize(case, draw(_refused(world.visitor.token, [world.keys["admin"]])))
     return None
+
+
+def _scope(guard: Guard) -> Literal["email-change", "email-undo"]:
+    return "email-undo" if guard.role == "email-undo" else "email-change"
 
 
 def _forgeries(world: World, scope: Literal["manage", "confirm"]) -> list[str]:
