@@ -47,7 +47,9 @@ def verify(visitor: Visitor, code: str) -> Any:
 
 
 def state(page: dict[str, Any], pair: tuple[str, str]) -> str:
-    return next(c["state"] for c in page["permissions"] if (c["channel"], c["purpose"]) == pair)
+    return str(
+        next(c["state"] for c in page["permissions"] if (c["channel"], c["purpose"]) == pair)
+    )
 
 
 def wrong(code: str) -> str:
