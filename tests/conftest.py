@@ -457,3 +457,16 @@ def sign_up(client: Any, mails: Mails, playbook: Playbook) -> SignUp:
         return Visitor(client, address, body["manage_token"], body["person"]["id"])
 
     return run
+
+
+@pytest.fixture
+def narrowed() -> Iterator[None]:
+    """Stock moto backs up the whole table before each transaction with a deep copy, which
+    fails when another thread adds an item meanwhile ("dictionary changed size during
+    iteration"): a fault of moto's, not of the code under test. The narrowed backup that
+    `befriend serve` runs with copies only the transaction's own items."""
+    from befriend.local.moto_patches import narrow_transaction_backup
+
+    undo = narrow_transaction_backup()
+    yield
+    undo()

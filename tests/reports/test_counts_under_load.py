@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -74,19 +74,6 @@ class Busy:
 def busy(client: Any, sign_up: SignUp, store: Store, clock: SettableClock) -> Busy:
     people = [sign_up(permissions=(("email", "newsletter"), ("email", "events"))) for _ in range(4)]
     return Busy(client, sign_up, people, store, clock)
-
-
-@pytest.fixture
-def narrowed() -> Iterator[None]:
-    """Stock moto backs up the whole table before each transaction with a deep copy, which
-    fails when another thread adds an item meanwhile ("dictionary changed size during
-    iteration"): a fault of moto's, not of the code under test. The narrowed backup that
-    `befriend serve` runs with copies only the transaction's own items."""
-    from befriend.local.moto_patches import narrow_transaction_backup
-
-    undo = narrow_transaction_backup()
-    yield
-    undo()
 
 
 def writing(busy: Busy, times: int, most: int = 30) -> Callable[[int], None]:

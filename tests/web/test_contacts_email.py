@@ -7,6 +7,8 @@ import re
 import threading
 from typing import Any
 
+import pytest
+
 from befriend.clock import SettableClock
 from befriend.core.playbook import Playbook
 from befriend.credentials.pseudonyms import Pseudonyms, email_key
@@ -191,6 +193,7 @@ def test_a_link_from_before_a_later_change_is_spent(
     assert visitor.get().get_json()["email"] == "second@example.org"
 
 
+@pytest.mark.usefixtures("narrowed")
 def test_concurrent_changes_to_one_address_only_one_wins(
     sign_up: SignUp, mails: Mails, client: Any, app: Any, store: Store, clock: SettableClock
 ) -> None:
