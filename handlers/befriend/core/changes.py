@@ -143,6 +143,10 @@ def confirm(
         phone=req.phone or person.contact_points.phone,
         phone_asked=tuple(p for p in granted if is_phone(p, playbook)),
     )
+    # Post waits for a postal address: granted when one is given (core/postal.py).
+    if points.postal is None:
+        points = replace(points, postal_asked=tuple(p for p in granted if _postal(p, playbook)))
+        granted = [p for p in granted if not _postal(p, playbook)]
     granted = [p for p in granted if not is_phone(p, playbook) or reachable(person, p[0], playbook)]
     interests = frozenset(t for t in req.interests if t in playbook.topics)
 
@@ -367,7 +371,7 @@ def _set_states(
     if phone is not None and any(c.what in phone_grants and c.new == "granted" for c in changes):
         changes.append(given_for(phone))  # the number these permissions were given for
     postal = person.contact_points.postal
-    postal_grants = {_perm(p) for p in targets if playbook.channels[p[0]].kind == "postal"}
+    postal_grants = {_perm(p) for p in targets if _postal(p, playbook)}
     if postal is not None and any(c.what in postal_grants and c.new == "granted" for c in changes):
         # Imported here: core/postal.py builds on this module.
         from befriend.core.postal import given_for as postal_given_for
@@ -470,6 +474,11 @@ def _next(
         ctx.evidence,
         gpc,
     )
+
+
+def _postal(pair: Pair, playbook: Playbook) -> bool:
+    # core/postal.py `is_postal`, which builds on this module.
+    return playbook.channels[pair[0]].kind == "postal"
 
 
 def _perm(pair: Pair) -> str:

@@ -50,6 +50,9 @@ class ContactPoints:
     # number to be verified: granted then, as email ones wait for the address's confirmation.
     phone_asked: tuple[tuple[str, str], ...] = ()
     email_previous: PreviousEmail | None = None
+    # Postal-channel permissions asked for at sign-up without an address: granted when the
+    # address is given (core/postal.py), as phone ones wait for the number's code.
+    postal_asked: tuple[tuple[str, str], ...] = ()
 
 
 def mask_number(number: str) -> str:

@@ -209,6 +209,7 @@ def contacts(person: Person, playbook: Playbook) -> dict[str, Any]:
             if channel.kind == "social"
         },
         "phone_asked": [{"channel": c, "purpose": p} for c, p in points.phone_asked],
+        "postal_asked": [{"channel": c, "purpose": p} for c, p in points.postal_asked],
     }
 
 

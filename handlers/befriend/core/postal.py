@@ -115,10 +115,17 @@ def require_address(person: Person, wanted: Iterable[PermissionChange], playbook
 def change_permissions(
     person: Person, wanted: Iterable[PermissionChange], ctx: Context, playbook: Playbook
 ) -> Outcome:
-    """`core.changes.change_permissions`, once a grant for post has an address to go to."""
+    """`core.changes.change_permissions`, once a grant for post has an address to go to.
+    Withdrawing post that waits for an address drops it from what waits."""
     wanted = tuple(wanted)
     require_address(person, wanted, playbook)
-    return _change_permissions(person, wanted, ctx, playbook)
+    points = person.contact_points
+    dropped = {c.pair for c in wanted if not c.granted} & set(points.postal_asked)
+    held = person
+    if dropped:
+        asked = tuple(p for p in points.postal_asked if p not in dropped)
+        held = replace(person, contact_points=replace(points, postal_asked=asked))
+    return replace(_change_permissions(held, wanted, ctx, playbook), before=person)
 
 
 def given_for(postal: PostalAddress) -> Change:
@@ -133,21 +140,34 @@ def set_address(
     person: Person, new: PostalInput, key: str, ctx: Context, playbook: Playbook
 ) -> Outcome:
     """Keep `new` (its keyed hash `key`). The same address again changes nothing; another
-    one ends the postal permissions given for the old address, unless carried over."""
+    one ends the postal permissions given for the old address, unless carried over. Post
+    asked for while there was no address (at sign-up) is granted now, for this address."""
     old = person.contact_points.postal
     if old is not None and old.key == key:
         return Outcome(person, person, ())
     address = new.at(ctx.now, key)
     granted = _granted_postal(person, playbook)
     ended = withdraw(person, [] if new.carry_over else granted, _changed(ctx), playbook, "contact")
-    moved = replace(
-        ended.person, contact_points=replace(ended.person.contact_points, postal=address)
-    )
+    asked = [p for p in ended.person.contact_points.postal_asked if playbook.offers(*p)]
+    points = replace(ended.person.contact_points, postal=address, postal_asked=())
+    moved = replace(ended.person, contact_points=points)
     changes = [Change("contact:postal", old.key if old else None, key)]
     if new.carry_over and granted:
         changes.append(Change("carried-over", [], [f"{c}:{p}" for c, p in granted]))
         changes.append(given_for(address))
-    return _append(ended, moved, ctx, playbook, "postal", changes)
+    kept = _append(ended, moved, ctx, playbook, "postal", changes)
+    if not asked:
+        return kept
+    # Through the one change path: its entry names the address, GPC still refuses sharing.
+    given = _change_permissions(
+        kept.person, [PermissionChange(p, True) for p in asked], ctx, playbook
+    )
+    return Outcome(
+        person,
+        given.person,
+        (*kept.entries, *given.entries),
+        (*kept.transitions, *given.transitions),
+    )
 
 
 def remove_address(person: Person, ctx: Context, playbook: Playbook) -> Outcome:

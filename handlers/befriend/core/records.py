@@ -104,6 +104,7 @@ def contact_points_to_record(points: ContactPoints) -> dict[str, Any]:
             "shown": points.phone.shown,
         },
         "phone_asked": [f"{c}:{p}" for c, p in points.phone_asked],
+        "postal_asked": [f"{c}:{p}" for c, p in points.postal_asked],
         "postal": None
         if points.postal is None
         else {**postal_json(points.postal), "key": points.postal.key},
@@ -145,6 +146,7 @@ def contact_points_from_record(rec: Mapping[str, Any] | None) -> ContactPoints:
             key=str(postal.get("key") or ""),
         ),
         phone_asked=tuple(_pair(p) for p in rec.get("phone_asked") or ()),
+        postal_asked=tuple(_pair(p) for p in rec.get("postal_asked") or ()),
         email_previous=None
         if not previous
         else PreviousEmail(

@@ -179,7 +179,8 @@ class PostalContact(Answer):
 
 
 class AskedPair(Answer):
-    """A phone-channel permission asked for, waiting for the number to be verified."""
+    """A permission asked for, waiting for its contact point: a phone-channel one for the
+    number to be verified, a postal-channel one for the address to be given."""
 
     channel: Channel
     purpose: Purpose
@@ -195,6 +196,10 @@ class Contacts(Answer):
     phone_asked: Annotated[
         list[AskedPair],
         Meta(description="Permissions on phone channels granted once the number is verified"),
+    ]
+    postal_asked: Annotated[
+        list[AskedPair],
+        Meta(description="Permissions on postal channels granted once an address is given"),
     ]
 
 
