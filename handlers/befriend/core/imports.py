@@ -5,8 +5,10 @@ can act on. A row that carries consent evidence (when, where, and the policy ver
 the wording agreed to) keeps the permissions it lists; a row without evidence is imported
 with no permission at all, so the person can be asked once, and nothing is ever sent on an
 assumption. A permission for post is never granted by an import: a file carries no postal
-address, and post needs one (`core/postal.py`); the report names each such row
-(`unaddressed_note`), and the person can give the address and grant post on their page.
+address, and post needs one (`core/postal.py`); nor is a text or a call: a file carries no
+verified number, and phone channels need one (`core/phones.py`). The report names each
+such row (`dropped_note`), and the person can give the address or the number (and its code)
+and grant them on their page.
 Either way the person's ledger starts with one `import` entry, source `import`,
 that holds the file's name and the evidence as given, so every permission is traceable to
 where it came from.
@@ -69,22 +71,34 @@ class ImportRow:
     evidence: ConsentEvidence | None
     # Listed permissions on postal channels: never granted, there being no address.
     unaddressed: tuple[Pair, ...] = ()
+    # Listed permissions on phone channels: never granted, there being no verified number.
+    unverified: tuple[Pair, ...] = ()
 
     @property
     def granted(self) -> tuple[Pair, ...]:
         """The permissions the person will have: none without evidence."""
         return self.permissions if self.evidence is not None else ()
 
-    def unaddressed_note(self) -> str | None:
-        """Why the row's postal permissions were not granted, for the import report; None
-        when there were none it would have granted."""
-        if self.evidence is None or not self.unaddressed:
+    def dropped_note(self) -> str | None:
+        """Why the row's postal and phone permissions were not granted, for the import
+        report; None when there were none it would have granted."""
+        if self.evidence is None:
             return None
-        pairs = ", ".join(f"{c}:{p}" for c, p in self.unaddressed)
-        return (
-            f"{pairs} not granted: post needs a postal address and an import takes none; "
-            "the person can give it and grant post on their page"
-        )
+        why = []
+        if self.unaddressed:
+            pairs = ", ".join(f"{c}:{p}" for c, p in self.unaddressed)
+            why.append(
+                f"{pairs} not granted: post needs a postal address and an import takes none; "
+                "the person can give it and grant post on their page"
+            )
+        if self.unverified:
+            pairs = ", ".join(f"{c}:{p}" for c, p in self.unverified)
+            why.append(
+                f"{pairs} not granted: texts and calls need a verified number and an import "
+                "has none; the person can give their number, enter its code and grant them "
+                "on their page"
+            )
+        return "; ".join(why) or None
 
 
 class Rejected(Exception):
@@ -128,9 +142,10 @@ def read_row(
     interests = _interests(line, text("interests"), playbook)
     listed = _permissions(line, text("permissions"), playbook)
     postal = tuple(p for p in listed if playbook.channels[p[0]].kind == "postal")
-    permissions = tuple(p for p in listed if p not in postal)
+    phone = tuple(p for p in listed if playbook.channels[p[0]].kind == "phone")
+    permissions = tuple(p for p in listed if p not in postal and p not in phone)
     evidence = _evidence(line, raw, now)
-    return ImportRow(line, email, name, interests, permissions, evidence, postal)
+    return ImportRow(line, email, name, interests, permissions, evidence, postal, phone)
 
 
 def _split(value: str) -> list[str]:

@@ -353,7 +353,7 @@ class _Import:
 
     def count_imported(self, row: ImportRow) -> None:
         self.imported += 1
-        note = row.unaddressed_note()
+        note = row.dropped_note()
         if note is not None:
             self.notes.append((row.line, note))
         if row.granted:
