@@ -474,7 +474,8 @@ def _postal_paths(invalid: dict[str, Any], me: dict[str, Any]) -> dict[str, Any]
                 "characters, more than 4 lines or a country that is not ISO 3166-1 alpha-2 is "
                 "a 422 naming the field. A new address ends the postal permissions given for "
                 "the old one (source `contact-change`) unless `carry_over` is true; the same "
-                "address again changes nothing. A permission for post needs an address first.",
+                "address again changes nothing. A permission for post needs an address first: "
+                "post asked for at sign-up (`contacts.postal_asked`) is granted now.",
             ),
             "delete": operation(
                 "removePostalAddress",
