@@ -551,8 +551,12 @@ def test_form_posts_match_the_document(api: Api, playbook: Playbook) -> None:
     confirmed = api.call(
         "POST", "/api/confirm", json={"token": _link(mail, "/confirm/")}, expect=200
     )
-    states = _states(confirmed.get_json()["person"])
-    assert states[("email", "newsletter")] == states[("postal", "offers")] == "granted"
+    person = confirmed.get_json()["person"]
+    states = _states(person)
+    assert states[("email", "newsletter")] == "granted"
+    # Post waits for a postal address, which the sign-up form does not take.
+    assert states[("postal", "offers")] == "never"
+    assert person["contacts"]["postal_asked"] == [{"channel": "postal", "purpose": "offers"}]
 
     check_request(api.spec, "POST", "/api/link", {"email": email}, media)
     linked = api.call("POST", "/api/link", data={"email": email}, expect=303)

@@ -1,7 +1,7 @@
 // /preferences/: the person's own page. Every change is saved at once, said in #status, and
 // most can be undone with #undo.
 import { call, el, forgetToken, keepToken, problemText, say, show, takeToken, when } from "./api.eba8ab6f.js";
-import { postalBody, renderContacts } from "./contacts.9467d6bd.js";
+import { postalBody, renderContacts } from "./contacts.5108fc72.js";
 import { clearProblems, localProblem, showProblems } from "./fields.f5169323.js";
 
 const HOW = {
@@ -14,7 +14,10 @@ const HOW = {
   import: "when we imported your details",
 };
 
-const WAITING = "Yes once your phone number is verified (see “Where we reach you”)";
+const WAITING = {
+  phone: "Yes once your phone number is verified (see “Where we reach you”)",
+  postal: "Yes once you give your postal address (see “Where we reach you”)",
+};
 
 let token = null;
 let person = null;
@@ -48,10 +51,10 @@ function render() {
   for (const state of person.permissions) {
     const box = boxes.get(`${state.channel}:${state.purpose}`);
     if (!box) continue;
-    const waiting = state.state !== "granted" && askedOf(person, state.channel, state.purpose);
-    box.checked = state.state === "granted" || waiting;
+    const waiting = state.state !== "granted" && waitingFor(person, state.channel, state.purpose);
+    box.checked = state.state === "granted" || Boolean(waiting);
     const since = $(box.getAttribute("aria-describedby"));
-    if (since) since.textContent = waiting ? WAITING : sinceText(state);
+    if (since) since.textContent = waiting ? WAITING[waiting] : sinceText(state);
   }
   for (const box of all('input[name="interest"]')) {
     box.checked = person.interests.includes(box.value);
@@ -214,10 +217,21 @@ function legendOf(input) {
   return legend ? legend.textContent.trim() : "";
 }
 
-/** Whether a phone channel's permission is asked for, waiting for the number's code. */
+/**
+ * What a permission asked for waits for: "phone" (a phone channel's, for the number's code),
+ * "postal" (post's, for an address), or null when it waits for nothing.
+ */
+function waitingFor(state, channel, purpose) {
+  const contacts = state.contacts || {};
+  for (const kind of ["phone", "postal"]) {
+    const asked = contacts[`${kind}_asked`] || [];
+    if (asked.some((p) => p.channel === channel && p.purpose === purpose)) return kind;
+  }
+  return null;
+}
+
 function askedOf(state, channel, purpose) {
-  const asked = (state.contacts && state.contacts.phone_asked) || [];
-  return asked.some((p) => p.channel === channel && p.purpose === purpose);
+  return waitingFor(state, channel, purpose) !== null;
 }
 
 function permissionOf(state, channel, purpose) {
@@ -252,12 +266,17 @@ function permissionChanged(box) {
 function setPermission(channel, purpose, granted, what, control) {
   const change = (yes) => ({ changes: [{ channel, purpose, granted: yes }] });
   const done = (after, before) => {
-    // Asked for and waiting for the number's code counts as said yes to: the box stays ticked.
+    // Asked for and waiting for the number's code or an address counts as said yes to: the
+    // box stays ticked.
     const now = permissionOf(after, channel, purpose) || askedOf(after, channel, purpose);
     const was = permissionOf(before, channel, purpose) || askedOf(before, channel, purpose);
     let message;
     if (now && !permissionOf(after, channel, purpose)) {
-      message = `Saved: yes to ${what} once your phone number is verified. Until then we do not use it.`;
+      const until =
+        waitingFor(after, channel, purpose) === "postal"
+          ? "once you give your postal address"
+          : "once your phone number is verified";
+      message = `Saved: yes to ${what} ${until}. Until then we do not use it.`;
     } else if (now !== granted) {
       const state = after.permissions.find((p) => p.channel === channel && p.purpose === purpose);
       message =
@@ -475,9 +494,12 @@ function changePostal(event) {
     "PUT",
     "/api/me/contacts/postal",
     body,
-    () => {
+    (after, before) => {
       postalFilled = false;
-      return ["Saved: your postal address."];
+      // What was waiting for an address is given now: say which.
+      const given = (before.contacts.postal_asked || []).filter((p) => permissionOf(after, p.channel, p.purpose));
+      const what = given.map((p) => describePair(p.channel, p.purpose)).join(", ");
+      return [`Saved: your postal address.${what ? ` Now given: ${what}.` : ""}`];
     },
     $("postal-send"),
     form,

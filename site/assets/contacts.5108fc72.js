@@ -67,6 +67,9 @@ export function renderContacts(person, { fillPostal, describe }) {
     text("postal-address", postal ? postalLine(postal) : "None given yet.");
     text("postal-since", postal ? `since ${when(postal.since)}` : "");
     $("postal-remove").hidden = !postal;
+    const waiting = contacts.postal_asked || [];
+    $("postal-asked").hidden = waiting.length === 0;
+    text("postal-asked", waiting.length ? `Waiting for your address: ${waiting.map(describe).join(", ")}.` : "");
     const given = postal ? grantedOn(person, "postal") : [];
     $("postal-carry").hidden = given.length === 0;
     if (!given.length) $("postal-carry-box").checked = false;
