@@ -11,9 +11,10 @@ import pytest
 
 from befriend.clock import SettableClock
 from befriend.core.phones import CODES_PER_HOUR, MAX_TRIES
+from befriend.credentials.tokens import Tokens
 from befriend.local.moto_patches import narrow_transaction_backup
 from befriend.store import Store
-from tests.conftest import SignUp, Visitor, signup_body
+from tests.conftest import SECRET, SignUp, Visitor, signup_body
 
 NUMBER = "+44 7400 123456"
 E164 = "+447400123456"
@@ -248,3 +249,33 @@ def test_the_outbox_page_shows_texts_with_their_code(
     give(sign_up())
     code = texts()[-1]["code"]
     assert code in client.get("/dev/outbox").get_data(as_text=True)
+
+
+def test_withdrawing_everything_drops_what_waits_for_the_number(
+    sign_up: SignUp, texts: Texts
+) -> None:
+    visitor = sign_up()
+    visitor.patch_permissions((*TEXT, True))
+    give(visitor)
+    [text] = texts()
+    page = visitor.client.post("/api/me/withdraw-all", headers=visitor.auth).get_json()
+    assert page["contacts"]["phone_asked"] == []
+    verified = verify(visitor, text["code"]).get_json()
+    assert verified["contacts"]["phone"]["verified"] is True
+    assert state(verified, TEXT) == "never"  # a no to everything stays a no
+
+
+def test_a_one_click_unsubscribe_from_texts_drops_their_wait(
+    sign_up: SignUp, texts: Texts, client: Any, clock: SettableClock
+) -> None:
+    visitor = sign_up()
+    visitor.patch_permissions((*TEXT, True), ("email", "offers", True))
+    give(visitor)
+    [text] = texts()
+    link = Tokens(SECRET, clock).issue("unsubscribe", visitor.id, channel="sms")
+    answer = client.post(f"/api/unsubscribe/{link}", data={"List-Unsubscribe": "One-Click"})
+    assert answer.status_code < 300
+    assert visitor.get().get_json()["contacts"]["phone_asked"] == []
+    verified = verify(visitor, text["code"]).get_json()
+    assert state(verified, TEXT) == "never"
+    assert state(verified, ("email", "offers")) == "granted"  # another channel: untouched

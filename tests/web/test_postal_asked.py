@@ -78,3 +78,11 @@ def test_post_waiting_is_in_the_export(sign_up: SignUp) -> None:
     visitor = sign_up(permissions=(("email", "newsletter"), ("postal", "offers")))
     export = visitor.client.get("/api/me/export", headers=visitor.auth).get_json()
     assert export["contacts"]["postal_asked"] == [POST]
+
+
+def test_withdrawing_everything_drops_post_waiting_for_the_address(sign_up: SignUp) -> None:
+    visitor = sign_up(permissions=(("email", "newsletter"), ("postal", "offers")))
+    page = visitor.client.post("/api/me/withdraw-all", headers=visitor.auth).get_json()
+    assert page["contacts"]["postal_asked"] == []
+    given = visitor.client.put("/api/me/contacts/postal", json=HOME, headers=visitor.auth)
+    assert state(given.get_json(), "postal", "offers")[0] == "never"  # a no stays a no

@@ -232,11 +232,25 @@ def withdraw(
 
 
 def withdraw_all(person: Person, ctx: Context, playbook: Playbook) -> Outcome:
-    """Every granted permission becomes withdrawn in one entry."""
+    """Every granted permission becomes withdrawn in one entry, and none still waiting for
+    a number or an address is granted when one comes: a no to everything is a no to them."""
     targets: dict[Pair, State] = {
         p: "withdrawn" for p, perm in person.permissions.items() if perm.state == "granted"
     }
-    return _set_states(person, targets, ctx, playbook, action="withdraw-all")
+    held = _drop_waiting(person, lambda _pair: True)
+    outcome = _set_states(held, targets, ctx, playbook, action="withdraw-all")
+    return replace(outcome, before=person)
+
+
+def _drop_waiting(person: Person, hit: Callable[[Pair], bool]) -> Person:
+    """The person without the permissions of `hit` that wait for a verified number or a
+    postal address (nothing was granted, so no entry records it)."""
+    points = person.contact_points
+    phone = tuple(p for p in points.phone_asked if not hit(p))
+    postal = tuple(p for p in points.postal_asked if not hit(p))
+    if (phone, postal) == (points.phone_asked, points.postal_asked):
+        return person
+    return replace(person, contact_points=replace(points, phone_asked=phone, postal_asked=postal))
 
 
 def unsubscribe(
@@ -256,7 +270,9 @@ def unsubscribe(
     targets: dict[Pair, State] = {
         p: "withdrawn" for p in person.permissions if hit(p) and person.state(p) == "granted"
     }
-    return _set_states(person, targets, ctx, playbook, action="unsubscribe")
+    held = _drop_waiting(person, hit)
+    outcome = _set_states(held, targets, ctx, playbook, action="unsubscribe")
+    return replace(outcome, before=person)
 
 
 def set_interests(
