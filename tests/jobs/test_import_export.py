@@ -99,6 +99,10 @@ def test_a_row_with_consent_evidence_keeps_its_permissions_in_the_ledger(
     )
     changes = {c["what"]: c["new"] for c in entry["changes"]}
     assert changes["imported_from"] == "Shop 2025"
+    # The address in the file is the one the permissions were given for: a keyed hash.
+    given_for = changes["contact:email:given-for"]
+    assert given_for["key"] == Pseudonyms(SECRET).contact("email", "demo1@example.org")
+    assert "demo1@example.org" not in str(given_for)
     assert changes["consent_evidence"] == {
         "at": f"{given}T00:00:00.000000Z",
         "source": "Shop checkout form",
@@ -117,6 +121,7 @@ def test_a_row_with_consent_evidence_keeps_its_permissions_in_the_ledger(
     assert receipt["policyVersion"] == "2025-06-01"
     purposes = {p["purposeId"] for s in receipt["services"] for p in s["purposes"]}
     assert purposes == {"newsletter", "events"}
+    assert {s["contactPoint"]["key"] for s in receipt["services"]} == {given_for["key"]}
 
 
 def test_a_row_without_evidence_is_imported_with_no_permission_at_all(

@@ -504,16 +504,23 @@ def _perm(pair: Pair) -> str:
 def _email_given_for(
     person: Person, changes: list[Change], ctx: Context, playbook: Playbook
 ) -> list[Change]:
+    return email_given_for(person.email, changes, ctx.contact_key, playbook)
+
+
+def email_given_for(
+    address: str,
+    changes: list[Change],
+    contact_key: Callable[[str, str], str] | None,
+    playbook: Playbook,
+) -> list[Change]:
     """The email address that `changes`' grants on email channels were given for, as a keyed
     hash (comparable with an email change's entry) and masked, as phone grants name their
     number; nothing when no grant is on an email channel or no hash can be made."""
     email = {_perm(p) for p in playbook.grid() if playbook.channels[p[0]].kind == "email"}
-    if ctx.contact_key is None or not any(c.what in email and c.new == "granted" for c in changes):
+    if contact_key is None or not any(c.what in email and c.new == "granted" for c in changes):
         return []
-    key = ctx.contact_key("email", person.email)
-    return [
-        Change("contact:email:given-for", None, {"key": key, "shown": mask_email(person.email)})
-    ]
+    key = contact_key("email", address)
+    return [Change("contact:email:given-for", None, {"key": key, "shown": mask_email(address)})]
 
 
 def _merge(old: dict[str, Any], patch: Any) -> dict[str, Any]:

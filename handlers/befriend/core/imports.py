@@ -16,11 +16,11 @@ where it came from.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-from befriend.core.changes import Outcome, settle
+from befriend.core.changes import Outcome, email_given_for, settle
 from befriend.core.commands import MAX_NAME, normalise_email
 from befriend.core.errors import InvalidInput
 from befriend.core.ledger import Change, chain
@@ -225,7 +225,12 @@ def _moment(line: int, value: str, now: datetime) -> datetime:
 
 
 def imported(
-    row: ImportRow, person_id: str, file_source: str, now: datetime, playbook: Playbook
+    row: ImportRow,
+    person_id: str,
+    file_source: str,
+    now: datetime,
+    playbook: Playbook,
+    contact_key: Callable[[str, str], str] | None = None,
 ) -> Outcome:
     """The person a row becomes, with their first ledger entry and their stage.
 
@@ -244,6 +249,8 @@ def imported(
     if evidence is not None:
         changes.append(Change("consent_evidence", None, evidence.as_json()))
     changes += [Change(f"permission:{c}:{p}", "never", "granted") for c, p in row.granted]
+    # The address in the file is the one these permissions were given for.
+    changes += email_given_for(row.email, changes, contact_key, playbook)
     if row.interests:
         changes.append(Change("interests", [], sorted(row.interests)))
     # No client address or user agent to hash: the evidence is the file's, kept above.

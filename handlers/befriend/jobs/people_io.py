@@ -339,7 +339,9 @@ class _Import:
         person_id = self.person_id(line)
         claim = store.email_claim(key, self.now)
         if claim is None:
-            outcome = imported(row, person_id, self.file_source, self.now, playbook)
+            outcome = imported(
+                row, person_id, self.file_source, self.now, playbook, self.pseudonyms.contact
+            )
             if self.writer.create(outcome, key) is not None:
                 self.count_imported(row)
                 return
