@@ -282,7 +282,9 @@ def set_interests(
     if new == person.interests:
         return Outcome(person, person, ())
     change = Change("interests", sorted(person.interests), sorted(new))
-    return _record(replace(person, interests=new), person, ctx, playbook, "interests", [change])
+    return record_entry(
+        replace(person, interests=new), person, ctx, playbook, "interests", [change]
+    )
 
 
 def update_settings(
@@ -321,14 +323,14 @@ def update_settings(
     if not changes:
         return Outcome(person, person, ())
     updated = replace(person, preferences=new_prefs, name=name)
-    return _record(updated, person, ctx, playbook, "settings", changes)
+    return record_entry(updated, person, ctx, playbook, "settings", changes)
 
 
 def sign_out_everywhere(person: Person, ctx: Context, playbook: Playbook) -> Outcome:
     """Every manage link issued so far stops working: the token generation moves on."""
     gen = person.token_generation + 1
     change = Change("token_generation", person.token_generation, gen)
-    return _record(
+    return record_entry(
         replace(person, token_generation=gen),
         person,
         ctx,
@@ -401,7 +403,7 @@ def _set_states(
     if newly and ctx.source in PERSON_SOURCES:
         updated = _asks_answered(updated, newly, playbook, ctx.now)
     outcome = (
-        _record(updated, person, ctx, playbook, action, changes)
+        record_entry(updated, person, ctx, playbook, action, changes)
         if changes
         else Outcome(person, updated, ())
     )
@@ -442,7 +444,7 @@ def _asks_answered(person: Person, granted: set[Pair], playbook: Playbook, now: 
     return replace(person, relationship=replace(rel, accepted=accepted))
 
 
-def _record(
+def record_entry(
     updated: Person,
     before: Person,
     ctx: Context,
@@ -450,6 +452,7 @@ def _record(
     action: str,
     changes: list[Change],
 ) -> Outcome:
+    """`updated`, with one ledger entry of `action` recording `changes` after `before`'s."""
     entry = chain(
         before.id,
         before.seq,

@@ -20,13 +20,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
-from befriend.core.changes import PERSON_SOURCES, Context, Outcome
+from befriend.core.changes import Context, Outcome, record_entry
 from befriend.core.commands import email_key_material, normalise
 from befriend.core.contact_points import PreviousEmail
 from befriend.core.contract import requests as bodies
 from befriend.core.contract.reading import Reading
 from befriend.core.errors import FieldError, InvalidInput
-from befriend.core.ledger import Change, chain
+from befriend.core.ledger import Change
 from befriend.core.person import Person, iso
 from befriend.core.playbook import Playbook
 
@@ -108,7 +108,7 @@ def confirm_change(
     points = replace(person.contact_points, email_since=ctx.now, email_previous=previous)
     moved = replace(person, email=new_email, contact_points=points)
     changes = [Change("email", old_hash, new_hash)]
-    return _record(moved, person, ctx, playbook, "email-change", changes)
+    return record_entry(moved, person, ctx, playbook, "email-change", changes)
 
 
 def undo_change(
@@ -129,32 +129,7 @@ def undo_change(
         Change("email", current_hash, restored_hash),
         Change("token_generation", person.token_generation, generation),
     ]
-    return _record(restored, person, ctx, playbook, "email-undo", changes)
-
-
-def _record(
-    updated: Person,
-    before: Person,
-    ctx: Context,
-    playbook: Playbook,
-    action: str,
-    changes: list[Change],
-) -> Outcome:
-    entry = chain(
-        before.id,
-        before.seq,
-        before.head,
-        ctx.now,
-        action,
-        ctx.source,
-        changes,
-        playbook.policy.version,
-        ctx.evidence,
-        ctx.gpc,
-    )
-    if ctx.source in PERSON_SOURCES:
-        updated = replace(updated, relationship=replace(updated.relationship, last_seen=ctx.now))
-    return Outcome(before, replace(updated, seq=entry.seq, head=entry.hash), (entry,))
+    return record_entry(restored, person, ctx, playbook, "email-undo", changes)
 
 
 def _digest(*parts: str) -> str:
