@@ -17,6 +17,7 @@ from befriend.config import Settings
 from befriend.core import changes
 from befriend.core.changes import Context, settle
 from befriend.core.commands import Signup
+from befriend.core.contact_points import ContactPoints, Phone, PostalAddress
 from befriend.core.counts import change_counts, signup_counts
 from befriend.core.person import Evidence
 from befriend.core.playbook import Playbook
@@ -32,13 +33,19 @@ THREADS = 24
 
 
 def confirmed_person(store: Store, playbook: Playbook, clock: SettableClock) -> str:
-    """A confirmed person with no permissions, written straight through the store."""
+    """A confirmed person with no permissions, written straight through the store, with a
+    verified number and a postal address, so a grant on any channel takes effect at once."""
     ctx = Context(clock(), "form", Evidence("c" * 32, "a" * 32))
     form = Signup("many@example.org", "", (), (), "UTC", playbook.policy.version)
     pending = changes.start_signup(uuid.uuid4().hex, form, ctx)
     key = email_key(form.email)
     assert store.create_pending(pending, key, clock(), counts=signup_counts(pending))
     confirmed = settle(changes.confirm(pending, ctx, playbook), playbook, clock(), "confirm")
+    reachable = ContactPoints(
+        phone=Phone("+447400123456", clock(), clock(), key="n" * 32, shown="+44 •••• ••• 456"),
+        postal=PostalAddress(("1 High Street",), "LS1 1AA", "Leeds", "", "GB", clock(), "a" * 32),
+    )
+    confirmed = replace(confirmed, person=replace(confirmed.person, contact_points=reachable))
     counts = change_counts(confirmed, playbook, None)
     # No permissions and no events: nothing is ever due for them.
     return store.commit(confirmed, counts=counts, due=None, email_key=key).id
