@@ -16,14 +16,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from befriend.core.changes import Context, Outcome, withdraw
+from befriend.core.changes import Context, Outcome, record_entry, withdraw
 from befriend.core.changes import change_permissions as _change_permissions
 from befriend.core.commands import PermissionChange
 from befriend.core.contact_points import PostalAddress, mask_postal
 from befriend.core.contract import requests as bodies
 from befriend.core.contract.reading import Bad, Reading
 from befriend.core.errors import FieldError, InvalidInput
-from befriend.core.ledger import Change, chain
+from befriend.core.ledger import Change
 from befriend.core.person import Pair, Person
 from befriend.core.playbook import Playbook
 
@@ -202,21 +202,8 @@ def _append(
     changes: list[Change],
 ) -> Outcome:
     """`first`'s entries, then one entry of `action` recording the address itself."""
-    last = first.entries[-1] if first.entries else None
-    entry = chain(
-        person.id,
-        last.seq if last else first.before.seq,
-        last.hash if last else first.before.head,
-        ctx.now,
-        action,
-        ctx.source,
-        changes,
-        playbook.policy.version,
-        ctx.evidence,
-        ctx.gpc,
-    )
-    final = replace(person, seq=entry.seq, head=entry.hash)
-    return Outcome(first.before, final, (*first.entries, entry))
+    last = record_entry(person, first.person, ctx, playbook, action, changes)
+    return Outcome(first.before, last.person, (*first.entries, *last.entries))
 
 
 def _lines(value: list[str]) -> list[str]:
