@@ -352,18 +352,31 @@ def bearer(secret: str) -> dict[str, str]:
 # --- people through the API: sign up, confirm, read the mails ---
 
 Mails = Callable[[], list[dict[str, Any]]]
+Texts = Callable[[], list[dict[str, Any]]]
+
+
+def _outbox_since(client: Any, kind: str) -> Callable[[], list[dict[str, Any]]]:
+    """A reader of the local outbox's `kind` (mails or texts) sent since now, oldest first
+    (moto keeps one list per session)."""
+    before = {m["id"] for m in client.get("/dev/outbox.json").get_json()[kind]}
+
+    def read() -> list[dict[str, Any]]:
+        found = client.get("/dev/outbox.json").get_json()[kind]
+        return [m for m in reversed(found) if m["id"] not in before]
+
+    return read
 
 
 @pytest.fixture
 def mails(client: Any) -> Mails:
-    """Mails sent since this test began, oldest first (moto keeps one list per session)."""
-    before = {m["id"] for m in client.get("/dev/outbox.json").get_json()["mails"]}
+    """Mails sent since this test began, oldest first."""
+    return _outbox_since(client, "mails")
 
-    def read() -> list[dict[str, Any]]:
-        found = client.get("/dev/outbox.json").get_json()["mails"]
-        return [m for m in reversed(found) if m["id"] not in before]
 
-    return read
+@pytest.fixture
+def texts(client: Any) -> Texts:
+    """Texts sent since this test began, oldest first, each with the code it carries."""
+    return _outbox_since(client, "texts")
 
 
 def token_in(mail: dict[str, Any], page: str) -> str:

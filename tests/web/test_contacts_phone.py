@@ -4,7 +4,6 @@ moto's SNS and shown in the local outbox), and what it does to phone-channel per
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,25 +13,12 @@ from befriend.core.phones import CODES_PER_HOUR, MAX_TRIES
 from befriend.credentials.tokens import Tokens
 from befriend.local.moto_patches import narrow_transaction_backup
 from befriend.store import Store
-from tests.conftest import SECRET, SignUp, Visitor, signup_body
+from tests.conftest import SECRET, SignUp, Texts, Visitor, signup_body
 
 NUMBER = "+44 7400 123456"
 E164 = "+447400123456"
 OTHER = "+353851234567"
 TEXT = ("sms", "offers")
-Texts = Callable[[], list[dict[str, Any]]]
-
-
-@pytest.fixture
-def texts(client: Any) -> Texts:
-    """Texts sent since this test began, oldest first (moto keeps one list per session)."""
-    before = {t["id"] for t in client.get("/dev/outbox.json").get_json()["texts"]}
-
-    def read() -> list[dict[str, Any]]:
-        found = client.get("/dev/outbox.json").get_json()["texts"]
-        return [t for t in reversed(found) if t["id"] not in before]
-
-    return read
 
 
 def give(visitor: Visitor, number: str = NUMBER, **extra: Any) -> Any:
