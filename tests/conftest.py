@@ -58,6 +58,7 @@ from befriend.build.sitegen import build_site  # noqa: E402
 from befriend.cli import main  # noqa: E402
 from befriend.clock import SettableClock  # noqa: E402
 from befriend.config import Settings  # noqa: E402
+from befriend.core.counts import family  # noqa: E402
 from befriend.core.playbook import Playbook, load_playbook  # noqa: E402
 from befriend.local.moto_patches import forget_models  # noqa: E402
 from befriend.local.server import free_port  # noqa: E402
@@ -483,3 +484,14 @@ def narrowed() -> Iterator[None]:
     undo = narrow_transaction_backup()
     yield
     undo()
+
+
+def tamper(store: Store, counter: str, by: int) -> None:
+    """A counter moved behind the app's back (what check must find and rebuild undo)."""
+    store.client.update_item(
+        TableName=store.table,
+        Key={"pk": {"S": "COUNTS#3"}, "sk": {"S": f"{family(counter)}#NOW"}},
+        UpdateExpression="ADD #c :n",
+        ExpressionAttributeNames={"#c": counter},
+        ExpressionAttributeValues={":n": {"N": str(by)}},
+    )

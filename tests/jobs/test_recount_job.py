@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from befriend.core.counts import FAMILIES, family
+from befriend.core.counts import FAMILIES
 from befriend.core.playbook import Playbook
 from befriend.jobs import fanout, recount_job
 from befriend.jobs.recount_job import RECOUNT
@@ -19,7 +19,7 @@ from befriend.reports import recount
 from befriend.reports.recount import CheckResult, RebuildResult
 from befriend.store import Store
 from befriend.web.services import Services
-from tests.conftest import SignUp
+from tests.conftest import SignUp, tamper
 
 PEOPLE = 7
 TAMPERED = "perm|email|newsletter|granted"
@@ -38,16 +38,6 @@ def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def a_run(mode: str = "check", segments: int = 3) -> Run:
     return new_run(recount_job.KIND, datetime.now(UTC), recount_job.about(mode, segments))
-
-
-def tamper(store: Store, counter: str, by: int) -> None:
-    store.client.update_item(
-        TableName=store.table,
-        Key={"pk": {"S": "COUNTS#3"}, "sk": {"S": f"{family(counter)}#NOW"}},
-        UpdateExpression="ADD #c :n",
-        ExpressionAttributeNames={"#c": counter},
-        ExpressionAttributeValues={":n": {"N": str(by)}},
-    )
 
 
 def done_here(services: Services, run: Run) -> CheckResult | RebuildResult:

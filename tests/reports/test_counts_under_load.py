@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from befriend.clock import SettableClock
-from befriend.core.counts import family
 from befriend.core.counts import recount as recount_people
 from befriend.core.playbook import Playbook
 from befriend.credentials.keys import Keys
@@ -24,7 +23,7 @@ from befriend.reports import recount
 from befriend.reports.recount import CheckResult, RebuildResult
 from befriend.store import Store
 from befriend.web.services import Services
-from tests.conftest import SignUp, Visitor, bearer
+from tests.conftest import SignUp, Visitor, bearer, tamper
 
 
 def fresh_recount(store: Store, playbook: Playbook) -> Counter[str]:
@@ -241,17 +240,6 @@ def test_a_fanned_out_check_and_rebuild_beside_a_writing_thread(
         assert kept(store) == fresh_recount(store, playbook)
     repair(store, playbook)
     assert kept(store) == fresh_recount(store, playbook)
-
-
-def tamper(store: Store, counter: str, by: int) -> None:
-    """A counter moved behind the app's back (what check must find and rebuild undo)."""
-    store.client.update_item(
-        TableName=store.table,
-        Key={"pk": {"S": "COUNTS#3"}, "sk": {"S": f"{family(counter)}#NOW"}},
-        UpdateExpression="ADD #c :n",
-        ExpressionAttributeNames={"#c": counter},
-        ExpressionAttributeValues={":n": {"N": str(by)}},
-    )
 
 
 def repair(store: Store, playbook: Playbook) -> None:
