@@ -474,16 +474,19 @@ def sign_up(client: Any, mails: Mails, playbook: Playbook) -> SignUp:
 
 
 @pytest.fixture
-def narrowed() -> Iterator[None]:
-    """Stock moto backs up the whole table before each transaction with a deep copy, which
-    fails when another thread adds an item meanwhile ("dictionary changed size during
-    iteration"): a fault of moto's, not of the code under test. The narrowed backup that
-    `befriend serve` runs with copies only the transaction's own items."""
-    from befriend.local.moto_patches import narrow_transaction_backup
+def threaded() -> Iterator[None]:
+    """moto as threads meet it under `befriend serve`: each call answered alone, and each
+    transaction backing up only its own items. Stock moto in process does neither: a reader
+    in another thread sees half of a transaction, and the whole-table backup before each
+    transaction fails when another thread adds an item meanwhile ("dictionary changed size
+    during iteration"). Both are faults of moto's, not of the code under test."""
+    from befriend.local.moto_patches import narrow_transaction_backup, one_request_at_a_time
 
-    undo = narrow_transaction_backup()
+    undo_backup = narrow_transaction_backup()
+    undo_lock = one_request_at_a_time()
     yield
-    undo()
+    undo_lock()
+    undo_backup()
 
 
 def tamper(store: Store, counter: str, by: int) -> None:

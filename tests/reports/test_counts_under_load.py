@@ -125,7 +125,7 @@ def test_a_rebuild_racing_with_writes_loses_none_of_them(
 
 
 def test_a_check_and_a_rebuild_beside_a_writing_thread(
-    store: Store, playbook: Playbook, busy: Busy, narrowed: None
+    store: Store, playbook: Playbook, busy: Busy, threaded: None
 ) -> None:
     """Writes from another thread, at whatever moments they land: the check reports no
     difference they caused (it may find the table too busy to settle, never a false
@@ -211,7 +211,7 @@ def test_a_fanned_out_rebuild_racing_with_writes_loses_none_of_them(
 
 
 def test_a_fanned_out_check_and_rebuild_beside_a_writing_thread(
-    store: Store, playbook: Playbook, services: Services, busy: Busy, narrowed: None
+    store: Store, playbook: Playbook, services: Services, busy: Busy, threaded: None
 ) -> None:
     stop = threading.Event()
     failures: list[BaseException] = []

@@ -193,7 +193,7 @@ def test_a_link_from_before_a_later_change_is_spent(
     assert visitor.get().get_json()["email"] == "second@example.org"
 
 
-@pytest.mark.usefixtures("narrowed")
+@pytest.mark.usefixtures("threaded")
 def test_concurrent_changes_to_one_address_only_one_wins(
     sign_up: SignUp, mails: Mails, client: Any, app: Any, store: Store, clock: SettableClock
 ) -> None:

@@ -202,7 +202,7 @@ def test_permissions_on_other_channels_do_not_wait(sign_up: SignUp) -> None:
     assert state(page, ("email", "offers")) == "granted"
 
 
-@pytest.mark.usefixtures("narrowed")
+@pytest.mark.usefixtures("threaded")
 def test_two_changes_of_number_at_once_leave_one_number_and_its_code(
     sign_up: SignUp, texts: Texts
 ) -> None:

@@ -12,6 +12,8 @@ never imports the local room (an import contract), so moto stays out of Lambda.
 
 - `narrow_transaction_backup`: every `befriend serve` (befriend.local.server), so a
   transaction costs what its items cost, not what the whole table costs.
+- `one_request_at_a_time`: the tests whose threads share moto in process, so each call is
+  answered alone, as `befriend serve`'s moto server answers them.
 - `keep_bounded`: what `befriend serve`'s moto lets go of after each request, so its memory
   follows the table, not the requests it has served.
 - `partition_reads`: moto's Query as DynamoDB serves it (bench/report_scaling.py).
@@ -24,6 +26,7 @@ never imports the local room (an import contract), so moto stays out of Lambda.
 from __future__ import annotations
 
 import copy
+import threading
 import types
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
@@ -43,6 +46,7 @@ if _installed != WRITTEN_FOR:
     )
 
 from moto.core import DEFAULT_ACCOUNT_ID  # type: ignore[attr-defined]  # noqa: E402
+from moto.core.botocore_stubber import BotocoreStubber  # noqa: E402
 from moto.core.model_instances import model_data  # noqa: E402
 from moto.core.models import botocore_stubber  # noqa: E402
 from moto.dynamodb import models  # noqa: E402
@@ -100,6 +104,33 @@ def take_over(client: Any, handler: Callable[..., Any]) -> None:
 
 
 # --- transactions ---
+
+
+def one_request_at_a_time() -> Callable[[], None]:
+    """moto answering in-process calls one at a time; what it returns undoes that.
+
+    moto's backends take no lock: a TransactWriteItems applies its items one after the
+    other, so a thread reading meanwhile sees some of them and not the others, and two
+    transactions on one item can both pass their conditions. `befriend serve`'s moto server
+    answers one request at a time (befriend.local.server.LocalAws); threads of a test that
+    share moto in process get the same here, a lock around the stubber's answer to each
+    call, so what they show is the app's behaviour, not moto's races."""
+    stock: Callable[..., Any] = BotocoreStubber.process_request
+    if getattr(stock, "alone", False):
+        return lambda: None
+    lock = threading.RLock()
+
+    def process_request(self: BotocoreStubber, request: Any) -> Any:
+        with lock:
+            return stock(self, request)
+
+    process_request.alone = True  # type: ignore[attr-defined]
+    BotocoreStubber.process_request = process_request  # type: ignore[method-assign]
+
+    def undo() -> None:
+        BotocoreStubber.process_request = stock  # type: ignore[method-assign]
+
+    return undo
 
 
 def _deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
