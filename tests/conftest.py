@@ -473,6 +473,16 @@ def sign_up(client: Any, mails: Mails, playbook: Playbook) -> SignUp:
     return run
 
 
+@pytest.fixture(autouse=True)
+def whole_transactions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The recount waits after its reads for a transaction DynamoDB may show half of
+    (reports/recount.py `GRACE`); moto shows each whole (one call at a time, `threaded`),
+    so the tests do not wait, except those that show a transaction seen half."""
+    from befriend.reports import recount
+
+    monkeypatch.setattr(recount, "GRACE", 0.0)
+
+
 @pytest.fixture
 def threaded() -> Iterator[None]:
     """moto as threads meet it under `befriend serve`: each call answered alone, and each

@@ -3,13 +3,15 @@
 Three phases (`jobs/fanout.py`):
 
 0. one part: record the gauge items' fingerprints as they are when the run begins
-   (`RUN#<run>` / `START`, kept once: a step done again gets the first record back);
+   (`RUN#<run>` / `START`, kept once: a step done again gets the first record back), then
+   wait out `recount.GRACE` before any person is read;
 1. a part per segment of a parallel scan of the profiles: each step reads one page (at
    most PAGE items, strongly consistent) from the segment's LastEvaluatedKey and adds its
    people's census to the piece's figures. The figures move with the checkpoint in one
    conditional write, so a step done twice, or a message delivered twice, counts no one
    twice;
-2. one part: read the gauges again and compare (or, for a rebuild, correct) each family
+2. one part: wait out `recount.GRACE` after the last person read, read the gauges again
+   and compare (or, for a rebuild, correct) each family
    that no write moved since the start (`recount.settle_once`); the result goes in
    `RUN#<run>` / `RESULT` in the same transaction as a rebuild's corrections, so a last
    step done twice corrects nothing twice.
@@ -67,6 +69,7 @@ class RecountJob:
                 "rules": census_rules(playbook),
             }
             store.begin_run(run.id, began, services.clock())
+            recount.settle_pause()  # before any person is read (reports/recount.py)
             return Step({}, None)
         if phase == 1:
             people, after = store.profile_segment(
@@ -101,6 +104,7 @@ def finish(store: Store, playbook: Playbook, run: Run, now: datetime) -> None:
     )
     # A playbook changed during the run counted some people under each: nothing settles.
     moved = FAMILIES if began["rules"] != census_rules(playbook) else ()
+    recount.settle_pause()  # after the last person was read (reports/recount.py)
     settled = recount.settle_once(
         store, playbook, began["gauges"], counted, figures["people"], moved
     )

@@ -103,6 +103,12 @@ def take_over(client: Any, handler: Callable[..., Any]) -> None:
     client.meta.events.register("before-send", handler)
 
 
+def give_back(client: Any, handler: Callable[..., Any]) -> None:
+    """Undo `take_over`: moto answers the client's calls again (a client the tests share)."""
+    client.meta.events.unregister("before-send", handler)
+    client.meta.events.register("before-send", botocore_stubber)
+
+
 # --- transactions ---
 
 

@@ -322,6 +322,7 @@ class People(PersonItems, DueIndex):
             FilterExpression="sk = :p",
             ExpressionAttributeValues={":p": attr_s(keys.PROFILE)},
             ProjectionExpression="pk, revision",
+            ConsistentRead=True,  # a revision read stale would hide a change from the recount
         )
         for page in pages:
             yield {keys.person_id(i["pk"]["S"]): int(i["revision"]["N"]) for i in page["Items"]}
@@ -343,12 +344,13 @@ class People(PersonItems, DueIndex):
                 yield keys.person_id(item["pk"]["S"])
 
     def every_person(self, now: datetime) -> Iterator[list[Person]]:
-        """Every stored person, a page at a time. A scan: for operator commands (the reports'
-        recount), never a request path."""
+        """Every stored person, a page at a time, strongly consistent. A scan: for operator
+        commands (the reports' recount), never a request path."""
         pages = self.client.get_paginator("scan").paginate(
             TableName=self.table,
             FilterExpression="sk = :p",
             ExpressionAttributeValues={":p": attr_s(keys.PROFILE)},
+            ConsistentRead=True,
         )
         for page in pages:
             yield [
