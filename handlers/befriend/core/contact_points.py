@@ -12,12 +12,24 @@ from datetime import datetime
 
 
 @dataclass(frozen=True)
+class Undeliverable:
+    """A contact point that mail or texts no longer reach, as what came back said: nothing
+    more is sent to it until the person gives another (a new address or number is
+    deliverable again)."""
+
+    since: datetime
+    why: str  # "bounce": a permanent bounce; "bounces": a run of transient ones; "failed"
+    feedback: str  # the id of the notification that said so: the evidence
+
+
+@dataclass(frozen=True)
 class Phone:
     number: str  # E.164
     since: datetime  # when it was given
     verified_at: datetime | None = None  # when its code was entered; None: not yet
     key: str = ""  # a keyed hash of the number: what ledger entries and receipts record
     shown: str = ""  # the number masked (`mask_number`), as receipts and the ledger show it
+    undeliverable: Undeliverable | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,25 @@ class ContactPoints:
     # Postal-channel permissions asked for at sign-up without an address: granted when the
     # address is given (core/postal.py), as phone ones wait for the number's code.
     postal_asked: tuple[tuple[str, str], ...] = ()
+    email_undeliverable: Undeliverable | None = None
+    # Transient bounces of the address in a row (a delivery sets it back to 0): a run of
+    # them marks the address undeliverable too.
+    email_soft_bounces: int = 0
+
+
+def deliverable(points: ContactPoints, kind: str) -> bool:
+    """Whether a channel of this kind (`email`, `phone`, `postal`, ...) has somewhere to go
+    that still reaches the person: the address not bounced, a verified number that has not
+    failed, a postal address given. Kinds befriend keeps no contact point for (social,
+    events) are reached through the organisation's own means."""
+    if kind == "email":
+        return points.email_undeliverable is None
+    if kind == "phone":
+        phone = points.phone
+        return phone is not None and phone.verified_at is not None and phone.undeliverable is None
+    if kind == "postal":
+        return points.postal is not None
+    return True
 
 
 def mask_number(number: str) -> str:

@@ -6,7 +6,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from befriend.core.contact_points import ContactPoints, Phone, PostalAddress, PreviousEmail
+from befriend.core.contact_points import (
+    ContactPoints,
+    Phone,
+    PostalAddress,
+    PreviousEmail,
+    Undeliverable,
+)
 from befriend.core.person import (
     Evidence,
     Permission,
@@ -94,15 +100,7 @@ def person_from_record(rec: Mapping[str, Any]) -> Person:
 def contact_points_to_record(points: ContactPoints) -> dict[str, Any]:
     return {
         "email_since": iso(points.email_since),
-        "phone": None
-        if points.phone is None
-        else {
-            "number": points.phone.number,
-            "since": iso(points.phone.since),
-            "verified_at": iso(points.phone.verified_at),
-            "key": points.phone.key,
-            "shown": points.phone.shown,
-        },
+        "phone": None if points.phone is None else _phone_to_record(points.phone),
         "phone_asked": [f"{c}:{p}" for c, p in points.phone_asked],
         "postal_asked": [f"{c}:{p}" for c, p in points.postal_asked],
         "postal": None
@@ -115,6 +113,8 @@ def contact_points_to_record(points: ContactPoints) -> dict[str, Any]:
             "changed_at": iso(points.email_previous.changed_at),
             "until": iso(points.email_previous.until),
         },
+        "email_undeliverable": _undeliverable_to_record(points.email_undeliverable),
+        "email_soft_bounces": points.email_soft_bounces,
     }
 
 
@@ -125,15 +125,7 @@ def contact_points_from_record(rec: Mapping[str, Any] | None) -> ContactPoints:
     previous = rec.get("email_previous")
     return ContactPoints(
         email_since=_when(rec.get("email_since")),
-        phone=None
-        if not phone
-        else Phone(
-            str(phone["number"]),
-            parse_iso(phone["since"]),
-            _when(phone.get("verified_at")),
-            key=str(phone.get("key") or ""),
-            shown=str(phone.get("shown") or ""),
-        ),
+        phone=_phone_from_record(phone),
         postal=None
         if not postal
         else PostalAddress(
@@ -154,7 +146,21 @@ def contact_points_from_record(rec: Mapping[str, Any] | None) -> ContactPoints:
             parse_iso(previous["changed_at"]),
             parse_iso(previous["until"]),
         ),
+        email_undeliverable=_undeliverable_from_record(rec.get("email_undeliverable")),
+        email_soft_bounces=int(rec.get("email_soft_bounces") or 0),
     )
+
+
+def _undeliverable_to_record(found: Undeliverable | None) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    return {"since": iso(found.since), "why": found.why, "feedback": found.feedback}
+
+
+def _undeliverable_from_record(rec: Mapping[str, Any] | None) -> Undeliverable | None:
+    if not rec:
+        return None
+    return Undeliverable(parse_iso(rec["since"]), str(rec["why"]), str(rec["feedback"]))
 
 
 def _relationship_to_record(rel: Relationship) -> dict[str, Any]:
@@ -253,6 +259,7 @@ def _phone_to_record(phone: Phone) -> dict[str, Any]:
         "verified_at": iso(phone.verified_at),
         "key": phone.key,
         "shown": phone.shown,
+        "undeliverable": _undeliverable_to_record(phone.undeliverable),
     }
 
 
@@ -265,6 +272,7 @@ def _phone_from_record(rec: Mapping[str, Any] | None) -> Phone | None:
         _when(rec.get("verified_at")),
         key=str(rec.get("key") or ""),
         shown=str(rec.get("shown") or ""),
+        undeliverable=_undeliverable_from_record(rec.get("undeliverable")),
     )
 
 
