@@ -162,3 +162,52 @@ def test_a_long_stream_keeps_its_newest_records_in_order(
     assert written == [f"LEDGER#{n}" for n in range(7, 14)]
     numbers = [int(r["dynamodb"]["SequenceNumber"]) for r in records]
     assert numbers == sorted(set(numbers))
+
+
+def test_one_call_at_a_time_shows_a_transaction_whole_to_a_reader_in_another_thread(
+    dynamodb: Any, table: str
+) -> None:
+    """A transaction moves two items together; a thread reading both meanwhile sees them
+    always equal (stock moto applies the items one after the other, so a reader may see
+    one moved and not the other)."""
+    import threading
+
+    undo = moto_patches.one_request_at_a_time()
+    assert moto_patches.one_request_at_a_time()() is None  # applied again: changes nothing
+    try:
+        for sk in ("A", "B"):
+            dynamodb.put_item(TableName=table, Item=key("P#1", sk) | {"n": {"N": "0"}})
+        done = threading.Event()
+        seen: list[tuple[int, int]] = []
+
+        def read() -> None:
+            while not done.is_set():
+                got = dynamodb.batch_get_item(
+                    RequestItems={table: {"Keys": [key("P#1", "A"), key("P#1", "B")]}}
+                )["Responses"][table]
+                values = {i["sk"]["S"]: int(i["n"]["N"]) for i in got}
+                seen.append((values["A"], values["B"]))
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        try:
+            for n in range(1, 41):
+                dynamodb.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Update": {
+                                "TableName": table,
+                                "Key": key("P#1", sk),
+                                "UpdateExpression": "SET n = :n",
+                                "ExpressionAttributeValues": {":n": {"N": str(n)}},
+                            }
+                        }
+                        for sk in ("A", "B")
+                    ]
+                )
+        finally:
+            done.set()
+            reader.join()
+        assert seen and all(a == b for a, b in seen)
+    finally:
+        undo()
