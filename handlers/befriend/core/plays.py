@@ -17,6 +17,7 @@ from befriend.core.freshness import due
 from befriend.core.person import Person
 from befriend.core.phones import reachable
 from befriend.core.playbook import SITE, Play, Playbook, QuietHours
+from befriend.core.rules import Facts
 from befriend.core.stages import facts, placed
 
 WEEK = timedelta(days=7)  # the window of the weekly caps: contacts are kept this long
@@ -27,6 +28,9 @@ class Step:
     play: Play
     reason: str
     earliest: datetime
+    # What holds `earliest` past the moment asked about: "weekly-cap" (the week's window is
+    # full) or "quiet-hours"; None when the step could be taken at once.
+    waits: str | None = None
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -43,66 +47,113 @@ class Step:
         }
 
 
+@dataclass(frozen=True)
+class Held:
+    """Why a play is not on offer to a person now (the first rule that holds it back), and
+    when that rule alone lets go of it; None when no moment is known (no permission, a
+    stage or interest the person is not at, nowhere to reach them, a cap of 0)."""
+
+    reason: str  # not-allowed, not-offered, unreachable, cooldown, paused, weekly-cap
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """What every play is weighed against, worked out once per person and moment."""
+
+    known: Facts
+    stage: str
+    circle: str
+    stage_label: str
+
+
+def _seen(person: Person, playbook: Playbook, now: datetime) -> _Seen:
+    known = facts(person, playbook, now)
+    stage, circle = placed(known, playbook)
+    label = next(s.label for s in playbook.stages if s.id == stage)
+    return _Seen(known, stage, circle, label)
+
+
 def next_steps(person: Person, playbook: Playbook, now: datetime) -> list[Step]:
     """The eligible plays, best first (priority, then the earliest moment, then id)."""
     if person.status != "active":
         return []
-    known = facts(person, playbook, now)
-    stage, circle = placed(known, playbook)
-    granted = known.granted
-    rel = person.relationship
-    prefs = person.preferences
-    paused = prefs.paused_until is not None and prefs.paused_until > now
-    stage_label = next(s.label for s in playbook.stages if s.id == stage)
-    steps = []
-    for play in playbook.plays.values():
-        if stage not in play.stages or (play.circles and circle not in play.circles):
-            continue
-        if play.interests and not person.interests & set(play.interests):
-            continue
-        if not play.when.holds(known):
-            continue
-        if _cooling(rel.declined.get(play.id), play, now) or _cooling(
-            rel.last_sent.get(play.id), play, now
-        ):
-            continue
-        if play.asks is not None and play.asks in granted:
-            continue  # nothing left to ask
-        if play.kind == "ask" and _outstanding(rel.asked.get(play.id), play, now):
-            continue  # asked already; waiting for an answer
-        why = [f"you are at the “{stage_label}” stage"]
-        if play.interests:
-            shared = [playbook.topics[t] for t in play.interests if t in person.interests]
-            why.append("you told us you like " + ", ".join(shared).lower())
-        if play.channel == SITE:
-            steps.append(Step(play, "; ".join(why) + "; shown on your page", now))
-            continue
-        pair = play.pair
-        assert pair is not None
-        if pair not in granted or paused:
-            continue
-        earliest = _after_cap(person, playbook, play.channel, now)
-        if earliest is None:
-            continue
-        quiet = prefs.quiet_hours.get(play.channel) or playbook.channels[play.channel].quiet_hours
-        earliest = outside_quiet_hours(earliest, quiet, prefs.time_zone)
-        channel, purpose = playbook.channels[play.channel], playbook.purposes[pair[1]]
-        why.append(f"you said yes to {purpose.label.lower()} by {channel.label.lower()}")
-        if channel.kind == "postal":
-            # A letter needs somewhere to go: only people with a postal address are listed.
-            if person.contact_points.postal is None:
-                continue
-            why.append("we have your postal address")
-        elif channel.kind == "phone":
-            # A text or call goes only to a number its code verified (one from a country
-            # the channel allows): consent given for a number does not pass to another.
-            if not reachable(person, play.channel, playbook):
-                continue
-            why.append("we have your verified phone number")
-        steps.append(Step(play, "; ".join(why), earliest))
+    seen = _seen(person, playbook, now)
+    steps = [
+        step
+        for play in playbook.plays.values()
+        if isinstance(step := consider(person, play, playbook, now, seen), Step)
+    ]
     steps += _refresh_steps(person, playbook, now)
     steps.sort(key=lambda s: (-s.play.priority, s.earliest, s.play.id))
     return steps
+
+
+def consider(
+    person: Person, play: Play, playbook: Playbook, now: datetime, seen: _Seen | None = None
+) -> Step | Held:
+    """The play as a step for an active person now, or the first rule that holds it back.
+    The rules that no moment lifts come first (permission, fit, a contact point), then
+    those that time lifts (cooldown, pause, the weekly cap; quiet hours only move the
+    step's `earliest`). `next_steps` keeps the steps; the send gate (`core/gate.py`) names
+    the rule."""
+    seen = seen or _seen(person, playbook, now)
+    known, stage, circle = seen.known, seen.stage, seen.circle
+    granted = known.granted
+    rel = person.relationship
+    prefs = person.preferences
+    pair = play.pair
+    if play.channel != SITE and pair not in granted:
+        return Held("not-allowed")
+    if stage not in play.stages or (play.circles and circle not in play.circles):
+        return Held("not-offered")
+    if play.interests and not person.interests & set(play.interests):
+        return Held("not-offered")
+    if not play.when.holds(known):
+        return Held("not-offered")
+    if play.asks is not None and play.asks in granted:
+        return Held("not-offered")  # nothing left to ask
+    kind = None if play.channel == SITE else playbook.channels[play.channel].kind
+    # A letter needs somewhere to go: only people with a postal address are listed. A text
+    # or call goes only to a number its code verified (one from a country the channel
+    # allows): consent given for a number does not pass to another.
+    if kind == "postal" and person.contact_points.postal is None:
+        return Held("unreachable")
+    if kind == "phone" and not reachable(person, play.channel, playbook):
+        return Held("unreachable")
+    rests = [
+        since + timedelta(days=play.cooldown_days)
+        for since in (rel.declined.get(play.id), rel.last_sent.get(play.id))
+        if since is not None and _cooling(since, play, now)
+    ]
+    asked = rel.asked.get(play.id)
+    if play.kind == "ask" and _outstanding(asked, play, now):
+        assert asked is not None  # asked already; waiting for an answer
+        rests.append(asked + timedelta(days=play.ignored_after_days + play.cooldown_days))
+    if rests:
+        return Held("cooldown", max(rests))
+    why = [f"you are at the “{seen.stage_label}” stage"]
+    if play.interests:
+        shared = [playbook.topics[t] for t in play.interests if t in person.interests]
+        why.append("you told us you like " + ", ".join(shared).lower())
+    if play.channel == SITE:
+        return Step(play, "; ".join(why) + "; shown on your page", now)
+    assert pair is not None
+    if prefs.paused_until is not None and prefs.paused_until > now:
+        return Held("paused", prefs.paused_until)
+    after_cap = _after_cap(person, playbook, play.channel, now)
+    if after_cap is None:
+        return Held("weekly-cap")
+    quiet = prefs.quiet_hours.get(play.channel) or playbook.channels[play.channel].quiet_hours
+    earliest = outside_quiet_hours(after_cap, quiet, prefs.time_zone)
+    channel, purpose = playbook.channels[play.channel], playbook.purposes[pair[1]]
+    why.append(f"you said yes to {purpose.label.lower()} by {channel.label.lower()}")
+    if kind == "postal":
+        why.append("we have your postal address")
+    elif kind == "phone":
+        why.append("we have your verified phone number")
+    waits = "weekly-cap" if after_cap > now else "quiet-hours" if earliest > now else None
+    return Step(play, "; ".join(why), earliest, waits)
 
 
 def _refresh_steps(person: Person, playbook: Playbook, now: datetime) -> list[Step]:
