@@ -48,6 +48,10 @@ class Settings:
     # How many items each report counter is spread over (store.counters): more spreads a
     # busy table's counter writes wider; a report reads one item per shard.
     counter_shards: int = 8
+    # The SNS topics what comes back arrives on (jobs/feedback.py): SES events of the
+    # configuration set, and texts sent to our number. A message from any other is refused.
+    ses_events_topic: str | None = None
+    sms_inbound_topic: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -73,6 +77,8 @@ class Settings:
             origin_secret=origin_secret(env, region),
             exports_bucket=env.get("BEFRIEND_EXPORTS_BUCKET") or None,
             counter_shards=counter_shards(env),
+            ses_events_topic=env.get("BEFRIEND_SES_EVENTS_TOPIC") or None,
+            sms_inbound_topic=env.get("BEFRIEND_SMS_INBOUND_TOPIC") or None,
         )
 
 

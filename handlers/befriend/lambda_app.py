@@ -1,6 +1,7 @@
 """The Lambda entry points, built once per container: `handler`, the Flask app behind
 apig-wsgi for API Gateway; `mail_jobs`, the mail queue's worker; `pieces`, the work queue's
-(the pieces of a fanned-out sweep); and `scheduled`, the jobs EventBridge schedules invoke."""
+(the pieces of a fanned-out sweep); `scheduled`, the jobs EventBridge schedules invoke; and
+`feedback`, what SNS brings back (SES bounces and complaints, texts sent to our number)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from apig_wsgi import make_lambda_handler  # noqa: E402
 
 from befriend.config import Settings  # noqa: E402
 from befriend.jobs import fanout  # noqa: E402
+from befriend.jobs import feedback as came_back  # noqa: E402
 from befriend.jobs import scheduled as jobs  # noqa: E402
 from befriend.mailing import worker  # noqa: E402
 from befriend.mailing.queue import MailQueue  # noqa: E402
@@ -60,3 +62,10 @@ def scheduled(event: dict[str, Any], context: Any) -> dict[str, Any]:
     unfinished = figures.get("left", 0) or figures.get("failed", 0)
     log.log(logging.WARNING if unfinished else logging.INFO, json.dumps({"job": job, **figures}))
     return {"job": job, **figures}
+
+
+def feedback(event: dict[str, Any], context: Any) -> dict[str, int]:
+    """SNS records of what came back (jobs/feedback.py): each carried out once. A record
+    from another topic, or not as documented, is logged and left; only what may pass
+    (DynamoDB busy) fails the invocation, which Lambda then tries again."""
+    return came_back.handle(app.extensions["befriend"], event)

@@ -91,3 +91,9 @@ def honoured(bucket: str) -> str:
 
 def play(play_id: str, outcome: str) -> str:
     return name("play", play_id, outcome)
+
+
+def feedback(kind: str) -> str:
+    """What came back from a mailbox or a phone (`core.feedback`): a complaint, a bounce,
+    a delivery, STOP, ...; `undeliverable` when it marked an address so."""
+    return name("feedback", kind)

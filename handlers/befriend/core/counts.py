@@ -50,6 +50,9 @@ ROUTES = {
     ("permissions", "api"): "preferences",
     ("permissions", "form"): "preferences",
     ("gpc", "gpc"): "gpc",
+    # What came back (core/feedback.py): a spam complaint, a STOP texted to us.
+    ("complaint", "complaint"): "complaint",
+    ("sms-stop", "sms-keyword"): "sms-stop",
 }
 # Withdrawals nobody asked for at that moment: they are counted, but not timed.
 UNREQUESTED = {"lapse": "expiry"}
@@ -64,6 +67,7 @@ FAMILIES = {
     "interest": ("interest",),
     "quad": ("quad",),
     "play": ("audience", "play"),
+    "feedback": ("feedback",),
 }
 _FAMILY_OF = {kind: family for family, kinds in FAMILIES.items() for kind in kinds}
 
@@ -174,6 +178,9 @@ def change_counts(outcome: Outcome, playbook: Playbook, received: datetime | Non
         _add(days, move.at, _move_flows(move))
     for at, flows in _answers(before, after):
         _add(days, at, flows)
+    marked = after.contact_points.email_undeliverable
+    if marked is not None and before.contact_points.email_undeliverable is None:
+        _add(days, marked.since, {names.feedback("undeliverable"): 1})
     return Counts(gauges, _days(days))
 
 

@@ -105,7 +105,14 @@ def confirm_change(
     `hashes` are the keyed hashes of the old and the new address, for the ledger."""
     old_hash, new_hash = hashes
     previous = PreviousEmail(person.email, ctx.now, ctx.now + timedelta(days=UNDO_DAYS))
-    points = replace(person.contact_points, email_since=ctx.now, email_previous=previous)
+    # A new address has bounced nothing yet (core/feedback.py).
+    points = replace(
+        person.contact_points,
+        email_since=ctx.now,
+        email_previous=previous,
+        email_undeliverable=None,
+        email_soft_bounces=0,
+    )
     moved = replace(person, email=new_email, contact_points=points)
     changes = [Change("email", old_hash, new_hash)]
     return record_entry(moved, person, ctx, playbook, "email-change", changes)
@@ -121,7 +128,15 @@ def undo_change(
         return Outcome(person, person, ())
     current_hash, restored_hash = hashes
     generation = person.token_generation + 1
-    points = replace(person.contact_points, email_since=ctx.now, email_previous=None)
+    # The address the person takes back is tried again: if it still bounces, the next
+    # mail to it says so (core/feedback.py).
+    points = replace(
+        person.contact_points,
+        email_since=ctx.now,
+        email_previous=None,
+        email_undeliverable=None,
+        email_soft_bounces=0,
+    )
     restored = replace(
         person, email=previous.address, contact_points=points, token_generation=generation
     )

@@ -20,7 +20,19 @@ GENESIS = "0" * 64
 
 # Where a change came from. `expiry` and `import` are written by later parts of the product.
 # `contact-change`: the number or postal address a permission was given for changed.
-SOURCES = ("form", "confirm", "api", "one-click", "gpc", "import", "expiry", "contact-change")
+# `complaint`: a mailbox reported a mail as spam; `sms-keyword`: STOP or START texted to us.
+SOURCES = (
+    "form",
+    "confirm",
+    "api",
+    "one-click",
+    "gpc",
+    "import",
+    "expiry",
+    "contact-change",
+    "complaint",
+    "sms-keyword",
+)
 
 
 @dataclass(frozen=True)

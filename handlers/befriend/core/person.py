@@ -193,6 +193,14 @@ def contacts(person: Person, playbook: Playbook) -> dict[str, Any]:
         "email": {
             "address": person.email,
             "since": iso(points.email_since or person.confirmed_at or person.created_at),
+            # Mail to it came back for good (core/feedback.py): nothing more is sent to it
+            # until the person gives another address.
+            "undeliverable": None
+            if points.email_undeliverable is None
+            else {
+                "since": iso(points.email_undeliverable.since),
+                "why": points.email_undeliverable.why,
+            },
         },
         "phone": None
         if phone is None

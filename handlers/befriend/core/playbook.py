@@ -143,6 +143,27 @@ class Reports:
     influential_from: float = 8.0
 
 
+# The words a text back to us may be to stop texts, or to have them again: English first
+# (the words carriers and AWS treat as opt-out and opt-in), then French, German, Spanish,
+# Italian, Dutch and Portuguese. Compared case-folded, so kept case-folded.
+SMS_OPT_OUT = (
+    "stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout", "opt-out", "revoke",
+    "remove", "arret", "arrêt", "halt", "stopp", "abmelden", "baja", "alto", "basta",
+    "afmelden", "parar", "sair",
+)  # fmt: skip
+SMS_OPT_IN = ("start", "unstop", "yes", "subscribe")
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What befriend does with what comes back (core/feedback.py): transient bounces in a
+    row that make an address undeliverable, and the keywords a text back may be."""
+
+    soft_bounces: int = 3
+    sms_opt_out: tuple[str, ...] = SMS_OPT_OUT
+    sms_opt_in: tuple[str, ...] = SMS_OPT_IN
+
+
 @dataclass(frozen=True)
 class Playbook:
     organisation: Organisation
@@ -157,6 +178,7 @@ class Playbook:
     plays: Mapping[str, Play] = field(default_factory=dict)
     survey: Survey | None = None
     reports: Reports = field(default_factory=Reports)
+    feedback: Feedback = field(default_factory=Feedback)
 
     def offers(self, channel: str, purpose: str) -> bool:
         """True when the playbook lets a person give this channel × purpose permission."""

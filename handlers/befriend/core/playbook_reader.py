@@ -11,9 +11,12 @@ from befriend.core.playbook import (
     CHANNEL_KINDS,
     SCORES,
     SITE,
+    SMS_OPT_IN,
+    SMS_OPT_OUT,
     Channel,
     Circle,
     EventType,
+    Feedback,
     Organisation,
     Play,
     Playbook,
@@ -93,6 +96,7 @@ class _Reader:
             "plays",
             "survey",
             "reports",
+            "feedback",
         }
         if unknown:
             raise PlaybookError(f"{sorted(unknown)[0]}: unknown section")
@@ -123,6 +127,7 @@ class _Reader:
             plays,
             survey,
             self.reports(),
+            self.feedback(),
         )
 
     def reports(self) -> Reports:
@@ -137,6 +142,31 @@ class _Reader:
                 raise PlaybookError(f"reports.{key}: must be a number, 0 or more")
             bars[key] = float(value)
         return Reports(**bars)
+
+    def feedback(self) -> Feedback:
+        """[feedback]: the run of transient bounces that makes an address undeliverable
+        (1 to 100), and the keywords a text back stops or restarts texts with (words
+        without spaces, case-insensitive, never both)."""
+        body = self.raw.get("feedback", {})
+        if not isinstance(body, dict):
+            raise PlaybookError("feedback: must be a table")
+        _only(body, "feedback", {"soft_bounces", "sms_opt_out", "sms_opt_in"})
+        run = body.get("soft_bounces", 3)
+        if not isinstance(run, int) or isinstance(run, bool) or not 1 <= run <= 100:
+            raise PlaybookError("feedback.soft_bounces: must be a whole number from 1 to 100")
+        words: dict[str, tuple[str, ...]] = {}
+        for key, default in (("sms_opt_out", SMS_OPT_OUT), ("sms_opt_in", SMS_OPT_IN)):
+            given = body.get(key, list(default))
+            if not isinstance(given, list) or not given:
+                raise PlaybookError(f"feedback.{key}: must be a non-empty list of keywords")
+            for word in given:
+                if not isinstance(word, str) or not word.strip() or len(word.split()) != 1:
+                    raise PlaybookError(f"feedback.{key}: {word!r} must be one word")
+            words[key] = tuple(dict.fromkeys(w.strip().casefold() for w in given))
+        both = set(words["sms_opt_out"]) & set(words["sms_opt_in"])
+        if both:
+            raise PlaybookError(f"feedback: {sorted(both)[0]!r} cannot both stop and restart texts")
+        return Feedback(run, words["sms_opt_out"], words["sms_opt_in"])
 
     def survey(self, events: set[str]) -> Survey | None:
         body = self.raw.get("survey")

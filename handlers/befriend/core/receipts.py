@@ -28,6 +28,8 @@ _METHODS = {
     "import": "import",
     "expiry": "lapsed after the consent refresh period",
     "contact-change": "ended: the contact point it was given for changed",
+    "complaint": "ended: a mail to the address was reported as spam",
+    "sms-keyword": "a keyword texted from the number (STOP, START)",
 }
 
 

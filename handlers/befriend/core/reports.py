@@ -336,6 +336,8 @@ ROUTE_LABELS = {
     "withdraw-all": "Withdraw everything",
     "gpc": "Global Privacy Control",
     "expiry": "Lapsed (not renewed)",
+    "complaint": "Spam complaint (mailbox provider)",
+    "sms-stop": "STOP texted back",
 }
 BUCKET_LABELS = {
     "1s": "Under a second",

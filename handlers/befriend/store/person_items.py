@@ -23,6 +23,15 @@ from befriend.store.table import Item, attr_n, attr_s, stage_shard, ttl
 EVENT_MARK_WINDOW = timedelta(days=30)
 
 
+def number_attributes(person: Person) -> Item:
+    """What a profile carries for the `by-number` index: its verified number's keyed hash,
+    or nothing."""
+    phone = person.contact_points.phone
+    if phone is None or phone.verified_at is None or not phone.key:
+        return {}
+    return {"verified_number": attr_s(phone.key)}
+
+
 class PersonItems(Counters):
     """Builders for the items under a person's key, and the event marks written with them."""
 
@@ -94,6 +103,7 @@ class PersonItems(Counters):
             "doc": attr_s(json.dumps(person_to_record(person))),
             **ttl(person.expires_at),
             **due_attributes(person.id, due),
+            **number_attributes(person),
         }
         if person.status == "active" and person.relationship.stage:
             item["stage_shard"] = attr_s(stage_shard(person.relationship.stage, person.id))

@@ -56,6 +56,9 @@ STAGE_SHARDS = 8
 # sparse index of who is due when, spread over this many partitions and read by shard.
 DUE_INDEX = "by-due"
 DUE_SHARDS = 8
+# Profiles with a verified number carry `verified_number`, its keyed hash (store/feedback.py):
+# who holds the number a text back came from.
+NUMBER_INDEX = "by-number"
 
 
 def stage_shard(stage: str, person_id: str) -> str:
@@ -110,6 +113,7 @@ class Table(Holder["DynamoDBClient"]):
                 {"AttributeName": "stage_shard", "AttributeType": "S"},
                 {"AttributeName": "due_shard", "AttributeType": "S"},
                 {"AttributeName": "due_at", "AttributeType": "S"},
+                {"AttributeName": "verified_number", "AttributeType": "S"},
             ],
             KeySchema=[
                 {"AttributeName": "pk", "KeyType": "HASH"},
@@ -132,6 +136,15 @@ class Table(Holder["DynamoDBClient"]):
                     "KeySchema": [
                         {"AttributeName": "due_shard", "KeyType": "HASH"},
                         {"AttributeName": "due_at", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                },
+                {
+                    # A STOP texted back names a number: whose verified number it is.
+                    "IndexName": NUMBER_INDEX,
+                    "KeySchema": [
+                        {"AttributeName": "verified_number", "KeyType": "HASH"},
+                        {"AttributeName": "pk", "KeyType": "RANGE"},
                     ],
                     "Projection": {"ProjectionType": "KEYS_ONLY"},
                 },

@@ -55,6 +55,7 @@ class Extras(TypedDict, total=False):
     cause: str  # the stage move's cause, else the last entry's action
     idle_cause: str  # the cause when nothing but time passed (default "activity")
     also: Sequence[dict[str, Any]]  # further operations of the transaction (a lookup moved)
+    counts: Counts  # counters moved besides the change's own (what came back: core/feedback)
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ class Writer:
             settled = settle(outcome, self.playbook, now, why)
             saved = self.store.commit(
                 settled,
-                counts=self._counts(settled, now),
+                counts=self._counts(settled, now) + extras.get("counts", Counts()),
                 due=next_due(settled.person, self.playbook, now),
                 email_key=extras.get("email_key"),
                 lift_suppression=extras.get("lift_suppression"),

@@ -157,9 +157,24 @@ class Settings(Answer):
     handles: Annotated[dict[str, str | None], keys("handles", every=True)]
 
 
+class Undeliverable(Answer):
+    """Mail to the address came back for good: nothing more is sent to it until the
+    person gives another address."""
+
+    since: Stamp
+    why: Annotated[
+        str,
+        Meta(
+            description="`bounce`: a permanent bounce; `bounces`: a run of transient ones",
+            examples=["bounce", "bounces"],
+        ),
+    ]
+
+
 class EmailContact(Answer):
     address: Email
     since: Stamp
+    undeliverable: Undeliverable | None
 
 
 class PhoneContact(Answer):
