@@ -90,7 +90,7 @@ def test_the_check_catches_a_wildcard(translated: Template) -> None:
 
 def test_each_function_has_its_own_role_and_no_managed_policies(translated: Template) -> None:
     roles = resources_of(translated, "AWS::IAM::Role")
-    assert set(roles) == {"FunctionRole", "MailFunctionRole"}
+    assert set(roles) == {"FunctionRole", "MailFunctionRole", "FeedbackFunctionRole"}
     for role in roles.values():
         assert "ManagedPolicyArns" not in role["Properties"]
     assert resources_of(translated, "AWS::IAM::Policy") == {}
@@ -101,6 +101,7 @@ def test_each_function_has_its_own_role_and_no_managed_policies(translated: Temp
         "ScheduledFunction": "FunctionRole",  # the same code and work as the API
         "MailFunction": "MailFunctionRole",
         "WorkFunction": "FunctionRole",  # the sweep's pieces: the scheduled job's work
+        "FeedbackFunction": "FeedbackFunctionRole",  # what comes back: reads and writes people
     }
 
 
@@ -199,3 +200,29 @@ def test_the_mail_worker_sends_mail_keeps_the_table_and_nothing_else(
         "logs:CreateLogStream": {"MailLogGroup"},
         "logs:PutLogEvents": {"MailLogGroup"},
     }
+
+
+def test_the_feedback_function_keeps_people_and_nothing_else(translated: Template) -> None:
+    """What comes back is read and written (jobs/feedback.py): a person by address or by
+    verified number, their change in one transaction of puts and updates. No scan, no
+    delete, no mail or text, no queue but its own dead letters."""
+    feedback = grants(translated, "FeedbackFunctionRole")
+    table = {a: r for a, r in feedback.items() if a.startswith("dynamodb:")}
+    assert table == {
+        f"dynamodb:{n}": TABLE
+        for n in ("GetItem", "PutItem", "UpdateItem", "Query", "BatchGetItem")
+    }
+    assert {a: r for a, r in feedback.items() if not a.startswith("dynamodb:")} == {
+        "secretsmanager:GetSecretValue": {"SigningSecret"},
+        "events:PutEvents": {"ChangeBus"},
+        "sqs:SendMessage": {"FeedbackDeadLetterQueue"},
+        "logs:CreateLogStream": {"FeedbackLogGroup"},
+        "logs:PutLogEvents": {"FeedbackLogGroup"},
+    }
+    statement = next(
+        s
+        for logical, s in statements(translated)
+        if logical == "FeedbackFunctionRole" and s.get("Sid") == "ReadAndWriteTable"
+    )
+    indexes = [r for r in _listed(statement["Resource"]) if "Fn::Sub" in r]
+    assert indexes == [{"Fn::Sub": "${Table.Arn}/index/by-number"}]

@@ -68,6 +68,11 @@ NOT_SUPPORTED_BY_MOTO = {
     "AWS::CloudWatch::Alarm",
     "AWS::S3::BucketPolicy",
     "AWS::SNS::Subscription",
+    # What comes back (the feedback function): SES's and SMS's right to publish to their
+    # topics, the configuration set's event destination, and the function's retries.
+    "AWS::SNS::TopicPolicy",
+    "AWS::SES::ConfigurationSetEventDestination",
+    "AWS::Lambda::EventInvokeConfig",
     # Conditional on us-east-1, and moto has no WAF in CloudFormation in any region.
     "AWS::WAFv2::WebACL",
 }
@@ -238,6 +243,10 @@ def test_moto_creates_what_it_supports_and_the_test_names_what_it_skipped(
         "WorkDeadLetterQueue",
         "WorkFunction",
         "WorkFunctionPieces",
+        "SesEventsTopic",
+        "SmsInboundTopic",
+        "FeedbackFunction",
+        "FeedbackDeadLetterQueue",
     )
     for needed in needs:
         assert needed in stack["resources"], f"{needed} was not created"
@@ -256,6 +265,9 @@ def test_moto_creates_what_it_supports_and_the_test_names_what_it_skipped(
         "MailDeadLetterQueueUrl",
         "MailDeadLetterQueueArn",
         "AlarmTopicArn",
+        "SesEventsTopicArn",
+        "SmsInboundTopicArn",
+        "FeedbackDeadLetterQueueUrl",
     }
     assert not OUTPUTS_NOT_MADE & set(stack["outputs"])
 

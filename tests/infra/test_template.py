@@ -461,6 +461,8 @@ def test_alarms_watch_errors_throttles_and_the_table(sam: Template) -> None:
                 "Function",
                 "ScheduledFunction",
                 "MailFunction",
+                "FeedbackFunction",
+                "FeedbackDeadLetterQueue",
                 "MailQueue",
                 "MailDeadLetterQueue",
                 "WorkDeadLetterQueue",

@@ -27,12 +27,15 @@ def test_the_translation_is_plain_cloudformation(translated: Template) -> None:
         "AWS::DynamoDB::Table": 1,
         "AWS::SecretsManager::Secret": 2,  # the signing secret, and the origin header
         "AWS::Events::EventBus": 1,
-        "AWS::Logs::LogGroup": 4,
-        "AWS::IAM::Role": 2,  # the API's (and the schedules'), and the mail worker's
-        "AWS::Lambda::Function": 4,  # the API, the scheduled jobs, the mail worker, the work queue
-        "AWS::Lambda::Permission": 3,  # API Gateway, and each schedule
+        "AWS::Logs::LogGroup": 5,
+        "AWS::IAM::Role": 3,  # the API's (and the schedules'), the mail worker's, feedback's
+        # The API, the scheduled jobs, the mail worker, the work queue, what comes back
+        "AWS::Lambda::Function": 5,
+        "AWS::Lambda::Permission": 5,  # API Gateway, each schedule, each feedback topic
         "AWS::Lambda::EventSourceMapping": 2,  # the mail and work queues to their functions
-        "AWS::SQS::Queue": 4,  # mail jobs and pieces of work, and those parked after failing
+        "AWS::Lambda::EventInvokeConfig": 1,  # feedback: two more tries, then parked
+        # Mail jobs and pieces of work, and those parked after failing; failed feedback
+        "AWS::SQS::Queue": 5,
         "AWS::Events::Rule": 2,  # the consent sweep and the event redrive
         "AWS::ApiGatewayV2::Api": 1,
         "AWS::ApiGatewayV2::Stage": 1,
@@ -45,9 +48,11 @@ def test_the_translation_is_plain_cloudformation(translated: Template) -> None:
         "AWS::CloudFront::Function": 1,
         "AWS::CloudFront::Distribution": 1,
         "AWS::WAFv2::WebACL": 1,  # made only in us-east-1 (a condition)
-        "AWS::SNS::Topic": 1,
-        "AWS::SNS::Subscription": 1,
-        "AWS::CloudWatch::Alarm": 10,
+        "AWS::SNS::Topic": 3,  # the alarms; SES events and texts received (feedback)
+        "AWS::SNS::TopicPolicy": 2,  # SES and SMS may publish to their topics
+        "AWS::SNS::Subscription": 3,
+        "AWS::SES::ConfigurationSetEventDestination": 1,  # bounces, complaints: to the topic
+        "AWS::CloudWatch::Alarm": 12,
     }
 
 
