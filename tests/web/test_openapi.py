@@ -197,6 +197,22 @@ def _visit_the_marketer_api(
     missing = f"/api/plays/welcome-letter/audience/exports/{uuid.uuid4().hex}"
     api.call("GET", state, path=missing, token=reader, expect=404)
 
+    claim = {"play": "welcome-letter", "person": pid, "idempotency_key": "letter-1"}
+    granted = api.call("POST", "/api/sends", token=ingest, json=claim, expect=201).get_json()
+    again = {**claim, "idempotency_key": "letter-2"}
+    refused = api.call("POST", "/api/sends", token=ingest, json=again, expect=409).get_json()
+    assert refused["reason"] == "cooldown"
+    api.call("POST", "/api/sends", token=ingest, json={**claim, "play": "nope"}, expect=404)
+    api.call("POST", "/api/sends", token=reader, json=claim, expect=403)
+    answered = "/api/sends/{send_id}/outcome"
+    path = f"/api/sends/{granted['send']}/outcome"
+    declined = {"outcome": "declined"}
+    api.call("POST", answered, path=path, token=ingest, json=declined, expect=200)
+    accepted = {"outcome": "accepted"}
+    api.call("POST", answered, path=path, token=ingest, json=accepted, expect=409)
+    lost = f"/api/sends/{pid}.none/outcome"
+    api.call("POST", answered, path=lost, token=ingest, json=declined, expect=404)
+
     events = {
         "events": [
             {"id": f"order-{pid}", "person": friend["email"], "type": "purchase", "at": now},

@@ -10,6 +10,7 @@ Items (keys `pk`/`sk`):
   MAILRATE#<keyed hash> / MAILRATE   send times of the last hour (a sliding window)
   TEXTRATE#<keyed hash> / TEXTRATE   the same for codes texted to one number
   P#<id> / PHONECODE            the code waiting for the person's number (keyed hashes)
+  P#<id> / SEND#<send id>       a send claimed through the gate, and its outcome
   IDEM#<key hash> / IDEM        a replayable answer for an Idempotency-Key with no person yet
   EV#<keyed hash> / EV          an ingested event id, so a replay is a duplicate
   KEYS / <sha256 of a key>      a marketer API key: name, role, created, revoked
@@ -30,8 +31,8 @@ table's shape), `people` (reads and changes, writing the items `person_items` bu
 `erasure`, `contacts` (an address lookup moved), `counters` (the reports' counters,
 moved in the same transactions as the changes), `limits` (mail slots, kept answers,
 events seen), `outbox` (change events held until the bus takes them), `checkpoints` (how
-far an import or an audience export got) and `runs` (the checkpoints of fanned-out
-pieces).
+far an import or an audience export got), `runs` (the checkpoints of fanned-out
+pieces) and `sends` (sends claimed through the gate).
 """
 
 from __future__ import annotations
@@ -44,11 +45,12 @@ from befriend.store.outbox import Outbox
 from befriend.store.people import People
 from befriend.store.phone_codes import PhoneCodes
 from befriend.store.runs import Runs
+from befriend.store.sends import Sends
 from befriend.store.table import STAGE_INDEX, STAGE_SHARDS, stage_shard
 
 __all__ = ["STAGE_INDEX", "STAGE_SHARDS", "Store", "stage_shard"]
 
 
-class Store(People, Erasure, Limits, Outbox, Checkpoints, Runs, Contacts, PhoneCodes):
+class Store(People, Erasure, Limits, Outbox, Checkpoints, Runs, Contacts, PhoneCodes, Sends):
     """Role-named reads and writes on one table. The client is made on first use, so a moto
     mock started after the Store was built is still the one in force."""

@@ -15,6 +15,7 @@ SHAPES = {
     "ledger entry": ("P#<id>", "LEDGER#<seq, 12 digits>"),
     "idempotent answer about a person": ("P#<id>", "IDEM#<sha256>"),
     "phone code": ("P#<id>", "PHONECODE"),
+    "send": ("P#<id>", "SEND#<send id>"),
     "email lookup": ("EMAIL#<sha256 of the case-folded address>", "EMAIL"),
     "suppression": ("SUPPRESS#<HMAC of the address>", "SUPPRESS"),
     "number suppression": ("SUPPRESS#<HMAC of the number>", "NUMBER"),
@@ -75,6 +76,11 @@ def profile(person_id: str) -> dict[str, Any]:
 
 def ledger_entry(seq: int) -> str:
     return f"{LEDGER}{seq:012d}"
+
+
+def send(send_id: str) -> str:
+    """A send claimed through the gate, in its person's partition (erased with them)."""
+    return f"SEND#{send_id}"
 
 
 def stage_move(at: str | None, tag: str) -> str:

@@ -56,6 +56,9 @@ class Extras(TypedDict, total=False):
     idle_cause: str  # the cause when nothing but time passed (default "activity")
     also: Sequence[dict[str, Any]]  # further operations of the transaction (a lookup moved)
     counts: Counts  # counters moved besides the change's own (what came back: core/feedback)
+    # Further operations that depend on what was decided (a send claimed by the gate, and
+    # its answer kept for a replay), built again for each decision.
+    also_for: Callable[[Outcome], Sequence[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,10 @@ class Writer:
         stage and circle are brought up to date on the way. Returns the written outcome,
         its person as stored."""
 
+        def _also_for(settled: Outcome) -> Sequence[dict[str, Any]]:
+            made = extras.get("also_for")
+            return () if made is None else made(settled)
+
         def write(current: Person) -> Outcome:
             now = self.clock()
             # Before anything else happens to the person, so no later activity can bring a
@@ -100,7 +107,7 @@ class Writer:
                 lift_suppression=extras.get("lift_suppression"),
                 event_ids=extras.get("event_ids", ()),
                 marked_at=now,
-                also=extras.get("also", ()),
+                also=[*extras.get("also", ()), *_also_for(settled)],
             )
             self._publish(settled)
             return replace(settled, person=saved)

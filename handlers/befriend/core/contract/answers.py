@@ -607,7 +607,15 @@ class AudienceMember(Answer):
     name: Text
     stage: StageId
     circle: CircleId
-    earliest: Stamp
+    earliest: Annotated[
+        str,
+        Meta(
+            description="When their window opens: the first moment the play may go to them "
+            "(outside their quiet hours in their own time zone, under the weekly caps), now "
+            "or later. Claim the contact then through POST /api/sends, which checks again",
+            extra_json_schema={"format": "date-time"},
+        ),
+    ]
 
 
 class Audience(Answer):
@@ -695,6 +703,82 @@ class OutcomesAnswer(Answer):
     rejected: BatchCount
 
 
+# --- sends ---
+
+SendId = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=MAX_ID,
+        description="The send's id: outcomes attach to it (POST /api/sends/{send_id}/outcome)",
+    ),
+]
+GateReason = Literal[
+    "not-allowed",
+    "not-offered",
+    "unreachable",
+    "cooldown",
+    "paused",
+    "weekly-cap",
+    "quiet-hours",
+]
+
+
+class Send(Answer):
+    """A contact the gate granted: recorded as the play sent, at `claimed_at`."""
+
+    send: SendId
+    play: PlayId
+    person: Text
+    channel: Where
+    contact: Annotated[
+        str | None,
+        Meta(
+            description="Where this contact goes, as an audience row names it: the email "
+            "address (email and events channels), the verified number in E.164 (phone), the "
+            "postal address a line each (postal), the handle (social); null for a play "
+            "shown on the person's page",
+            examples=["visitor@example.org", "+447400123456"],
+        ),
+    ]
+    claimed_at: Stamp
+
+
+class SendRefused(Problem, kw_only=True):
+    """409 send-refused: the gate did not grant the contact; nothing was claimed."""
+
+    reason: Annotated[
+        GateReason,
+        Meta(
+            description="The first rule that holds the contact back: not-allowed (no "
+            "permission for the play's channel and purpose), not-offered (the play does not "
+            "suit the person now: stage, circle, interests, conditions, or nothing left to "
+            "ask), unreachable (no verified or deliverable contact point), cooldown, "
+            "paused, weekly-cap (theirs, the channel's or the playbook's), quiet-hours (in "
+            "the person's own time zone)"
+        ),
+    ]
+    not_before: Annotated[
+        str | None,
+        Meta(
+            description="The next moment the claim would be granted if nothing but time "
+            "changed; null when no moment is known (no permission, not suited, unreachable, "
+            "a cap of 0)",
+            extra_json_schema={"format": "date-time"},
+        ),
+    ]
+
+
+class SendOutcome(Answer):
+    """The outcome kept for a send."""
+
+    send: SendId
+    play: PlayId
+    person: Text
+    outcome: Literal["accepted", "declined"]
+    at: Stamp
+
+
 # --- reports ---
 
 
@@ -777,6 +861,9 @@ ANSWERS: tuple[type[Struct], ...] = (
     AudienceExport,
     EventsAnswer,
     OutcomesAnswer,
+    Send,
+    SendRefused,
+    SendOutcome,
     ReportList,
     ReportSection,
     Report,

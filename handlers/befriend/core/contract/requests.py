@@ -369,6 +369,30 @@ class Outcomes(Body):
     outcomes: OutcomeBatch
 
 
+class SendIn(Body):
+    """One contact claimed through the send gate before it goes out."""
+
+    play: Annotated[str, choice("plays"), Meta(min_length=1, max_length=MAX_ID)]
+    person: PersonRef
+    idempotency_key: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=255,
+            description="Your id for this one contact: a claim sent again with it, for the "
+            "same play and person, within 24 hours is answered as the first grant was and "
+            "claims nothing more",
+        ),
+    ]
+
+
+class SendOutcomeIn(Body):
+    """What came of one claimed send."""
+
+    outcome: Literal["accepted", "declined"]
+    at: EventAt | UnsetType = UNSET
+
+
 class OneClick(Body):
     """RFC 8058: the form a mail client posts to unsubscribe in one click."""
 
@@ -391,6 +415,8 @@ REQUESTS: tuple[type[Body], ...] = (
     OutcomeIn,
     Events,
     Outcomes,
+    SendIn,
+    SendOutcomeIn,
     OneClick,
     PhoneNumber,
     PhoneCode,

@@ -2,9 +2,9 @@
 
 Every route needs `Authorization: Bearer <API key>` (see `befriend.credentials.keys`),
 checked before the body is read: `reader` keys read people, plays, audiences and reports,
-`ingest` keys send events and outcomes, `admin` keys may do both. A visitor's manage token
-is never an API key, nor an API key a manage token: keys are looked up by hash, tokens are
-signed.
+`ingest` keys send events and outcomes and claim sends through the gate (`sends.py`),
+`admin` keys may do both. A visitor's manage token is never an API key, nor an API key a
+manage token: keys are looked up by hash, tokens are signed.
 
 Nothing here grants a permission. Events say what people did and outcomes what was sent or
 answered; only the person grants, on their own page. Audiences are read from the sharded
@@ -21,6 +21,7 @@ from befriend.web.marketer import (  # noqa: F401
     people,
     plays,
     reports,
+    sends,
 )
 from befriend.web.marketer.blueprint import bp
 

@@ -187,6 +187,68 @@ def _marketer_paths(pb: Playbook) -> dict[str, Any]:
                 "are still recorded. Events never create a person and never grant anything.",
             )
         },
+        "/api/sends": {
+            "post": op(
+                "claimSend",
+                "Claim one contact through the send gate, before it goes out",
+                "ingest",
+                {
+                    **ingest_refusals,
+                    "201": json_body(
+                        ref(answers.Send),
+                        "Granted: recorded as the play sent; a replay of the same key says "
+                        "so in Idempotent-Replayed",
+                        headers={"Idempotent-Replayed": header("Idempotent-Replayed")},
+                    ),
+                    "404": answer("Problem"),
+                    "409": _refused(
+                        "Refused (send-refused: why, and from when it would be granted; "
+                        "nothing was claimed)",
+                        answers.SendRefused,
+                    ),
+                },
+                body=ref(requests.SendIn),
+                note="Granted only if, at this moment, the person allows the play's channel "
+                "and purpose, it is outside their quiet hours (in their own time zone), under "
+                "their weekly maximum, the channel's and the playbook's, not paused, not "
+                "within the play's cooldown, and the contact point is verified and "
+                "deliverable: exactly when the play is among the person's next steps with "
+                "`earliest` come. The grant is written in the same transaction as the check, "
+                "so claims at once never pass a cap and a withdrawal written first always "
+                "wins. A grant counts as the play sent (weekly caps, cooldown, reports). The "
+                "same `idempotency_key` for the same play and person within 24 hours is "
+                "answered with the first grant again (`Idempotent-Replayed: true`); "
+                "refusals are not kept, so the same key is decided afresh. Unknown play or "
+                "person: 404.",
+            )
+        },
+        "/api/sends/{send_id}/outcome": {
+            "post": op(
+                "recordSendOutcome",
+                "What came of one claimed send: accepted or declined, once",
+                "ingest",
+                {
+                    **ingest_refusals,
+                    "200": json_body(ref(answers.SendOutcome), "The outcome kept for the send"),
+                    "404": answer("Problem"),
+                    "409": _refused(
+                        "The send has another outcome already (send-answered)", answers.Problem
+                    ),
+                },
+                parameters=[
+                    {
+                        "name": "send_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                body=ref(requests.SendOutcomeIn),
+                note="Declined rests the play for its cooldown, as on the person's page. A "
+                "send answers once: the same outcome again is answered as the first time, "
+                "another one is refused (409 send-answered). Sends are kept 30 days.",
+            )
+        },
         "/api/plays/{play_id}/outcomes": {
             "post": op(
                 "recordOutcomes",
@@ -202,5 +264,23 @@ def _marketer_paths(pb: Playbook) -> dict[str, Any]:
                 note="Sent counts against the channel's weekly cap and rests the play for its "
                 "cooldown; declined rests it too. Nothing is granted: only the person grants.",
             )
+        },
+    }
+
+
+def _refused(description: str, kind: type[Any]) -> Schema:
+    """409: the request refused as the problem `kind` says, or changed elsewhere more often
+    than we retry (concurrent-change, which alone carries Retry-After)."""
+    return {
+        "description": f"{description}, or changed elsewhere more often than we retry "
+        "(concurrent-change, with Retry-After)",
+        "headers": {
+            "Retry-After": {
+                "description": "With concurrent-change: seconds to wait",
+                "schema": {"type": "string", "pattern": "^[0-9]+$"},
+            }
+        },
+        "content": {
+            "application/problem+json": {"schema": {"anyOf": [ref(kind), ref(answers.Problem)]}}
         },
     }
