@@ -475,3 +475,25 @@ def test_a_postal_address_is_given_changed_and_removed_from_the_page(
     assert "postal:offers" not in granted_now(page)
     expect(permission(page, "postal:offers")).not_to_be_checked()
     assert_clean(page, watch, expected_error_status=(server.url("/api/me/contacts/postal"),))
+
+
+def test_an_undeliverable_address_is_said_and_another_is_asked_for(
+    page: Page, server: Server, watch: Watch
+) -> None:
+    """Mail to the address came back for good (jobs/feedback.py): the page says so beside
+    the address, and the form to give another one is right below it."""
+    open_preferences(page, server, "email:newsletter")
+    expect(page.locator("#email-undeliverable")).to_be_hidden()
+    me = server_state(page)
+    bounced = {"since": "2026-03-03T08:00:00Z", "why": "bounce"}
+    contacts_answer(page, {"email": {**me["contacts"]["email"], "undeliverable": bounced}})
+    page.reload()
+    expect(page.locator("#status")).to_contain_text("up to date")
+
+    notice = page.locator("#email-undeliverable")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("coming back")
+    expect(notice).to_contain_text("Give us another address below")
+    expect(page.get_by_label("New email address")).to_be_visible()
+    assert_accessible(page)
+    assert_clean(page, watch)

@@ -34,6 +34,19 @@ export function renderContacts(person, { fillPostal, describe }) {
   const contacts = person.contacts;
   text("email-address", contacts.email.address);
   text("email-since", `since ${when(contacts.email.since)}`);
+  // Mail to the address came back for good (a bounce): nothing more goes to it until the
+  // person gives another one, which the form below does.
+  const bounced = contacts.email.undeliverable;
+  if ($("email-undeliverable")) {
+    $("email-undeliverable").hidden = !bounced;
+    text(
+      "email-undeliverable",
+      bounced
+        ? `Our mail to this address has been coming back since ${when(bounced.since)}, so we have ` +
+            "stopped sending to it. Give us another address below to hear from us again."
+        : "",
+    );
+  }
 
   if ($("contact-phone")) {
     const phone = contacts.phone;

@@ -1,7 +1,7 @@
 // /preferences/: the person's own page. Every change is saved at once, said in #status, and
 // most can be undone with #undo.
 import { call, el, forgetToken, keepToken, problemText, say, show, takeToken, when } from "./api.eba8ab6f.js";
-import { postalBody, renderContacts } from "./contacts.5108fc72.js";
+import { postalBody, renderContacts } from "./contacts.6374f077.js";
 import { clearProblems, localProblem, showProblems } from "./fields.f5169323.js";
 
 const HOW = {
