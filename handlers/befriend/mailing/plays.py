@@ -1,0 +1,93 @@
+"""What a play delivered by befriend says to one person: a mail from the play's own
+templates (`templates/mail/plays/<play>.txt` and `.html`), or a text.
+
+A play mail speaks to the person as their page does: their confirmed name, the topics they
+chose that the play is about (or all they chose), and their stage in the playbook's own
+words. Its `List-Unsubscribe` (RFC 8058) withdraws only the play's purpose by email, and its
+footer names the organisation and its postal address. A text is the play's `says`, who it
+is from, and the playbook's opt-out wording, and nothing that is not the organisation's own
+words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from befriend.core.person import Person
+from befriend.core.playbook import Play, Playbook
+from befriend.credentials.tokens import Tokens
+from befriend.mailing.compose import Mail
+
+PLAY_TEMPLATES = "plays"  # under templates/mail/
+
+
+def template_of(play: Play) -> str:
+    """The pair of templates a play's mail is rendered from (without `.txt`/`.html`)."""
+    return f"{PLAY_TEMPLATES}/{play.id}"
+
+
+@dataclass(frozen=True)
+class PlayComposer:
+    playbook: Playbook
+    tokens: Tokens
+    site_url: str
+
+    def mail(self, person: Person, play: Play) -> Mail:
+        """The play's mail for this person, to their own address."""
+        pb = self.playbook
+        assert play.purpose is not None, "a site play is shown on the person's page"
+        unsubscribe = self.tokens.issue(
+            "unsubscribe", person.id, channel=play.channel, purpose=play.purpose
+        )
+        manage = self.tokens.issue("manage", person.id, person.token_generation)
+        policy_url = pb.policy.url if "://" in pb.policy.url else self.site_url + pb.policy.url
+        values: dict[str, Any] = {
+            **self._about(person, play),
+            "site_url": self.site_url,
+            "manage_url": f"{self.site_url}/preferences/#t={manage}",
+            "policy_url": policy_url,
+            "policy_version": pb.policy.version,
+            "purpose_label": pb.purposes[play.purpose].label,
+            "organisation_name": pb.organisation.name,
+            "organisation_address": pb.organisation.address,
+            "asks": self._asks(play),
+        }
+        return Mail(
+            template_of(play),
+            person.email,
+            values,
+            f"{self.site_url}/api/unsubscribe/{unsubscribe}",
+        )
+
+    def text(self, person: Person, play: Play) -> str:
+        """The play's text message: who it is from, what the play says, how to stop."""
+        pb = self.playbook
+        stop = pb.feedback.sms_opt_out[0].upper()
+        return f"{pb.organisation.name}: {play.says} Reply {stop} to stop."
+
+    def _about(self, person: Person, play: Play) -> dict[str, Any]:
+        pb = self.playbook
+        chosen = [t for t in pb.topics if t in person.interests]
+        shared = [t for t in chosen if t in play.interests] or chosen
+        stage = next((s for s in pb.stages if s.id == person.relationship.stage), pb.stages[0])
+        return {
+            "name": person.name,
+            "says": play.says,
+            "interest_labels": [pb.topics[t] for t in shared],
+            "stage_label": stage.label,
+            "stage_says": stage.says,
+            "subject": play.says,
+        }
+
+    def _asks(self, play: Play) -> dict[str, Any] | None:
+        if play.asks is None:
+            return None
+        channel = self.playbook.channels[play.asks[0]]
+        quiet = channel.quiet_hours
+        return {
+            "channel_label": channel.label,
+            "purpose_label": self.playbook.purposes[play.asks[1]].label,
+            "quiet_from": quiet.start.strftime("%H:%M") if quiet else None,
+            "quiet_until": quiet.end.strftime("%H:%M") if quiet else None,
+        }

@@ -1,0 +1,142 @@
+"""Plays befriend delivers, as the person receives them: each email play of the default
+playbook rendered from its own templates for a real person, with the person's own name,
+topics and stage words, a footer with the organisation's address, and a one-click
+unsubscribe that withdraws only the play's purpose; a text with the opt-out wording."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from befriend.core.playbook import Playbook
+from befriend.mailing.plays import PlayComposer, template_of
+from befriend.web.services import Services
+from tests.conftest import SignUp, Visitor, bearer, invoke
+
+TEMPLATES = Path(__file__).parents[2] / "templates" / "mail"
+EVERY_EMAIL_PURPOSE = (
+    ("email", "newsletter"),
+    ("email", "product-updates"),
+    ("email", "events"),
+    ("email", "research"),
+)
+
+
+@pytest.fixture
+def services(app: Any) -> Services:
+    found: Services = app.extensions["befriend"]
+    return found
+
+
+@pytest.fixture
+def composer(services: Services) -> PlayComposer:
+    return PlayComposer(services.playbook, services.tokens, services.settings.site_url)
+
+
+@pytest.fixture
+def person(sign_up: SignUp) -> Visitor:
+    return sign_up(name="Siobhán O'Neill", permissions=EVERY_EMAIL_PURPOSE)
+
+
+def email_plays(playbook: Playbook) -> list[str]:
+    return sorted(
+        p.id
+        for p in playbook.plays.values()
+        if p.channel in playbook.channels and playbook.channels[p.channel].kind == "email"
+    )
+
+
+def test_every_email_play_of_the_default_playbook_has_its_text_and_html_templates(
+    playbook: Playbook,
+) -> None:
+    for play_id in email_plays(playbook):
+        for suffix in (".txt", ".html"):
+            name = template_of(playbook.plays[play_id]) + suffix
+            assert (TEMPLATES / name).is_file(), f"templates/mail/{name} is missing"
+
+
+def test_each_email_play_speaks_to_the_person_in_their_own_words(
+    services: Services, composer: PlayComposer, person: Visitor, playbook: Playbook
+) -> None:
+    found = services.store.person(person.id, services.clock())
+    assert found is not None
+    for play_id in email_plays(playbook):
+        play = playbook.plays[play_id]
+        mail = composer.mail(found, play)
+        msg = services.mailer.render(mail.template, mail.to, mail.values, mail.unsubscribe_url)
+        text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        assert msg["To"] == person.email and msg["Subject"], play_id
+        assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert "Siobhán O'Neill" in text, play_id  # text is text
+        assert "Siobhán O&#39;Neill" in html and "O'Neill" not in html, play_id  # escaped
+        for part in (text, html):
+            assert playbook.organisation.address in part, play_id
+            assert mail.unsubscribe_url in part, play_id
+        stage = next(s for s in playbook.stages if s.id == found.relationship.stage)
+        assert stage.says in text, play_id
+
+
+def test_a_play_mail_unsubscribes_from_its_own_purpose_only(
+    client: Any, services: Services, composer: PlayComposer, person: Visitor, playbook: Playbook
+) -> None:
+    found = services.store.person(person.id, services.clock())
+    assert found is not None
+    mail = composer.mail(found, playbook.plays["event-invite"])
+    path = mail.unsubscribe_url.removeprefix(services.settings.site_url)
+    answer = client.post(path, data={"List-Unsubscribe": "One-Click"})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    granted = {
+        (p["channel"], p["purpose"])
+        for p in person.get().get_json()["permissions"]
+        if p["state"] == "granted"
+    }
+    assert granted == set(EVERY_EMAIL_PURPOSE) - {("email", "events")}
+
+
+def test_a_play_text_says_who_it_is_from_and_how_to_stop(
+    services: Services, composer: PlayComposer, person: Visitor, playbook: Playbook
+) -> None:
+    found = services.store.person(person.id, services.clock())
+    assert found is not None
+    play = playbook.plays["member-offer"]
+    text = composer.text(found, play)
+    assert text.startswith(playbook.organisation.name + ": ")
+    assert play.says in text and text.endswith("Reply STOP to stop.")
+
+
+def test_plays_preview_shows_the_mail_with_links_that_open_nothing(
+    client: Any, store: Any, person: Visitor, tmp_path: Path
+) -> None:
+    html = tmp_path / "welcome.html"
+    result = invoke(
+        store, "plays", "preview", "welcome-letter", "--person", person.id, "--html", str(html)
+    )
+    assert result.exit_code == 0, result.output
+    assert "Subject: Welcome, and three guides to start with" in result.output
+    assert "Siobhán O'Neill" in result.output
+    assert "O&#39;Neill" in html.read_text(encoding="utf-8")
+    # The preview's links are signed with a key of its own: none opens the person's page.
+    manage = re.search(r"/preferences/#t=(\S+)", result.output)
+    assert manage is not None
+    assert client.get("/api/me", headers=bearer(manage.group(1))).status_code == 401
+    unsubscribe = re.search(r"List-Unsubscribe: <[^>]*(/api/unsubscribe/[^>]+)>", result.output)
+    assert unsubscribe is not None
+    answer = client.post(unsubscribe.group(1), data={"List-Unsubscribe": "One-Click"})
+    assert answer.status_code == 401
+    assert person.get().get_json()["permissions"][0]["state"] == "granted"
+
+
+def test_plays_preview_of_a_text_and_what_it_refuses(store: Any, person: Visitor) -> None:
+    text = invoke(store, "plays", "preview", "member-offer", "--person", person.id)
+    assert text.exit_code == 0 and text.output.strip().endswith("Reply STOP to stop.")
+    for args, said in [
+        (("nope", "--person", person.id), "no play 'nope'"),
+        (("share-story", "--person", person.id), "shown on the person's own page"),
+        (("welcome-letter", "--person", "nobody"), "no person 'nobody'"),
+    ]:
+        result = invoke(store, "plays", "preview", *args)
+        assert result.exit_code == 2 and said in result.output, result.output
