@@ -9,15 +9,15 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from tests.conftest import SignUp, Visitor, phone_number
-from tests.feedback.conftest import SES_TOPIC, SMS_TOPIC, Lines, ses_record, sms_record
-from tests.feedback.conftest import sns_event as sns
 
 from befriend.clock import SettableClock
 from befriend.core import counter_names as names
 from befriend.jobs.feedback import handle
 from befriend.store import Store
 from befriend.web.services import Services
+from tests.conftest import SignUp, Visitor, phone_number
+from tests.feedback.conftest import SES_TOPIC, SMS_TOPIC, Lines, ses_record, sms_record
+from tests.feedback.conftest import sns_event as sns
 
 EMAIL_PERMISSIONS = (("email", "newsletter"), ("email", "offers"))
 TEXTS = (("email", "newsletter"), ("sms", "offers"), ("sms", "events"))

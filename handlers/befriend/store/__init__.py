@@ -21,7 +21,8 @@ Items (keys `pk`/`sk`):
   EXPORT#<job id> / EXPORT      an audience export's state
   RUN#<run id> / PIECE#<part>   how far a piece of a fanned-out job (the sweep) got
 
-Active profiles carry `stage_shard` (`<stage>#<0..7>`) for the `by-stage` index.
+Active profiles carry `stage_shard` (`<stage>#<0..7>`) for the `by-stage` index; profiles
+with a verified number carry `verified_number` (its keyed hash) for the `by-number` index.
 
 A pending sign-up and its lookup carry `expires_at` for DynamoDB TTL. TTL deletes lazily
 (in AWS up to days late; moto never), so reads treat an item past `expires_at` as absent.
