@@ -97,3 +97,14 @@ def feedback(kind: str) -> str:
     """What came back from a mailbox or a phone (`core.feedback`): a complaint, a bounce,
     a delivery, STOP, ...; `undeliverable` when it marked an address so."""
     return name("feedback", kind)
+
+
+def delivery(play_id: str, what: str) -> str:
+    """A play's mail or text `claimed` through the gate, then `delivered`, `bounced` or
+    `complained` about (SES, by the mail's `play` tag), or its link `clicked`."""
+    return name("dlv", play_id, what)
+
+
+def send_hour(play_id: str, hour: int) -> str:
+    """A claim granted at `hour` (0 to 23) of the person's own day, in their time zone."""
+    return name("hour", play_id, f"{hour:02d}")

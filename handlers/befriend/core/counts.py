@@ -68,6 +68,7 @@ FAMILIES = {
     "quad": ("quad",),
     "play": ("audience", "play"),
     "feedback": ("feedback",),
+    "delivery": ("dlv", "hour"),
 }
 _FAMILY_OF = {kind: family for family, kinds in FAMILIES.items() for kind in kinds}
 

@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Literal
 
 from befriend.core import counter_names as names
+from befriend.core import delivery
 from befriend.core.changes import Context, Outcome, record_entry
 from befriend.core.contact_points import Undeliverable
 from befriend.core.counts import Counts
@@ -70,6 +71,9 @@ class Notice:
     kind: Kind
     id: str
     at: datetime
+    # The play whose mail it is about, from the mail's `play` tag (set on every play mail
+    # befriend sends), when it names one of the playbook's plays: the delivery report.
+    play: str | None = None
 
 
 def decide(person: Person, notice: Notice, playbook: Playbook, now: datetime) -> Outcome:
@@ -104,7 +108,11 @@ def notice_counts(notice: Notice, known: bool, now: datetime) -> Counts:
     when it named nobody befriend holds. Dated when it is recorded, as its entry is: a
     notice comes seconds after what it tells of, or later on a retry."""
     counter = names.feedback(notice.kind if known else "unknown")
-    return Counts(days={now.date().isoformat(): {counter: 1}})
+    counted = Counts(days={now.date().isoformat(): {counter: 1}})
+    if notice.play is None:
+        return counted
+    # What became of the play's mail, whether or not its person is still with us.
+    return counted + delivery.notice_counts(notice.play, notice.kind, now)
 
 
 # --- mail ---

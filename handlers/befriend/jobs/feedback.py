@@ -82,6 +82,9 @@ def carry_out(services: Services, came: Came) -> Counter[str]:
         notice = item.notice
         if came.body is not None:
             notice = replace(notice, kind=keyword(came.body, services.playbook))
+        if notice.play is not None and notice.play not in services.playbook.plays:
+            # Tags are the sender's words: only a play of the playbook gets counters.
+            notice = replace(notice, play=None)
         mark = f"{came.message_id}:{place}"
         people = _people(services, came.channel, item)
         if not people:

@@ -64,6 +64,9 @@ class _Mail(msgspec.Struct, rename="camel"):
     message_id: str
     destination: list[str]
     timestamp: datetime | None = None
+    # The message tags: SES's own (`ses:configuration-set`, ...) and the sender's; befriend
+    # tags each play mail with `play` and `send`.
+    tags: dict[str, list[str]] = {}
 
 
 class _Bounce(msgspec.Struct, rename="camel"):
@@ -178,19 +181,21 @@ def _ses(sns: _Sns) -> Came:
     mail, kind = event.mail, event.event_type
     if kind not in _SES_KINDS:
         return Came(sns.message_id, "email", ())  # Send, Open, Click, ...: not ours to act on
+    play = next(iter(mail.tags.get("play", ())), None)
     if kind == "Bounce" and event.bounce is not None:
         bounce = event.bounce
         how: Kind = "bounce" if bounce.bounce_type == "Permanent" else "soft-bounce"
         at = bounce.timestamp or sns.timestamp
-        notice = Notice(how, bounce.feedback_id, at)
+        notice = Notice(how, bounce.feedback_id, at, play)
         return _each(sns, [r.email_address for r in bounce.bounced_recipients], notice)
     if kind == "Complaint" and event.complaint is not None:
         complaint = event.complaint
-        notice = Notice("complaint", complaint.feedback_id, complaint.timestamp or sns.timestamp)
+        at = complaint.timestamp or sns.timestamp
+        notice = Notice("complaint", complaint.feedback_id, at, play)
         return _each(sns, [r.email_address for r in complaint.complained_recipients], notice)
     if kind == "Delivery" and event.delivery is not None:
         delivery = event.delivery
-        notice = Notice("delivery", mail.message_id, delivery.timestamp or sns.timestamp)
+        notice = Notice("delivery", mail.message_id, delivery.timestamp or sns.timestamp, play)
         return _each(sns, delivery.recipients, notice)
     if kind == "Reject" and event.reject is not None:
         notice = Notice("reject", mail.message_id, sns.timestamp)

@@ -59,6 +59,8 @@ class Extras(TypedDict, total=False):
     # Further operations that depend on what was decided (a send claimed by the gate, and
     # its answer kept for a replay), built again for each decision.
     also_for: Callable[[Outcome], Sequence[dict[str, Any]]]
+    # Counters that depend on what was decided (a claim granted, at its moment), likewise.
+    counts_for: Callable[[Outcome], Counts]
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,10 @@ class Writer:
             made = extras.get("also_for")
             return () if made is None else made(settled)
 
+        def _counts_for(settled: Outcome) -> Counts:
+            made = extras.get("counts_for")
+            return Counts() if made is None else made(settled)
+
         def write(current: Person) -> Outcome:
             now = self.clock()
             # Before anything else happens to the person, so no later activity can bring a
@@ -101,7 +107,9 @@ class Writer:
             settled = settle(outcome, self.playbook, now, why)
             saved = self.store.commit(
                 settled,
-                counts=self._counts(settled, now) + extras.get("counts", Counts()),
+                counts=self._counts(settled, now)
+                + extras.get("counts", Counts())
+                + _counts_for(settled),
                 due=next_due(settled.person, self.playbook, now),
                 email_key=extras.get("email_key"),
                 lift_suppression=extras.get("lift_suppression"),
