@@ -80,6 +80,38 @@ def test_each_email_play_speaks_to_the_person_in_their_own_words(
         assert stage.says in text, play_id
 
 
+URL = re.compile(r"https?://[^\s\"<>]+")
+
+
+def test_a_play_mails_content_links_go_through_the_redirect_and_the_rest_go_straight(
+    client: Any, services: Services, composer: PlayComposer, person: Visitor, playbook: Playbook
+) -> None:
+    found = services.store.person(person.id, services.clock())
+    assert found is not None
+    site = services.settings.site_url
+    tracked: set[str] = set()
+    for play_id in email_plays(playbook):
+        mail = composer.mail(found, playbook.plays[play_id], send=f"{person.id}.s1")
+        msg = services.mailer.render(mail.template, mail.to, mail.values, mail.unsubscribe_url)
+        for kind in ("plain", "html"):
+            part = msg.get_body((kind,)).get_content()  # type: ignore[union-attr]
+            direct = {mail.unsubscribe_url, mail.values["manage_url"], mail.values["policy_url"]}
+            for url in URL.findall(part):
+                url = url.replace("&amp;", "&")
+                if url in direct or url == mail.values["share_url"]:
+                    continue
+                assert url.startswith(f"{site}/api/r/"), (play_id, kind, url)
+                tracked.add(play_id)
+                followed = client.get(url.removeprefix(site))
+                assert followed.status_code == 302, (play_id, url)
+                assert followed.headers["Location"] == f"{site}/"
+        assert "<img" not in msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert tracked >= {"welcome-letter", "interest-digest", "product-tips", "event-invite"}
+    # The unsubscribe and preferences links open their own pages, not the redirect.
+    assert "/api/unsubscribe/" in mail.unsubscribe_url
+    assert mail.values["manage_url"].startswith(f"{site}/preferences/#t=")
+
+
 def test_a_play_mail_unsubscribes_from_its_own_purpose_only(
     client: Any, services: Services, composer: PlayComposer, person: Visitor, playbook: Playbook
 ) -> None:

@@ -541,6 +541,14 @@ def test_a_visit_from_sign_up_to_erasure_matches_the_document(
     )
     assert shown.mimetype == "text/html"
 
+    # A play mail's link: on to the site, counted; an altered one goes nowhere.
+    services = api.client.application.extensions["befriend"]
+    home = f"{services.settings.site_url}/"
+    link = services.tokens.issue("click", after["id"], play="welcome-letter", url=home)
+    followed = api.call("GET", "/api/r/{token}", path=f"/api/r/{link}", expect=302)
+    assert followed.headers["Location"] == home
+    api.call("GET", "/api/r/{token}", path=f"/api/r/{link}x", expect=401)
+
     api.call("DELETE", "/api/me", token=fresh, expect=204)
     api.call("GET", "/api/me", token=fresh, expect=401)
     api.call("DELETE", "/api/me", token=fresh, expect=401)

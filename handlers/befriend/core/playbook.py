@@ -79,6 +79,9 @@ class Organisation:
     address: str
     jurisdiction: str
     language: str
+    # Hosts a play mail's links may send people on to, besides the site's own
+    # (`core/links.py`): the redirect refuses every other.
+    link_hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import tomllib
 from typing import Any
 
 from befriend.core.errors import PlaybookError
+from befriend.core.links import HOST
 from befriend.core.playbook import (
     CHANNEL_KINDS,
     SCORES,
@@ -54,6 +55,7 @@ class _Reader:
             address=_text(org, "organisation.address"),
             jurisdiction=_text(org, "organisation.jurisdiction"),
             language=_text(org, "organisation.language", "en"),
+            link_hosts=_hosts(org.get("link_hosts", []), "organisation.link_hosts"),
         )
         pol = _table(self.raw, "policy")
         policy = Policy(
@@ -442,6 +444,20 @@ def _optional_days(body: dict[str, Any], where: str, top: int = 3650) -> int | N
 def _check_id(key: str, where: str) -> None:
     if not _ID.fullmatch(key):
         raise PlaybookError(f"{where}: ids are lower-case letters, digits and dashes")
+
+
+def _hosts(value: object, where: str) -> tuple[str, ...]:
+    """Host names links may lead to: each written as a lower-case name alone (no scheme,
+    port, path or wildcard), so what is allowed is exactly what is written."""
+    if not isinstance(value, list):
+        raise PlaybookError(f"{where}: must be a list of host names")
+    for host in value:
+        if not isinstance(host, str) or not HOST.fullmatch(host):
+            raise PlaybookError(
+                f"{where}: {str(host)[:80]!r} is not a lower-case host name such as "
+                "shop.example.com (no scheme, port, path or wildcard)"
+            )
+    return tuple(dict.fromkeys(value))
 
 
 def _only(body: dict[str, Any], where: str, allowed: set[str]) -> None:

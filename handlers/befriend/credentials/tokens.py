@@ -5,7 +5,9 @@ so a genuine token used for the wrong thing is told apart (403) from a forged on
 Manage and confirm tokens carry the person's token generation: "sign out everywhere" moves
 the generation on and every older token stops working. Unsubscribe tokens do not expire and
 ignore the generation, because an unsubscribe link in a year-old mail must still work and
-it can only ever withdraw.
+it can only ever withdraw. Click tokens (a play mail's content links, `web/links.py`)
+name the person, the play, the send and the destination, and ignore the generation too:
+they open no page of the person's and only say that a link was followed.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 from befriend.clock import Clock
 from befriend.core.errors import InvalidToken, WrongScope
 
-Scope = Literal["confirm", "manage", "unsubscribe", "email-change", "email-undo"]
+Scope = Literal["confirm", "manage", "unsubscribe", "email-change", "email-undo", "click"]
 MAX_AGE: dict[str, timedelta | None] = {
     "confirm": timedelta(days=7),
     "manage": timedelta(days=90),
@@ -28,6 +30,9 @@ MAX_AGE: dict[str, timedelta | None] = {
     # old address within as many (core/email_change.py).
     "email-change": timedelta(days=7),
     "email-undo": timedelta(days=7),
+    # A play mail's links work for about as long as people go back to a mail; past that the
+    # page says the link is old and points to the site.
+    "click": timedelta(days=90),
 }
 
 
@@ -42,6 +47,13 @@ class Claims:
     # For email-change: the new address, which the person holding this token proves they
     # read mail at (the token travels in a URL fragment and a POST body, never a URL sent).
     address: str | None = None
+    # For click: the play whose mail held the link, the send it was (when one was claimed)
+    # and where the link goes.
+    play: str | None = None
+    send: str | None = None
+    url: str | None = None
+    # When it was signed (to the second): every link of one mail is signed at one moment.
+    issued: datetime | None = None
 
 
 class Tokens:
@@ -51,6 +63,7 @@ class Tokens:
 
         self._secret = secret
         self._serializer = _serializer(secret, clock)
+        self.clock = clock  # what tokens are signed as of, unless given `at`
 
     def issue(
         self,
@@ -62,6 +75,9 @@ class Tokens:
         purpose: str | None = None,
         request: str | None = None,
         address: str | None = None,
+        play: str | None = None,
+        send: str | None = None,
+        url: str | None = None,
         at: datetime | None = None,
     ) -> str:
         """A signed token. Issued again with the same `at` (and claims) it is the same
@@ -75,6 +91,9 @@ class Tokens:
         if channel is not None:
             payload["c"] = channel
             payload["u"] = purpose
+        for key, value in (("y", play), ("d", send), ("l", url)):
+            if value is not None:
+                payload[key] = value
         serializer = self._serializer if at is None else _serializer(self._secret, lambda: at)
         return str(serializer.dumps(payload))
 
@@ -82,8 +101,10 @@ class Tokens:
         """The claims of a genuine, unexpired token of `scope`; raise otherwise."""
         max_age = MAX_AGE[scope]
         try:
-            payload = self._serializer.loads(
-                token, max_age=int(max_age.total_seconds()) if max_age else None
+            payload, issued = self._serializer.loads(
+                token,
+                max_age=int(max_age.total_seconds()) if max_age else None,
+                return_timestamp=True,
             )
         except SignatureExpired as exc:
             raise InvalidToken("this link has expired") from exc
@@ -101,7 +122,15 @@ class Tokens:
             payload.get("u"),
             payload.get("r"),
             payload.get("a"),
+            _text(payload.get("y")),
+            _text(payload.get("d")),
+            _text(payload.get("l")),
+            issued if isinstance(issued, datetime) else None,
         )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _serializer(secret: str, clock: Clock) -> URLSafeTimedSerializer:

@@ -45,11 +45,12 @@ if TYPE_CHECKING:
 
     from befriend.web.services import Services
 
-_TOKEN_IN_PATH = re.compile(r"(/api/unsubscribe/)[^\s?\"]+")
+_TOKEN_IN_PATH = re.compile(r"(/api/(?:unsubscribe|r)/)[^\s?\"]+")
 
 
 class RedactingHandler(WSGIRequestHandler):
-    """The access log never shows an unsubscribe token (the one token that sits in a URL)."""
+    """The access log never shows a token that sits in a URL: an unsubscribe link's, or a
+    play mail's link through the redirect (`/api/r/`)."""
 
     def log(self, type: str, message: str, *args: Any) -> None:
         line = _TOKEN_IN_PATH.sub(r"\1…", message % args)

@@ -4,16 +4,22 @@ templates (`templates/mail/plays/<play>.txt` and `.html`), or a text.
 A play mail speaks to the person as their page does: their confirmed name, the topics they
 chose that the play is about (or all they chose), and their stage in the playbook's own
 words. Its `List-Unsubscribe` (RFC 8058) withdraws only the play's purpose by email, and its
-footer names the organisation and its postal address. A text is the play's `says`, who it
-is from, and the playbook's opt-out wording, and nothing that is not the organisation's own
-words.
+footer names the organisation and its postal address. Its content links (`links`, such as
+`links.site`) go through befriend's redirect (`web/links.py`), which counts the click once
+per mail; the unsubscribe, preferences and privacy policy links go straight to their page,
+as they must work whatever the redirect does and count as no engagement, and so does a link
+meant to be passed on (`share_url`). No tracking pixel: an opened mail is not counted. A
+text is the play's `says`, who it is from, and the playbook's opt-out wording, and nothing
+that is not the organisation's own words.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from befriend.core.links import allowed
 from befriend.core.person import Person
 from befriend.core.playbook import Play, Playbook
 from befriend.credentials.tokens import Tokens
@@ -33,9 +39,14 @@ class PlayComposer:
     tokens: Tokens
     site_url: str
 
-    def mail(self, person: Person, play: Play) -> Mail:
-        """The play's mail for this person, to their own address."""
+    def mail(
+        self, person: Person, play: Play, *, send: str | None = None, at: datetime | None = None
+    ) -> Mail:
+        """The play's mail for this person, to their own address. `send` is the claimed send
+        it delivers and `at` the moment its links are signed (now by default): the redirect
+        counts one click per send, or per mail signed at one moment when there is none."""
         pb = self.playbook
+        signed = at or self.tokens.clock()
         assert play.purpose is not None, "a site play is shown on the person's page"
         unsubscribe = self.tokens.issue(
             "unsubscribe", person.id, channel=play.channel, purpose=play.purpose
@@ -44,7 +55,11 @@ class PlayComposer:
         policy_url = pb.policy.url if "://" in pb.policy.url else self.site_url + pb.policy.url
         values: dict[str, Any] = {
             **self._about(person, play),
-            "site_url": self.site_url,
+            "links": {"site": self.link(person, play, f"{self.site_url}/", send=send, at=signed)},
+            # A link meant to be passed on (refer-a-friend) goes straight to the site: through
+            # the redirect it would carry the person's id to whoever gets it, and count the
+            # friend's visit as theirs.
+            "share_url": f"{self.site_url}/",
             "manage_url": f"{self.site_url}/preferences/#t={manage}",
             "policy_url": policy_url,
             "policy_version": pb.policy.version,
@@ -59,6 +74,15 @@ class PlayComposer:
             values,
             f"{self.site_url}/api/unsubscribe/{unsubscribe}",
         )
+
+    def link(self, person: Person, play: Play, url: str, *, send: str | None, at: datetime) -> str:
+        """`url` as a link through the redirect, signed for this person, play and send.
+        Raises ValueError for a destination the playbook does not allow (a template's
+        mistake, found when the mail is composed rather than when someone clicks)."""
+        if not allowed(url, self.site_url, self.playbook.organisation.link_hosts):
+            raise ValueError("a play mail links only to the site and the playbook's link_hosts")
+        token = self.tokens.issue("click", person.id, play=play.id, send=send, url=url, at=at)
+        return f"{self.site_url}/api/r/{token}"
 
     def text(self, person: Person, play: Play) -> str:
         """The play's text message: who it is from, what the play says, how to stop."""

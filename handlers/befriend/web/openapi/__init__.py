@@ -36,6 +36,11 @@ def document(pb: Playbook) -> Schema:
             {"name": "visitor", "description": "Sign-up and a person's own preferences"},
             {"name": "one-click", "description": "RFC 8058 unsubscribe from a mail header"},
             {
+                "name": "links",
+                "description": "A play mail's links: counted once per mail, then on to the site "
+                "or a host the playbook allows",
+            },
+            {
                 "name": "marketer",
                 "description": "People, plays, audiences and reports out; events and "
                 "outcomes in. "

@@ -1,4 +1,5 @@
-"""The paths of the public reads, the visitor's API and one-click unsubscribe."""
+"""The paths of the public reads, the visitor's API, one-click unsubscribe and the
+redirect of a play mail's links."""
 
 from __future__ import annotations
 
@@ -305,6 +306,47 @@ def _visitor_paths(pb: Playbook) -> dict[str, Any]:
         **_email_paths(invalid),
         **_postal_paths(invalid, me),
         **_phone_paths(invalid, me),
+        "/api/r/{token}": {
+            "get": operation(
+                "followLink",
+                "Follow a play mail's link: counted as a click once per mail, then 302 on",
+                {
+                    "302": {
+                        "description": "On to the link's destination (the site, or a host of "
+                        "the playbook's `link_hosts`), with `Referrer-Policy: no-referrer` and "
+                        "`Cache-Control: no-store`. HEAD answers the same and counts nothing",
+                        "headers": {"Location": header("Location")},
+                    },
+                    "401": {
+                        "description": "The link is altered, forged or expired: a problem, or "
+                        "a page for a browser; never a redirect",
+                        "content": {
+                            "application/problem+json": {"schema": ref(answers.Problem)},
+                            **HTML_PAGE,
+                        },
+                    },
+                    "403": {
+                        "description": "Not a link's token, or its destination is not allowed "
+                        "(any more): a problem, or a page for a browser; never a redirect",
+                        "content": {
+                            "application/problem+json": {"schema": ref(answers.Problem)},
+                            **HTML_PAGE,
+                        },
+                    },
+                },
+                tag="links",
+                parameters=[
+                    {
+                        "name": "token",
+                        "in": "path",
+                        "required": True,
+                        "description": "The signed link from the mail (person, play, send and "
+                        "destination)",
+                        "schema": {"type": "string"},
+                    }
+                ],
+            )
+        },
         "/api/unsubscribe/{token}": {
             "get": operation(
                 "unsubscribePage",
