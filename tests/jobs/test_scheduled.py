@@ -74,7 +74,13 @@ def test_the_lambda_entry_runs_a_scheduled_job_in_a_fresh_interpreter(
         QueueName=f"{table}-mail"
     )["QueueUrl"]
     # The Input a schedule in infra/template.yaml sends, as the function receives it.
-    for job, keys in (("sweep", {"people", "lapsed", "moved", "failed"}), ("redrive", None)):
+    dispatched = {"people", "claimed", "refused", "delivered", "tasks", "failed", "unknown"}
+    jobs = (
+        ("sweep", {"people", "lapsed", "moved", "failed"}),
+        ("redrive", None),
+        ("dispatch", dispatched | {"left", "swept"}),
+    )
+    for job, keys in jobs:
         done = run_lambda(
             ENTRY,
             json.dumps({"befriend": job}),

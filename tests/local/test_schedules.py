@@ -21,17 +21,19 @@ def test_the_daily_sweep_is_at_half_past_three_utc() -> None:
     )
 
 
-def test_the_sweep_runs_at_start_and_each_day_the_redrive_every_quarter_hour(
+def test_the_sweep_runs_each_day_the_redrive_each_quarter_hour_the_dispatch_each_minute(
     app: Any, sign_up: SignUp, store: Store, clock: SettableClock
 ) -> None:
     services: Services = app.extensions["befriend"]
     person = sign_up(permissions=(("email", "offers"),))
     schedules = LocalSchedules(services)
-    assert schedules.run_due() == ["sweep"]
+    assert schedules.run_due() == ["sweep", "dispatch"]
     assert schedules.run_due() == []
+    clock.advance(minutes=1)
+    assert schedules.run_due() == ["dispatch"]
     clock.advance(minutes=15)
-    assert schedules.run_due() == ["redrive"]
+    assert schedules.run_due() == ["redrive", "dispatch"]
     clock.advance(days=400)  # the offers permission lapsed long ago: the next sweep sees it
-    assert sorted(schedules.run_due()) == ["redrive", "sweep"]
+    assert sorted(schedules.run_due()) == ["dispatch", "redrive", "sweep"]
     found = store.person(person.id, clock())
     assert found is not None and found.state(("email", "offers")) == "withdrawn"

@@ -77,6 +77,22 @@ class Notifier(Holder["EventBridgeClient"]):
             self._keep(refused)
         return len(entries) - len(refused)
 
+    def announce(self, kind: str, detail: dict[str, Any]) -> bool:
+        """Put one event of befriend's own (not a person's change: a play due as a task) on
+        the bus; held for `redrive` if the bus does not take it. True when it took it."""
+        if self.bus is None:
+            return False
+        entry = {
+            "Source": SOURCE,
+            "DetailType": kind,
+            "Detail": json.dumps(detail),
+            "EventBusName": self.bus,
+        }
+        refused = self._put([entry])
+        if refused:
+            self._keep(refused)
+        return not refused
+
     def redrive(self, outbox: Outbox) -> Redriven:
         """Put every held entry again; a batch is let go once the bus took all of it."""
         sent = left = 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,6 +17,9 @@ from befriend.cli.base import (
     table_options,
 )
 from befriend.core.errors import LedgerBroken
+
+if TYPE_CHECKING:
+    from befriend.core.playbook import Playbook
 
 
 @main.group()
@@ -68,9 +72,36 @@ def check(file: Path | None) -> None:
     except PlaybookError as exc:
         click.echo(f"playbook error: {exc}", err=True)
         sys.exit(2)
+    missing = _missing_templates(loaded)
+    if missing:
+        click.echo(f"playbook error: {missing}", err=True)
+        sys.exit(2)
     click.echo(f"ok: {path}")
     click.echo()
     click.echo(summary(loaded), nl=False)
+
+
+def _missing_templates(loaded: Playbook) -> str | None:
+    """What is missing for befriend to deliver the playbook's mails: the pair of templates
+    of each email play it delivers (`templates/mail/plays/<play>.txt` and `.html`)."""
+    import os
+
+    from befriend.config import default_templates
+    from befriend.core.dispatch import MAIL, delivered_by_befriend, how
+    from befriend.mailing.plays import template_of
+
+    root = Path(os.environ.get("BEFRIEND_TEMPLATES") or default_templates())
+    for play in delivered_by_befriend(loaded):
+        if how(play, loaded) != MAIL:
+            continue
+        for suffix in (".txt", ".html"):
+            name = f"mail/{template_of(play)}{suffix}"
+            if not (root / name).is_file():
+                return (
+                    f"plays.{play.id}.delivery: befriend delivers it by email, but "
+                    f"templates/{name} is missing"
+                )
+    return None
 
 
 @main.group()

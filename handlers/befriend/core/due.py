@@ -1,15 +1,19 @@
-"""When something is next due for a person: the moment the daily sweep (and later the
-delivery of plays) must look at them again, so that it reads only the people due.
+"""When something is next due for a person: the moment the daily sweep and befriend's
+dispatcher must look at them again, so that each reads only the people due.
 
-Two kinds of moment make a person due:
+Three kinds of moment make a person due:
 
 - what the sweep records, as decided by `decision`: a permission's lapse, and a move of
   stage or circle because scores decayed or a `recent` rule's window passed;
-- what changes what may be sent to them, which the sweep leaves alone but the delivery of
-  plays will look at: a permission's refresh ask beginning, a play's cooldown (or an
-  unanswered ask's wait) ending, a pause ending.
+- what changes what may be sent to them, which the sweep leaves alone: a permission's
+  refresh ask beginning, a play's cooldown (or an unanswered ask's wait) ending, a pause
+  ending;
+- a play befriend delivers becoming claimable (`core/dispatch.py`): the gate's own answer,
+  so the end of quiet hours in the person's zone, of a full week or of a cooldown. While one
+  is claimable the person stays due (the moment is now), so a sweep that moves their due
+  moment on never hides them from the dispatcher; the claim's own write moves it.
 
-The second kind are known moments. The first is found from the person's own values: time
+The second and third kinds are known moments. The first is found from the person's own values: time
 only ever takes things away between two writes (every score is a sum of non-negative
 weights times decaying tallies, so it only falls; a `recent` window only closes; a lapse
 only withdraws), so every rule that holds now stops holding at most once, a stage or
@@ -26,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+from befriend.core.dispatch import claimable
 from befriend.core.freshness import due as refresh_due
 from befriend.core.freshness import idle_since, lapsed
 from befriend.core.person import Pair, Person
@@ -55,7 +60,11 @@ def next_due(person: Person, playbook: Playbook, now: datetime) -> datetime | No
     rel = person.relationship
     if decision(person, playbook, now) != (frozenset(), (rel.stage, rel.circle)):
         return now
-    soonest = min((m for m in known_moments(person, playbook) if m > now), default=None)
+    deliveries = [at for _, at in claimable(person, playbook, now)]
+    if any(at <= now for at in deliveries):
+        return now  # a play befriend delivers is claimable: due until it is claimed
+    ahead = [m for m in known_moments(person, playbook) if m > now]
+    soonest = min([*ahead, *deliveries], default=None)
     changed = first_change(person, playbook, now, soonest or NEVER)
     return changed if changed is not None else soonest
 

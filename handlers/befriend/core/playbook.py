@@ -19,6 +19,9 @@ from befriend.core.rules import ALWAYS, Rule
 CHANNEL_KINDS = ("email", "phone", "postal", "social", "events")
 SCORES = ("engagement", "loyalty", "influence")
 SITE = "site"  # a play shown on the person's own page needs no permission
+# Who delivers a play: the organisation, with its own tools, claiming each contact through
+# the send gate (`POST /api/sends`), or befriend's dispatcher (`jobs/dispatch.py`).
+DELIVERED_BY = ("organisation", "befriend")
 # The survey's "how often would you like to hear from us?": answer -> (label, weekly cap on
 # the preferred channel; None means no cap of the person's own).
 HOW_OFTEN: dict[str, tuple[str, int | None]] = {
@@ -51,6 +54,9 @@ class Channel:
     # A phone-kind channel's: the countries (ISO 3166-1 alpha-2) its numbers may be from;
     # a number from elsewhere is refused (SMS pumping sends texts to costly far numbers).
     countries: tuple[str, ...] = ()
+    # A phone-kind channel befriend sends text messages on (a call channel is not one): a
+    # play on it that befriend delivers is texted; on any other phone channel it is a task.
+    texts: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,7 @@ class Play:
     when: Rule = ALWAYS
     asks: tuple[str, str] | None = None  # the permission an ask requests
     ignored_after_days: int = 14
+    delivery: str = "organisation"  # one of DELIVERED_BY
 
     @property
     def pair(self) -> tuple[str, str] | None:

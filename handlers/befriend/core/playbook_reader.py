@@ -10,6 +10,7 @@ from befriend.core.errors import PlaybookError
 from befriend.core.links import HOST
 from befriend.core.playbook import (
     CHANNEL_KINDS,
+    DELIVERED_BY,
     SCORES,
     SITE,
     SMS_OPT_IN,
@@ -279,6 +280,7 @@ class _Reader:
                 "when",
                 "asks",
                 "ignored_after_days",
+                "delivery",
             },
         )
         kind = body.get("kind", "message")
@@ -317,6 +319,11 @@ class _Reader:
             asks = (raw["channel"], raw["purpose"])
         elif "asks" in body:
             raise PlaybookError(f"{where}.asks: only a play of kind ask asks for permission")
+        delivery = body.get("delivery", DELIVERED_BY[0])
+        if delivery not in DELIVERED_BY:
+            raise PlaybookError(f"{where}.delivery: must be {' or '.join(DELIVERED_BY)}")
+        if channel == SITE and delivery != DELIVERED_BY[0]:
+            raise PlaybookError(f"{where}.delivery: a site play is shown, never delivered")
         numbers = {}
         for key, default, top in (
             ("cooldown_days", 14, 3650),
@@ -341,6 +348,7 @@ class _Reader:
             when=parse_rule(body.get("when", {}), f"{where}.when", **ctx),
             asks=asks,
             ignored_after_days=numbers["ignored_after_days"],
+            delivery=delivery,
         )
 
     def entries(self, section: str) -> list[tuple[str, dict[str, Any]]]:
@@ -360,7 +368,15 @@ class _Reader:
         _only(
             body,
             where,
-            {"label", "kind", "quiet_hours", "handle_pattern", "max_per_week", "countries"},
+            {
+                "label",
+                "kind",
+                "quiet_hours",
+                "handle_pattern",
+                "max_per_week",
+                "countries",
+                "texts",
+            },
         )
         kind = _text(body, f"{where}.kind")
         if kind not in CHANNEL_KINDS:
@@ -374,6 +390,9 @@ class _Reader:
                 re.compile(pattern)
             except re.error as exc:
                 raise PlaybookError(f"{where}.handle_pattern: not a valid pattern ({exc})") from exc
+        texts = body.get("texts", False)
+        if not isinstance(texts, bool) or (texts and kind != "phone"):
+            raise PlaybookError(f"{where}.texts: only a phone channel texts (true or false)")
         return Channel(
             id=cid,
             label=_text(body, f"{where}.label"),
@@ -382,6 +401,7 @@ class _Reader:
             handle_pattern=pattern,
             max_per_week=_optional_days(body, f"{where}.max_per_week", top=1000),
             countries=_countries(body.get("countries"), kind, f"{where}.countries"),
+            texts=texts,
         )
 
     def purpose(self, pid: str, body: dict[str, Any], channels: tuple[str, ...]) -> Purpose:

@@ -1,5 +1,6 @@
 """A deployment's scheduled work: the daily consent sweep (which also folds the report
-counters' closed days), and putting held change events on the bus again. EventBridge
+counters' closed days), putting held change events on the bus again, and befriend's
+dispatcher (`jobs/dispatch.py`: the plays befriend delivers, every few minutes). EventBridge
 schedules (infra/template.yaml) invoke `befriend.lambda_app.scheduled` with
 `{"befriend": "<job>"}`; `befriend consent sweep` and `befriend events redrive` do the same
 work by hand. With a work queue (AWS), the sweep fans out over it (`fanout`) instead of
@@ -10,13 +11,14 @@ from __future__ import annotations
 import json
 import logging
 
+from befriend.jobs.dispatch import dispatch
 from befriend.jobs.fanout import start_sweep
 from befriend.jobs.sweeps import sweep_lapses
 from befriend.mailing.queue import MailQueue
 from befriend.store.table import DUE_SHARDS
 from befriend.web.services import Services
 
-JOBS = ("sweep", "redrive")
+JOBS = ("sweep", "redrive", "dispatch")
 log = logging.getLogger(__name__)
 
 
@@ -43,6 +45,8 @@ def run(job: str, services: Services) -> dict[str, int]:
             "moved": report.moved,
             "failed": report.failed,
         }
+    if job == "dispatch":
+        return dispatch(services).figures()
     if job == "redrive":
         done = services.notifier.redrive(services.store)
         return {"sent": done.sent, "left": done.left}

@@ -121,6 +121,16 @@ def sweep_shard(
     return Piece(report, cursor)
 
 
+def sweep_person(
+    store: Store, playbook: Playbook, person: Person, now: datetime, notifier: Notifier | None
+) -> SweepReport:
+    """What the sweep does for one person due (the dispatcher's, for a person due with
+    nothing for it to claim): record what time changed, or move their due moment on."""
+    report = SweepReport(people=1)
+    _sweep_one(store, playbook, person, now, notifier, report)
+    return report
+
+
 def _sweep_one(
     store: Store,
     playbook: Playbook,

@@ -1,6 +1,8 @@
 """The scheduled jobs of `befriend serve`, at the times the template's schedules give them:
 the consent sweep at start and every day at 03:30 UTC, the redrive of held change events
-every 15 minutes. In AWS EventBridge invokes the scheduled function; here a thread does."""
+every 15 minutes, and the dispatcher of plays befriend delivers every minute (every five
+in AWS: here a marketer trying the playbook should not wait). In AWS EventBridge invokes
+the scheduled function; here a thread does."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from befriend.web.services import Services
 log = logging.getLogger("befriend.local.schedules")
 SWEEP_AT = time(3, 30)  # infra/template.yaml: cron(30 3 * * ? *)
 REDRIVE_EVERY = timedelta(minutes=15)  # infra/template.yaml: rate(15 minutes)
+DISPATCH_EVERY = timedelta(minutes=1)  # infra/template.yaml: rate(5 minutes)
 
 
 def next_sweep(after: datetime) -> datetime:
@@ -30,7 +33,7 @@ class LocalSchedules(Every):
         super().__init__("befriend-schedules", every, self.run_due)
         self._services = services
         now = services.clock()
-        self.due = {"sweep": now, "redrive": now + REDRIVE_EVERY}
+        self.due = {"sweep": now, "redrive": now + REDRIVE_EVERY, "dispatch": now}
 
     def run_due(self) -> list[str]:
         """Run every job whose moment has come, and set its next; the jobs run."""
@@ -44,6 +47,10 @@ class LocalSchedules(Every):
                 log.info(json.dumps({"job": job, **figures}))
             except Exception:  # the server keeps going; the job runs again at its next time
                 log.exception("the local %s job failed", job)
-            self.due[job] = next_sweep(now) if job == "sweep" else now + REDRIVE_EVERY
+            self.due[job] = (
+                next_sweep(now)
+                if job == "sweep"
+                else now + (DISPATCH_EVERY if job == "dispatch" else REDRIVE_EVERY)
+            )
             ran.append(job)
         return ran

@@ -8,6 +8,7 @@ so a mailbox provider can offer unsubscribe without opening any page.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
@@ -77,12 +78,23 @@ class Mailer(Holder["SESClient"]):
         msg.add_alternative(html, subtype="html")
         return msg
 
-    def send(self, name: str, to: str, context: dict[str, Any], unsubscribe_url: str) -> str:
-        """Render and send one mail; returns the SES message id."""
+    def send(
+        self,
+        name: str,
+        to: str,
+        context: dict[str, Any],
+        unsubscribe_url: str,
+        tags: Mapping[str, str] | None = None,
+    ) -> str:
+        """Render and send one mail; returns the SES message id. `tags` become the mail's
+        SES message tags, which SES's events carry back in `mail.tags` (names and values
+        of ASCII letters, digits, `_` and `-` only)."""
         msg = self.render(name, to, context, unsubscribe_url)
         extra: dict[str, Any] = {}
         if self.configuration_set:
             extra["ConfigurationSetName"] = self.configuration_set
+        if tags:
+            extra["Tags"] = [{"Name": k, "Value": v} for k, v in tags.items()]
         answer = self.client.send_raw_email(
             Source=self.sender, Destinations=[to], RawMessage={"Data": msg.as_bytes()}, **extra
         )

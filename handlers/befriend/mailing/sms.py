@@ -49,9 +49,12 @@ class Texter(Holder["SNSClient"]):
         super().__init__(client, region=region)
         self.sender_id = sender_id
 
-    def send(self, number: str, text: str) -> str:
+    def send(self, number: str, text: str, *, promotional: bool = False) -> str:
+        """Send one text; returns the SNS message id. A play's text is `promotional` (SNS
+        then honours the number's own opt-out of promotional texts)."""
+        kind = "Promotional" if promotional else "Transactional"
         attributes: dict[str, Any] = {
-            "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}
+            "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": kind}
         }
         if self.sender_id:
             attributes["AWS.SNS.SMS.SenderID"] = {

@@ -11,6 +11,8 @@ Items (keys `pk`/`sk`):
   TEXTRATE#<keyed hash> / TEXTRATE   the same for codes texted to one number
   P#<id> / PHONECODE            the code waiting for the person's number (keyed hashes)
   P#<id> / SEND#<send id>       a send claimed through the gate, and its outcome
+  DELIVER#<0..7> / <claimed at>#<send id>   a send befriend delivers, not yet settled
+  TASK#<0..7> / <claimed at>#<send id>      an open task: a contact befriend cannot make
   IDEM#<key hash> / IDEM        a replayable answer for an Idempotency-Key with no person yet
   EV#<keyed hash> / EV          an ingested event id, so a replay is a duplicate
   KEYS / <sha256 of a key>      a marketer API key: name, role, created, revoked
@@ -33,13 +35,15 @@ table's shape), `people` (reads and changes, writing the items `person_items` bu
 moved in the same transactions as the changes), `limits` (mail slots, kept answers,
 events seen), `outbox` (change events held until the bus takes them), `checkpoints` (how
 far an import or an audience export got), `runs` (the checkpoints of fanned-out
-pieces) and `sends` (sends claimed through the gate).
+pieces), `sends` (sends claimed through the gate) and `deliveries` (the dispatcher's
+queues of sends to deliver and open tasks).
 """
 
 from __future__ import annotations
 
 from befriend.store.checkpoints import Checkpoints
 from befriend.store.contacts import Contacts
+from befriend.store.deliveries import Deliveries
 from befriend.store.erasure import Erasure
 from befriend.store.limits import Limits
 from befriend.store.outbox import Outbox
@@ -52,6 +56,8 @@ from befriend.store.table import STAGE_INDEX, STAGE_SHARDS, stage_shard
 __all__ = ["STAGE_INDEX", "STAGE_SHARDS", "Store", "stage_shard"]
 
 
-class Store(People, Erasure, Limits, Outbox, Checkpoints, Runs, Contacts, PhoneCodes, Sends):
+class Store(
+    People, Erasure, Limits, Outbox, Checkpoints, Runs, Contacts, PhoneCodes, Sends, Deliveries
+):
     """Role-named reads and writes on one table. The client is made on first use, so a moto
     mock started after the Store was built is still the one in force."""

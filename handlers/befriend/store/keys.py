@@ -16,6 +16,8 @@ SHAPES = {
     "idempotent answer about a person": ("P#<id>", "IDEM#<sha256>"),
     "phone code": ("P#<id>", "PHONECODE"),
     "send": ("P#<id>", "SEND#<send id>"),
+    "send to deliver": ("DELIVER#<0-7>", "<claimed at>#<send id>"),
+    "open task": ("TASK#<0-7>", "<claimed at>#<send id>"),
     "email lookup": ("EMAIL#<sha256 of the case-folded address>", "EMAIL"),
     "suppression": ("SUPPRESS#<HMAC of the address>", "SUPPRESS"),
     "number suppression": ("SUPPRESS#<HMAC of the number>", "NUMBER"),
@@ -141,6 +143,18 @@ def counters(shard: int) -> str:
 
 def outbox(shard: int) -> str:
     return f"OUTBOX#{shard}"
+
+
+def deliveries(shard: int) -> str:
+    return f"DELIVER#{shard}"
+
+
+def tasks(shard: int) -> str:
+    return f"TASK#{shard}"
+
+
+def queued(claimed_at: str, send_id: str) -> str:
+    return f"{claimed_at}#{send_id}"
 
 
 def import_run(run_id: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
+from befriend.core.person import iso
 from befriend.store import keys
 from befriend.store.table import Table, attr_n, attr_s, expired, ttl
 
@@ -15,6 +16,9 @@ from befriend.store.table import Table, attr_n, attr_s, expired, ttl
 # as any other idempotent answer (web/idempotency.py KEEP).
 SEND_KEPT = timedelta(days=30)
 ANSWER_KEPT = timedelta(hours=24)
+# What a send befriend delivers carries besides its doc (`store/deliveries.py`): its
+# delivery state, since when, and what SES or SNS said.
+SEND_STATE = ("state", "state_at", "message_id", "why")
 
 
 class Sends(Table):
@@ -28,12 +32,22 @@ class Sends(Table):
         digest: str,
         answer: dict[str, Any],
         now: datetime,
+        *,
+        delivery: str | None = None,
+        at: datetime | None = None,
     ) -> list[dict[str, Any]]:
         """The send and its kept answer, each written only if it is not there yet (a kept
         answer past its expiry counts as absent, as TTL deletes late): added to the
         transaction that records the claim, so a claim is written with its answer or not
-        at all."""
+        at all. A send befriend delivers (`delivery`) starts in its first delivery state:
+        `claimed` (a mail or text to deliver) or `task` (open), as of `at`."""
         pk = keys.person(person_id)
+        state: dict[str, Any] = {}
+        if delivery is not None:
+            state = {
+                "state": attr_s("task" if delivery == "task" else "claimed"),
+                "state_at": attr_s(iso(at or now) or ""),
+            }
         return [
             {
                 "Put": {
@@ -41,6 +55,7 @@ class Sends(Table):
                     "Item": {
                         **keys.key(pk, keys.send(send_id)),
                         "doc": attr_s(json.dumps(send)),
+                        **state,
                         **ttl(now + SEND_KEPT),
                     },
                     "ConditionExpression": "attribute_not_exists(pk)",
@@ -101,4 +116,7 @@ class Sends(Table):
         doc: dict[str, Any] = json.loads(item["doc"]["S"])
         if "outcome" in item:
             doc["outcome"] = json.loads(item["outcome"]["S"])
+        for name in SEND_STATE:
+            if name in item:
+                doc[name] = item[name]["S"]
         return doc

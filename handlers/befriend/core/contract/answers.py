@@ -779,6 +779,41 @@ class SendOutcome(Answer):
     at: Stamp
 
 
+class Task(Answer):
+    """A contact befriend claimed for a play it delivers but cannot make itself (a call, a
+    letter, a social message, an event): open until a marketer says it is done."""
+
+    send: SendId
+    play: PlayId
+    person: Text
+    channel: Where
+    contact: Annotated[
+        str | None,
+        Meta(
+            description="Where it goes, as an audience row names it, read from the person "
+            "now: the verified number in E.164, the postal address a line each, the handle; "
+            "null where befriend keeps none (events)",
+            examples=["+447400123456"],
+        ),
+    ]
+    due_since: Stamp
+
+
+class TaskList(Answer):
+    """The open tasks, oldest first."""
+
+    tasks: list[Task]
+
+
+class TaskDone(Answer):
+    """A task closed: its send's outcome is done."""
+
+    send: SendId
+    play: PlayId
+    person: Text
+    done_at: Stamp
+
+
 # --- reports ---
 
 
@@ -864,6 +899,8 @@ ANSWERS: tuple[type[Struct], ...] = (
     Send,
     SendRefused,
     SendOutcome,
+    TaskList,
+    TaskDone,
     ReportList,
     ReportSection,
     Report,

@@ -2,7 +2,8 @@
 
 Every route needs `Authorization: Bearer <API key>` (see `befriend.credentials.keys`),
 checked before the body is read: `reader` keys read people, plays, audiences and reports,
-`ingest` keys send events and outcomes and claim sends through the gate (`sends.py`),
+`ingest` keys send events and outcomes, claim sends through the gate (`sends.py`) and close
+the tasks befriend's dispatcher leaves for people (`tasks.py`),
 `admin` keys may do both. A visitor's manage token is never an API key, nor an API key a
 manage token: keys are looked up by hash, tokens are signed.
 
@@ -22,6 +23,7 @@ from befriend.web.marketer import (  # noqa: F401
     plays,
     reports,
     sends,
+    tasks,
 )
 from befriend.web.marketer.blueprint import bp
 

@@ -17,8 +17,6 @@ a refused claim later with the same key is granted once the window opens, and at
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +27,6 @@ from befriend.core.contract.reading import Reading
 from befriend.core.contract.requests import SendIn, SendOutcomeIn
 from befriend.core.engagement import record_outcome
 from befriend.core.errors import FieldError, InvalidInput
-from befriend.core.gate import Claim, claim
 from befriend.core.person import Person, iso, parse_iso
 from befriend.core.playbook import Play
 from befriend.store.sends import SEND_KEPT
@@ -42,10 +39,7 @@ from befriend.web.marketer.plays import _play
 from befriend.web.people import writer
 from befriend.web.problems import Problem
 from befriend.web.services import services
-
-# A send id names its person (so an outcome finds the send in the person's partition)
-# and then a random part.
-SEPARATOR = "."
+from befriend.writer.sends import PersonGone, claim_contact, send_person
 
 
 class _Kept(Exception):
@@ -60,69 +54,31 @@ class _Kept(Exception):
 @requires("ingest")
 def claim_send() -> Response:
     """Claim one contact: 201 with the send and where it goes, or 409 with why not and
-    from when."""
+    from when. Claimed through `writer/sends.py`, as befriend's own dispatcher claims."""
     s = services()
     r = Reading(json_body(), SendIn)
     r.done()
     play = _play(str(r.get("play", "")))
     ref, key = str(r.get("person", "")), str(r.get("idempotency_key", ""))
     person = _person(ref, s.clock())
-    digest = hashlib.sha256(f"send\n{play.id}\n{person.id}\n{key}".encode()).hexdigest()
-    kept = s.store.kept_send_answer(person.id, digest, s.clock())
-    if kept:
-        return _replay(kept)
-    send_id = f"{person.id}{SEPARATOR}{secrets.token_hex(12)}"
-    decided: list[Claim] = []
-
-    def decide(current: Person) -> Outcome:
-        made = claim(current, play, s.playbook, s.clock())
-        decided[:] = [made]
-        return Outcome(current, made.person, ())
-
-    def also_for(outcome: Outcome) -> list[dict[str, Any]]:
-        made = decided[-1]
-        if not made.verdict.granted:
-            return []
-        answer = _granted(send_id, play, outcome.person.id, made)
-        send = {
-            "play": play.id,
-            "channel": play.channel,
-            "claimed_at": answer["claimed_at"],
-            # The ledger head and revision the claim was decided on and written at: a
-            # withdrawal recorded after `seq` was written after this claim.
-            "seq": outcome.before.seq,
-            "revision": outcome.before.revision + 1,
-        }
-        doc = {"status": 201, "body": answer}
-        return s.store.send_ops(outcome.person.id, send_id, send, digest, doc, s.clock())
-
-    def reload() -> Person:
-        found = s.store.kept_send_answer(person.id, digest, s.clock())
-        if found:
-            raise _Kept(found)
-        fresh = _active(person.id, s.clock())
-        if fresh is None:
-            raise _Gone()
-        return fresh
-
     try:
-        writer().apply(person, decide, reload, cause=f"play:{play.id}", also_for=also_for)
-    except _Kept as twin:
-        return _replay(twin.kept)
-    except _Gone as exc:
+        made = claim_contact(writer(), person, play, key)
+    except PersonGone as exc:
         raise _unknown_person() from exc
-    made = decided[-1]
-    verdict = made.verdict
-    if not verdict.granted:
-        raise Problem(
-            409,
-            "send-refused",
-            "The gate did not grant this contact",
-            _REFUSALS[str(verdict.reason)],
-            reason=verdict.reason,
-            not_before=iso(verdict.not_before),
-        )
-    return json_answer(_granted(send_id, play, person.id, made), status=201)
+    if made.answer is not None:
+        if made.replayed:
+            return _replay(made.answer)
+        return json_answer(made.answer["body"], status=int(made.answer["status"]))
+    assert made.decided is not None
+    verdict = made.decided.verdict
+    raise Problem(
+        409,
+        "send-refused",
+        "The gate did not grant this contact",
+        _REFUSALS[str(verdict.reason)],
+        reason=verdict.reason,
+        not_before=iso(verdict.not_before),
+    )
 
 
 @bp.post("/sends/<send_id>/outcome")
@@ -134,7 +90,7 @@ def send_outcome(send_id: str) -> Response:
     r.done()
     outcome = str(r.get("outcome", ""))
     now = s.clock()
-    person_id, _, _ = send_id.rpartition(SEPARATOR)
+    person_id = send_person(send_id)
     send = s.store.send(person_id, send_id, now) if person_id and len(send_id) <= 254 else {}
     person = _active(person_id, now) if send else None
     if person is None:
@@ -212,17 +168,6 @@ def _unknown_person() -> Problem:
         "There is no such person",
         "No confirmed person has this id or address (or they asked to be forgotten).",
     )
-
-
-def _granted(send_id: str, play: Play, person_id: str, made: Claim) -> dict[str, Any]:
-    return {
-        "send": send_id,
-        "play": play.id,
-        "person": person_id,
-        "channel": play.channel,
-        "contact": made.contact,
-        "claimed_at": iso(made.verdict.at),
-    }
 
 
 def _replay(kept: dict[str, Any]) -> Response:

@@ -6,6 +6,7 @@ from typing import Any
 
 from befriend.core.audiences import COLUMNS
 from befriend.core.contract import answers, requests
+from befriend.core.dispatch import TASK_COLUMNS
 from befriend.core.playbook import Playbook
 from befriend.web.openapi.blocks import Schema, answer, header, json_body, operation
 from befriend.web.openapi.components import ref
@@ -247,6 +248,70 @@ def _marketer_paths(pb: Playbook) -> dict[str, Any]:
                 note="Declined rests the play for its cooldown, as on the person's page. A "
                 "send answers once: the same outcome again is answered as the first time, "
                 "another one is refused (409 send-answered). Sends are kept 30 days.",
+            )
+        },
+        "/api/tasks": {
+            "get": op(
+                "listTasks",
+                "The open tasks: contacts of plays befriend delivers that people must make",
+                "reader",
+                {
+                    "200": {
+                        "description": "Every open task, oldest first",
+                        "headers": {
+                            "Content-Disposition": {
+                                "description": "With format=csv",
+                                "schema": {"type": "string", "pattern": "^attachment; filename="},
+                            },
+                        },
+                        "content": {
+                            "application/json": {"schema": ref(answers.TaskList)},
+                            "text/csv": {
+                                "schema": {
+                                    "type": "string",
+                                    "pattern": "^" + ",".join(TASK_COLUMNS) + "\\r\\n",
+                                    "description": "A header row, then one row a task, the "
+                                    "JSON's fields in its order. A cell starting with =, +, "
+                                    "-, @, tab or CR gets a leading apostrophe.",
+                                }
+                            },
+                        },
+                    },
+                    "400": answer("Problem"),
+                },
+                parameters=[
+                    {
+                        "name": "format",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"enum": ["json", "csv"], "default": "json"},
+                    }
+                ],
+                note='A play the playbook says befriend delivers (`delivery = "befriend"`) '
+                "on a channel befriend cannot deliver itself (a call, post, a social network, "
+                "events) is claimed through the gate when it is due, announced on the bus "
+                "(`Play Due`) and listed here until it is done. Each is a claimed send: it "
+                "already counts against the caps and rests the play.",
+            )
+        },
+        "/api/tasks/{send_id}/done": {
+            "post": op(
+                "closeTask",
+                "Close one task: the contact was made",
+                "ingest",
+                {
+                    "200": json_body(ref(answers.TaskDone), "The task, closed"),
+                    "404": answer("Problem"),
+                },
+                parameters=[
+                    {
+                        "name": "send_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                note="Closing a task again answers as the first time. Unknown task: 404.",
             )
         },
         "/api/plays/{play_id}/outcomes": {

@@ -1,0 +1,211 @@
+"""What befriend's dispatcher keeps of the sends it claimed (`jobs/dispatch.py`): each one's
+place in a queue until it is settled, and the delivery state on the send itself.
+
+A send befriend delivers is queued in the claim's own transaction, in one of two families
+of eight partitions (the person's `by-due` shard), so reading them is a Query a shard,
+never a Scan:
+
+- `DELIVER#<0-7>` / `<claimed at>#<send id>`: a mail or text claimed and not yet settled.
+  The send (`P#<id> / SEND#<send id>`) moves `claimed` → `delivering` (conditionally, and
+  only while the person is still the revision the dispatcher checked) → `delivered` (with
+  the SES or SNS message id), `failed` (refused, with why) or `unknown` (delivering for too
+  long: SES may or may not have taken it, and it is never sent again). The queue entry is
+  removed in the transaction that settles the send.
+- `TASK#<0-7>` / `<claimed at>#<send id>`: a contact befriend cannot make itself (a call, a
+  letter, a social message, an event), open until a marketer says it is done.
+
+Queue entries hold ids, the play and the channel, never an address: the contact point is
+read from the send's person when a task is listed. Both expire with the send (30 days).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from befriend.core.person import iso, parse_iso
+from befriend.store import keys
+from befriend.store.sends import SEND_KEPT
+from befriend.store.table import (
+    DUE_SHARDS,
+    ConditionFailed,
+    Table,
+    attr_n,
+    attr_s,
+    due_shard,
+    expired,
+    ttl,
+)
+
+TASK = "task"
+SETTLED = ("delivered", "failed", "unknown")
+
+
+@dataclass(frozen=True)
+class Queued:
+    """One queued send: whose, which, the play and channel, how befriend delivers it, and
+    when it was claimed."""
+
+    person_id: str
+    send_id: str
+    play: str
+    channel: str
+    delivery: str
+    claimed_at: datetime
+    pk: str
+    sk: str
+
+
+def queued_send(
+    person_id: str, send_id: str, play: str, channel: str, delivery: str, claimed_at: datetime
+) -> Queued:
+    """The queue entry the claim of this send wrote (`Deliveries.queue_op`)."""
+    family = keys.tasks if delivery == TASK else keys.deliveries
+    pk = family(int(due_shard(person_id)))
+    sk = keys.queued(iso(claimed_at) or "", send_id)
+    return Queued(person_id, send_id, play, channel, delivery, claimed_at, pk, sk)
+
+
+class Deliveries(Table):
+    """The dispatcher's queues, and the delivery state of the sends in them."""
+
+    def queue_op(
+        self, person_id: str, send_id: str, send: dict[str, Any], delivery: str, at: datetime
+    ) -> dict[str, Any]:
+        """The send's queue entry, put in the claim's transaction."""
+        entry = queued_send(person_id, send_id, send["play"], send["channel"], delivery, at)
+        doc = {"play": send["play"], "channel": send["channel"], "delivery": delivery}
+        return {
+            "Put": {
+                "TableName": self.table,
+                "Item": {
+                    **keys.key(entry.pk, entry.sk),
+                    "person": attr_s(person_id),
+                    "send": attr_s(send_id),
+                    "doc": attr_s(json.dumps(doc)),
+                    **ttl(at + SEND_KEPT),
+                },
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+    def queued(self, family: str, now: datetime) -> list[Queued]:
+        """Every entry of one queue (`deliver` or `task`), oldest first within a shard."""
+        pk_of = keys.tasks if family == TASK else keys.deliveries
+        found = []
+        for shard in range(DUE_SHARDS):
+            for item in self._query(pk_of(shard)):
+                if expired(item, now):
+                    continue
+                doc = json.loads(item["doc"]["S"])
+                found.append(
+                    Queued(
+                        item["person"]["S"],
+                        item["send"]["S"],
+                        doc["play"],
+                        doc["channel"],
+                        doc["delivery"],
+                        parse_iso(item["sk"]["S"].split("#", 1)[0]),
+                        item["pk"]["S"],
+                        item["sk"]["S"],
+                    )
+                )
+        return found
+
+    def start_delivery(self, queued: Queued, revision: int, now: datetime) -> bool:
+        """Mark the send `delivering`, only if it is still `claimed` and the person still the
+        revision the dispatcher checked (a withdrawal written before this cannot be
+        overtaken by the mail; one written after it finds the send already going). False
+        when either changed."""
+        ops = [
+            self._state_op(queued, "delivering", now, ("claimed",)),
+            {
+                "ConditionCheck": {
+                    "TableName": self.table,
+                    "Key": keys.profile(queued.person_id),
+                    "ConditionExpression": "revision = :rev",
+                    "ExpressionAttributeValues": {":rev": attr_n(revision)},
+                }
+            },
+        ]
+        try:
+            self._transact(ops, "delivery started elsewhere")
+        except ConditionFailed:
+            return False
+        return True
+
+    def undo_start(self, queued: Queued, now: datetime) -> None:
+        """Back to `claimed` (the service refused for now and sent nothing: throttled), so
+        the next run delivers it."""
+        try:
+            self.client.update_item(
+                **self._state_op(queued, "claimed", now, ("delivering",))["Update"]
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def settle(
+        self,
+        queued: Queued,
+        state: str,
+        now: datetime,
+        *,
+        was: tuple[str, ...] = ("delivering",),
+        message_id: str | None = None,
+        why: str | None = None,
+    ) -> bool:
+        """The send settled (`delivered`, `failed`, `unknown`, or a task `done`) and its
+        queue entry let go, in one transaction; False when the send was not in `was` (settled
+        by someone else, or gone with its person: the entry is let go then too)."""
+        extra: dict[str, str] = {}
+        if message_id is not None:
+            extra["message_id"] = message_id
+        if why is not None:
+            extra["why"] = why
+        ops = [
+            self._state_op(queued, state, now, was, extra),
+            {"Delete": {"TableName": self.table, "Key": keys.key(queued.pk, queued.sk)}},
+        ]
+        try:
+            self._transact(ops, "send settled elsewhere")
+        except ConditionFailed:
+            self.client.delete_item(TableName=self.table, Key=keys.key(queued.pk, queued.sk))
+            return False
+        return True
+
+    def drop(self, queued: Queued) -> None:
+        """Let a queue entry go whose send is settled already (or gone with its person)."""
+        self.client.delete_item(TableName=self.table, Key=keys.key(queued.pk, queued.sk))
+
+    def _state_op(
+        self,
+        queued: Queued,
+        state: str,
+        now: datetime,
+        was: tuple[str, ...],
+        extra: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        values: dict[str, Any] = {":st": attr_s(state), ":at": attr_s(iso(now) or "")}
+        sets = ["#st = :st", "state_at = :at"]
+        for name, value in (extra or {}).items():
+            values[f":{name}"] = attr_s(value)
+            sets.append(f"{name} = :{name}")
+        allowed = []
+        for n, old in enumerate(was):
+            values[f":was{n}"] = attr_s(old)
+            allowed.append(f"#st = :was{n}")
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": keys.key(keys.person(queued.person_id), keys.send(queued.send_id)),
+                "UpdateExpression": "SET " + ", ".join(sets),
+                "ConditionExpression": "attribute_exists(pk) AND (" + " OR ".join(allowed) + ")",
+                "ExpressionAttributeNames": {"#st": "state"},
+                "ExpressionAttributeValues": values,
+            }
+        }
