@@ -17,6 +17,7 @@ from flask import Flask
 
 from befriend.clock import SettableClock
 from befriend.config import Settings
+from befriend.core.person import iso
 from befriend.core.playbook import Playbook, load_playbook
 from befriend.credentials.keys import Keys
 from befriend.credentials.tokens import Tokens
@@ -145,6 +146,11 @@ MARKETER_REQUESTS: dict[str, tuple[dict[str, Any] | None, dict[str, str]]] = {
     ),
     "marketer.list_reports": (None, {}),
     "marketer.report": (None, {"name": "stages"}),
+    "marketer.claim_send": (
+        {"play": "welcome-letter", "person": "{person}", "idempotency_key": "{event}"},
+        {},
+    ),
+    "marketer.send_outcome": ({"outcome": "accepted"}, {"send_id": "{send}"}),
 }
 
 
@@ -171,7 +177,20 @@ def marketer_request(
         started = now.strftime("%Y-%m-%dT%H:%M:%SZ")
         state = {"id": export, "play": "welcome-letter", "state": "running", "started_at": started}
         store.save_export(export, state, now)
-    names = {"person": person, "now": now.isoformat(), "event": uuid.uuid4().hex, "export": export}
+    send = f"{person}.{uuid.uuid4().hex[:24]}"
+    if store is not None:
+        # A welcome letter claimed for the person a minute ago, as the gate records one.
+        claimed = {"play": "welcome-letter", "channel": "email", "claimed_at": iso(now)}
+        answer = {"status": 201, "body": {"send": send}}
+        ops = store.send_ops(person, send, claimed, uuid.uuid4().hex, answer, now)
+        store.client.transact_write_items(TransactItems=ops)  # type: ignore[arg-type]
+    names = {
+        "person": person,
+        "now": now.isoformat(),
+        "event": uuid.uuid4().hex,
+        "export": export,
+        "send": send,
+    }
     body, values = _filled(MARKETER_REQUESTS[route.endpoint], names)
     return route.path(**values), ({} if body is None else {"json": body})
 

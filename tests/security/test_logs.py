@@ -137,7 +137,10 @@ def run_flow(
         by_address = dict(kwargs)
         if "json" in by_address:
             by_address["json"] = {
-                k: [{**item, "person": EMAIL} for item in v] for k, v in kwargs["json"].items()
+                k: [{**item, "person": EMAIL} for item in v]
+                if isinstance(v, list)
+                else (EMAIL if k == "person" else v)
+                for k, v in kwargs["json"].items()
             }
             call(client, route, path, headers=bearer(keyring.live["admin"]), **by_address)
 
