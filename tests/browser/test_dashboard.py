@@ -59,7 +59,7 @@ def shown(value: Any) -> str:
         return str(value)
     if isinstance(value, int) or value.is_integer():
         return f"{int(value):,}"
-    return f"{value:,.1f}".removesuffix(".0")
+    return f"{value:,.2f}".rstrip("0").removesuffix(".")
 
 
 def sign_in(page: Page, server: Server, key: str) -> None:
@@ -130,6 +130,7 @@ def test_every_report_shows_its_charts_and_the_api_figures(
         "interests",
         "influence",
         "plays",
+        "delivery",
     }
     links = page.locator("#reports-toc a")
     expect(links).to_have_count(len(catalogue))

@@ -171,7 +171,7 @@ def test_the_html_page_stands_alone_with_a_chart_and_table_per_section(
     result = invoke(seeded, "report", "--html", str(out), *period)
     assert result.exit_code == 0, result.output
     assert result.stdout == ""  # the page only, unless a --format is asked for too
-    assert f"7 report(s) with charts written to {out}" in result.stderr
+    assert f"{len(REPORTS)} report(s) with charts written to {out}" in result.stderr
     html = out.read_text(encoding="utf-8")
     page = Page()
     page.feed(html)

@@ -66,8 +66,8 @@ def report(
 ) -> None:
     """Print the report NAME (default: every report) for a period, from the counters.
 
-    NAME is one of stages, transitions, permissions, unsubscribes, interests, influence
-    and plays. The figures are those of `GET /api/reports/NAME` for the same period.
+    NAME is one of stages, transitions, permissions, unsubscribes, interests, influence,
+    plays and delivery. The figures are those of `GET /api/reports/NAME` for the same period.
     """
     import json
 

@@ -16,8 +16,9 @@ from typing import Any, Literal
 
 from befriend.core import counter_names as names
 from befriend.core.counts import HONOURED, LATER
+from befriend.core.delivery import OUTCOMES
 from befriend.core.errors import FieldError, InvalidInput
-from befriend.core.playbook import Playbook
+from befriend.core.playbook import SITE, Playbook
 
 Chart = Literal["bar", "stacked", "line", "hbar"]
 Cell = str | int | float | None
@@ -514,6 +515,125 @@ def plays(i: Inputs) -> Report:
     )
 
 
+# Gmail's and Yahoo's bulk sender requirements: spam complaints below 0.3% of the mail
+# delivered, and Gmail asks senders to keep them below 0.1%. A play above the latter is
+# flagged before it reaches the former.
+COMPLAINT_BAR = 0.3
+COMPLAINT_WATCH = 0.1
+
+
+def delivery(i: Inputs) -> Report:
+    pb = i.playbook
+    total = i.total()
+    sent = [pid for pid, play in pb.plays.items() if play.channel != SITE]
+    play_rows = [_delivery_row(pid, _figures(total, pid)) for pid in sent]
+    overall = [sum(_int(row[n + 1]) for row in play_rows) for n in range(len(OUTCOMES))]
+    all_row = _delivery_row("All plays", overall)
+    weekly_rows: list[tuple[Cell, ...]] = []
+    weekly_keys: list[str] = []
+    for start, end in _weeks(i.period):
+        span = i.total(Period(max(start, i.period.first), min(end, i.period.last)))
+        week = _iso_week(start)
+        for pid in sent:
+            figures = _figures(span, pid)
+            if any(figures):
+                weekly_rows.append(_delivery_row(f"{week} · {pid}", figures))
+                weekly_keys.append(f"{week}|{pid}")
+    hour_rows: list[tuple[Cell, ...]] = []
+    for hour in range(24):
+        counts = [total.get(names.send_hour(pid, hour), 0) for pid in sent]
+        hour_rows.append((f"{hour:02d}:00", *counts, sum(counts)))
+    rate = _complaint_rate(overall)
+    flagged = [pid for pid, row in zip(sent, play_rows, strict=True) if _flagged(row)]
+    columns = ("Claimed", "Delivered", "Bounced", "Complained", "Clicked")
+    return Report(
+        "delivery",
+        "Delivery",
+        "What became of each play's contacts: claimed through the send gate, delivered, "
+        "bounced and complained about (as mailbox providers told SES), and links followed; "
+        "the complaint rate against the mailbox providers' bar; and the hour of the person's "
+        "own day each contact was claimed at.",
+        i.period.first,
+        i.period.last,
+        (
+            Section(
+                "plays",
+                "Each play in the period",
+                "Contacts claimed (granted by the send gate), mails delivered, bounced and "
+                "complained about, and mails whose link was followed (once a mail, perhaps "
+                "by a mail scanner). The complaint rate is of the mails delivered; Gmail and "
+                f"Yahoo ask bulk senders to stay below {_num(COMPLAINT_BAR)}%, and a play "
+                f"above {_num(COMPLAINT_WATCH)}% is flagged.",
+                "bar",
+                ("Play", *columns, "Complaint rate (%)", "Complaints"),
+                (*play_rows, all_row),
+                (*sent, "all"),
+            ),
+            Section(
+                "weekly",
+                "Each play, week by week",
+                "The same figures for each ISO week (from Monday) and play that had any.",
+                "hbar",
+                ("Week · play", *columns, "Complaint rate (%)", "Complaints"),
+                tuple(weekly_rows),
+                tuple(weekly_keys),
+            ),
+            Section(
+                "hours",
+                "Contacts by the hour of the person's own day",
+                "Contacts claimed in each hour of the day in the person's own time zone, at "
+                "the moment of the claim. The gate grants none inside a person's quiet "
+                "hours, so a channel's quiet hours stay empty for its plays.",
+                "stacked",
+                ("Hour", *sent, "All plays"),
+                tuple(hour_rows),
+                tuple(f"{hour:02d}" for hour in range(24)),
+            ),
+        ),
+        (
+            f"Complaint rate of all plays: {'–' if rate is None else _num(rate)}% of the mails "
+            f"delivered (the bar is {_num(COMPLAINT_BAR)}%; flagged above "
+            f"{_num(COMPLAINT_WATCH)}%).",
+            "Plays above the flag: " + (", ".join(flagged) if flagged else "none") + ".",
+        ),
+    )
+
+
+def _figures(flows: Mapping[str, int], play_id: str) -> list[int]:
+    return [flows.get(names.delivery(play_id, what), 0) for what in OUTCOMES]
+
+
+def _complaint_rate(figures: list[int]) -> float | None:
+    """Complaints in percent of the mails delivered, to a hundredth (the bars are tenths)."""
+    delivered, complained = figures[1], figures[3]
+    return None if delivered == 0 else round(100 * complained / delivered, 2)
+
+
+def _delivery_row(label: str, figures: list[int]) -> tuple[Cell, ...]:
+    rate = _complaint_rate(figures)
+    return (label, *figures, rate, _complaints(rate))
+
+
+def _flagged(row: tuple[Cell, ...]) -> bool:
+    rate = row[-2]
+    return isinstance(rate, float) and rate > COMPLAINT_WATCH
+
+
+def _complaints(rate: float | None) -> str | None:
+    if rate is None:
+        return None
+    if rate >= COMPLAINT_BAR:
+        return f"at or above {_num(COMPLAINT_BAR)}%"
+    if rate > COMPLAINT_WATCH:
+        return f"above {_num(COMPLAINT_WATCH)}%"
+    return f"at most {_num(COMPLAINT_WATCH)}%"
+
+
+def _iso_week(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
 REPORTS: dict[str, tuple[str, Callable[[Inputs], Report]]] = {
     "stages": ("People by stage and circle, now and day by day", stages),
     "transitions": ("Moves between stages, on and back, and who left", transitions),
@@ -525,6 +645,7 @@ REPORTS: dict[str, tuple[str, Callable[[Inputs], Report]]] = {
     "interests": ("Interests by stage", interests),
     "influence": ("People by loyalty and influence", influence),
     "plays": ("Each play's audience and how its asks were answered", plays),
+    "delivery": ("Each play's contacts: delivered, bounced, complaints, clicks, hours", delivery),
 }
 
 
@@ -537,6 +658,7 @@ READS = {
     "interests": "interest",
     "influence": "quad",
     "plays": "play",
+    "delivery": "delivery",
 }
 
 

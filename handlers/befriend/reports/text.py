@@ -28,7 +28,8 @@ def cell_text(value: Cell) -> str:
     if value is None:
         return MISSING
     if isinstance(value, float):
-        return f"{value:.1f}"
+        # Rates are tenths, but a complaint rate is read against a bar of 0.1%: hundredths.
+        return f"{value:.1f}" if round(value, 1) == value else f"{value:.2f}"
     return str(value)
 
 

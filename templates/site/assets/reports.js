@@ -6,8 +6,9 @@ import { el, problemText } from "./api.js";
 import { fetchFile } from "./downloads.js";
 
 const LONG_TABLE = 14;
+// Rates come in tenths; a complaint rate, read against a bar of 0.1%, in hundredths.
 const numbers = new Intl.NumberFormat(document.documentElement.lang || undefined, {
-  maximumFractionDigits: 1,
+  maximumFractionDigits: 2,
 });
 const CHARTS = {
   bar: "Bar chart",

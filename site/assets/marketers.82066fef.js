@@ -3,7 +3,7 @@
 import { call, el, problemText, say, show } from "./api.eba8ab6f.js";
 import { audience, fetchFile, save, suggestedName } from "./downloads.db5c41e7.js";
 import { lastDays, length, periodText, today } from "./period.63c8c3c8.js";
-import { fill, placeholder, release } from "./reports.defe8639.js";
+import { fill, placeholder, release } from "./reports.0a1b6843.js";
 
 const KEY = "befriend.marketer";
 const DEFAULT_DAYS = 28;
