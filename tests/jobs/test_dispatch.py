@@ -4,19 +4,24 @@ listed as tasks; at most once, whatever fails between the claim and SES."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from befriend.clock import SettableClock
+from befriend.core.person import iso
 from befriend.core.playbook import Playbook, load_playbook
+from befriend.credentials.keys import Keys
 from befriend.jobs.dispatch import dispatch
+from befriend.jobs.sweeps import sweep_lapses
 from befriend.store import Store
 from befriend.web.services import Services
-from tests.conftest import ROOT, Mails, SignUp
-from tests.jobs.test_due_sweep import due_at
+from tests.conftest import ROOT, Mails, SignUp, Texts, bearer, phone_number
+from tests.jobs.test_due_sweep import due_at, mentions, requests
 
 EVENTS = (("email", "newsletter"), ("events", "events"))
 
@@ -69,7 +74,7 @@ def tags_sent(services: Services) -> Iterator[list[dict[str, str]]]:
     def record(params: dict[str, Any], **_: Any) -> None:
         seen.append({t["Name"]: t["Value"] for t in params.get("Tags", [])})
 
-    events = services.mailer.client.meta.events
+    events = services.mailer.one_try().client.meta.events
     events.register("provide-client-params.ses.SendRawEmail", record)
     try:
         yield seen
@@ -131,3 +136,148 @@ def test_the_welcome_letter_arrives_at_the_persons_moment_not_in_their_quiet_hou
     again = dispatch(services)
     assert (again.claimed, again.delivered) == (0, 0)
     assert len(mails()) == seen + 1
+
+
+def test_a_text_goes_to_the_verified_number_with_the_playbooks_words(
+    sign_up: SignUp, services: Services, store: Store, clock: SettableClock, texts: Texts
+) -> None:
+    visitor = sign_up(permissions=(("sms", "events"),), phone=phone_number(7))
+    visitor.verify_phone()
+    number = visitor.get().get_json()["contacts"]["phone"]["number"]
+    seen = len(texts())
+
+    done = dispatch(services)
+
+    assert (done.claimed, done.delivered) == (1, 1)
+    [text] = texts()[seen:]
+    assert text["to"] == number
+    assert text["text"] == (
+        f"{services.playbook.organisation.name}: Hello from us, by text. Reply STOP to stop."
+    )
+    [send] = sends(store, visitor.id, clock)
+    assert (send["play"], send["state"], send["message_id"]) == (
+        "text-hello",
+        "delivered",
+        text["id"],
+    )
+
+
+def test_a_contact_befriend_cannot_make_is_a_task_listed_until_it_is_done(
+    client: Any, sign_up: SignUp, services: Services, store: Store, clock: SettableClock
+) -> None:
+    visitor = sign_up(permissions=EVENTS)
+    reader = Keys(store).create("desk", "reader", clock())[0]
+    ingest = Keys(store).create("desk", "ingest", clock())[0]
+
+    done = dispatch(services)
+
+    assert (done.claimed, done.delivered, done.tasks) == (2, 1, 1)  # the letter, the task
+    listed = client.get("/api/tasks", headers=bearer(reader))
+    assert listed.status_code == 200
+    [task] = listed.get_json()["tasks"]
+    assert task["play"] == "meetup-call"
+    assert task["person"] == visitor.id
+    assert task["channel"] == "events"
+    assert task["contact"] == visitor.email  # an events invitation goes to the address
+    assert task["due_since"] == iso(clock())
+    csv = client.get("/api/tasks?format=csv", headers=bearer(reader))
+    assert csv.mimetype == "text/csv"
+    assert csv.headers["Content-Disposition"] == 'attachment; filename="tasks.csv"'
+    assert csv.get_data(as_text=True).splitlines() == [
+        "send,play,person,channel,contact,due_since",
+        f"{task['send']},meetup-call,{visitor.id},events,{visitor.email},{task['due_since']}",
+    ]
+    assert client.post(f"/api/tasks/{task['send']}/done", headers=bearer(reader)).status_code == 403
+
+    clock.advance(minutes=5)
+    closed = client.post(f"/api/tasks/{task['send']}/done", headers=bearer(ingest))
+    assert closed.status_code == 200
+    assert closed.get_json() == {
+        "send": task["send"],
+        "play": "meetup-call",
+        "person": visitor.id,
+        "done_at": iso(clock()),
+    }
+    clock.advance(minutes=5)
+    again = client.post(f"/api/tasks/{task['send']}/done", headers=bearer(ingest))
+    assert again.get_json() == closed.get_json()
+    assert client.get("/api/tasks", headers=bearer(reader)).get_json() == {"tasks": []}
+    unknown = client.post(f"/api/tasks/{visitor.id}.nothing/done", headers=bearer(ingest))
+    assert unknown.status_code == 404
+    assert unknown.get_json()["type"].endswith("unknown-task")
+    # A task is a claimed send: the play rests, and the next run claims nothing.
+    assert dispatch(services).claimed == 0
+
+
+def test_the_dispatcher_reads_only_the_people_due(
+    sign_up: SignUp, services: Services, store: Store, clock: SettableClock
+) -> None:
+    waiting = sign_up()
+    dispatch(services)  # their letter went: not due again for 30 days
+    fresh = sign_up()
+
+    with requests(store) as made:
+        done = dispatch(services)
+
+    assert (done.people, done.claimed) == (1, 1)
+    assert mentions(made, fresh.id)
+    assert not mentions(made, waiting.id)
+
+
+def test_the_sweep_moving_a_due_moment_on_never_hides_a_claimable_play(
+    sign_up: SignUp, services: Services, store: Store, clock: SettableClock, playbook: Playbook
+) -> None:
+    visitor = sign_up()
+    report = sweep_lapses(store, playbook, clock())
+    assert report.people == 1  # due: their letter is claimable
+    assert due_at(store, visitor.id) == iso(clock())  # still due, for the dispatcher
+
+    assert dispatch(services).delivered == 1
+    after = due_at(store, visitor.id)
+    assert after is not None and after > (iso(clock() + timedelta(days=29)) or ""), after
+    # The daily sweep no longer reads them.
+    assert sweep_lapses(store, playbook, clock()).people == 0
+
+
+@pytest.mark.usefixtures("threaded")
+def test_a_withdrawal_racing_a_dispatch_wins_or_the_mail_went_before_it(
+    app: Any, sign_up: SignUp, services: Services, store: Store, clock: SettableClock, mails: Mails
+) -> None:
+    for _ in range(4):
+        visitor = sign_up()
+        seen = [m for m in mails() if m["to"] == visitor.email]
+        start = threading.Barrier(2)
+        answers: list[Any] = [None]
+
+        def run_dispatch(start: threading.Barrier = start) -> None:
+            start.wait()
+            dispatch(services)
+
+        def withdraw(
+            v: Any = visitor, start: threading.Barrier = start, answers: list[Any] = answers
+        ) -> None:
+            with app.test_client() as own:
+                start.wait()
+                answers[0] = own.post("/api/me/withdraw-all", headers=v.auth)
+
+        threads = [threading.Thread(target=run_dispatch), threading.Thread(target=withdraw)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert answers[0].status_code == 200
+        withdrawn = next(
+            e["seq"] for e in store.ledger(visitor.id) if e.get("action") == "withdraw-all"
+        )
+        letters = [m for m in mails() if m["to"] == visitor.email][len(seen) :]
+        found = sends(store, visitor.id, clock)
+        if letters:
+            [send] = found
+            assert send["state"] == "delivered"
+            # Checked on a ledger head before the withdrawal's entry: on its way before it.
+            assert int(send["checked_seq"]) < withdrawn
+        else:
+            assert all(s["state"] == "failed" and s["why"] == "withdrawn" for s in found)
+        # Whatever the order, nothing goes after it.
+        dispatch(services)
+        assert [m for m in mails() if m["to"] == visitor.email][len(seen) :] == letters

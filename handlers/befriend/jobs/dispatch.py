@@ -228,7 +228,7 @@ class _Run:
                     self.report.failed += 1
                     self._line(f"not sent {queued.play} to {queued.person_id}: {why}")
                 return
-            if store.start_delivery(queued, person.revision, self.now):
+            if store.start_delivery(queued, person.revision, person.seq, self.now):
                 break
         else:
             self.report.left += 1
@@ -237,7 +237,7 @@ class _Run:
             if queued.delivery == MAIL:
                 mail = self.composer.mail(person, play)
                 tags = {"play": play.id, "send": tag_value(queued.send_id)}
-                message_id = self.s.mailer.send(
+                message_id = self.s.mailer.one_try().send(
                     mail.template, mail.to, mail.values, mail.unsubscribe_url, tags=tags
                 )
             else:
@@ -246,7 +246,7 @@ class _Run:
                 texter = self.s.texter
                 if texter is None:
                     raise RuntimeError("this deployment sends no texts")
-                message_id = texter.send(
+                message_id = texter.one_try().send(
                     phone.number, self.composer.text(person, play), promotional=True
                 )
         except ClientError as exc:

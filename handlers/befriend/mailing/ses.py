@@ -14,6 +14,7 @@ from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import boto3
 from botocore.config import Config
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -26,6 +27,12 @@ if TYPE_CHECKING:
 # visitor's retry sends the mail again.
 CLIENT_CONFIG = Config(
     connect_timeout=2, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 2}
+)
+
+# A play's mail is sent at most once (jobs/dispatch.py): a call whose answer is lost is not
+# sent again by botocore, as SES may have taken it. Throttling is handled by the caller.
+ONE_TRY = Config(
+    connect_timeout=2, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 1}
 )
 
 
@@ -55,6 +62,24 @@ class Mailer(Holder["SESClient"]):
         super().__init__(client, region=region)
         self.sender, self.sender_name, self.templates = sender, sender_name, templates
         self.configuration_set = configuration_set
+        self._one_try: Mailer | None = None
+
+    def one_try(self) -> Mailer:
+        """This mailer with a client of its own that tries each call once (`ONE_TRY`), for
+        mail that must go at most once; made on first use, then kept."""
+        if self._one_try is None:
+            meta = self.client.meta
+            client: Any = boto3.client(
+                "ses", region_name=meta.region_name, endpoint_url=meta.endpoint_url, config=ONE_TRY
+            )
+            self._one_try = Mailer(
+                self.sender,
+                self.sender_name,
+                self.templates,
+                client=client,
+                configuration_set=self.configuration_set,
+            )
+        return self._one_try
 
     def render(
         self, name: str, to: str, context: dict[str, Any], unsubscribe_url: str

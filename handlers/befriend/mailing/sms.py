@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import boto3
 from botocore.config import Config
 
 from befriend.aws import Holder
@@ -34,6 +35,9 @@ log = logging.getLogger("befriend.mail")
 CLIENT_CONFIG = Config(
     connect_timeout=2, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 2}
 )
+ONE_TRY = Config(
+    connect_timeout=2, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 1}
+)
 
 
 class Texter(Holder["SNSClient"]):
@@ -48,6 +52,18 @@ class Texter(Holder["SNSClient"]):
     ) -> None:
         super().__init__(client, region=region)
         self.sender_id = sender_id
+        self._one_try: Texter | None = None
+
+    def one_try(self) -> Texter:
+        """This texter with a client of its own that tries each call once, for texts that
+        must go at most once (a play's: jobs/dispatch.py); made on first use, then kept."""
+        if self._one_try is None:
+            meta = self.client.meta
+            client: Any = boto3.client(
+                "sns", region_name=meta.region_name, endpoint_url=meta.endpoint_url, config=ONE_TRY
+            )
+            self._one_try = Texter(self.sender_id, client=client)
+        return self._one_try
 
     def send(self, number: str, text: str, *, promotional: bool = False) -> str:
         """Send one text; returns the SNS message id. A play's text is `promotional` (SNS

@@ -116,13 +116,15 @@ class Deliveries(Table):
                 )
         return found
 
-    def start_delivery(self, queued: Queued, revision: int, now: datetime) -> bool:
+    def start_delivery(self, queued: Queued, revision: int, seq: int, now: datetime) -> bool:
         """Mark the send `delivering`, only if it is still `claimed` and the person still the
         revision the dispatcher checked (a withdrawal written before this cannot be
-        overtaken by the mail; one written after it finds the send already going). False
-        when either changed."""
+        overtaken by the mail; one written after it finds the send already going). The
+        person's ledger head then (`checked_seq`) is kept on the send: a withdrawal whose
+        entry is above it was written after the mail was on its way. False when either
+        changed."""
         ops = [
-            self._state_op(queued, "delivering", now, ("claimed",)),
+            self._state_op(queued, "delivering", now, ("claimed",), {"checked_seq": str(seq)}),
             {
                 "ConditionCheck": {
                     "TableName": self.table,

@@ -18,7 +18,7 @@ SEND_KEPT = timedelta(days=30)
 ANSWER_KEPT = timedelta(hours=24)
 # What a send befriend delivers carries besides its doc (`store/deliveries.py`): its
 # delivery state, since when, and what SES or SNS said.
-SEND_STATE = ("state", "state_at", "message_id", "why")
+SEND_STATE = ("state", "state_at", "message_id", "why", "checked_seq")
 
 
 class Sends(Table):
