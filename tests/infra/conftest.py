@@ -21,7 +21,14 @@ TEMPLATE = ROOT / "infra" / "template.yaml"
 # The web ACL for a stack outside us-east-1, made there on its own (infra/edge.yaml).
 EDGE_TEMPLATE = ROOT / "infra" / "edge.yaml"
 # The template's functions: one code package, five entry points.
-FUNCTIONS = ("Function", "ScheduledFunction", "MailFunction", "WorkFunction", "FeedbackFunction")
+FUNCTIONS = (
+    "Function",
+    "ScheduledFunction",
+    "MailFunction",
+    "WorkFunction",
+    "FeedbackFunction",
+    "DispatchFunction",
+)
 # Where `sam deploy` would have uploaded the package built by `befriend package`.
 PACKAGE_KEY = "befriend-lambda.zip"
 

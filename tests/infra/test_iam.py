@@ -90,7 +90,12 @@ def test_the_check_catches_a_wildcard(translated: Template) -> None:
 
 def test_each_function_has_its_own_role_and_no_managed_policies(translated: Template) -> None:
     roles = resources_of(translated, "AWS::IAM::Role")
-    assert set(roles) == {"FunctionRole", "MailFunctionRole", "FeedbackFunctionRole"}
+    assert set(roles) == {
+        "FunctionRole",
+        "MailFunctionRole",
+        "FeedbackFunctionRole",
+        "DispatchFunctionRole",
+    }
     for role in roles.values():
         assert "ManagedPolicyArns" not in role["Properties"]
     assert resources_of(translated, "AWS::IAM::Policy") == {}
@@ -102,6 +107,7 @@ def test_each_function_has_its_own_role_and_no_managed_policies(translated: Temp
         "MailFunction": "MailFunctionRole",
         "WorkFunction": "FunctionRole",  # the sweep's pieces: the scheduled job's work
         "FeedbackFunction": "FeedbackFunctionRole",  # what comes back: reads and writes people
+        "DispatchFunction": "DispatchFunctionRole",  # plays befriend delivers: mail and texts
     }
 
 
@@ -226,3 +232,31 @@ def test_the_feedback_function_keeps_people_and_nothing_else(translated: Templat
     )
     indexes = [r for r in _listed(statement["Resource"]) if "Fn::Sub" in r]
     assert indexes == [{"Fn::Sub": "${Table.Arn}/index/by-number"}]
+
+
+def test_the_dispatcher_delivers_plays_keeps_the_table_and_nothing_else(
+    translated: Template,
+) -> None:
+    """Plays befriend delivers (jobs/dispatch.py): people due read through the by-due
+    index, claims and delivery states written, a play's mail and text sent, a task put on
+    the bus. No scan, no queue, no batch write."""
+    dispatch = grants(translated, "DispatchFunctionRole")
+    table = {a: r for a, r in dispatch.items() if a.startswith("dynamodb:")}
+    assert table == {
+        f"dynamodb:{n}": TABLE for n in (*TRANSACTION, "GetItem", "Query", "BatchGetItem")
+    }
+    assert {a: r for a, r in dispatch.items() if not a.startswith("dynamodb:")} == {
+        "ses:SendRawEmail": {"SesIdentity", "SesConfigurationSet"},
+        "sns:Publish": set(),
+        "secretsmanager:GetSecretValue": {"SigningSecret"},
+        "events:PutEvents": {"ChangeBus"},
+        "logs:CreateLogStream": {"DispatchLogGroup"},
+        "logs:PutLogEvents": {"DispatchLogGroup"},
+    }
+    statement = next(
+        s
+        for logical, s in statements(translated)
+        if logical == "DispatchFunctionRole" and s.get("Sid") == "ReadAndWriteTable"
+    )
+    indexes = [r for r in _listed(statement["Resource"]) if "Fn::Sub" in r]
+    assert indexes == [{"Fn::Sub": "${Table.Arn}/index/by-due"}]

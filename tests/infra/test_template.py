@@ -462,6 +462,7 @@ def test_alarms_watch_errors_throttles_and_the_table(sam: Template) -> None:
                 "ScheduledFunction",
                 "MailFunction",
                 "FeedbackFunction",
+                "DispatchFunction",
                 "FeedbackDeadLetterQueue",
                 "MailQueue",
                 "MailDeadLetterQueue",

@@ -27,16 +27,18 @@ def test_the_translation_is_plain_cloudformation(translated: Template) -> None:
         "AWS::DynamoDB::Table": 1,
         "AWS::SecretsManager::Secret": 2,  # the signing secret, and the origin header
         "AWS::Events::EventBus": 1,
-        "AWS::Logs::LogGroup": 5,
-        "AWS::IAM::Role": 3,  # the API's (and the schedules'), the mail worker's, feedback's
-        # The API, the scheduled jobs, the mail worker, the work queue, what comes back
-        "AWS::Lambda::Function": 5,
-        "AWS::Lambda::Permission": 5,  # API Gateway, each schedule, each feedback topic
+        "AWS::Logs::LogGroup": 6,
+        # the API's (and the schedules'), the mail worker's, feedback's, the dispatcher's
+        "AWS::IAM::Role": 4,
+        # The API, the scheduled jobs, the mail worker, the work queue, what comes back, the
+        # dispatcher of plays befriend delivers
+        "AWS::Lambda::Function": 6,
+        "AWS::Lambda::Permission": 6,  # API Gateway, each schedule, each feedback topic
         "AWS::Lambda::EventSourceMapping": 2,  # the mail and work queues to their functions
         "AWS::Lambda::EventInvokeConfig": 1,  # feedback: two more tries, then parked
         # Mail jobs and pieces of work, and those parked after failing; failed feedback
         "AWS::SQS::Queue": 5,
-        "AWS::Events::Rule": 2,  # the consent sweep and the event redrive
+        "AWS::Events::Rule": 3,  # the consent sweep, the event redrive, the dispatcher
         "AWS::ApiGatewayV2::Api": 1,
         "AWS::ApiGatewayV2::Stage": 1,
         "AWS::S3::Bucket": 2,  # the site; audience exports
@@ -52,7 +54,7 @@ def test_the_translation_is_plain_cloudformation(translated: Template) -> None:
         "AWS::SNS::TopicPolicy": 2,  # SES and SMS may publish to their topics
         "AWS::SNS::Subscription": 3,
         "AWS::SES::ConfigurationSetEventDestination": 1,  # bounces, complaints: to the topic
-        "AWS::CloudWatch::Alarm": 12,
+        "AWS::CloudWatch::Alarm": 13,
     }
 
 
@@ -130,10 +132,21 @@ def test_the_scheduled_jobs_run_the_same_code_with_the_same_settings(
         json.loads(rule["Targets"][0]["Input"])["befriend"]: rule["ScheduleExpression"]
         for rule in rules.values()
     }
-    assert runs == {"sweep": "cron(30 3 * * ? *)", "redrive": "rate(15 minutes)"}
+    assert runs == {
+        "sweep": "cron(30 3 * * ? *)",
+        "redrive": "rate(15 minutes)",
+        "dispatch": "rate(5 minutes)",
+    }
     assert set(runs) == set(JOBS)
     for rule in rules.values():
-        assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": ["ScheduledFunction", "Arn"]}
+        # The dispatcher sends mail and texts: the same code, with a role of its own.
+        runner = "DispatchFunction" if "dispatch" in rule["Targets"][0]["Input"] else None
+        assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": [runner or "ScheduledFunction", "Arn"]}
+    dispatch = translated["Resources"]["DispatchFunction"]["Properties"]
+    for same in ("Code", "Runtime", "Architectures", "MemorySize", "Handler"):
+        assert dispatch[same] == jobs[same], same
+    assert dispatch["ReservedConcurrentExecutions"] == 1
+    assert dispatch["Timeout"] < 300  # done before the next run starts
 
 
 def mapping_of(translated: Template, function: str) -> dict[str, Any]:
