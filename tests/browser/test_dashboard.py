@@ -372,3 +372,22 @@ def test_the_dashboard_in_the_dark(
         assert_good_page(page, watch, screenshots, "marketers-dashboard-dark")
     finally:
         context.close()
+
+
+def test_the_open_tasks_are_listed_and_download_as_the_api_csv(
+    page: Page, server: Server, watch: Watch
+) -> None:
+    # The default playbook has befriend deliver nothing, so no task is open.
+    key = reader_key(server)
+    sign_in(page, server, key)
+    expect(page.locator("#tasks-none")).to_be_visible()
+    expect(page.locator("#tasks-table")).to_be_hidden()
+    expect(page.locator("#status")).to_contain_text("0 open tasks")
+    with page.expect_download() as started:
+        page.get_by_role("button", name="Download tasks (CSV)").click()
+    download = started.value
+    assert download.suggested_filename == "tasks.csv"
+    body, _ = fetch(server, key, "/api/tasks", format="csv")
+    assert Path(download.path()).read_bytes() == body
+    assert body.decode("utf-8").splitlines() == ["send,play,person,channel,contact,due_since"]
+    assert_clean(page, watch)

@@ -1,5 +1,6 @@
 // /marketers/: sign in with an API key (kept in this tab's sessionStorage, never in the URL),
-// then the reports for a period, their CSV files, and the plays with their audiences.
+// then the reports for a period, their CSV files, the plays with their audiences, and the
+// open tasks (contacts of plays befriend delivers that people make) with their CSV file.
 import { call, el, problemText, say, show } from "./api.eba8ab6f.js";
 import { audience, fetchFile, save, suggestedName } from "./downloads.db5c41e7.js";
 import { lastDays, length, periodText, today } from "./period.63c8c3c8.js";
@@ -22,6 +23,7 @@ function signedOut(message) {
   run += 1;
   release();
   $("plays").replaceChildren();
+  $("tasks").replaceChildren();
   $("reports").replaceChildren();
   $("reports-toc-list").replaceChildren();
   $("reports-toc").hidden = true;
@@ -243,6 +245,47 @@ async function downloadReport(button) {
   say(`The CSV file for ${periodText(shown.from, shown.to)} is downloaded.`);
 }
 
+// --- tasks ---
+
+async function loadTasks() {
+  const result = await call("GET", "/api/tasks", { token: key });
+  if (refused(result)) return "";
+  if (result.status !== 200 || !result.data) return `The tasks could not be read. ${problemText(result)} `;
+  const tasks = result.data.tasks || [];
+  $("tasks").replaceChildren(
+    ...tasks.map((task) => {
+      const row = el("tr");
+      const first = el("th", task.play);
+      first.scope = "row";
+      row.append(
+        first,
+        el("td", task.person),
+        el("td", task.channel),
+        el("td", task.contact === null ? "–" : task.contact),
+        el("td", task.due_since),
+      );
+      return row;
+    }),
+  );
+  $("tasks-table").hidden = tasks.length === 0;
+  $("tasks-none").hidden = tasks.length !== 0;
+  return `${tasks.length} open ${tasks.length === 1 ? "task" : "tasks"}. `;
+}
+
+async function downloadTasks(button) {
+  button.disabled = true;
+  say("Preparing the tasks file…");
+  const result = await fetchFile("/api/tasks?format=csv", key, "text/csv");
+  button.disabled = false;
+  if (refused(result)) return;
+  if (!result.blob) {
+    say(`The tasks file could not be made. ${problemText(result)}`);
+    return;
+  }
+  save(result.blob, suggestedName(result.answer, "tasks.csv"));
+  say("The open tasks are downloaded.");
+}
+
 // --- signing in ---
 
 async function enter(entered, fresh) {
@@ -262,7 +305,9 @@ async function enter(entered, fresh) {
   const plays = result.data.plays || [];
   $("plays").replaceChildren(...plays.map(play));
   show("signed-in", "signed-out");
-  const opening = `Signed in. ${plays.length} ${plays.length === 1 ? "play" : "plays"}. `;
+  const tasks = await loadTasks();
+  if (!key) return; // the key could not read the tasks: signed out
+  const opening = `Signed in. ${plays.length} ${plays.length === 1 ? "play" : "plays"}. ${tasks}`;
   say(opening);
   if (fresh) $("reports-title").focus();
   if (!$("from").value || !$("to").value) choose(lastDays(DEFAULT_DAYS));
@@ -298,6 +343,7 @@ $("reports").addEventListener("click", (event) => {
   const button = event.target.closest("button[data-csv]");
   if (button) downloadReport(button);
 });
+$("tasks-csv").addEventListener("click", (event) => downloadTasks(event.currentTarget));
 $("plays").addEventListener("click", (event) => {
   const button = event.target.closest("button[data-audience]");
   if (button) downloadAudience(button);
