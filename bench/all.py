@@ -30,6 +30,7 @@ from bench import (
     cost,
     doc,
     engine,
+    gate,
     import_throughput,
     report_scaling,
     scale,
@@ -48,6 +49,7 @@ STEPS: tuple[tuple[str, Benchmark], ...] = (
     ("address timing", address_timing.main),
     ("sweep reads", sweep.main),
     ("import throughput", import_throughput.main),
+    ("send gate", gate.main),
 )
 
 

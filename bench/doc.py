@@ -30,6 +30,7 @@ ORDER = (
     "Report scaling",
     "Sweep reads",
     "Import throughput",
+    "Send gate",
     "Site build and package",
     "Sign-up and link timing by address class",
     "Load",
