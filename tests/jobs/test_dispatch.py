@@ -4,15 +4,19 @@ listed as tasks; at most once, whatever fails between the claim and SES."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from befriend.bus.notify import Notifier
 from befriend.clock import SettableClock
+from befriend.core.dispatch import PLAY_DUE
 from befriend.core.person import iso
 from befriend.core.playbook import Playbook, load_playbook
 from befriend.credentials.keys import Keys
@@ -20,7 +24,16 @@ from befriend.jobs.dispatch import dispatch
 from befriend.jobs.sweeps import sweep_lapses
 from befriend.store import Store
 from befriend.web.services import Services
-from tests.conftest import ROOT, Mails, SignUp, Texts, bearer, phone_number
+from tests.conftest import (
+    REGION,
+    ROOT,
+    Mails,
+    SignUp,
+    Texts,
+    bearer,
+    phone_number,
+    received,
+)
 from tests.jobs.test_due_sweep import due_at, mentions, requests
 
 EVENTS = (("email", "newsletter"), ("events", "events"))
@@ -281,3 +294,25 @@ def test_a_withdrawal_racing_a_dispatch_wins_or_the_mail_went_before_it(
         # Whatever the order, nothing goes after it.
         dispatch(services)
         assert [m for m in mails() if m["to"] == visitor.email][len(seen) :] == letters
+
+
+def test_a_task_is_announced_on_the_bus_with_ids_and_no_contact_point(
+    sign_up: SignUp, services: Services, bus: tuple[str, Any, str]
+) -> None:
+    name, sqs, queue = bus
+    visitor = sign_up(permissions=EVENTS)
+    announcing = replace(services, notifier=Notifier(name, region=REGION))
+
+    assert dispatch(announcing).tasks == 1
+
+    due = [e for e in received(sqs, queue) if e["detail-type"] == PLAY_DUE]
+    [event] = due
+    assert event["source"] == "befriend"
+    detail = event["detail"]
+    assert set(detail) == {"send", "play", "person", "channel", "due_since"}
+    assert (detail["play"], detail["person"], detail["channel"]) == (
+        "meetup-call",
+        visitor.id,
+        "events",
+    )
+    assert visitor.email not in json.dumps(event)
