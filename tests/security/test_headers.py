@@ -174,6 +174,11 @@ class World:
             path, kwargs = self.unsubscribe, {}
         elif route.endpoint == "oneclick.one_click":
             path, kwargs = self.unsubscribe, {"data": {"List-Unsubscribe": "One-Click"}}
+        elif route.endpoint == "links.follow":
+            token = Tokens(SECRET, self.clock).issue(
+                "click", self.visitor.id, play="welcome-letter", url="https://prefs.example/"
+            )
+            path, kwargs = route.path(token=token), {}
         elif route.endpoint.startswith(("public.", "dev.")):
             path, kwargs = route.path(), {}
         else:
