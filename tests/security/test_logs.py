@@ -34,6 +34,7 @@ from werkzeug.serving import make_server
 from befriend.build.sitegen import build_site
 from befriend.clock import SettableClock
 from befriend.core.playbook import Playbook
+from befriend.credentials.tokens import Tokens
 from befriend.local.server import RedactingHandler, SiteAndApi
 from befriend.store import Store
 from tests.conftest import ROOT, SECRET, Mails, bearer, signup_body, token_in, unsubscribe_path
@@ -143,6 +144,15 @@ def run_flow(
                 for k, v in kwargs["json"].items()
             }
             call(client, route, path, headers=bearer(keyring.live["admin"]), **by_address)
+
+    # A play mail's link, followed (and by a scanner's HEAD), altered, and while broken.
+    site = "https://prefs.example/"
+    click = Tokens(SECRET, clock).issue("click", person, play="welcome-letter", url=site)
+    secrets.add(click)
+    assert client.get(f"/api/r/{click}").status_code == 302
+    client.head(f"/api/r/{click}")
+    client.get(f"/api/r/{click}x")
+    assert broken.get(f"/api/r/{click}").status_code == 500
 
     # An internal error, with a token in the path and another in the header.
     assert broken.post(unsubscribe, data={"List-Unsubscribe": "One-Click"}).status_code == 500
