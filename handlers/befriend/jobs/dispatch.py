@@ -235,7 +235,8 @@ class _Run:
             return
         try:
             if queued.delivery == MAIL:
-                mail = self.composer.mail(person, play)
+                # Its links name the send: the redirect counts one click for it.
+                mail = self.composer.mail(person, play, send=queued.send_id)
                 tags = {"play": play.id, "send": tag_value(queued.send_id)}
                 message_id = self.s.mailer.one_try().send(
                     mail.template, mail.to, mail.values, mail.unsubscribe_url, tags=tags
