@@ -151,6 +151,8 @@ MARKETER_REQUESTS: dict[str, tuple[dict[str, Any] | None, dict[str, str]]] = {
         {},
     ),
     "marketer.send_outcome": ({"outcome": "accepted"}, {"send_id": "{send}"}),
+    "marketer.open_tasks": (None, {}),
+    "marketer.task_done": (None, {"send_id": "{task}"}),
 }
 
 
@@ -177,12 +179,18 @@ def marketer_request(
         started = now.strftime("%Y-%m-%dT%H:%M:%SZ")
         state = {"id": export, "play": "welcome-letter", "state": "running", "started_at": started}
         store.save_export(export, state, now)
-    send = f"{person}.{uuid.uuid4().hex[:24]}"
+    send, task = (f"{person}.{uuid.uuid4().hex[:24]}" for _ in range(2))
     if store is not None:
-        # A welcome letter claimed for the person a minute ago, as the gate records one.
+        # A welcome letter claimed for the person just now, as the gate records one, and a
+        # call the dispatcher claimed and left to the organisation's people (a task).
         claimed = {"play": "welcome-letter", "channel": "email", "claimed_at": iso(now)}
         answer = {"status": 201, "body": {"send": send}}
         ops = store.send_ops(person, send, claimed, uuid.uuid4().hex, answer, now)
+        call = {"play": "research-interview", "channel": "phone", "claimed_at": iso(now)}
+        ops += store.send_ops(
+            person, task, call, uuid.uuid4().hex, answer, now, delivery="task", at=now
+        )
+        ops.append(store.queue_op(person, task, call, "task", now))
         store.client.transact_write_items(TransactItems=ops)  # type: ignore[arg-type]
     names = {
         "person": person,
@@ -190,6 +198,7 @@ def marketer_request(
         "event": uuid.uuid4().hex,
         "export": export,
         "send": send,
+        "task": task,
     }
     body, values = _filled(MARKETER_REQUESTS[route.endpoint], names)
     return route.path(**values), ({} if body is None else {"json": body})

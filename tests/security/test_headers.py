@@ -58,6 +58,7 @@ JSON_BODY = {
         "visitor.sign_out_everywhere",
         "visitor.decline_step",
         "marketer.start_audience_export",
+        "marketer.task_done",
     )
 }
 INGEST = {"marketer.ingest_events", "marketer.play_outcomes"}
