@@ -316,3 +316,20 @@ def test_a_task_is_announced_on_the_bus_with_ids_and_no_contact_point(
         "events",
     )
     assert visitor.email not in json.dumps(event)
+
+
+def test_the_shards_take_turns_when_a_run_cannot_read_everyone_due(
+    sign_up: SignUp, services: Services, store: Store, clock: SettableClock
+) -> None:
+    """A run that may read only a few of the people due reads them from as many shards
+    of the due index as hold someone due, so no shard's people wait behind another's."""
+    from befriend.store.table import due_shard
+
+    people = [sign_up() for _ in range(10)]
+    shards = {due_shard(p.id) for p in people}
+    done = dispatch(services, limit=4)
+    assert (done.people, done.claimed) == (4, 4)
+    reached = {due_shard(p.id) for p in people if sends(store, p.id, clock)}
+    assert len(reached) == min(4, len(shards))
+    rest = dispatch(services)
+    assert (rest.people, rest.claimed) == (6, 6)

@@ -111,21 +111,31 @@ def dispatch(services: Services, *, limit: int = PEOPLE, page: int = BATCH_GET) 
     """One run: settle earlier claims, then claim and deliver for the people due by now."""
     run = _Run(services, services.clock())
     run.settle_queue()
-    for shard in range(DUE_SHARDS):
-        cursor: str | None = None
-        while not run.report.throttled and run.report.people < limit:
-            wanted = max(1, min(page, BATCH_GET, limit - run.report.people))
-            ids, cursor = services.store.due_page(shard, run.now, cursor, wanted)
-            for read in services.store.profiles(ids, run.now):
-                run.report.people += 1
-                try:
-                    run.person(read.person)
-                except (BotoCoreError, ClientError):
-                    raise
-                except Exception:  # one bad record must not stop everyone's plays
-                    log.exception("dispatch skipped a person after an error")
-            if cursor is None:
-                break
+    # The shards take turns, each its share of what the run may still read: a shard with
+    # many people due never keeps another's waiting for a later run, and what a quiet
+    # shard leaves goes to the busy ones in the next turn.
+    cursors: dict[int, str | None] = {}
+    open_shards = list(range(DUE_SHARDS))
+    while open_shards and not run.report.throttled and run.report.people < limit:
+        share = -(-(limit - run.report.people) // len(open_shards))
+        for shard in list(open_shards):
+            read = 0
+            while not run.report.throttled and read < share and run.report.people < limit:
+                wanted = max(1, min(page, BATCH_GET, share - read, limit - run.report.people))
+                ids, cursor = services.store.due_page(shard, run.now, cursors.get(shard), wanted)
+                cursors[shard] = cursor
+                read += len(ids)
+                for found in services.store.profiles(ids, run.now):
+                    run.report.people += 1
+                    try:
+                        run.person(found.person)
+                    except (BotoCoreError, ClientError):
+                        raise
+                    except Exception:  # one bad record must not stop everyone's plays
+                        log.exception("dispatch skipped a person after an error")
+                if cursor is None:
+                    open_shards.remove(shard)
+                    break
     return run.report
 
 
