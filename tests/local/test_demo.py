@@ -82,3 +82,36 @@ def test_the_sweep_finds_the_demo_people_something_falls_due_for(
         if found.status == "active":
             rel = found.relationship
             assert decision(found, playbook, later) == (frozenset(), (rel.stage, rel.circle))
+
+
+def test_the_demo_letters_went_through_the_gate_and_never_at_night(
+    store: Store, playbook: Playbook, clock: SettableClock
+) -> None:
+    """The mails in the demo's past were each granted by the send gate at their moment:
+    none went inside anyone's quiet hours (half of the demo people keep 21:00 to 08:00 for
+    mail), and the delivery report counts them by the hour of the person's own day."""
+    from befriend.core.plays import outside_quiet_hours
+    from befriend.core.reports import Period
+    from befriend.reports.recount import read_report
+
+    now = clock()
+    ids = seed(store, playbook, SECRET, now, people=40)
+    people = [p for i in ids if (p := store.person(i, now)) is not None]
+    assert any("email" in p.preferences.quiet_hours for p in people)
+    sent = 0
+    for person in people:
+        quiet = person.preferences.quiet_hours.get("email")
+        moments = [at for channel, at in person.relationship.contacts if channel == "email"]
+        moments += [
+            at
+            for play_id, at in person.relationship.last_sent.items()
+            if playbook.plays[play_id].channel == "email"
+        ]
+        for at in moments:
+            assert outside_quiet_hours(at, quiet, person.preferences.time_zone) == at, person.id
+        sent += len(person.relationship.last_sent)
+    period = Period(now.date() - timedelta(days=365), now.date())
+    report = read_report(store, playbook, "delivery", period, now.date())
+    [hours] = [section for section in report.sections if section.id == "hours"]
+    by_hour = sum(int(str(row[-1])) for row in hours.rows)
+    assert sent > 0 and by_hour >= sent

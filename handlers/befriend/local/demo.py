@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from befriend.core import changes
 from befriend.core.changes import Context, Outcome, settle
-from befriend.core.commands import PermissionChange, Signup
+from befriend.core.commands import PermissionChange, SettingsPatch, Signup
 from befriend.core.counts import change_counts, signup_counts
+from befriend.core.delivery import claim_counts
 from befriend.core.due import next_due
-from befriend.core.engagement import Event, decline, record_events, record_outcome
+from befriend.core.engagement import Event, decline, record_events
+from befriend.core.gate import claim
 from befriend.core.ledger import Entry
 from befriend.core.person import Evidence, Person
-from befriend.core.playbook import Playbook
+from befriend.core.playbook import Play, Playbook, QuietHours
 from befriend.core.stages import Transition
 from befriend.credentials.pseudonyms import Pseudonyms, email_key
 from befriend.store import Store
@@ -120,6 +122,13 @@ def _one(
     )
     at = start + timedelta(minutes=rnd.randint(2, 180))
     history_of.step(changes.confirm(history_of.person, Context(at, "confirm", evidence), pb), at)
+    if rnd.random() < 0.5:
+        # Half of them want no mail at night, their own night: the gate keeps to it.
+        at += timedelta(minutes=rnd.randint(1, 30))
+        night = SettingsPatch(quiet_hours={"email": QuietHours(time(21), time(8))})
+        history_of.step(
+            changes.update_settings(history_of.person, night, Context(at, "api", evidence), pb), at
+        )
     moments = sorted(
         (start + (now - start) * rnd.random(), kind_id)
         for kind_id, count in history.items()
@@ -137,10 +146,10 @@ def _one(
         )
         play = pb.plays.get("welcome-letter")
         if event_type == "open" and play is not None and rnd.random() < 0.3:
-            person = history_of.person
-            if person.state(("email", "newsletter")) == "granted":
-                sent = Outcome(person, record_outcome(person, play, "sent", moment), ())
-                history_of.step(sent, moment, "play:sent")
+            # The letter went only if the send gate granted it at that moment, as a claim
+            # now would be (permission, stage, cooldown, caps, quiet hours in the
+            # person's zone), and it counts in the delivery report as a claim does.
+            _sent(history_of, play, moment, now)
     if kind == "gone-quiet":
         at = now - timedelta(days=rnd.randint(1, 30))
         history_of.step(
@@ -174,9 +183,10 @@ def _asked(
     play = pb.plays.get("ask-sms") or next((p for p in pb.plays.values() if p.asks), None)
     if play is None or play.asks is None:
         return
-    at = now - timedelta(days=rnd.randint(3, 50), minutes=rnd.randint(0, 1440))
-    person = history_of.person
-    history_of.step(Outcome(person, record_outcome(person, play, "sent", at), ()), at, "play:sent")
+    tried = now - timedelta(days=rnd.randint(3, 50), minutes=rnd.randint(0, 1440))
+    at = _sent(history_of, play, tried, now)
+    if at is None:
+        return  # the gate did not let the ask go: nothing to answer
     answer, later = rnd.random(), at + timedelta(hours=rnd.randint(1, 48))
     if answer < 0.45:
         wanted = [PermissionChange(play.asks, True)]
@@ -185,6 +195,25 @@ def _asked(
     elif answer < 0.7:
         person = history_of.person
         history_of.step(Outcome(person, decline(person, play, later), ()), later, "play:declined")
+
+
+def _sent(history_of: _History, play: Play, at: datetime, now: datetime) -> datetime | None:
+    """The play sent to the person at `at` if the send gate grants it then, as a claim now
+    would be (permission, stage, cooldown, caps, quiet hours in the person's zone), or when
+    it next would, before `now`, as a sender trying again when the window opens; counted in
+    the delivery report as a claim is. Returns when it went (None: it did not)."""
+    for _ in range(2):
+        person = history_of.person
+        made = claim(person, play, history_of.pb, at)
+        if made.verdict.granted:
+            history_of.step(Outcome(person, made.person, ()), made.verdict.at, "play:sent")
+            history_of.counts += claim_counts(made.person, play.id, made.verdict.at)
+            return made.verdict.at
+        later = made.verdict.not_before
+        if later is None or later >= now:
+            return None
+        at = later
+    return None
 
 
 def _unconfirmed(
