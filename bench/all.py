@@ -28,6 +28,7 @@ from bench import (
     build_and_package,
     cold_start,
     cost,
+    dispatch,
     doc,
     engine,
     gate,
@@ -50,6 +51,7 @@ STEPS: tuple[tuple[str, Benchmark], ...] = (
     ("sweep reads", sweep.main),
     ("import throughput", import_throughput.main),
     ("send gate", gate.main),
+    ("dispatcher throughput", dispatch.main),
 )
 
 

@@ -31,6 +31,7 @@ ORDER = (
     "Sweep reads",
     "Import throughput",
     "Send gate",
+    "Dispatcher throughput",
     "Site build and package",
     "Sign-up and link timing by address class",
     "Load",
