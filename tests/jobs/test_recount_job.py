@@ -79,17 +79,18 @@ def test_a_run_cut_off_half_way_and_resumed_finds_what_one_in_one_go_finds(
 ) -> None:
     tamper(store, TAMPERED, 2)
     whole = done_here(services, a_run())
-    failed = False
+    gone = False
     real = RECOUNT.step
 
     def failing_once(*args: Any) -> fanout.Step:
-        # Once some people are counted and not all (which segments hold whom depends on
-        # their random ids, so not at a fixed step).
-        nonlocal failed
+        # The network goes away once some people are counted and not all (which segments
+        # hold whom follows their random ids, so not at a fixed step), and stays away for
+        # every step after, as the pieces the run still holds go on without it.
+        nonlocal gone
         _, run, phase, *_ = args
         counted = fanout.run_figures(services, run.id, phase=1).get("people", 0)
-        if not failed and phase == 1 and 0 < counted < PEOPLE:
-            failed = True
+        gone = gone or (phase == 1 and 0 < counted < PEOPLE)
+        if gone:
             raise ConnectionError("the network went away")
         return real(*args)
 
@@ -97,6 +98,7 @@ def test_a_run_cut_off_half_way_and_resumed_finds_what_one_in_one_go_finds(
     run = a_run()
     with pytest.raises(ConnectionError):
         fanout.run_here(services, run, workers=1)
+    monkeypatch.setattr(RECOUNT, "step", real)  # the network is back
     assert recount_job.result(store, run.id) is None
     assert 0 < fanout.run_figures(services, run.id, phase=1)["people"] < PEOPLE
     resumed = done_here(services, run)  # the same run again: only what was left
