@@ -59,7 +59,8 @@ def follow(token: str) -> Response:
     except InvalidToken as exc:
         return _refused(401, "invalid-token", "This link does not work", f"{exc}.")
     except WrongScope:
-        return _refused(403, "wrong-scope", "This link does not work", "It is not a link.")
+        # As the one-click unsubscribe answers: a token of another kind is no link at all.
+        return _refused(401, "invalid-token", "This link does not work", "It is not a link.")
     url = claims.url
     if url is None or not allowed(url, s.settings.site_url, s.playbook.organisation.link_hosts):
         return _refused(

@@ -318,16 +318,16 @@ def _visitor_paths(pb: Playbook) -> dict[str, Any]:
                         "headers": {"Location": header("Location")},
                     },
                     "401": {
-                        "description": "The link is altered, forged or expired: a problem, or "
-                        "a page for a browser; never a redirect",
+                        "description": "The link is altered, forged, expired or not a link's "
+                        "token at all: a problem, or a page for a browser; never a redirect",
                         "content": {
                             "application/problem+json": {"schema": ref(answers.Problem)},
                             **HTML_PAGE,
                         },
                     },
                     "403": {
-                        "description": "Not a link's token, or its destination is not allowed "
-                        "(any more): a problem, or a page for a browser; never a redirect",
+                        "description": "Its destination is not allowed (any more): a problem, "
+                        "or a page for a browser; never a redirect",
                         "content": {
                             "application/problem+json": {"schema": ref(answers.Problem)},
                             **HTML_PAGE,
