@@ -50,9 +50,8 @@ from befriend.aws.files import Files  # noqa: E402
 from befriend.bus.notify import Notifier  # noqa: E402
 from befriend.config import PACKAGE, Settings  # noqa: E402
 from befriend.core.due import next_due  # noqa: E402
-from befriend.core.person import Permission, Person, Relationship  # noqa: E402
+from befriend.core.person import Person, Relationship  # noqa: E402
 from befriend.core.playbook import Playbook, load_playbook  # noqa: E402
-from befriend.core.stages import restage  # noqa: E402
 from befriend.credentials.pseudonyms import Pseudonyms  # noqa: E402
 from befriend.credentials.tokens import Tokens  # noqa: E402
 from befriend.jobs.dispatch import DispatchReport, dispatch  # noqa: E402
@@ -81,18 +80,7 @@ def person(n: int, pb: Playbook, granted: datetime, letter: datetime | None) -> 
     """A confirmed friend with the newsletter by email; `letter`: when their welcome letter
     was last sent (None: never, so it is due)."""
     rel = Relationship() if letter is None else Relationship(last_sent={PLAY: letter})
-    found = Person(
-        id=f"dispatch{n:024d}",
-        email=f"dispatch{n}@example.org",
-        name=f"Dispatch person {n}",
-        status="active",
-        created_at=granted,
-        confirmed_at=granted,
-        permissions={PAIR: Permission("granted", granted, "confirm", pb.policy.version)},
-        seq=2,
-        relationship=rel,
-    )
-    return restage(found, pb, granted, "confirm")[0]
+    return seeding.confirmed(f"dispatch{n:024d}", n, pb, PAIR, granted, rel)
 
 
 def fill(store: Store, pb: Playbook, due: int, now: datetime) -> set[str]:

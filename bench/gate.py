@@ -48,9 +48,8 @@ from moto import mock_aws  # noqa: E402
 
 from befriend.config import PACKAGE  # noqa: E402
 from befriend.core.due import next_due  # noqa: E402
-from befriend.core.person import Permission, Person, Relationship  # noqa: E402
+from befriend.core.person import Person  # noqa: E402
 from befriend.core.playbook import Playbook, load_playbook  # noqa: E402
-from befriend.core.stages import restage  # noqa: E402
 from befriend.local.moto_patches import narrow_transaction_backup  # noqa: E402
 from befriend.store import Store  # noqa: E402
 from befriend.writer.apply import Writer  # noqa: E402
@@ -67,18 +66,8 @@ MOST = 2.0
 
 
 def person(n: int, pb: Playbook, granted: datetime) -> Person:
-    found = Person(
-        id=f"gate{n:028d}",
-        email=f"gate{n}@example.org",
-        name=f"Gate person {n}",
-        status="active",
-        created_at=granted,
-        confirmed_at=granted,
-        permissions={PAIR: Permission("granted", granted, "confirm", pb.policy.version)},
-        seq=2,
-        relationship=Relationship(),
-    )
-    return restage(found, pb, granted, "confirm")[0]
+    """A confirmed friend with the newsletter by email, granted at `granted`."""
+    return seeding.confirmed(f"gate{n:028d}", n, pb, PAIR, granted)
 
 
 def fill(store: Store, pb: Playbook, people: int, granted: datetime) -> None:

@@ -5,10 +5,14 @@ their items, built by the store's own builders, put as they are made."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from bench import doc
 
+from befriend.core.person import Permission, Person, Relationship
+from befriend.core.playbook import Playbook
+from befriend.core.stages import restage
 from befriend.store import Store
 
 BATCH = 25  # BatchWriteItem's limit
@@ -31,3 +35,27 @@ def put_items(store: Store, items: Iterable[dict[str, Any]], what: str = "people
             doc.say(f"  {count:,} {what} written")
     store._batch_write(batch)
     return count
+
+
+def confirmed(
+    person_id: str,
+    n: int,
+    pb: Playbook,
+    pair: tuple[str, str],
+    granted: datetime,
+    relationship: Relationship | None = None,
+) -> Person:
+    """The `n`th confirmed person of a benchmark, `pair` granted (and last active) at
+    `granted`, staged as the writer would stage them."""
+    found = Person(
+        id=person_id,
+        email=f"{person_id}@example.org",
+        name=f"Benchmark person {n}",
+        status="active",
+        created_at=granted,
+        confirmed_at=granted,
+        permissions={pair: Permission("granted", granted, "confirm", pb.policy.version)},
+        seq=2,
+        relationship=relationship or Relationship(),
+    )
+    return restage(found, pb, granted, "confirm")[0]

@@ -56,9 +56,8 @@ from moto import mock_aws  # noqa: E402
 
 from befriend.config import PACKAGE  # noqa: E402
 from befriend.core.due import next_due  # noqa: E402
-from befriend.core.person import Permission, Person, Relationship  # noqa: E402
+from befriend.core.person import Person  # noqa: E402
 from befriend.core.playbook import Playbook, load_playbook  # noqa: E402
-from befriend.core.stages import restage  # noqa: E402
 from befriend.jobs.sweeps import SweepReport, sweep_lapses  # noqa: E402
 from befriend.local.moto_patches import narrow_transaction_backup  # noqa: E402
 from befriend.store import Store  # noqa: E402
@@ -115,18 +114,7 @@ class Run:
 
 def person(n: int, pb: Playbook, granted: datetime) -> Person:
     """A confirmed person with offers by email, granted (and last active) at `granted`."""
-    found = Person(
-        id=f"sweep{n:026d}",
-        email=f"sweep{n}@example.org",
-        name=f"Sweep person {n}",
-        status="active",
-        created_at=granted,
-        confirmed_at=granted,
-        permissions={PAIR: Permission("granted", granted, "confirm", pb.policy.version)},
-        seq=2,
-        relationship=Relationship(),
-    )
-    return restage(found, pb, granted, "confirm")[0]
+    return seeding.confirmed(f"sweep{n:026d}", n, pb, PAIR, granted)
 
 
 def fill(store: Store, pb: Playbook, people: int, fixed: int, first: datetime) -> tuple[int, int]:
