@@ -172,3 +172,26 @@ def test_plays_preview_of_a_text_and_what_it_refuses(store: Any, person: Visitor
     ]:
         result = invoke(store, "plays", "preview", *args)
         assert result.exit_code == 2 and said in result.output, result.output
+
+
+def test_a_call_is_previewed_as_the_task_it_becomes_not_as_a_text(
+    store: Any, person: Visitor, tmp_path: Path
+) -> None:
+    """A phone channel that does not text (a call) is a task for the organisation's people,
+    as the dispatcher makes it: there is no text to show."""
+    playbook = tmp_path / "playbook.toml"
+    default = (Path(__file__).parents[2] / "handlers/befriend/playbook.toml").read_text()
+    playbook.write_text(
+        default
+        + """
+[plays.research-call]
+says = "A call about what we build next."
+stages = ["friend"]
+channel = "phone"
+purpose = "research"
+cooldown_days = 30
+"""
+    )
+    args = ("research-call", "--person", person.id, "--playbook", str(playbook))
+    result = invoke(store, "plays", "preview", *args)
+    assert result.exit_code == 2 and "makes it a task" in result.output, result.output

@@ -60,6 +60,7 @@ def preview(
 
     from befriend.clock import system_clock
     from befriend.config import default_templates
+    from befriend.core.dispatch import TASK, TEXT, how
     from befriend.credentials.tokens import Tokens
     from befriend.mailing.plays import PlayComposer, template_of
     from befriend.mailing.ses import Mailer, mail_templates
@@ -78,10 +79,11 @@ def preview(
     if person is None:
         raise click.BadParameter(f"no person {person_id!r} in table {table}", param_hint="--person")
     composer = PlayComposer(pb, Tokens(secrets.token_hex(32), system_clock), site_url.rstrip("/"))
-    if channel.kind == "phone":
+    delivered_as = how(play, pb)  # as the dispatcher would deliver it
+    if delivered_as == TEXT:
         click.echo(composer.text(person, play))
         return
-    if channel.kind != "email":
+    if delivered_as == TASK:
         raise click.BadParameter(
             f"{play_id!r} goes by {channel.label.lower()}: befriend makes it a task, not a mail",
             param_hint="PLAY",
