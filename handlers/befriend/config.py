@@ -40,6 +40,9 @@ class Settings:
     # The SQS queue long jobs fan out over (jobs/fanout.py): in AWS the scheduled sweep
     # puts a piece per shard on it; unset, the sweep runs in one go (locally, the CLI).
     work_queue: str | None = None
+    # The dispatcher's own SQS queue (jobs/dispatch.py): in AWS its schedule puts a piece
+    # per shard on it, taken by the one function allowed to send; unset, it runs in one go.
+    dispatch_queue: str | None = None
     # The value CloudFront sends in X-Befriend-Origin: only a request carrying it is
     # believed about the viewer's address (CloudFront-Viewer-Address).
     origin_secret: str | None = field(default=None, repr=False)
@@ -74,6 +77,7 @@ class Settings:
             client_requests_per_hour=_whole(env, "BEFRIEND_CLIENT_REQUESTS_PER_HOUR", 20),
             mail_queue=env.get("BEFRIEND_MAIL_QUEUE") or None,
             work_queue=env.get("BEFRIEND_WORK_QUEUE") or None,
+            dispatch_queue=env.get("BEFRIEND_DISPATCH_QUEUE") or None,
             origin_secret=origin_secret(env, region),
             exports_bucket=env.get("BEFRIEND_EXPORTS_BUCKET") or None,
             counter_shards=counter_shards(env),

@@ -1,7 +1,8 @@
 """The Lambda entry points, built once per container: `handler`, the Flask app behind
 apig-wsgi for API Gateway; `mail_jobs`, the mail queue's worker; `pieces`, the work queue's
-(the pieces of a fanned-out sweep); `scheduled`, the jobs EventBridge schedules invoke; and
-`feedback`, what SNS brings back (SES bounces and complaints, texts sent to our number)."""
+(the pieces of a fanned-out sweep); `scheduled`, the jobs EventBridge schedules invoke;
+`dispatching`, the dispatcher's schedule and its queue's pieces; and `feedback`, what SNS
+brings back (SES bounces and complaints, texts sent to our number)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,17 @@ def pieces(event: dict[str, Any], context: Any) -> dict[str, Any]:
     time), each going on from its checkpoint; failed ones are reported back."""
     work = MailQueue(settings.work_queue, region=settings.region)
     return fanout.lambda_batch(app.extensions["befriend"], work, event, context)
+
+
+def dispatching(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The dispatcher's function, the one allowed to send: its schedule's event starts a
+    run (`scheduled`), its queue's batch is the run's pieces, a shard each."""
+    if isinstance(event, dict) and "Records" in event:
+        queue = MailQueue(settings.dispatch_queue, region=settings.region)
+        return fanout.lambda_batch(
+            app.extensions["befriend"], queue, event, context, kinds=fanout.DISPATCH_KINDS
+        )
+    return scheduled(event, context)
 
 
 def scheduled(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -239,7 +239,7 @@ def test_the_dispatcher_delivers_plays_keeps_the_table_and_nothing_else(
 ) -> None:
     """Plays befriend delivers (jobs/dispatch.py): people due read through the by-due
     index, claims and delivery states written, a play's mail and text sent, a task put on
-    the bus. No scan, no queue, no batch write."""
+    the bus, the run's pieces on its own queue. No scan, no other queue, no batch write."""
     dispatch = grants(translated, "DispatchFunctionRole")
     table = {a: r for a, r in dispatch.items() if a.startswith("dynamodb:")}
     assert table == {
@@ -252,6 +252,10 @@ def test_the_dispatcher_delivers_plays_keeps_the_table_and_nothing_else(
         "events:PutEvents": {"ChangeBus"},
         "logs:CreateLogStream": {"DispatchLogGroup"},
         "logs:PutLogEvents": {"DispatchLogGroup"},
+        **{
+            f"sqs:{n}": {"DispatchQueue"}
+            for n in ("SendMessage", "ReceiveMessage", "DeleteMessage", "GetQueueAttributes")
+        },
     }
     statement = next(
         s

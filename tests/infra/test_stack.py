@@ -261,6 +261,7 @@ def test_moto_creates_what_it_supports_and_the_test_names_what_it_skipped(
         "MailFunctionName",
         "MailQueueUrl",
         "WorkQueueUrl",
+        "DispatchQueueUrl",
         "ExportsBucketName",
         "MailDeadLetterQueueUrl",
         "MailDeadLetterQueueArn",

@@ -467,6 +467,7 @@ def test_alarms_watch_errors_throttles_and_the_table(sam: Template) -> None:
                 "MailQueue",
                 "MailDeadLetterQueue",
                 "WorkDeadLetterQueue",
+                "DispatchDeadLetterQueue",
                 "Table",
             }
     assert watched == {

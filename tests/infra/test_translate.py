@@ -10,6 +10,7 @@ from collections import Counter
 from typing import Any
 
 from befriend.jobs.scheduled import JOBS
+from befriend.store.table import DUE_SHARDS
 from tests.infra.conftest import (
     FUNCTIONS,
     FixedManagedPolicies,
@@ -34,10 +35,12 @@ def test_the_translation_is_plain_cloudformation(translated: Template) -> None:
         # dispatcher of plays befriend delivers
         "AWS::Lambda::Function": 6,
         "AWS::Lambda::Permission": 6,  # API Gateway, each schedule, each feedback topic
-        "AWS::Lambda::EventSourceMapping": 2,  # the mail and work queues to their functions
+        # the mail, work and dispatch queues to their functions
+        "AWS::Lambda::EventSourceMapping": 3,
         "AWS::Lambda::EventInvokeConfig": 1,  # feedback: two more tries, then parked
-        # Mail jobs and pieces of work, and those parked after failing; failed feedback
-        "AWS::SQS::Queue": 5,
+        # Mail jobs, pieces of work and of the dispatcher's runs, and those parked after
+        # failing; failed feedback
+        "AWS::SQS::Queue": 7,
         "AWS::Events::Rule": 3,  # the consent sweep, the event redrive, the dispatcher
         "AWS::ApiGatewayV2::Api": 1,
         "AWS::ApiGatewayV2::Stage": 1,
@@ -54,7 +57,7 @@ def test_the_translation_is_plain_cloudformation(translated: Template) -> None:
         "AWS::SNS::TopicPolicy": 2,  # SES and SMS may publish to their topics
         "AWS::SNS::Subscription": 3,
         "AWS::SES::ConfigurationSetEventDestination": 1,  # bounces, complaints: to the topic
-        "AWS::CloudWatch::Alarm": 13,
+        "AWS::CloudWatch::Alarm": 14,
     }
 
 
@@ -143,10 +146,14 @@ def test_the_scheduled_jobs_run_the_same_code_with_the_same_settings(
         runner = "DispatchFunction" if "dispatch" in rule["Targets"][0]["Input"] else None
         assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": [runner or "ScheduledFunction", "Arn"]}
     dispatch = translated["Resources"]["DispatchFunction"]["Properties"]
-    for same in ("Code", "Runtime", "Architectures", "MemorySize", "Handler"):
+    for same in ("Code", "Runtime", "Architectures", "MemorySize"):
         assert dispatch[same] == jobs[same], same
-    assert dispatch["ReservedConcurrentExecutions"] == 1
-    assert dispatch["Timeout"] < 300  # done before the next run starts
+    # Its schedule's event and its queue's pieces come to one entry.
+    assert dispatch["Handler"] == "befriend.lambda_app.dispatching"
+    # A piece per shard at once, and the schedule's start beside them.
+    assert dispatch["ReservedConcurrentExecutions"] == DUE_SHARDS + 1
+    # A piece hands on a minute before its time is up (fanout.MARGIN).
+    assert dispatch["Timeout"] < 300
 
 
 def mapping_of(translated: Template, function: str) -> dict[str, Any]:

@@ -45,8 +45,11 @@ from befriend.core.dispatch import (
     how,
 )
 from befriend.core.person import Person, iso, parse_iso
+from befriend.jobs.fanout import Step
 from befriend.jobs.sweeps import sweep_person
+from befriend.mailing.pieces import Run, begin_phase, new_run
 from befriend.mailing.plays import PlayComposer
+from befriend.mailing.queue import MailQueue
 from befriend.store.deliveries import Queued, queued_send
 from befriend.store.due import BATCH_GET
 from befriend.store.table import DUE_SHARDS
@@ -85,6 +88,7 @@ class DispatchReport:
     left: int = 0  # claimed, left for the next run (throttled, quiet hours come, paused)
     swept: int = 0  # people due for the sweep's sake, done as the sweep does
     throttled: bool = False
+    settled: int = 0  # queue entries looked at (a fanned-out step's bound counts them)
     done: list[str] = field(default_factory=list)  # one line per send, for the command
 
     def figures(self) -> dict[str, int]:
@@ -99,6 +103,10 @@ class DispatchReport:
             "left": self.left,
             "swept": self.swept,
         }
+
+    def tally(self) -> dict[str, int]:
+        """The figures as a fanned-out piece adds them up (`throttled`: steps that were)."""
+        return {**self.figures(), "throttled": int(self.throttled)}
 
 
 def tag_value(send_id: str) -> str:
@@ -125,18 +133,87 @@ def dispatch(services: Services, *, limit: int = PEOPLE, page: int = BATCH_GET) 
                 ids, cursor = services.store.due_page(shard, run.now, cursors.get(shard), wanted)
                 cursors[shard] = cursor
                 read += len(ids)
-                for found in services.store.profiles(ids, run.now):
-                    run.report.people += 1
-                    try:
-                        run.person(found.person)
-                    except (BotoCoreError, ClientError):
-                        raise
-                    except Exception:  # one bad record must not stop everyone's plays
-                        log.exception("dispatch skipped a person after an error")
+                run.people(ids)
                 if cursor is None:
                     open_shards.remove(shard)
                     break
     return run.report
+
+
+STEP = 200  # people, or queue entries, one step of a fanned-out piece handles
+QUEUE, DUE = "queue", "due"  # a piece's stages, as its cursor names them
+STALE = timedelta(minutes=30)  # a run unfinished this long no longer holds the next back
+
+
+def dispatch_step(
+    services: Services,
+    due_by: datetime,
+    shard: int,
+    cursor: str | None,
+    *,
+    limit: int = STEP,
+    page: int = BATCH_GET,
+) -> tuple[DispatchReport, str | None]:
+    """One bounded step of a fanned-out run's piece for one shard: first the shard's
+    delivery queue (what earlier runs claimed and did not deliver), then its people due by
+    `due_by`, at most `limit` of either; what it did, and where the piece goes on (None:
+    done). Throttled, the piece ends: what it claimed stays claimed, and whoever it did
+    not reach stays due, for the next run."""
+    run = _Run(services, services.clock())
+    stage, _, at = (cursor or f"{QUEUE}|").partition("|")
+    if stage == QUEUE:
+        entries, after = services.store.queued_page(
+            "deliver", shard, run.now, at or None, max(1, limit)
+        )
+        run.settle(entries)
+        if run.report.throttled:
+            return run.report, None
+        return run.report, f"{QUEUE}|{after}" if after is not None else f"{DUE}|"
+    after_due: str | None = at or None
+    while run.report.people < limit and not run.report.throttled:
+        wanted = max(1, min(page, BATCH_GET, limit - run.report.people))
+        ids, after_due = services.store.due_page(shard, due_by, after_due, wanted)
+        run.people(ids)
+        if after_due is None:
+            return run.report, None
+    return run.report, None if run.report.throttled else f"{DUE}|{after_due}"
+
+
+class DispatchJob:
+    """The dispatcher as a fanned-out job (`jobs/fanout.py`) on a queue of its own: one
+    phase, a part per shard of the `by-due` index (the delivery queue is sharded the same
+    way), so the shards' people are claimed and delivered side by side."""
+
+    def parts(self, run: Run, phase: int) -> int | None:
+        return DUE_SHARDS if phase == 0 else None
+
+    def step(self, services: Services, run: Run, phase: int, part: int, cursor: str | None) -> Step:
+        report, after = dispatch_step(services, run.now, part, cursor, limit=STEP)
+        for line in report.done:
+            log.info(line)
+        return Step(report.tally(), after)
+
+
+DISPATCH = DispatchJob()
+
+
+def start_dispatch(services: Services, queue: MailQueue, now: datetime) -> Run | None:
+    """Start a fanned-out run, unless the one started last is still going (its pieces not
+    all done, and younger than STALE): two runs would read the same people at once, each
+    claiming in vain what the other claimed. None when no run was started."""
+    latest = services.store.latest_run("dispatch")
+    if latest is not None:
+        run_id, started = latest
+        pieces = services.store.run_pieces(run_id)
+        going = sum(p.cursor is None for p in pieces) < DUE_SHARDS
+        if going and now - started < STALE:
+            return None
+    run = new_run("dispatch", now)
+    was = None if latest is None else latest[0]
+    if not services.store.follow_run("dispatch", was, run.id, now):
+        return None  # another schedule started one meanwhile
+    begin_phase(queue, run, 0, DUE_SHARDS)
+    return run
 
 
 class _Run:
@@ -150,11 +227,25 @@ class _Run:
     def settle_queue(self) -> None:
         """Deliver what was claimed and not delivered; record as unknown what has been
         delivering too long."""
-        for queued in self.s.store.queued("deliver", self.now):
+        self.settle(self.s.store.queued("deliver", self.now))
+
+    def settle(self, entries: list[Queued]) -> None:
+        for queued in entries:
+            self.report.settled += 1
             if self.report.throttled:
                 self.report.left += 1
                 continue
             self.deliver(queued)
+
+    def people(self, ids: list[str]) -> None:
+        for found in self.s.store.profiles(ids, self.now):
+            self.report.people += 1
+            try:
+                self.person(found.person)
+            except (BotoCoreError, ClientError):
+                raise
+            except Exception:  # one bad record must not stop everyone's plays
+                log.exception("dispatch skipped a person after an error")
 
     def person(self, person: Person) -> None:
         store, pb = self.s.store, self.s.playbook

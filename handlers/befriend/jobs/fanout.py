@@ -70,7 +70,12 @@ KINDS = {
     "sweep": "befriend.jobs.sweeps:SWEEP",
     "export": "befriend.jobs.audience_export:EXPORT",
     "recount": "befriend.jobs.recount_job:RECOUNT",
+    "dispatch": "befriend.jobs.dispatch:DISPATCH",
 }
+# Which queue's function takes which kinds: only the dispatcher's may send mail and texts,
+# so its pieces go on a queue of its own, and neither function takes the other's.
+DISPATCH_KINDS = frozenset({"dispatch"})
+WORK_KINDS = frozenset(KINDS) - DISPATCH_KINDS
 
 
 def job_of(kind: str) -> Job:
@@ -164,16 +169,26 @@ def start_sweep(queue: MailQueue, now: datetime) -> str:
 
 
 def lambda_batch(
-    services: Services, queue: MailQueue, event: dict[str, Any], context: Any
+    services: Services,
+    queue: MailQueue,
+    event: dict[str, Any],
+    context: Any,
+    kinds: frozenset[str] = WORK_KINDS,
 ) -> dict[str, Any]:
-    """The work queue's SQS batch: each message a piece; failures come back (partial batch
-    failures) and go on from their checkpoint."""
+    """A queue's SQS batch: each message a piece of one of `kinds`; failures come back
+    (partial batch failures) and go on from their checkpoint."""
     failed = []
     for record in event.get("Records", []):
         try:
             body = json.loads(record["body"])
         except (KeyError, ValueError):
             log.error("a work message that is not JSON was dropped")
+            continue
+        if not isinstance(body, dict) or body.get("kind") not in kinds:
+            # This function may not do that kind (or it is none): failed, so the queue's
+            # dead-letter queue keeps it and its alarm is seen, rather than dropped.
+            log.error("a piece of a kind this queue's function does not take came")
+            failed.append({"itemIdentifier": record["messageId"]})
             continue
         try:
             figures = work_piece(

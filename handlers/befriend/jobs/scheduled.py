@@ -1,17 +1,18 @@
 """A deployment's scheduled work: the daily consent sweep (which also folds the report
 counters' closed days), putting held change events on the bus again, and befriend's
 dispatcher (`jobs/dispatch.py`: the plays befriend delivers, every few minutes). EventBridge
-schedules (infra/template.yaml) invoke `befriend.lambda_app.scheduled` with
-`{"befriend": "<job>"}`; `befriend consent sweep` and `befriend events redrive` do the same
-work by hand. With a work queue (AWS), the sweep fans out over it (`fanout`) instead of
-running in one go."""
+schedules (infra/template.yaml) invoke `befriend.lambda_app.scheduled` (the dispatcher's,
+`befriend.lambda_app.dispatching`) with `{"befriend": "<job>"}`; `befriend consent sweep`,
+`befriend events redrive` and `befriend dispatch` do the same work by hand. With a work
+queue (AWS), the sweep fans out over it (`fanout`) instead of running in one go; with a
+dispatch queue, the dispatcher fans out over that one."""
 
 from __future__ import annotations
 
 import json
 import logging
 
-from befriend.jobs.dispatch import dispatch
+from befriend.jobs.dispatch import dispatch, start_dispatch
 from befriend.jobs.fanout import start_sweep
 from befriend.jobs.sweeps import sweep_lapses
 from befriend.mailing.queue import MailQueue
@@ -45,6 +46,12 @@ def run(job: str, services: Services) -> dict[str, int]:
             "moved": report.moved,
             "failed": report.failed,
         }
+    if job == "dispatch" and services.settings.dispatch_queue:
+        # In AWS: a piece per shard on the dispatcher's own queue, side by side.
+        queue = MailQueue(services.settings.dispatch_queue, region=services.settings.region)
+        started = start_dispatch(services, queue, services.clock())
+        # Not started: the last run is still going; this schedule's people wait for it.
+        return {"pieces": DUE_SHARDS if started else 0, "running": int(started is None)}
     if job == "dispatch":
         return dispatch(services).figures()
     if job == "redrive":

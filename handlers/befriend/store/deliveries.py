@@ -43,6 +43,7 @@ from befriend.store.table import (
 
 TASK = "task"
 SETTLED = ("delivered", "failed", "unknown")
+QUEUE_PAGE = 100  # queue entries one Query reads
 
 
 @dataclass(frozen=True)
@@ -95,26 +96,52 @@ class Deliveries(Table):
 
     def queued(self, family: str, now: datetime) -> list[Queued]:
         """Every entry of one queue (`deliver` or `task`), oldest first within a shard."""
-        pk_of = keys.tasks if family == TASK else keys.deliveries
         found = []
         for shard in range(DUE_SHARDS):
-            for item in self._query(pk_of(shard)):
-                if expired(item, now):
-                    continue
-                doc = json.loads(item["doc"]["S"])
-                found.append(
-                    Queued(
-                        item["person"]["S"],
-                        item["send"]["S"],
-                        doc["play"],
-                        doc["channel"],
-                        doc["delivery"],
-                        parse_iso(item["sk"]["S"].split("#", 1)[0]),
-                        item["pk"]["S"],
-                        item["sk"]["S"],
-                    )
-                )
+            after: str | None = None
+            while True:
+                page, after = self.queued_page(family, shard, now, after, QUEUE_PAGE)
+                found += page
+                if after is None:
+                    break
         return found
+
+    def queued_page(
+        self, family: str, shard: int, now: datetime, after: str | None, limit: int
+    ) -> tuple[list[Queued], str | None]:
+        """At most `limit` entries of one shard of a queue, oldest first, from the entry
+        whose sort key is `after` (None: from the start), and where to go on from (None at
+        the end): a fanned-out dispatcher settles a shard's queue in bounded steps."""
+        pk = (keys.tasks if family == TASK else keys.deliveries)(shard)
+        query: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": attr_s(pk)},
+            "ConsistentRead": True,
+            "Limit": limit,
+        }
+        if after is not None:
+            query["ExclusiveStartKey"] = keys.key(pk, after)
+        page = self.client.query(**query)
+        found = []
+        for item in page["Items"]:
+            if expired(item, now):
+                continue
+            doc = json.loads(item["doc"]["S"])
+            found.append(
+                Queued(
+                    item["person"]["S"],
+                    item["send"]["S"],
+                    doc["play"],
+                    doc["channel"],
+                    doc["delivery"],
+                    parse_iso(item["sk"]["S"].split("#", 1)[0]),
+                    item["pk"]["S"],
+                    item["sk"]["S"],
+                )
+            )
+        last = page.get("LastEvaluatedKey")
+        return found, (last["sk"]["S"] if last else None)
 
     def start_delivery(self, queued: Queued, revision: int, seq: int, now: datetime) -> bool:
         """Mark the send `delivering`, only if it is still `claimed` and the person still the

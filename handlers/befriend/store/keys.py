@@ -44,6 +44,7 @@ SHAPES = {
     "fanned-out piece": ("RUN#<run id>", "PIECE#<part>"),
     "fanned-out run's start": ("RUN#<run id>", "START"),
     "fanned-out run's result": ("RUN#<run id>", "RESULT"),
+    "a job's latest run": ("JOB#<kind>", "LATEST"),
 }
 
 PROFILE = "PROFILE"
@@ -185,6 +186,10 @@ def run_start(run_id: str) -> dict[str, Any]:
 
 def run_result(run_id: str) -> dict[str, Any]:
     return key(f"RUN#{run_id}", "RESULT")
+
+
+def latest_run(kind: str) -> dict[str, Any]:
+    return key(f"JOB#{kind}", "LATEST")
 
 
 def audience_export(job_id: str) -> dict[str, Any]:

@@ -106,6 +106,38 @@ class Runs(Counters):
             return found
         return dict(doc)
 
+    def latest_run(self, kind: str) -> tuple[str, datetime] | None:
+        """The run of `kind` started last, and when (None: none in the last week)."""
+        doc = self._doc(keys.latest_run(kind))
+        return None if doc is None else (str(doc["run"]), datetime.fromisoformat(doc["at"]))
+
+    def follow_run(self, kind: str, was: str | None, run_id: str, now: datetime) -> bool:
+        """Record `run_id` as the latest run of `kind`, only if the latest is still `was`
+        (None: there is none): of two schedulers that read the same latest run, one starts
+        the next. False when another run was recorded meanwhile."""
+        item = {
+            **keys.latest_run(kind),
+            "doc": attr_s(json.dumps({"run": run_id, "at": now.isoformat()})),
+            **ttl(now + RUN_KEPT),
+        }
+        condition: dict[str, Any] = (
+            {"ConditionExpression": "attribute_not_exists(pk)"}
+            if was is None
+            else {
+                "ConditionExpression": "latest = :was",
+                "ExpressionAttributeValues": {":was": attr_s(was)},
+            }
+        )
+        try:
+            self.client.put_item(
+                TableName=self.table, Item={**item, "latest": attr_s(run_id)}, **condition
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def run_start(self, run_id: str) -> dict[str, Any] | None:
         return self._doc(keys.run_start(run_id))
 
