@@ -220,8 +220,9 @@ def main(argv: Sequence[str] | None = None) -> list[doc.Verdict]:
     lines = [
         doc.machine("dispatch.py", total),
         "",
-        f"The dispatcher (`jobs.dispatch.dispatch`, as the schedule runs it every five "
-        f"minutes) over a table of {2 * due:,} people of whom {due:,} are due for the welcome "
+        "The dispatcher (`jobs.dispatch.dispatch`, as `befriend dispatch` and `befriend "
+        "serve` run it; in AWS each piece of a fanned-out run does the same for one shard) "
+        f"over a table of {2 * due:,} people of whom {due:,} are due for the welcome "
         f"letter, run until no one is due: {len(runs)} run(s) of at most 2,000 people. "
         "Requests are counted from botocore's event hooks; *profiles read* are the distinct "
         "people whose profile any request returned. The script's docstring says what is real "

@@ -125,6 +125,44 @@ def import_lines() -> list[str]:
     ]
 
 
+# A play's letter from befriend's dispatcher: its requests in turn, then one SES call (tens
+# of milliseconds: SendRawEmail from a function in the region), a piece per due shard.
+SES_MS = 40.0
+DISPATCH_PIECES = 8  # DUE_SHARDS: the pieces of a run at once
+PLAYS_DUE = 0.01  # of people, a day: a letter each
+
+
+def letter_requests() -> float | None:
+    """Requests a letter as `bench/dispatch.py` measured them (reads + writes); None before
+    it has run."""
+    text = BENCHMARKS.read_text(encoding="utf-8")
+    found = re.search(r"## Dispatcher throughput.*?\| ([\d.]+) / ([\d.]+) \|", text, re.S)
+    return float(found[1]) + float(found[2]) if found else None
+
+
+def dispatch_lines() -> list[str]:
+    """How many letters a day the fanned-out dispatcher delivers in AWS, and how long a
+    hundred million people's day of plays takes it."""
+    calls = letter_requests()
+    if calls is None:
+        return []
+    per_letter_ms = calls * CALL_MS + SES_MS + OWN_MS
+    a_second = DISPATCH_PIECES * 1000 / per_letter_ms
+    due = 100_000_000 * PLAYS_DUE
+    return [
+        f"- **Plays befriend delivers**: a letter is {calls:.0f} requests in turn (as "
+        "measured, docs/benchmarks.md, Dispatcher throughput) and one SES call, about "
+        f"{per_letter_ms:.0f} ms; a run fans out a piece per `by-due` shard, "
+        f"{DISPATCH_PIECES} at once, so the dispatcher delivers about {a_second:.0f} letters "
+        f"a second, {count(a_second * 86400)} a day. At 100 million people with 1% owed a "
+        f"play a day, the {count(due)} letters take {hours(due / a_second)} of the day. "
+        "SES's sending rate for the account is the nearer bound (a new production account "
+        "starts at 14 mails a second): a piece throttled ends, and the next run, five "
+        "minutes later, goes on from what it claimed. More due shards spread the letters "
+        "wider.",
+    ]
+
+
 def hours(seconds: float) -> str:
     if seconds < 3600:
         return f"{seconds / 60:.0f} minutes"
@@ -383,6 +421,7 @@ def main() -> int:
         "million people are due a day, 125 thousand a shard, in pieces of a few minutes: "
         "hours of work in all but eight at a time. More shards (`DUE_SHARDS`) spread it "
         "wider; the work function's `MaximumConcurrency` caps how many pieces run at once.",
+        *dispatch_lines(),
         "- **Operator commands** (`reports check`, `reports rebuild`, `befriend import`, "
         "`befriend export`) read or write every person. Import and export are streamed and "
         "run in checkpointed pieces (a crash resumes), but they run where the operator "
