@@ -55,6 +55,9 @@ class Settings:
     # configuration set, and texts sent to our number. A message from any other is refused.
     ses_events_topic: str | None = None
     sms_inbound_topic: str | None = None
+    # The SQS queue webhook events wait in for delivery (bus/webhooks.py, its URL); locally
+    # a queue named after the table is made; unset in AWS, no subscriber is told anything.
+    webhook_queue: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -83,6 +86,7 @@ class Settings:
             counter_shards=counter_shards(env),
             ses_events_topic=env.get("BEFRIEND_SES_EVENTS_TOPIC") or None,
             sms_inbound_topic=env.get("BEFRIEND_SMS_INBOUND_TOPIC") or None,
+            webhook_queue=env.get("BEFRIEND_WEBHOOK_QUEUE") or None,
         )
 
 

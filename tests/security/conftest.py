@@ -22,6 +22,7 @@ from befriend.core.playbook import Playbook, load_playbook
 from befriend.credentials.keys import Keys
 from befriend.credentials.tokens import Tokens
 from befriend.store import Store
+from befriend.store.webhooks import Subscription
 from befriend.web import dev
 from befriend.web.app import create_app
 from befriend.web.openapi import document
@@ -128,6 +129,7 @@ MANAGE_REQUESTS: dict[str, tuple[dict[str, Any] | None, dict[str, str]]] = {
 }
 
 
+LOCAL_HOOK = "http://127.0.0.1:9/hook"
 # A request each marketer route accepts from a key of its role; `{person}` is a person id.
 MARKETER_REQUESTS: dict[str, tuple[dict[str, Any] | None, dict[str, str]]] = {
     "marketer.get_person": (None, {"person_id": "{person}"}),
@@ -153,6 +155,11 @@ MARKETER_REQUESTS: dict[str, tuple[dict[str, Any] | None, dict[str, str]]] = {
     "marketer.send_outcome": ({"outcome": "accepted"}, {"send_id": "{send}"}),
     "marketer.open_tasks": (None, {}),
     "marketer.task_done": (None, {"send_id": "{task}"}),
+    # Loopback's discard port: nothing listens, so a test delivery is refused at once.
+    "marketer.add_webhook": ({"url": LOCAL_HOOK, "events": ["permission.changed"]}, {}),
+    "marketer.list_webhooks": (None, {}),
+    "marketer.remove_webhook": (None, {"webhook_id": "{webhook}"}),
+    "marketer.test_webhook": (None, {"webhook_id": "{webhook}"}),
 }
 
 
@@ -192,6 +199,11 @@ def marketer_request(
         )
         ops.append(store.queue_op(person, task, call, "task", now))
         store.client.transact_write_items(TransactItems=ops)  # type: ignore[arg-type]
+    webhook = "whk_" + uuid.uuid4().hex[:16]
+    if store is not None:  # a subscription to remove or to test
+        secret = "whsec_" + "A" * 43 + "="
+        made = Subscription(webhook, LOCAL_HOOK, ("permission.changed",), secret, now)
+        store.add_subscription(made)
     names = {
         "person": person,
         "now": now.isoformat(),
@@ -199,6 +211,7 @@ def marketer_request(
         "export": export,
         "send": send,
         "task": task,
+        "webhook": webhook,
     }
     body, values = _filled(MARKETER_REQUESTS[route.endpoint], names)
     return route.path(**values), ({} if body is None else {"json": body})

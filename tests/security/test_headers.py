@@ -59,6 +59,7 @@ JSON_BODY = {
         "visitor.decline_step",
         "marketer.start_audience_export",
         "marketer.task_done",
+        "marketer.test_webhook",
     )
 }
 INGEST = {"marketer.ingest_events", "marketer.play_outcomes"}

@@ -25,6 +25,7 @@ from befriend.core.notices import SOURCE, notices
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
 
+    from befriend.bus.webhooks import WebhookQueue
     from befriend.store.outbox import Outbox
 
 log = logging.getLogger("befriend")
@@ -52,10 +53,19 @@ class Notifier(Holder["EventBridgeClient"]):
         client: EventBridgeClient | None = None,
         region: str | None = None,
         hold: Callable[[list[Entry]], None] | None = None,
+        webhooks: WebhookQueue | None = None,
     ) -> None:
         super().__init__(client, region=region)
         self.bus = bus
         self._hold = hold
+        # Where webhook events go after a write (None: this process tells no subscriber).
+        self.webhooks = webhooks
+
+    def tell(self, events: list[dict[str, Any]]) -> None:
+        """Queue webhook events for the subscribers (bus/webhooks.py), after the write;
+        held in the table when the queue refuses them."""
+        if self.webhooks is not None and events:
+            self.webhooks.put_events(events)
 
     def publish(self, outcome: Outcome) -> int:
         """Put the outcome's notices on the bus; returns how many were accepted. What the
@@ -97,6 +107,14 @@ class Notifier(Holder["EventBridgeClient"]):
         """Put every held entry again; a batch is let go once the bus took all of it."""
         sent = left = 0
         for held in outbox.held_events():
+            if held.kind == "webhooks":
+                if self.webhooks is None:
+                    continue  # left for a redrive that has the webhook queue
+                queued = self.webhooks.send_held(held.entries)
+                outbox.release_events(held, [] if queued else held.entries)
+                sent += len(held.entries) if queued else 0
+                left += 0 if queued else len(held.entries)
+                continue
             refused = self._put(held.entries)
             outbox.release_events(held, refused)
             sent += len(held.entries) - len(refused)

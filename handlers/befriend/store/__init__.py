@@ -22,6 +22,7 @@ Items (keys `pk`/`sk`):
   IMPORT#<run id> / RUN, PIECE#<nonce>#<n>   an unfinished import and its finished pieces
   EXPORT#<job id> / EXPORT      an audience export's state
   RUN#<run id> / PIECE#<part>   how far a piece of a fanned-out job (the sweep) got
+  WEBHOOKS / SUB#<id>, PARKED#<when>#<webhook id>   webhook subscriptions, parked deliveries
 
 Active profiles carry `stage_shard` (`<stage>#<0..7>`) for the `by-stage` index; profiles
 with a verified number carry `verified_number` (its keyed hash) for the `by-number` index.
@@ -35,8 +36,9 @@ table's shape), `people` (reads and changes, writing the items `person_items` bu
 moved in the same transactions as the changes), `limits` (mail slots, kept answers,
 events seen), `outbox` (change events held until the bus takes them), `checkpoints` (how
 far an import or an audience export got), `runs` (the checkpoints of fanned-out
-pieces), `sends` (sends claimed through the gate) and `deliveries` (the dispatcher's
-queues of sends to deliver and open tasks).
+pieces), `sends` (sends claimed through the gate), `deliveries` (the dispatcher's
+queues of sends to deliver and open tasks) and `webhooks` (webhook subscriptions and the
+deliveries parked after failing every try).
 """
 
 from __future__ import annotations
@@ -52,12 +54,23 @@ from befriend.store.phone_codes import PhoneCodes
 from befriend.store.runs import Runs
 from befriend.store.sends import Sends
 from befriend.store.table import STAGE_INDEX, STAGE_SHARDS, stage_shard
+from befriend.store.webhooks import Webhooks
 
 __all__ = ["STAGE_INDEX", "STAGE_SHARDS", "Store", "stage_shard"]
 
 
 class Store(
-    People, Erasure, Limits, Outbox, Checkpoints, Runs, Contacts, PhoneCodes, Sends, Deliveries
+    People,
+    Erasure,
+    Limits,
+    Outbox,
+    Checkpoints,
+    Runs,
+    Contacts,
+    PhoneCodes,
+    Sends,
+    Deliveries,
+    Webhooks,
 ):
     """Role-named reads and writes on one table. The client is made on first use, so a moto
     mock started after the Store was built is still the one in force."""

@@ -46,6 +46,8 @@ SHAPES = {
     "fanned-out run's result": ("RUN#<run id>", "RESULT"),
     "a job's latest run": ("JOB#<kind>", "LATEST"),
 }
+    "webhook subscription": ("WEBHOOKS", "SUB#<subscription id>"),
+    "parked webhook delivery": ("WEBHOOKS", "PARKED#<parked at>#<webhook id>"),
 
 PROFILE = "PROFILE"
 LEDGER = "LEDGER#"
@@ -194,3 +196,16 @@ def latest_run(kind: str) -> dict[str, Any]:
 
 def audience_export(job_id: str) -> dict[str, Any]:
     return key(f"EXPORT#{job_id}", "EXPORT")
+
+
+WEBHOOKS = "WEBHOOKS"
+WEBHOOK_SUB = "SUB#"
+WEBHOOK_PARKED = "PARKED#"
+
+
+def webhook_subscription(subscription_id: str) -> dict[str, Any]:
+    return key(WEBHOOKS, f"{WEBHOOK_SUB}{subscription_id}")
+
+
+def parked_webhook(parked_at: str, message_id: str) -> dict[str, Any]:
+    return key(WEBHOOKS, f"{WEBHOOK_PARKED}{parked_at}#{message_id}")

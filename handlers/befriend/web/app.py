@@ -7,6 +7,7 @@ from jinja2 import FileSystemLoader
 
 from befriend.aws.files import Files
 from befriend.bus.notify import Notifier
+from befriend.bus.webhooks import WebhookQueue
 from befriend.clock import Clock, system_clock
 from befriend.config import Settings, SettingsError
 from befriend.core.playbook import Playbook, load_playbook
@@ -71,6 +72,18 @@ def exports_bucket(settings: Settings) -> str:
 def create_app(
     settings: Settings,
     store: Store | None = None,
+def webhook_queue(settings: Settings, store: Store, clock: Clock) -> WebhookQueue | None:
+    """The queue BEFRIEND_WEBHOOK_QUEUE names; locally, one named after the table; else
+    none (a deployment without one tells no subscriber). What it refuses is held in the
+    table for the redrive."""
+    hold = lambda events: store.hold_webhooks(events, clock())  # noqa: E731
+    if settings.webhook_queue:
+        return WebhookQueue(settings.webhook_queue, region=settings.region, hold=hold)
+    if settings.local:
+        return WebhookQueue(name=f"{settings.table}-webhooks", region=settings.region, hold=hold)
+    return None
+
+
     clock: Clock = system_clock,
     mailer: Mailer | None = None,
     playbook: Playbook | None = None,
@@ -115,6 +128,7 @@ def create_app(
     )
     # First, so every answer has a request id and a log line whatever fails after.
     requestlog.register(app)
+            webhooks=webhook_queue(settings, table, clock),
     problems.register(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(visitor.bp)

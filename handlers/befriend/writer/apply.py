@@ -21,6 +21,7 @@ from befriend.core.due import next_due
 from befriend.core.errors import ConcurrentChange
 from befriend.core.person import Person
 from befriend.core.playbook import Playbook
+from befriend.core.webhooks import events as webhook_events
 from befriend.store import Store
 from befriend.store.table import Contended
 
@@ -61,6 +62,9 @@ class Extras(TypedDict, total=False):
     also_for: Callable[[Outcome], Sequence[dict[str, Any]]]
     # Counters that depend on what was decided (a claim granted, at its moment), likewise.
     counts_for: Callable[[Outcome], Counts]
+    # Webhook events besides those the change makes (core/webhooks.py `events`): a send
+    # claimed, which writes no ledger entry. Built from the outcome as written.
+    webhooks_for: Callable[[Outcome], Sequence[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -117,8 +121,10 @@ class Writer:
                 marked_at=now,
                 also=[*extras.get("also", ()), *_also_for(settled)],
             )
-            self._publish(settled)
-            return replace(settled, person=saved)
+            written = replace(settled, person=saved)
+            more = extras.get("webhooks_for")
+            self._publish(settled, [] if more is None else list(more(written)))
+            return written
 
         return with_retries(write, person, reload)
 
@@ -134,12 +140,13 @@ class Writer:
             due=next_due(outcome.person, self.playbook, now),
         )
         if saved is not None:
-            self._publish(outcome)
+            self._publish(outcome, [])
         return saved
 
     def _counts(self, outcome: Outcome, now: datetime) -> Counts:
         return change_counts(outcome, self.playbook, self.received or now)
 
-    def _publish(self, written: Outcome) -> None:
+    def _publish(self, written: Outcome, more: list[dict[str, Any]]) -> None:
         if self.notifier is not None:
             self.notifier.publish(written)  # only once the change is written
+            self.notifier.tell([*webhook_events(written, self.playbook), *more])

@@ -28,6 +28,7 @@ from befriend.core.delivery import claim_counts
 from befriend.core.gate import Claim, claim
 from befriend.core.person import Person, iso
 from befriend.core.playbook import Play
+from befriend.core.webhooks import claimed
 from befriend.writer.apply import Writer
 
 # A send id names its person (so an outcome finds the send in the person's partition)
@@ -132,6 +133,13 @@ def claim_contact(
             return Counts()
         return claim_counts(outcome.person, play.id, made.verdict.at)
 
+    def webhooks_for(outcome: Outcome) -> list[dict[str, Any]]:
+        made = decided[-1]
+        if not made.verdict.granted:
+            return []
+        at = made.verdict.at
+        return [claimed(outcome.person, send_id, play.id, play.channel, at, made.contact)]
+
     def reload() -> Person:
         found = store.kept_send_answer(person.id, digest, now())
         if found:
@@ -149,6 +157,7 @@ def claim_contact(
             cause=f"play:{play.id}",
             also_for=also_for,
             counts_for=counts_for,
+            webhooks_for=webhooks_for,
         )
     except _Kept as twin:
         return Claimed(twin.kept, replayed=True)

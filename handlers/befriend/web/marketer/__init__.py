@@ -25,6 +25,7 @@ from befriend.web.marketer import (  # noqa: F401
     sends,
     tasks,
 )
+    webhooks,
 from befriend.web.marketer.blueprint import bp
 
 __all__ = ["bp"]

@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 from msgspec import Struct
 
-from befriend.core.contract import answers, requests
+from befriend.core.contract import answers, requests, webhooks
 from befriend.core.engagement import OUTCOMES
 from befriend.core.ledger import SOURCES
 from befriend.core.playbook import CHANNEL_KINDS, HOW_OFTEN, SITE, Playbook
@@ -22,7 +22,11 @@ from befriend.core.reports import REPORTS
 
 Schema = dict[str, Any]
 REF = "#/components/schemas/{name}"
-TYPES: tuple[type[Struct], ...] = (*requests.REQUESTS, *answers.ANSWERS)
+TYPES: tuple[type[Struct], ...] = (
+    *requests.REQUESTS,
+    *answers.ANSWERS,
+    *webhooks.TYPES_OF_CONTRACT,
+)
 
 _VALUES: dict[str, Callable[[Playbook], list[Any]]] = {
     "channels": lambda pb: list(pb.channels),
@@ -51,7 +55,7 @@ _CONSTS: dict[str, Callable[[Playbook], Any]] = {
 def components(pb: Playbook) -> dict[str, Schema]:
     """Every request and answer type as a component schema, true for `pb`."""
     _, found = msgspec.json.schema_components(TYPES, ref_template=REF)
-    extras = _extras(requests) | _extras(answers)
+    extras = _extras(requests) | _extras(answers) | _extras(webhooks)
     return {
         name: _fill({k: v for k, v in schema.items() if k != "title"} | extras.get(name, {}), pb)
         for name, schema in sorted(found.items())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from befriend.core.audiences import COLUMNS
-from befriend.core.contract import answers, requests
+from befriend.core.contract import answers, requests, webhooks
 from befriend.core.dispatch import TASK_COLUMNS
 from befriend.core.playbook import Playbook
 from befriend.web.openapi.blocks import Schema, answer, header, json_body, operation
@@ -50,6 +50,7 @@ def _marketer_paths(pb: Playbook) -> dict[str, Any]:
         "422": answer("Problem"),
     }
     return {
+        **_webhook_paths(),
         "/api/people/{person_id}": {
             "get": about_person(
                 "getPerson",
@@ -347,5 +348,71 @@ def _refused(description: str, kind: type[Any]) -> Schema:
         },
         "content": {
             "application/problem+json": {"schema": {"anyOf": [ref(kind), ref(answers.Problem)]}}
+        },
+    }
+
+
+def _webhook_paths() -> dict[str, Any]:
+    """Webhook subscriptions: admin keys only (docs/design.md "Webhooks out")."""
+
+    def op(operation_id: str, summary: str, responses: dict[str, Any], **extra: Any) -> Schema:
+        note = "Needs an API key with the role admin. " + extra.pop("note", "")
+        return operation(
+            operation_id,
+            summary,
+            responses,
+            key="admin",
+            tag="marketer",
+            description=note.strip(),
+            **extra,
+        )
+
+    webhook_param = [
+        {"name": "webhook_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    ]
+    unknown = {"404": answer("Problem")}
+    return {
+        "/api/webhooks": {
+            "post": op(
+                "addWebhook",
+                "Register an endpoint befriend tells of changes, signed per Standard Webhooks",
+                {
+                    "201": json_body(ref(webhooks.WebhookMade), "The subscription and its secret"),
+                    "400": answer("Problem"),
+                    "409": answer("Problem"),
+                    "413": answer("Problem"),
+                    "415": answer("Problem"),
+                    "422": answer("Problem"),
+                },
+                body=ref(webhooks.WebhookIn),
+                note="The secret (`whsec_…`) is shown in this answer only. Every delivery is "
+                "a POST of `{type, timestamp, data}` with the headers webhook-id (the same on "
+                "every retry), webhook-timestamp and webhook-signature. At most 50.",
+            ),
+            "get": op(
+                "listWebhooks",
+                "The webhook subscriptions, oldest first (never their secrets)",
+                {"200": json_body(ref(webhooks.WebhookList), "Every subscription")},
+            ),
+        },
+        "/api/webhooks/{webhook_id}": {
+            "delete": op(
+                "removeWebhook",
+                "Remove a subscription: nothing more is sent to it",
+                {"204": {"description": "Removed"}, **unknown},
+                parameters=webhook_param,
+            )
+        },
+        "/api/webhooks/{webhook_id}/test": {
+            "post": op(
+                "testWebhook",
+                "Send one signed webhook.test to the endpoint now",
+                {
+                    "200": json_body(ref(webhooks.WebhookTried), "What the endpoint answered"),
+                    **unknown,
+                },
+                parameters=webhook_param,
+                note="Tried once, with the deliveries' timeouts (3 s to connect, 5 s to answer).",
+            )
         },
     }

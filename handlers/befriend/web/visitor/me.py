@@ -27,6 +27,7 @@ from befriend.core.export import export_document, export_filename
 from befriend.core.person import Person
 from befriend.core.playbook import Playbook
 from befriend.core.receipts import receipts
+from befriend.core.webhooks import erased
 from befriend.credentials.pseudonyms import email_key
 from befriend.credentials.tokens import Claims
 from befriend.web.answers import json_answer
@@ -135,8 +136,10 @@ def export() -> Response:
 def erase() -> Response:
     s = services()
     claims = _claims()
+    gone: list[Person] = []
 
     def erase_now(person: Person) -> None:
+        gone[:] = [person]
         email, now = person.email, s.clock()
         phone = person.contact_points.phone
         number = None if phone is None else s.pseudonyms.number_suppression(phone.number)
@@ -155,6 +158,8 @@ def erase() -> Response:
         return person_for(claims, erasing_ok=True)
 
     with_retries(erase_now, load(), load)
+    # Every subscriber is told to forget the person too (GDPR Art. 17(2)), once they are.
+    s.notifier.tell([erased(gone[-1], s.clock())])
     return Response(status=204)
 
 

@@ -1,0 +1,121 @@
+"""Webhook subscriptions: an admin registers the endpoints befriend tells of changes
+(`POST/GET /api/webhooks`, `DELETE /api/webhooks/<id>`, `POST /api/webhooks/<id>/test`).
+
+Admin keys only: a subscription receives people's changes with their addresses, which is
+more than a reader key may see, and its URL decides where they go. The signing secret
+(Standard Webhooks' `whsec_` + base64 of 32 random bytes) is shown once, in the answer that
+makes it; the table keeps it, as every delivery is signed with it.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+
+from flask import Response
+
+from befriend.bus.delivery import try_now
+from befriend.core.contract.reading import Bad, Reading
+from befriend.core.contract.webhooks import WebhookIn
+from befriend.core.webhooks import check_events, check_url, is_subscription_id
+from befriend.store.webhooks import Subscription
+from befriend.web.answers import json_answer
+from befriend.web.inputs import json_body
+from befriend.web.marketer.blueprint import bp, requires
+from befriend.web.problems import Problem
+from befriend.web.services import services
+
+MAX_SUBSCRIPTIONS = 50
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def new_id() -> str:
+    return "whk_" + secrets.token_hex(8)
+
+
+@bp.post("/webhooks")
+@requires("admin")
+def add_webhook() -> Response:
+    """Register an endpoint: 201 with the subscription and its secret, shown this once."""
+    s = services()
+    local = s.settings.local
+    r = Reading(json_body(), WebhookIn)
+
+    def url_ok(url: str) -> str:
+        why = check_url(url, local)
+        if why is not None:
+            raise Bad(why)
+        return url
+
+    def events_ok(events: list[str]) -> list[str]:
+        why = check_events(events)
+        if why is not None:
+            raise Bad(why)
+        return list(dict.fromkeys(events))
+
+    r.check("url", url_ok)
+    r.check("events", events_ok)
+    r.done()
+    if len(s.store.subscriptions()) >= MAX_SUBSCRIPTIONS:
+        raise Problem(
+            409,
+            "too-many-webhooks",
+            "There are as many webhook subscriptions as befriend keeps",
+            f"At most {MAX_SUBSCRIPTIONS}; remove one first (DELETE /api/webhooks/{{id}}).",
+        )
+    sub = Subscription(
+        id=new_id(),
+        url=str(r.get("url", "")),
+        events=tuple(r.get("events", [])),
+        secret=new_secret(),
+        created_at=s.clock(),
+        description=str(r.get("description", "")),
+    )
+    s.store.add_subscription(sub)
+    return json_answer({"webhook": sub.shown(), "secret": sub.secret}, status=201)
+
+
+@bp.get("/webhooks")
+@requires("admin")
+def list_webhooks() -> Response:
+    return json_answer({"webhooks": [sub.shown() for sub in services().store.subscriptions()]})
+
+
+@bp.delete("/webhooks/<webhook_id>")
+@requires("admin")
+def remove_webhook(webhook_id: str) -> Response:
+    """Remove one: nothing more is sent to it, retries waiting for it included."""
+    if not (is_subscription_id(webhook_id) and services().store.remove_subscription(webhook_id)):
+        raise _unknown()
+    return Response(status=204)
+
+
+@bp.post("/webhooks/<webhook_id>/test")
+@requires("admin")
+def test_webhook(webhook_id: str) -> Response:
+    """Send one signed `webhook.test` now and say what the endpoint answered."""
+    s = services()
+    sub = s.store.subscription(webhook_id) if is_subscription_id(webhook_id) else None
+    if sub is None:
+        raise _unknown()
+    tried = try_now(sub, s.clock(), s.settings.local)
+    return json_answer(
+        {
+            "delivered": tried.delivered,
+            "status": tried.status,
+            "said": tried.said,
+            "seconds": tried.seconds,
+        }
+    )
+
+
+def _unknown() -> Problem:
+    return Problem(
+        404,
+        "unknown-webhook",
+        "There is no such webhook subscription",
+        "GET /api/webhooks lists them (`befriend webhooks list`).",
+    )
