@@ -218,6 +218,23 @@ def _visit_the_marketer_api(
     close = "/api/tasks/{send_id}/done"
     api.call("POST", close, path=f"/api/tasks/{granted['send']}/done", token=ingest, expect=404)
 
+    # Webhook subscriptions, admin keys only; the test delivery goes to loopback's discard
+    # port, where nothing listens (refused at once).
+    hooks = {"url": "http://127.0.0.1:9/hook", "events": ["permission.changed"]}
+    made = api.call("POST", "/api/webhooks", token=admin, json=hooks, expect=201).get_json()
+    assert made["secret"].startswith("whsec_")
+    bad = {**hooks, "url": "ftp://hooks.example", "events": ["nope"]}
+    api.call("POST", "/api/webhooks", token=admin, json=bad, expect=422)
+    api.call("GET", "/api/webhooks", token=reader, expect=403)
+    listed = api.call("GET", "/api/webhooks", token=admin, expect=200).get_json()
+    assert [w["id"] for w in listed["webhooks"]] == [made["webhook"]["id"]]
+    hook, at = "/api/webhooks/{webhook_id}", f"/api/webhooks/{made['webhook']['id']}"
+    test = hook + "/test"
+    tried = api.call("POST", test, path=f"{at}/test", token=admin, expect=200).get_json()
+    assert tried["delivered"] is False
+    api.call("DELETE", hook, path=at, token=admin, expect=204)
+    api.call("DELETE", hook, path=at, token=admin, expect=404)
+
     events = {
         "events": [
             {"id": f"order-{pid}", "person": friend["email"], "type": "purchase", "at": now},

@@ -45,9 +45,9 @@ SHAPES = {
     "fanned-out run's start": ("RUN#<run id>", "START"),
     "fanned-out run's result": ("RUN#<run id>", "RESULT"),
     "a job's latest run": ("JOB#<kind>", "LATEST"),
-}
     "webhook subscription": ("WEBHOOKS", "SUB#<subscription id>"),
     "parked webhook delivery": ("WEBHOOKS", "PARKED#<parked at>#<webhook id>"),
+}
 
 PROFILE = "PROFILE"
 LEDGER = "LEDGER#"

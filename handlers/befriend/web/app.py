@@ -63,15 +63,6 @@ def work_queue(settings: Settings) -> MailQueue | None:
     return None
 
 
-def exports_bucket(settings: Settings) -> str:
-    """The bucket exports are written to: the deployment's, or locally one named after the
-    table (made on first use)."""
-    return settings.exports_bucket or f"{settings.table}-exports"
-
-
-def create_app(
-    settings: Settings,
-    store: Store | None = None,
 def webhook_queue(settings: Settings, store: Store, clock: Clock) -> WebhookQueue | None:
     """The queue BEFRIEND_WEBHOOK_QUEUE names; locally, one named after the table; else
     none (a deployment without one tells no subscriber). What it refuses is held in the
@@ -84,6 +75,15 @@ def webhook_queue(settings: Settings, store: Store, clock: Clock) -> WebhookQueu
     return None
 
 
+def exports_bucket(settings: Settings) -> str:
+    """The bucket exports are written to: the deployment's, or locally one named after the
+    table (made on first use)."""
+    return settings.exports_bucket or f"{settings.table}-exports"
+
+
+def create_app(
+    settings: Settings,
+    store: Store | None = None,
     clock: Clock = system_clock,
     mailer: Mailer | None = None,
     playbook: Playbook | None = None,
@@ -119,6 +119,7 @@ def webhook_queue(settings: Settings, store: Store, clock: Clock) -> WebhookQueu
             settings.event_bus,
             region=settings.region,
             hold=lambda entries: table.hold_events(entries, clock()),
+            webhooks=webhook_queue(settings, table, clock),
         ),
         pseudonyms=Pseudonyms(settings.secret),
         queue=queue or mail_queue(settings),
@@ -128,7 +129,6 @@ def webhook_queue(settings: Settings, store: Store, clock: Clock) -> WebhookQueu
     )
     # First, so every answer has a request id and a log line whatever fails after.
     requestlog.register(app)
-            webhooks=webhook_queue(settings, table, clock),
     problems.register(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(visitor.bp)

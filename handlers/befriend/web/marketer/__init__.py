@@ -24,8 +24,8 @@ from befriend.web.marketer import (  # noqa: F401
     reports,
     sends,
     tasks,
-)
     webhooks,
+)
 from befriend.web.marketer.blueprint import bp
 
 __all__ = ["bp"]
