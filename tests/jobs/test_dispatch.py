@@ -214,12 +214,44 @@ def test_a_contact_befriend_cannot_make_is_a_task_listed_until_it_is_done(
     clock.advance(minutes=5)
     again = client.post(f"/api/tasks/{task['send']}/done", headers=bearer(ingest))
     assert again.get_json() == closed.get_json()
-    assert client.get("/api/tasks", headers=bearer(reader)).get_json() == {"tasks": []}
+    assert client.get("/api/tasks", headers=bearer(reader)).get_json() == {
+        "tasks": [],
+        "next": None,
+    }
     unknown = client.post(f"/api/tasks/{visitor.id}.nothing/done", headers=bearer(ingest))
     assert unknown.status_code == 404
     assert unknown.get_json()["type"].endswith("unknown-task")
     # A task is a claimed send: the play rests, and the next run claims nothing.
     assert dispatch(services).claimed == 0
+
+
+def test_the_task_list_pages_oldest_first_and_the_spreadsheet_holds_them_all(
+    client: Any, sign_up: SignUp, services: Services, store: Store, clock: SettableClock
+) -> None:
+    reader = Keys(store).create("desk", "reader", clock())[0]
+    for _ in range(5):
+        sign_up(permissions=EVENTS)
+        dispatch(services)
+        clock.advance(minutes=1)
+    pages, moments, path = [], [], "/api/tasks?limit=2"
+    while path:
+        answer = client.get(path, headers=bearer(reader))
+        assert answer.status_code == 200
+        page = answer.get_json()
+        pages.append([t["send"] for t in page["tasks"]])
+        moments += [t["due_since"] for t in page["tasks"]]
+        path = answer.headers.get("Link", "").removeprefix("<").split(">")[0]
+        assert bool(path) == (page["next"] is not None)
+    listed = [send for page in pages for send in page]
+    assert [len(page) for page in pages] == [2, 2, 1]
+    assert moments == sorted(moments) and len(set(moments)) == 5  # a minute apart, oldest first
+    csv = client.get("/api/tasks?format=csv", headers=bearer(reader)).get_data(as_text=True)
+    assert [line.split(",")[0] for line in csv.splitlines()[1:]] == listed  # each once
+    for bad in ("nonsense", "x" * 3000):
+        refused = client.get(f"/api/tasks?cursor={bad}", headers=bearer(reader))
+        assert refused.status_code == 400
+        assert refused.get_json()["type"].endswith("invalid-cursor")
+    assert client.get("/api/tasks?limit=0", headers=bearer(reader)).status_code == 400
 
 
 def test_the_dispatcher_reads_only_the_people_due(

@@ -138,7 +138,7 @@ def run_flow(
         by_address = dict(kwargs)
         if "json" in by_address:
             by_address["json"] = {
-                k: [{**item, "person": EMAIL} for item in v]
+                k: [{**item, "person": EMAIL} if isinstance(item, dict) else item for item in v]
                 if isinstance(v, list)
                 else (EMAIL if k == "person" else v)
                 for k, v in kwargs["json"].items()

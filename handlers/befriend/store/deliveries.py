@@ -21,6 +21,7 @@ read from the send's person when a task is listed. Both expire with the send (30
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -44,6 +45,7 @@ from befriend.store.table import (
 TASK = "task"
 SETTLED = ("delivered", "failed", "unknown")
 QUEUE_PAGE = 100  # queue entries one Query reads
+READ_TO_END = "~"  # a shard's position once every task in it is listed (after every key)
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,37 @@ class Deliveries(Table):
             )
         last = page.get("LastEvaluatedKey")
         return found, (last["sk"]["S"] if last else None)
+
+    def open_tasks(
+        self, now: datetime, at: Mapping[int, str], limit: int
+    ) -> tuple[list[Queued], dict[int, str] | None]:
+        """At most `limit` open tasks, oldest first across the shards, from the positions
+        `at` (a shard's last sort key listed; absent: from its start; `READ_TO_END`: none
+        left), and the positions to go on from (None: every shard read to its end).
+
+        Each shard gives at most `limit` from its position, so the oldest `limit` of them
+        all are among what was read; the rest are read again by the next page."""
+        read: list[tuple[str, int, Queued]] = []
+        unread: set[int] = set()
+        for shard in range(DUE_SHARDS):
+            after = at.get(shard)
+            if after == READ_TO_END:
+                continue
+            entries, more = self.queued_page(TASK, shard, now, after, limit)
+            read += [(q.sk, shard, q) for q in entries]
+            if more is not None:
+                unread.add(shard)
+        read.sort(key=lambda found: found[0])
+        taken, left = read[:limit], read[limit:]
+        following = dict(at)
+        for sk, shard, _ in taken:
+            following[shard] = sk
+        still = unread | {shard for _, shard, _ in left}
+        for shard in range(DUE_SHARDS):
+            if shard not in still:
+                following[shard] = READ_TO_END
+        done = all(following.get(shard) == READ_TO_END for shard in range(DUE_SHARDS))
+        return [q for _, _, q in taken], None if done else following
 
     def start_delivery(self, queued: Queued, revision: int, seq: int, now: datetime) -> bool:
         """Mark the send `delivering`, only if it is still `claimed` and the person still the

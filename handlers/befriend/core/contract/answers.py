@@ -800,9 +800,11 @@ class Task(Answer):
 
 
 class TaskList(Answer):
-    """The open tasks, oldest first."""
+    """A page of the open tasks, oldest first, and the cursor of the next page (null: this
+    was the last)."""
 
     tasks: list[Task]
+    next: str | None
 
 
 class TaskDone(Answer):

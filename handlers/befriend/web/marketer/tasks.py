@@ -3,21 +3,27 @@ letter, a social message, an event). The dispatcher (`jobs/dispatch.py`) claims 
 through the gate like any other contact, announces it on the bus (`Play Due`) and lists it
 here until a marketer says it is done. A task is a claimed send; done is its outcome.
 
-The list is read from the open tasks' own partitions (`TASK#<0-7>`, one Query each); the
+The list is read from the open tasks' own partitions (`TASK#<0-7>`, one Query each a page,
+merged oldest first; the cursor this API signs holds where each partition was left); the
 contact point is read from each person now (one BatchGetItem a hundred), never kept
 outside the person's partition. A person erased meanwhile is not listed.
 """
 
 from __future__ import annotations
 
-from flask import Response, request
+from collections.abc import Iterator
+from datetime import datetime
+
+from flask import Response, request, url_for
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from befriend.core.audiences import contact_for
 from befriend.core.dispatch import TASK
 from befriend.core.dispatch import TASK_COLUMNS as COLUMNS
 from befriend.core.person import iso, parse_iso
-from befriend.reports.spreadsheet import csv_text
-from befriend.store.deliveries import queued_send
+from befriend.reports.spreadsheet import csv_lines, csv_text
+from befriend.store.deliveries import Queued, queued_send
+from befriend.store.table import DUE_SHARDS
 from befriend.web.answers import json_answer
 from befriend.web.marketer.blueprint import bp, requires
 from befriend.web.problems import Problem, bad_parameter
@@ -25,18 +31,42 @@ from befriend.web.services import services
 from befriend.writer.sends import send_person
 
 DONE = "done"
+PAGE = 50
+MAX_PAGE = 200
+CURSOR_SALT = "befriend.tasks-cursor.v1"
 
 
 @bp.get("/tasks")
 @requires("reader")
 def open_tasks() -> Response:
-    """Every open task, oldest first; `?format=csv` for a spreadsheet."""
+    """Open tasks, oldest first: as JSON a page at a time (`limit`, then the `next`
+    cursor), or with `?format=csv` every open task in one spreadsheet."""
     s = services()
     now = s.clock()
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "csv"):
         raise bad_parameter("format", "must be json or csv")
-    queued = sorted(s.store.queued(TASK, now), key=lambda q: (q.claimed_at, q.send_id))
+    if fmt == "csv":
+        # Whole before it is answered: a read failing half-way is a problem, not half a file.
+        answer = Response("".join(_csv_lines(now)), mimetype="text/csv")
+        answer.headers["Content-Disposition"] = 'attachment; filename="tasks.csv"'
+        return answer
+    limit = _limit(request.args.get("limit"))
+    cursor = request.args.get("cursor")
+    at = {} if cursor is None else _read_cursor(cursor)
+    queued, following = s.store.open_tasks(now, at, limit)
+    after = None if following is None else _write_cursor(following)
+    answer = json_answer({"tasks": _rows(queued, now), "next": after})
+    if after is not None:
+        link = url_for("marketer.open_tasks", limit=limit, cursor=after)
+        answer.headers["Link"] = f'<{link}>; rel="next"'
+    return answer
+
+
+def _rows(queued: list[Queued], now: datetime) -> list[dict[str, str | None]]:
+    """The tasks as listed: with the contact point read from each person now; a person
+    gone (or a play no longer in the playbook) is left out."""
+    s = services()
     people = {
         read.person.id: read.person
         for read in s.store.profiles(list(dict.fromkeys(q.person_id for q in queued)), now)
@@ -57,13 +87,55 @@ def open_tasks() -> Response:
                 "due_since": iso(q.claimed_at),
             }
         )
-    if fmt == "csv":
-        answer = Response(
-            csv_text(COLUMNS, ([row[c] for c in COLUMNS] for row in rows)), mimetype="text/csv"
-        )
-        answer.headers["Content-Disposition"] = 'attachment; filename="tasks.csv"'
-        return answer
-    return json_answer({"tasks": rows})
+    return rows
+
+
+def _csv_lines(now: datetime) -> Iterator[str]:
+    """Every open task, a page of MAX_PAGE read at a time, as CSV lines."""
+    yield csv_text(COLUMNS, ())
+    at: dict[int, str] | None = {}
+    while at is not None:
+        queued, at = services().store.open_tasks(now, at, MAX_PAGE)
+        rows = _rows(queued, now)
+        if rows:
+            yield csv_lines([row[c] for c in COLUMNS] for row in rows)
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None:
+        return PAGE
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 3 or not 1 <= int(raw) <= MAX_PAGE:
+        raise bad_parameter("limit", f"must be a whole number from 1 to {MAX_PAGE}")
+    return int(raw)
+
+
+def _cursors() -> URLSafeSerializer:
+    return URLSafeSerializer(services().settings.secret, salt=CURSOR_SALT)
+
+
+def _write_cursor(at: dict[int, str]) -> str:
+    return str(_cursors().dumps({"t": {str(shard): sk for shard, sk in sorted(at.items())}}))
+
+
+def _read_cursor(cursor: str) -> dict[int, str]:
+    """A cursor this API signed for the task list; 400 for anything else."""
+    bad = Problem(
+        400,
+        "invalid-cursor",
+        "This cursor is not valid",
+        "Use the `next` cursor of the previous page unchanged, or start again without one.",
+    )
+    try:
+        payload = _cursors().loads(cursor) if len(cursor) <= 2000 else None
+    except (BadSignature, UnicodeError, ValueError) as exc:
+        raise bad from exc
+    at = payload.get("t") if isinstance(payload, dict) else None
+    if not isinstance(at, dict) or not all(
+        isinstance(k, str) and k.isdigit() and int(k) < DUE_SHARDS and isinstance(v, str)
+        for k, v in at.items()
+    ):
+        raise bad
+    return {int(k): v for k, v in at.items()}
 
 
 @bp.post("/tasks/<send_id>/done")

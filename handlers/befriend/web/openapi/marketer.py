@@ -258,12 +258,14 @@ def _marketer_paths(pb: Playbook) -> dict[str, Any]:
                 "reader",
                 {
                     "200": {
-                        "description": "Every open task, oldest first",
+                        "description": "A page of the open tasks, oldest first (with "
+                        "format=csv: every open task)",
                         "headers": {
                             "Content-Disposition": {
                                 "description": "With format=csv",
                                 "schema": {"type": "string", "pattern": "^attachment; filename="},
                             },
+                            "Link": header("Link"),
                         },
                         "content": {
                             "application/json": {"schema": ref(answers.TaskList)},
@@ -281,6 +283,19 @@ def _marketer_paths(pb: Playbook) -> dict[str, Any]:
                     "400": answer("Problem"),
                 },
                 parameters=[
+                    {
+                        "name": "cursor",
+                        "in": "query",
+                        "required": False,
+                        "description": "`next` of the previous page, unchanged",
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 2000},
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+                    },
                     {
                         "name": "format",
                         "in": "query",
