@@ -37,7 +37,7 @@ def test_every_wrong_field_is_named_at_once_with_its_pointer() -> None:
         "email": "an email address is required",  # the field's own words
         "permissions/0/purpose": "must be a string",  # below the field, plainly put
         "time_zone": "must be an IANA time zone name such as Europe/Berlin",
-        "colour": "unknown field; allowed: email, interests, name, permissions, phone, "
+        "colour": "unknown field; allowed: email, interests, name, origin, permissions, phone, "
         "policy_version, time_zone",
         "policy_version": "must be the current policy version",  # required, and missing
     }

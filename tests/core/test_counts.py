@@ -53,7 +53,9 @@ def confirmed(playbook: Playbook, at: datetime = NOW) -> tuple[Person, Counts]:
 def test_a_pending_signup_counts_in_no_gauge(playbook: Playbook) -> None:
     person = pending(playbook)
     assert census(person, playbook) == Counter()
-    assert signup_counts(person) == Counts(days={"2026-11-23": {"signup|api": 1}})
+    # Requested, by source and by where it came from (the sources report).
+    flows = {"signup|api": 1, "src|direct|-|requested": 1}
+    assert signup_counts(person) == Counts(days={"2026-11-23": flows})
 
 
 def test_confirming_counts_the_person_everywhere_they_stand(playbook: Playbook) -> None:

@@ -238,6 +238,21 @@ def _visit_the_marketer_api(
     api.call("DELETE", hook, path=at, token=admin, expect=204)
     api.call("DELETE", hook, path=at, token=admin, expect=404)
 
+    # Tracked sign-up links: made by admin keys, listed by readers; the friend's invite.
+    tracked = {"campaign": "spring-talk", "source": "qr"}
+    made_link = api.call("POST", "/api/links", token=admin, json=tracked, expect=201).get_json()
+    api.call("POST", "/api/links", token=admin, json={"campaign": "a b"}, expect=422)
+    api.call("POST", "/api/links", token=reader, json=tracked, expect=403)
+    links = api.call("GET", "/api/links", token=reader, expect=200).get_json()["links"]
+    assert made_link["code"] in [x["code"] for x in links]
+    my_invite = api.call("GET", "/api/me/invite", token=token, expect=200).get_json()
+    api.call("POST", "/api/me/invite", token=token, expect=200)
+    assert api.call("DELETE", "/api/me/invite", token=token, expect=200).get_json()["url"] is None
+    choice = {"show": True}
+    api.call("PUT", "/api/me/invite/inviter", token=token, json=choice, expect=200)
+    api.call("PUT", "/api/me/invite/inviter", token=token, json={"show": 1}, expect=422)
+    assert my_invite["joined"] == 0 and my_invite["url"].endswith(my_invite["code"])
+
     events = {
         "events": [
             {"id": f"order-{pid}", "person": friend["email"], "type": "purchase", "at": now},

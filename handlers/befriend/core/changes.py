@@ -19,6 +19,7 @@ from befriend.core.freshness import due, lapsed
 from befriend.core.ledger import Change, Entry, chain
 from befriend.core.person import (
     Evidence,
+    Origin,
     Pair,
     Permission,
     Person,
@@ -73,7 +74,9 @@ def settle(outcome: Outcome, playbook: Playbook, now: datetime, cause: str) -> O
     )
 
 
-def start_signup(person_id: str, form: Signup, ctx: Context) -> Person:
+def start_signup(
+    person_id: str, form: Signup, ctx: Context, origin: Origin | None = None
+) -> Person:
     """A pending person: nothing is granted until the address is confirmed."""
     return Person(
         id=person_id,
@@ -82,24 +85,26 @@ def start_signup(person_id: str, form: Signup, ctx: Context) -> Person:
         status="pending",
         created_at=ctx.now,
         preferences=Preferences(time_zone=form.time_zone),
-        request=_request(form, ctx),
+        request=_request(form, ctx, origin),
         expires_at=ctx.now + timedelta(days=PENDING_DAYS),
     )
 
 
-def renew_signup(person: Person, form: Signup, ctx: Context) -> Person:
+def renew_signup(
+    person: Person, form: Signup, ctx: Context, origin: Origin | None = None
+) -> Person:
     """A second sign-up before confirming replaces the first request, name included (the
     confirmation page shows the name of the request it confirms), and restarts its clock."""
     return replace(
         person,
         name=form.name,
         preferences=replace(person.preferences, time_zone=form.time_zone),
-        request=_request(form, ctx),
+        request=_request(form, ctx, origin),
         expires_at=ctx.now + timedelta(days=PENDING_DAYS),
     )
 
 
-def _request(form: Signup, ctx: Context) -> SignupRequest:
+def _request(form: Signup, ctx: Context, origin: Origin | None) -> SignupRequest:
     if ctx.evidence is None:
         raise ValueError("a sign-up is always recorded with its evidence")
     return SignupRequest(
@@ -113,6 +118,7 @@ def _request(form: Signup, ctx: Context) -> SignupRequest:
         phone=None
         if form.phone is None
         else Phone(form.phone, ctx.now, key=form.phone_key, shown=form.phone_shown),
+        origin=origin or Origin(),
     )
 
 
@@ -162,6 +168,8 @@ def confirm(
             Change("name", None, name),
             Change("time_zone", None, person.preferences.time_zone),
             Change("requested", None, [f"{c}:{p}" for c, p in req.permissions]),
+            # Where the relationship began, with the sign-up's evidence (core/megaphone.py).
+            *([Change("origin", None, req.origin.as_json())] if req.origin != Origin() else []),
         ],
         req.policy_version,
         req.evidence,
@@ -200,6 +208,7 @@ def confirm(
         expires_at=None,
         seq=entries[-1].seq,
         head=entries[-1].hash,
+        megaphone=replace(person.megaphone, origin=req.origin),
     )
     return Outcome(person, confirmed, tuple(entries))
 

@@ -24,6 +24,7 @@ from befriend.core.contract.reading import Bad, Reading
 from befriend.core.contract.requests import MAX_EMAIL as MAX_EMAIL
 from befriend.core.contract.requests import MAX_NAME as MAX_NAME
 from befriend.core.errors import FieldError, InvalidInput, PlaybookError
+from befriend.core.megaphone import label, sanitise
 from befriend.core.person import Pair
 from befriend.core.playbook import HOW_OFTEN, Playbook, QuietHours, parse_quiet_hours
 
@@ -42,6 +43,9 @@ class Signup:
     # Its keyed hash and masked form, added by the mail worker (the core holds no key).
     phone_key: str = ""
     phone_shown: str = ""
+    # The address's parameters, sanitised (`core/megaphone.py`): where the sign-up came
+    # from; the worker resolves a tracked link and an invite code from them.
+    origin: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,11 @@ def mailbox_key_material(email: str) -> str:
     return f"{local}@{domain}"
 
 
+def same_mailbox(one: str, other: str) -> bool:
+    """Whether two addresses reach one inbox: an invite sent to oneself is no invite."""
+    return mailbox_key_material(one) == mailbox_key_material(other)
+
+
 def read_signup(body: object, playbook: Playbook) -> Signup:
     r = Reading(body, bodies.Signup)
     r.check("email", normalise)
@@ -151,6 +160,7 @@ def read_signup(body: object, playbook: Playbook) -> Signup:
         r.get("time_zone", "UTC"),
         playbook.policy.version,
         r.get("phone", None),
+        origin=sanitise(r.get("origin", {})),
     )
 
 
@@ -162,6 +172,29 @@ def _number(value: str, playbook: Playbook) -> str:
         return read_number(value, playbook)
     except InvalidInput as exc:
         raise Bad(exc.errors[0].message) from exc
+
+
+def read_inviter_shown(body: object) -> bool:
+    r = Reading(body, bodies.InviterShown)
+    r.done()
+    return bool(r.get("show", False))
+
+
+def read_tracked_link(body: object) -> tuple[str, str]:
+    """A tracked link's (source, campaign), as counter names hold them (`label`); the
+    source is `link` when none is given."""
+    r = Reading(body, bodies.TrackedLinkIn)
+    r.check("campaign", _label)
+    r.check("source", _label)
+    r.done()
+    return r.get("source", "link"), r.get("campaign", "")
+
+
+def _label(value: str) -> str:
+    clean = label(value)
+    if not clean:
+        raise Bad("must hold a letter or digit")
+    return clean
 
 
 def read_email_only(body: object) -> str:

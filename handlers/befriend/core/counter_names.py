@@ -108,3 +108,29 @@ def delivery(play_id: str, what: str) -> str:
 def send_hour(play_id: str, hour: int) -> str:
     """A claim granted at `hour` (0 to 23) of the person's own day, in their time zone."""
     return name("hour", play_id, f"{hour:02d}")
+
+
+# --- where relationships began, and who brought whom (`core.megaphone`) ---
+
+
+def source(source_: str, campaign: str, what: str) -> str:
+    """A sign-up `requested` or `confirmed`, by the source and campaign it came from."""
+    return name("src", source_, campaign, what)
+
+
+def cohort(source_: str, campaign: str, *what: str) -> str:
+    """A gauge of the people confirmed from a source and campaign (`people`), and of
+    those who reached a stage within so many days of confirming (`friend|30`)."""
+    return name("cohort", source_, campaign, *what)
+
+
+def megaphone(*what: str) -> str:
+    """A flow of the megaphone report: `joined|1` and `joined|2` (joins through invites
+    of the first and second degree), `unscored` (past the daily limit), `confirmed|all`
+    and `confirmed|invited`."""
+    return name("mega", *what)
+
+
+def inviters(bucket: str) -> str:
+    """A gauge: people who brought `1`, `2-4` or `5+` people along."""
+    return name("inviters", bucket)

@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from befriend.core import counter_names as names
+from befriend.core import megaphone
 from befriend.core.changes import Outcome
 from befriend.core.ledger import Entry
 from befriend.core.person import Person
-from befriend.core.playbook import SITE, Playbook
+from befriend.core.playbook import SITE, MegaphoneRules, Playbook
 from befriend.core.scoring import scores
 from befriend.core.stages import Transition
 
@@ -69,6 +70,8 @@ FAMILIES = {
     "play": ("audience", "play"),
     "feedback": ("feedback",),
     "delivery": ("dlv", "hour"),
+    "sources": ("src", "cohort"),
+    "megaphone": ("mega", "inviters"),
 }
 _FAMILY_OF = {kind: family for family, kinds in FAMILIES.items() for kind in kinds}
 
@@ -124,6 +127,7 @@ def census(person: Person, playbook: Playbook) -> Counter[str]:
         if play.asks is not None and play.asks in granted:
             continue
         out[names.audience(play.id)] += 1
+    out.update(megaphone.census(person))
     return out
 
 
@@ -146,8 +150,17 @@ def census_rules(playbook: Playbook) -> str:
             )
         ),
         repr((playbook.reports.loyal_from, playbook.reports.influential_from)),
+        *_second_degree(playbook),
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def _second_degree(playbook: Playbook) -> list[str]:
+    """The weight of a second-degree join moves the influence scores, so the quadrants.
+    Left out at its default, so tables counted before the megaphone keep their fingerprint
+    (and their reports no note to rebuild)."""
+    weight = playbook.megaphone.second_degree
+    return [] if weight == MegaphoneRules.second_degree else [repr(weight)]
 
 
 def quadrant(person: Person, playbook: Playbook) -> str:
@@ -179,6 +192,8 @@ def change_counts(outcome: Outcome, playbook: Playbook, received: datetime | Non
         _add(days, move.at, _move_flows(move))
     for at, flows in _answers(before, after):
         _add(days, at, flows)
+    if before.status == "pending" and after.status == "active" and after.confirmed_at:
+        _add(days, after.confirmed_at, megaphone.confirmed_flows(after))
     marked = after.contact_points.email_undeliverable
     if marked is not None and before.contact_points.email_undeliverable is None:
         _add(days, marked.since, {names.feedback("undeliverable"): 1})
@@ -190,7 +205,8 @@ def signup_counts(person: Person) -> Counts:
     request = person.request
     if request is None:
         return Counts()
-    return Counts(days={_day(request.at): {names.signup(request.source): 1}})
+    flows = {names.signup(request.source): 1, **megaphone.requested_flows(request)}
+    return Counts(days={_day(request.at): flows})
 
 
 def erasure_counts(person: Person, playbook: Playbook, now: datetime) -> Counts:

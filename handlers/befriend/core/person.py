@@ -48,6 +48,45 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Where a relationship began: the sanitised parameters of the address the sign-up
+    page was opened with (`core/megaphone.py`), what the sources report counts it under,
+    and who invited the person, if anyone did (their id; it may name someone erased)."""
+
+    params: tuple[tuple[str, str], ...] = ()
+    source: str = "direct"
+    campaign: str = ""
+    invited_by: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "params": dict(self.params),
+            "source": self.source,
+            "campaign": self.campaign,
+            "invited_by": self.invited_by,
+        }
+
+
+@dataclass(frozen=True)
+class Megaphone:
+    """A person as a link in who brought whom (`core/megaphone.py`): their invite code,
+    how many joined through them and through those (numbers, never who), and where their
+    own relationship began."""
+
+    origin: Origin = field(default_factory=Origin)
+    invite: str | None = None  # the personal invite code; None: none yet, or turned off
+    joined: int = 0  # people who confirmed through this person's invite
+    joined_second: int = 0  # people who confirmed through those people's invites
+    unscored: int = 0  # of `joined`, those over the playbook's daily limit (not scored)
+    credit_day: str = ""  # the day of the latest join counted, and how many that day
+    credit_day_count: int = 0
+    show_inviter: bool = False  # the person chose to have their page say who invited them
+    # The first moment the person reached each stage after confirming: the cohorts of the
+    # sources report count who got where within 30 and 90 days.
+    reached: dict[str, datetime] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class SignupRequest:
     """What a person asked for at sign-up, kept until they confirm their address."""
 
@@ -59,6 +98,7 @@ class SignupRequest:
     evidence: Evidence
     gpc: bool
     phone: Phone | None = None  # the number given at sign-up, if any; gets a code on confirm
+    origin: Origin = field(default_factory=Origin)  # where the sign-up came from
 
     def fingerprint(self) -> str:
         """Names this request; a confirm link is only good for the request it was sent for."""
@@ -128,6 +168,7 @@ class Person:
     revision: int = 0  # bumped by the store on every write; its optimistic lock
     relationship: Relationship = field(default_factory=Relationship)
     contact_points: ContactPoints = field(default_factory=ContactPoints)
+    megaphone: Megaphone = field(default_factory=Megaphone)
 
     def state(self, pair: Pair) -> State:
         found = self.permissions.get(pair)

@@ -153,6 +153,18 @@ class Reports:
     influential_from: float = 8.0
 
 
+@dataclass(frozen=True)
+class MegaphoneRules:
+    """[megaphone]: who brought whom (`core/megaphone.py`). A join through a person's
+    invite records `event` for them; past `daily_limit` joins a day it is recorded and
+    counted, not scored (invite farming); a join through someone they brought adds
+    `second_degree` of such an event to their influence."""
+
+    event: str = "referral"
+    daily_limit: int = 5
+    second_degree: float = 0.5
+
+
 # The words a text back to us may be to stop texts, or to have them again: English first
 # (the words carriers and AWS treat as opt-out and opt-in), then French, German, Spanish,
 # Italian, Dutch and Portuguese. Compared case-folded, so kept case-folded.
@@ -189,6 +201,7 @@ class Playbook:
     survey: Survey | None = None
     reports: Reports = field(default_factory=Reports)
     feedback: Feedback = field(default_factory=Feedback)
+    megaphone: MegaphoneRules = field(default_factory=MegaphoneRules)
 
     def offers(self, channel: str, purpose: str) -> bool:
         """True when the playbook lets a person give this channel × purpose permission."""

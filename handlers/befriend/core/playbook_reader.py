@@ -19,6 +19,7 @@ from befriend.core.playbook import (
     Circle,
     EventType,
     Feedback,
+    MegaphoneRules,
     Organisation,
     Play,
     Playbook,
@@ -100,6 +101,7 @@ class _Reader:
             "survey",
             "reports",
             "feedback",
+            "megaphone",
         }
         if unknown:
             raise PlaybookError(f"{sorted(unknown)[0]}: unknown section")
@@ -131,6 +133,7 @@ class _Reader:
             survey,
             self.reports(),
             self.feedback(),
+            self.megaphone(set(events)),
         )
 
     def reports(self) -> Reports:
@@ -145,6 +148,26 @@ class _Reader:
                 raise PlaybookError(f"reports.{key}: must be a number, 0 or more")
             bars[key] = float(value)
         return Reports(**bars)
+
+    def megaphone(self, events: set[str]) -> MegaphoneRules:
+        """[megaphone]: the event a join through an invite records (an event type of the
+        playbook), the joins a day per inviter that are scored (1 to 1000), and what a
+        second-degree join weighs against a first (0 to 1)."""
+        body = self.raw.get("megaphone", {})
+        if not isinstance(body, dict):
+            raise PlaybookError("megaphone: must be a table")
+        _only(body, "megaphone", {"event", "daily_limit", "second_degree"})
+        rules = MegaphoneRules()
+        event = body.get("event", rules.event if rules.event in events else None)
+        if event is not None and event not in events:
+            raise PlaybookError("megaphone.event: must name an event type")
+        limit = body.get("daily_limit", rules.daily_limit)
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1000:
+            raise PlaybookError("megaphone.daily_limit: must be a whole number from 1 to 1000")
+        weight = body.get("second_degree", rules.second_degree)
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 1:
+            raise PlaybookError("megaphone.second_degree: must be a number from 0 to 1")
+        return MegaphoneRules(event or "", limit, float(weight))
 
     def feedback(self) -> Feedback:
         """[feedback]: the run of transient bounces that makes an address undeliverable

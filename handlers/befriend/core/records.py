@@ -15,6 +15,8 @@ from befriend.core.contact_points import (
 )
 from befriend.core.person import (
     Evidence,
+    Megaphone,
+    Origin,
     Permission,
     Person,
     Preferences,
@@ -59,6 +61,7 @@ def person_to_record(person: Person) -> dict[str, Any]:
         "confirmed_request": person.confirmed_request,
         "relationship": _relationship_to_record(person.relationship),
         "contact_points": contact_points_to_record(person.contact_points),
+        "megaphone": _megaphone_to_record(person.megaphone),
     }
 
 
@@ -94,6 +97,52 @@ def person_from_record(rec: Mapping[str, Any]) -> Person:
         confirmed_request=rec.get("confirmed_request"),
         relationship=_relationship_from_record(rec.get("relationship") or {}),
         contact_points=contact_points_from_record(rec.get("contact_points")),
+        megaphone=_megaphone_from_record(rec.get("megaphone")),
+    )
+
+
+def _megaphone_to_record(m: Megaphone) -> dict[str, Any]:
+    return {
+        "origin": _origin_to_record(m.origin),
+        "invite": m.invite,
+        "joined": m.joined,
+        "joined_second": m.joined_second,
+        "unscored": m.unscored,
+        "credit_day": m.credit_day,
+        "credit_day_count": m.credit_day_count,
+        "show_inviter": m.show_inviter,
+        "reached": _moments(m.reached),
+    }
+
+
+def _megaphone_from_record(rec: Mapping[str, Any] | None) -> Megaphone:
+    if not rec:
+        return Megaphone()
+    return Megaphone(
+        origin=_origin_from_record(rec.get("origin")),
+        invite=rec.get("invite"),
+        joined=int(rec.get("joined", 0)),
+        joined_second=int(rec.get("joined_second", 0)),
+        unscored=int(rec.get("unscored", 0)),
+        credit_day=str(rec.get("credit_day") or ""),
+        credit_day_count=int(rec.get("credit_day_count", 0)),
+        show_inviter=bool(rec.get("show_inviter", False)),
+        reached=_parse_moments(rec.get("reached")),
+    )
+
+
+def _origin_to_record(origin: Origin) -> dict[str, Any]:
+    return origin.as_json()
+
+
+def _origin_from_record(rec: Mapping[str, Any] | None) -> Origin:
+    if not rec:
+        return Origin()
+    return Origin(
+        params=tuple((str(k), str(v)) for k, v in (rec.get("params") or {}).items()),
+        source=str(rec.get("source") or "direct"),
+        campaign=str(rec.get("campaign") or ""),
+        invited_by=rec.get("invited_by"),
     )
 
 
@@ -234,6 +283,7 @@ def _request_to_record(req: SignupRequest | None) -> dict[str, Any] | None:
         "evidence": req.evidence.as_json(),
         "gpc": req.gpc,
         **({"phone": _phone_to_record(req.phone)} if req.phone else {}),
+        **({"origin": _origin_to_record(req.origin)} if req.origin != Origin() else {}),
     }
 
 
@@ -249,6 +299,7 @@ def _request_from_record(rec: Mapping[str, Any] | None) -> SignupRequest | None:
         evidence=Evidence(**rec["evidence"]),
         gpc=bool(rec.get("gpc", False)),
         phone=_phone_from_record(rec.get("phone")),
+        origin=_origin_from_record(rec.get("origin")),
     )
 
 

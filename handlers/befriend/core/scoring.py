@@ -10,6 +10,10 @@ from befriend.core.person import Tally
 from befriend.core.playbook import SCORES, EventType, Playbook
 
 DAY = 86_400.0
+# A tally kept for joins of the second degree (`core/megaphone.py`): `referral@2` is
+# weighed as `referral` times the playbook's `[megaphone] second_degree`, so changing that
+# weight applies to the past as every weight does.
+SECOND = "@2"
 
 
 def _decay(seconds: float, half_life_days: float) -> float:
@@ -39,10 +43,12 @@ def scores(tallies: Mapping[str, Tally], playbook: Playbook, now: datetime) -> d
     """Each score at `now`: the sum over event types of weight × decayed tally."""
     out = dict.fromkeys(SCORES, 0.0)
     for kind_id, tally in tallies.items():
-        kind = playbook.events.get(kind_id)
+        kind = playbook.events.get(kind_id.removesuffix(SECOND))
         if kind is None:  # an event type the playbook no longer has counts for nothing
             continue
         value = tally_now(tally, now, kind)
+        if kind_id.endswith(SECOND):
+            value *= playbook.megaphone.second_degree
         for score, weight in kind.weights.items():
             out[score] += weight * value
     return out

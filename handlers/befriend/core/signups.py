@@ -14,7 +14,7 @@ from typing import Literal, Protocol
 
 from befriend.core.changes import Context, renew_signup, start_signup
 from befriend.core.commands import Signup
-from befriend.core.person import Person
+from befriend.core.person import Origin, Person
 
 Kind = Literal["start", "renew", "resend", "remind", "nothing"]
 
@@ -30,11 +30,16 @@ class SignupStep:
     person: Person | None = None
 
 
-def signup_step(found: Person | None, new_id: str, form: Signup, ctx: Context) -> SignupStep:
+def signup_step(
+    found: Person | None, new_id: str, form: Signup, ctx: Context, origin: Origin | None = None
+) -> SignupStep:
+    """`origin`: where the sign-up came from, as the worker resolved it (a tracked link,
+    an inviter); kept with the request."""
+    origin = origin or Origin()
     if found is None:
-        return SignupStep("start", start_signup(new_id, form, ctx))
+        return SignupStep("start", start_signup(new_id, form, ctx, origin))
     if found.status == "pending":
-        renewed = renew_signup(found, form, ctx)
+        renewed = renew_signup(found, form, ctx, origin)
         if (renewed.request, renewed.name) == (found.request, found.name):
             return SignupStep("resend", found)  # this very request, written before
         return SignupStep("renew", renewed)

@@ -85,4 +85,9 @@ def restage(
     )
     if not moved:
         return updated, None
+    reached = person.megaphone.reached
+    if stage not in reached:
+        # The first time only: the sources report's cohorts count who got where, and when.
+        megaphone = replace(person.megaphone, reached={**reached, stage: now})
+        updated = replace(updated, megaphone=megaphone)
     return updated, Transition(person.id, rel.stage or "none", stage, now, cause)

@@ -30,6 +30,11 @@ class Pseudonyms:
     def suppression(self, email: str) -> str:
         return self._mac("suppress", email_key_material(email))
 
+    def joined(self, email: str) -> str:
+        """The mark of a join counted through an invite (`store/megaphone.py`): per
+        mailbox, so `+tags` and a provider's spellings of one inbox join once."""
+        return self._mac("joined", mailbox_key_material(email))
+
     def contact(self, kind: str, value: str) -> str:
         """A contact point as the ledger and receipts keep it (an old or new email address,
         the postal address a permission was given for): comparable, never readable back.

@@ -22,10 +22,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from befriend.clock import Clock
 from befriend.core.changes import Context, Outcome
-from befriend.core.commands import Signup
+from befriend.core.commands import Signup, same_mailbox
 from befriend.core.counts import signup_counts
 from befriend.core.email_change import same_address
-from befriend.core.person import Evidence, iso, parse_iso
+from befriend.core.megaphone import can_invite, invite_code, origin
+from befriend.core.person import Evidence, Origin, iso, parse_iso
 from befriend.core.signups import signup_step
 from befriend.credentials.pseudonyms import Pseudonyms, email_key
 from befriend.mailing.compose import Composer, Mail
@@ -59,6 +60,7 @@ def signup_job(form: Signup, ctx: Context) -> dict[str, Any]:
             "time_zone": form.time_zone,
             "policy_version": form.policy_version,
             **({"phone": form.phone} if form.phone else {}),
+            **({"origin": dict(form.origin)} if form.origin else {}),
         },
     }
 
@@ -154,15 +156,17 @@ class MailWork:
             time_zone=body["time_zone"],
             policy_version=body["policy_version"],
             **self._phone(body.get("phone")),
+            origin=tuple((body.get("origin") or {}).items()),
         )
         ctx = _context(job)
         if not self._slot(form.email, job):
             return
+        origin = self._origin(form)
         key = email_key(form.email)
         now = self.clock()
         claim = self.store.email_claim(key, now)
         found = self.store.person(claim[0], now) if claim and not claim[1] else None
-        step = signup_step(found, uuid.uuid4().hex, form, ctx)
+        step = signup_step(found, uuid.uuid4().hex, form, ctx, origin)
         if step.kind == "start" and step.person is not None:
             lapsed = claim[0] if claim else None
             counts = signup_counts(step.person)
@@ -180,6 +184,19 @@ class MailWork:
             self._send(self.composer.confirm(step.person))
         elif step.kind == "remind" and step.person is not None:
             self._send(self.composer.manage(step.person, reason="signup"))
+
+    def _origin(self, form: Signup) -> Origin:
+        """Where the sign-up came from: a tracked link its `ref` names, and the person whose
+        invite code it carried, as the store knows them now. An invite from the address
+        itself (or the same mailbox) is no invite."""
+        ref = dict(form.origin).get("ref")
+        tracked = self.store.tracked_link(ref) if ref else None
+        code = invite_code(form.origin)
+        inviter_id = self.store.inviter(code) if code else None
+        inviter = self.store.person(inviter_id, self.clock()) if inviter_id else None
+        if inviter is None or not can_invite(inviter) or same_mailbox(inviter.email, form.email):
+            inviter = None
+        return origin(form.origin, tracked, None if inviter is None else inviter.id)
 
     def _link(self, job: dict[str, Any]) -> None:
         email = job["email"]

@@ -23,6 +23,8 @@ Items (keys `pk`/`sk`):
   EXPORT#<job id> / EXPORT      an audience export's state
   RUN#<run id> / PIECE#<part>   how far a piece of a fanned-out job (the sweep) got
   WEBHOOKS / SUB#<id>, PARKED#<when>#<webhook id>   webhook subscriptions, parked deliveries
+  LINKS / <code>, INVITE#<code> / INVITE, REFERRAL#<keyed hash> / REFERRAL   tracked sign-up
+                                links, invite codes, joins counted (`megaphone`)
 
 Active profiles carry `stage_shard` (`<stage>#<0..7>`) for the `by-stage` index; profiles
 with a verified number carry `verified_number` (its keyed hash) for the `by-number` index.
@@ -48,6 +50,7 @@ from befriend.store.contacts import Contacts
 from befriend.store.deliveries import Deliveries
 from befriend.store.erasure import Erasure
 from befriend.store.limits import Limits
+from befriend.store.megaphone import Megaphones
 from befriend.store.outbox import Outbox
 from befriend.store.people import People
 from befriend.store.phone_codes import PhoneCodes
@@ -71,6 +74,7 @@ class Store(
     Sends,
     Deliveries,
     Webhooks,
+    Megaphones,
 ):
     """Role-named reads and writes on one table. The client is made on first use, so a moto
     mock started after the Store was built is still the one in force."""

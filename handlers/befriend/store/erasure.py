@@ -63,6 +63,12 @@ class Erasure(PersonItems):
                     release,
                     *suppress,
                     *self._count_ops(counts),
+                    # Their invite code stops with them: a sign-up through it brings nobody.
+                    *(
+                        [{"Delete": {"TableName": self.table, "Key": keys.invite(code)}}]
+                        if (code := person.megaphone.invite)
+                        else []
+                    ),
                 ],
                 "the person changed meanwhile",
             )

@@ -47,6 +47,9 @@ SHAPES = {
     "a job's latest run": ("JOB#<kind>", "LATEST"),
     "webhook subscription": ("WEBHOOKS", "SUB#<subscription id>"),
     "parked webhook delivery": ("WEBHOOKS", "PARKED#<parked at>#<webhook id>"),
+    "tracked sign-up link": ("LINKS", "<link code>"),
+    "invite code": ("INVITE#<code>", "INVITE"),
+    "join counted": ("REFERRAL#<HMAC of the address>", "REFERRAL"),
 }
 
 PROFILE = "PROFILE"
@@ -209,3 +212,18 @@ def webhook_subscription(subscription_id: str) -> dict[str, Any]:
 
 def parked_webhook(parked_at: str, message_id: str) -> dict[str, Any]:
     return key(WEBHOOKS, f"{WEBHOOK_PARKED}{parked_at}#{message_id}")
+
+
+TRACKED_LINKS = "LINKS"
+
+
+def tracked_link(code: str) -> dict[str, Any]:
+    return key(TRACKED_LINKS, code)
+
+
+def invite(code: str) -> dict[str, Any]:
+    return key(f"INVITE#{code}", "INVITE")
+
+
+def join_counted(address_key: str) -> dict[str, Any]:
+    return key(f"REFERRAL#{address_key}", "REFERRAL")

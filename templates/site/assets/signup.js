@@ -19,6 +19,25 @@ if (zone && zone.value === "UTC") {
   }
 }
 
+// Where the sign-up came from: the address's campaign parameters, a tracked link's `ref`
+// and a person's `invite` code, copied into the form's hidden fields so the form carries
+// them however it is sent. befriend keeps only these keys, each cut at 100 characters.
+const ORIGIN_KEYS = ["utm_source", "utm_medium", "utm_campaign", "ref", "invite"];
+const params = new URLSearchParams(window.location.search);
+for (const input of document.querySelectorAll("input[data-origin]")) {
+  const value = params.get(input.name);
+  if (value) input.value = value.slice(0, 100);
+}
+
+function origin(data) {
+  const found = {};
+  for (const key of ORIGIN_KEYS) {
+    const value = String(data.get(key) || "").trim();
+    if (value) found[key] = value;
+  }
+  return found;
+}
+
 const phoneField = document.getElementById("phone-field");
 const phoneBoxes = Array.from(
   document.querySelectorAll('fieldset.channel[data-kind="phone"] input[name="permissions"]'),
@@ -58,6 +77,8 @@ if (form && status) {
     };
     const name = String(data.get("name") || "").trim();
     if (name) body.name = name;
+    const from = origin(data);
+    if (Object.keys(from).length) body.origin = from;
     const phone = String(data.get("phone") || "").trim();
     if (phone && phoneWanted()) body.phone = phone;
     const button = form.querySelector("button[type=submit]");

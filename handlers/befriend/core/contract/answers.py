@@ -456,6 +456,13 @@ class Stored(Answer):
     contact_points: Annotated[
         dict[str, Any], Meta(description="The number and postal address held, as kept")
     ]
+    megaphone: Annotated[
+        dict[str, Any],
+        Meta(
+            description="Where the relationship began, the invite code, and how many joined"
+            " through the person (numbers, never who)"
+        ),
+    ]
 
 
 class Transition(Answer):

@@ -84,6 +84,21 @@ FLAG_SAYS = "must be true or false"
 Flag = Annotated[bool, says(FLAG_SAYS)]
 
 
+# Where a sign-up came from: the parameters of the address its page was opened with.
+# Unknown keys are dropped and values cut at 100 characters when read (core/megaphone.py).
+OriginIn = Annotated[
+    dict[str, Annotated[str, Meta(max_length=2000)]],
+    Meta(
+        description="The sign-up page's address parameters: `utm_source`, `utm_medium`,"
+        " `utm_campaign`, `ref` (a tracked link) and `invite` (a person's invite code);"
+        " other keys are dropped, values cut at 100 characters",
+        max_length=20,
+        extra_json_schema={"examples": [{"utm_source": "talk", "ref": "k7m2q9xa"}]},
+    ),
+    says("must be an object of text values, as the page's address gave them"),
+]
+
+
 class Signup(Body):
     """A sign-up (double opt-in): nothing is granted until the person confirms by mail."""
 
@@ -96,6 +111,7 @@ class Signup(Body):
     permissions: Pairs | UnsetType = UNSET
     time_zone: Zone | UnsetType = UNSET
     phone: PhoneIn | UnsetType = UNSET
+    origin: OriginIn | UnsetType = UNSET
 
 
 class SignupForm(Body):
@@ -109,6 +125,12 @@ class SignupForm(Body):
     permissions: list[Annotated[str, choice("grid_pairs")]] | UnsetType = UNSET
     # Sent on only when a phone channel is ticked (the field is always on the page).
     phone: str | UnsetType = UNSET
+    # Hidden fields: the address's parameters, where the sign-up came from.
+    utm_source: str | UnsetType = UNSET
+    utm_medium: str | UnsetType = UNSET
+    utm_campaign: str | UnsetType = UNSET
+    ref: str | UnsetType = UNSET
+    invite: str | UnsetType = UNSET
 
 
 class PhoneNumber(Body):
@@ -399,10 +421,44 @@ class OneClick(Body):
     list_unsubscribe: Literal["One-Click"] = field(name="List-Unsubscribe")
 
 
+class InviterShown(Body):
+    """Whether the person's page says who invited them (only they decide)."""
+
+    show: Flag
+
+
+class TrackedLinkIn(Body):
+    """A tracked sign-up link: the campaign it counts sign-ups under, and their source."""
+
+    campaign: Annotated[
+        str,
+        says(
+            "must be a campaign name of 1 to 40 letters, digits, dots, dashes or underscores",
+            min_length=1,
+            max_length=40,
+            pattern="^[A-Za-z0-9._-]+$",
+        ),
+    ]
+    source: (
+        Annotated[
+            str,
+            says(
+                "must be a source name of 1 to 40 letters, digits, dots, dashes or underscores",
+                min_length=1,
+                max_length=40,
+                pattern="^[A-Za-z0-9._-]+$",
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+
+
 REQUESTS: tuple[type[Body], ...] = (
     Pair,
     Signup,
     SignupForm,
+    InviterShown,
+    TrackedLinkIn,
     EmailOnly,
     TokenOnly,
     Confirm,

@@ -14,6 +14,7 @@ from befriend.core.playbook import Playbook
 from befriend.web.openapi.blocks import Schema
 from befriend.web.openapi.components import components
 from befriend.web.openapi.marketer import _marketer_paths
+from befriend.web.openapi.megaphone import _megaphone_paths
 from befriend.web.openapi.paths import _visitor_paths
 from befriend.web.openapi.reports import _report_paths
 from befriend.web.openapi.responses import _headers, _responses
@@ -47,7 +48,12 @@ def document(pb: Playbook) -> Schema:
                 "Needs an API key (`befriend keys create`)",
             },
         ],
-        "paths": {**_visitor_paths(pb), **_marketer_paths(pb), **_report_paths()},
+        "paths": {
+            **_visitor_paths(pb),
+            **_marketer_paths(pb),
+            **_report_paths(),
+            **_megaphone_paths(),
+        },
         "components": {
             "schemas": components(pb),
             "responses": _responses(),

@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 from msgspec import Struct
 
-from befriend.core.contract import answers, requests, webhooks
+from befriend.core.contract import answers, megaphone, requests, webhooks
 from befriend.core.engagement import OUTCOMES
 from befriend.core.ledger import SOURCES
 from befriend.core.playbook import CHANNEL_KINDS, HOW_OFTEN, SITE, Playbook
@@ -26,6 +26,7 @@ TYPES: tuple[type[Struct], ...] = (
     *requests.REQUESTS,
     *answers.ANSWERS,
     *webhooks.TYPES_OF_CONTRACT,
+    *megaphone.TYPES_OF_CONTRACT,
 )
 
 _VALUES: dict[str, Callable[[Playbook], list[Any]]] = {

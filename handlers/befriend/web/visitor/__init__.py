@@ -15,6 +15,7 @@ from befriend.web.visitor import (  # noqa: F401
     contacts_email,
     contacts_phone,
     contacts_postal,
+    invite,
     me,
     signup,
 )

@@ -8,25 +8,29 @@ still do is decided in `core/signups.py`."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from flask import Response
 
 from befriend.core import changes
-from befriend.core.changes import Context
+from befriend.core.changes import Context, Outcome
 from befriend.core.commands import read_confirm, read_token
 from befriend.core.errors import InvalidToken
+from befriend.core.megaphone import with_invite
 from befriend.core.overview import confirmation_view
 from befriend.core.person import Person
 from befriend.core.signups import LinkState, confirmed_just_now, link_state
+from befriend.credentials.invites import new_code
 from befriend.credentials.pseudonyms import email_key
 from befriend.credentials.tokens import Claims
 from befriend.mailing.jobs import code_job, fresh_link_job
 from befriend.web.answers import json_answer
 from befriend.web.inputs import context, count_client, gpc, json_body
-from befriend.web.people import apply
+from befriend.web.people import apply, writer
 from befriend.web.problems import Problem
 from befriend.web.services import services
 from befriend.web.visitor.blueprint import ACCEPTED, bp, own_page
+from befriend.writer.megaphone import count_join
 
 
 @bp.post("/confirm/preview")
@@ -50,10 +54,13 @@ def confirm() -> Response:
     try:
         person = apply(
             person,
-            lambda p: changes.confirm(p, ctx, s.playbook, choice),
+            # Every confirmed person has an invite link of their own (core/megaphone.py),
+            # drawn anew for each decision: a code someone holds fails and is drawn again.
+            lambda p: _with_invite(changes.confirm(p, ctx, s.playbook, choice)),
             lambda: _pending_for(claims),
             email_key=email_key(person.email),
             lift_suppression=s.pseudonyms.suppression(person.email),
+            also_for=lambda o: s.store.invite_ops(o.person.id, None, o.person.megaphone.invite),
         )
         _text_code(person, ctx)
     except Problem as exc:
@@ -74,6 +81,12 @@ def confirm_fresh_link() -> Response:
     count_client()
     s.queue.send(fresh_link_job(claims.person_id, context("api")))
     return json_answer(ACCEPTED, 202)
+
+
+def _with_invite(outcome: Outcome) -> Outcome:
+    if not outcome.changed:
+        return outcome
+    return replace(outcome, person=with_invite(outcome.person, new_code()))
 
 
 def _text_code(person: Person, ctx: Context) -> None:
@@ -128,7 +141,10 @@ def _answer_again(claims: Claims) -> Response | None:
 
 
 def _confirmed(person: Person) -> Response:
-    """The manage token is issued as of the confirmation, so a retry gets the same one."""
+    """The manage token is issued as of the confirmation, so a retry gets the same one.
+    A join through an invite is counted for the inviter first (once ever): when that fails,
+    the same request again counts it (`writer/megaphone.py`)."""
     s = services()
+    count_join(writer(), s.store, person, s.pseudonyms.joined(person.email))
     token = s.tokens.issue("manage", person.id, person.token_generation, at=person.confirmed_at)
     return json_answer({"person": own_page(person), "manage_token": token}, 200)

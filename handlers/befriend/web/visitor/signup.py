@@ -12,6 +12,7 @@ from flask import Response, render_template
 
 from befriend.core.commands import read_email_only, read_signup
 from befriend.core.errors import InvalidInput
+from befriend.core.megaphone import INVITE, ORIGIN_KEYS
 from befriend.core.playbook import Playbook
 from befriend.mailing.jobs import link_job, signup_job
 from befriend.web.answers import json_answer, see_other
@@ -80,6 +81,10 @@ def _signup_form(playbook: Playbook) -> dict[str, Any]:
     )
     if phone_ticked and raw.get("phone"):
         body["phone"] = raw["phone"]
+    # The hidden fields the page fills in from its address: where the sign-up came from.
+    origin = {k: raw[k] for k in (*ORIGIN_KEYS, INVITE) if isinstance(raw.get(k), str)}
+    if origin:
+        body["origin"] = origin
     return body
 
 
