@@ -1,8 +1,9 @@
 """The Lambda entry points, built once per container: `handler`, the Flask app behind
 apig-wsgi for API Gateway; `mail_jobs`, the mail queue's worker; `pieces`, the work queue's
 (the pieces of a fanned-out sweep); `scheduled`, the jobs EventBridge schedules invoke;
-`dispatching`, the dispatcher's schedule and its queue's pieces; and `feedback`, what SNS
-brings back (SES bounces and complaints, texts sent to our number)."""
+`dispatching`, the dispatcher's schedule and its queue's pieces; `feedback`, what SNS
+brings back (SES bounces and complaints, texts sent to our number); and `webhooks`, the
+webhook queue's deliveries to other tools."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from befriend.config import Settings  # noqa: E402
 from befriend.jobs import fanout  # noqa: E402
 from befriend.jobs import feedback as came_back  # noqa: E402
 from befriend.jobs import scheduled as jobs  # noqa: E402
+from befriend.jobs import webhooks as hooks  # noqa: E402
 from befriend.mailing import worker  # noqa: E402
 from befriend.mailing.queue import MailQueue  # noqa: E402
 from befriend.web.app import create_app  # noqa: E402
@@ -81,3 +83,11 @@ def feedback(event: dict[str, Any], context: Any) -> dict[str, int]:
     from another topic, or not as documented, is logged and left; only what may pass
     (DynamoDB busy) fails the invocation, which Lambda then tries again."""
     return came_back.handle(app.extensions["befriend"], event)
+
+
+def webhooks(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The webhook queue's batch (SQS): each message's events signed and posted to the
+    subscriptions that want them, or one delivery's next try; a failed try is queued again
+    for later (or parked), so only a message that could not be handled at all (the table
+    or the queue unreachable) is reported back and delivered again."""
+    return hooks.lambda_batch(hooks.deliverer_for(app.extensions["befriend"]), event)

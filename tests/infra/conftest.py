@@ -20,7 +20,7 @@ from tests.conftest import REGION, ROOT
 TEMPLATE = ROOT / "infra" / "template.yaml"
 # The web ACL for a stack outside us-east-1, made there on its own (infra/edge.yaml).
 EDGE_TEMPLATE = ROOT / "infra" / "edge.yaml"
-# The template's functions: one code package, five entry points.
+# The template's functions: one code package, seven entry points.
 FUNCTIONS = (
     "Function",
     "ScheduledFunction",
@@ -28,6 +28,7 @@ FUNCTIONS = (
     "WorkFunction",
     "FeedbackFunction",
     "DispatchFunction",
+    "WebhookFunction",
 )
 # Where `sam deploy` would have uploaded the package built by `befriend package`.
 PACKAGE_KEY = "befriend-lambda.zip"

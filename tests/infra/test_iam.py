@@ -95,6 +95,7 @@ def test_each_function_has_its_own_role_and_no_managed_policies(translated: Temp
         "MailFunctionRole",
         "FeedbackFunctionRole",
         "DispatchFunctionRole",
+        "WebhookFunctionRole",
     }
     for role in roles.values():
         assert "ManagedPolicyArns" not in role["Properties"]
@@ -108,6 +109,7 @@ def test_each_function_has_its_own_role_and_no_managed_policies(translated: Temp
         "WorkFunction": "FunctionRole",  # the sweep's pieces: the scheduled job's work
         "FeedbackFunction": "FeedbackFunctionRole",  # what comes back: reads and writes people
         "DispatchFunction": "DispatchFunctionRole",  # plays befriend delivers: mail and texts
+        "WebhookFunction": "WebhookFunctionRole",  # webhooks out: the subscribers, no person
     }
 
 
@@ -169,7 +171,8 @@ def test_the_api_queues_mail_and_cannot_send_it(translated: Template) -> None:
     api = grants(translated, "FunctionRole")
     assert not [a for a in api if a.startswith("ses:")]
     assert {a: r for a, r in api.items() if a.startswith("sqs:")} == {
-        "sqs:SendMessage": {"MailQueue", "WorkQueue"},
+        # What a write makes for subscribers is queued for the webhook function.
+        "sqs:SendMessage": {"MailQueue", "WorkQueue", "WebhookQueue"},
         # The work function takes the sweep's pieces; mail jobs only the mail worker takes.
         "sqs:ReceiveMessage": {"WorkQueue"},
         "sqs:DeleteMessage": {"WorkQueue"},
@@ -203,6 +206,7 @@ def test_the_mail_worker_sends_mail_keeps_the_table_and_nothing_else(
         "sns:Publish": set(),  # texts to phone numbers: no ARN to name (see the template)
         "secretsmanager:GetSecretValue": {"SigningSecret"},  # not the origin secret
         "events:PutEvents": {"ChangeBus"},
+        "sqs:SendMessage": {"WebhookQueue"},  # what its writes make for subscribers
         "logs:CreateLogStream": {"MailLogGroup"},
         "logs:PutLogEvents": {"MailLogGroup"},
     }
@@ -221,7 +225,7 @@ def test_the_feedback_function_keeps_people_and_nothing_else(translated: Templat
     assert {a: r for a, r in feedback.items() if not a.startswith("dynamodb:")} == {
         "secretsmanager:GetSecretValue": {"SigningSecret"},
         "events:PutEvents": {"ChangeBus"},
-        "sqs:SendMessage": {"FeedbackDeadLetterQueue"},
+        "sqs:SendMessage": {"FeedbackDeadLetterQueue", "WebhookQueue"},
         "logs:CreateLogStream": {"FeedbackLogGroup"},
         "logs:PutLogEvents": {"FeedbackLogGroup"},
     }
@@ -254,8 +258,10 @@ def test_the_dispatcher_delivers_plays_keeps_the_table_and_nothing_else(
         "logs:PutLogEvents": {"DispatchLogGroup"},
         **{
             f"sqs:{n}": {"DispatchQueue"}
-            for n in ("SendMessage", "ReceiveMessage", "DeleteMessage", "GetQueueAttributes")
+            for n in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes")
         },
+        # Its pieces, and what its claims make for subscribers.
+        "sqs:SendMessage": {"DispatchQueue", "WebhookQueue"},
     }
     statement = next(
         s
@@ -264,3 +270,39 @@ def test_the_dispatcher_delivers_plays_keeps_the_table_and_nothing_else(
     )
     indexes = [r for r in _listed(statement["Resource"]) if "Fn::Sub" in r]
     assert indexes == [{"Fn::Sub": "${Table.Arn}/index/by-due"}]
+
+
+def test_the_webhook_function_reads_subscriptions_parks_and_nothing_else(
+    translated: Template,
+) -> None:
+    """Webhooks out (jobs/webhooks.py): the subscriptions read with one Query, a delivery
+    that failed every try parked with one put, its own queue taken and retries put on it.
+    It changes no person: no other table call, no bus, no mail, no text; its POSTs to
+    subscribers are outbound HTTPS, which no grant governs."""
+    hooks = grants(translated, "WebhookFunctionRole")
+    assert hooks == {
+        "dynamodb:Query": TABLE,
+        "dynamodb:PutItem": TABLE,
+        "secretsmanager:GetSecretValue": {"SigningSecret"},
+        **{
+            f"sqs:{n}": {"WebhookQueue"}
+            for n in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes", "SendMessage")
+        },
+        "logs:CreateLogStream": {"WebhookLogGroup"},
+        "logs:PutLogEvents": {"WebhookLogGroup"},
+    }
+    # The table itself only: no index.
+    statement = next(
+        s
+        for logical, s in statements(translated)
+        if logical == "WebhookFunctionRole" and s.get("Sid") == "ReadSubscriptionsParkDeliveries"
+    )
+    assert _listed(statement["Resource"]) == [{"Fn::GetAtt": ["Table", "Arn"]}]
+
+
+def test_every_role_of_a_function_that_writes_changes_may_queue_webhook_events(
+    translated: Template,
+) -> None:
+    writers = {"FunctionRole", "MailFunctionRole", "FeedbackFunctionRole", "DispatchFunctionRole"}
+    for role in writers:
+        assert "WebhookQueue" in grants(translated, role)["sqs:SendMessage"], role

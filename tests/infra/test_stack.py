@@ -37,7 +37,7 @@ from befriend.mailing.worker import lambda_batch
 from befriend.store import Store
 from befriend.web.app import create_app
 from tests.conftest import REGION, ROOT, START, signup_body, sqs_event, token_in
-from tests.infra.conftest import PACKAGE_KEY, Template, references, translate
+from tests.infra.conftest import FUNCTIONS, PACKAGE_KEY, Template, references, translate
 
 SITE_DOMAIN = "prefs.example.org"
 
@@ -247,6 +247,11 @@ def test_moto_creates_what_it_supports_and_the_test_names_what_it_skipped(
         "SmsInboundTopic",
         "FeedbackFunction",
         "FeedbackDeadLetterQueue",
+        "WebhookQueue",
+        "WebhookDeadLetterQueue",
+        "WebhookFunctionRole",
+        "WebhookFunction",
+        "WebhookFunctionDeliveries",
     )
     for needed in needs:
         assert needed in stack["resources"], f"{needed} was not created"
@@ -269,6 +274,9 @@ def test_moto_creates_what_it_supports_and_the_test_names_what_it_skipped(
         "SesEventsTopicArn",
         "SmsInboundTopicArn",
         "FeedbackDeadLetterQueueUrl",
+        "WebhookQueueUrl",
+        "WebhookDeadLetterQueueUrl",
+        "WebhookFunctionName",
     }
     assert not OUTPUTS_NOT_MADE & set(stack["outputs"])
 
@@ -341,6 +349,8 @@ def test_the_roles_name_exactly_the_stacks_resources(stack: dict[str, Any]) -> N
     assert api["ReadOriginSecret"]["Resource"] == outputs["OriginSecretArn"]
     assert api["QueueMailJobs"]["Resource"] == queue
     assert "SendMail" not in api  # the API only queues mail
+    hooks = _queue_arn(outputs["WebhookQueueUrl"])
+    assert api["QueueWebhookEvents"]["Resource"] == hooks
 
     mail = _role_statements(stack, "MailFunctionRole")
     assert set(mail) == {
@@ -349,10 +359,12 @@ def test_the_roles_name_exactly_the_stacks_resources(stack: dict[str, Any]) -> N
         "ReadAndWriteTable",
         "ReadSigningSecret",
         "PutChangeEvents",
+        "QueueWebhookEvents",
         "SendMail",
         "SendTexts",
     }
     assert mail["TakeMailJobs"]["Resource"] == queue
+    assert mail["QueueWebhookEvents"]["Resource"] == hooks
     assert mail["ReadAndWriteTable"]["Resource"] == [table, f"{table}/index/by-stage"]
     assert mail["PutChangeEvents"]["Resource"] == bus
     assert mail["ReadSigningSecret"]["Resource"] == outputs["SecretArn"]
@@ -360,6 +372,16 @@ def test_the_roles_name_exactly_the_stacks_resources(stack: dict[str, Any]) -> N
         f"identity/{stack['parameters']['SesIdentity']}",
         f"configuration-set/{stack['parameters']['SesConfigurationSet']}",
     ]
+
+    webhooks = _role_statements(stack, "WebhookFunctionRole")
+    assert set(webhooks) == {
+        "WriteOwnLogs",
+        "ReadSubscriptionsParkDeliveries",
+        "ReadSigningSecret",
+        "TakeAndRetryDeliveries",
+    }
+    assert webhooks["ReadSubscriptionsParkDeliveries"]["Resource"] == table
+    assert webhooks["TakeAndRetryDeliveries"]["Resource"] == hooks
 
 
 def test_the_function_is_configured_from_the_stack(stack: dict[str, Any]) -> None:
@@ -390,6 +412,7 @@ def worker_environment(stack: dict[str, Any]) -> dict[str, str]:
         "BEFRIEND_SES_CONFIGURATION_SET": stack["parameters"]["SesConfigurationSet"],
         "BEFRIEND_SECRET_ARN": outputs["SecretArn"],
         "BEFRIEND_MAIL_QUEUE": outputs["MailQueueUrl"],
+        "BEFRIEND_WEBHOOK_QUEUE": outputs["WebhookQueueUrl"],
     }
 
 
@@ -433,8 +456,7 @@ def test_each_function_builds_the_app_from_the_environment_the_stack_gave_it(
     """lambda_app builds the app at import, whichever entry point is then called: each
     function's own environment must be enough for that, secrets read by ARN included."""
     lam = boto3.client("lambda", region_name=REGION)
-    names = [stack["outputs"]["FunctionName"], stack["outputs"]["MailFunctionName"]]
-    names.append(stack["resources"]["ScheduledFunction"]["PhysicalResourceId"])
+    names = [stack["resources"][f]["PhysicalResourceId"] for f in FUNCTIONS]
     for name in names:
         env = lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
         settings = Settings.from_env({**env, "AWS_REGION": REGION})

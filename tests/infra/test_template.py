@@ -390,6 +390,24 @@ def test_parked_mail_and_a_failing_worker_raise_alarms(sam: Template) -> None:
         assert alarm["TreatMissingData"] == "notBreaching"
 
 
+def test_parked_webhook_messages_and_a_stalled_queue_raise_alarms(sam: Template) -> None:
+    """An endpoint's failures are retried and parked in the table; the alarms are for what
+    stops delivery altogether: messages the function could not handle five times, and a
+    queue nobody takes from (a retry's hop waits at most 15 minutes)."""
+    alarms = _alarms_by_metric(sam)
+    parked = alarms["ApproximateNumberOfMessagesVisible/WebhookDeadLetterQueue"]
+    assert (parked["ComparisonOperator"], parked["Threshold"]) == ("GreaterThanThreshold", 0)
+    waiting = alarms["ApproximateAgeOfOldestMessage/WebhookQueue"]
+    assert 900 < waiting["Threshold"] <= 3600
+    for alarm in (parked, waiting):
+        assert alarm["Namespace"] == "AWS/SQS"
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+        assert alarm["TreatMissingData"] == "notBreaching"
+    dead = sam["Resources"]["WebhookDeadLetterQueue"]["Properties"]
+    queue = sam["Resources"]["WebhookQueue"]["Properties"]
+    assert dead["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]
+
+
 def _config(sam: Template) -> dict[str, Any]:
     config: dict[str, Any] = sam["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
     return config
@@ -468,6 +486,8 @@ def test_alarms_watch_errors_throttles_and_the_table(sam: Template) -> None:
                 "MailDeadLetterQueue",
                 "WorkDeadLetterQueue",
                 "DispatchDeadLetterQueue",
+                "WebhookQueue",
+                "WebhookDeadLetterQueue",
                 "Table",
             }
     assert watched == {
@@ -495,6 +515,8 @@ def test_the_outputs_name_what_operators_need(sam: Template) -> None:
         "MailDeadLetterQueueArn",
         "MailFunctionName",
         "EdgeWebAclArn",
+        "WebhookQueueUrl",
+        "WebhookDeadLetterQueueUrl",
     } <= set(sam["Outputs"])
 
 

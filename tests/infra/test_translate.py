@@ -28,19 +28,20 @@ def test_the_translation_is_plain_cloudformation(translated: Template) -> None:
         "AWS::DynamoDB::Table": 1,
         "AWS::SecretsManager::Secret": 2,  # the signing secret, and the origin header
         "AWS::Events::EventBus": 1,
-        "AWS::Logs::LogGroup": 6,
-        # the API's (and the schedules'), the mail worker's, feedback's, the dispatcher's
-        "AWS::IAM::Role": 4,
+        "AWS::Logs::LogGroup": 7,
+        # the API's (and the schedules'), the mail worker's, feedback's, the dispatcher's,
+        # the webhook deliveries'
+        "AWS::IAM::Role": 5,
         # The API, the scheduled jobs, the mail worker, the work queue, what comes back, the
-        # dispatcher of plays befriend delivers
-        "AWS::Lambda::Function": 6,
+        # dispatcher of plays befriend delivers, webhooks out
+        "AWS::Lambda::Function": 7,
         "AWS::Lambda::Permission": 6,  # API Gateway, each schedule, each feedback topic
-        # the mail, work and dispatch queues to their functions
-        "AWS::Lambda::EventSourceMapping": 3,
+        # the mail, work, dispatch and webhook queues to their functions
+        "AWS::Lambda::EventSourceMapping": 4,
         "AWS::Lambda::EventInvokeConfig": 1,  # feedback: two more tries, then parked
-        # Mail jobs, pieces of work and of the dispatcher's runs, and those parked after
-        # failing; failed feedback
-        "AWS::SQS::Queue": 7,
+        # Mail jobs, pieces of work and of the dispatcher's runs, webhook deliveries, and
+        # those parked after failing; failed feedback
+        "AWS::SQS::Queue": 9,
         "AWS::Events::Rule": 3,  # the consent sweep, the event redrive, the dispatcher
         "AWS::ApiGatewayV2::Api": 1,
         "AWS::ApiGatewayV2::Stage": 1,
@@ -57,7 +58,7 @@ def test_the_translation_is_plain_cloudformation(translated: Template) -> None:
         "AWS::SNS::TopicPolicy": 2,  # SES and SMS may publish to their topics
         "AWS::SNS::Subscription": 3,
         "AWS::SES::ConfigurationSetEventDestination": 1,  # bounces, complaints: to the topic
-        "AWS::CloudWatch::Alarm": 14,
+        "AWS::CloudWatch::Alarm": 16,
     }
 
 
@@ -208,3 +209,35 @@ def test_the_mail_worker_runs_the_same_code_fed_by_the_queue(translated: Templat
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
         "ScalingConfig": {"MaximumConcurrency": {"Ref": "MailConcurrency"}},
     }
+
+
+def test_webhooks_are_delivered_by_their_own_function_fed_by_their_queue(
+    translated: Template,
+) -> None:
+    """The same code as the API, with a role of its own; the queue's messages in batches,
+    only the failed ones coming back; every function that writes a change is told where
+    to queue what it makes for subscribers."""
+    api = translated["Resources"]["Function"]["Properties"]
+    hooks = translated["Resources"]["WebhookFunction"]["Properties"]
+    for same in ("Code", "Runtime", "Architectures", "MemorySize"):
+        assert hooks[same] == api[same], same
+    assert hooks["Handler"] == "befriend.lambda_app.webhooks"
+    assert hooks["Role"] == {"Fn::GetAtt": ["WebhookFunctionRole", "Arn"]}
+    # A batch's tries run at once, each at most 3 s to connect and 5 s to answer.
+    assert 30 <= hooks["Timeout"] <= 300
+    assert mapping_of(translated, "WebhookFunction") == {
+        "EventSourceArn": {"Fn::GetAtt": ["WebhookQueue", "Arn"]},
+        "FunctionName": {"Ref": "WebhookFunction"},
+        "BatchSize": 10,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "ScalingConfig": {"MaximumConcurrency": 10},
+    }
+    queue = translated["Resources"]["WebhookQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * hooks["Timeout"]
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": 5,
+    }
+    for function in FUNCTIONS:
+        variables = translated["Resources"][function]["Properties"]["Environment"]["Variables"]
+        assert variables["BEFRIEND_WEBHOOK_QUEUE"] == {"Ref": "WebhookQueue"}, function
