@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Response, request, url_for
-from itsdangerous import BadSignature, URLSafeSerializer
 
 from befriend.core.audiences import COLUMNS, audience_row
 from befriend.core.playbook import Play
@@ -23,11 +22,10 @@ from befriend.store import STAGE_SHARDS, keys
 from befriend.web.answers import json_answer
 from befriend.web.marketer.blueprint import bp, requires
 from befriend.web.marketer.plays import _play
+from befriend.web.paging import invalid_cursor, page_limit, read_cursor, write_cursor
 from befriend.web.problems import Problem, bad_parameter
 from befriend.web.services import services
 
-PAGE = 50
-MAX_PAGE = 200
 CURSOR_SALT = "befriend.audience-cursor.v1"
 
 
@@ -57,7 +55,7 @@ def audience(play_id: str) -> Response:
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "csv"):
         raise bad_parameter("format", "must be json or csv")
-    limit = _limit(request.args.get("limit"))
+    limit = page_limit(request.args.get("limit"))
     cursor = request.args.get("cursor")
     at = _Position() if cursor is None else _read_cursor(cursor, play, stages)
 
@@ -93,47 +91,25 @@ def audience(play_id: str) -> Response:
     return answer
 
 
-def _limit(raw: str | None) -> int:
-    if raw is None:
-        return PAGE
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 3 or not 1 <= int(raw) <= MAX_PAGE:
-        raise bad_parameter("limit", f"must be a whole number from 1 to {MAX_PAGE}")
-    return int(raw)
-
-
-def _cursors() -> URLSafeSerializer:
-    return URLSafeSerializer(services().settings.secret, salt=CURSOR_SALT)
-
-
 def _write_cursor(at: _Position, play: Play, stages: Sequence[str]) -> str:
     payload = {"p": play.id, "st": stages[at.stage], "i": at.stage, "s": at.shard, "a": at.after}
-    return str(_cursors().dumps(payload))
+    return write_cursor(CURSOR_SALT, payload)
 
 
 def _read_cursor(cursor: str, play: Play, stages: Sequence[str]) -> _Position:
     """A cursor this API signed for this play; 400 for anything else."""
-    bad = Problem(
-        400,
-        "invalid-cursor",
-        "This cursor is not valid",
-        "Use the `next` cursor of the previous page unchanged, or start again without one.",
-    )
-    try:
-        payload = _cursors().loads(cursor) if len(cursor) <= 1000 else None
-    except (BadSignature, UnicodeError, ValueError) as exc:
-        raise bad from exc
-    if not isinstance(payload, dict) or payload.get("p") != play.id:
-        raise bad
+    payload = read_cursor(CURSOR_SALT, cursor, longest=1000)
     index, shard, after = payload.get("i"), payload.get("s"), payload.get("a")
     if (
-        not isinstance(index, int)
+        payload.get("p") != play.id
+        or not isinstance(index, int)
         or not isinstance(shard, int)
         or not 0 <= index < len(stages)
         or not 0 <= shard < STAGE_SHARDS
         or payload.get("st") != stages[index]
         or not (after is None or (isinstance(after, str) and keys.is_person(after)))
     ):
-        raise bad
+        raise invalid_cursor()
     return _Position(index, shard, after)
 
 

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from flask import Response, request, url_for
-from itsdangerous import BadSignature, URLSafeSerializer
 
 from befriend.core.audiences import contact_for
 from befriend.core.dispatch import TASK
@@ -26,13 +25,12 @@ from befriend.store.deliveries import Queued, queued_send
 from befriend.store.table import DUE_SHARDS
 from befriend.web.answers import json_answer
 from befriend.web.marketer.blueprint import bp, requires
+from befriend.web.paging import MAX_PAGE, invalid_cursor, page_limit, read_cursor, write_cursor
 from befriend.web.problems import Problem, bad_parameter
 from befriend.web.services import services
 from befriend.writer.sends import send_person
 
 DONE = "done"
-PAGE = 50
-MAX_PAGE = 200
 CURSOR_SALT = "befriend.tasks-cursor.v1"
 
 
@@ -51,7 +49,7 @@ def open_tasks() -> Response:
         answer = Response("".join(_csv_lines(now)), mimetype="text/csv")
         answer.headers["Content-Disposition"] = 'attachment; filename="tasks.csv"'
         return answer
-    limit = _limit(request.args.get("limit"))
+    limit = page_limit(request.args.get("limit"))
     cursor = request.args.get("cursor")
     at = {} if cursor is None else _read_cursor(cursor)
     queued, following = s.store.open_tasks(now, at, limit)
@@ -101,40 +99,18 @@ def _csv_lines(now: datetime) -> Iterator[str]:
             yield csv_lines([row[c] for c in COLUMNS] for row in rows)
 
 
-def _limit(raw: str | None) -> int:
-    if raw is None:
-        return PAGE
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 3 or not 1 <= int(raw) <= MAX_PAGE:
-        raise bad_parameter("limit", f"must be a whole number from 1 to {MAX_PAGE}")
-    return int(raw)
-
-
-def _cursors() -> URLSafeSerializer:
-    return URLSafeSerializer(services().settings.secret, salt=CURSOR_SALT)
-
-
 def _write_cursor(at: dict[int, str]) -> str:
-    return str(_cursors().dumps({"t": {str(shard): sk for shard, sk in sorted(at.items())}}))
+    return write_cursor(CURSOR_SALT, {"t": {str(shard): sk for shard, sk in sorted(at.items())}})
 
 
 def _read_cursor(cursor: str) -> dict[int, str]:
     """A cursor this API signed for the task list; 400 for anything else."""
-    bad = Problem(
-        400,
-        "invalid-cursor",
-        "This cursor is not valid",
-        "Use the `next` cursor of the previous page unchanged, or start again without one.",
-    )
-    try:
-        payload = _cursors().loads(cursor) if len(cursor) <= 2000 else None
-    except (BadSignature, UnicodeError, ValueError) as exc:
-        raise bad from exc
-    at = payload.get("t") if isinstance(payload, dict) else None
+    at = read_cursor(CURSOR_SALT, cursor, longest=2000).get("t")
     if not isinstance(at, dict) or not all(
         isinstance(k, str) and k.isdigit() and int(k) < DUE_SHARDS and isinstance(v, str)
         for k, v in at.items()
     ):
-        raise bad
+        raise invalid_cursor()
     return {int(k): v for k, v in at.items()}
 
 
