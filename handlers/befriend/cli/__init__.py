@@ -5,7 +5,17 @@ Heavy modules (boto3, moto, the app) are imported inside the commands that need 
 
 from __future__ import annotations
 
-from befriend.cli import checks, deploy, keys, links, local, people, plays, reports  # noqa: F401
+from befriend.cli import (  # noqa: F401
+    checks,
+    deploy,
+    keys,
+    links,
+    local,
+    people,
+    plays,
+    reports,
+    webhooks,
+)
 from befriend.cli.base import KEY_ROLES, main
 
 __all__ = ["KEY_ROLES", "main"]

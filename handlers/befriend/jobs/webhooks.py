@@ -247,6 +247,22 @@ def redrive(store: Store, queue: WebhookQueue, now: datetime, only: str | None =
     return Redriven(queued, dropped)
 
 
+def queue_held(store: Store, queue: WebhookQueue) -> tuple[int, int]:
+    """Queue the webhook events held in the table because the queue refused them after
+    their write (the scheduled redrive does this too, beside the bus's held events); each
+    batch is let go once queued. (queued, still held)."""
+    queued = left = 0
+    for held in store.held_events():
+        if held.kind != "webhooks":
+            continue
+        if queue.send_held(held.entries):
+            store.release_events(held, [])
+            queued += len(held.entries)
+        else:
+            left += len(held.entries)
+    return queued, left
+
+
 def replay(
     store: Store,
     queue: WebhookQueue,

@@ -9,7 +9,9 @@ enough, and a delivery function reads the subscriptions once per batch, not per 
 
 from __future__ import annotations
 
+import base64
 import json
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +22,17 @@ from befriend.store import keys
 from befriend.store.table import Table, attr_n, attr_s, expired, ttl
 
 PARKED_KEPT = timedelta(days=30)
+# A handful is what an organisation has; the delivery function reads them all each batch.
+MAX_SUBSCRIPTIONS = 50
+
+
+def new_secret() -> str:
+    """A signing secret as Standard Webhooks writes them: whsec_ and 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def new_id() -> str:
+    return "whk_" + secrets.token_hex(8)
 
 
 @dataclass(frozen=True)

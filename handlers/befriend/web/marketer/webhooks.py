@@ -9,31 +9,18 @@ makes it; the table keeps it, as every delivery is signed with it.
 
 from __future__ import annotations
 
-import base64
-import secrets
-
 from flask import Response
 
 from befriend.bus.delivery import try_now
 from befriend.core.contract.reading import Bad, Reading
 from befriend.core.contract.webhooks import WebhookIn
 from befriend.core.webhooks import check_events, check_url, is_subscription_id
-from befriend.store.webhooks import Subscription
+from befriend.store.webhooks import MAX_SUBSCRIPTIONS, Subscription, new_id, new_secret
 from befriend.web.answers import json_answer
 from befriend.web.inputs import json_body
 from befriend.web.marketer.blueprint import bp, requires
 from befriend.web.problems import Problem
 from befriend.web.services import services
-
-MAX_SUBSCRIPTIONS = 50
-
-
-def new_secret() -> str:
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-def new_id() -> str:
-    return "whk_" + secrets.token_hex(8)
 
 
 @bp.post("/webhooks")
