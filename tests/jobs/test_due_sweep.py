@@ -15,7 +15,7 @@ from befriend.core.playbook import Playbook
 from befriend.jobs.sweeps import fill_due, sweep_lapses, sweep_shard
 from befriend.store import Store, keys
 from befriend.store.table import DUE_SHARDS, due_shard
-from tests.conftest import SignUp, invoke
+from tests.conftest import SignUp, invoke, phone_number
 
 OFFERS = (("email", "offers"),)
 
@@ -142,8 +142,8 @@ def test_people_written_before_the_index_are_filled_in_from_the_stage_index(
     )
     clock.advance(days=400)
     assert sweep_lapses(store, playbook, clock()).people == 0  # invisible to the sweep
-    assert fill_due(store, playbook, clock()) == 1
-    assert fill_due(store, playbook, clock()) == 0  # already in place: nothing written
+    assert fill_due(store, playbook, clock()).moments == 1
+    assert fill_due(store, playbook, clock()).moments == 0  # in place: nothing written
     assert sweep_lapses(store, playbook, clock()).lapsed == 1
 
 
@@ -156,5 +156,25 @@ def test_the_sweep_command_fills_in_due_moments_when_asked(sign_up: SignUp, stor
     )
     result = invoke(store, "consent", "sweep", "--backfill")
     assert result.exit_code == 0, result.output
-    assert "ok: 1 due moment(s) written" in result.output
+    assert "ok: 1 due moment(s) and 0 verified number(s) written" in result.output
     assert due_at(store, visitor.id) is not None
+
+
+def test_numbers_verified_before_the_number_index_are_filled_in_so_a_stop_finds_them(
+    sign_up: SignUp, store: Store, clock: SettableClock, playbook: Playbook
+) -> None:
+    visitor = sign_up(permissions=(("sms", "events"),), phone=phone_number(3))
+    visitor.verify_phone()
+    person = store.person(visitor.id, clock())
+    assert person is not None and person.contact_points.phone is not None
+    number_key = person.contact_points.phone.key
+    store.client.update_item(  # as a profile written before the by-number index looks
+        TableName=store.table,
+        Key=keys.profile(visitor.id),
+        UpdateExpression="REMOVE verified_number",
+    )
+    assert store.holders_of(number_key) == []  # a STOP from the number would find no one
+    filled = fill_due(store, playbook, clock())
+    assert (filled.moments, filled.numbers) == (0, 1)
+    assert store.holders_of(number_key) == [visitor.id]
+    assert fill_due(store, playbook, clock()).numbers == 0  # in place: nothing written

@@ -120,8 +120,9 @@ def consent() -> None:
 @click.option(
     "--backfill",
     is_flag=True,
-    help="First give every active person the moment they are next due, from the stage "
-    "index: once for people written before the due index, and after a playbook change.",
+    help="First give every active person the moment they are next due and their verified "
+    "number's key, from the stage index: once for people written before the due and number "
+    "indexes, and after a playbook change.",
 )
 def sweep(
     table: str,
@@ -142,7 +143,9 @@ def sweep(
     if backfill:
         with click.progressbar(length=0, label="people given a due moment", show_pos=True) as bar:
             filled = fill_due(store, playbook, datetime.now(UTC), progress=bar.update)
-        click.echo(f"ok: {filled} due moment(s) written")
+        click.echo(
+            f"ok: {filled.moments} due moment(s) and {filled.numbers} verified number(s) written"
+        )
     notifier = (
         Notifier(event_bus, region=region, hold=lambda e: store.hold_events(e, datetime.now(UTC)))
         if event_bus

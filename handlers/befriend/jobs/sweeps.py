@@ -14,7 +14,8 @@ Lapses are recorded in the ledger with source `expiry`; stage moves are kept wit
 says where it stopped; running a piece again does nothing twice, as everyone it swept is
 due later now. `sweep_lapses` runs every shard to its end. `fill_due` gives every active
 person their due moment from the `by-stage` index: for people written before the index,
-or after a playbook change that moves what is due when."""
+or after a playbook change that moves what is due when, and every verified number its
+`by-number` key."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from befriend.jobs.fanout import Step
 from befriend.mailing.pieces import Run
 from befriend.store import STAGE_SHARDS, Store
 from befriend.store.due import BATCH_GET, stored_moment
+from befriend.store.person_items import number_attributes
 from befriend.store.table import DUE_SHARDS
 from befriend.web.services import Services
 from befriend.writer.apply import Writer
@@ -166,18 +168,28 @@ def _sweep_one(
         report.rescheduled += 1
 
 
+@dataclass
+class Filled:
+    """What `fill_due` wrote: due moments, and verified numbers' keys for `by-number`."""
+
+    moments: int = 0
+    numbers: int = 0
+
+
 def fill_due(
     store: Store,
     playbook: Playbook,
     now: datetime,
     progress: Callable[[int], None] = lambda _n: None,
     page: int = BATCH_GET,
-) -> int:
-    """Give every active person the due moment the playbook gives them now, reading the
-    `by-stage` index once: people written before the `by-due` index existed, or whose
-    moments a changed playbook moved. Returns how many moments were written; a person
-    written meanwhile is left alone (their write carried a fresh moment)."""
-    filled = 0
+) -> Filled:
+    """Give every active person what the indexes over their profile need, reading the
+    `by-stage` index once: the due moment the playbook gives them now (people written
+    before the `by-due` index existed, or whose moments a changed playbook moved) and the
+    keyed hash of their verified number (people verified before the `by-number` index
+    existed, whose STOP would otherwise find no one). One conditional write a person who
+    lacks either; a person written meanwhile is left alone (their write carried both)."""
+    filled = Filled()
     for stage in playbook.stages:
         for shard in range(STAGE_SHARDS):
             after: str | None = None
@@ -187,8 +199,12 @@ def fill_due(
                     if read.person.status != "active":
                         continue
                     due = next_due(read.person, playbook, now)
-                    if stored_moment(due) != read.due_at and store.move_due(read.person, due):
-                        filled += 1
+                    number = number_attributes(read.person).get("verified_number", {}).get("S")
+                    moved = stored_moment(due) != read.due_at
+                    numbered = number != read.verified_number
+                    if (moved or numbered) and store.fill_in(read.person, due, number):
+                        filled.moments += moved
+                        filled.numbers += numbered
                 progress(len(ids))
                 if after is None:
                     break

@@ -46,6 +46,7 @@ class Read:
 
     person: Person
     due_at: str | None
+    verified_number: str | None = None  # the `by-number` index's key stored with them
 
 
 class DueIndex(Table):
@@ -87,9 +88,15 @@ class DueIndex(Table):
                 answer = self.client.batch_get_item(RequestItems=left)
                 for item in answer["Responses"].get(self.table, []):
                     if not expired(item, now):
-                        due_at = item.get("due_at")
+                        due_at, number = item.get("due_at"), item.get("verified_number")
                         person = person_from_record(json.loads(item["doc"]["S"]))
-                        found.append(Read(person, due_at["S"] if due_at else None))
+                        found.append(
+                            Read(
+                                person,
+                                due_at["S"] if due_at else None,
+                                number["S"] if number else None,
+                            )
+                        )
                 left = answer.get("UnprocessedKeys")
         return found
 
@@ -112,6 +119,40 @@ class DueIndex(Table):
             )
         try:
             self.client.update_item(**update)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def fill_in(self, person: Person, due: datetime | None, number: str | None) -> bool:
+        """Give a profile written before the `by-due` and `by-number` indexes its due moment
+        and its verified number's keyed hash (None: neither attribute), as long as it is
+        still the revision they were decided on; False when someone wrote meanwhile (that
+        write carried both)."""
+        sets, removes = [], []
+        values: dict[str, Any] = {":rev": attr_n(person.revision)}
+        if due is None:
+            removes += ["due_shard", "due_at"]
+        else:
+            sets += ["due_shard = :shard", "due_at = :at"]
+            values.update({":shard": attr_s(due_shard(person.id)), ":at": attr_s(_moment(due))})
+        if number is None:
+            removes.append("verified_number")
+        else:
+            sets.append("verified_number = :n")
+            values[":n"] = attr_s(number)
+        expression = ("SET " + ", ".join(sets) + " " if sets else "") + (
+            "REMOVE " + ", ".join(removes) if removes else ""
+        )
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=keys.profile(person.id),
+                UpdateExpression=expression.strip(),
+                ConditionExpression="revision = :rev",
+                ExpressionAttributeValues=values,
+            )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
