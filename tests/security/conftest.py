@@ -19,6 +19,7 @@ from befriend.clock import SettableClock
 from befriend.config import Settings
 from befriend.core.person import iso
 from befriend.core.playbook import Playbook, load_playbook
+from befriend.credentials.feedback_sources import FeedbackSources
 from befriend.credentials.keys import Keys
 from befriend.credentials.tokens import Tokens
 from befriend.store import Store
@@ -160,6 +161,9 @@ MARKETER_REQUESTS: dict[str, tuple[dict[str, Any] | None, dict[str, str]]] = {
     "marketer.list_webhooks": (None, {}),
     "marketer.remove_webhook": (None, {"webhook_id": "{webhook}"}),
     "marketer.test_webhook": (None, {"webhook_id": "{webhook}"}),
+    "marketer.add_feedback_source": ({"kind": "generic", "name": "security check"}, {}),
+    "marketer.list_feedback_sources": (None, {}),
+    "marketer.remove_feedback_source": (None, {"source_id": "{source}"}),
 }
 
 
@@ -204,7 +208,11 @@ def marketer_request(
         secret = "whsec_" + "A" * 43 + "="
         made = Subscription(webhook, LOCAL_HOOK, ("permission.changed",), secret, now)
         store.add_subscription(made)
+    source = "fs_" + uuid.uuid4().hex[:16]
+    if store is not None:  # a feedback source to remove
+        source = FeedbackSources(store).add("brevo", "security check", now)[1].id
     names = {
+        "source": source,
         "person": person,
         "now": now.isoformat(),
         "event": uuid.uuid4().hex,

@@ -9,19 +9,23 @@ but the two public, person-free reads that may be cached for five minutes.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
+from standardwebhooks import Webhook
 from werkzeug.test import Client
 
 from befriend.build.sitegen import build_site
 from befriend.clock import SettableClock
 from befriend.core.email_change import from_binding, undo_binding
 from befriend.core.playbook import Playbook
+from befriend.credentials.feedback_sources import FeedbackSources
 from befriend.credentials.tokens import Tokens
 from befriend.local.server import IMMUTABLE, SiteAndApi
 from befriend.store import Store
@@ -59,6 +63,9 @@ JSON_BODY = {
         "visitor.decline_step",
         "marketer.start_audience_export",
         "marketer.task_done",
+        # Verified before the body is read: tests/feedback/test_tools.py sends them garbage.
+        "feedback_in.tool_notice",
+        "feedback_in.mailchimp_notice",
         "marketer.test_webhook",
     )
 }
@@ -133,6 +140,35 @@ class World:
         assert person is not None
         return tokens.issue("email-undo", visitor.id, request=undo_binding(person))
 
+    def tool_notice(self, route: Route) -> tuple[str, dict[str, Any]]:
+        """A notice another tool sends about the visitor: a generic source's, signed, or
+        a Mailchimp form at its URL with the secret."""
+        sources = FeedbackSources(self.store)
+        if route.endpoint == "feedback_in.mailchimp_notice":
+            secret, made = sources.add("mailchimp", "headers check", self.clock())
+            path = route.path(source_id=made.id, secret=secret)
+            form = {"type": "unsubscribe", "data[email]": self.visitor.email}
+            return path, ({} if route.method == "GET" else {"data": form})
+        secret, made = sources.add("generic", "headers check", self.clock())
+        body = {
+            "email": self.visitor.email,
+            "action": "unsubscribe",
+            "channel": "email",
+            "at": self.clock().isoformat(),
+            "reference": "headers-check",
+        }
+        raw, now = json.dumps(body).encode(), datetime.now(UTC)
+        headers = {
+            "webhook-id": "msg_headers",
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": Webhook(secret).sign("msg_headers", now, raw),
+        }
+        return route.path(source_id=made.id), {
+            "data": raw,
+            "content_type": "application/json",
+            "headers": headers,
+        }
+
     def auth(self, route: Route) -> dict[str, str]:
         if route.security == "manageToken":
             return self.visitor.auth
@@ -181,6 +217,8 @@ class World:
                 "click", self.visitor.id, play="welcome-letter", url="https://prefs.example/"
             )
             path, kwargs = route.path(token=token), {}
+        elif route.endpoint.startswith("feedback_in."):
+            path, kwargs = self.tool_notice(route)
         elif route.endpoint.startswith(("public.", "dev.")):
             path, kwargs = route.path(), {}
         else:

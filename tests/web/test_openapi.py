@@ -9,6 +9,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation import OpenAPIV31SpecValidator
+from standardwebhooks import Webhook
 from werkzeug.test import TestResponse
 
 from befriend.clock import SettableClock
@@ -237,6 +239,46 @@ def _visit_the_marketer_api(
     assert tried["delivered"] is False
     api.call("DELETE", hook, path=at, token=admin, expect=204)
     api.call("DELETE", hook, path=at, token=admin, expect=404)
+
+    # Feedback sources, admin keys only, and what their tools post (tests/feedback/).
+    sources = "/api/feedback-sources"
+    generic = {"kind": "generic", "name": "CRM"}
+    made = api.call("POST", sources, token=admin, json=generic, expect=201).get_json()
+    api.call("POST", sources, token=admin, json={"kind": "fax", "name": "x"}, expect=422)
+    api.call("GET", sources, token=reader, expect=403)
+    assert api.call("GET", sources, token=admin, expect=200).get_json()["sources"]
+    someone = _address("tool-notice")  # nobody here: taken all the same (202)
+    notice = {"email": someone, "action": "complaint", "channel": "email", "reference": "r1"}
+    raw = json.dumps({**notice, "at": "2026-11-23T12:00:00+01:00"}).encode()
+    signature = {
+        "webhook-id": "msg_walk",
+        "webhook-timestamp": str(int(datetime.now(UTC).timestamp())),
+    }
+    signature["webhook-signature"] = Webhook(made["secret"]).sign(
+        "msg_walk", datetime.now(UTC), raw
+    )
+    tool = "/api/feedback/{source_id}"
+    json_type = "application/json"
+    api.call(
+        "POST",
+        tool,
+        path=made["url_path"],
+        headers=signature,
+        expect=202,
+        data=raw,
+        content_type=json_type,
+    )
+    api.call("POST", tool, path=made["url_path"], expect=401, data=raw, content_type=json_type)
+    chimp = {"kind": "mailchimp", "name": "Audience"}
+    made = api.call("POST", sources, token=admin, json=chimp, expect=201).get_json()
+    url, check = "/api/feedback/{source_id}/{secret}", made["url_path"]
+    api.call("GET", url, path=check, expect=200)
+    api.call("GET", url, path=check + "x", expect=401)
+    form = {"type": "cleaned", "data[email]": someone, "data[reason]": "hard"}
+    api.call("POST", url, path=check, data=form, expect=202)
+    gone, at = "/api/feedback-sources/{source_id}", f"{sources}/{made['source']['id']}"
+    api.call("DELETE", gone, path=at, token=admin, expect=200)
+    api.call("DELETE", gone, path=at, token=admin, expect=404)
 
     # Tracked sign-up links: made by admin keys, listed by readers; the friend's invite.
     tracked = {"campaign": "spring-talk", "source": "qr"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 from befriend.cli import (  # noqa: F401
     checks,
     deploy,
+    feedback_sources,
     keys,
     links,
     local,

@@ -54,6 +54,10 @@ ROUTES = {
     # What came back (core/feedback.py): a spam complaint, a STOP texted to us.
     ("complaint", "complaint"): "complaint",
     ("sms-stop", "sms-keyword"): "sms-stop",
+    # What another sending tool told us (core/tool_feedback.py): an unsubscribe made
+    # there, or a complaint it received.
+    **{("unsubscribe", tool): "tool-unsubscribe" for tool in ("tool", "mailchimp", "brevo")},
+    **{("complaint", tool): "complaint" for tool in ("tool", "mailchimp", "brevo")},
 }
 # Withdrawals nobody asked for at that moment: they are counted, but not timed.
 UNREQUESTED = {"lapse": "expiry"}

@@ -21,6 +21,7 @@ GENESIS = "0" * 64
 # Where a change came from. `expiry` and `import` are written by later parts of the product.
 # `contact-change`: the number or postal address a permission was given for changed.
 # `complaint`: a mailbox reported a mail as spam; `sms-keyword`: STOP or START texted to us.
+# `tool`, `mailchimp`, `brevo`: another sending tool told us (core/tool_feedback.py).
 SOURCES = (
     "form",
     "confirm",
@@ -32,6 +33,9 @@ SOURCES = (
     "contact-change",
     "complaint",
     "sms-keyword",
+    "tool",
+    "mailchimp",
+    "brevo",
 )
 
 

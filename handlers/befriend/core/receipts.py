@@ -30,6 +30,9 @@ _METHODS = {
     "contact-change": "ended: the contact point it was given for changed",
     "complaint": "ended: a mail to the address was reported as spam",
     "sms-keyword": "a keyword texted from the number (STOP, START)",
+    "tool": "reported by another sending tool (a signed notice)",
+    "mailchimp": "reported by Mailchimp (an unsubscribe or a complaint there)",
+    "brevo": "reported by Brevo (an unsubscribe or a complaint there)",
 }
 
 

@@ -339,6 +339,7 @@ ROUTE_LABELS = {
     "expiry": "Lapsed (not renewed)",
     "complaint": "Spam complaint (mailbox provider)",
     "sms-stop": "STOP texted back",
+    "tool-unsubscribe": "Unsubscribed in another sending tool",
 }
 BUCKET_LABELS = {
     "1s": "Under a second",

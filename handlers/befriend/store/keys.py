@@ -32,6 +32,7 @@ SHAPES = {
     "stage move": ("P#<id>", "STAGE#<when>#<tag>"),
     "processed event": ("EV#<event id>", "EV"),
     "API key": ("KEYS", "<sha256 of the key>"),
+    "feedback source": ("FEEDBACK", "<source id>"),
     "report gauges": ("COUNTS#<0-7>", "<family>#NOW"),
     "report flows of a day": ("COUNTS#<0-7>", "<family>#DAY#<date>"),
     "report flows of a closed day, folded": ("COUNTS#DAYS", "<family>#DAY#<date>"),
@@ -56,6 +57,7 @@ PROFILE = "PROFILE"
 LEDGER = "LEDGER#"
 STAGE = "STAGE#"
 API_KEYS = "KEYS"
+FEEDBACK_SOURCES = "FEEDBACK"
 COUNTS_META = ("COUNTS#META", "RULES")
 COUNTER_SHARDS = ("COUNTS#META", "SHARDS")
 COUNTER_FOLDS = "COUNTS#DAYS"

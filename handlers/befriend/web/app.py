@@ -17,7 +17,16 @@ from befriend.mailing.queue import MailQueue
 from befriend.mailing.ses import Mailer, mail_templates
 from befriend.mailing.sms import Texter
 from befriend.store import Store
-from befriend.web import links, marketer, oneclick, problems, public, requestlog, visitor
+from befriend.web import (
+    feedback_in,
+    links,
+    marketer,
+    oneclick,
+    problems,
+    public,
+    requestlog,
+    visitor,
+)
 from befriend.web.services import Services
 
 MAX_BODY = 64 * 1024
@@ -134,6 +143,7 @@ def create_app(
     app.register_blueprint(visitor.bp)
     app.register_blueprint(oneclick.bp)
     app.register_blueprint(links.bp)
+    app.register_blueprint(feedback_in.bp)
     app.register_blueprint(marketer.bp)
     if settings.local:
         from befriend.web import dev

@@ -823,6 +823,34 @@ class TaskDone(Answer):
     done_at: Stamp
 
 
+# --- feedback sources ---
+
+
+class FeedbackSource(Answer):
+    """A tool registered to tell befriend what came back (its secret is never shown again)."""
+
+    id: Annotated[str, Meta(pattern="^fs_[0-9a-f]{16}$")]
+    kind: Literal["generic", "mailchimp", "brevo"]
+    name: Text
+    channel: Annotated[str | None, Meta(description="a mail tool's channel; null: email")]
+    purpose: Annotated[str | None, Meta(description="a mail tool's purpose; null: all")]
+    created_at: Stamp
+    path: Annotated[str, Meta(pattern="^/api/feedback/fs_[0-9a-f]{16}$")]
+
+
+class FeedbackSourceMade(Answer):
+    """A source just added, with its secret, shown this once; `url_path` is where the tool
+    posts (a Mailchimp source's carries the secret)."""
+
+    source: FeedbackSource
+    secret: Text
+    url_path: Annotated[str, Meta(pattern="^/api/feedback/fs_[0-9a-f]{16}(/[A-Za-z0-9_-]+)?$")]
+
+
+class FeedbackSourceList(Answer):
+    sources: list[FeedbackSource]
+
+
 # --- reports ---
 
 
@@ -910,6 +938,9 @@ ANSWERS: tuple[type[Struct], ...] = (
     SendOutcome,
     TaskList,
     TaskDone,
+    FeedbackSource,
+    FeedbackSourceMade,
+    FeedbackSourceList,
     ReportList,
     ReportSection,
     Report,

@@ -421,6 +421,43 @@ class OneClick(Body):
     list_unsubscribe: Literal["One-Click"] = field(name="List-Unsubscribe")
 
 
+class ToolFeedbackIn(Body):
+    """What another sending tool says about one person (a generic feedback source),
+    signed per Standard Webhooks."""
+
+    action: Literal["unsubscribe", "complaint", "bounce"]
+    channel: Channel
+    at: EventAt
+    reference: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=255,
+            description="Your id for this notice: the same again changes nothing",
+        ),
+    ]
+    person: (
+        Annotated[str, Meta(min_length=1, max_length=MAX_ID, description="A person id")] | UnsetType
+    ) = UNSET
+    email: EmailIn | UnsetType = UNSET
+    purpose: Purpose | UnsetType = UNSET
+    schema_extra: ClassVar[dict[str, Any]] = {
+        "oneOf": [{"required": ["person"]}, {"required": ["email"]}]
+    }
+
+
+class FeedbackSourceIn(Body):
+    """A tool to take feedback from: its kind and a name; a mail tool's channel and
+    purpose (its notices are about those; the email channel, whole, if not given)."""
+
+    kind: Literal["generic", "mailchimp", "brevo"]
+    name: Annotated[
+        str, says("must be a name of 1 to 100 characters", min_length=1, max_length=100)
+    ]
+    channel: Channel | UnsetType = UNSET
+    purpose: Purpose | UnsetType = UNSET
+
+
 class InviterShown(Body):
     """Whether the person's page says who invited them (only they decide)."""
 
@@ -479,4 +516,6 @@ REQUESTS: tuple[type[Body], ...] = (
     NewEmail,
     EmailLink,
     PostalAddressIn,
+    ToolFeedbackIn,
+    FeedbackSourceIn,
 )

@@ -18,6 +18,7 @@ from __future__ import annotations
 from befriend.web.marketer import (  # noqa: F401
     audiences,
     events,
+    feedback_sources,
     links,
     outcomes,
     people,

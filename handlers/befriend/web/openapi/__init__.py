@@ -13,6 +13,7 @@ from __future__ import annotations
 from befriend.core.playbook import Playbook
 from befriend.web.openapi.blocks import Schema
 from befriend.web.openapi.components import components
+from befriend.web.openapi.feedback import _feedback_paths
 from befriend.web.openapi.marketer import _marketer_paths
 from befriend.web.openapi.megaphone import _megaphone_paths
 from befriend.web.openapi.paths import _visitor_paths
@@ -47,11 +48,17 @@ def document(pb: Playbook) -> Schema:
                 "outcomes in. "
                 "Needs an API key (`befriend keys create`)",
             },
+            {
+                "name": "feedback",
+                "description": "Unsubscribes, complaints and bounces other sending tools "
+                "report; each source is registered by an admin (docs/integrations.md)",
+            },
         ],
         "paths": {
             **_visitor_paths(pb),
             **_marketer_paths(pb),
             **_report_paths(),
+            **_feedback_paths(),
             **_megaphone_paths(),
         },
         "components": {
