@@ -228,8 +228,8 @@ def _visit_the_marketer_api(
     hooks = {"url": "http://127.0.0.1:9/hook", "events": ["permission.changed"]}
     made = api.call("POST", "/api/webhooks", token=admin, json=hooks, expect=201).get_json()
     assert made["secret"].startswith("whsec_")
-    bad = {**hooks, "url": "ftp://hooks.example", "events": ["nope"]}
-    api.call("POST", "/api/webhooks", token=admin, json=bad, expect=422)
+    unfit = {**hooks, "url": "ftp://hooks.example", "events": ["nope"]}
+    api.call("POST", "/api/webhooks", token=admin, json=unfit, expect=422)
     api.call("GET", "/api/webhooks", token=reader, expect=403)
     listed = api.call("GET", "/api/webhooks", token=admin, expect=200).get_json()
     assert [w["id"] for w in listed["webhooks"]] == [made["webhook"]["id"]]

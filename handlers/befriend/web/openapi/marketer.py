@@ -301,7 +301,7 @@ def _marketer_paths(pb: Playbook) -> dict[str, Any]:
                         "in": "query",
                         "required": False,
                         "schema": {"enum": ["json", "csv"], "default": "json"},
-                    }
+                    },
                 ],
                 note='A play the playbook says befriend delivers (`delivery = "befriend"`) '
                 "on a channel befriend cannot deliver itself (a call, post, a social network, "
