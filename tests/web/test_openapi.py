@@ -226,14 +226,14 @@ def _visit_the_marketer_api(
     # Webhook subscriptions, admin keys only; the test delivery goes to loopback's discard
     # port, where nothing listens (refused at once).
     hooks = {"url": "http://127.0.0.1:9/hook", "events": ["permission.changed"]}
-    made = api.call("POST", "/api/webhooks", token=admin, json=hooks, expect=201).get_json()
-    assert made["secret"].startswith("whsec_")
+    subscription = api.call("POST", "/api/webhooks", token=admin, json=hooks, expect=201).get_json()
+    assert subscription["secret"].startswith("whsec_")
     unfit = {**hooks, "url": "ftp://hooks.example", "events": ["nope"]}
     api.call("POST", "/api/webhooks", token=admin, json=unfit, expect=422)
     api.call("GET", "/api/webhooks", token=reader, expect=403)
-    listed = api.call("GET", "/api/webhooks", token=admin, expect=200).get_json()
-    assert [w["id"] for w in listed["webhooks"]] == [made["webhook"]["id"]]
-    hook, at = "/api/webhooks/{webhook_id}", f"/api/webhooks/{made['webhook']['id']}"
+    subscribed = api.call("GET", "/api/webhooks", token=admin, expect=200).get_json()
+    assert [w["id"] for w in subscribed["webhooks"]] == [subscription["webhook"]["id"]]
+    hook, at = "/api/webhooks/{webhook_id}", f"/api/webhooks/{subscription['webhook']['id']}"
     test = hook + "/test"
     tried = api.call("POST", test, path=f"{at}/test", token=admin, expect=200).get_json()
     assert tried["delivered"] is False
