@@ -67,7 +67,8 @@ def report(
     """Print the report NAME (default: every report) for a period, from the counters.
 
     NAME is one of stages, transitions, permissions, unsubscribes, interests, influence,
-    plays and delivery. The figures are those of `GET /api/reports/NAME` for the same period.
+    plays, delivery, sources and megaphone. The figures are those of
+    `GET /api/reports/NAME` for the same period.
     """
     import json
 

@@ -18,6 +18,7 @@ from befriend.core import counter_names as names
 from befriend.core.counts import HONOURED, LATER
 from befriend.core.delivery import OUTCOMES
 from befriend.core.errors import FieldError, InvalidInput
+from befriend.core.megaphone import COHORT_DAYS, INVITER_BUCKETS, NO_CAMPAIGN
 from befriend.core.playbook import SITE, Playbook
 
 Chart = Literal["bar", "stacked", "line", "hbar"]
@@ -635,6 +636,135 @@ def _iso_week(day: date) -> str:
     return f"{year}-W{week:02d}"
 
 
+def sources(i: Inputs) -> Report:
+    """Sign-ups by where they came from (`core/megaphone.py`), and each source's cohort."""
+    pb = i.playbook
+    total = i.total()
+    asked: Counter[tuple[str, str]] = Counter()
+    came: Counter[tuple[str, str]] = Counter()
+    for counter, value in total.items():
+        if names.kind_of(counter) == "src":
+            source, campaign, what = names.parts_of(counter)
+            (asked if what == "requested" else came)[(source, campaign)] += value
+    pairs = sorted(set(asked) | set(came))
+    signup_rows = [(_source_label(p), asked[p], came[p], _rate(came[p], asked[p])) for p in pairs]
+    later = pb.stages[1:]
+    cohorts: dict[tuple[str, str], dict[str, int]] = {}
+    for counter, value in i.gauges.items():
+        if names.kind_of(counter) == "cohort" and value:
+            parts = names.parts_of(counter)
+            cohorts.setdefault((parts[0], parts[1]), {})["|".join(parts[2:])] = value
+    cohort_rows: list[tuple[Cell, ...]] = []
+    for pair in sorted(cohorts):
+        held = cohorts[pair]
+        figures = [held.get(f"{s.id}|{days}", 0) for s in later for days in COHORT_DAYS]
+        cohort_rows.append((_source_label(pair), held.get("people", 0), *figures))
+    return Report(
+        "sources",
+        "Where relationships began",
+        "Sign-ups by source and campaign: a tracked link's (befriend links create), `invite` "
+        "for a person's invite link, `untracked` for an address with campaign parameters but "
+        "no tracked link, `direct` for none.",
+        i.period.first,
+        i.period.last,
+        (
+            Section(
+                "signups",
+                "Sign-ups requested and confirmed",
+                "Sign-ups requested in the period and confirmations, by where they came from; "
+                "a request sent again before confirming counts again.",
+                "bar",
+                ("Source · campaign", "Requested", "Confirmed", "Confirmed (%)"),
+                tuple(signup_rows),
+                tuple(f"{s}|{c}" for s, c in pairs),
+            ),
+            Section(
+                "cohorts",
+                "Each source's people, and who got where",
+                "Confirmed people from each source now, and of them, how many reached each "
+                "stage within 30 and 90 days of confirming (a first arrival, whatever came "
+                "after). People confirmed less than 30 or 90 days ago are still counting.",
+                "hbar",
+                (
+                    "Source · campaign",
+                    "People",
+                    *(f"{s.label} in {days} days" for s in later for days in COHORT_DAYS),
+                ),
+                tuple(cohort_rows),
+                tuple(f"{s}|{c}" for s, c in sorted(cohorts)),
+            ),
+        ),
+    )
+
+
+def _source_label(pair: tuple[str, str]) -> str:
+    source, campaign = pair
+    return source if campaign == NO_CAMPAIGN else f"{source} · {campaign}"
+
+
+def megaphone(i: Inputs) -> Report:
+    """Joins through invites, week by week, and how many people brought how many."""
+    weekly_rows: list[tuple[Cell, ...]] = []
+    weekly_keys: list[str] = []
+    for start, end in _weeks(i.period):
+        span = i.total(Period(max(start, i.period.first), min(end, i.period.last)))
+        first, second = (span.get(names.megaphone("joined", d), 0) for d in ("1", "2"))
+        everyone = span.get(names.megaphone("confirmed", "all"), 0)
+        invited = span.get(names.megaphone("confirmed", "invited"), 0)
+        unscored = span.get(names.megaphone("unscored"), 0)
+        weekly_rows.append(
+            (_iso_week(start), first, second, unscored, everyone, _rate(invited, everyone))
+        )
+        weekly_keys.append(_iso_week(start))
+    total = i.total()
+    everyone = total.get(names.megaphone("confirmed", "all"), 0)
+    invited = total.get(names.megaphone("confirmed", "invited"), 0)
+    share = _rate(invited, everyone)
+    buckets = [(f"Brought {b}", i.gauges.get(names.inviters(b), 0)) for b, _, _ in INVITER_BUCKETS]
+    return Report(
+        "megaphone",
+        "The megaphone",
+        "Who brought whom, as counts only: people who confirmed through someone's invite "
+        "link (the first degree) and through the people those brought (the second), and "
+        "how many people brought how many. No one is named.",
+        i.period.first,
+        i.period.last,
+        (
+            Section(
+                "weekly",
+                "Joins through invites, week by week",
+                "Joins counted for inviters in each ISO week (from Monday): first and second "
+                "degree, and those past the playbook's daily limit per inviter (counted, not "
+                "scored); confirmations of everyone, and the share who came through someone.",
+                "bar",
+                (
+                    "Week",
+                    "Joined through someone",
+                    "Second degree",
+                    "Past the daily limit",
+                    "Confirmed (all)",
+                    "Through someone (%)",
+                ),
+                tuple(weekly_rows),
+                tuple(weekly_keys),
+            ),
+            Section(
+                "inviters",
+                "How many each inviter brought",
+                "Confirmed people by how many joined through their invite link, ever.",
+                "bar",
+                ("Inviters", "People"),
+                tuple(buckets),
+                tuple(b for b, _, _ in INVITER_BUCKETS),
+            ),
+        ),
+        (
+            f"New people who came through someone: {'–' if share is None else _num(share)}% "
+            f"({invited} of {everyone} confirmed in the period).",
+        ),
+    )
+
+
 REPORTS: dict[str, tuple[str, Callable[[Inputs], Report]]] = {
     "stages": ("People by stage and circle, now and day by day", stages),
     "transitions": ("Moves between stages, on and back, and who left", transitions),
@@ -647,6 +777,8 @@ REPORTS: dict[str, tuple[str, Callable[[Inputs], Report]]] = {
     "influence": ("People by loyalty and influence", influence),
     "plays": ("Each play's audience and how its asks were answered", plays),
     "delivery": ("Each play's contacts: delivered, bounced, complaints, clicks, hours", delivery),
+    "sources": ("Sign-ups by source and campaign, and each source's cohort", sources),
+    "megaphone": ("Joins through invites, first and second degree, and inviters", megaphone),
 }
 
 
@@ -660,6 +792,8 @@ READS = {
     "influence": "quad",
     "plays": "play",
     "delivery": "delivery",
+    "sources": "sources",
+    "megaphone": "megaphone",
 }
 
 
