@@ -67,6 +67,8 @@ JSON_BODY = {
         "feedback_in.tool_notice",
         "feedback_in.mailchimp_notice",
         "marketer.test_webhook",
+        # The local webhook receiver verifies the signature first, as any receiver does.
+        "dev.receive_webhook",
     )
 }
 INGEST = {"marketer.ingest_events", "marketer.play_outcomes"}
@@ -176,6 +178,23 @@ class World:
             return bearer(self.keyring.live["admin"])
         return {}
 
+    def signed_webhook(self) -> dict[str, Any]:
+        """A delivery the local receiver verifies: signed now (receivers compare the stamp
+        with their clock) with the secret of a subscription naming its URL."""
+        from befriend.bus.delivery import signed
+        from befriend.store.webhooks import Subscription, new_secret
+
+        sub = self.store.subscription("whk_00000000000000cc")
+        if sub is None:
+            url = "http://127.0.0.1:8000/dev/webhooks"
+            sub = Subscription(
+                "whk_00000000000000cc", url, ("permission.changed",), new_secret(), self.clock()
+            )
+            self.store.add_subscription(sub)
+        event = {"id": "evt_" + "0" * 32, "type": "webhook.test", "timestamp": "", "data": {}}
+        payload, headers = signed(sub, event, datetime.now(UTC))
+        return {"data": payload, "headers": headers}
+
     def accepted(self, route: Route) -> tuple[str, dict[str, Any]]:
         """A request `route` accepts: the path and the test client's keyword arguments."""
         if route.security == "manageToken":
@@ -219,6 +238,8 @@ class World:
             path, kwargs = route.path(token=token), {}
         elif route.endpoint.startswith("feedback_in."):
             path, kwargs = self.tool_notice(route)
+        elif route.endpoint == "dev.receive_webhook":
+            path, kwargs = route.path(), self.signed_webhook()
         elif route.endpoint.startswith(("public.", "dev.")):
             path, kwargs = route.path(), {}
         else:

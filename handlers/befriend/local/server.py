@@ -34,6 +34,7 @@ from befriend.clock import system_clock
 from befriend.config import Settings
 from befriend.credentials.keys import Keys
 from befriend.jobs.fanout import LocalWorker
+from befriend.jobs.webhooks import LocalDeliverer, deliverer_for
 from befriend.local.demo import seed
 from befriend.local.schedules import LocalSchedules
 from befriend.mailing.worker import Worker
@@ -229,6 +230,7 @@ def serve(host: str, port: int, demo: int) -> None:
     mail: Worker | None = None
     work: LocalWorker | None = None
     schedules: LocalSchedules | None = None
+    hooks: LocalDeliverer | None = None
     try:
         build_site(read_playbook(settings), settings.templates, site)
         api = create_app(settings, store)
@@ -237,6 +239,8 @@ def serve(host: str, port: int, demo: int) -> None:
         mail = local_worker(api.extensions["befriend"])
         # Pieces of long jobs (audience exports) are taken as the work function takes them.
         work = local_pieces(api.extensions["befriend"])
+        # Webhooks out, taken from their queue as the webhook function takes them in AWS.
+        hooks = local_webhooks(api.extensions["befriend"])
         # The daily sweep and the event redrive, at the times their schedules give in AWS.
         schedules = LocalSchedules(api.extensions["befriend"])
         schedules.start()
@@ -245,6 +249,7 @@ def serve(host: str, port: int, demo: int) -> None:
         print(f"  API health:      {base}/api/health")
         print(f"  site built into: {site}")
         print(f"  local outbox:    {base}/dev/outbox")
+        print(f"  webhooks seen:   {base}/dev/webhooks")
         print(f"  OpenAPI:         {base}/api/openapi.json")
         print(f"  moto endpoint:   {aws.endpoint}")
         print(f"  check ledgers:   befriend ledger verify --endpoint-url {aws.endpoint}")
@@ -262,6 +267,8 @@ def serve(host: str, port: int, demo: int) -> None:
             work.stop()
         if schedules is not None:
             schedules.stop()
+        if hooks is not None:
+            hooks.stop()
         aws.stop()
         shutil.rmtree(site, ignore_errors=True)
     leave(status)
@@ -291,6 +298,14 @@ def local_pieces(services: Services) -> LocalWorker:
     worker = LocalWorker(services, services.work)
     worker.start()
     return worker
+
+
+def local_webhooks(services: Services) -> LocalDeliverer:
+    """The webhook queue's worker of `befriend serve`, started: it looks every tenth of a
+    second, so a change reaches a local receiver well within a second."""
+    deliverer = LocalDeliverer(deliverer_for(services))
+    deliverer.start()
+    return deliverer
 
 
 def recorded(aws: LocalAws, settings: Settings) -> AbstractContextManager[Path | None]:

@@ -1,5 +1,6 @@
 """Local mode only: the mails moto's SES captured, so a person can click their links, and
-the texts moto's SNS captured, so they can read a code.
+the texts moto's SNS captured, so they can read a code; and a webhook receiver
+(`/dev/webhooks`) that verifies and shows what befriend sent it.
 
 Registered by `create_app` only when `BEFRIEND_LOCAL=1`; it reads moto's in-process SES
 backend, which `befriend serve` and the tests share with the app.
@@ -7,12 +8,16 @@ backend, which `befriend serve` and the tests share with the app.
 
 from __future__ import annotations
 
+import json
 import re
+import threading
+from collections import deque
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, render_template, request
 
 from befriend.mailing.worker import drain
 from befriend.web.answers import json_answer
@@ -107,3 +112,92 @@ def outbox_page() -> Response:
     mails = outbox()
     page = render_template("dev/outbox.html", mails=mails, texts=texts())
     return Response(page, mimetype="text/html")
+
+
+# --- a webhook receiver, for watching webhooks out arrive ---
+
+# The newest deliveries received, newest first: enough to watch, never a growing list.
+KEEP_RECEIVED = 100
+_received: deque[dict[str, Any]] = deque(maxlen=KEEP_RECEIVED)
+_received_lock = threading.Lock()
+
+
+def _its_subscriptions() -> list[Any]:
+    """The subscriptions whose endpoint is this receiver (any loopback host and port, as a
+    newcomer may register it as 127.0.0.1 or localhost): their secrets are the ones a
+    delivery here can be signed with."""
+    from urllib.parse import urlsplit
+
+    found = []
+    for sub in services().store.subscriptions():
+        parts = urlsplit(sub.url)
+        if parts.hostname in ("127.0.0.1", "localhost", "::1") and parts.path == request.path:
+            found.append(sub)
+    return found
+
+
+@bp.post("/webhooks")
+def receive_webhook() -> Response:
+    """Verify a delivery as any receiver would, with the Standard Webhooks reference library
+    and the secret of the subscription that names this URL, and keep it for the page. 204
+    when it verifies; 401 otherwise, as a real receiver answers (befriend then retries)."""
+    from standardwebhooks import Webhook, WebhookVerificationError
+
+    raw = request.get_data(cache=False)
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    verified, subscription, why = False, None, "no subscription names this URL"
+    for sub in _its_subscriptions():
+        try:
+            Webhook(sub.secret).verify(raw, headers)
+        except WebhookVerificationError as exc:
+            why = str(exc)
+            continue
+        verified, subscription, why = True, sub.id, ""
+        break
+    try:
+        payload: Any = json.loads(raw)
+    except ValueError:
+        payload = raw.decode("utf-8", "replace")
+    now = datetime.now(UTC)
+    sent = payload.get("timestamp") if isinstance(payload, dict) else None
+    after = None
+    if isinstance(sent, str):
+        try:
+            after = round((now - datetime.fromisoformat(sent)).total_seconds(), 3)
+        except ValueError:
+            after = None
+    with _received_lock:
+        _received.appendleft(
+            {
+                "received_at": now.isoformat(timespec="milliseconds"),
+                "webhook_id": headers.get("webhook-id", ""),
+                "type": payload.get("type") if isinstance(payload, dict) else None,
+                "verified": verified,
+                "subscription": subscription,
+                "why": why,
+                # Seconds from the change (the event's timestamp) to its arrival here.
+                "after": after,
+                "payload": payload,
+                "pretty": json.dumps(payload, indent=2, ensure_ascii=False),
+            }
+        )
+    return Response(status=204 if verified else 401)
+
+
+def received() -> list[dict[str, Any]]:
+    with _received_lock:
+        return list(_received)
+
+
+@bp.get("/webhooks.json")
+def webhooks_json() -> Response:
+    return json_answer(
+        {"received": [{k: v for k, v in r.items() if k != "pretty"} for r in received()]}
+    )
+
+
+@bp.get("/webhooks")
+def webhooks_page() -> Response:
+    page = render_template("dev/webhooks.html", received=received(), url=request.base_url)
+    # Looked at again every two seconds, so a withdrawal made in another tab shows up.
+    return Response(page, mimetype="text/html", headers={"Refresh": "2"})
