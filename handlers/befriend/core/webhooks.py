@@ -156,7 +156,12 @@ def _contact_change(what: str, person: Person, before: Person) -> dict[str, Any]
             "kind": "phone",
             "phone": phone.number if phone is not None else None,
             "verified": phone is not None and phone.verified_at is not None,
-            "previous_phone": old.number if old is not None and old != phone else None,
+            # The number it replaced; none when only its verification changed.
+            "previous_phone": (
+                old.number
+                if old is not None and (phone is None or old.number != phone.number)
+                else None
+            ),
         }
     return {"kind": "postal", "present": person.contact_points.postal is not None}
 
