@@ -37,6 +37,7 @@ from bench import (
     scale,
     sweep,
     warm,
+    webhooks,
 )
 
 TITLE = "Targets"
@@ -52,6 +53,7 @@ STEPS: tuple[tuple[str, Benchmark], ...] = (
     ("import throughput", import_throughput.main),
     ("send gate", gate.main),
     ("dispatcher throughput", dispatch.main),
+    ("webhooks out", webhooks.main),
 )
 
 

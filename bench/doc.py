@@ -32,6 +32,7 @@ ORDER = (
     "Import throughput",
     "Send gate",
     "Dispatcher throughput",
+    "Webhooks out",
     "Site build and package",
     "Sign-up and link timing by address class",
     "Load",
