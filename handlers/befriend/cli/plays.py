@@ -193,6 +193,7 @@ def _services(pb: Playbook, store: Store) -> Services:
     from befriend.mailing.queue import MailQueue
     from befriend.mailing.ses import Mailer, mail_templates
     from befriend.mailing.sms import Texter
+    from befriend.web.app import webhook_queue
     from befriend.web.services import Services
 
     try:
@@ -218,6 +219,9 @@ def _services(pb: Playbook, store: Store) -> Services:
             settings.event_bus,
             region=region,
             hold=lambda entries: store.hold_events(entries, system_clock()),
+            # Claims and what they change are told to webhook subscribers, as the
+            # dispatcher's function tells them (BEFRIEND_WEBHOOK_QUEUE).
+            webhooks=webhook_queue(settings, store, system_clock),
         ),
         queue=MailQueue(name=f"{store.table}-unused", region=region),
         work=None,
