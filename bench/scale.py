@@ -427,6 +427,12 @@ def main() -> int:
         "run in checkpointed pieces (a crash resumes), but they run where the operator "
         "starts them, not on the work queue yet: at 10 million people and more, run them "
         "from a machine in the region, and expect hours.",
+        "- **`befriend webhooks replay --since`** finds the ledger entries since then by a "
+        "Scan of the whole table, whatever `--since` says (no index holds entries by time): "
+        "at 100 million people it reads every item once, hours of work from a machine in the "
+        "region, and every read unit of the table. It is for rebuilding a subscriber that "
+        "lost everything; a receiver that missed a few deliveries gets them from the retries "
+        "and `befriend webhooks redrive`.",
         *import_lines(),
         "",
         "Not modelled: sign-ups (their mails cost more in SES than in DynamoDB), the audience "
