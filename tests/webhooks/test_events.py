@@ -124,3 +124,36 @@ def test_events_the_queue_refused_are_held_and_delivered_after_the_redrive(
     [got] = receiver.got
     assert got.verified and got.body["data"]["to"] == "withdrawn"
     assert got.body["data"]["person"] == visitor.id
+
+
+def test_a_bounce_another_tool_reports_is_one_feedback_event_naming_the_address(
+    client: Any,
+    sign_up: SignUp,
+    receiver: Receiver,
+    subscribe: Subscribe,
+    deliverer: Deliverer,
+    store: Store,
+    clock: SettableClock,
+) -> None:
+    """The tool's bounce is a ledger entry and a mark on the address: told once, with the
+    address a receiver keys on, as an unsubscribe from the tool is."""
+    from tests.feedback.test_tools import add_source, notice, signed
+
+    admin = bearer(Keys(store).create("tools", "admin", clock())[0])
+    made = add_source(client, admin, kind="generic", name="mail tool")
+    subscribe(receiver, "feedback.recorded")
+    bounced, left = sign_up(), sign_up()
+    run_queue(deliverer)
+    receiver.got.clear()
+    for visitor, action in ((bounced, "bounce"), (left, "unsubscribe")):
+        raw, headers = signed(made["secret"], notice(visitor, action))
+        assert client.post(made["url_path"], data=raw, headers=headers).status_code == 202
+    run_queue(deliverer)
+    told = receiver.bodies("feedback.recorded")
+    assert sorted((b["data"]["person"], b["data"]["kind"]) for b in told) == sorted(
+        [(bounced.id, "bounce"), (left.id, "unsubscribe")]
+    )
+    for body in told:
+        visitor = bounced if body["data"]["person"] == bounced.id else left
+        assert body["data"]["email"] == visitor.email
+        assert (body["data"]["channel"], body["data"]["source"]) == ("email", "tool")

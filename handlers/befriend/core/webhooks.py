@@ -123,13 +123,18 @@ def events(outcome: Outcome, playbook: Playbook) -> list[Event]:
                 data = {**base, **_contact_change(what, person, before)}
                 found.append(_event(CONTACT_CHANGED, entry.at, data, entry.seq, n))
             elif what == "feedback" and isinstance(change.new, Mapping):
+                about = _entry_channel(entry)
                 data = {
                     **base,
                     "kind": str(change.new.get("kind", "")),
                     "source": entry.source,
+                    **({"channel": about} if about else {}),
+                    **contact_for_kind(person, _channel_kind(playbook, about or "")),
                 }
                 found.append(_event(FEEDBACK_RECORDED, entry.at, data, entry.seq, n))
-    found += _undeliverable(outcome)
+    if not any(e["type"] == FEEDBACK_RECORDED for e in found):
+        # A tool's bounce is in the ledger and told above; SES's marks the point alone.
+        found += _undeliverable(outcome)
     for move in outcome.transitions:
         data = {
             "person": move.person_id,
@@ -140,6 +145,18 @@ def events(outcome: Outcome, playbook: Playbook) -> list[Event]:
         }
         found.append(_event(STAGE_CHANGED, move.at, data, iso(move.at), move.to_stage))
     return found
+
+
+def _entry_channel(entry: Entry) -> str | None:
+    """The channel a ledger entry of feedback is about: what it withdrew, or the contact
+    point it marked (`undeliverable:<kind>` names its channel)."""
+    for change in entry.changes:
+        if change.what.startswith("permission:"):
+            return change.what.split(":", 2)[1]
+        if change.what.startswith("undeliverable:") and isinstance(change.new, Mapping):
+            channel = change.new.get("channel")
+            return str(channel) if channel else None
+    return None
 
 
 def _contact_change(what: str, person: Person, before: Person) -> dict[str, Any]:
