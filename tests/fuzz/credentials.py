@@ -52,7 +52,7 @@ def guard_of(path: str, operation: Mapping[str, Any]) -> Guard:
     if "manageToken" in schemes:
         return Guard("manage")
     if "marketerKey" in schemes:
-        named = re.search(r"the role (\w+) \(or admin\)", operation.get("description", ""))
+        named = re.search(r"the role (\w+)(?: \(or admin\))?\.", operation.get("description", ""))
         assert named, f"{path}: the description does not name the key's role"
         return Guard("key", named.group(1))
     if path in ("/api/confirm", "/api/confirm/preview", "/api/confirm/fresh-link"):

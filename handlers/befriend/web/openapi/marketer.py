@@ -12,13 +12,15 @@ from befriend.web.openapi.blocks import Schema, answer, header, json_body, opera
 from befriend.web.openapi.components import ref
 
 ROLE_NOTE = "Needs an API key with the role {role} (or admin)."
+ADMIN_NOTE = "Needs an API key with the role admin."
 
 
 def marketer_operation(
     operation_id: str, summary: str, role: str, responses: dict[str, Any], **extra: Any
 ) -> Schema:
     """An operation of the marketer's API, open to keys with `role` (or admin)."""
-    note = " ".join([ROLE_NOTE.format(role=role), extra.pop("note", "")]).strip()
+    needs = ROLE_NOTE.format(role=role) if role != "admin" else ADMIN_NOTE
+    note = " ".join([needs, extra.pop("note", "")]).strip()
     return operation(
         operation_id, summary, responses, key=role, tag="marketer", description=note, **extra
     )
@@ -371,16 +373,7 @@ def _webhook_paths() -> dict[str, Any]:
     """Webhook subscriptions: admin keys only (docs/design.md "Webhooks out")."""
 
     def op(operation_id: str, summary: str, responses: dict[str, Any], **extra: Any) -> Schema:
-        note = "Needs an API key with the role admin. " + extra.pop("note", "")
-        return operation(
-            operation_id,
-            summary,
-            responses,
-            key="admin",
-            tag="marketer",
-            description=note.strip(),
-            **extra,
-        )
+        return marketer_operation(operation_id, summary, "admin", responses, **extra)
 
     webhook_param = [
         {"name": "webhook_id", "in": "path", "required": True, "schema": {"type": "string"}}
