@@ -72,11 +72,17 @@ class Keeper:
     def create_pending(self, *_: Any, **__: Any) -> bool:
         return True  # unconfirmed sign-ups: the engine gives them nothing to compute
 
+    def add_tracked_link(self, *_: Any) -> bool:
+        return True  # the demo's tracked link: nothing for the engine
+
+    def claim_invite(self, *_: Any) -> bool:
+        return True  # invite codes: nothing for the engine
+
 
 def demo_people(pb: Playbook, count: int, now: datetime) -> list[Person]:
     keeper = Keeper()
-    # The seed only ever writes through these two methods of the store.
-    seed(cast(Store, keeper), pb, SECRET, now, people=count, rnd=random.Random(2026))
+    # The seed writes people through these methods of the store (and no invite chains).
+    seed(cast(Store, keeper), pb, SECRET, now, people=count, rnd=random.Random(2026), invited=0)
     return keeper.people
 
 

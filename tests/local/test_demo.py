@@ -115,3 +115,23 @@ def test_the_demo_letters_went_through_the_gate_and_never_at_night(
     [hours] = [section for section in report.sections if section.id == "hours"]
     by_hour = sum(int(str(row[-1])) for row in hours.rows)
     assert sent > 0 and by_hour >= sent
+
+
+def test_demo_people_bring_one_another_so_the_megaphone_report_is_not_empty(
+    store: Store, playbook: Playbook, clock: SettableClock
+) -> None:
+    from befriend.core.reports import Period
+    from befriend.reports import recount
+
+    now = clock()
+    seed(store, playbook, SECRET, now, people=30)
+    period = Period(now.date() - timedelta(weeks=21), now.date())
+    report = recount.read_report(store, playbook, "megaphone", period, now.date()).as_json()
+    weekly = next(s for s in report["sections"] if s["id"] == "weekly")
+    first, second = (sum(r["cells"][n] for r in weekly["rows"]) for n in (1, 2))
+    assert first >= 5 and second >= 1
+    inviters = next(s for s in report["sections"] if s["id"] == "inviters")
+    assert sum(r["cells"][1] for r in inviters["rows"]) >= 2
+    sources = recount.read_report(store, playbook, "sources", period, now.date()).as_json()
+    keys = {r["key"] for s in sources["sections"] for r in s["rows"]}
+    assert {"qr|spring-talk", "untracked|-", "direct|-", "invite|-"} <= keys

@@ -74,8 +74,9 @@ def test_serve_runs_the_whole_flow_and_logs_no_token(served: Serve) -> None:
     # every chain intact.
     verify = run_befriend("ledger", "verify", "--endpoint-url", served.endpoint)
     assert verify.returncode == 0, verify.stderr
-    # forty demo people, five demo sign-ups never confirmed, and this one
-    assert "ok: 46 people" in verify.stdout
+    # forty demo people, five demo sign-ups never confirmed, thirteen who came through
+    # one another's invite links, and this one
+    assert "ok: 59 people" in verify.stdout
 
     log = served.stop()
     token = unsubscribe.rsplit("/", 1)[-1]

@@ -184,6 +184,21 @@ class Credit:
     scored: bool | None
 
 
+def join_flows(made: Credit) -> dict[str, int]:
+    """What a join counted for an inviter adds to the megaphone report (nothing when it
+    counted nothing)."""
+    if made.scored is None:
+        return {}
+    flows = {names.megaphone("joined", "1"): 1}
+    if not made.scored:
+        flows[names.megaphone("unscored")] = 1
+    return flows
+
+
+def second_flows(made: Credit) -> dict[str, int]:
+    return {} if made.scored is None else {names.megaphone("joined", "2"): 1}
+
+
 def credit(inviter: Person, at: datetime, playbook: Playbook) -> Credit:
     """One more person joined through `inviter` at `at`. Past the playbook's daily limit it
     is counted but not scored; an inviter who is gone or withdrew everything gets nothing."""

@@ -13,20 +13,22 @@ import random
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 
-from befriend.core import changes
+from befriend.core import changes, megaphone
 from befriend.core.changes import Context, Outcome, settle
 from befriend.core.commands import PermissionChange, SettingsPatch, Signup
-from befriend.core.counts import change_counts, signup_counts
+from befriend.core.counts import Counts, change_counts, signup_counts
 from befriend.core.delivery import claim_counts
 from befriend.core.due import next_due
 from befriend.core.engagement import Event, decline, record_events
 from befriend.core.gate import claim
 from befriend.core.ledger import Entry
-from befriend.core.person import Evidence, Person
+from befriend.core.person import Evidence, Origin, Person
 from befriend.core.playbook import Play, Playbook, QuietHours
 from befriend.core.stages import Transition
+from befriend.credentials.invites import new_code
 from befriend.credentials.pseudonyms import Pseudonyms, email_key
 from befriend.store import Store
+from befriend.store.megaphone import TrackedLink
 
 ZONES = (
     "Europe/Berlin",
@@ -70,11 +72,15 @@ def seed(
     rnd: random.Random | None = None,
     progress: Callable[[int], None] = lambda _n: None,
     first: int = 1,
+    invited: int | None = None,
 ) -> list[str]:
-    """Create `people` demo people (numbered from `first`); returns their ids."""
+    """Create `people` demo people (numbered from `first`), and `invited` more who came
+    through one another's invite links (a third as many by default); returns the ids of
+    the first `people`."""
     rnd = rnd or random.Random(2026)
     pseudonyms = Pseudonyms(secret)
     evidence = pseudonyms.evidence("127.0.0.1", "befriend demo seed")
+    store.add_tracked_link(DEMO_LINK)  # False when seeded before: the same link
     kinds = list(ARCHETYPES)
     weights = [ARCHETYPES[k][0] for k in kinds]
     ids = []
@@ -91,6 +97,101 @@ def seed(
     # About one sign-up in eight is never confirmed; they count in the sign-up report only.
     for n in range(first + people, first + people + people // 8):
         _unconfirmed(store, playbook, pseudonyms, evidence, now, n)
+    # And some people came through one another's invite links (the megaphone report); a
+    # random generator of their own leaves everyone above as they were.
+    after = first + people + people // 8
+    chained = people // 3 if invited is None else invited
+    _chains(store, playbook, pseudonyms, evidence, now, after, chained, random.Random(after))
+    return ids
+
+
+# The demo's tracked sign-up link (`befriend links create`): a talk's QR code.
+DEMO_LINK = TrackedLink("demospring", "qr", "spring-talk", datetime(2026, 1, 1))
+
+
+def _origin(n: int) -> Origin:
+    """Where a demo person's relationship began: one in four through the demo's tracked
+    link, one in four from an address with campaign parameters no tracked link names."""
+    if n % 4 == 0:
+        params = (("utm_source", "qr"), ("utm_campaign", "spring-talk"), ("ref", DEMO_LINK.code))
+        return megaphone.origin(params, (DEMO_LINK.source, DEMO_LINK.campaign), None)
+    if n % 4 == 1:
+        return megaphone.origin((("utm_source", "newsletter"),), None, None)
+    return Origin()
+
+
+def _chains(
+    store: Store,
+    pb: Playbook,
+    pseudonyms: Pseudonyms,
+    evidence: Evidence,
+    now: datetime,
+    first: int,
+    count: int,
+    rnd: random.Random,
+) -> list[str]:
+    """`count` people who joined through someone's invite link over the past twenty weeks,
+    each invited by one before them (a few roots bring most, as people do), counted as
+    `writer/megaphone.py` counts a join: for the inviter, and a second degree for theirs."""
+    if count < 2:
+        return []
+    chain: list[_History] = []
+    start = now - timedelta(weeks=20)
+    step = (now - start) / (count + 1)
+    marks: list[tuple[str, datetime]] = []
+    for k in range(count):
+        n = first + k
+        at = start + step * k + timedelta(minutes=rnd.randint(0, 600))
+        # Every other join through one of three roots, the rest through someone a root
+        # brought or further down: joins of the second degree.
+        pool = chain[:3] if k % 2 else (chain[3:] or chain[:3])
+        inviter = None if k < 3 else rnd.choice(pool)
+        if inviter is None or inviter.person.megaphone.invite is None:
+            origin = Origin()
+        else:
+            code = inviter.person.megaphone.invite
+            origin = megaphone.origin(((megaphone.INVITE, code),), None, inviter.person.id)
+        email = f"demo{n}@example.org"
+        form = Signup(
+            email, f"Demo visitor {n}", (), (("email", "newsletter"),), "UTC", pb.policy.version
+        )
+        pending = changes.start_signup(f"demo{n:028d}", form, Context(at, "form", evidence), origin)
+        joined = _History(pb, pending, email)
+        confirmed = at + timedelta(minutes=rnd.randint(2, 120))
+        outcome = changes.confirm(joined.person, Context(confirmed, "confirm", evidence), pb)
+        joined.step(
+            Outcome(
+                outcome.before, megaphone.with_invite(outcome.person, new_code()), outcome.entries
+            ),
+            confirmed,
+        )
+        chain.append(joined)
+        if inviter is not None:
+            made = megaphone.credit(inviter.person, confirmed, pb)
+            inviter.step(Outcome(inviter.person, made.person, ()), confirmed, "referral")
+            inviter.counts += Counts(
+                days={confirmed.date().isoformat(): megaphone.join_flows(made)}
+            )
+            marks.append((pseudonyms.joined(email), confirmed))
+            above = next(
+                (h for h in chain if h.person.id == inviter.person.megaphone.origin.invited_by),
+                None,
+            )
+            if made.scored and above is not None:
+                second = megaphone.credit_second(above.person, confirmed, pb)
+                above.step(Outcome(above.person, second.person, ()), confirmed, "referral")
+                above.counts += Counts(
+                    days={confirmed.date().isoformat(): megaphone.second_flows(second)}
+                )
+    ids = []
+    for history in chain:
+        person = history.write(store, email_key(history.email), now)
+        if person is not None:
+            ids.append(person.id)
+            if person.megaphone.invite is not None:
+                store.claim_invite(person.id, person.megaphone.invite)
+    for mark, at in marks:
+        store.mark_join(mark, at)
     return ids
 
 
@@ -117,11 +218,15 @@ def _one(
         pairs = tuple(p for p in grid if p in chosen)
     topics = tuple(t for t in pb.topics if rnd.random() < 0.35)
     form = Signup(email, f"Demo visitor {n}", topics, pairs, rnd.choice(ZONES), pb.policy.version)
-    history_of = _History(
-        pb, changes.start_signup(f"demo{n:028d}", form, Context(start, "form", evidence))
+    pending = changes.start_signup(
+        f"demo{n:028d}", form, Context(start, "form", evidence), _origin(n)
     )
+    history_of = _History(pb, pending, email)
     at = start + timedelta(minutes=rnd.randint(2, 180))
-    history_of.step(changes.confirm(history_of.person, Context(at, "confirm", evidence), pb), at)
+    confirmed = changes.confirm(history_of.person, Context(at, "confirm", evidence), pb)
+    # Every confirmed person has an invite code, as a confirmation gives one.
+    invited = megaphone.with_invite(confirmed.person, new_code())
+    history_of.step(Outcome(confirmed.before, invited, confirmed.entries), at)
     if rnd.random() < 0.5:
         # Half of them want no mail at night, their own night: the gate keeps to it.
         at += timedelta(minutes=rnd.randint(1, 30))
@@ -173,7 +278,10 @@ def _one(
             changes.change_permissions(history_of.person, extra, Context(at, "api", evidence), pb),
             at,
         )
-    return history_of.write(store, email_key(email), now)
+    written = history_of.write(store, email_key(email), now)
+    if written is not None and written.megaphone.invite is not None:
+        store.claim_invite(written.id, written.megaphone.invite)
+    return written
 
 
 def _asked(
@@ -233,8 +341,9 @@ class _History:
     written at once: one transaction per person keeps seeding fast (moto copies a table for
     every transaction) while every decision is the one a real request would make."""
 
-    def __init__(self, pb: Playbook, pending: Person) -> None:
+    def __init__(self, pb: Playbook, pending: Person, email: str = "") -> None:
         self.pb = pb
+        self.email = email
         self.person = pending
         self.entries: list[Entry] = []
         self.moves: list[Transition] = []

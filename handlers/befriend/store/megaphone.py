@@ -118,6 +118,23 @@ class Megaphones(Table):
             )
         return ops
 
+    def claim_invite(self, person_id: str, code: str) -> bool:
+        """Record `code` as the person's (demo data, written beside a seeded person); False
+        when someone holds it."""
+        try:
+            self._transact(self.invite_ops(person_id, None, code), "the code is taken")
+        except ConditionFailed:
+            return False
+        return True
+
+    def mark_join(self, address_key: str, at: datetime) -> bool:
+        """Mark a join counted (demo data); False when one was."""
+        try:
+            self._transact([self.join_mark_op(address_key, at)], "a join was counted")
+        except ConditionFailed:
+            return False
+        return True
+
     def join_counted(self, address_key: str) -> bool:
         """Whether a join was ever counted for this address (a keyed hash)."""
         return "Item" in self.client.get_item(

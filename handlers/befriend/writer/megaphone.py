@@ -13,11 +13,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from befriend.core import counter_names as names
 from befriend.core.changes import Outcome
 from befriend.core.commands import same_mailbox
 from befriend.core.counts import Counts
-from befriend.core.megaphone import Credit, credit, credit_second, with_invite
+from befriend.core.megaphone import (
+    Credit,
+    credit,
+    credit_second,
+    join_flows,
+    second_flows,
+    with_invite,
+)
 from befriend.core.person import Person
 from befriend.store import Store
 from befriend.writer.apply import Writer
@@ -72,12 +78,7 @@ def count_join(writer: Writer, store: Store, invitee: Person, mark: str) -> None
         return fresh
 
     def flows(_: Outcome) -> Counts:
-        if made[-1].scored is None:
-            return Counts()
-        joined = {names.megaphone("joined", "1"): 1}
-        if not made[-1].scored:
-            joined[names.megaphone("unscored")] = 1
-        return Counts(days={now.date().isoformat(): joined})
+        return Counts(days={now.date().isoformat(): join_flows(made[-1])})
 
     try:
         written = writer.apply(
@@ -103,8 +104,11 @@ def _second(writer: Writer, store: Store, inviter: Person, invitee: Person, now:
     if found is None or above is None:
         return
 
+    made: list[Credit] = []
+
     def decide(current: Person) -> Outcome:
-        return Outcome(current, credit_second(current, now, writer.playbook).person, ())
+        made[:] = [credit_second(current, now, writer.playbook)]
+        return Outcome(current, made[-1].person, ())
 
     def reload() -> Person:
         fresh = _inviter(store, above, invitee, writer.clock())
@@ -112,14 +116,13 @@ def _second(writer: Writer, store: Store, inviter: Person, invitee: Person, now:
             raise _Settled()
         return fresh
 
-    second = Counts(days={now.date().isoformat(): {names.megaphone("joined", "2"): 1}})
     try:
         writer.apply(
             found,
             decide,
             reload,
             cause="referral",
-            counts_for=lambda o: second if o.changed else Counts(),
+            counts_for=lambda _: Counts(days={now.date().isoformat(): second_flows(made[-1])}),
         )
     except _Settled:
         return
