@@ -131,6 +131,8 @@ def test_every_report_shows_its_charts_and_the_api_figures(
         "influence",
         "plays",
         "delivery",
+        "sources",
+        "megaphone",
     }
     links = page.locator("#reports-toc a")
     expect(links).to_have_count(len(catalogue))

@@ -3,6 +3,7 @@
 import { call, el, forgetToken, keepToken, problemText, say, show, takeToken, when } from "./api.js";
 import { postalBody, renderContacts } from "./contacts.js";
 import { clearProblems, localProblem, showProblems } from "./fields.js";
+import { loadInvite } from "./invite.js";
 
 const HOW = {
   confirm: "when you confirmed",
@@ -711,6 +712,7 @@ async function load() {
   render();
   show("prefs");
   say("Your preferences are up to date.");
+  await loadInvite(() => token);
 }
 
 wire();

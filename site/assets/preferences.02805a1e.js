@@ -3,6 +3,7 @@
 import { call, el, forgetToken, keepToken, problemText, say, show, takeToken, when } from "./api.eba8ab6f.js";
 import { postalBody, renderContacts } from "./contacts.6374f077.js";
 import { clearProblems, localProblem, showProblems } from "./fields.f5169323.js";
+import { loadInvite } from "./invite.abed23e4.js";
 
 const HOW = {
   confirm: "when you confirmed",
@@ -711,6 +712,7 @@ async function load() {
   render();
   show("prefs");
   say("Your preferences are up to date.");
+  await loadInvite(() => token);
 }
 
 wire();
