@@ -23,7 +23,7 @@ from tests.conftest import SECRET, invoke
 def test_demo_people_spread_over_every_stage_and_circle(
     store: Store, playbook: Any, clock: SettableClock
 ) -> None:
-    ids = seed(store, playbook, SECRET, clock(), people=60)
+    ids = seed(store, playbook, SECRET, clock(), people=60, invited=0)
     assert len(ids) == 60
     people = [store.person(i, clock()) for i in ids]
     stages = Counter(p.relationship.stage for p in people if p)
@@ -55,7 +55,7 @@ def test_the_sweep_finds_the_demo_people_something_falls_due_for(
     store: Store, playbook: Playbook, clock: SettableClock
 ) -> None:
     now = clock()
-    ids = seed(store, playbook, SECRET, now, people=40)
+    ids = seed(store, playbook, SECRET, now, people=40, invited=0)
     people = [p for i in ids if (p := store.person(i, now)) is not None and p.status == "active"]
     lapses = [(p.id, pair, at) for p in people for pair, at in lapse_moments(p, playbook)]
     assert lapses, "the demo holds permissions that lapse"
@@ -95,7 +95,7 @@ def test_the_demo_letters_went_through_the_gate_and_never_at_night(
     from befriend.reports.recount import read_report
 
     now = clock()
-    ids = seed(store, playbook, SECRET, now, people=40)
+    ids = seed(store, playbook, SECRET, now, people=40, invited=0)
     people = [p for i in ids if (p := store.person(i, now)) is not None]
     assert any("email" in p.preferences.quiet_hours for p in people)
     sent = 0
@@ -124,7 +124,8 @@ def test_demo_people_bring_one_another_so_the_megaphone_report_is_not_empty(
     from befriend.reports import recount
 
     now = clock()
-    seed(store, playbook, SECRET, now, people=30)
+    # A few people, and invite chains longer than the default third would give them.
+    seed(store, playbook, SECRET, now, people=6, invited=9)
     period = Period(now.date() - timedelta(weeks=21), now.date())
     report = recount.read_report(store, playbook, "megaphone", period, now.date()).as_json()
     weekly = next(s for s in report["sections"] if s["id"] == "weekly")
