@@ -195,3 +195,31 @@ cooldown_days = 30
     args = ("research-call", "--person", person.id, "--playbook", str(playbook))
     result = invoke(store, "plays", "preview", *args)
     assert result.exit_code == 2 and "makes it a task" in result.output, result.output
+
+
+def test_the_refer_a_friend_mail_carries_the_persons_own_invite_link(
+    services: Services, composer: PlayComposer, person: Visitor, playbook: Playbook
+) -> None:
+    """Passed on, it counts whoever joins through it for the person, and says nothing of
+    them (a random code, not the redirect that names them); without a code (turned off),
+    the plain sign-up page."""
+    from dataclasses import replace
+
+    found = services.store.person(person.id, services.clock())
+    assert found is not None and found.megaphone.invite
+    play = playbook.plays["refer-a-friend"]
+    for who, link in (
+        (found, f"{services.settings.site_url}/?invite={found.megaphone.invite}"),
+        (replace(found, megaphone=replace(found.megaphone, invite=None)), None),
+    ):
+        mail = composer.mail(who, play)
+        msg = services.mailer.render(mail.template, mail.to, mail.values, mail.unsubscribe_url)
+        text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        if link is None:
+            assert "invite" not in mail.values["share_url"]
+            assert "our sign-up page" in text and "Our sign-up page" in html
+        else:
+            assert link in text and link in html
+            assert "your own invite link" in text and "never who they are" in text
+        assert person.id not in mail.values["share_url"]

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from befriend.core.links import allowed
+from befriend.core.megaphone import invite_url
 from befriend.core.person import Person
 from befriend.core.playbook import Play, Playbook
 from befriend.credentials.tokens import Tokens
@@ -53,13 +54,16 @@ class PlayComposer:
         )
         manage = self.tokens.issue("manage", person.id, person.token_generation)
         policy_url = pb.policy.url if "://" in pb.policy.url else self.site_url + pb.policy.url
+        code = person.megaphone.invite
         values: dict[str, Any] = {
             **self._about(person, play),
             "links": {"site": self.link(person, play, f"{self.site_url}/", send=send, at=signed)},
             # A link meant to be passed on (refer-a-friend) goes straight to the site: through
             # the redirect it would carry the person's id to whoever gets it, and count the
-            # friend's visit as theirs.
-            "share_url": f"{self.site_url}/",
+            # friend's visit as theirs. Their own invite link when they have one (a random
+            # code, nothing of theirs in it), so whoever joins through it counts for them.
+            "share_url": invite_url(self.site_url, code) if code else f"{self.site_url}/",
+            "invites": code is not None,
             "manage_url": f"{self.site_url}/preferences/#t={manage}",
             "policy_url": policy_url,
             "policy_version": pb.policy.version,
