@@ -127,6 +127,10 @@ MANAGE_REQUESTS: dict[str, tuple[dict[str, Any] | None, dict[str, str]]] = {
     "visitor.give_number": ({"number": NUMBER}, {}),
     # `call` gives the number first and enters the code texted to it (`_with_code`).
     "visitor.verify": ({"code": CODE_TEXTED}, {}),
+    "visitor.get_invite": (None, {}),
+    "visitor.replace_invite": (None, {}),
+    "visitor.turn_off_invite": (None, {}),
+    "visitor.set_inviter_shown": ({"show": True}, {}),
 }
 
 
@@ -136,6 +140,8 @@ MARKETER_REQUESTS: dict[str, tuple[dict[str, Any] | None, dict[str, str]]] = {
     "marketer.get_person": (None, {"person_id": "{person}"}),
     "marketer.get_next_steps": (None, {"person_id": "{person}"}),
     "marketer.list_plays": (None, {}),
+    "marketer.create_link": ({"campaign": "spring-talk", "source": "talk"}, {}),
+    "marketer.list_links": (None, {}),
     "marketer.audience": (None, {"play_id": "welcome-letter"}),
     "marketer.start_audience_export": (None, {"play_id": "welcome-letter"}),
     "marketer.audience_export": (None, {"play_id": "welcome-letter", "job_id": "{export}"}),

@@ -61,6 +61,7 @@ JSON_BODY = {
         "visitor.withdraw_all",
         "visitor.sign_out_everywhere",
         "visitor.decline_step",
+        "visitor.replace_invite",  # draws a new code: nothing to say
         "marketer.start_audience_export",
         "marketer.task_done",
         # Verified before the body is read: tests/feedback/test_tools.py sends them garbage.

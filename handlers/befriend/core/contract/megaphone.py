@@ -17,6 +17,7 @@ class Invite(Answer):
     """A person's invite link and what it did: how many joined through them and through
     those they brought, never who."""
 
+    person: Annotated[str, Meta(description="The person's id (whose link this is)")]
     code: Code | None = None  # None: turned off (or none made yet)
     url: str | None = None
     joined: Count = 0

@@ -71,6 +71,7 @@ def invite_view(person: Person) -> dict[str, Any]:
     m = person.megaphone
     code = m.invite
     return {
+        "person": person.id,
         "code": code,
         "url": None if code is None else invite_url(s.settings.site_url, code),
         "joined": m.joined,
