@@ -32,7 +32,8 @@ PEOPLE = 10
 
 @pytest.fixture
 def seeded(store: Store) -> Store:
-    result = invoke(store, "seed-demo", "--people", str(PEOPLE))
+    # No invite chains: the people counted are exactly PEOPLE.
+    result = invoke(store, "seed-demo", "--people", str(PEOPLE), "--invited", "0")
     assert result.exit_code == 0, result.output
     return store
 

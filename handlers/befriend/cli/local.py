@@ -87,9 +87,23 @@ def build_site(out: Path, playbook_file: Path | None, templates: Path | None) ->
     type=click.IntRange(1),
     help="Number of the first demo person (to add more to an earlier seed).",
 )
+@click.option(
+    "--invited",
+    type=click.IntRange(0, 100_000),
+    help="How many more came through one another's invite links (a third of --people if "
+    "not given; 0 for none).",
+)
 @table_options
-def seed_demo(people: int, first: int, table: str, endpoint_url: str | None, region: str) -> None:
-    """Create demo people with plausible histories over the past months, in every stage."""
+def seed_demo(
+    people: int,
+    first: int,
+    invited: int | None,
+    table: str,
+    endpoint_url: str | None,
+    region: str,
+) -> None:
+    """Create demo people with plausible histories over the past months, in every stage,
+    and more who came through one another's invite links."""
     import secrets
 
     from befriend.config import PACKAGE
@@ -108,5 +122,10 @@ def seed_demo(people: int, first: int, table: str, endpoint_url: str | None, reg
             people=people,
             progress=bar.update,
             first=first,
+            invited=invited,
         )
-    click.echo(f"ok: {len(ids)} demo people created in table {table}")
+    chained = people // 3 if invited is None else invited
+    click.echo(
+        f"ok: {len(ids)} demo people created in table {table}, and {chained} more who came "
+        "through invite links"
+    )
