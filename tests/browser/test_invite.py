@@ -4,6 +4,7 @@ joined through them."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from playwright.sync_api import Browser, Page, expect
@@ -47,6 +48,48 @@ def test_an_invite_link_copied_brings_someone_and_the_page_counts_them(
     join(other, server, f"invitee-{tag}@example.org", link)
     expect(other.locator("#invited")).to_be_visible()
     expect(other.locator("#inviter")).to_be_hidden()  # not unless they choose
+    second.close()
+
+    page.reload()
+    expect(page.locator("#invite-says")).to_have_text("1 person joined through you.")
+    first.close()
+
+
+def test_an_invite_link_opened_without_javascript_still_counts(
+    browser: Browser, server: Server, watch: Watch
+) -> None:
+    """The form's hidden fields stay empty without JavaScript: the page's address reaches
+    befriend as the form post's referrer, which the site sends to itself alone."""
+    tag = uuid.uuid4().hex[:8]
+    first = new_context(browser, watch)
+    page = first.new_page()
+    join(page, server, f"inviter-nojs-{tag}@example.org", server.url("/"))
+    expect(page.locator("#invite-url")).to_have_value(re.compile(r".+"))
+    link = page.locator("#invite-url").input_value()
+    assert link.startswith(server.url("/?invite="))
+
+    address = f"invitee-nojs-{tag}@example.org"
+    plain = new_context(browser, watch, java_script_enabled=False)
+    form = plain.new_page()
+    form.goto(link + "&utm_source=counter")
+    form.fill("#email", address)
+    form.check('input[name="permissions"][value="email:newsletter"]')
+    with (
+        form.expect_request(server.url("/api/signup")) as sent,
+        form.expect_navigation(url=server.url("/thanks/")),
+    ):
+        form.click('button[type="submit"]')
+    assert sent.value.headers.get("referer") == link + "&utm_source=counter"
+    plain.close()
+
+    # Confirming is the confirmation page's script, as for everyone.
+    second = new_context(browser, watch)
+    other = second.new_page()
+    [mail] = server.mails_to(address)
+    other.goto(next(link for link in mail["links"] if "/confirm/#t=" in link))
+    other.get_by_role("button", name="Yes, confirm").click()
+    other.wait_for_url(server.url("/preferences/") + "**")
+    expect(other.locator("#invited")).to_be_visible()
     second.close()
 
     page.reload()

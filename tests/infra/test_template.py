@@ -17,7 +17,7 @@ from samtranslator.yaml_helper import yaml_parse  # type: ignore[import-untyped]
 
 from befriend.config import Settings
 from befriend.store import Store
-from befriend.web.app import SECURITY_HEADERS
+from befriend.web.app import SECURITY_HEADERS, SITE_HEADERS
 from tests.conftest import ROOT, SECRET
 from tests.infra.conftest import EDGE_TEMPLATE, FUNCTIONS, Template, references, resources_of
 
@@ -452,16 +452,20 @@ def _cloudfront_headers(policy: dict[str, Any]) -> dict[str, str]:
     return headers
 
 
-def test_every_answer_carries_the_apis_security_headers(sam: Template) -> None:
-    policy = sam["Resources"]["SecurityHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]
-    headers = _cloudfront_headers(policy)
-    # Cache-Control is each answer's own (publish-site sets it per object); HSTS is added,
-    # as CloudFront only serves https.
-    expected = {k: v for k, v in SECURITY_HEADERS.items() if k != "Cache-Control"}
-    assert {k: v for k, v in headers.items() if k != "Strict-Transport-Security"} == expected
+def test_every_answer_carries_the_security_headers_befriend_serve_sends(sam: Template) -> None:
     config = _config(sam)
-    for behaviour in [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]:
-        assert behaviour["ResponseHeadersPolicyId"] == {"Ref": "SecurityHeaders"}
+    [api] = config["CacheBehaviors"]
+    for behaviour, policy, sent in (
+        (config["DefaultCacheBehavior"], "SiteHeaders", SITE_HEADERS),
+        (api, "SecurityHeaders", SECURITY_HEADERS),
+    ):
+        assert behaviour["ResponseHeadersPolicyId"] == {"Ref": policy}
+        found = sam["Resources"][policy]["Properties"]["ResponseHeadersPolicyConfig"]
+        headers = _cloudfront_headers(found)
+        # Cache-Control is each answer's own (publish-site sets it per object); HSTS is
+        # added, as CloudFront only serves https.
+        expected = {k: v for k, v in sent.items() if k != "Cache-Control"}
+        assert {k: v for k, v in headers.items() if k != "Strict-Transport-Security"} == expected
 
 
 def test_alarms_watch_errors_throttles_and_the_table(sam: Template) -> None:

@@ -29,7 +29,7 @@ from befriend.credentials.feedback_sources import FeedbackSources
 from befriend.credentials.tokens import Tokens
 from befriend.local.server import IMMUTABLE, SiteAndApi
 from befriend.store import Store
-from befriend.web.app import SECURITY_HEADERS
+from befriend.web.app import SECURITY_HEADERS, SITE_HEADERS
 from befriend.web.marketer.reports import SVG_POLICY
 from befriend.web.requestlog import HEADER
 from tests.conftest import ROOT, SECRET, Mails, SignUp, Visitor, bearer, unsubscribe_path
@@ -428,12 +428,20 @@ def test_every_answer_of_the_local_site_is_secured(app: Flask, built: Path) -> N
     for what, answer in site_answers(web, built):
         kinds.add(answer.status_code)
         for name in FIXED:
-            assert answer.headers.get(name) == SECURITY_HEADERS[name], (what, name)
-        assert (
-            answer.headers["Content-Security-Policy"] == SECURITY_HEADERS["Content-Security-Policy"]
-        )
+            assert answer.headers.get(name) == SITE_HEADERS[name], (what, name)
+        assert answer.headers["Content-Security-Policy"] == SITE_HEADERS["Content-Security-Policy"]
         assert answer.headers["Cache-Control"] in ("no-cache", "no-store", IMMUTABLE), what
         assert "Set-Cookie" not in answer.headers
     assert {200, 304, 308, 404, 405} <= kinds
     api = web.get("/api/me")
     assert_secure(api, "the API behind the local site")
+
+
+def test_pages_name_themselves_to_the_site_alone_and_answers_to_no_one() -> None:
+    # A page's referrer goes to its own origin only, so the form without JavaScript can
+    # pass on its address; an API answer (a redirect onward, a document) names nothing.
+    assert SITE_HEADERS["Referrer-Policy"] == "same-origin"
+    assert SECURITY_HEADERS["Referrer-Policy"] == "no-referrer"
+    assert {k: v for k, v in SITE_HEADERS.items() if k != "Referrer-Policy"} == {
+        k: v for k, v in SECURITY_HEADERS.items() if k != "Referrer-Policy"
+    }

@@ -11,7 +11,7 @@ from befriend.core.playbook import Playbook
 from befriend.core.scoring import scores
 from befriend.reports import recount
 from befriend.store import Store
-from tests.conftest import SignUp, Visitor, signup_body, token_in
+from tests.conftest import Mails, SignUp, Visitor, signup_body, token_in
 
 
 def _invite(visitor: Visitor) -> dict[str, Any]:
@@ -211,3 +211,67 @@ def test_reach_counts_the_second_degree_at_the_playbooks_weight(
     assert abs(gained - 2 * weight * playbook.megaphone.second_degree) < 0.01
     assert _flows(store, clock)["mega|joined|2"] == 2
     _checked(store, playbook)
+
+
+def _form_join(
+    client: Any, mails: Mails, playbook: Playbook, email: str, *, referrer: str, **fields: str
+) -> dict[str, Any]:
+    """A sign-up through the page's form without JavaScript, posted from `referrer`, and
+    confirmed: the person the confirmation answers."""
+    seen = len(mails())
+    data = {"email": email, "policy_version": playbook.policy.version, **fields}
+    data["permissions"] = "email:newsletter"
+    answer = client.post("/api/signup", data=data, headers={"Referer": referrer})
+    assert answer.status_code == 303, answer.get_data(as_text=True)
+    confirmed = client.post("/api/confirm", json={"token": token_in(mails()[seen], "confirm")})
+    assert confirmed.status_code == 200, confirmed.get_data(as_text=True)
+    person: dict[str, Any] = confirmed.get_json()["person"]
+    return person
+
+
+def _origin_of(store: Store, clock: SettableClock, person: dict[str, Any]) -> Any:
+    found = store.person(person["id"], clock())
+    assert found is not None
+    return found.megaphone.origin
+
+
+def test_the_form_without_javascript_passes_on_its_pages_address(
+    client: Any,
+    mails: Mails,
+    playbook: Playbook,
+    settings: Any,
+    sign_up: SignUp,
+    store: Store,
+    clock: SettableClock,
+) -> None:
+    inviter = sign_up()
+    code = _invite(inviter)["code"]
+    # The hidden fields stay empty without JavaScript; the page's own address says it all.
+    page = f"{settings.site_url}/?utm_source=talk&utm_campaign=spring&invite={code}&x=1"
+    empty = {"utm_source": "", "utm_medium": "", "ref": "", "invite": ""}
+    joined = _form_join(client, mails, playbook, "nojs@example.org", referrer=page, **empty)
+    origin = _origin_of(store, clock, joined)
+    assert origin.params == (("utm_source", "talk"), ("utm_campaign", "spring"))
+    assert origin.invited_by == inviter.id
+    assert _invite(inviter)["joined"] == 1
+
+
+def test_a_form_trusts_its_own_fields_first_and_no_other_sites_address(
+    client: Any, mails: Mails, playbook: Playbook, store: Store, clock: SettableClock
+) -> None:
+    own = "http://localhost/?utm_source=page"  # the origin the request came to
+    filled = _form_join(client, mails, playbook, "a@example.org", referrer=own, utm_source="field")
+    assert _origin_of(store, clock, filled).params == (("utm_source", "field"),)
+    from_own = _form_join(client, mails, playbook, "b@example.org", referrer=own)
+    assert _origin_of(store, clock, from_own).params == (("utm_source", "page"),)
+    for n, elsewhere in enumerate(
+        (
+            "https://elsewhere.example/?utm_source=theirs",
+            "http://[broken/?utm_source=x",  # does not parse: ignored, never a 500
+            "/?utm_source=relative",
+            "https://localhost.elsewhere.example/?utm_source=x",
+        )
+    ):
+        other = _form_join(client, mails, playbook, f"c{n}@example.org", referrer=elsewhere)
+        origin = _origin_of(store, clock, other)
+        assert (origin.params, origin.source) == ((), "direct"), elsewhere

@@ -39,7 +39,7 @@ from befriend.local.demo import seed
 from befriend.local.schedules import LocalSchedules
 from befriend.mailing.worker import Worker
 from befriend.store import Store
-from befriend.web.app import SECURITY_HEADERS, create_app, read_playbook
+from befriend.web.app import SITE_HEADERS, create_app, read_playbook
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -69,7 +69,7 @@ class SiteAndApi:
 
     `/` is `index.html` and `/x/` is `x/index.html`; `/x` moves to `/x/`. Hashed assets may
     be cached for a year, pages are revalidated every time, and an unknown path gets
-    `404.html` with status 404. Every answer carries the API's security headers."""
+    `404.html` with status 404. Every answer carries the site's security headers."""
 
     def __init__(self, api: WSGIApplication, site: Path) -> None:
         self.api = api
@@ -115,7 +115,7 @@ class SiteAndApi:
 
     @staticmethod
     def _secure(answer: Response, cache: str) -> Response:
-        for name, value in SECURITY_HEADERS.items():
+        for name, value in SITE_HEADERS.items():
             answer.headers[name] = value
         answer.headers["Cache-Control"] = cache
         return answer

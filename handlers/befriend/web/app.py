@@ -33,7 +33,7 @@ MAX_BODY = 64 * 1024
 # API answers hold personal data: never cached, never framed, never sniffed, no referrer.
 # One policy for the API and the static site on the same origin: scripts, styles and calls
 # only from this origin, never inline, so no page may carry an inline script or style.
-# (`befriend serve` sends the same headers for the site, with its own Cache-Control.)
+# (`befriend serve` sends SITE_HEADERS for the site, with its own Cache-Control.)
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
@@ -47,6 +47,11 @@ SECURITY_HEADERS = {
     "img-src 'self' blob:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'none'",
 }
+# The site's pages name themselves to the site alone, never to another host: the sign-up
+# form without JavaScript can then pass on the address it was opened with (its `utm_*`,
+# `ref` and `invite`) through the `Referer` of its post (`web/inputs.py` `page_query`).
+# Tokens ride in the fragment, which no referrer carries.
+SITE_HEADERS = {**SECURITY_HEADERS, "Referrer-Policy": "same-origin"}
 
 
 def read_playbook(settings: Settings) -> Playbook:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from flask import request
 
@@ -44,6 +45,36 @@ def form_body(lists: tuple[str, ...] = ()) -> dict[str, Any]:
     """A urlencoded form as a dict; fields named in `lists` may repeat."""
     form = request.form
     return {key: form.getlist(key) if key in lists else form.get(key) for key in form}
+
+
+def page_query() -> dict[str, str]:
+    """The query of this site's page a form was posted from, read from its `Referer`.
+
+    The site's pages send `Referrer-Policy: same-origin`, so a browser names the page only
+    to the site itself, and a page without JavaScript has no other way to pass on the
+    address it was opened with. A referrer from another origin (the site's own, or the one
+    this request came to) says nothing about this site and gives nothing; so does one that
+    does not parse. The first value of each key is kept."""
+    referrer = request.headers.get("Referer", "")
+    if not referrer:
+        return {}
+    try:
+        page = urlsplit(referrer)
+        pairs = parse_qsl(page.query, max_num_fields=50)
+    except ValueError:
+        return {}
+    own = {_origin(services().settings.site_url), _origin(request.host_url)}
+    if not page.netloc or f"{page.scheme}://{page.netloc}".lower() not in own:
+        return {}
+    found: dict[str, str] = {}
+    for key, value in pairs:
+        found.setdefault(key, value)
+    return found
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def bearer() -> str:

@@ -17,7 +17,14 @@ from befriend.core.playbook import Playbook
 from befriend.mailing.jobs import link_job, signup_job
 from befriend.web.answers import json_answer, see_other
 from befriend.web.idempotency import idempotent
-from befriend.web.inputs import context, count_client, form_body, json_body, wants_form
+from befriend.web.inputs import (
+    context,
+    count_client,
+    form_body,
+    json_body,
+    page_query,
+    wants_form,
+)
 from befriend.web.problems import Problem
 from befriend.web.services import services
 from befriend.web.visitor.blueprint import ACCEPTED, bp
@@ -81,8 +88,12 @@ def _signup_form(playbook: Playbook) -> dict[str, Any]:
     )
     if phone_ticked and raw.get("phone"):
         body["phone"] = raw["phone"]
-    # The hidden fields the page fills in from its address: where the sign-up came from.
-    origin = {k: raw[k] for k in (*ORIGIN_KEYS, INVITE) if isinstance(raw.get(k), str)}
+    # Where the sign-up came from: the hidden fields the page's script fills in from its
+    # address or, without JavaScript, they stay empty and the address is the form page's.
+    keys = (*ORIGIN_KEYS, INVITE)
+    origin = {k: raw[k] for k in keys if isinstance(raw.get(k), str) and raw[k].strip()}
+    if not origin:
+        origin = {k: v for k, v in page_query().items() if k in keys}
     if origin:
         body["origin"] = origin
     return body
