@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run site docs test lint typecheck unit browser-deps screenshots bench load fuzz clean
+.PHONY: run site docs messages test lint typecheck unit browser-deps screenshots bench load fuzz clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "befriend needs Python 3.11 or newer")'
@@ -21,6 +21,13 @@ run: $(STAMP)
 # Rebuild the committed site/ after changing templates/site/ or the playbook.
 site: $(STAMP)
 	$(BIN)/befriend build-site
+
+# Extract the messages of templates, sources and scripts (handlers/befriend/locales/*.pot),
+# merge them into each language's catalog (.po, what translators edit) and compile those
+# (.mo, shipped in the package); then name every message still untranslated (exit 1).
+# `make messages ONLY=de` does one language. Tests fail while a catalog is stale.
+messages: $(STAMP)
+	$(BIN)/python -m befriend.build.catalogs $(ONLY)
 
 # Regenerate docs/api.md from the OpenAPI document (a test fails when it is stale).
 docs: $(STAMP)

@@ -18,15 +18,21 @@ against a fresh build. The mail and API templates are never reached: the loader 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from babel.lists import format_list
+from babel.messages.pofile import read_po
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
 from befriend.core.playbook import HOW_OFTEN, Channel, Playbook, Purpose
+from befriend.i18n.catalogs import LOCALES, translations
+from befriend.i18n.languages import DEFAULT, SHIPPED, Language, known
 
 ASSETS = "assets"
 # Written into every built folder, with the list of files that build wrote: cleaning removes
@@ -224,8 +230,60 @@ def _write(path: Path, content: bytes) -> None:
         path.write_bytes(content)
 
 
-def build_site(playbook: Playbook, templates_dir: Path, out_dir: Path) -> list[Path]:
-    """Render the site into `out_dir`; return every file written, sorted.
+def _environment(source: Path, language: Language, asset: Any) -> Environment:
+    """Templates rendered in `language`: `_()` and `{% trans %}` read its catalog."""
+    env = Environment(
+        loader=FileSystemLoader(source),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    # A message's line breaks and indentation are the template's, not the translator's.
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_translations(translations(language.code), newstyle=True)  # type: ignore[attr-defined]
+    env.globals["asset"] = asset
+    env.filters["asset"] = asset
+    locale = language.code if language.code in SHIPPED else DEFAULT
+    env.filters["and_list"] = lambda items: format_list(list(items), locale=locale)
+    env.filters["or_list"] = lambda items: format_list(list(items), style="or", locale=locale)
+    env.filters["quoted"] = lambda text: f"“{text}”"
+    env.filters["weekly_cap"] = lambda channel: f"{channel.label} {channel.max_per_week}"
+    return env
+
+
+def _script_messages(code: str) -> Markup | None:
+    """The page's data block for its scripts (`assets/i18n.js`): each message of the
+    `scripts` catalog and its translation, or the forms of a plural. None in the default
+    language, whose scripts say their own words. `<`, `>` and `&` are escaped in the JSON,
+    so no text can end the block."""
+    if code == DEFAULT:
+        return None
+    found: dict[str, str | list[str]] = {}
+    words = translations(code, "scripts")
+    with (LOCALES / "scripts.pot").open("rb") as pot:
+        template = read_po(pot)
+    for message in template:
+        if not message.id:
+            continue
+        if isinstance(message.id, str):
+            found[message.id] = words.gettext(message.id)
+        else:
+            one, other = message.id[0], message.id[1]
+            found[one] = [words.ngettext(one, other, 1), words.ngettext(one, other, 2)]
+    text = json.dumps(found, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    safe = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(safe)  # noqa: S704 - JSON with every character that could end the block escaped
+
+
+def build_site(
+    playbook: Playbook, templates_dir: Path, out_dir: Path, pseudo: tuple[str, ...] = ()
+) -> list[Path]:
+    """Render the site into `out_dir`, once for each of the playbook's languages (the
+    default at the root, the others under `/<code>/`), and for tests in the pseudo-locales
+    `pseudo` names too; return every file written, sorted.
 
     `out_dir` is cleaned of files an earlier build wrote (as its marker lists them) and this
     one did not; other files stay. A folder that exists, is not empty and was not made by a
@@ -264,20 +322,32 @@ def build_site(playbook: Playbook, templates_dir: Path, out_dir: Path) -> list[P
         except KeyError:
             raise SiteError(f"asset({name!r}): no such file in {source / ASSETS}") from None
 
-    env = Environment(
-        loader=FileSystemLoader(source),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.globals["asset"] = asset
-    env.filters["asset"] = asset
+    default = playbook.organisation.language
+    languages = []
+    for code in (*playbook.organisation.site_languages, *pseudo):
+        found = known(code, pseudo=code in pseudo)
+        if found is None or found.code != code:
+            raise SiteError(
+                f"organisation.languages: befriend has no translation for {code!r}; "
+                f"it speaks {', '.join(SHIPPED)}"
+            )
+        languages.append(found)
     context = page_context(playbook)
-    for page in filter(_is_page, _files(source)):
-        html = env.get_template(page.as_posix()).render(context)
-        outputs[out_dir / page] = html.encode("utf-8")
+    for language in languages:
+        prefix = "" if language.code == default else f"/{language.code}"
+        env = _environment(source, language, asset)
+        for page in filter(_is_page, _files(source)):
+            at = "/" + page.as_posix().removesuffix("index.html")
+            html = env.get_template(page.as_posix()).render(
+                context,
+                language=language,
+                languages=languages if len(languages) > 1 else [],
+                default_language=default,
+                url=lambda to, prefix=prefix: prefix + to,
+                url_in=lambda code, at=at: ("" if code == default else f"/{code}") + at,
+                script_messages=_script_messages(language.code),
+            )
+            outputs[out_dir / prefix.lstrip("/") / page] = html.encode("utf-8")
 
     previous = _listed(out_dir)
     outputs[out_dir / MARKER] = _marker_text(out_dir, [p for p in outputs if p.name != MARKER])

@@ -88,6 +88,13 @@ class Organisation:
     # Hosts a play mail's links may send people on to, besides the site's own
     # (`core/links.py`): the redirect refuses every other.
     link_hosts: tuple[str, ...] = ()
+    # Every language the site is built in, `language` (the default, at the site's root)
+    # first; the others under `/<code>/`.
+    languages: tuple[str, ...] = ()
+
+    @property
+    def site_languages(self) -> tuple[str, ...]:
+        return self.languages or (self.language,)
 
 
 @dataclass(frozen=True)

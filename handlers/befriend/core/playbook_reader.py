@@ -32,6 +32,8 @@ from befriend.core.playbook import (
 )
 from befriend.core.rules import parse_rule
 
+LANGUAGE = re.compile(r"[a-z]{2,3}")
+
 _ID = re.compile(r"[a-z][a-z0-9-]{0,39}")
 
 
@@ -50,14 +52,16 @@ class _Reader:
 
     def playbook(self) -> Playbook:
         org = _table(self.raw, "organisation")
+        language = _text(org, "organisation.language", "en")
         organisation = Organisation(
             name=_text(org, "organisation.name"),
             sender=_text(org, "organisation.sender"),
             contact=_text(org, "organisation.contact"),
             address=_text(org, "organisation.address"),
             jurisdiction=_text(org, "organisation.jurisdiction"),
-            language=_text(org, "organisation.language", "en"),
+            language=language,
             link_hosts=_hosts(org.get("link_hosts", []), "organisation.link_hosts"),
+            languages=_languages(org.get("languages"), language),
         )
         pol = _table(self.raw, "policy")
         policy = Policy(
@@ -487,6 +491,26 @@ def _optional_days(body: dict[str, Any], where: str, top: int = 3650) -> int | N
 def _check_id(key: str, where: str) -> None:
     if not _ID.fullmatch(key):
         raise PlaybookError(f"{where}: ids are lower-case letters, digits and dashes")
+
+
+def _languages(value: object, default: str) -> tuple[str, ...]:
+    """The site's languages as language codes (`de`, `fr`), the default one first; absent,
+    the default alone."""
+    where = "organisation.languages"
+    if value is None:
+        return (default,)
+    if not isinstance(value, list) or not value:
+        raise PlaybookError(f'{where}: must be a list of language codes such as ["en", "de"]')
+    for code in value:
+        if not isinstance(code, str) or not LANGUAGE.fullmatch(code):
+            raise PlaybookError(
+                f"{where}: {str(code)[:20]!r} is not a lower-case language code such as de"
+            )
+    if value[0] != default:
+        raise PlaybookError(
+            f"{where}: must start with organisation.language ({default!r}), the site's default"
+        )
+    return tuple(dict.fromkeys(value))
 
 
 def _hosts(value: object, where: str) -> tuple[str, ...]:
