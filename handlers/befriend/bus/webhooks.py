@@ -18,18 +18,13 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Unpack
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from befriend.aws import Holder
-
-if TYPE_CHECKING:
-    from mypy_boto3_sqs import SQSClient
+from befriend.aws.queue import Queue, Where
 
 log = logging.getLogger("befriend")
 CLIENT_CONFIG = Config(
@@ -41,47 +36,26 @@ EVENTS_A_MESSAGE = 25
 Event = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Message:
-    id: str
-    body: dict[str, Any]
-    receipt: str
-
-
-class WebhookQueue(Holder["SQSClient"]):
+class WebhookQueue(Queue):
     """The webhook queue, by URL (AWS) or by name, made on first use (locally only)."""
 
-    service = "sqs"
     config = CLIENT_CONFIG
+    called = "the webhook queue"
+    hide_for = 60
 
     def __init__(
         self,
         url: str | None = None,
         *,
-        name: str | None = None,
-        region: str | None = None,
-        client: SQSClient | None = None,
         hold: Callable[[list[Event]], None] | None = None,
         max_delay: int = MAX_DELAY,
+        **where: Unpack[Where],
     ) -> None:
-        if url is None and name is None:
-            raise ValueError("the webhook queue needs its URL (or, locally, a name)")
-        super().__init__(client, region=region)
-        self._url, self._name = url, name
+        super().__init__(url, **where)
         self._hold = hold
         # The longest wait one message is sent with: SQS's; a test or a bench that plays
         # the retries on an injected clock sets 0 and lets its clock say when a try is due.
         self.max_delay = max_delay
-        self._made = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        if self._url is None:
-            assert self._name is not None
-            with self._made:
-                if self._url is None:
-                    self._url = self.client.create_queue(QueueName=self._name)["QueueUrl"]
-        return self._url
 
     def put_events(self, events: list[Event], only: str | None = None) -> bool:
         """Queue `events` (for every subscription that wants them, or `only` one); held
@@ -117,18 +91,6 @@ class WebhookQueue(Holder["SQSClient"]):
             MessageBody=json.dumps(body),
             DelaySeconds=max(0, min(delay, self.max_delay)),
         )
-
-    def receive(self, most: int = 10, hide_for: int = 60) -> list[Message]:
-        answer = self.client.receive_message(
-            QueueUrl=self.url, MaxNumberOfMessages=most, VisibilityTimeout=hide_for
-        )
-        return [
-            Message(m["MessageId"], json.loads(m["Body"]), m["ReceiptHandle"])
-            for m in answer.get("Messages", [])
-        ]
-
-    def delete(self, message: Message) -> None:
-        self.client.delete_message(QueueUrl=self.url, ReceiptHandle=message.receipt)
 
     def _keep(self, refused: list[Event]) -> None:
         if self._hold is None:

@@ -31,8 +31,9 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from befriend.aws.queue import Received
 from befriend.bus.delivery import Tried, post, signed
-from befriend.bus.webhooks import Message, WebhookQueue
+from befriend.bus.webhooks import WebhookQueue
 from befriend.clock import Clock, Every, system_clock
 from befriend.core.person import iso, parse_iso
 from befriend.core.webhooks import Event, message_id, replayed, retry_after, wanted
@@ -184,9 +185,9 @@ def drain(deliverer: Deliverer, *, hide_for: int = 30) -> int:
         batch = queue.receive(hide_for=hide_for)
         if not batch:
             return done
-        failed = set(deliverer.batch([(m.id, m.body) for m in batch]))
+        failed = set(deliverer.batch([(m.message_id, m.job) for m in batch]))
         for message in batch:
-            if message.id not in failed:
+            if message.message_id not in failed:
                 queue.delete(message)
                 done += 1
         if failed:
@@ -195,9 +196,9 @@ def drain(deliverer: Deliverer, *, hide_for: int = 30) -> int:
             return done  # only retries not yet due: they were sent on for later
 
 
-def _waiting(message: Message, now: datetime) -> bool:
-    due = message.body.get("due")
-    return message.body.get("kind") == "delivery" and due is not None and parse_iso(due) > now
+def _waiting(message: Received, now: datetime) -> bool:
+    due = message.job.get("due")
+    return message.job.get("kind") == "delivery" and due is not None and parse_iso(due) > now
 
 
 class LocalDeliverer(Every):
