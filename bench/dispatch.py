@@ -51,7 +51,6 @@ from bench import (  # noqa: E402
     offline,  # noqa: F401  (before any boto3 client)
     seeding,
 )
-from moto import mock_aws  # noqa: E402
 
 from befriend.aws.files import Files  # noqa: E402
 from befriend.bus.notify import Notifier  # noqa: E402
@@ -63,10 +62,6 @@ from befriend.credentials.pseudonyms import Pseudonyms  # noqa: E402
 from befriend.credentials.tokens import Tokens  # noqa: E402
 from befriend.jobs.dispatch import dispatch  # noqa: E402
 from befriend.jobs.fanout import run_here  # noqa: E402
-from befriend.local.moto_patches import (  # noqa: E402
-    narrow_transaction_backup,
-    one_request_at_a_time,
-)
 from befriend.mailing.pieces import new_run  # noqa: E402
 from befriend.mailing.queue import MailQueue  # noqa: E402
 from befriend.mailing.ses import Mailer, mail_templates  # noqa: E402
@@ -256,13 +251,8 @@ def main(argv: Sequence[str] | None = None) -> list[doc.Verdict]:
     pb = playbook()
     now = datetime.now(UTC).replace(microsecond=0)
     started = time.perf_counter()
-    undo = [narrow_transaction_backup(), one_request_at_a_time()]
-    try:
-        with mock_aws():
-            ways = [measure(way, pb, due, now) for way in ("sequence", "fanned out")]
-    finally:
-        for step in reversed(undo):
-            step()
+    with seeding.served_moto():
+        ways = [measure(way, pb, due, now) for way in ("sequence", "fanned out")]
     total = time.perf_counter() - started
     sequence, fanned = ways
     verdicts = [

@@ -1,22 +1,40 @@
 """Seeding a benchmark's table with people made directly (writing each through the app, a
 transaction each that moto serves by copying the table, would take hours at 100,000):
-their items, built by the store's own builders, put as they are made."""
+their items, built by the store's own builders, put as they are made; and moto in process
+as `befriend serve` runs it, for the benchmarks that seed it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from bench import doc
+from moto import mock_aws
 
 from befriend.core.person import Permission, Person, Relationship
 from befriend.core.playbook import Playbook
 from befriend.core.stages import restage
+from befriend.local.moto_patches import narrow_transaction_backup, one_request_at_a_time
 from befriend.store import Store
 
 BATCH = 25  # BatchWriteItem's limit
 EVERY = 10_000  # say how far it got, every so many
+
+
+@contextmanager
+def served_moto() -> Iterator[None]:
+    """moto in process as under `befriend serve`: one request answered at a time, and each
+    transaction backing up only its items (a whole-table copy each would take hours here);
+    stock moto again afterwards."""
+    undo = [narrow_transaction_backup(), one_request_at_a_time()]
+    try:
+        with mock_aws():
+            yield
+    finally:
+        for step in reversed(undo):
+            step()
 
 
 def put_items(store: Store, items: Iterable[dict[str, Any]], what: str = "people") -> int:

@@ -43,7 +43,6 @@ from bench import (  # noqa: E402
     offline,  # noqa: F401  (before any boto3 client)
     seeding,
 )
-from moto import mock_aws  # noqa: E402
 from standardwebhooks import Webhook, WebhookVerificationError  # noqa: E402
 
 from befriend.clock import SettableClock  # noqa: E402
@@ -52,10 +51,6 @@ from befriend.core.due import next_due  # noqa: E402
 from befriend.core.playbook import Playbook, load_playbook  # noqa: E402
 from befriend.credentials.tokens import Tokens  # noqa: E402
 from befriend.jobs.webhooks import Deliverer, LocalDeliverer, deliverer_for, drain  # noqa: E402
-from befriend.local.moto_patches import (  # noqa: E402
-    narrow_transaction_backup,
-    one_request_at_a_time,
-)
 from befriend.store import Store  # noqa: E402
 from befriend.store.webhooks import Subscription, new_secret  # noqa: E402
 from befriend.web.app import create_app  # noqa: E402
@@ -183,13 +178,8 @@ def main(argv: Sequence[str] | None = None) -> list[doc.Verdict]:
     people = QUICK_PEOPLE if args.quick else PEOPLE
     pb = load_playbook((PACKAGE / "playbook.toml").read_text(encoding="utf-8"))
     started = time.perf_counter()
-    undo = [narrow_transaction_backup(), one_request_at_a_time()]
-    try:
-        with mock_aws():
-            healthy, outage = run(pb, people)
-    finally:
-        for step in undo:
-            step()
+    with seeding.served_moto():
+        healthy, outage = run(pb, people)
     total = time.perf_counter() - started
     p50, p99 = percentile(healthy.seconds, 50), percentile(healthy.seconds, 99)
     o50, o99 = percentile(outage.seconds, 50), percentile(outage.seconds, 99)
