@@ -117,7 +117,7 @@ def test_data_lists_receipts_then_erases_accessibly(
     open_preferences(page, server, "email:newsletter")
     page.goto(server.url("/data/"))
     expect(page.locator("#receipts-body tr").first).to_be_visible()
-    expect(page.locator("#status")).to_contain_text("receipts")
+    expect(page.locator("#status")).to_contain_text("1 receipt.")
     assert_good_page(page, watch, screenshots, "data-receipts")
 
     page.check("#erase-understood")

@@ -110,7 +110,7 @@ def test_the_dashboard_offers_a_period_with_an_alert_for_its_problems(built: Pat
 def test_modules_import_each_other_by_hashed_name(built: Path) -> None:
     found = modules(built)
     for name, text in found.items():
-        assert re.fullmatch(r"[a-z]+\.[0-9a-f]{8}\.js", name)
+        assert re.fullmatch(r"[a-z0-9]+\.[0-9a-f]{8}\.js", name)
         for target in re.findall(r"""from\s*["']\./([^"']+)["']""", text):
             assert target in found, f"{name} imports ./{target}, which was not built"
     [api] = [n for n in found if n.startswith("api.")]

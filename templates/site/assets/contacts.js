@@ -1,6 +1,7 @@
 // "Where we reach you" on /preferences/: the addresses GET /api/me answers under `contacts`.
 // Every value reaches the page as text.
 import { when } from "./api.js";
+import { t } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -33,7 +34,7 @@ export function postalLine(postal) {
 export function renderContacts(person, { fillPostal, describe }) {
   const contacts = person.contacts;
   text("email-address", contacts.email.address);
-  text("email-since", `since ${when(contacts.email.since)}`);
+  text("email-since", t("since {time}", { time: when(contacts.email.since) }));
   // Mail to the address came back for good (a bounce): nothing more goes to it until the
   // person gives another one, which the form below does.
   const bounced = contacts.email.undeliverable;
@@ -42,51 +43,66 @@ export function renderContacts(person, { fillPostal, describe }) {
     text(
       "email-undeliverable",
       bounced
-        ? `Our mail to this address has been coming back since ${when(bounced.since)}, so we have ` +
-            "stopped sending to it. Give us another address below to hear from us again."
+        ? t(
+            "Our mail to this address has been coming back since {time}, so we have " +
+              "stopped sending to it. Give us another address below to hear from us again.",
+            { time: when(bounced.since) },
+          )
         : "",
     );
   }
 
   if ($("contact-phone")) {
     const phone = contacts.phone;
-    text("phone-number", phone ? phone.number : "None given yet.");
+    text("phone-number", phone ? phone.number : t("None given yet."));
     text(
       "phone-since",
       !phone
         ? ""
         : phone.verified
-          ? `verified ${when(phone.verified_at)}, given ${when(phone.since)}`
-          : `not verified yet, given ${when(phone.since)}`,
+          ? t("verified {verified}, given {given}", { verified: when(phone.verified_at), given: when(phone.since) })
+          : t("not verified yet, given {given}", { given: when(phone.since) }),
     );
-    text("phone-change-title", phone ? "Change your phone number" : "Give us your phone number");
+    text("phone-change-title", phone ? t("Change your phone number") : t("Give us your phone number"));
     $("code-form").hidden = !(phone && !phone.verified);
     const asked = contacts.phone_asked || [];
     $("phone-asked").hidden = asked.length === 0;
+    const askedList = { list: asked.map(describe).join(", ") };
     text(
       "phone-asked",
-      asked.length
-        ? `Waiting for ${phone ? "your number to be verified" : "your number"}: ${asked.map(describe).join(", ")}.`
-        : "",
+      !asked.length
+        ? ""
+        : phone
+          ? t("Waiting for your number to be verified: {list}.", askedList)
+          : t("Waiting for your number: {list}.", askedList),
     );
     const old = phone ? grantedOn(person, "phone") : [];
     $("phone-carry").hidden = old.length === 0;
     if (!old.length) $("phone-carry-box").checked = false;
-    text("phone-carry-list", old.length ? `Given for ${phone.number}: ${old.map(describe).join(", ")}.` : "");
+    text(
+      "phone-carry-list",
+      old.length ? t("Given for {number}: {list}.", { number: phone.number, list: old.map(describe).join(", ") }) : "",
+    );
   }
 
   if ($("contact-postal")) {
     const postal = contacts.postal;
-    text("postal-address", postal ? postalLine(postal) : "None given yet.");
-    text("postal-since", postal ? `since ${when(postal.since)}` : "");
+    text("postal-address", postal ? postalLine(postal) : t("None given yet."));
+    text("postal-since", postal ? t("since {time}", { time: when(postal.since) }) : "");
     $("postal-remove").hidden = !postal;
     const waiting = contacts.postal_asked || [];
     $("postal-asked").hidden = waiting.length === 0;
-    text("postal-asked", waiting.length ? `Waiting for your address: ${waiting.map(describe).join(", ")}.` : "");
+    text(
+      "postal-asked",
+      waiting.length ? t("Waiting for your address: {list}.", { list: waiting.map(describe).join(", ") }) : "",
+    );
     const given = postal ? grantedOn(person, "postal") : [];
     $("postal-carry").hidden = given.length === 0;
     if (!given.length) $("postal-carry-box").checked = false;
-    text("postal-carry-list", given.length ? `Given for this address: ${given.map(describe).join(", ")}.` : "");
+    text(
+      "postal-carry-list",
+      given.length ? t("Given for this address: {list}.", { list: given.map(describe).join(", ") }) : "",
+    );
     if (fillPostal && postal) {
       document.querySelectorAll('#postal-form input[name="line"]').forEach((input, n) => {
         input.value = postal.lines[n] || "";

@@ -1,16 +1,18 @@
 // /data/: consent receipts, the full download, and erasure.
 import { call, el, forgetToken, problemText, say, show, takeToken, when } from "./api.js";
+import { t, tn } from "./i18n.js";
 
 const HOW = {
-  form: "At sign-up",
-  confirm: "When you confirmed",
-  api: "On your preferences page",
-  "one-click": "One-click unsubscribe",
-  gpc: "Your browser's privacy signal",
-  expiry: "Lapsed after a long quiet",
-  import: "Imported",
+  form: t("At sign-up"),
+  confirm: t("When you confirmed"),
+  api: t("On your preferences page"),
+  "one-click": t("One-click unsubscribe"),
+  gpc: t("Your browser's privacy signal"),
+  expiry: t("Lapsed after a long quiet"),
+  import: t("Imported"),
 };
-const STATUS = { granted: "yes", withdrawn: "no", never: "not asked" };
+// TRANSLATORS: whether a permission was given, before and after a change on a receipt.
+const STATUS = { granted: t("yes"), withdrawn: t("no"), never: t("not asked") };
 
 let token = null;
 let erasing = false; // while erasure runs, ticking the box must not enable Erase again
@@ -18,7 +20,7 @@ const $ = (id) => document.getElementById(id);
 
 function expired() {
   forgetToken();
-  say("Your link has expired or was replaced.");
+  say(t("Your link has expired or was replaced."));
   show("expired", "data");
 }
 
@@ -29,7 +31,8 @@ function changes(receipt) {
       const was = STATUS[purpose.previousStatus] || purpose.previousStatus;
       const now = STATUS[purpose.status] || purpose.status;
       const name = (purpose.purposeCategory || [])[0] || purpose.purposeId;
-      lines.push(`${name} by ${service.service}: ${was} → ${now}`);
+      // TRANSLATORS: one change on a receipt, "Offers by Email: no → yes".
+      lines.push(t("{purpose} by {channel}: {was} → {now}", { purpose: name, channel: service.service, was, now }));
     }
   }
   return lines;
@@ -45,15 +48,15 @@ function renderReceipts(receipts) {
       td.dataset.label = label;
       return td;
     };
-    row.append(cell(when(new Date(receipt.consentTimestamp * 1000).toISOString()), "Date"));
-    const what = cell(undefined, "What changed");
+    row.append(cell(when(new Date(receipt.consentTimestamp * 1000).toISOString()), t("Date")));
+    const what = cell(undefined, t("What changed"));
     const list = el("ul", undefined, "plain");
     for (const line of changes(receipt)) list.append(el("li", line));
     what.append(list);
     row.append(what);
     const how = HOW[receipt.collectionMethod] || receipt.collectionMethod;
-    row.append(cell(receipt.gpc ? `${how} (privacy signal)` : how, "How"));
-    row.append(cell(receipt.policyVersion, "Policy"));
+    row.append(cell(receipt.gpc ? t("{how} (privacy signal)", { how }) : how, t("How")));
+    row.append(cell(receipt.policyVersion, t("Policy")));
     body.append(row);
   }
   $("receipts").hidden = receipts.length === 0;
@@ -67,7 +70,7 @@ function filename(disposition) {
 }
 
 async function download() {
-  say("Preparing your download…");
+  say(t("Preparing your download…"));
   const result = await call("GET", "/api/me/export", { token });
   if (result.status === 401 || result.status === 403) return expired();
   if (result.status !== 200 || !result.data) return say(problemText(result));
@@ -80,17 +83,17 @@ async function download() {
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10000);
-  say(`Downloaded ${link.download}.`);
+  say(t("Downloaded {file}.", { file: link.download }));
 }
 
 async function erase() {
   if (!$("erase-understood").checked) {
-    say("Tick “I understand” first.");
+    say(t("Tick “I understand” first."));
     return;
   }
   if (erasing) return;
   erasing = true;
-  say("Erasing…");
+  say(t("Erasing…"));
   $("erase").disabled = true;
   const result = await call("DELETE", "/api/me", { token });
   erasing = false;
@@ -98,7 +101,7 @@ async function erase() {
     forgetToken();
     token = null;
     show("erased", "data");
-    say("Everything is erased.");
+    say(t("Everything is erased."));
     $("erased-title").focus();
     return;
   }
@@ -113,9 +116,10 @@ async function load() {
   const result = await call("GET", "/api/me/receipts", { token });
   if (result.status === 401 || result.status === 403 || result.status === 404) return expired();
   if (result.status !== 200 || !result.data) return say(problemText(result));
-  renderReceipts(result.data.receipts || []);
+  const receipts = result.data.receipts || [];
+  renderReceipts(receipts);
   show("data");
-  say(`${(result.data.receipts || []).length} receipts.`);
+  say(tn("{n} receipt.", "{n} receipts.", receipts.length));
 }
 
 $("download").addEventListener("click", download);

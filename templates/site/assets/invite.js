@@ -2,6 +2,7 @@
 // replace, turn off), how many joined through it (never who), and whether the page says
 // who invited them. Read and changed at /api/me/invite with the page's token.
 import { call, problemText, say } from "./api.js";
+import { t } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -13,7 +14,7 @@ function render(invite) {
   $("invited").hidden = !invite.invited;
   $("show-inviter").checked = invite.show_inviter;
   $("inviter").hidden = !invite.inviter;
-  $("inviter").textContent = invite.inviter ? `You were invited by ${invite.inviter}.` : "";
+  $("inviter").textContent = invite.inviter ? t("You were invited by {name}.", { name: invite.inviter }) : "";
 }
 
 async function change(token, method, path, body, done) {
@@ -30,13 +31,13 @@ async function copy() {
   const field = $("invite-url");
   try {
     await navigator.clipboard.writeText(field.value);
-    say("Copied: your invite link is ready to paste.");
+    say(t("Copied: your invite link is ready to paste."));
   } catch {
     // No clipboard for this page (an old browser, or permission refused): select the link
     // so the person can copy it themselves.
     field.focus();
     field.select();
-    say("Your invite link is selected: copy it with your keyboard or menu.");
+    say(t("Your invite link is selected: copy it with your keyboard or menu."));
   }
 }
 
@@ -48,13 +49,13 @@ export async function loadInvite(token) {
   render(result.data);
   $("invite-copy").addEventListener("click", copy);
   $("invite-replace").addEventListener("click", () =>
-    change(token, "POST", "/api/me/invite", undefined, "Done: a new link; the old one stopped."),
+    change(token, "POST", "/api/me/invite", undefined, t("Done: a new link; the old one stopped.")),
   );
   $("invite-make").addEventListener("click", () =>
-    change(token, "POST", "/api/me/invite", undefined, "Done: your invite link is on."),
+    change(token, "POST", "/api/me/invite", undefined, t("Done: your invite link is on.")),
   );
   $("invite-off").addEventListener("click", () =>
-    change(token, "DELETE", "/api/me/invite", undefined, "Done: your invite link is off."),
+    change(token, "DELETE", "/api/me/invite", undefined, t("Done: your invite link is off.")),
   );
   $("show-inviter").addEventListener("change", (event) =>
     change(
@@ -62,7 +63,7 @@ export async function loadInvite(token) {
       "PUT",
       "/api/me/invite/inviter",
       { show: event.target.checked },
-      event.target.checked ? "Saved: this page says who invited you." : "Saved: it does not.",
+      event.target.checked ? t("Saved: this page says who invited you.") : t("Saved: it does not."),
     ),
   );
 }

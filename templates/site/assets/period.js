@@ -1,5 +1,6 @@
 // The days a report covers, as ISO dates. The API counts days in UTC, so "today" here is
 // the UTC day too: a reader east of Greenwich late at night never asks for tomorrow.
+import { t } from "./i18n.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const days = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
@@ -36,5 +37,5 @@ export function day(iso) {
 
 /** "1 Mar 2026 to 28 Mar 2026". */
 export function periodText(from, to) {
-  return `${day(from)} to ${day(to)}`;
+  return t("{from} to {to}", { from: day(from), to: day(to) });
 }

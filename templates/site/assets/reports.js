@@ -4,6 +4,7 @@
 // its accessible equivalent, and every value reaches the page through textContent.
 import { el, problemText } from "./api.js";
 import { fetchFile } from "./downloads.js";
+import { t, tn } from "./i18n.js";
 
 const LONG_TABLE = 14;
 // Rates come in tenths; a complaint rate, read against a bar of 0.1%, in hundredths.
@@ -11,10 +12,10 @@ const numbers = new Intl.NumberFormat(document.documentElement.lang || undefined
   maximumFractionDigits: 2,
 });
 const CHARTS = {
-  bar: "Bar chart",
-  stacked: "Stacked bar chart",
-  line: "Line chart",
-  hbar: "Bar chart",
+  bar: t("Bar chart"),
+  stacked: t("Stacked bar chart"),
+  line: t("Line chart"),
+  hbar: t("Bar chart"),
 };
 
 // Blob URLs of the charts on the page: let go of before every reload and at sign-out.
@@ -35,33 +36,40 @@ export function placeholder(entry) {
   const head = el("div", undefined, "report-head");
   const title = el("h3", entry.title);
   title.id = `report-${entry.id}-title`;
-  const download = el("button", "Download CSV", "secondary small");
+  const download = el("button", t("Download CSV"), "secondary small");
   download.type = "button";
   download.dataset.csv = entry.id;
   download.disabled = true;
-  download.append(el("span", ` of ${entry.title}`, "visually-hidden"));
+  download.append(el("span", ofReport(entry.title), "visually-hidden"));
   head.append(title, download);
   const body = el("div", undefined, "report-body");
-  body.append(el("p", "Loading…", "hint loading"));
+  body.append(el("p", t("Loading…"), "hint loading"));
   section.append(head, body);
   return section;
 }
 
-/** Fill a report's place with what the API answered (the report, or why not). */
+/** The rest of a report's "Download CSV" button's name, for a screen reader: "… of Sign-ups". */
+function ofReport(title) {
+  // TRANSLATORS: read after "Download CSV" on a report's button: "Download CSV of Sign-ups".
+  return " " + t("of {report}", { report: title });
+}
+
+/** Fill a report's place with what the API answered (the report, or why not); `period` is
+ * the sentence that says which days the figures are from. */
 export function fill(section, result, key, period) {
   const body = section.querySelector(".report-body");
   const download = section.querySelector("button[data-csv]");
   const report = result.data;
   if (result.status !== 200 || !report || !Array.isArray(report.sections)) {
     download.disabled = true;
-    const failed = el("p", `This report could not be loaded. ${problemText(result)}`, "problem");
-    body.replaceChildren(failed);
+    const failed = t("This report could not be loaded. {problem}", { problem: problemText(result) });
+    body.replaceChildren(el("p", failed, "problem"));
     return Promise.resolve();
   }
   section.querySelector("h3").textContent = report.title;
-  download.querySelector("span").textContent = ` of ${report.title}`;
+  download.querySelector("span").textContent = ofReport(report.title);
   download.disabled = false;
-  const parts = [el("p", report.description), el("p", `${period}.`, "meta")];
+  const parts = [el("p", report.description), el("p", period, "meta")];
   const draws = [];
   for (const part of report.sections) {
     const [element, draw] = sectionElement(report, part, key);
@@ -70,7 +78,7 @@ export function fill(section, result, key, period) {
   }
   if (Array.isArray(report.notes) && report.notes.length) {
     const notes = el("ul", undefined, "notes");
-    notes.setAttribute("aria-label", `Notes on ${report.title}`);
+    notes.setAttribute("aria-label", t("Notes on {report}", { report: report.title }));
     notes.append(...report.notes.map((note) => el("li", note)));
     parts.push(notes);
   }
@@ -89,11 +97,11 @@ function sectionElement(report, part, key) {
   box.append(heading, about);
   const rows = Array.isArray(part.rows) ? part.rows : [];
   if (!rows.length) {
-    box.append(el("p", "Nothing to show for this period.", "empty"));
+    box.append(el("p", t("Nothing to show for this period."), "empty"));
     return [box, async () => {}];
   }
   const figure = el("div", undefined, "chart");
-  figure.append(el("p", "Drawing the chart…", "hint loading"));
+  figure.append(el("p", t("Drawing the chart…"), "hint loading"));
   box.append(figure, tableElement(part, id));
   return [box, () => drawChart(figure, report, part, key)];
 }
@@ -102,20 +110,23 @@ async function drawChart(figure, report, part, key) {
   const result = await fetchFile(chartPath(report, part), key, "image/svg+xml");
   if (!figure.isConnected) return; // the page moved on while the chart was on its way
   if (!result.blob) {
-    const reason = `The chart could not be drawn. ${problemText(result)}`;
-    figure.replaceChildren(el("p", `${reason} The figures are in the table.`, "problem"));
+    const reason = t("The chart could not be drawn. {problem} The figures are in the table.", {
+      problem: problemText(result),
+    });
+    figure.replaceChildren(el("p", reason, "problem"));
     return;
   }
   const url = URL.createObjectURL(result.blob);
   charts.add(url);
   const image = document.createElement("img");
-  image.alt = `${part.title}. ${summary(part)}`;
+  // TRANSLATORS: a chart's alternative text: its title, then what it shows.
+  image.alt = t("{title}. {summary}", { title: part.title, summary: summary(part) });
   image.src = url;
   try {
     await image.decode();
   } catch {
     figure.replaceChildren(
-      el("p", "The chart could not be shown. The figures are in the table.", "problem"),
+      el("p", t("The chart could not be shown. The figures are in the table."), "problem"),
     );
     return;
   }
@@ -143,26 +154,40 @@ export function summary(part) {
     .filter(({ n }) => rows.some((row) => typeof row.cells[n] === "number"));
   const counts = numeric.filter(({ name }) => !name.endsWith("(%)"));
   const drawn = counts.length ? counts : numeric;
-  const kind = CHARTS[part.chart] || "Chart";
-  const rowsText = rows.length === 1 ? "the one row" : `each of the ${rows.length} rows`;
-  let text = `${kind}: ${list(drawn.map(({ name }) => name))}, for ${rowsText} of the table.`;
+  const shown = { kind: CHARTS[part.chart] || t("Chart"), columns: list(drawn.map(({ name }) => name)) };
+  // "The one row" is English's own turn of phrase; any other count, the plural's forms.
+  const sentences = [
+    rows.length === 1
+      ? t("{kind}: {columns}, for the one row of the table.", shown)
+      : tn(
+          "{kind}: {columns}, for each of the {n} row of the table.",
+          "{kind}: {columns}, for each of the {n} rows of the table.",
+          rows.length,
+          shown,
+        ),
+  ];
   if (drawn.length === 1 && rows.length > 1) {
     const { n } = drawn[0];
     const value = (row) => (typeof row.cells[n] === "number" ? row.cells[n] : -Infinity);
     const top = rows.reduce((best, row) => (value(row) > value(best) ? row : best));
-    text += ` Highest: ${top.cells[0]}, ${cellText(top.cells[n])}.`;
+    sentences.push(t("Highest: {row}, {value}.", { row: top.cells[0], value: cellText(top.cells[n]) }));
   } else if (part.chart === "line" && rows.length > 1) {
     const first = rows[0].cells;
     const last = rows[rows.length - 1].cells;
-    const moves = drawn.map(({ name, n }) => `${name} ${cellText(first[n])} to ${cellText(last[n])}`);
-    text += ` From ${first[0]} to ${last[0]}: ${moves.join(", ")}.`;
+    const moves = drawn.map(({ name, n }) =>
+      // TRANSLATORS: how one line of a chart moved over the period, "Sign-ups 3 to 12".
+      t("{column} {from} to {to}", { column: name, from: cellText(first[n]), to: cellText(last[n]) }),
+    );
+    sentences.push(t("From {first} to {last}: {moves}.", { first: first[0], last: last[0], moves: moves.join(", ") }));
   }
-  return `${text} Every figure is in the table below.`;
+  sentences.push(t("Every figure is in the table below."));
+  return sentences.join(" ");
 }
 
 function list(names) {
   if (names.length < 2) return names.join("");
-  return `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
+  // TRANSLATORS: the last two of a list of columns, "Sign-ups, Confirmed and Withdrawn".
+  return t("{items} and {last}", { items: names.slice(0, -1).join(", "), last: names[names.length - 1] });
 }
 
 /** A cell as the tables show it: numbers in the page's language, a dash for no figure. */
@@ -174,7 +199,7 @@ export function cellText(value) {
 
 function tableElement(part, id) {
   const table = el("table");
-  const caption = el("caption", `Figures: ${part.title}`);
+  const caption = el("caption", t("Figures: {title}", { title: part.title }));
   caption.id = `${id}-caption`;
   table.setAttribute("aria-describedby", `${id}-about`);
   const numeric = part.columns.map((_, n) => part.rows.some((row) => typeof row.cells[n] === "number"));
@@ -197,7 +222,7 @@ function tableElement(part, id) {
       } else if (value === null || value === undefined) {
         const dash = el("span", "–");
         dash.setAttribute("aria-hidden", "true");
-        cell.append(dash, el("span", "no figure", "visually-hidden"));
+        cell.append(dash, el("span", t("no figure"), "visually-hidden"));
       } else {
         cell.textContent = cellText(value);
       }
@@ -213,7 +238,7 @@ function tableElement(part, id) {
   watchOverflow(wrap);
   if (part.rows.length <= LONG_TABLE) return wrap;
   const more = el("details", undefined, "figures");
-  more.append(el("summary", `All ${part.rows.length} rows of figures`), wrap);
+  more.append(el("summary", tn("All {n} row of figures", "All {n} rows of figures", part.rows.length)), wrap);
   return more;
 }
 

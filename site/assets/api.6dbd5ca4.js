@@ -1,6 +1,8 @@
 // Shared by the pages that need a token: the manage token, calls to the API, the status line.
 // Every value from the API reaches the page through textContent, never as HTML.
 
+import { t } from "./i18n.23342438.js";
+
 const KEY = "befriend.manage";
 
 /** The manage token: from `#t=` in the address (dropped from it at once), else this tab's. */
@@ -61,7 +63,7 @@ export async function call(method, path, { token, body } = {}) {
 
 /** A plain sentence for a failed call, from the problem document when there is one. */
 export function problemText(result) {
-  if (result.status === 0) return "We could not reach the server. Check your connection and try again.";
+  if (result.status === 0) return t("We could not reach the server. Check your connection and try again.");
   const problem = result.data || {};
   // Field errors say exactly what is wrong; the title and detail are for when there are none.
   const parts = Array.isArray(problem.errors)
@@ -71,7 +73,9 @@ export function problemText(result) {
     if (problem.title) parts.push(sentence(problem.title));
     if (problem.detail) parts.push(sentence(problem.detail));
   }
-  if (!parts.length) parts.push(`Something went wrong (status ${result.status}). Please try again.`);
+  if (!parts.length) {
+    parts.push(t("Something went wrong (status {status}). Please try again.", { status: result.status }));
+  }
   return parts.join(" ");
 }
 

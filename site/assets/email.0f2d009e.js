@@ -1,7 +1,8 @@
 // /email/#t=… (the link mailed to a new address) and /email/#undo=… (the notice mailed to
 // the old one): the address changes, or moves back, only when the person presses the button.
 // Loading, prefetching or rendering this page changes nothing.
-import { call, keepToken, problemText, say, show } from "./api.eba8ab6f.js";
+import { call, keepToken, problemText, say, show } from "./api.6dbd5ca4.js";
+import { t } from "./i18n.23342438.js";
 
 // The token leaves the address at once but stays here, so "Try again" can send it again.
 const match = /(?:^#|&)(t|undo)=([^&]+)/.exec(location.hash);
@@ -21,7 +22,7 @@ async function send(event) {
   retry.hidden = true;
   const button = form.querySelector("button[type=submit]");
   button.disabled = true;
-  say(undoing ? "Moving your address back…" : "Changing your address…");
+  say(undoing ? t("Moving your address back…") : t("Changing your address…"));
   const path = undoing ? "/api/contacts/email/undo" : "/api/contacts/email/confirm";
   const result = await call("POST", path, { body: { token } });
   button.disabled = false;
@@ -31,14 +32,18 @@ async function send(event) {
     document.getElementById("changed-address").textContent = address;
     form.hidden = true;
     show("changed");
-    say(undoing ? `Undone: we write to ${address} again.` : `Done: from now on we write to ${address}.`);
+    say(
+      undoing
+        ? t("Undone: we write to {address} again.", { address })
+        : t("Done: from now on we write to {address}.", { address }),
+    );
     document.getElementById("changed-title").focus();
     return;
   }
   if (result.status === 401 || result.status === 403) {
     token = null;
     form.hidden = true;
-    say("This link has expired, was used up or was replaced.");
+    say(t("This link has expired, was used up or was replaced."));
     show("expired");
     document.getElementById("expired-title").focus();
     return;
@@ -51,14 +56,14 @@ async function send(event) {
 }
 
 if (!token) {
-  say(match ? "This link has expired, was used up or was replaced." : "This link is incomplete.");
+  say(match ? t("This link has expired, was used up or was replaced.") : t("This link is incomplete."));
   show("expired");
 } else {
   document.getElementById("email-heading").textContent = undoing
-    ? "Undo the change of your email address"
-    : "Confirm your new email address";
+    ? t("Undo the change of your email address")
+    : t("Confirm your new email address");
   form.addEventListener("submit", send);
   retry.addEventListener("click", () => send());
   form.hidden = false;
-  say(undoing ? "Press the button to move your address back." : "Press the button to confirm your new address.");
+  say(undoing ? t("Press the button to move your address back.") : t("Press the button to confirm your new address."));
 }

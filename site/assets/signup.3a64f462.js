@@ -3,8 +3,9 @@
 // with the answer in the status line and each problem next to its field. Without
 // JavaScript the same form posts as usual (the phone field always shown) and the API
 // answers with the thank-you page, or a page that says which field is missing.
-import { call } from "./api.eba8ab6f.js";
-import { clearProblems, showProblems } from "./fields.f5169323.js";
+import { call } from "./api.6dbd5ca4.js";
+import { clearProblems, showProblems } from "./fields.3c25a8c4.js";
+import { t } from "./i18n.23342438.js";
 
 const form = document.getElementById("signup-form");
 const status = document.getElementById("status");
@@ -83,14 +84,15 @@ if (form && status) {
     if (phone && phoneWanted()) body.phone = phone;
     const button = form.querySelector("button[type=submit]");
     if (button) button.disabled = true;
-    status.textContent = "Sending…";
+    status.textContent = t("Sending…");
     const result = await call("POST", "/api/signup", { body });
     if (button) button.disabled = false;
     if (result.status === 202) {
       clearProblems(form);
-      status.textContent =
+      status.textContent = t(
         "Thank you. Please check your mail and confirm your address: nothing is granted " +
-        "until you do. If no mail arrives within a few minutes, look in your spam folder.";
+          "until you do. If no mail arrives within a few minutes, look in your spam folder.",
+      );
       form.reset();
       phoneShown();
       if (zone && body.time_zone) zone.value = body.time_zone;

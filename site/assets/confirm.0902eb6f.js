@@ -1,6 +1,7 @@
 // /confirm/#t=…: show what confirming would grant, and confirm only when the person presses
 // "Yes, confirm". Loading, prefetching or rendering this page grants nothing.
-import { call, el, keepToken, problemText, say, show } from "./api.eba8ab6f.js";
+import { call, el, keepToken, problemText, say, show } from "./api.6dbd5ca4.js";
+import { t } from "./i18n.23342438.js";
 
 // The token leaves the address at once but stays here, so "Try again" can send it again.
 const match = /(?:^#|&)t=([^&]+)/.exec(location.hash);
@@ -24,16 +25,16 @@ function refused(result) {
   if (result.status === 410) {
     const used = result.data && result.data.type && result.data.type.endsWith("/link-used");
     document.getElementById("spent-title").textContent = used
-      ? "This link has already been used"
-      : "A newer sign-up replaced this link";
-    say(used ? "This link has already been used." : "This link was replaced by a newer one.");
+      ? t("This link has already been used")
+      : t("A newer sign-up replaced this link");
+    say(used ? t("This link has already been used.") : t("This link was replaced by a newer one."));
     form.hidden = true;
     show("spent");
     return true;
   }
   if (result.status === 401 || result.status === 403) {
     token = null;
-    say("This confirmation link has expired or was already replaced.");
+    say(t("This confirmation link has expired or was already replaced."));
     form.hidden = true;
     show("expired");
     return true;
@@ -52,14 +53,14 @@ function failed(result, next) {
 
 async function preview() {
   if (!token) {
-    say(match ? "This confirmation link has expired or was already replaced." : "This link is incomplete.");
+    say(match ? t("This confirmation link has expired or was already replaced.") : t("This link is incomplete."));
     show("expired");
     return;
   }
   const result = await call("POST", "/api/confirm/preview", { body: { token } });
   if (result.status === 200 && result.data) {
     render(result.data);
-    say("Please check what you agree to, then press “Yes, confirm”.");
+    say(t("Please check what you agree to, then press “Yes, confirm”."));
     form.hidden = false;
   } else if (!refused(result)) {
     failed(result, preview);
@@ -79,10 +80,13 @@ function render(asked) {
     box.value = `${p.channel}:${p.purpose}`;
     box.checked = !p.withheld_by_gpc;
     box.disabled = p.withheld_by_gpc;
-    const label = el("label", `${p.channel_label}: ${p.purpose_label}`);
+    // TRANSLATORS: a permission to confirm, "Email: Offers".
+    const label = el("label", t("{channel}: {purpose}", { channel: p.channel_label, purpose: p.purpose_label }));
     label.htmlFor = id;
     item.append(box, label);
-    if (p.withheld_by_gpc) item.append(el("span", " (not granted: your browser sends Global Privacy Control)", "hint"));
+    if (p.withheld_by_gpc) {
+      item.append(el("span", " " + t("(not granted: your browser sends Global Privacy Control)"), "hint"));
+    }
     list.append(item);
   }
   document.getElementById("confirm-no-permissions").hidden = asked.permissions.length > 0;
@@ -109,7 +113,7 @@ function chosen() {
 async function confirm() {
   const button = document.getElementById("confirm-yes");
   button.disabled = true;
-  say("Confirming…");
+  say(t("Confirming…"));
   const keepName = document.getElementById("confirm-keep-name");
   const body = { token, permissions: chosen() };
   if (!document.getElementById("confirm-name-group").hidden) body.keep_name = keepName.checked;
@@ -118,7 +122,7 @@ async function confirm() {
   if (result.status === 200 && result.data && result.data.manage_token) {
     keepToken(result.data.manage_token);
     token = null;
-    say("Confirmed. Opening your preferences…");
+    say(t("Confirmed. Opening your preferences…"));
     location.replace("/preferences/");
   } else if (!refused(result)) {
     failed(result, confirm);
@@ -135,7 +139,7 @@ document.getElementById("fresh-link").addEventListener("click", async (event) =>
   button.disabled = true;
   const result = await call("POST", "/api/confirm/fresh-link", { body: { token } });
   if (result.status === 202) {
-    say("A fresh link is on its way to the same address. It may take a few minutes.");
+    say(t("A fresh link is on its way to the same address. It may take a few minutes."));
   } else {
     button.disabled = false;
     say(problemText(result));

@@ -1,10 +1,11 @@
 // /marketers/: sign in with an API key (kept in this tab's sessionStorage, never in the URL),
 // then the reports for a period, their CSV files, the plays with their audiences, and the
 // open tasks (contacts of plays befriend delivers that people make) with their CSV file.
-import { call, el, problemText, say, show } from "./api.eba8ab6f.js";
+import { call, el, problemText, say, show } from "./api.6dbd5ca4.js";
 import { audience, fetchFile, save, suggestedName } from "./downloads.db5c41e7.js";
-import { lastDays, length, periodText, today } from "./period.63c8c3c8.js";
-import { fill, placeholder, release } from "./reports.0a1b6843.js";
+import { t, tn } from "./i18n.23342438.js";
+import { lastDays, length, periodText, today } from "./period.899ee221.js";
+import { fill, placeholder, release } from "./reports.05d73d9c.js";
 
 const KEY = "befriend.marketer";
 const DEFAULT_DAYS = 28;
@@ -37,8 +38,8 @@ function refused(result) {
   if (result.status !== 401 && result.status !== 403) return false;
   signedOut(
     result.status === 401
-      ? "That key was not accepted. Check it and try again."
-      : "That key may not read the plays and reports. Ask for a key with the reader role.",
+      ? t("That key was not accepted. Check it and try again.")
+      : t("That key may not read the plays and reports. Ask for a key with the reader role."),
   );
   return true;
 }
@@ -48,20 +49,30 @@ function refused(result) {
 function play(item) {
   const entry = el("li", undefined, "step");
   const title = el("p", undefined, "step-says");
-  title.append(el("strong", item.id), document.createTextNode(`: ${item.says}`));
+  // TRANSLATORS: after a play's id in bold, what the play says: "welcome-letter: Welcome aboard".
+  title.append(el("strong", item.id), document.createTextNode(t(": {says}", { says: item.says })));
   entry.append(title);
+  const how = { channel: item.channel, purpose: item.purpose };
+  const ask = item.kind === "ask";
   const facts = [
-    `${item.kind === "ask" ? "An ask" : "A message"} by ${item.channel}${item.purpose ? ` for ${item.purpose}` : ""}`,
-    `stages: ${(item.stages || []).join(", ")}`,
-    `circles: ${(item.circles || []).length ? item.circles.join(", ") : "any"}`,
-    `rests ${item.cooldown_days} days after a no`,
+    item.purpose
+      ? ask
+        ? t("An ask by {channel} for {purpose}", how)
+        : t("A message by {channel} for {purpose}", how)
+      : ask
+        ? t("An ask by {channel}", how)
+        : t("A message by {channel}", how),
+    t("stages: {stages}", { stages: (item.stages || []).join(", ") }),
+    (item.circles || []).length ? t("circles: {circles}", { circles: item.circles.join(", ") }) : t("circles: any"),
+    tn("rests {n} day after a no", "rests {n} days after a no", item.cooldown_days),
   ];
-  if ((item.interests || []).length) facts.push(`interests: ${item.interests.join(", ")}`);
+  if ((item.interests || []).length) facts.push(t("interests: {interests}", { interests: item.interests.join(", ") }));
   entry.append(el("p", `${facts.join("; ")}.`, "hint"));
-  const download = el("button", "Download audience (CSV)", "secondary small");
+  const download = el("button", t("Download audience (CSV)"), "secondary small");
   download.type = "button";
   download.dataset.audience = item.id;
-  download.append(el("span", ` of ${item.id}`, "visually-hidden"));
+  // TRANSLATORS: read after "Download audience (CSV)" by a screen reader: "… of welcome-letter".
+  download.append(el("span", " " + t("of {play}", { play: item.id }), "visually-hidden"));
   entry.append(download);
   return entry;
 }
@@ -69,19 +80,32 @@ function play(item) {
 async function downloadAudience(button) {
   const id = button.dataset.audience;
   button.disabled = true;
-  say(`Reading the audience of ${id}…`);
+  say(t("Reading the audience of {play}…", { play: id }));
   const result = await audience(id, key, (people) =>
-    say(`Reading the audience of ${id}… ${people} ${people === 1 ? "person" : "people"} so far.`),
+    say(
+      tn(
+        "Reading the audience of {play}… {n} person so far.",
+        "Reading the audience of {play}… {n} people so far.",
+        people,
+        { play: id },
+      ),
+    ),
   );
   button.disabled = false;
   if (refused(result)) return;
   if (!result.blob) {
-    say(`The audience of ${id} could not be downloaded. ${problemText(result)}`);
+    say(t("The audience of {play} could not be downloaded. {problem}", { play: id, problem: problemText(result) }));
     return;
   }
   save(result.blob, `audience-${id}.csv`);
-  const people = result.people === 1 ? "1 person" : `${result.people} people`;
-  say(`The audience of ${id} is downloaded: ${people}.`);
+  say(
+    tn(
+      "The audience of {play} is downloaded: {n} person.",
+      "The audience of {play} is downloaded: {n} people.",
+      result.people,
+      { play: id },
+    ),
+  );
 }
 
 // --- the period and the reports ---
@@ -100,15 +124,17 @@ function problem(text, fields = []) {
   }
 }
 
-const FIELDS = { from: "From", to: "To" };
+const FIELDS = { from: t("From"), to: t("To") };
 
 // "from must not be after `to`" reads as "From must not be after “To”."
 function fieldProblem(error) {
-  const label = FIELDS[error.field] || String(error.field || "The period");
+  const label = FIELDS[error.field] || String(error.field || t("The period"));
   const message = String(error.message)
-    .replace(/`(\w+)`/g, (_, name) => `“${FIELDS[name] || name}”`)
+    // TRANSLATORS: a field's name quoted inside a sentence, "must not be after “To”".
+    .replace(/`(\w+)`/g, (_, name) => t("“{field}”", { field: FIELDS[name] || name }))
     .replace(/[.\s]+$/, "");
-  return `${label} ${message}.`;
+  // TRANSLATORS: the period picker's problem: a field's label, then what is wrong with it.
+  return t("{field} {problem}.", { field: label, problem: message });
 }
 
 /** Say next to the picker why the API refused the period, and mark the fields it names. */
@@ -153,7 +179,7 @@ async function readCatalogue() {
   const result = await call("GET", "/api/reports", { token: key });
   if (refused(result)) return false;
   if (result.status !== 200 || !result.data || !Array.isArray(result.data.reports)) {
-    say(`The reports could not be listed. ${problemText(result)}`);
+    say(t("The reports could not be listed. {problem}", { problem: problemText(result) }));
     return false;
   }
   catalogue = result.data.reports.map((entry) => ({
@@ -180,14 +206,14 @@ async function loadReports(opening = "") {
   const from = $("from").value;
   const to = $("to").value;
   if (!from || !to) {
-    problem("Enter both days of the period, as dates.", [from ? "to" : "from"]);
+    problem(t("Enter both days of the period, as dates."), [from ? "to" : "from"]);
     $(from ? "to" : "from").focus();
     return;
   }
   const mine = ++run;
   problem("");
   busy(true);
-  say(`${opening}Loading the reports for ${periodText(from, to)}…`);
+  say(opening + t("Loading the reports for {period}…", { period: periodText(from, to) }));
   if (!catalogue && !(await readCatalogue())) {
     if (mine === run) busy(false);
     return;
@@ -202,15 +228,16 @@ async function loadReports(opening = "") {
   if (invalid) {
     refusedPeriod(invalid);
     busy(false);
-    const still = shown ? ` The reports still show ${periodText(shown.from, shown.to)}.` : "";
-    say(`The period was not changed: see the problem next to it.${still}`);
+    const said = [t("The period was not changed: see the problem next to it.")];
+    if (shown) said.push(t("The reports still show {period}.", { period: periodText(shown.from, shown.to) }));
+    say(said.join(" "));
     return;
   }
   release();
   shown = { from, to };
   const span = periodText(from, to);
   const drawn = catalogue.map((entry, n) =>
-    fill($(`report-${entry.id}`), results[n], key, `From ${span}, both days included`),
+    fill($(`report-${entry.id}`), results[n], key, t("From {period}, both days included.", { period: span })),
   );
   // The contents name each report as its heading does, once the report has said it.
   catalogue.forEach((entry, n) => {
@@ -223,9 +250,15 @@ async function loadReports(opening = "") {
   if (mine !== run) return;
   busy(false);
   say(
-    loaded < catalogue.length
-      ? `${opening}${loaded} of ${catalogue.length} reports loaded for ${span}; the others say why not.`
-      : `${opening}${loaded} reports for ${span}.`,
+    opening +
+      (loaded < catalogue.length
+        ? tn(
+            "{loaded} of {n} report loaded for {period}; the others say why not.",
+            "{loaded} of {n} reports loaded for {period}; the others say why not.",
+            catalogue.length,
+            { loaded, period: span },
+          )
+        : tn("{n} report for {period}.", "{n} reports for {period}.", loaded, { period: span })),
   );
 }
 
@@ -233,16 +266,16 @@ async function downloadReport(button) {
   const id = button.dataset.csv;
   if (!shown) return;
   button.disabled = true;
-  say("Preparing the CSV file…");
+  say(t("Preparing the CSV file…"));
   const result = await fetchFile(reportPath(id, shown.from, shown.to, "csv"), key, "text/csv");
   button.disabled = false;
   if (refused(result)) return;
   if (!result.blob) {
-    say(`The CSV file could not be made. ${problemText(result)}`);
+    say(t("The CSV file could not be made. {problem}", { problem: problemText(result) }));
     return;
   }
   save(result.blob, suggestedName(result.answer, `${id}-${shown.from}-${shown.to}.csv`));
-  say(`The CSV file for ${periodText(shown.from, shown.to)} is downloaded.`);
+  say(t("The CSV file for {period} is downloaded.", { period: periodText(shown.from, shown.to) }));
 }
 
 // --- tasks ---
@@ -250,7 +283,9 @@ async function downloadReport(button) {
 async function loadTasks() {
   const result = await call("GET", "/api/tasks", { token: key });
   if (refused(result)) return "";
-  if (result.status !== 200 || !result.data) return `The tasks could not be read. ${problemText(result)} `;
+  if (result.status !== 200 || !result.data) {
+    return t("The tasks could not be read. {problem}", { problem: problemText(result) }) + " ";
+  }
   const tasks = result.data.tasks || [];
   $("tasks").replaceChildren(
     ...tasks.map((task) => {
@@ -269,27 +304,27 @@ async function loadTasks() {
   );
   $("tasks-table").hidden = tasks.length === 0;
   $("tasks-none").hidden = tasks.length !== 0;
-  return `${tasks.length} open ${tasks.length === 1 ? "task" : "tasks"}. `;
+  return tn("{n} open task.", "{n} open tasks.", tasks.length) + " ";
 }
 
 async function downloadTasks(button) {
   button.disabled = true;
-  say("Preparing the tasks file…");
+  say(t("Preparing the tasks file…"));
   const result = await fetchFile("/api/tasks?format=csv", key, "text/csv");
   button.disabled = false;
   if (refused(result)) return;
   if (!result.blob) {
-    say(`The tasks file could not be made. ${problemText(result)}`);
+    say(t("The tasks file could not be made. {problem}", { problem: problemText(result) }));
     return;
   }
   save(result.blob, suggestedName(result.answer, "tasks.csv"));
-  say("The open tasks are downloaded.");
+  say(t("The open tasks are downloaded."));
 }
 
 // --- signing in ---
 
 async function enter(entered, fresh) {
-  say("Checking your key…");
+  say(t("Checking your key…"));
   const result = await call("GET", "/api/plays", { token: entered });
   if (refused(result)) {
     if (fresh) $("key").focus();
@@ -307,7 +342,8 @@ async function enter(entered, fresh) {
   show("signed-in", "signed-out");
   const tasks = await loadTasks();
   if (!key) return; // the key could not read the tasks: signed out
-  const opening = `Signed in. ${plays.length} ${plays.length === 1 ? "play" : "plays"}. ${tasks}`;
+  // Each status message of the loads that follow starts with what signing in found.
+  const opening = tn("Signed in. {n} play.", "Signed in. {n} plays.", plays.length) + " " + tasks;
   say(opening);
   if (fresh) $("reports-title").focus();
   if (!$("from").value || !$("to").value) choose(lastDays(DEFAULT_DAYS));
@@ -318,14 +354,14 @@ $("sign-in-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const entered = $("key").value.trim();
   if (!entered) {
-    say("Enter your API key.");
+    say(t("Enter your API key."));
     $("key").focus();
     return;
   }
   enter(entered, true);
 });
 $("sign-out").addEventListener("click", () => {
-  signedOut("Signed out. The key is forgotten in this tab.");
+  signedOut(t("Signed out. The key is forgotten in this tab."));
   $("key").focus();
 });
 $("period-form").addEventListener("submit", (event) => {

@@ -1,23 +1,25 @@
 // /preferences/: the person's own page. Every change is saved at once, said in #status, and
 // most can be undone with #undo.
-import { call, el, forgetToken, keepToken, problemText, say, show, takeToken, when } from "./api.eba8ab6f.js";
-import { postalBody, renderContacts } from "./contacts.6374f077.js";
-import { clearProblems, localProblem, showProblems } from "./fields.f5169323.js";
-import { loadInvite } from "./invite.abed23e4.js";
+import { call, el, forgetToken, keepToken, problemText, say, show, takeToken, when } from "./api.6dbd5ca4.js";
+import { postalBody, renderContacts } from "./contacts.e52a5998.js";
+import { clearProblems, localProblem, showProblems } from "./fields.3c25a8c4.js";
+import { t } from "./i18n.23342438.js";
+import { loadInvite } from "./invite.a17e314a.js";
 
+// TRANSLATORS: how a permission came to be as it is, after "Yes since 3 Mar 2026, ".
 const HOW = {
-  confirm: "when you confirmed",
-  api: "on this page",
-  "one-click": "by one-click unsubscribe",
-  gpc: "by your browser's privacy signal",
-  expiry: "lapsed after a long quiet",
-  form: "at sign-up",
-  import: "when we imported your details",
+  confirm: t("when you confirmed"),
+  api: t("on this page"),
+  "one-click": t("by one-click unsubscribe"),
+  gpc: t("by your browser's privacy signal"),
+  expiry: t("lapsed after a long quiet"),
+  form: t("at sign-up"),
+  import: t("when we imported your details"),
 };
 
 const WAITING = {
-  phone: "Yes once your phone number is verified (see “Where we reach you”)",
-  postal: "Yes once you give your postal address (see “Where we reach you”)",
+  phone: t("Yes once your phone number is verified (see “Where we reach you”)"),
+  postal: t("Yes once you give your postal address (see “Where we reach you”)"),
 };
 
 let token = null;
@@ -33,16 +35,17 @@ function expired() {
   const shown = !$("prefs").hidden;
   forgetToken();
   token = null;
-  say("Your link has expired or was replaced.");
+  say(t("Your link has expired or was replaced."));
   show("expired", "prefs");
   if (shown) $("expired-title").focus();
 }
 
 function sinceText(state) {
-  if (state.state === "never" || !state.since) return "Never asked";
+  if (state.state === "never" || !state.since) return t("Never asked");
   const how = HOW[state.source] || "";
-  const yesNo = state.state === "granted" ? "Yes" : "No";
-  return `${yesNo} since ${when(state.since)}${how ? `, ${how}` : ""}`;
+  const values = { time: when(state.since), how };
+  if (state.state === "granted") return how ? t("Yes since {time}, {how}", values) : t("Yes since {time}", values);
+  return how ? t("No since {time}, {how}", values) : t("No since {time}", values);
 }
 
 function render() {
@@ -75,10 +78,10 @@ function render() {
     const note = $(`quiet-${channel}-note`);
     if (note) {
       note.textContent = !quiet
-        ? "No quiet hours."
+        ? t("No quiet hours.")
         : quiet.own
-          ? "Your own quiet hours."
-          : "Our default quiet hours.";
+          ? t("Your own quiet hours.")
+          : t("Our default quiet hours.");
     }
   }
   for (const input of all('input[name="max_per_week"]')) {
@@ -101,20 +104,20 @@ function renderRelationship(relationship) {
   for (const step of relationship.next_steps) {
     const item = el("li", undefined, "step");
     item.append(el("p", step.says, "step-says"));
-    item.append(el("p", `Why: ${step.reason}.`, "hint"));
+    item.append(el("p", t("Why: {reason}.", { reason: step.reason }), "hint"));
     const actions = el("div", undefined, "inline");
     const box = step.kind === "ask" && step.asks ? permissionBox(step.asks.channel, step.asks.purpose) : null;
     if (box) {
-      const accept = el("button", "Yes, please", "small");
+      const accept = el("button", t("Yes, please"), "small");
       accept.type = "button";
       accept.dataset.accept = step.play;
-      accept.setAttribute("aria-label", `Yes, please: ${permissionWhat(box)}`);
+      accept.setAttribute("aria-label", t("Yes, please: {what}", { what: permissionWhat(box) }));
       actions.append(accept);
     }
-    const decline = el("button", "No thanks", "secondary small");
+    const decline = el("button", t("No thanks"), "secondary small");
     decline.type = "button";
     decline.dataset.decline = step.play;
-    decline.setAttribute("aria-label", `No thanks: ${step.says}`);
+    decline.setAttribute("aria-label", t("No thanks: {what}", { what: step.says }));
     actions.append(decline);
     item.append(actions);
     list.append(item);
@@ -151,7 +154,7 @@ function save(method, path, body, done, control, form) {
 async function send(method, path, body, done, form) {
   if (!token || !person) return false;
   const before = person;
-  say("Saving…");
+  say(t("Saving…"));
   const payload = typeof body === "function" ? body(before) : body;
   const result = await call(method, path, { token, body: payload });
   if (result.status === 401 || result.status === 403) {
@@ -180,10 +183,10 @@ async function send(method, path, body, done, form) {
   // A contact form's conflict is its own (a code for another number, say): shown by the form.
   if (result.status === 409 && !form) {
     await refresh();
-    if (token) say("Your change was not saved: your preferences changed meanwhile. Please try again.");
+    if (token) say(t("Your change was not saved: your preferences changed meanwhile. Please try again."));
     return false;
   }
-  say(form ? `Not saved. ${showProblems(form, result)}` : problemText(result));
+  say(form ? t("Not saved. {problems}", { problems: showProblems(form, result) }) : problemText(result));
   if (person && pending <= 1) render();
   return false;
 }
@@ -247,12 +250,17 @@ function permissionBox(channel, purpose) {
 
 /** What a grid checkbox stands for, in words: "Events by Email". */
 function permissionWhat(box) {
-  return `${labelOf(box)} by ${legendOf(box)}`;
+  return inWords(labelOf(box), legendOf(box));
 }
 
 function describePair(channel, purpose) {
   const box = permissionBox(channel, purpose);
-  return box ? permissionWhat(box) : `${purpose} by ${channel}`;
+  return box ? permissionWhat(box) : inWords(purpose, channel);
+}
+
+function inWords(purpose, channel) {
+  // TRANSLATORS: a permission in words, "Events by Email".
+  return t("{purpose} by {channel}", { purpose, channel });
 }
 
 function permissionChanged(box) {
@@ -271,25 +279,27 @@ function setPermission(channel, purpose, granted, what, control) {
     // box stays ticked.
     const now = permissionOf(after, channel, purpose) || askedOf(after, channel, purpose);
     const was = permissionOf(before, channel, purpose) || askedOf(before, channel, purpose);
+    const named = { what };
     let message;
     if (now && !permissionOf(after, channel, purpose)) {
-      const until =
+      message =
         waitingFor(after, channel, purpose) === "postal"
-          ? "once you give your postal address"
-          : "once your phone number is verified";
-      message = `Saved: yes to ${what} ${until}. Until then we do not use it.`;
+          ? t("Saved: yes to {what} once you give your postal address. Until then we do not use it.", named)
+          : t("Saved: yes to {what} once your phone number is verified. Until then we do not use it.", named);
     } else if (now !== granted) {
       const state = after.permissions.find((p) => p.channel === channel && p.purpose === purpose);
       message =
         state && state.source === "gpc"
-          ? `Not changed: ${what}. Your browser's privacy signal keeps this off.`
-          : `Not changed: ${what} is ${now ? "yes" : "no"}.`;
-    } else message = now ? `Saved: yes to ${what}.` : `Saved: no more ${what}.`;
+          ? t("Not changed: {what}. Your browser's privacy signal keeps this off.", named)
+          : now
+            ? t("Not changed: {what} is yes.", named)
+            : t("Not changed: {what} is no.", named);
+    } else message = now ? t("Saved: yes to {what}.", named) : t("Saved: no more {what}.", named);
     const undo =
       now === was
         ? undefined
         : undoing(() =>
-            save("PATCH", "/api/me/permissions", change(was), () => [`Undone: ${what} is back as it was.`]),
+            save("PATCH", "/api/me/permissions", change(was), () => [t("Undone: {what} is back as it was.", named)]),
           );
     return [message, undo];
   };
@@ -309,10 +319,10 @@ function interestsChanged(box) {
         : before.interests.filter((i) => i !== value),
     }),
     (after, before) => [
-      wanted ? `Saved: you are interested in ${what}.` : `Saved: no more ${what}.`,
+      wanted ? t("Saved: you are interested in {what}.", { what }) : t("Saved: no more {what}.", { what }),
       undoing(() =>
         save("PUT", "/api/me/interests", { interests: before.interests.slice() }, () => [
-          "Undone: your interests are back as they were.",
+          t("Undone: your interests are back as they were."),
         ]),
       ),
     ],
@@ -327,7 +337,7 @@ function settingsSave(patch, message, restore, control) {
     patch,
     (after, before) => [
       message,
-      undoing(() => save("PATCH", "/api/me/settings", restore(before), () => ["Undone: back as it was."])),
+      undoing(() => save("PATCH", "/api/me/settings", restore(before), () => [t("Undone: back as it was.")])),
     ],
     control,
   );
@@ -344,13 +354,15 @@ function quietChanged(input) {
   const until = $(`quiet-${channel}-until`).value;
   const name = legendOf(input);
   if (Boolean(from) !== Boolean(until)) {
-    say(`${name}: enter both times to save quiet hours.`);
+    say(t("{name}: enter both times to save quiet hours.", { name }));
     return;
   }
   const value = from ? { from, until } : null;
   settingsSave(
     { quiet_hours: { [channel]: value } },
-    value ? `Saved: quiet hours for ${name} from ${from} until ${until}.` : `Saved: ${name} is back to the default.`,
+    value
+      ? t("Saved: quiet hours for {name} from {from} until {until}.", { name, from, until })
+      : t("Saved: {name} is back to the default.", { name }),
     (before) => ({ quiet_hours: { [channel]: ownQuiet(before, channel) } }),
   );
 }
@@ -359,13 +371,16 @@ function capChanged(input) {
   const channel = input.dataset.channel;
   const name = labelOf(input);
   if (!input.validity.valid) {
-    say(`${name}: enter a whole number from ${input.min} to ${input.max}, or leave it empty.`);
+    const range = { name, min: input.min, max: input.max };
+    say(t("{name}: enter a whole number from {min} to {max}, or leave it empty.", range));
     return;
   }
   const value = input.value === "" ? null : Number(input.value);
   settingsSave(
     { max_per_week: { [channel]: value } },
-    value === null ? `Saved: no weekly maximum of your own for ${name}.` : `Saved: at most ${value} a week by ${name}.`,
+    value === null
+      ? t("Saved: no weekly maximum of your own for {name}.", { name })
+      : t("Saved: at most {count} a week by {name}.", { count: value, name }),
     (before) => ({ max_per_week: { [channel]: before.settings.max_per_week[channel] ?? null } }),
   );
 }
@@ -373,7 +388,7 @@ function capChanged(input) {
 function pauseChanged(value) {
   settingsSave(
     { paused_until: value },
-    value ? `Saved: we will not contact you before ${value}.` : "Saved: the pause has ended.",
+    value ? t("Saved: we will not contact you before {date}.", { date: value }) : t("Saved: the pause has ended."),
     (before) => ({ paused_until: before.settings.paused_until }),
   );
 }
@@ -383,9 +398,21 @@ function handleChanged(input) {
   const value = input.value.trim() || null;
   settingsSave(
     { handles: { [channel]: value } },
-    value ? `Saved: your ${labelOf(input)} handle.` : `Saved: your ${labelOf(input)} handle is removed.`,
+    value
+      ? t("Saved: your {name} handle.", { name: labelOf(input) })
+      : t("Saved: your {name} handle is removed.", { name: labelOf(input) }),
     (before) => ({ handles: { [channel]: (before.settings.handles || {})[channel] ?? null } }),
   );
+}
+
+/** A contact form's own problem, found before asking: next to its field and in #status. */
+function notSent(form, field, problem) {
+  say(t("Not sent. {problems}", { problems: localProblem(form, field, problem) }));
+}
+
+/** "Now given: Offers by Text message.", for what waited for a number or an address. */
+function nowGiven(given) {
+  return t("Now given: {what}.", { what: given.map((p) => describePair(p.channel, p.purpose)).join(", ") });
 }
 
 function changeEmail(event) {
@@ -393,7 +420,7 @@ function changeEmail(event) {
   const form = event.target;
   const email = form.elements.email.value.trim();
   if (!email) {
-    say(`Not sent. ${localProblem(form, "email", "Enter the new email address.")}`);
+    notSent(form, "email", t("Enter the new email address."));
     return;
   }
   save(
@@ -401,9 +428,11 @@ function changeEmail(event) {
     "/api/me/contacts/email",
     { email },
     (after) => {
-      const message =
-        `We sent a confirmation mail to ${email}. Nothing changes until you confirm it from ` +
-        `that mail; until then we keep writing to ${after.contacts.email.address}.`;
+      const message = t(
+        "We sent a confirmation mail to {email}. Nothing changes until you confirm it from " +
+          "that mail; until then we keep writing to {address}.",
+        { email, address: after.contacts.email.address },
+      );
       const sent = $("email-sent");
       sent.textContent = message;
       sent.hidden = false;
@@ -420,7 +449,7 @@ function sendCode(event) {
   const form = event.target;
   const number = form.elements.number.value.trim();
   if (!number) {
-    say(`Not sent. ${localProblem(form, "number", "Enter your phone number, with its country code.")}`);
+    notSent(form, "number", t("Enter your phone number, with its country code."));
     return;
   }
   // Only when ticked: nothing carries over by itself. The server asks again for what was
@@ -434,7 +463,7 @@ function sendCode(event) {
     (after) => {
       form.reset();
       const to = after.contacts.phone ? after.contacts.phone.number : number;
-      return [`We texted a six-digit code to ${to}. Enter it below to verify your number.`];
+      return [t("We texted a six-digit code to {number}. Enter it below to verify your number.", { number: to })];
     },
     $("phone-send"),
     form,
@@ -450,7 +479,7 @@ function sendCodeAgain(button) {
     "POST",
     "/api/me/contacts/phone",
     { number: phone.number },
-    () => [`We texted a new code to ${phone.number}. The earlier one no longer counts.`],
+    () => [t("We texted a new code to {number}. The earlier one no longer counts.", { number: phone.number })],
     button,
     $("code-form"),
   );
@@ -461,7 +490,7 @@ async function verifyCode(event) {
   const form = event.target;
   const code = form.elements.code.value.replace(/\s+/g, "");
   if (!/^[0-9]{6}$/.test(code)) {
-    say(`Not sent. ${localProblem(form, "code", "Enter the six digits of the code we texted you.")}`);
+    notSent(form, "code", t("Enter the six digits of the code we texted you."));
     return;
   }
   const ok = await save(
@@ -470,11 +499,14 @@ async function verifyCode(event) {
     { code },
     (after, before) => {
       form.reset();
-      const number = after.contacts.phone ? after.contacts.phone.number : "your number";
+      const phone = after.contacts.phone;
+      const said = [
+        phone ? t("Verified: {number} is yours.", { number: phone.number }) : t("Verified: your number is yours."),
+      ];
       // What was waiting for the code is given now: say which.
       const given = (before.contacts.phone_asked || []).filter((p) => permissionOf(after, p.channel, p.purpose));
-      const what = given.map((p) => describePair(p.channel, p.purpose)).join(", ");
-      return [`Verified: ${number} is yours.${what ? ` Now given: ${what}.` : ""}`];
+      if (given.length) said.push(nowGiven(given));
+      return [said.join(" ")];
     },
     $("code-send"),
     form,
@@ -488,7 +520,7 @@ function changePostal(event) {
   const form = event.target;
   const body = postalBody(form);
   if (!body.lines.length) {
-    say(`Not sent. ${localProblem(form, "lines/0", "Enter the first line of your address.")}`);
+    notSent(form, "lines/0", t("Enter the first line of your address."));
     return;
   }
   save(
@@ -499,8 +531,9 @@ function changePostal(event) {
       postalFilled = false;
       // What was waiting for an address is given now: say which.
       const given = (before.contacts.postal_asked || []).filter((p) => permissionOf(after, p.channel, p.purpose));
-      const what = given.map((p) => describePair(p.channel, p.purpose)).join(", ");
-      return [`Saved: your postal address.${what ? ` Now given: ${what}.` : ""}`];
+      const said = [t("Saved: your postal address.")];
+      if (given.length) said.push(nowGiven(given));
+      return [said.join(" ")];
     },
     $("postal-send"),
     form,
@@ -517,7 +550,7 @@ function removePostal(button) {
     () => {
       postalFilled = false;
       $("postal-form").reset();
-      return ["Removed: your postal address, and with it any permission given for post."];
+      return [t("Removed: your postal address, and with it any permission given for post.")];
     },
     button,
     $("postal-form"),
@@ -539,14 +572,14 @@ async function withdrawAll() {
     (after, before) => {
       const granted = before.permissions.filter((p) => p.state === "granted");
       return [
-        "Saved: every permission is withdrawn.",
+        t("Saved: every permission is withdrawn."),
         granted.length
           ? undoing(() =>
               save(
                 "PATCH",
                 "/api/me/permissions",
                 { changes: granted.map((p) => ({ channel: p.channel, purpose: p.purpose, granted: true })) },
-                () => ["Undone: your permissions are back as they were."],
+                () => [t("Undone: your permissions are back as they were.")],
               ),
             )
           : undefined,
@@ -566,7 +599,7 @@ function decline(button) {
     "POST",
     `/api/me/next-steps/${encodeURIComponent(play)}/decline`,
     undefined,
-    () => ["Saved: no thanks. We will not suggest that again for a while."],
+    () => [t("Saved: no thanks. We will not suggest that again for a while.")],
     button,
   ).then((ok) => {
     if (!token) return;
@@ -608,7 +641,7 @@ async function survey(event) {
   const channel = form.elements.preferred_channel.value;
   if (often) {
     if (!channel) {
-      say("Say which channel “how often” is about.");
+      say(t("Say which channel “how often” is about."));
       form.elements.preferred_channel.focus();
       return;
     }
@@ -618,17 +651,18 @@ async function survey(event) {
   const recommend = form.elements.recommend;
   if (recommend.value !== "") {
     if (!recommend.validity.valid) {
-      say("Enter a whole number from 0 to 10 for the last question, or leave it empty.");
+      say(t("Enter a whole number from 0 to 10 for the last question, or leave it empty."));
       recommend.focus();
       return;
     }
     body.recommend = Number(recommend.value);
   }
   if (!Object.keys(body).length) {
-    say("Answer at least one question first.");
+    say(t("Answer at least one question first."));
     return;
   }
-  const ok = await save("POST", "/api/me/survey", body, () => ["Thank you: your answers are saved."], $("survey-send"));
+  const thanks = () => [t("Thank you: your answers are saved.")];
+  const ok = await save("POST", "/api/me/survey", body, thanks, $("survey-send"));
   if (ok) form.reset();
 }
 
@@ -641,10 +675,10 @@ function wire() {
     else if (input.name === "time_zone") {
       const value = input.value.trim();
       if (!value) {
-        say("Enter a time zone, for example Europe/Berlin.");
+        say(t("Enter a time zone, for example Europe/Berlin."));
         return;
       }
-      settingsSave({ time_zone: value }, `Saved: your time zone is ${value}.`, (before) => ({
+      settingsSave({ time_zone: value }, t("Saved: your time zone is {zone}.", { zone: value }), (before) => ({
         time_zone: before.settings.time_zone,
       }));
     } else if (input.name === "quiet-from" || input.name === "quiet-until") quietChanged(input);
@@ -659,7 +693,7 @@ function wire() {
       const channel = button.dataset.quietReset;
       settingsSave(
         { quiet_hours: { [channel]: null } },
-        `Saved: ${legendOf(button)} is back to the default.`,
+        t("Saved: {name} is back to the default.", { name: legendOf(button) }),
         (before) => ({ quiet_hours: { [channel]: ownQuiet(before, channel) } }),
         button,
       );
@@ -673,7 +707,7 @@ function wire() {
       $("withdraw-all-confirm").focus();
     } else if (button.id === "withdraw-all-cancel") {
       withdrawOpen(false);
-      say("Nothing changed.");
+      say(t("Nothing changed."));
       $("withdraw-all").focus();
     } else if (button.id === "withdraw-all-confirm") withdrawAll();
     else if (button.id === "sign-out-everywhere") {
@@ -681,7 +715,7 @@ function wire() {
         "POST",
         "/api/me/sign-out-everywhere",
         undefined,
-        () => ["Done: every other link to this page has stopped working. This page stays open."],
+        () => [t("Done: every other link to this page has stopped working. This page stays open.")],
         button,
       );
     }
@@ -711,7 +745,7 @@ async function load() {
   person = result.data;
   render();
   show("prefs");
-  say("Your preferences are up to date.");
+  say(t("Your preferences are up to date."));
   await loadInvite(() => token);
 }
 

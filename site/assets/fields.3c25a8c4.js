@@ -3,7 +3,8 @@
 // pointer in `data-field`; its problem goes in the element `<its id>-problem`; a group of
 // fields (`lines/0`, `lines/1`) shares `[data-problem-for="lines"]`; the rest goes in the
 // form's `[data-problem-for=""]`. Fields with a problem are marked `aria-invalid`.
-import { problemText } from "./api.eba8ab6f.js";
+import { problemText } from "./api.6dbd5ca4.js";
+import { t } from "./i18n.23342438.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -52,7 +53,8 @@ export function showProblems(form, result) {
     first = first || marked[0] || null;
     const message = sentence(error.message);
     if (place) place.textContent = place.textContent ? `${place.textContent} ${message}` : message;
-    said.push(marked[0] ? `${labelText(marked[0])}: ${message}` : message);
+    // TRANSLATORS: a field's problem in the status line, "Email: Enter a valid address."
+    said.push(marked[0] ? t("{field}: {problem}", { field: labelText(marked[0]), problem: message }) : message);
   }
   if (!errors.length && general) general.textContent = problemText(result);
   if (first) first.focus();
