@@ -4,12 +4,12 @@ tool is connected."""
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 
 import click
 
 from befriend.cli.base import main, open_store, stamp, table_options
+from befriend.cli.registry import columns, keep_safe, missing, shown_once
 
 # befriend.core.tool_feedback.KINDS, spelled out so that parsing options imports nothing.
 KINDS = ("generic", "mailchimp", "brevo")
@@ -52,13 +52,17 @@ def add_source(
         secret, made = FeedbackSources(store).add(kind, name, datetime.now(UTC), channel, purpose)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
-    click.echo(f"id:     {made.id}")
-    click.echo(f"kind:   {made.kind}")
-    click.echo(f"name:   {made.name}")
-    click.echo(f"url:    {site_url.rstrip('/')}{made.path(secret)}")
-    click.echo(f"secret: {secret}")
-    click.echo(WHERE[kind], err=True)
-    click.echo("Keep the secret somewhere safe now: it cannot be shown again.", err=True)
+    shown_once(
+        [
+            ("id", made.id),
+            ("kind", made.kind),
+            ("name", made.name),
+            ("url", f"{site_url.rstrip('/')}{made.path(secret)}"),
+            ("secret", secret),
+        ],
+        WHERE[kind],
+        keep_safe("secret"),
+    )
 
 
 @feedback_sources.command("list")
@@ -68,18 +72,14 @@ def list_sources(table: str, endpoint_url: str | None, region: str) -> None:
     from befriend.credentials.feedback_sources import FeedbackSources
 
     found = FeedbackSources(open_store(table, endpoint_url, region)).all()
-    if not found:
-        click.echo("no feedback sources yet; `befriend feedback-sources add` makes one")
-        return
-    rows = [("id", "kind", "name", "channel", "purpose", "added")]
-    rows += [
-        (f.id, f.kind, f.name, f.channel or "-", f.purpose or "-", stamp(f.created_at))
-        for f in found
-    ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        click.echo(line.rstrip())
+    columns(
+        ("id", "kind", "name", "channel", "purpose", "added"),
+        [
+            (f.id, f.kind, f.name, f.channel or "-", f.purpose or "-", stamp(f.created_at))
+            for f in found
+        ],
+        "no feedback sources yet; `befriend feedback-sources add` makes one",
+    )
 
 
 @feedback_sources.command("remove")
@@ -91,8 +91,5 @@ def remove_source(source_id: str, table: str, endpoint_url: str | None, region: 
 
     gone = FeedbackSources(open_store(table, endpoint_url, region)).remove(source_id)
     if gone is None:
-        click.echo(
-            f"no source {source_id!r}; `befriend feedback-sources list` shows them", err=True
-        )
-        sys.exit(1)
+        missing(f"no source {source_id!r}; `befriend feedback-sources list` shows them")
     click.echo(f"removed: {gone.id} ({gone.kind}, {gone.name})")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 
 import click
 
 from befriend.cli.base import KEY_ROLES, main, open_store, stamp, table_options
+from befriend.cli.registry import columns, keep_safe, missing, shown_once
 
 
 @main.group()
@@ -29,11 +29,9 @@ def create_key(role: str, name: str, table: str, endpoint_url: str | None, regio
         )
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--name") from exc
-    click.echo(f"id:   {key.id}")
-    click.echo(f"name: {key.name}")
-    click.echo(f"role: {key.role}")
-    click.echo(f"key:  {plain}")
-    click.echo("Keep the key somewhere safe now: it cannot be shown again.", err=True)
+    shown_once(
+        [("id", key.id), ("name", key.name), ("role", key.role), ("key", plain)], keep_safe("key")
+    )
 
 
 @keys.command("list")
@@ -43,15 +41,11 @@ def list_keys(table: str, endpoint_url: str | None, region: str) -> None:
     from befriend.credentials.keys import Keys
 
     found = Keys(open_store(table, endpoint_url, region)).all()
-    if not found:
-        click.echo("no keys yet; `befriend keys create` makes one")
-        return
-    rows = [("id", "name", "role", "created", "revoked")]
-    rows += [(k.id, k.name, k.role, stamp(k.created_at), stamp(k.revoked_at)) for k in found]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        click.echo(line.rstrip())
+    columns(
+        ("id", "name", "role", "created", "revoked"),
+        [(k.id, k.name, k.role, stamp(k.created_at), stamp(k.revoked_at)) for k in found],
+        "no keys yet; `befriend keys create` makes one",
+    )
 
 
 @keys.command("revoke")
@@ -63,9 +57,5 @@ def revoke_key(key_id: str, table: str, endpoint_url: str | None, region: str) -
 
     key = Keys(open_store(table, endpoint_url, region)).revoke(key_id, datetime.now(UTC))
     if key is None:
-        click.echo(
-            f"no key: no single key has the id {key_id!r}; `befriend keys list` shows them",
-            err=True,
-        )
-        sys.exit(1)
+        missing(f"no key: no single key has the id {key_id!r}; `befriend keys list` shows them")
     click.echo(f"revoked: {key.id} ({key.name}, {key.role}) at {stamp(key.revoked_at)}")

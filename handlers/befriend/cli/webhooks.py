@@ -30,6 +30,7 @@ from befriend.cli.base import (
     stamp,
     table_options,
 )
+from befriend.cli.registry import missing, shown_once
 
 if TYPE_CHECKING:
     from befriend.bus.webhooks import WebhookQueue
@@ -110,14 +111,15 @@ def add(
         )
     sub = Subscription(new_id(), url, tuple(wanted), new_secret(), datetime.now(UTC), description)
     store.add_subscription(sub)
-    click.echo(f"id:     {sub.id}")
-    click.echo(f"url:    {sub.url}")
-    click.echo(f"events: {', '.join(sub.events)}")
-    click.echo(f"secret: {sub.secret}")
-    click.echo(
+    shown_once(
+        [
+            ("id", sub.id),
+            ("url", sub.url),
+            ("events", ", ".join(sub.events)),
+            ("secret", sub.secret),
+        ],
         "Give the secret to the receiving end, to verify each delivery's webhook-signature "
         "(any Standard Webhooks library). Keep it safe now: it cannot be shown again.",
-        err=True,
     )
 
 
@@ -153,10 +155,7 @@ def remove(subscription_id: str, table: str, endpoint_url: str | None, region: s
     """Remove the subscription ID: nothing more is sent to it, retries included."""
     store = open_store(table, endpoint_url, region)
     if not store.remove_subscription(_subscription_id(subscription_id)):
-        click.echo(
-            f"no subscription {subscription_id}; `befriend webhooks list` shows them", err=True
-        )
-        sys.exit(1)
+        missing(f"no subscription {subscription_id}; `befriend webhooks list` shows them")
     click.echo(f"removed: {subscription_id}")
 
 
@@ -171,10 +170,7 @@ def test(subscription_id: str, table: str, endpoint_url: str | None, region: str
     store = open_store(table, endpoint_url, region)
     sub = store.subscription(_subscription_id(subscription_id))
     if sub is None:
-        click.echo(
-            f"no subscription {subscription_id}; `befriend webhooks list` shows them", err=True
-        )
-        sys.exit(1)
+        missing(f"no subscription {subscription_id}; `befriend webhooks list` shows them")
     tried = try_now(sub, datetime.now(UTC), _local())
     verdict = "delivered" if tried.delivered else "not delivered"
     click.echo(f"{verdict}: {tried.said} in {tried.seconds:.3f} s ({sub.url})")
@@ -325,8 +321,7 @@ def replay(
     pb = load_playbook_file(playbook_file)
     store = open_store(table, endpoint_url, region)
     if only is not None and store.subscription(only) is None:
-        click.echo(f"no subscription {only}; `befriend webhooks list` shows them", err=True)
-        sys.exit(1)
+        missing(f"no subscription {only}; `befriend webhooks list` shows them")
     queue = _queue(store, queue_url, region)
     with (
         click.progressbar(
