@@ -5,8 +5,8 @@ clients are reused because a new boto3 client costs far more. Beside the fixture
 signed up and confirmed through the API (`sign_up`, `Visitor`, with a number verified by
 its texted code: `phone_number`, `Visitor.verify_phone`) and the mails they got
 (`mails`, `token_in`), the commands run in this process (`invoke`) or in a fresh
-interpreter (`run_befriend`, `run_lambda`, `run_captured`), and `befriend serve` started
-and stopped (`start_serve`).
+interpreter (`run_befriend`, `run_lambda`, `run_captured`; a Lambda entry invoked with an
+event: `invoke_entry`), and `befriend serve` started and stopped (`start_serve`).
 """
 
 from __future__ import annotations
@@ -135,6 +135,43 @@ def run_lambda(
     }
     given = {name: value for name, value in env.items() if value is not None}
     return run_captured([sys.executable, "-c", code, *args], given, cwd=cwd, timeout=timeout)
+
+
+# Lambda's runtime gives the root logger a handler before it imports the function.
+LAMBDA_ENTRY = """
+import json, logging, sys
+logging.basicConfig()
+import befriend.lambda_app as entry
+with open(sys.argv[1], encoding="utf-8") as source:
+    event = json.load(source)
+print(json.dumps(getattr(entry, sys.argv[2])(event, None)))
+"""
+
+
+def invoke_entry(
+    entry: str,
+    event: Mapping[str, Any],
+    folder: Path,
+    endpoint: str = NOWHERE,
+    timeout: float = 60,
+    **variables: str | None,
+) -> tuple[Any, subprocess.CompletedProcess[str]]:
+    """Invoke `befriend.lambda_app.<entry>` with `event` as Lambda does, in a fresh
+    interpreter (`run_lambda`, the event in a file in `folder`): what it answered, and the
+    finished run (its log is on stderr)."""
+    event_file = folder / "event.json"
+    event_file.write_text(json.dumps(event), encoding="utf-8")
+    done = run_lambda(
+        LAMBDA_ENTRY,
+        str(event_file),
+        entry,
+        cwd=folder,
+        endpoint=endpoint,
+        timeout=timeout,
+        **variables,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1]), done
 
 
 def run_befriend(

@@ -3,33 +3,24 @@ settings from the environment only, AWS's own sample SNS event (tests/events/)."
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from tests.conftest import run_lambda
-from tests.feedback.conftest import EVENTS, documented
+from tests.conftest import invoke_entry
+from tests.feedback.conftest import documented
 
-INVOKE = """
-import json, sys
-from befriend import lambda_app
-event = json.loads(open(sys.argv[1]).read())
-print(json.dumps(lambda_app.feedback(event, None)))
-"""
 SAMPLE_TOPIC = documented("sns-lambda.json")["Records"][0]["Sns"]["TopicArn"]
 
 
 def invoke(tmp_path: Path, ses: str | None = None, sms: str | None = None) -> dict[str, int]:
-    done = run_lambda(
-        INVOKE,
-        str(EVENTS / "sns-lambda.json"),
-        cwd=tmp_path,
+    answer, _ = invoke_entry(
+        "feedback",
+        documented("sns-lambda.json"),
+        tmp_path,
         BEFRIEND_TABLE="befriend-feedback-entry",
         BEFRIEND_SES_EVENTS_TOPIC=ses,
         BEFRIEND_SMS_INBOUND_TOPIC=sms,
     )
-    assert done.returncode == 0, done.stderr
-    answer: dict[str, int] = json.loads(done.stdout.strip().splitlines()[-1])
-    return answer
+    return dict(answer)
 
 
 def test_a_message_from_a_topic_not_configured_is_refused(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from befriend.mailing.jobs import link_job, signup_job
 from befriend.mailing.worker import lambda_batch
 from befriend.store import Store
 from befriend.web.services import Services
-from tests.conftest import REGION, SENDER, Mails, SignUp, run_lambda, sqs_event, token_in
+from tests.conftest import REGION, SENDER, Mails, SignUp, invoke_entry, sqs_event, token_in
 
 
 def a_signup(services: Services, playbook: Playbook, email: str) -> dict[str, Any]:
@@ -100,15 +100,6 @@ def test_a_job_done_late_counts_against_the_hour_it_was_asked_in(
 
 # --- the Lambda entry, in a fresh interpreter ---
 
-ENTRY = """
-import json, logging, sys
-logging.basicConfig()
-import befriend.lambda_app as entry
-with open(sys.argv[1], encoding="utf-8") as source:
-    event = json.load(source)
-print(json.dumps(entry.mail_jobs(event, None)))
-"""
-
 
 def test_the_lambda_entry_takes_sqs_records_in_a_fresh_interpreter(
     moto_server: str, tmp_path: Path, playbook: Playbook
@@ -122,18 +113,15 @@ def test_the_lambda_entry_takes_sqs_records_in_a_fresh_interpreter(
     ses.verify_email_identity(EmailAddress=SENDER)
     form = Signup("entry@example.org", "", (), (), "UTC", playbook.policy.version)
     job = signup_job(form, Context(datetime.now(UTC), "api", Evidence("c" * 32, "a" * 32)))
-    event_file = tmp_path / "event.json"
-    event_file.write_text(json.dumps(sqs_event(json.dumps(job))))
-    done = run_lambda(
-        ENTRY,
-        str(event_file),
-        cwd=tmp_path,
-        endpoint=moto_server,
+    answer, done = invoke_entry(
+        "mail_jobs",
+        sqs_event(json.dumps(job)),
+        tmp_path,
+        moto_server,
         BEFRIEND_TABLE=table,
         BEFRIEND_MAIL_QUEUE=queue,
     )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"batchItemFailures": []}
+    assert answer == {"batchItemFailures": []}
     claim = store.email_claim(email_key("entry@example.org"), datetime.now(UTC))
     assert claim is not None and not claim[1]  # the pending sign-up
     assert "entry@example.org" not in done.stderr  # no address in any log line

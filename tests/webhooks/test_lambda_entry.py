@@ -12,17 +12,8 @@ import boto3
 
 from befriend.store import Store
 from befriend.store.webhooks import Subscription
-from tests.conftest import REGION, run_lambda, sqs_event
+from tests.conftest import REGION, invoke_entry, sqs_event
 from tests.webhooks.conftest import Receiver
-
-ENTRY = """
-import json, logging, sys
-logging.basicConfig()
-import befriend.lambda_app as entry
-with open(sys.argv[1], encoding="utf-8") as source:
-    event = json.load(source)
-print(json.dumps(entry.webhooks(event, None)))
-"""
 
 
 def test_the_entry_tries_each_event_and_a_private_address_is_refused_and_retried(
@@ -58,18 +49,15 @@ def test_the_entry_tries_each_event_and_a_private_address_is_refused_and_retried
         "first_at": now.isoformat(),
         "due": now.isoformat(),
     }
-    event_file = tmp_path / "event.json"
-    event_file.write_text(json.dumps(sqs_event(json.dumps(first), json.dumps(last), "not json")))
-    done = run_lambda(
-        ENTRY,
-        str(event_file),
-        cwd=tmp_path,
-        endpoint=moto_server,
+    answer, done = invoke_entry(
+        "webhooks",
+        sqs_event(json.dumps(first), json.dumps(last), "not json"),
+        tmp_path,
+        moto_server,
         BEFRIEND_TABLE=table,
         BEFRIEND_WEBHOOK_QUEUE=queue,
     )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"batchItemFailures": []}
+    assert answer == {"batchItemFailures": []}
     assert receiver.got == []
     # The first try's retry waits its 5 seconds in the queue.
     waiting = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
