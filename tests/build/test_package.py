@@ -120,6 +120,11 @@ def test_the_zip_holds_the_app_its_templates_and_charts(names: list[str]) -> Non
     assert not [n for n in names if n.startswith(("befriend/templates/site/", "templates/"))]
     assert "pygal/__init__.py" in names
     assert "flask/__init__.py" in names
+    # The compiled catalogs run; their sources, templates and maps stay out.
+    catalogs = [n for n in names if n.startswith("befriend/locales/")]
+    assert "befriend/locales/de/LC_MESSAGES/messages.mo" in catalogs
+    assert all(n.endswith(".mo") for n in catalogs), catalogs
+    assert "babel/__init__.py" not in names  # a local tool: Lambda reads .mo with gettext
 
 
 def test_the_zip_is_the_same_bytes_when_built_again(

@@ -26,6 +26,8 @@ from befriend.i18n.languages import DEFAULT, SHIPPED
 
 ROOT = LOCALES.parents[2]  # the repository: the maps' paths start there
 PROJECT = "befriend"
+# Comments for translators start so, in templates (`{#- Translators: … #}`) and scripts.
+COMMENT_TAGS = ("Translators:", "TRANSLATORS:")
 # The files' own header, in place of Babel's placeholders (author, organisation, year).
 _HEADER = "# {what} of befriend's `{domain}` catalog, made by `make messages`.\n# {how}\n"
 
@@ -57,7 +59,11 @@ def extracted(domain: str, root: Path = ROOT) -> Catalog:
         method_map, options_map = parse_mapping_cfg(cfg)  # type: ignore[no-untyped-call]
     catalog = _catalog(domain)
     for _, _lineno, message, comments, context in extract_from_dir(
-        root, method_map, options_map, strip_comment_tags=True, comment_tags=("Translators:",)
+        root,
+        method_map,
+        options_map,
+        strip_comment_tags=True,
+        comment_tags=("Translators:", "TRANSLATORS:"),
     ):
         catalog.add(message, None, [], auto_comments=comments, context=context)
     return catalog
@@ -69,9 +75,37 @@ def po_bytes(catalog: Catalog) -> bytes:
     return _plain_header(out.getvalue())
 
 
+class _Plain(Catalog):
+    """A catalog whose header names no date, author or tool version, so its compiled form
+    changes only when a message does."""
+
+    def _plain_headers(self) -> list[tuple[str, str]]:
+        headers: list[tuple[str, str]] = Catalog.mime_headers.fget(self)  # type: ignore[attr-defined]
+        return [
+            (name, PROJECT if name == "Project-Id-Version" else value)
+            for name, value in headers
+            if name not in _DROPPED
+        ]
+
+    mime_headers = property(_plain_headers, Catalog.mime_headers.fset)  # type: ignore[attr-defined]
+
+
+_DROPPED = {
+    "POT-Creation-Date",
+    "PO-Revision-Date",
+    "Report-Msgid-Bugs-To",
+    "Last-Translator",
+    "Language-Team",
+    "Generated-By",
+}
+
+
 def mo_bytes(catalog: Catalog) -> bytes:
-    """The compiled catalog, from its `.po` text, so its header holds no date either."""
-    plain = read_po(io.BytesIO(po_bytes(catalog)), locale=catalog.locale, domain=catalog.domain)
+    """The compiled catalog: its messages, and a header without dates."""
+    plain = _Plain(locale=catalog.locale, domain=catalog.domain, project=PROJECT, version="")
+    for message in catalog:
+        if message.id:
+            plain[message.id] = message
     out = io.BytesIO()
     write_mo(out, plain, use_fuzzy=False)
     return out.getvalue()
@@ -80,14 +114,7 @@ def mo_bytes(catalog: Catalog) -> bytes:
 def _plain_header(text: bytes) -> bytes:
     """Babel's placeholder and changing header lines dropped (dates, author, team, its own
     version): a file changes only when a message does."""
-    dropped = (
-        b'"POT-Creation-Date',
-        b'"PO-Revision-Date',
-        b'"Report-Msgid-Bugs-To',
-        b'"Last-Translator',
-        b'"Language-Team',
-        b'"Generated-By',
-    )
+    dropped = tuple(f'"{name}'.encode() for name in _DROPPED)
     lines = text.split(b"\n")
     kept = [line for line in lines if not line.startswith(dropped)]
     return b"\n".join(kept).replace(b"befriend VERSION", b"befriend")

@@ -218,7 +218,11 @@ def contents(package: Path, templates: Path, dependencies: Path) -> dict[str, Pa
     """
     entries: dict[str, Path] = {}
     for path in _files(package):
-        entries[f"befriend/{path.relative_to(package).as_posix()}"] = path
+        rel = path.relative_to(package)
+        # Of the translation catalogs, only the compiled ones run; the rest is for makers.
+        if rel.parts[0] == "locales" and path.suffix != ".mo":
+            continue
+        entries[f"befriend/{rel.as_posix()}"] = path
     for folder in TEMPLATE_FOLDERS:
         source = templates / folder
         if not source.is_dir():

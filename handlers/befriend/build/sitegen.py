@@ -246,9 +246,13 @@ def _environment(source: Path, language: Language, asset: Any) -> Environment:
     env.install_gettext_translations(translations(language.code), newstyle=True)  # type: ignore[attr-defined]
     env.globals["asset"] = asset
     env.filters["asset"] = asset
-    locale = language.code if language.code in SHIPPED else DEFAULT
-    env.filters["and_list"] = lambda items: format_list(list(items), locale=locale)
-    env.filters["or_list"] = lambda items: format_list(list(items), style="or", locale=locale)
+    if language.code in SHIPPED:
+        # "A, B and C" as the language writes it (CLDR's list patterns).
+        code = language.code
+        env.filters["and_list"] = lambda items: format_list(list(items), locale=code)
+        env.filters["or_list"] = lambda items: format_list(list(items), style="or", locale=code)
+    else:  # a pseudo-locale has no words of its own to join with
+        env.filters["and_list"] = env.filters["or_list"] = lambda items: ", ".join(items)
     env.filters["quoted"] = lambda text: f"“{text}”"
     env.filters["weekly_cap"] = lambda channel: f"{channel.label} {channel.max_per_week}"
     return env

@@ -182,6 +182,11 @@ def confirm(
     changes += _email_given_for(person, changes, ctx, playbook)
     if interests:
         changes.append(Change("interests", [], sorted(interests)))
+    # The language they confirmed in (else the sign-up's) becomes theirs: mails, texts
+    # and pages speak it from now on, until they choose another.
+    language = (ctx.evidence and ctx.evidence.language) or req.evidence.language
+    if language and language != person.preferences.language:
+        changes.append(Change("language", person.preferences.language or None, language))
     entries = [signup, _next(signup, person.id, ctx, "confirm", changes, req.policy_version, gpc)]
     if refused:
         entries.append(
@@ -209,6 +214,7 @@ def confirm(
         seq=entries[-1].seq,
         head=entries[-1].hash,
         megaphone=replace(person.megaphone, origin=req.origin),
+        preferences=replace(person.preferences, language=language or person.preferences.language),
     )
     return Outcome(person, confirmed, tuple(entries))
 
@@ -305,6 +311,9 @@ def update_settings(
     if patch.time_zone is not None and patch.time_zone != prefs.time_zone:
         changes.append(Change("time_zone", prefs.time_zone, patch.time_zone))
         new_prefs = replace(new_prefs, time_zone=patch.time_zone)
+    if patch.language is not None and patch.language != prefs.language:
+        changes.append(Change("language", prefs.language or None, patch.language))
+        new_prefs = replace(new_prefs, language=patch.language)
     if patch.quiet_hours is not None:
         merged = _merge(prefs.quiet_hours, patch.quiet_hours)
         for cid in sorted(set(merged) | set(prefs.quiet_hours)):

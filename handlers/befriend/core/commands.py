@@ -46,6 +46,9 @@ class Signup:
     # The address's parameters, sanitised (`core/megaphone.py`): where the sign-up came
     # from; the worker resolves a tracked link and an invite code from them.
     origin: tuple[tuple[str, str], ...] = ()
+    # The language of the page it came from: the confirmation mail is written in it, and
+    # confirming makes it the person's (the request's evidence records it too).
+    language: str = ""
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class SettingsPatch:
     """Only the keys present in the request; `None` as a value means "back to the default"."""
 
     time_zone: str | None = None
+    language: str | None = None
     quiet_hours: Mapping[str, QuietHours | None] | None = None
     max_per_week: Mapping[str, int | None] | None = None
     paused_until: datetime | None = None
@@ -164,6 +168,12 @@ def read_signup(body: object, playbook: Playbook) -> Signup:
     )
 
 
+def _language(value: str, playbook: Playbook) -> str:
+    if value not in playbook.organisation.site_languages:
+        raise Bad(f"must be one of {', '.join(playbook.organisation.site_languages)}")
+    return value
+
+
 def _number(value: str, playbook: Playbook) -> str:
     # Imported here: the phone module's library loads only when a number is read.
     from befriend.core.phones import read_number
@@ -236,6 +246,7 @@ def read_settings(body: object, playbook: Playbook, now: datetime) -> SettingsPa
     r = Reading(body, bodies.SettingsPatch)
     r.needs_one("nothing to change; send any of")
     r.check("time_zone", _zone)
+    r.check("language", lambda v: _language(v, playbook))
     for name in ("quiet_hours", "max_per_week", "handles"):
         r.check(name, lambda v: _channels(v, playbook))
     r.check("quiet_hours", _quiet_map)

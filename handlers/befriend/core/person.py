@@ -30,6 +30,9 @@ class Preferences:
     """How and when a person lets us reach them, beyond the yes/no of permissions."""
 
     time_zone: str = "UTC"
+    # The language the person reads (a code the playbook lists); "" until they or their
+    # sign-up said, which means the playbook's default.
+    language: str = ""
     quiet_hours: dict[str, QuietHours] = field(default_factory=dict)
     max_per_week: dict[str, int] = field(default_factory=dict)
     paused_until: datetime | None = None
@@ -42,9 +45,14 @@ class Evidence:
 
     client: str
     agent: str
+    # The language of the page the person decided on, as the request said it: consent is
+    # informed only in a language the person reads. Left out of the JSON when unknown, so
+    # entries written before it was recorded keep their hashes.
+    language: str = ""
 
     def as_json(self) -> dict[str, str]:
-        return {"client": self.client, "agent": self.agent}
+        found = {"client": self.client, "agent": self.agent}
+        return {**found, "language": self.language} if self.language else found
 
 
 @dataclass(frozen=True)
@@ -209,6 +217,7 @@ def describe(person: Person, playbook: Playbook) -> dict[str, Any]:
         "contacts": contacts(person, playbook),
         "settings": {
             "time_zone": prefs.time_zone,
+            "language": prefs.language or playbook.organisation.language,
             "quiet_hours": {
                 cid: _quiet(prefs.quiet_hours.get(cid), channel.quiet_hours)
                 for cid, channel in playbook.channels.items()

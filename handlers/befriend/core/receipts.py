@@ -109,14 +109,21 @@ def _receipt(
     given: Mapping[str, dict[str, Any]],
 ) -> dict[str, Any]:
     org = playbook.organisation
-    policy_url = _absolute(playbook.policy.url, site_url)
+    # The language of the page the person decided on, as the entry's evidence recorded
+    # it (entries from before it was recorded: the playbook's default); the policy they
+    # were shown is that language's, on the site's pages in it.
+    language = str((entry.get("evidence") or {}).get("language") or org.language)
+    policy = playbook.policy.url
+    if language != org.language and policy.startswith("/"):
+        policy = f"/{language}{policy}"
+    policy_url = _absolute(policy, site_url)
     return {
         "version": VERSION,
         "jurisdiction": org.jurisdiction,
         "consentTimestamp": int(parse_iso(str(entry["at"])).timestamp()),
         "collectionMethod": _METHODS.get(str(entry["source"]), str(entry["source"])),
         "consentReceiptID": f"{entry['person_id']}-{entry['seq']}",
-        "language": org.language,
+        "language": language,
         "piiPrincipalId": entry["person_id"],
         "piiControllers": [
             {

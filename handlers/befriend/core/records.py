@@ -47,6 +47,7 @@ def person_to_record(person: Person) -> dict[str, Any]:
         "interests": sorted(person.interests),
         "preferences": {
             "time_zone": prefs.time_zone,
+            **({"language": prefs.language} if prefs.language else {}),
             "quiet_hours": {k: v.as_json() for k, v in prefs.quiet_hours.items()},
             "max_per_week": dict(prefs.max_per_week),
             "paused_until": iso(prefs.paused_until),
@@ -83,6 +84,7 @@ def person_from_record(rec: Mapping[str, Any]) -> Person:
         interests=frozenset(rec.get("interests") or ()),
         preferences=Preferences(
             time_zone=prefs.get("time_zone", "UTC"),
+            language=str(prefs.get("language", "")),
             quiet_hours={k: _quiet(v, k) for k, v in (prefs.get("quiet_hours") or {}).items()},
             max_per_week={k: int(v) for k, v in (prefs.get("max_per_week") or {}).items()},
             paused_until=_when(prefs.get("paused_until")),

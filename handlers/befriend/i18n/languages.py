@@ -30,7 +30,7 @@ SHIPPED: dict[str, Language] = {
 # text, shows), `ar-XB` the same right to left (a layout that breaks right to left shows).
 PSEUDO: dict[str, Language] = {
     "en-XA": Language("en-XA", "Ƥşèüδô"),
-    "ar-XB": Language("ar-XB", "Pseudo RTL", "rtl"),
+    "ar-XB": Language("ar-XB", "Ƥşèüδô ŔŢĻ", "rtl"),
 }
 
 

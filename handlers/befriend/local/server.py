@@ -94,8 +94,10 @@ class SiteAndApi:
             )
             return self._secure(moved, "no-cache")
         if found is None:
-            page = self.site / "404.html"
-            body = page.read_bytes() if page.is_file() else b"Not found\n"
+            # The not-found page in the language the address is in (`/de/…`), if built.
+            page = self._file("/" + path.strip("/").split("/")[0] + "/404.html")
+            page = page or self._file("/404.html")
+            body = page.read_bytes() if page is not None else b"Not found\n"
             return self._secure(Response(body, 404, mimetype="text/html"), "no-cache")
         cache = IMMUTABLE if _HASHED.fullmatch(path) else "no-cache"
         kind = mimetypes.guess_type(found.name)[0] or "application/octet-stream"

@@ -61,6 +61,7 @@ def signup_job(form: Signup, ctx: Context) -> dict[str, Any]:
             "policy_version": form.policy_version,
             **({"phone": form.phone} if form.phone else {}),
             **({"origin": dict(form.origin)} if form.origin else {}),
+            **({"language": form.language} if form.language else {}),
         },
     }
 
@@ -157,6 +158,7 @@ class MailWork:
             policy_version=body["policy_version"],
             **self._phone(body.get("phone")),
             origin=tuple((body.get("origin") or {}).items()),
+            language=str(body.get("language", "")),
         )
         ctx = _context(job)
         if not self._slot(form.email, job):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hmac
 import json
+from dataclasses import replace
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from flask import request
 
 from befriend.core.changes import Context
+from befriend.i18n.languages import accepted, known
 from befriend.web.problems import Problem
 from befriend.web.services import services
 
@@ -52,24 +54,60 @@ def page_query() -> dict[str, str]:
 
     The site's pages send `Referrer-Policy: same-origin`, so a browser names the page only
     to the site itself, and a page without JavaScript has no other way to pass on the
-    address it was opened with. A referrer from another origin (the site's own, or the one
-    this request came to) says nothing about this site and gives nothing; so does one that
-    does not parse. The first value of each key is kept."""
-    referrer = request.headers.get("Referer", "")
-    if not referrer:
+    address it was opened with. The first value of each key is kept."""
+    page = _own_page()
+    if page is None:
         return {}
     try:
-        page = urlsplit(referrer)
         pairs = parse_qsl(page.query, max_num_fields=50)
     except ValueError:
-        return {}
-    own = {_origin(services().settings.site_url), _origin(request.host_url)}
-    if not page.netloc or f"{page.scheme}://{page.netloc}".lower() not in own:
         return {}
     found: dict[str, str] = {}
     for key, value in pairs:
         found.setdefault(key, value)
     return found
+
+
+def request_language() -> str:
+    """The language of the page a request came from, among the playbook's: the page's own
+    path when the site names it (`/de/…`; the site's pages send their referrer to the site,
+    scripts' calls and forms alike), else the first the client accepts (`Accept-Language`,
+    for other clients of the API), else the playbook's default."""
+    org = services().playbook.organisation
+    if _own_page() is not None:
+        root = page_root()
+        return root.strip("/") if root != "/" else org.language
+    for tag in accepted(request.headers.get("Accept-Language", "")):
+        found = known(tag)
+        if found is not None and found.code in org.site_languages:
+            return found.code
+    return org.language
+
+
+def page_root() -> str:
+    """Where the site's pages in the form page's language begin: `/de/` for a page under
+    `/de/`, else `/`; a form without JavaScript is answered with a page in its language."""
+    page = _own_page()
+    first = page.path.strip("/").split("/")[0] if page is not None else ""
+    # The default language is at the root; the playbook's others each under their code.
+    return f"/{first}/" if first in services().playbook.organisation.site_languages[1:] else "/"
+
+
+def _own_page() -> SplitResult | None:
+    """This site's page the request came from, by its `Referer`. A referrer from another
+    origin (not the site's own, nor the one this request came to) says nothing about this
+    site and gives nothing; so does one that does not parse."""
+    referrer = request.headers.get("Referer", "")
+    if not referrer:
+        return None
+    try:
+        page = urlsplit(referrer)
+    except ValueError:
+        return None
+    own = {_origin(services().settings.site_url), _origin(request.host_url)}
+    if not page.netloc or f"{page.scheme}://{page.netloc}".lower() not in own:
+        return None
+    return page
 
 
 def _origin(url: str) -> str:
@@ -147,10 +185,11 @@ def count_client() -> None:
 
 def context(source: str) -> Context:
     s = services()
+    evidence = s.pseudonyms.evidence(client_address(), request.user_agent.string)
     return Context(
         now=s.clock(),
         source=source,
-        evidence=s.pseudonyms.evidence(client_address(), request.user_agent.string),
+        evidence=replace(evidence, language=request_language()),
         gpc=gpc(),
         contact_key=s.pseudonyms.contact,
     )

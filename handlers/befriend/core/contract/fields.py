@@ -30,6 +30,8 @@ Kind = Literal[
     "reports",
     "grid",
     "grid_pairs",
+    "languages",
+    "policy_versions",
 ]
 
 

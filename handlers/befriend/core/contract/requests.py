@@ -304,6 +304,9 @@ class SettingsPatch(Body):
     schema_extra: ClassVar[dict[str, Any]] = {"minProperties": 1}
     name: Name | UnsetType = UNSET
     time_zone: Zone | UnsetType = UNSET
+    language: (
+        Annotated[str, choice("languages"), says("a language the site speaks")] | UnsetType
+    ) = UNSET
     quiet_hours: SomeChannels[QuietHours | None] | UnsetType = UNSET
     max_per_week: SomeChannels[Cap | None] | UnsetType = UNSET
     paused_until: PauseUntil | UnsetType | None = UNSET

@@ -46,6 +46,8 @@ _VALUES: dict[str, Callable[[Playbook], list[Any]]] = {
     "reports": lambda pb: list(REPORTS),
     "grid": lambda pb: list(pb.grid()),
     "grid_pairs": lambda pb: [f"{c}:{p}" for c, p in pb.grid()],
+    "languages": lambda pb: list(pb.organisation.site_languages),
+    "policy_versions": lambda pb: list(pb.policy_versions.values()),
 }
 _CONSTS: dict[str, Callable[[Playbook], Any]] = {
     "policy_version": lambda pb: pb.policy.version,

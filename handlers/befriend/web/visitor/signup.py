@@ -6,6 +6,7 @@ the client, queue the job. What the address means is decided by the mail worker
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flask import Response, render_template
@@ -23,6 +24,7 @@ from befriend.web.inputs import (
     form_body,
     json_body,
     page_query,
+    page_root,
     wants_form,
 )
 from befriend.web.problems import Problem
@@ -44,8 +46,10 @@ def signup() -> Response:
         raise
     # How the sign-up came is kept as its source: the page's form without JavaScript, or
     # JSON (the page's script, or another client of the API).
-    s.queue.send(signup_job(form, context("form" if as_form else "api")))
-    return see_other("/thanks/") if as_form else json_answer(ACCEPTED, 202)
+    ctx = context("form" if as_form else "api")
+    language = ctx.evidence.language if ctx.evidence else ""
+    s.queue.send(signup_job(replace(form, language=language), ctx))
+    return see_other(page_root() + "thanks/") if as_form else json_answer(ACCEPTED, 202)
 
 
 @bp.post("/link")
@@ -60,7 +64,7 @@ def link() -> Response:
             return _form_refused(exc)
         raise
     s.queue.send(link_job(email, context("api")))
-    return see_other("/link/sent/") if as_form else json_answer(ACCEPTED, 202)
+    return see_other(page_root() + "link/sent/") if as_form else json_answer(ACCEPTED, 202)
 
 
 def _signup_form(playbook: Playbook) -> dict[str, Any]:
