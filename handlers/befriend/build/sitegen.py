@@ -253,7 +253,9 @@ def _environment(source: Path, language: Language, asset: Any) -> Environment:
         env.filters["or_list"] = lambda items: format_list(list(items), style="or", locale=code)
     else:  # a pseudo-locale has no words of its own to join with
         env.filters["and_list"] = env.filters["or_list"] = lambda items: ", ".join(items)
-    env.filters["quoted"] = lambda text: f"“{text}”"
+    words = translations(language.code)
+    # Quotation marks are the language's („…“, « … »): a message of their own.
+    env.filters["quoted"] = lambda text: words.gettext("“%(text)s”") % {"text": text}
     env.filters["weekly_cap"] = lambda channel: f"{channel.label} {channel.max_per_week}"
     return env
 
