@@ -27,6 +27,7 @@ from befriend.core import counter_names as names
 from befriend.core.person import Origin, Person, SignupRequest
 from befriend.core.playbook import Playbook
 from befriend.core.scoring import SECOND, add_event
+from befriend.core.words import ENGLISH, Words
 
 ORIGIN_KEYS = ("utm_source", "utm_medium", "utm_campaign", "ref")
 INVITE = "invite"  # the address's invite code: resolved to the inviter, never kept itself
@@ -244,12 +245,19 @@ def _tallied(person: Person, key: str, at: datetime, playbook: Playbook) -> Pers
     return replace(person, relationship=replace(person.relationship, tallies=tallies))
 
 
-def explain(person: Person) -> str:
-    """The person's reach in plain words, for their own page."""
+def explain(person: Person, words: Words = ENGLISH) -> str:
+    """The person's reach in plain words, for their own page, in `words`' language."""
     m = person.megaphone
     if m.joined == 0:
-        return "Nobody has joined through your invite link yet."
-    first = f"{m.joined} {'person' if m.joined == 1 else 'people'} joined through you"
+        return words.gettext("Nobody has joined through your invite link yet.")
     if m.joined_second == 0:
-        return f"{first}."
-    return f"{first}, and {m.joined_second} through them."
+        said = words.ngettext(
+            "%(n)d person joined through you.", "%(n)d people joined through you.", m.joined
+        )
+        return said % {"n": m.joined}
+    said = words.ngettext(
+        "%(n)d person joined through you, and %(second)d through them.",
+        "%(n)d people joined through you, and %(second)d through them.",
+        m.joined,
+    )
+    return said % {"n": m.joined, "second": m.joined_second}

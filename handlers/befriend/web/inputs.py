@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gettext
 import hmac
 import json
 from dataclasses import replace
@@ -11,6 +12,7 @@ from urllib.parse import SplitResult, parse_qsl, urlsplit
 from flask import request
 
 from befriend.core.changes import Context
+from befriend.i18n.catalogs import translations
 from befriend.i18n.languages import accepted, known
 from befriend.web.problems import Problem
 from befriend.web.services import services
@@ -82,6 +84,12 @@ def request_language() -> str:
         if found is not None and found.code in org.site_languages:
             return found.code
     return org.language
+
+
+def words() -> gettext.NullTranslations:
+    """The catalog of the request's language (`request_language`), for the few words the
+    API itself says to a person."""
+    return translations(request_language())
 
 
 def page_root() -> str:

@@ -19,14 +19,11 @@ from befriend.core.person import Person
 from befriend.credentials.invites import new_code
 from befriend.credentials.tokens import Claims
 from befriend.web.answers import json_answer
-from befriend.web.inputs import bearer, json_body
+from befriend.web.inputs import bearer, json_body, words
 from befriend.web.people import apply, person_for, writer
 from befriend.web.services import services
 from befriend.web.visitor.blueprint import bp
 from befriend.writer.megaphone import set_invite
-
-GONE = "someone who has since left"
-UNNAMED = "someone who gave no name"
 
 
 @bp.get("/me/invite")
@@ -77,7 +74,7 @@ def invite_view(person: Person) -> dict[str, Any]:
         "joined": m.joined,
         "joined_second": m.joined_second,
         "unscored": m.unscored,
-        "says": explain(person),
+        "says": explain(person, words()),
         "invited": m.origin.invited_by is not None,
         "show_inviter": m.show_inviter,
         "inviter": _inviter_name(person) if m.show_inviter else None,
@@ -91,8 +88,8 @@ def _inviter_name(person: Person) -> str | None:
     s = services()
     found = s.store.person(inviter_id, s.clock())
     if found is None or found.status != "active":
-        return GONE
-    return found.name or UNNAMED
+        return words().gettext("someone who has since left")
+    return found.name or words().gettext("someone who gave no name")
 
 
 def _claims() -> Claims:

@@ -1,0 +1,28 @@
+"""The words a text of the core is said in: whatever catalog the caller hands over (the
+i18n room's gettext catalogs, in the person's language), English as written when none.
+
+The core reads no catalog itself: it only asks for a message by its English text, which
+Babel extracts from the calls to `gettext` and `ngettext` below it."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Words(Protocol):
+    def gettext(self, message: str, /) -> str: ...
+
+    def ngettext(self, singular: str, plural: str, n: int, /) -> str: ...
+
+
+class _English:
+    """The messages as written: the sources are English."""
+
+    def gettext(self, message: str, /) -> str:
+        return message
+
+    def ngettext(self, singular: str, plural: str, n: int, /) -> str:
+        return singular if n == 1 else plural
+
+
+ENGLISH: Words = _English()
