@@ -24,6 +24,11 @@ export function takeToken() {
   return sessionStorage.getItem(KEY);
 }
 
+/** This tab's manage token, leaving the address alone (its `#t=` may be another kind). */
+export function keptToken() {
+  return sessionStorage.getItem(KEY);
+}
+
 export function keepToken(token) {
   sessionStorage.setItem(KEY, token);
 }
@@ -101,11 +106,19 @@ export function say(text, undo) {
     : null;
 }
 
-/** A date and time in the reader's own words, or the text as it came when it is not one. */
+/**
+ * A date and time as the page's language writes them, in the browser's time zone, or the
+ * text as it came when it is not one.
+ */
 export function when(stamp) {
   const date = new Date(stamp);
   if (Number.isNaN(date.getTime())) return String(stamp);
-  return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  const style = { dateStyle: "medium", timeStyle: "short" };
+  try {
+    return date.toLocaleString(document.documentElement.lang || "en", style);
+  } catch {
+    return date.toLocaleString("en", style); // a `lang` the browser does not know
+  }
 }
 
 /** Show one section and hide others: the page's sections by id. */

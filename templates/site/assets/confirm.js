@@ -2,6 +2,7 @@
 // "Yes, confirm". Loading, prefetching or rendering this page grants nothing.
 import { call, el, keepToken, problemText, say, show } from "./api.js";
 import { t } from "./i18n.js";
+import { carry, root } from "./language.js";
 
 // The token leaves the address at once but stays here, so "Try again" can send it again.
 const match = /(?:^#|&)t=([^&]+)/.exec(location.hash);
@@ -12,6 +13,8 @@ try {
 } catch {
   token = null; // a malformed %-escape: no real link looks like that
 }
+// Switching language before confirming keeps the link working.
+carry(() => (token ? `#t=${encodeURIComponent(token)}` : ""));
 
 const form = document.getElementById("confirm-form");
 const retry = document.getElementById("retry");
@@ -123,7 +126,7 @@ async function confirm() {
     keepToken(result.data.manage_token);
     token = null;
     say(t("Confirmed. Opening your preferences…"));
-    location.replace("/preferences/");
+    location.replace(`${root()}preferences/`);
   } else if (!refused(result)) {
     failed(result, confirm);
   }

@@ -1,6 +1,7 @@
 // /data/: consent receipts, the full download, and erasure.
 import { call, el, forgetToken, problemText, say, show, takeToken, when } from "./api.js";
 import { t, tn } from "./i18n.js";
+import { follow } from "./language.js";
 
 const HOW = {
   form: t("At sign-up"),
@@ -113,6 +114,9 @@ async function erase() {
 async function load() {
   token = takeToken();
   if (!token) return expired();
+  // The language the person saved comes first: its page shows them, not this one.
+  const me = await call("GET", "/api/me", { token });
+  if (me.status === 200 && me.data && follow(me.data.settings.language)) return;
   const result = await call("GET", "/api/me/receipts", { token });
   if (result.status === 401 || result.status === 403 || result.status === 404) return expired();
   if (result.status !== 200 || !result.data) return say(problemText(result));

@@ -3,6 +3,7 @@
 // Loading, prefetching or rendering this page changes nothing.
 import { call, keepToken, problemText, say, show } from "./api.js";
 import { t } from "./i18n.js";
+import { carry } from "./language.js";
 
 // The token leaves the address at once but stays here, so "Try again" can send it again.
 const match = /(?:^#|&)(t|undo)=([^&]+)/.exec(location.hash);
@@ -14,6 +15,8 @@ try {
   token = null; // a malformed %-escape: no real link looks like that
 }
 const undoing = Boolean(match) && match[1] === "undo";
+// Switching language before pressing the button keeps the link working.
+carry(() => (token ? `#${undoing ? "undo" : "t"}=${encodeURIComponent(token)}` : ""));
 const form = document.getElementById(undoing ? "undo-change" : "confirm-change");
 const retry = document.getElementById("retry");
 

@@ -5,6 +5,7 @@ import { postalBody, renderContacts } from "./contacts.js";
 import { clearProblems, localProblem, showProblems } from "./fields.js";
 import { t } from "./i18n.js";
 import { loadInvite } from "./invite.js";
+import { follow } from "./language.js";
 
 // TRANSLATORS: how a permission came to be as it is, after "Yes since 3 Mar 2026, ".
 const HOW = {
@@ -742,6 +743,8 @@ async function load() {
     say(problemText(result));
     return;
   }
+  // The language the person saved comes first: its page shows them, not this one.
+  if (follow(result.data.settings.language)) return;
   person = result.data;
   render();
   show("prefs");
