@@ -15,8 +15,8 @@ from befriend.core.playbook import Playbook, load_playbook
 from befriend.core.plays import next_steps
 from befriend.core.postal import PostalInput, set_address
 from befriend.core.stages import restage
-from tests.conftest import ROOT
 from tests.core.conftest import NOW, NUMBER, ctx, signup_form, with_verified_number
+from tests.playbooks import english_only
 
 # Two plays for friends on the channels that need an address of their own, beside the
 # playbook's own (the welcome letter is an email play for friends).
@@ -37,7 +37,7 @@ purpose = "offers"
 cooldown_days = 30
 priority = 40
 """
-PLAYBOOK = load_playbook((ROOT / "handlers/befriend/playbook.toml").read_text() + PLAYS)
+PLAYBOOK = load_playbook(english_only() + PLAYS)
 HOME = PostalInput(("1 High Street", "Flat 2"), "AB1 2CD", "Leeds", "", "GB")
 
 

@@ -77,7 +77,10 @@ def test_the_document_holds_no_marks_and_only_the_playbooks_values(playbook: Pla
     assert "x-playbook" not in served and "x-every" not in served
     schemas = components(playbook)
     signup = schemas["Signup"]["properties"]
-    assert signup["policy_version"]["const"] == playbook.policy.version
+    # The current version in each language: a sign-up agrees to the text its page showed.
+    versions = ["2026-11-01", "2026-11-01-de", "2026-11-01-fr", "2026-11-01-es"]
+    assert signup["policy_version"]["enum"] == versions == list(playbook.policy_versions.values())
+    assert schemas["Policy"]["properties"]["version"]["const"] == playbook.policy.version
     assert schemas["Pair"]["properties"]["channel"]["enum"] == list(playbook.channels)
     assert len(schemas["Pair"]["anyOf"]) == len({c for c, _ in playbook.grid()})
     quiet = schemas["Settings"]["properties"]["quiet_hours"]

@@ -16,12 +16,14 @@ from befriend.core.dispatch import MAIL, TASK, TEXT, how
 from befriend.core.errors import PlaybookError
 from befriend.core.playbook import load_playbook
 from tests.conftest import TEMPLATES
+from tests.playbooks import english_only
 
 PACKAGED = (PACKAGE / "playbook.toml").read_text(encoding="utf-8")
 
 
 def with_play(extra: str, base: str = PACKAGED) -> str:
-    return base + "\n" + extra
+    # A new play's `says` would need every language's translation: English alone here.
+    return english_only(base) + "\n" + extra
 
 
 def test_plays_are_delivered_by_the_organisation_unless_the_playbook_says_befriend() -> None:

@@ -15,6 +15,7 @@ from befriend.core.playbook import Playbook
 from befriend.mailing.plays import PlayComposer, template_of
 from befriend.web.services import Services
 from tests.conftest import SignUp, Visitor, bearer, invoke
+from tests.playbooks import english_only
 
 TEMPLATES = Path(__file__).parents[2] / "templates" / "mail"
 EVERY_EMAIL_PURPOSE = (
@@ -180,7 +181,7 @@ def test_a_call_is_previewed_as_the_task_it_becomes_not_as_a_text(
     """A phone channel that does not text (a call) is a task for the organisation's people,
     as the dispatcher makes it: there is no text to show."""
     playbook = tmp_path / "playbook.toml"
-    default = (Path(__file__).parents[2] / "handlers/befriend/playbook.toml").read_text()
+    default = english_only()  # the play added here is in English alone
     playbook.write_text(
         default
         + """

@@ -56,7 +56,9 @@ def texts(html: str) -> list[str]:
 
 
 def playbook_words(playbook: Playbook) -> set[str]:
-    """Texts that come from the playbook, which has no translations of its own yet."""
+    """The texts pages take from the playbook, as `playbook` (one language of it) words
+    them, and the survey's "how often" answers (`HOW_OFTEN`, words of the code, not of the
+    playbook). A pseudo-locale has no playbook translation: its pages show the default's."""
     org = playbook.organisation
     words = {org.name, org.address, org.contact, org.sender, playbook.policy.version}
     words |= {" ".join(p.split()) for p in playbook.policy.text.split("\n\n")}
@@ -117,6 +119,32 @@ def test_every_page_names_its_other_languages_and_links_within_its_own(
     hrefs = re.findall(r'href="(/[^"]*)"(?! hreflang)', own)
     pages = [h for h in hrefs if not h.startswith(("/assets/", "/api/"))]
     assert pages and all(h.startswith("/de/") for h in pages), pages
+
+
+def test_pages_in_another_language_show_the_playbooks_words_in_that_language(
+    pseudo_site: Path, playbook: Playbook
+) -> None:
+    german = playbook.in_language("de")
+    # The survey's "how often" answers are the code's words, the same on every page.
+    code = {label for label, _ in HOW_OFTEN.values()}
+    english = playbook_words(playbook) - playbook_words(german) - code
+    # What the German playbook says differently ("Newsletter", "LinkedIn" are both).
+    wanted = playbook_words(german) - playbook_words(playbook)
+    assert "Gelegentliche Rabatte und Angebote." in wanted and "Offers" in english
+    shown = []
+    for page in PAGES:
+        text = "\n".join(texts((pseudo_site / "de" / page).read_text(encoding="utf-8")))
+        left = [w for w in english if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text)]
+        assert not left, f"de/{page}: the playbook's English words: {left}"
+        shown.append(text)
+    everywhere = "\n".join(shown)
+    assert sorted(w for w in wanted if w not in everywhere) == []
+    # The form carries the version of the policy its page showed.
+    index = (pseudo_site / "de" / "index.html").read_text(encoding="utf-8")
+    assert 'name="policy_version" value="2026-11-01-de"' in index
+    assert 'name="policy_version" value="2026-11-01"' in (pseudo_site / "index.html").read_text()
+    privacy = (pseudo_site / "de" / "privacy" / "index.html").read_text(encoding="utf-8")
+    assert "2026-11-01-de" in privacy and "Wir verkaufen Ihre Daten nie." in privacy
 
 
 def test_pages_in_another_language_carry_their_scripts_words(pseudo_site: Path) -> None:

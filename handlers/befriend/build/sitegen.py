@@ -338,10 +338,13 @@ def build_site(
                 f"it speaks {', '.join(SHIPPED)}"
             )
         languages.append(found)
-    context = page_context(playbook)
     for language in languages:
         prefix = "" if language.code == default else f"/{language.code}"
         env = _environment(source, language, asset)
+        # The playbook's own words in the page's language: labels, the policy and its
+        # version (so the form's hidden `policy_version` names the text the person read).
+        # A pseudo-locale has no playbook translation and shows the default's.
+        context = page_context(playbook.in_language(language.code))
         for page in filter(_is_page, _files(source)):
             at = "/" + page.as_posix().removesuffix("index.html")
             html = env.get_template(page.as_posix()).render(

@@ -162,7 +162,7 @@ def read_signup(body: object, playbook: Playbook) -> Signup:
         r.get("interests", ()),
         pairs,
         r.get("time_zone", "UTC"),
-        playbook.policy.version,
+        r.get("policy_version", playbook.policy.version),
         r.get("phone", None),
         origin=sanitise(r.get("origin", {})),
     )
@@ -285,9 +285,15 @@ def normalise(value: str) -> str:
 
 
 def _policy(value: str, playbook: Playbook) -> str:
-    if value != playbook.policy.version:
+    """The current version of the policy in one of the playbook's languages: the one the
+    person read (each language's policy has a version of its own)."""
+    versions = playbook.policy_versions
+    if value not in versions.values():
+        current = ", ".join(f"{v!r} in {code}" for code, v in versions.items())
+        if len(versions) == 1:
+            current = repr(playbook.policy.version)
         raise Bad(
-            f"must be the current policy version {playbook.policy.version!r}"
+            f"must be the current policy version {current}"
             " (the person must see the policy they agree to)"
         )
     return value

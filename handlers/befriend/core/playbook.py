@@ -209,6 +209,46 @@ class Playbook:
     reports: Reports = field(default_factory=Reports)
     feedback: Feedback = field(default_factory=Feedback)
     megaphone: MegaphoneRules = field(default_factory=MegaphoneRules)
+    # The language of this playbook's texts; "" is `organisation.language`, the texts as
+    # written at the top of the file. A translation (`[translations.<code>]`) is the same
+    # playbook with every text in its language and `texts_language` set to it.
+    texts_language: str = ""
+    # The playbook in each of `organisation.languages`, this one among them: one mapping
+    # shared by all of them, so each finds the others (`in_language`). Empty for a playbook
+    # made without the reader, which then speaks its own language only.
+    translated: Mapping[str, Playbook] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def language(self) -> str:
+        """The language this playbook's texts are in."""
+        return self.texts_language or self.organisation.language
+
+    def in_language(self, code: str) -> Playbook:
+        """The same playbook with every text in `code` (`de`; `de-AT` reads as `de`): the
+        rules, ids and numbers are one, only the words differ. A language the playbook does
+        not list (a pseudo-locale, say) gets the default language's texts."""
+        if code == self.language:
+            return self
+        for candidate in (code, code.split("-", 1)[0].lower(), self.organisation.language):
+            if candidate == self.language:
+                return self
+            found = self.translated.get(candidate)
+            if found is not None:
+                return found
+        return self
+
+    @property
+    def policy_versions(self) -> dict[str, str]:
+        """Language -> the current version of the policy in that language, in the order of
+        `organisation.languages`. A sign-up may carry any of them: the person saw one."""
+        return {
+            code: self.in_language(code).policy.version for code in self.organisation.site_languages
+        }
+
+    def policy_language(self, version: str) -> str | None:
+        """The language whose current policy has `version` (each language's version is its
+        own), or None when no current policy has it."""
+        return next((c for c, v in self.policy_versions.items() if v == version), None)
 
     def offers(self, channel: str, purpose: str) -> bool:
         """True when the playbook lets a person give this channel × purpose permission."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from befriend.core.errors import PlaybookError
@@ -106,6 +108,7 @@ class _Reader:
             "reports",
             "feedback",
             "megaphone",
+            "translations",
         }
         if unknown:
             raise PlaybookError(f"{sorted(unknown)[0]}: unknown section")
@@ -123,7 +126,9 @@ class _Reader:
             pid: self.play(pid, body, ctx, known, pairs) for pid, body in self.entries("plays")
         }
         survey = self.survey(set(events))
-        return Playbook(
+        # Every language's playbook, the default's among them, shares this one mapping.
+        translated: dict[str, Playbook] = {}
+        default = Playbook(
             organisation,
             policy,
             channels,
@@ -138,7 +143,40 @@ class _Reader:
             self.reports(),
             self.feedback(),
             self.megaphone(set(events)),
+            translated=translated,
         )
+        translated[language] = default
+        body = self.raw.get("translations", {})
+        if not isinstance(body, dict):
+            raise PlaybookError(
+                "translations: must be a table of languages, like [translations.de]"
+            )
+        for code in body:
+            if code == language:
+                raise PlaybookError(
+                    f"translations.{code}: the {code!r} texts are the ones written above; "
+                    "translations are for the other organisation.languages"
+                )
+            if code not in organisation.site_languages:
+                raise PlaybookError(
+                    f"translations.{code}: {code!r} is not in organisation.languages"
+                )
+        versions = {policy.version: language}
+        for code in organisation.site_languages[1:]:
+            if code not in body:
+                raise PlaybookError(
+                    f"translations.{code}: missing; organisation.languages lists {code!r}, so "
+                    f"each text needs its translation under [translations.{code}]"
+                )
+            found = _Translation(code, body[code], default).playbook()
+            other = versions.setdefault(found.policy.version, code)
+            if other != code:
+                raise PlaybookError(
+                    f"translations.{code}.policy.version: {found.policy.version!r} is the "
+                    f"version of the {other!r} policy; each language's policy has its own"
+                )
+            translated[code] = found
+        return default
 
     def reports(self) -> Reports:
         body = self.raw.get("reports", {})
@@ -553,3 +591,139 @@ def _countries(value: object, kind: str, where: str) -> tuple[str, ...]:
     if len(set(value)) != len(value):
         raise PlaybookError(f"{where}: a country is listed twice")
     return tuple(value)
+
+
+# What a translation may give where the default language's text is the fallback; every
+# other text is required. The organisation's name and address may well be the same in
+# every language, the policy's address too (the site's links stay in the page's language
+# anyway), and event labels are seen only by the organisation's people, in its reports.
+OPTIONAL = frozenset({"organisation.name", "organisation.address", "policy.url", "events.label"})
+
+
+class _Translation:
+    """`[translations.<code>]`: the playbook's texts in one more language, in a tree that
+    mirrors the tables they translate, entries by id (stages and circles too). Typos are
+    refused as unknown keys, and a text left out is named with its full key."""
+
+    def __init__(self, code: str, body: object, default: Playbook) -> None:
+        self.where = f"translations.{code}"
+        self.code = code
+        self.default = default
+        if not isinstance(body, dict):
+            raise PlaybookError(f"{self.where}: must be a table")
+        self.body: dict[str, Any] = body
+
+    def playbook(self) -> Playbook:
+        pb = self.default
+        sections = {"organisation", "policy", "channels", "purposes", "topics", "events"}
+        sections |= {"stages", "circles", "plays"} | ({"survey"} if pb.survey else set())
+        _only(self.body, self.where, sections)
+        org = self.table(self.body, self.where, "organisation")
+        _only(org, f"{self.where}.organisation", {"name", "address"})
+        organisation = replace(
+            pb.organisation,
+            name=self.text(org, "organisation", "name", pb.organisation.name),
+            address=self.text(org, "organisation", "address", pb.organisation.address),
+        )
+        pol = self.table(self.body, self.where, "policy")
+        _only(pol, f"{self.where}.policy", {"version", "url", "text"})
+        policy = Policy(
+            version=self.text(pol, "policy", "version"),
+            url=self.text(pol, "policy", "url", pb.policy.url),
+            text=self.text(pol, "policy", "text").strip(),
+        )
+        channels = self.entries("channels", list(pb.channels), ("label",))
+        purposes = self.entries("purposes", list(pb.purposes), ("label", "description"))
+        topics = self.labels(self.body, "topics", list(pb.topics))
+        events = self.entries("events", list(pb.events), ("label",))
+        stages = self.entries("stages", [s.id for s in pb.stages], ("label", "says"))
+        circles = self.entries("circles", [c.id for c in pb.circles], ("label", "says"))
+        plays = self.entries("plays", list(pb.plays), ("says",))
+        survey = pb.survey
+        if survey is not None:
+            body = self.table(self.body, self.where, "survey")
+            _only(body, f"{self.where}.survey", {"found_us"})
+            found_us = self.labels(body, "survey.found_us", list(survey.found_us))
+            survey = replace(survey, found_us=found_us)
+        return replace(
+            pb,
+            organisation=organisation,
+            policy=policy,
+            channels={k: replace(c, label=channels[k]["label"]) for k, c in pb.channels.items()},
+            purposes={
+                k: replace(p, label=purposes[k]["label"], description=purposes[k]["description"])
+                for k, p in pb.purposes.items()
+            },
+            topics=topics,
+            events={k: replace(e, label=events[k]["label"]) for k, e in pb.events.items()},
+            stages=tuple(
+                replace(s, label=stages[s.id]["label"], says=stages[s.id]["says"])
+                for s in pb.stages
+            ),
+            circles=tuple(
+                replace(c, label=circles[c.id]["label"], says=circles[c.id]["says"])
+                for c in pb.circles
+            ),
+            plays={k: replace(p, says=plays[k]["says"]) for k, p in pb.plays.items()},
+            survey=survey,
+            texts_language=self.code,
+        )
+
+    def table(self, body: dict[str, Any], where: str, key: str) -> dict[str, Any]:
+        """The table `key` of `body`; absent, an empty one, so the first text it should
+        hold is the one named missing."""
+        value = body.get(key, {})
+        if not isinstance(value, dict):
+            raise PlaybookError(f"{where}.{key}: must be a table")
+        return value
+
+    def text(self, body: dict[str, Any], path: str, key: str, fallback: str | None = None) -> str:
+        """The translated text at `<path>.<key>`; `fallback` (the default language's) when
+        it is absent and may be. `path` is the dotted path without ids, as in OPTIONAL."""
+        where = f"{self.where}.{path}.{key}"
+        value = body.get(key)
+        if value is None:
+            section, _, _ = path.partition(".")
+            if fallback is not None and f"{section}.{key}" in OPTIONAL:
+                return fallback
+            raise PlaybookError(f"{where}: missing")
+        if not isinstance(value, str) or not value.strip():
+            raise PlaybookError(f"{where}: must be a non-empty string")
+        return value
+
+    def entries(
+        self, section: str, ids: list[str], keys: tuple[str, ...]
+    ) -> dict[str, dict[str, str]]:
+        """The texts `keys` of each entry of `section`, by the entry's id."""
+        body = self.table(self.body, self.where, section)
+        extra = [key for key in body if key not in ids]
+        if extra:
+            raise PlaybookError(f"{self.where}.{section}.{extra[0]}: no such entry in {section}")
+        out: dict[str, dict[str, str]] = {}
+        for eid in ids:
+            original = {key: getattr(self.entry(section, eid), key) for key in keys}
+            entry = self.table(body, f"{self.where}.{section}", eid)
+            _only(entry, f"{self.where}.{section}.{eid}", set(keys))
+            out[eid] = {
+                key: self.text(entry, f"{section}.{eid}", key, original[key]) for key in keys
+            }
+        return out
+
+    def entry(self, section: str, eid: str) -> Any:
+        pb = self.default
+        if section == "stages":
+            return next(s for s in pb.stages if s.id == eid)
+        if section == "circles":
+            return next(c for c in pb.circles if c.id == eid)
+        found: Mapping[str, Any] = getattr(pb, section)
+        return found[eid]
+
+    def labels(self, parent: dict[str, Any], path: str, ids: list[str]) -> dict[str, str]:
+        """A table of id = "label" (topics, survey answers) at `path`, every id given;
+        `parent` is the table holding it."""
+        above, _, key = path.rpartition(".")
+        table = self.table(parent, ".".join(filter(None, (self.where, above))), key)
+        extra = [k for k in table if k not in ids]
+        if extra:
+            raise PlaybookError(f"{self.where}.{path}.{extra[0]}: no such entry in {path}")
+        return {i: self.text(table, path, i) for i in ids}

@@ -35,6 +35,10 @@ def _heading(playbook: Playbook) -> list[str]:
             ["sender", org.sender],
             ["contact", org.contact],
             ["policy", f"version {policy.version}, at {policy.url}"],
+            [
+                "languages",
+                ", ".join(f"{code} (policy {v})" for code, v in playbook.policy_versions.items()),
+            ],
             ["topics", ", ".join(playbook.topics)],
             ["limit", f"a person may allow at most {playbook.max_per_week} contacts a week"],
             [

@@ -21,7 +21,6 @@ from befriend.core.contract.fields import (
     choice,
     keys,
     says,
-    value,
 )
 
 MAX_NAME = 200
@@ -103,8 +102,9 @@ class Signup(Body):
     """A sign-up (double opt-in): nothing is granted until the person confirms by mail."""
 
     email: EmailIn
+    # The current version in one of the playbook's languages: the policy the person read.
     policy_version: Annotated[
-        str, value("policy_version"), says("must be the current policy version")
+        str, choice("policy_versions"), says("must be the current policy version")
     ]
     name: Name | UnsetType = UNSET
     interests: Topics | UnsetType = UNSET
@@ -118,7 +118,7 @@ class SignupForm(Body):
     """The no-JavaScript form; `permissions` repeats as `channel:purpose`."""
 
     email: str
-    policy_version: Annotated[str, value("policy_version")]
+    policy_version: Annotated[str, choice("policy_versions")]
     name: str | UnsetType = UNSET
     time_zone: str | UnsetType = UNSET
     interests: list[Topic] | UnsetType = UNSET
