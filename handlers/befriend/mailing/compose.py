@@ -4,17 +4,64 @@ preferences. Each is a template name and its values; `ses.Mailer` renders and se
 Only words the organisation wrote and the person's own confirmed name reach a mail: a
 pending sign-up's name was typed by whoever knew the address, so the confirmation mail
 greets nobody by name (the confirmation page shows the name, to keep or drop).
+
+Each mail is in one language (`mailing/language.py`): a confirmation in the language of the
+page the sign-up came from, every other mail in the person's own. Its words, the
+playbook's texts it quotes and the pages its links open are all in that language.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from befriend.core.email_change import from_binding, undo_binding
-from befriend.core.person import Person
+from befriend.core.person import Person, SignupRequest
 from befriend.core.playbook import Playbook
 from befriend.credentials.tokens import Tokens
+from befriend.i18n.catalogs import translations
+from befriend.mailing.language import language_of, page_url, spoken
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogs (`make messages`) where it is written; it is
+    translated where it is used."""
+    return message
+
+
+MONTHS = (
+    N_("January"),
+    N_("February"),
+    N_("March"),
+    N_("April"),
+    N_("May"),
+    N_("June"),
+    N_("July"),
+    N_("August"),
+    N_("September"),
+    N_("October"),
+    N_("November"),
+    N_("December"),
+)
+
+
+def long_date(day: date, language: str) -> str:
+    """`day` written out as the language writes a date in a sentence (`7 March 2025`)."""
+    words = translations(language)
+    month = words.gettext(MONTHS[day.month - 1])
+    # Translators: a date in a sentence, such as “7 March 2025”; %(month)s is the month's
+    # name, translated on its own.
+    return words.gettext("%(day)s %(month)s %(year)s") % {
+        "day": day.day,
+        "month": month,
+        "year": day.year,
+    }
+
+
+def request_language(request: SignupRequest, playbook: Playbook) -> str:
+    """The language a pending sign-up is confirmed in: its page's, as its evidence says."""
+    return spoken(playbook, request.evidence.language)
 
 
 @dataclass(frozen=True)
@@ -31,10 +78,13 @@ class Composer:
     tokens: Tokens
     site_url: str
 
-    def confirm(self, person: Person) -> Mail:
-        """Ask a pending person to confirm exactly the request they (or someone) made."""
-        pb, req = self.playbook, person.request
+    def confirm(self, person: Person, language: str = "") -> Mail:
+        """Ask a pending person to confirm exactly the request they (or someone) made, in
+        `language` (the sign-up's page's), else the one its stored request says."""
+        req = person.request
         assert req is not None, "only a pending sign-up is confirmed"
+        code = spoken(self.playbook, language) if language else request_language(req, self.playbook)
+        pb = self.playbook.in_language(code)
         asked = [
             f"{pb.channels[c].label}: {pb.purposes[p].label}"
             for c, p in req.permissions
@@ -47,18 +97,21 @@ class Composer:
         )
         return self._mail(
             person,
+            code,
             "confirm",
-            {"asked": asked, "confirm_url": f"{self.site_url}/confirm/#t={token}"},
+            {"asked": asked, "confirm_url": self._page(code, f"/confirm/#t={token}")},
             name="",
         )
 
     def manage(self, person: Person, reason: str) -> Mail:
         """A fresh link to a confirmed person's preferences page."""
+        code = language_of(person, self.playbook)
         token = self.tokens.issue("manage", person.id, person.token_generation)
         return self._mail(
             person,
+            code,
             "manage",
-            {"reason": reason, "manage_url": f"{self.site_url}/preferences/#t={token}"},
+            {"reason": reason, "manage_url": self._page(code, f"/preferences/#t={token}")},
             name=person.name,
         )
 
@@ -72,9 +125,10 @@ class Composer:
             request=from_binding(person.email),
             address=new_email,
         )
-        url = f"{self.site_url}/email/#t={token}"
+        code = language_of(person, self.playbook)
+        url = self._page(code, f"/email/#t={token}")
         # Greets nobody: whoever holds this mailbox has not shown they are the person yet.
-        return self._mail(person, "email-change", {"confirm_url": url}, name="", to=new_email)
+        return self._mail(person, code, "email-change", {"confirm_url": url}, name="", to=new_email)
 
     def email_changed(self, person: Person) -> Mail:
         """Tell the address a change left that it was changed, with the link undoing it."""
@@ -82,26 +136,46 @@ class Composer:
         binding = undo_binding(person)
         assert previous is not None and binding is not None, "only a change is undone"
         token = self.tokens.issue("email-undo", person.id, request=binding)
+        code = language_of(person, self.playbook)
         values = {
-            "undo_url": f"{self.site_url}/email/#undo={token}",
-            "until": previous.until.strftime("%d %B %Y"),
+            "undo_url": self._page(code, f"/email/#undo={token}"),
+            "until": long_date(previous.until.date(), code),
         }
-        return self._mail(person, "email-changed", values, name=person.name, to=previous.address)
+        return self._mail(
+            person, code, "email-changed", values, name=person.name, to=previous.address
+        )
+
+    def _page(self, language: str, path: str) -> str:
+        return page_url(self.site_url, self.playbook, language, path)
 
     def _mail(
         self,
         person: Person,
+        language: str,
         template: str,
         extra: dict[str, Any],
         name: str,
         to: str | None = None,
     ) -> Mail:
-        policy = self.playbook.policy
+        policy = self.playbook.in_language(language).policy
         unsubscribe = self.tokens.issue("unsubscribe", person.id, channel="email")
-        policy_url = policy.url if "://" in policy.url else self.site_url + policy.url
+        values = {
+            "language": language,
+            "name": name,
+            "policy_version": policy.version,
+            "policy_url": self._page(language, policy.url),
+            **extra,
+        }
         return Mail(
             template,
             person.email if to is None else to,
-            {"name": name, "policy_version": policy.version, "policy_url": policy_url, **extra},
-            f"{self.site_url}/api/unsubscribe/{unsubscribe}",
+            values,
+            unsubscribe_url(self.site_url, self.playbook, language, unsubscribe),
         )
+
+
+def unsubscribe_url(site_url: str, playbook: Playbook, language: str, token: str) -> str:
+    """The one-click unsubscribe link (`web/oneclick.py`); its page speaks the mail's
+    language, which a link from a mail can only say in its query."""
+    ask = "" if language == playbook.organisation.language else f"?lang={language}"
+    return f"{site_url}/api/unsubscribe/{token}{ask}"

@@ -173,7 +173,7 @@ class MailWork:
             lapsed = claim[0] if claim else None
             counts = signup_counts(step.person)
             if self.store.create_pending(step.person, key, now, counts=counts, lapsed=lapsed):
-                self._send(self.composer.confirm(step.person))
+                self._send(self.composer.confirm(step.person, form.language))
         elif step.kind == "renew" and found is not None and step.person is not None:
             try:
                 saved = self.store.renew_pending(
@@ -181,9 +181,9 @@ class MailWork:
                 )
             except ConditionFailed:
                 return  # a twin job renewed it a moment ago and mailed
-            self._send(self.composer.confirm(saved))
+            self._send(self.composer.confirm(saved, form.language))
         elif step.kind == "resend" and step.person is not None:
-            self._send(self.composer.confirm(step.person))
+            self._send(self.composer.confirm(step.person, form.language))
         elif step.kind == "remind" and step.person is not None:
             self._send(self.composer.manage(step.person, reason="signup"))
 

@@ -11,6 +11,9 @@ as they must work whatever the redirect does and count as no engagement, and so 
 meant to be passed on (`share_url`). No tracking pixel: an opened mail is not counted. A
 text is the play's `says`, who it is from, and the playbook's opt-out wording, and nothing
 that is not the organisation's own words.
+
+Both are in the person's language (`mailing/language.py`): the templates' words, the
+playbook's texts in that language, and the site's pages in it.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from befriend.core.megaphone import invite_url
 from befriend.core.person import Person
 from befriend.core.playbook import Play, Playbook
 from befriend.credentials.tokens import Tokens
-from befriend.mailing.compose import Mail
+from befriend.i18n.catalogs import translations
+from befriend.mailing.compose import Mail, unsubscribe_url
+from befriend.mailing.language import language_of, page_url
 
 PLAY_TEMPLATES = "plays"  # under templates/mail/
 
@@ -46,38 +51,45 @@ class PlayComposer:
         """The play's mail for this person, to their own address. `send` is the claimed send
         it delivers and `at` the moment its links are signed (now by default): the redirect
         counts one click per send, or per mail signed at one moment when there is none."""
-        pb = self.playbook
+        language = language_of(person, self.playbook)
+        pb = self.playbook.in_language(language)
+        play = pb.plays.get(play.id, play)
         signed = at or self.tokens.clock()
         assert play.purpose is not None, "a site play is shown on the person's page"
         unsubscribe = self.tokens.issue(
             "unsubscribe", person.id, channel=play.channel, purpose=play.purpose
         )
         manage = self.tokens.issue("manage", person.id, person.token_generation)
-        policy_url = pb.policy.url if "://" in pb.policy.url else self.site_url + pb.policy.url
+        home = self._page(language, "/")
         code = person.megaphone.invite
         values: dict[str, Any] = {
-            **self._about(person, play),
-            "links": {"site": self.link(person, play, f"{self.site_url}/", send=send, at=signed)},
+            **self._about(person, play, pb),
+            "language": language,
+            "links": {"site": self.link(person, play, home, send=send, at=signed)},
             # A link meant to be passed on (refer-a-friend) goes straight to the site: through
             # the redirect it would carry the person's id to whoever gets it, and count the
             # friend's visit as theirs. Their own invite link when they have one (a random
             # code, nothing of theirs in it), so whoever joins through it counts for them.
+            # The site's root, not the person's language: whoever gets it chooses their own.
             "share_url": invite_url(self.site_url, code) if code else f"{self.site_url}/",
             "invites": code is not None,
-            "manage_url": f"{self.site_url}/preferences/#t={manage}",
-            "policy_url": policy_url,
+            "manage_url": self._page(language, f"/preferences/#t={manage}"),
+            "policy_url": self._page(language, pb.policy.url),
             "policy_version": pb.policy.version,
             "purpose_label": pb.purposes[play.purpose].label,
             "organisation_name": pb.organisation.name,
             "organisation_address": pb.organisation.address,
-            "asks": self._asks(play),
+            "asks": self._asks(play, pb),
         }
         return Mail(
             template_of(play),
             person.email,
             values,
-            f"{self.site_url}/api/unsubscribe/{unsubscribe}",
+            unsubscribe_url(self.site_url, self.playbook, language, unsubscribe),
         )
+
+    def _page(self, language: str, path: str) -> str:
+        return page_url(self.site_url, self.playbook, language, path)
 
     def link(self, person: Person, play: Play, url: str, *, send: str | None, at: datetime) -> str:
         """`url` as a link through the redirect, signed for this person, play and send.
@@ -90,12 +102,16 @@ class PlayComposer:
 
     def text(self, person: Person, play: Play) -> str:
         """The play's text message: who it is from, what the play says, how to stop."""
-        pb = self.playbook
+        language = language_of(person, self.playbook)
+        pb = self.playbook.in_language(language)
+        says = pb.plays.get(play.id, play).says
         stop = pb.feedback.sms_opt_out[0].upper()
-        return f"{pb.organisation.name}: {play.says} Reply {stop} to stop."
+        # Translators: the end of a text message; %(word)s is the keyword that stops texts
+        # (STOP), which stays as it is.
+        how = translations(language).gettext("Reply %(word)s to stop.") % {"word": stop}
+        return f"{pb.organisation.name}: {says} {how}"
 
-    def _about(self, person: Person, play: Play) -> dict[str, Any]:
-        pb = self.playbook
+    def _about(self, person: Person, play: Play, pb: Playbook) -> dict[str, Any]:
         chosen = [t for t in pb.topics if t in person.interests]
         shared = [t for t in chosen if t in play.interests] or chosen
         stage = next((s for s in pb.stages if s.id == person.relationship.stage), pb.stages[0])
@@ -108,14 +124,14 @@ class PlayComposer:
             "subject": play.says,
         }
 
-    def _asks(self, play: Play) -> dict[str, Any] | None:
+    def _asks(self, play: Play, pb: Playbook) -> dict[str, Any] | None:
         if play.asks is None:
             return None
-        channel = self.playbook.channels[play.asks[0]]
+        channel = pb.channels[play.asks[0]]
         quiet = channel.quiet_hours
         return {
             "channel_label": channel.label,
-            "purpose_label": self.playbook.purposes[play.asks[1]].label,
+            "purpose_label": pb.purposes[play.asks[1]].label,
             "quiet_from": quiet.start.strftime("%H:%M") if quiet else None,
             "quiet_until": quiet.end.strftime("%H:%M") if quiet else None,
         }

@@ -4,6 +4,11 @@ Each mail is a pair of templates, `<name>.txt` (first line `Subject: …`, a bla
 the text part) and `<name>.html`. Every mail says who sends it and why it arrives, and
 carries `List-Unsubscribe` with a single-purpose token and `List-Unsubscribe-Post` (RFC 8058),
 so a mailbox provider can offer unsubscribe without opening any page.
+
+A mail is written in the language its values name (`language`, the default's when absent):
+the templates' words (`_()`, `{% trans %}`) come from that language's catalog, each
+language's templates made once and kept. Its text part is wrapped for reading, as a
+translated paragraph is one line.
 """
 
 from __future__ import annotations
@@ -16,9 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import BaseLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from befriend.aws import Holder
+from befriend.i18n.catalogs import translations
+from befriend.i18n.languages import DEFAULT, PSEUDO
+from befriend.mailing.language import in_sentence, wrapped
 
 if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient
@@ -37,12 +45,26 @@ ONE_TRY = Config(
 
 
 def mail_templates(root: Path) -> Environment:
-    return Environment(
-        loader=FileSystemLoader(root),
+    """The mail templates under `root`, in the default language."""
+    return in_language(FileSystemLoader(root), DEFAULT)
+
+
+def in_language(loader: BaseLoader, code: str) -> Environment:
+    """Templates from `loader` whose words are in the language `code`."""
+    env = Environment(
+        loader=loader,
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    # A message's line breaks and indentation are the template's, not the translator's.
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_translations(translations(code), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["in_sentence"] = lambda label: in_sentence(label, code)
+    pseudo = PSEUDO.get(code)
+    env.globals["direction"] = pseudo.direction if pseudo else "ltr"
+    return env
 
 
 class Mailer(Holder["SESClient"]):
@@ -63,6 +85,8 @@ class Mailer(Holder["SESClient"]):
         self.sender, self.sender_name, self.templates = sender, sender_name, templates
         self.configuration_set = configuration_set
         self._one_try: Mailer | None = None
+        # The templates in each language spoken so far, made on first use and kept.
+        self._languages: dict[str, Environment] = {DEFAULT: templates}
 
     def one_try(self) -> Mailer:
         """This mailer with a client of its own that tries each call once (`ONE_TRY`), for
@@ -79,18 +103,35 @@ class Mailer(Holder["SESClient"]):
                 client=client,
                 configuration_set=self.configuration_set,
             )
+            self._one_try._languages = self._languages
         return self._one_try
+
+    def templates_in(self, code: str) -> Environment:
+        """The mail templates in the language `code`."""
+        found = self._languages.get(code)
+        if found is None:
+            loader = self.templates.loader
+            assert loader is not None, "mail templates come from a loader"
+            found = self._languages[code] = in_language(loader, code)
+        return found
 
     def render(
         self, name: str, to: str, context: dict[str, Any], unsubscribe_url: str
     ) -> EmailMessage:
-        """Build the message without sending it."""
-        ctx = {**context, "unsubscribe_url": unsubscribe_url, "sender_name": self.sender_name}
-        text = self.templates.get_template(f"mail/{name}.txt").render(ctx)
+        """Build the message without sending it, in the language `context` names."""
+        ctx = {
+            "language": DEFAULT,
+            **context,
+            "unsubscribe_url": unsubscribe_url,
+            "sender_name": self.sender_name,
+        }
+        templates = self.templates_in(ctx["language"])
+        text = templates.get_template(f"mail/{name}.txt").render(ctx)
         head, _, body = text.partition("\n\n")
         if not head.startswith("Subject: "):
             raise ValueError(f"mail/{name}.txt must start with a 'Subject: ' line")
-        html = self.templates.get_template(f"mail/{name}.html").render(ctx)
+        body = wrapped(body)
+        html = templates.get_template(f"mail/{name}.html").render(ctx)
         msg = EmailMessage()
         msg["Subject"] = head.removeprefix("Subject: ").strip()
         msg["From"] = formataddr((self.sender_name, self.sender))

@@ -7,7 +7,8 @@ SNS SMS settings (spend limit, sender id, origination numbers) apply.
 
 The code is made, kept (as a keyed hash) and sent by the mail worker, after the request
 answered: a request to verify a number answers the same and does the same work whoever the
-number belongs to, and the per-number budget is taken where the text goes out."""
+number belongs to, and the per-number budget is taken where the text goes out. The text is
+in the person's language (`mailing/language.py`)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,11 @@ from botocore.config import Config
 from befriend.aws import Holder
 from befriend.core.person import parse_iso
 from befriend.core.phones import CODE_DIGITS, CODE_LIFETIME, CODES_PER_HOUR
+from befriend.core.playbook import Playbook
 from befriend.credentials.pseudonyms import Pseudonyms
+from befriend.i18n.catalogs import translations
+from befriend.i18n.languages import DEFAULT
+from befriend.mailing.language import language_of
 from befriend.store import Store, keys
 
 if TYPE_CHECKING:
@@ -86,12 +91,15 @@ def phone_code_job(person_id: str, number: str, head: dict[str, Any]) -> dict[st
     return {**head, "kind": "phone-code", "person": person_id, "number": number}
 
 
-def code_text(organisation: str, code: str) -> str:
+def code_text(organisation: str, code: str, language: str = DEFAULT) -> str:
+    """The text that carries a code, in `language`. The code comes first: a phone shows
+    it in its notification, and may offer to fill it in."""
     minutes = int(CODE_LIFETIME.total_seconds() // 60)
-    return (
-        f"{code} is your {organisation} code. It confirms this number and is good for "
-        f"{minutes} minutes. If you did not ask for it, ignore this text."
-    )
+    _ = translations(language).gettext
+    return _(
+        "%(code)s is your %(organisation)s code. It confirms this number and is good for "
+        "%(minutes)s minutes. If you did not ask for it, ignore this text."
+    ) % {"code": code, "organisation": organisation, "minutes": minutes}
 
 
 def new_code() -> str:
@@ -107,7 +115,7 @@ class CodeSender:
     texter: Texter
     pseudonyms: Pseudonyms
     clock: Clock
-    organisation: str
+    playbook: Playbook
 
     def run(self, job: dict[str, Any]) -> bool:
         """True when a text went out (or this job's text went out before)."""
@@ -125,5 +133,6 @@ class CodeSender:
         self.store.put_code(
             person.id, phone.key, self.pseudonyms.phone_code(person.id, number, code), asked
         )
-        self.texter.send(number, code_text(self.organisation, code))
+        name = self.playbook.organisation.name
+        self.texter.send(number, code_text(name, code, language_of(person, self.playbook)))
         return True

@@ -19,6 +19,7 @@ from befriend.mailing.sms import Texter
 from befriend.store import Store
 from befriend.web import (
     feedback_in,
+    language,
     links,
     marketer,
     oneclick,
@@ -144,6 +145,7 @@ def create_app(
     # First, so every answer has a request id and a log line whatever fails after.
     requestlog.register(app)
     problems.register(app)
+    language.register(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(visitor.bp)
     app.register_blueprint(oneclick.bp)

@@ -14,8 +14,11 @@ from befriend.core import changes
 from befriend.core.errors import InvalidToken, WrongScope
 from befriend.core.person import Person
 from befriend.credentials.tokens import Claims
+from befriend.i18n.catalogs import translations
+from befriend.mailing.language import in_sentence
 from befriend.web.answers import json_answer
 from befriend.web.inputs import context
+from befriend.web.language import page_language
 from befriend.web.people import apply
 from befriend.web.problems import Problem
 from befriend.web.services import services
@@ -35,12 +38,20 @@ def _claims(token: str) -> Claims | None:
 
 
 def _what(claims: Claims) -> str:
-    pb = services().playbook
+    """What the link unsubscribes from, in the page's language: "Newsletter by email"."""
+    code = page_language()
+    _ = translations(code).gettext
+    pb = services().playbook.in_language(code)
     found = pb.channels.get(claims.channel or "email")
-    channel = found.label if found else "mail"
+    channel = in_sentence(found.label if found else _("mail"), code)
     if claims.purpose and claims.purpose in pb.purposes:
-        return f"{pb.purposes[claims.purpose].label} by {channel.lower()}"
-    return f"everything by {channel.lower()}"
+        # Translators: what an unsubscribe link stops, as in “Newsletter by email”.
+        return _("%(purpose)s by %(channel)s") % {
+            "purpose": pb.purposes[claims.purpose].label,
+            "channel": channel,
+        }
+    # Translators: what an unsubscribe link stops when it names no purpose.
+    return _("everything by %(channel)s") % {"channel": channel}
 
 
 def _page(template: str, status: int, **ctx: object) -> Response:

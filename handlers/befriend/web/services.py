@@ -58,7 +58,7 @@ class Services:
                 self.texter,
                 self.pseudonyms,
                 self.clock,
-                self.playbook.organisation.name,
+                self.playbook,
             ),
         )
 
