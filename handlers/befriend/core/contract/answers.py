@@ -151,6 +151,9 @@ EveryChannel = Annotated[dict[str, V], keys("channels", every=True)]
 
 class Settings(Answer):
     time_zone: Text
+    # The language the person reads: theirs if they chose or confirmed in one, else the
+    # playbook's default.
+    language: Annotated[str, choice("languages")]
     quiet_hours: EveryChannel[QuietHoursOwn | None]
     max_per_week: EveryChannel[Cap | None]
     paused_until: Stamp | None
@@ -410,6 +413,9 @@ class Change(Answer):
 class Evidence(Answer):
     client: Text
     agent: Text
+    # The language of the page the decision was made on; absent on entries written before
+    # it was recorded, and where no page was involved.
+    language: Text | UnsetType = UNSET
 
 
 class LedgerEntry(Answer):
