@@ -15,6 +15,7 @@ from typing import Any
 
 from befriend.core.errors import PlaybookError
 from befriend.core.rules import ALWAYS, Rule
+from befriend.core.words import N_
 
 CHANNEL_KINDS = ("email", "phone", "postal", "social", "events")
 SCORES = ("engagement", "loyalty", "influence")
@@ -24,10 +25,11 @@ SITE = "site"  # a play shown on the person's own page needs no permission
 DELIVERED_BY = ("organisation", "befriend")
 # The survey's "how often would you like to hear from us?": answer -> (label, weekly cap on
 # the preferred channel; None means no cap of the person's own).
+# Labels in English, marked for the catalogs; pages show them in their language.
 HOW_OFTEN: dict[str, tuple[str, int | None]] = {
-    "weekly": ("At most once a week", 1),
-    "few": ("A few times a week", 3),
-    "any": ("Whenever you have news", None),
+    "weekly": (N_("At most once a week"), 1),
+    "few": (N_("A few times a week"), 3),
+    "any": (N_("Whenever you have news"), None),
 }
 _CLOCK = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 

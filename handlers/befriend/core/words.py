@@ -26,3 +26,9 @@ class _English:
 
 
 ENGLISH: Words = _English()
+
+
+def N_(message: str) -> str:
+    """Marks `message` for the catalogs where it is written (a constant of the core); it is
+    translated where it is shown, by whoever holds the person's catalog."""
+    return message
