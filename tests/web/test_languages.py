@@ -113,3 +113,21 @@ def test_the_form_without_javascript_answers_in_its_pages_language(
 def test_evidence_without_a_language_keeps_the_shape_older_entries_were_hashed_in() -> None:
     assert Evidence("c", "a").as_json() == {"client": "c", "agent": "a"}
     assert Evidence("c", "a", "de").as_json() == {"client": "c", "agent": "a", "language": "de"}
+
+
+def test_the_page_shows_the_playbooks_words_in_its_language(
+    client: Any, mails: Mails, playbook: Playbook
+) -> None:
+    joined = join(client, mails, playbook, "words@example.org", Referer=f"{SITE}/de/")
+    auth = {"Authorization": f"Bearer {joined['manage_token']}"}
+    german = client.get("/api/me", headers={**auth, "Referer": f"{SITE}/de/preferences/"})
+    english = client.get("/api/me", headers={**auth, "Referer": f"{SITE}/preferences/"})
+    de, en = playbook.in_language("de"), playbook
+    stage = german.get_json()["relationship"]["stage"]["id"]
+    [said] = [x for x in de.stages if x.id == stage]
+    [written] = [x for x in en.stages if x.id == stage]
+    assert said.label != written.label
+    assert german.get_json()["relationship"]["stage"]["label"] == said.label
+    assert english.get_json()["relationship"]["stage"]["label"] == written.label
+    [receipt] = me(client, joined, "/api/me/receipts")["receipts"]
+    assert receipt["services"][0]["service"] == de.channels["email"].label

@@ -113,8 +113,12 @@ def _receipt(
     # it (entries from before it was recorded: the playbook's default); the policy they
     # were shown is that language's, on the site's pages in it.
     language = str((entry.get("evidence") or {}).get("language") or org.language)
+    shared = playbook.policy.url
+    playbook = playbook.in_language(language)  # the services' names as the person read them
     policy = playbook.policy.url
-    if language != org.language and policy.startswith("/"):
+    # The site's own policy page, in that language's part of the site, unless the
+    # language names a page of its own.
+    if language != org.language and policy == shared and policy.startswith("/"):
         policy = f"/{language}{policy}"
     policy_url = _absolute(policy, site_url)
     return {
