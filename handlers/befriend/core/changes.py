@@ -31,6 +31,7 @@ from befriend.core.person import (
 from befriend.core.phones import given_for, hold_asks, is_phone, reachable
 from befriend.core.playbook import Playbook
 from befriend.core.stages import Transition, restage
+from befriend.core.words import N_
 
 PENDING_DAYS = 7
 PERSON_SOURCES = ("form", "confirm", "api")  # changes the person made themselves
@@ -137,7 +138,13 @@ def confirm(
     extra = [f"{c}:{p}" for c, p in kept if (c, p) not in req.permissions]
     if extra:
         raise InvalidInput(
-            [FieldError("permissions", f"{', '.join(extra)} was not asked for at sign-up")]
+            [
+                FieldError(
+                    "permissions",
+                    N_("%(pairs)s was not asked for at sign-up"),
+                    {"pairs": ", ".join(extra)},
+                )
+            ]
         )
     asked = [p for p in req.permissions if playbook.offers(*p) and p in kept]
     name = person.name if choice.keep_name else ""

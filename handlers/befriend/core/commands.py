@@ -27,6 +27,7 @@ from befriend.core.errors import FieldError, InvalidInput, PlaybookError
 from befriend.core.megaphone import label, sanitise
 from befriend.core.person import Pair
 from befriend.core.playbook import HOW_OFTEN, Playbook, QuietHours, parse_quiet_hours
+from befriend.core.words import N_
 
 T = TypeVar("T")
 
@@ -95,9 +96,9 @@ class SettingsPatch:
 def normalise_email(value: object, where: str = "email") -> str:
     """The address as befriend stores it; raise InvalidInput when it is not one."""
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInput([FieldError(where, "an email address is required")])
+        raise InvalidInput([FieldError(where, N_("an email address is required"))])
     if len(value) > MAX_EMAIL:
-        raise InvalidInput([FieldError(where, f"at most {MAX_EMAIL} characters")])
+        raise InvalidInput([FieldError(where, N_("at most %(n)d characters"), {"n": MAX_EMAIL})])
     # Imported here: compiling its patterns costs ~15 ms of Lambda cold start, and most
     # requests never read an address.
     from email_validator import EmailNotValidError, validate_email
@@ -105,8 +106,43 @@ def normalise_email(value: object, where: str = "email") -> str:
     try:
         checked = validate_email(value.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise InvalidInput([FieldError(where, str(exc))]) from exc
+        raise InvalidInput([_address_error(where, str(exc))]) from exc
     return f"{checked.local_part}@{checked.domain.lower()}"
+
+
+# The address library's reasons a person mistyping an address meets, for the catalogs; a
+# reason holding what was typed is said through its template. Any other stays the
+# library's English.
+_ADDRESS_SAYS = (
+    N_("An email address must have an @-sign."),
+    N_("There must be something before the @-sign."),
+    N_("There must be something after the @-sign."),
+    N_("The part after the @-sign is not valid. It should have a period."),
+    N_("An email address cannot have two periods in a row."),
+    N_("An email address cannot start with a period."),
+    N_("An email address cannot end with a period."),
+    N_("An email address cannot have a period immediately before the @-sign."),
+    N_("An email address cannot have a period immediately after the @-sign."),
+    N_("An email address cannot have a hyphen immediately after the @-sign."),
+)
+_ADDRESS_VALUES = (
+    (
+        re.compile(r"The email address contains invalid characters before the @-sign: (.+)\.$"),
+        N_("The email address contains invalid characters before the @-sign: %(chars)s."),
+    ),
+    (
+        re.compile(r"The part after the @-sign contains invalid characters: (.+)\.$"),
+        N_("The part after the @-sign contains invalid characters: %(chars)s."),
+    ),
+)
+
+
+def _address_error(where: str, reason: str) -> FieldError:
+    for pattern, template in _ADDRESS_VALUES:
+        found = pattern.match(reason)
+        if found:
+            return FieldError(where, template, {"chars": found[1]})
+    return FieldError(where, reason)
 
 
 def email_key_material(email: str) -> str:
@@ -154,7 +190,7 @@ def read_signup(body: object, playbook: Playbook) -> Signup:
     texted = [c for c, _ in pairs if playbook.channels[c].kind == "phone"]
     if texted and not r.sent("phone"):
         labels = sorted({playbook.channels[c].label for c in texted})
-        r.fail("phone", f"a phone number is needed for {', '.join(labels)}")
+        r.fail("phone", N_("a phone number is needed for %(channels)s"), channels=", ".join(labels))
     r.done()
     return Signup(
         r.get("email", ""),
@@ -170,7 +206,10 @@ def read_signup(body: object, playbook: Playbook) -> Signup:
 
 def _language(value: str, playbook: Playbook) -> str:
     if value not in playbook.organisation.site_languages:
-        raise Bad(f"must be one of {', '.join(playbook.organisation.site_languages)}")
+        raise Bad(
+            N_("must be one of %(allowed)s"),
+            allowed=", ".join(playbook.organisation.site_languages),
+        )
     return value
 
 
@@ -181,7 +220,7 @@ def _number(value: str, playbook: Playbook) -> str:
     try:
         return read_number(value, playbook)
     except InvalidInput as exc:
-        raise Bad(exc.errors[0].message) from exc
+        raise Bad.of(exc.errors[0]) from exc
 
 
 def read_inviter_shown(body: object) -> bool:
@@ -203,7 +242,7 @@ def read_tracked_link(body: object) -> tuple[str, str]:
 def _label(value: str) -> str:
     clean = label(value)
     if not clean:
-        raise Bad("must hold a letter or digit")
+        raise Bad(N_("must hold a letter or digit"))
     return clean
 
 
@@ -244,7 +283,7 @@ def read_interests(body: object, playbook: Playbook) -> tuple[str, ...]:
 
 def read_settings(body: object, playbook: Playbook, now: datetime) -> SettingsPatch:
     r = Reading(body, bodies.SettingsPatch)
-    r.needs_one("nothing to change; send any of")
+    r.needs_one(N_("nothing to change; send any of: %(fields)s"))
     r.check("time_zone", _zone)
     r.check("language", lambda v: _language(v, playbook))
     for name in ("quiet_hours", "max_per_week", "handles"):
@@ -262,14 +301,14 @@ def read_settings(body: object, playbook: Playbook, now: datetime) -> SettingsPa
 
 def read_survey(body: object, playbook: Playbook) -> SurveyAnswers:
     r = Reading(body, bodies.Survey)
-    r.needs_one("answer at least one question")
+    r.needs_one(N_("answer at least one question: %(fields)s"))
     found = playbook.survey.found_us if playbook.survey else {}
     r.check("found_us", lambda v: _choice(v, found))
     r.check("how_often", lambda v: _choice(v, HOW_OFTEN))
     r.check("preferred_channel", lambda v: _choice(v, playbook.channels))
     r.check("interests", lambda v: _topics(v, playbook))
     if r.sent("how_often") and not r.sent("preferred_channel"):
-        r.fail("preferred_channel", "say which channel the answer to how_often is about")
+        r.fail("preferred_channel", N_("say which channel the answer to how_often is about"))
     r.done()
     return SurveyAnswers(**r.values)  # the answers given, by the request type's names
 
@@ -281,7 +320,7 @@ def normalise(value: str) -> str:
     try:
         return normalise_email(value)
     except InvalidInput as exc:
-        raise Bad(exc.errors[0].message) from exc
+        raise Bad.of(exc.errors[0]) from exc
 
 
 def _policy(value: str, playbook: Playbook) -> str:
@@ -293,15 +332,18 @@ def _policy(value: str, playbook: Playbook) -> str:
         if len(versions) == 1:
             current = repr(playbook.policy.version)
         raise Bad(
-            f"must be the current policy version {current}"
-            " (the person must see the policy they agree to)"
+            N_(
+                "must be the current policy version %(current)s"
+                " (the person must see the policy they agree to)"
+            ),
+            current=current,
         )
     return value
 
 
 def _choice(value: str, allowed: Mapping[str, Any]) -> str:
     if value not in allowed:
-        raise Bad(f"must be one of {', '.join(allowed)}")
+        raise Bad(N_("must be one of %(allowed)s"), allowed=", ".join(allowed))
     return value
 
 
@@ -316,13 +358,15 @@ _NOT_A_NAME = re.compile(
 def _name(value: str) -> str:
     cleaned = " ".join(value.split())
     if len(cleaned) > MAX_NAME:
-        raise Bad(f"at most {MAX_NAME} characters")
+        raise Bad(N_("at most %(n)d characters"), n=MAX_NAME)
     if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in cleaned):
-        raise Bad("must not contain control characters")
+        raise Bad(N_("must not contain control characters"))
     if _NOT_A_NAME.search(cleaned):
         raise Bad(
-            "must be a name, without web or email addresses or markup"
-            " (write initials with a space after the dot: J. R. Smith)"
+            N_(
+                "must be a name, without web or email addresses or markup"
+                " (write initials with a space after the dot: J. R. Smith)"
+            )
         )
     return cleaned
 
@@ -336,14 +380,18 @@ def _zones() -> frozenset[str]:
 
 def _zone(value: str) -> str:
     if value not in _zones():
-        raise Bad(f"unknown time zone {value!r}; use a name such as Europe/Berlin")
+        raise Bad(N_("unknown time zone %(zone)r; use a name such as Europe/Berlin"), zone=value)
     return value
 
 
 def _topics(value: list[str], playbook: Playbook) -> tuple[str, ...]:
     unknown = [v for v in value if v not in playbook.topics]
     if unknown:
-        raise Bad(f"unknown topic {unknown[0]!r}; allowed: {', '.join(playbook.topics)}")
+        raise Bad(
+            N_("unknown topic %(topic)r; allowed: %(allowed)s"),
+            topic=unknown[0],
+            allowed=", ".join(playbook.topics),
+        )
     return tuple(t for t in playbook.topics if t in value)
 
 
@@ -368,19 +416,25 @@ def _pair(item: bodies.Pair | bodies.PermissionChange, where: str, playbook: Pla
     channel, purpose = item.channel, item.purpose
     if channel not in playbook.channels:
         raise Bad(
-            f"unknown channel {channel!r}; allowed: {', '.join(playbook.channels)}",
+            N_("unknown channel %(channel)r; allowed: %(allowed)s"),
             f"{where}/channel",
+            channel=channel,
+            allowed=", ".join(playbook.channels),
         )
     if purpose not in playbook.purposes:
         raise Bad(
-            f"unknown purpose {purpose!r}; allowed: {', '.join(playbook.purposes)}",
+            N_("unknown purpose %(purpose)r; allowed: %(allowed)s"),
             f"{where}/purpose",
+            purpose=purpose,
+            allowed=", ".join(playbook.purposes),
         )
     if not playbook.offers(channel, purpose):
         raise Bad(
-            f"{purpose!r} is not offered by {channel!r}; channels for it: "
-            f"{', '.join(playbook.purposes[purpose].channels)}",
+            N_("%(purpose)r is not offered by %(channel)r; channels for it: %(allowed)s"),
             where,
+            purpose=purpose,
+            channel=channel,
+            allowed=", ".join(playbook.purposes[purpose].channels),
         )
     return (channel, purpose)
 
@@ -388,7 +442,11 @@ def _pair(item: bodies.Pair | bodies.PermissionChange, where: str, playbook: Pla
 def _channels(value: dict[str, T], playbook: Playbook) -> dict[str, T]:
     for key in value:
         if key not in playbook.channels:
-            raise Bad(f"unknown channel; allowed: {', '.join(playbook.channels)}", key)
+            raise Bad(
+                N_("unknown channel; allowed: %(allowed)s"),
+                key,
+                allowed=", ".join(playbook.channels),
+            )
     return value
 
 
@@ -406,9 +464,9 @@ def _caps(value: dict[str, int | None], playbook: Playbook) -> dict[str, int | N
     for key, cap in value.items():
         if cap is not None and cap > playbook.max_per_week:
             raise Bad(
-                f"a whole number from 0 to {playbook.max_per_week}, "
-                "or null for no limit of your own",
+                N_("a whole number from 0 to %(max)d, or null for no limit of your own"),
                 key,
+                max=playbook.max_per_week,
             )
     return value
 
@@ -418,9 +476,9 @@ def _handles(value: dict[str, str | None], playbook: Playbook) -> dict[str, str 
         channel = playbook.channels.get(key)
         pattern = channel.handle_pattern if channel else None
         if channel is None or channel.kind != "social" or pattern is None:
-            raise Bad("this channel takes no handle", key)
+            raise Bad(N_("this channel takes no handle"), key)
         if handle is not None and not re.fullmatch(pattern, handle):
-            raise Bad(f"not a valid {channel.label} handle", key)
+            raise Bad(N_("not a valid %(channel)s handle"), key, channel=channel.label)
     return value
 
 
@@ -430,15 +488,15 @@ def _moment(value: str | None, now: datetime) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise Bad("must be an ISO 8601 date or date-time, or null") from exc
+        raise Bad(N_("must be an ISO 8601 date or date-time, or null")) from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     try:
         moment = moment.astimezone(UTC)
     except OverflowError as exc:
-        raise Bad("must be a real moment, within the next few years") from exc
+        raise Bad(N_("must be a real moment, within the next few years")) from exc
     if moment <= now:
-        raise Bad("must be in the future")
+        raise Bad(N_("must be in the future"))
     if moment > now + timedelta(days=3660):
-        raise Bad("pause for at most ten years; withdraw instead to stop for good")
+        raise Bad(N_("pause for at most ten years; withdraw instead to stop for good"))
     return moment

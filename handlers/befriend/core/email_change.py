@@ -29,6 +29,7 @@ from befriend.core.errors import FieldError, InvalidInput
 from befriend.core.ledger import Change
 from befriend.core.person import Person, iso
 from befriend.core.playbook import Playbook
+from befriend.core.words import N_
 
 UNDO_DAYS = 7
 
@@ -158,7 +159,7 @@ def read_new_email(body: object, current: str) -> str:
     r.done()
     new = str(r.get("email", ""))
     if same_address(new, current):
-        raise InvalidInput([FieldError("email", "this is already your address")])
+        raise InvalidInput([FieldError("email", N_("this is already your address"))])
     return new
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from befriend.core.words import ENGLISH, Words, say
 
 
 class BefriendError(Exception):
@@ -15,10 +19,23 @@ class PlaybookError(BefriendError):
 
 @dataclass(frozen=True)
 class FieldError:
-    """One invalid field of a request: a JSON-pointer-ish path and a reason for people."""
+    """One invalid field of a request: a JSON-pointer-ish path and a reason for people,
+    written as a template with its values beside it (`"at most %(n)d characters"`, n=80)
+    and marked for the catalogs (`N_`), so the web edge says it in the request's language.
+    A template without values is said as it is (a `%` in it needs no doubling)."""
 
     field: str
-    message: str
+    template: str
+    values: Mapping[str, object] = dataclasses.field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        """The reason in English, as the sources write it."""
+        return self.said(ENGLISH)
+
+    def said(self, words: Words) -> str:
+        """The reason in `words`' language."""
+        return say(words, self.template, self.values)
 
 
 class InvalidInput(BefriendError):

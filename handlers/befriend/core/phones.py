@@ -22,6 +22,7 @@ from befriend.core.errors import FieldError, InvalidInput
 from befriend.core.ledger import Change
 from befriend.core.person import Pair, Person, State
 from befriend.core.playbook import Playbook
+from befriend.core.words import N_
 
 # A code is good for CODE_LIFETIME and MAX_TRIES tries; at most CODES_PER_HOUR go to one
 # number in an hour, whoever asks (texts cost money and reach whoever holds the number).
@@ -65,33 +66,37 @@ def read_number(value: object, playbook: Playbook, where: str = "number") -> str
     phone channel allows, or of a kind befriend never texts (premium rate and the like).
     A number starts with its country code: guessing it would send codes abroad."""
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInput([FieldError(where, "a phone number is required")])
+        raise InvalidInput([FieldError(where, N_("a phone number is required"))])
     if len(value) > MAX_NUMBER:
-        raise InvalidInput([FieldError(where, f"at most {MAX_NUMBER} characters")])
+        raise InvalidInput([FieldError(where, N_("at most %(n)d characters"), {"n": MAX_NUMBER})])
     countries = allowed_countries(playbook)
     if not countries:
-        raise InvalidInput([FieldError(where, "this organisation does not take phone numbers")])
+        raise InvalidInput([FieldError(where, N_("this organisation does not take phone numbers"))])
     text = value.strip()
     if text.startswith("00"):
         text = "+" + text[2:]
     if not text.startswith("+"):
-        raise InvalidInput([FieldError(where, "start with the country code, like +44")])
+        raise InvalidInput([FieldError(where, N_("start with the country code, like +44"))])
     import phonenumbers
 
     try:
         parsed = phonenumbers.parse(text, None)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidInput([FieldError(where, f"not a phone number ({exc._msg})")]) from exc
+        raise InvalidInput(
+            [FieldError(where, N_("not a phone number (%(reason)s)"), {"reason": exc._msg})]
+        ) from exc
     if not phonenumbers.is_valid_number(parsed):
-        raise InvalidInput([FieldError(where, "not a valid phone number")])
+        raise InvalidInput([FieldError(where, N_("not a valid phone number"))])
     region = phonenumbers.region_code_for_number(parsed)
     if region not in countries:
         raise InvalidInput(
             [
                 FieldError(
                     where,
-                    f"numbers from {region or 'this place'} are not accepted; "
-                    f"countries: {', '.join(countries)}",
+                    N_("numbers from %(place)s are not accepted; countries: %(countries)s")
+                    if region
+                    else N_("numbers from this place are not accepted; countries: %(countries)s"),
+                    {"place": region, "countries": ", ".join(countries)},
                 )
             ]
         )
@@ -99,7 +104,7 @@ def read_number(value: object, playbook: Playbook, where: str = "number") -> str
     refused = {getattr(phonenumbers.PhoneNumberType, name) for name in _REFUSED_TYPES}
     if kind in refused:
         raise InvalidInput(
-            [FieldError(where, "premium-rate and shared-cost numbers are not accepted")]
+            [FieldError(where, N_("premium-rate and shared-cost numbers are not accepted"))]
         )
     return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
 
@@ -169,20 +174,24 @@ def code_verdict(state: CodeState | None, phone: Phone | None, now: datetime) ->
     return "right"
 
 
+# Templates said with `VERDICT_VALUES`.
 VERDICT_SAYS: dict[Verdict, str] = {
-    "wrong": "this is not the code we sent; check it and try again",
-    "expired": "this code has expired; ask for a new one",
-    "used-up": f"this code was tried {MAX_TRIES} times; ask for a new one",
-    "other-number": "this code was sent for another number; ask for a new one",
-    "none": "no code is waiting; ask for one first",
+    "wrong": N_("this is not the code we sent; check it and try again"),
+    "expired": N_("this code has expired; ask for a new one"),
+    "used-up": N_("this code was tried %(n)d times; ask for a new one"),
+    "other-number": N_("this code was sent for another number; ask for a new one"),
+    "none": N_("no code is waiting; ask for one first"),
     "right": "",
 }
+VERDICT_VALUES = {"n": MAX_TRIES}
 
 
 def read_code(value: object) -> str:
     text = value.strip().replace(" ", "") if isinstance(value, str) else ""
     if len(text) != CODE_DIGITS or not text.isascii() or not text.isdigit():
-        raise InvalidInput([FieldError("code", f"must be the {CODE_DIGITS} digits we sent")])
+        raise InvalidInput(
+            [FieldError("code", N_("must be the %(n)d digits we sent"), {"n": CODE_DIGITS})]
+        )
     return text
 
 

@@ -26,6 +26,7 @@ from befriend.core.errors import FieldError, InvalidInput
 from befriend.core.ledger import Change
 from befriend.core.person import Pair, Person
 from befriend.core.playbook import Playbook
+from befriend.core.words import N_
 
 CONTACT_CHANGE = "contact-change"
 MAX_LINES = 4
@@ -102,8 +103,11 @@ def require_address(person: Person, wanted: Iterable[PermissionChange], playbook
     missing = [
         FieldError(
             f"changes/{n}/channel",
-            f"{playbook.channels[c.pair[0]].label} needs your postal address first: "
-            "give it with PUT /api/me/contacts/postal",
+            N_(
+                "%(channel)s needs your postal address first: "
+                "give it with PUT /api/me/contacts/postal"
+            ),
+            {"channel": playbook.channels[c.pair[0]].label},
         )
         for n, c in enumerate(wanted)
         if c.granted and is_postal(c.pair, playbook)
@@ -209,23 +213,23 @@ def _append(
 def _lines(value: list[str]) -> list[str]:
     lines = [_text(line, f"{n}", MAX_LINE) for n, line in enumerate(value)]
     if not lines or not any(lines):
-        raise Bad("at least one address line is required")
+        raise Bad(N_("at least one address line is required"))
     if len(lines) > MAX_LINES:
-        raise Bad(f"at most {MAX_LINES} lines")
+        raise Bad(N_("at most %(n)d lines"), n=MAX_LINES)
     return [line for line in lines if line]
 
 
 def _text(value: str, where: str = "", most: int = MAX_FIELD) -> str:
     if any(unicodedata.category(ch).startswith("C") for ch in value):
-        raise Bad("must not hold control characters or line breaks", where)
+        raise Bad(N_("must not hold control characters or line breaks"), where)
     cleaned = " ".join(value.split())
     if len(cleaned) > most:
-        raise Bad(f"at most {most} characters", where)
+        raise Bad(N_("at most %(n)d characters"), where, n=most)
     return cleaned
 
 
 def _country(value: str) -> str:
     code = value.strip().upper()
     if code not in COUNTRIES:
-        raise Bad("must be an ISO 3166-1 alpha-2 country code, such as GB or DE")
+        raise Bad(N_("must be an ISO 3166-1 alpha-2 country code, such as GB or DE"))
     return code

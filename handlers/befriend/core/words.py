@@ -6,6 +6,7 @@ Babel extracts from the calls to `gettext` and `ngettext` below it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
 
@@ -32,3 +33,16 @@ def N_(message: str) -> str:
     """Marks `message` for the catalogs where it is written (a constant of the core); it is
     translated where it is shown, by whoever holds the person's catalog."""
     return message
+
+
+def say(words: Words, template: str, values: Mapping[str, object]) -> str:
+    """A message written as a template with named values (`"at most %(n)d characters"`),
+    in `words`' language. A translation whose placeholders do not fit its values (a
+    translator's slip) gives the English, never an error to the person."""
+    text = words.gettext(template)
+    if not values:
+        return text
+    try:
+        return text % values
+    except (KeyError, ValueError, TypeError):
+        return template % values

@@ -20,6 +20,7 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 
 from befriend.clock import Clock
 from befriend.core.errors import InvalidToken, WrongScope
+from befriend.core.words import N_
 
 Scope = Literal["confirm", "manage", "unsubscribe", "email-change", "email-undo", "click"]
 MAX_AGE: dict[str, timedelta | None] = {
@@ -107,11 +108,11 @@ class Tokens:
                 return_timestamp=True,
             )
         except SignatureExpired as exc:
-            raise InvalidToken("this link has expired") from exc
+            raise InvalidToken(N_("this link has expired")) from exc
         except (BadSignature, UnicodeError, ValueError) as exc:
-            raise InvalidToken("this link is not valid") from exc
+            raise InvalidToken(N_("this link is not valid")) from exc
         if not isinstance(payload, dict) or not isinstance(payload.get("p"), str):
-            raise InvalidToken("this link is not valid")
+            raise InvalidToken(N_("this link is not valid"))
         if payload.get("s") != scope:
             raise WrongScope(f"this token is for {payload.get('s')!r}, not {scope!r}")
         return Claims(

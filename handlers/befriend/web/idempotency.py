@@ -18,6 +18,7 @@ from typing import Any
 from flask import Response, request
 
 from befriend.core.errors import IdempotencyMismatch, Unavailable
+from befriend.core.words import N_
 from befriend.store import keys
 from befriend.web.problems import Problem
 from befriend.web.services import services
@@ -54,7 +55,7 @@ def idempotent(
                 return view(*args, **kwargs)
             if not key or len(key) > 255:
                 raise Problem(
-                    400, "bad-idempotency-key", "Idempotency-Key must be 1 to 255 characters"
+                    400, "bad-idempotency-key", N_("Idempotency-Key must be 1 to 255 characters")
                 )
             s = services()
             digest = hashlib.sha256(f"{scope}\n{key}".encode()).hexdigest()
@@ -98,7 +99,7 @@ def idempotent(
                     return answer
                 kept = s.store.replay(*where, now) or kept  # a twin request stored first
             if kept["fingerprint"] != fingerprint:
-                raise IdempotencyMismatch("send a new key for a new request")
+                raise IdempotencyMismatch(N_("send a new key for a new request"))
             body = kept["body"]
             if token_field is not None and reissue is not None:
                 body = json.dumps({**json.loads(body), token_field: reissue()})

@@ -12,6 +12,7 @@ from urllib.parse import SplitResult, parse_qsl, urlsplit
 from flask import request
 
 from befriend.core.changes import Context
+from befriend.core.words import N_
 from befriend.i18n.catalogs import translations
 from befriend.i18n.languages import accepted, known
 from befriend.web.problems import Problem
@@ -26,7 +27,10 @@ def json_body() -> Any:
     """The parsed JSON body; 415 for another media type, 400 for malformed JSON."""
     if request.mimetype != "application/json":
         raise Problem(
-            415, "unsupported-media-type", "Send JSON", "Use Content-Type: application/json."
+            415,
+            "unsupported-media-type",
+            N_("Send JSON"),
+            N_("Use Content-Type: application/json."),
         )
     raw = request.get_data(cache=True)
     try:
@@ -37,11 +41,13 @@ def json_body() -> Any:
         raise Problem(
             400,
             "malformed-json",
-            "The body is not valid JSON",
-            "It holds text that is not valid Unicode.",
+            N_("The body is not valid JSON"),
+            N_("It holds text that is not valid Unicode."),
         ) from exc
     except (ValueError, RecursionError) as exc:
-        raise Problem(400, "malformed-json", "The body is not valid JSON", str(exc)[:200]) from exc
+        raise Problem(
+            400, "malformed-json", N_("The body is not valid JSON"), str(exc)[:200]
+        ) from exc
     return parsed
 
 
@@ -130,8 +136,8 @@ def bearer() -> str:
         raise Problem(
             401,
             "missing-token",
-            "A manage token is required",
-            "Send it as `Authorization: Bearer <token>`; it comes from the link in your mail.",
+            N_("A manage token is required"),
+            N_("Send it as `Authorization: Bearer <token>`; it comes from the link in your mail."),
             headers={"WWW-Authenticate": "Bearer"},
         )
     return token.strip()
@@ -185,8 +191,11 @@ def count_client() -> None:
         raise Problem(
             429,
             "too-many-requests",
-            "Too many requests from your connection",
-            f"Please try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+            N_("Too many requests from your connection"),
+            N_("Please try again in %(n)d minute.")
+            if minutes == 1
+            else N_("Please try again in %(n)d minutes."),
+            {"n": minutes},
             headers={"Retry-After": str(wait)},
         )
 

@@ -13,6 +13,7 @@ from flask import Blueprint, Response, render_template, request
 from befriend.core import changes
 from befriend.core.errors import InvalidToken, WrongScope
 from befriend.core.person import Person
+from befriend.core.words import N_
 from befriend.credentials.tokens import Claims
 from befriend.i18n.catalogs import translations
 from befriend.mailing.language import in_sentence
@@ -74,13 +75,13 @@ def one_click(token: str) -> Response:
     if claims is None:
         if browser:
             return _page("api/unsubscribe-invalid.html", 401)
-        raise InvalidToken("this unsubscribe link is not valid")
+        raise InvalidToken(N_("this unsubscribe link is not valid"))
     if request.form.get("List-Unsubscribe") != "One-Click":
         raise Problem(
             400,
             "one-click-body",
-            "Send List-Unsubscribe=One-Click",
-            "RFC 8058 one-click unsubscribe posts the form field List-Unsubscribe=One-Click.",
+            N_("Send List-Unsubscribe=One-Click"),
+            N_("RFC 8058 one-click unsubscribe posts the form field List-Unsubscribe=One-Click."),
         )
     s = services()
     # A mail client's RFC 8058 post is `one-click`; the button on our page is a form, and

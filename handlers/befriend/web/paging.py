@@ -8,6 +8,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from befriend.core.words import N_
 from befriend.web.problems import Problem, bad_parameter
 from befriend.web.services import services
 
@@ -28,8 +29,8 @@ def invalid_cursor() -> Problem:
     return Problem(
         400,
         "invalid-cursor",
-        "This cursor is not valid",
-        "Use the `next` cursor of the previous page unchanged, or start again without one.",
+        N_("This cursor is not valid"),
+        N_("Use the `next` cursor of the previous page unchanged, or start again without one."),
     )
 
 

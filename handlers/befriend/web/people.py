@@ -10,6 +10,7 @@ from flask import g
 from befriend.core.changes import Outcome
 from befriend.core.errors import InvalidToken, NotFound
 from befriend.core.person import Person
+from befriend.core.words import N_
 from befriend.credentials.tokens import Claims
 from befriend.web.services import services
 from befriend.writer.apply import Extras, Writer
@@ -24,7 +25,7 @@ def person_for(claims: Claims, *, erasing_ok: bool = False) -> Person:
     if person.status == "erasing" and not erasing_ok:
         raise NotFound(claims.person_id)
     if person.status == "pending" or claims.generation != person.token_generation:
-        raise InvalidToken("this link was signed out or replaced")
+        raise InvalidToken(N_("this link was signed out or replaced"))
     return person
 
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
-from flask import Flask, Response, request
+from flask import Flask, Response, has_request_context, request
 from werkzeug.exceptions import HTTPException
 
 from befriend.core.errors import (
     ConcurrentChange,
+    FieldError,
     IdempotencyMismatch,
     InvalidInput,
     InvalidToken,
@@ -20,6 +21,7 @@ from befriend.core.errors import (
     Unavailable,
     WrongScope,
 )
+from befriend.core.words import ENGLISH, N_, Words, say
 from befriend.store.table import UNREACHABLE, is_busy
 
 log = logging.getLogger("befriend")
@@ -30,10 +32,22 @@ BUSY_RETRY_AFTER = "2"
 
 
 class Problem(Exception):
-    """Raise from a view to answer with a problem document."""
+    """Raise from a view to answer with a problem document. `title` and `detail` are
+    templates of `values` (marked `N_`), said in the request's language when the problem
+    is answered; the values named in `messages` are themselves messages said so too. An
+    `errors` extra is a list of FieldError, each said the same way."""
 
-    def __init__(self, status: int, slug: str, title: str, detail: str = "", **extra: Any) -> None:
-        super().__init__(detail or title)
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str = "",
+        values: Mapping[str, object] | None = None,
+        messages: tuple[str, ...] = (),
+        **extra: Any,
+    ) -> None:
+        self.values, self.messages = dict(values or {}), messages
         self.status, self.slug, self.title, self.detail, self.extra = (
             status,
             slug,
@@ -41,6 +55,16 @@ class Problem(Exception):
             detail,
             extra,
         )
+        super().__init__(self.said(ENGLISH)[1] or self.said(ENGLISH)[0])
+
+    def said(self, words: Words) -> tuple[str, str]:
+        """The title and the detail in `words`' language."""
+        values = {
+            k: words.gettext(v) if k in self.messages and isinstance(v, str) else v
+            for k, v in self.values.items()
+        }
+        detail = say(words, self.detail, values) if self.detail else ""
+        return say(words, self.title, values), detail
 
 
 def bad_parameter(name: str, message: str) -> Problem:
@@ -48,9 +72,11 @@ def bad_parameter(name: str, message: str) -> Problem:
     return Problem(
         400,
         "invalid-parameter",
-        f"The query parameter {name} is not valid",
-        f"{name} {message}.",
-        errors=[{"field": name, "message": message}],
+        N_("The query parameter %(name)s is not valid"),
+        "%(name)s %(message)s.",
+        {"name": name, "message": message},
+        messages=("message",),
+        errors=[FieldError(name, message)],
     )
 
 
@@ -72,39 +98,46 @@ def problem(
 
 
 _STALE = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
-LINK_TITLE = "This link or token does not work"
+LINK_TITLE = N_("This link or token does not work")
 
-# Each domain error and the problem it becomes.
+# Each domain error and the problem it becomes. A domain error's own text is said through
+# the catalog as it is (the raisers mark theirs with N_), so it carries no values.
 DOMAIN: dict[type[Exception], Callable[[Any], Problem]] = {
     InvalidInput: lambda exc: Problem(
         422,
         "invalid-input",
-        "The request has invalid fields",
-        "Fix the fields listed in `errors` and send it again.",
-        errors=[{"field": e.field, "message": e.message} for e in exc.errors],
+        N_("The request has invalid fields"),
+        N_("Fix the fields listed in `errors` and send it again."),
+        errors=exc.errors,
     ),
     InvalidToken: lambda exc: Problem(
-        401, "invalid-token", LINK_TITLE, f"{exc} Ask for a fresh link by email.", headers=_STALE
+        401,
+        "invalid-token",
+        LINK_TITLE,
+        N_("%(reason)s Ask for a fresh link by email."),
+        {"reason": str(exc)},
+        messages=("reason",),
+        headers=_STALE,
     ),
     NotFound: lambda exc: Problem(
         401,
         "invalid-token",
         LINK_TITLE,
-        "It no longer names anyone here. Ask for a fresh link by email.",
+        N_("It no longer names anyone here. Ask for a fresh link by email."),
         headers=_STALE,
     ),
-    WrongScope: lambda exc: Problem(403, "wrong-scope", "This token is not for this", str(exc)),
+    WrongScope: lambda exc: Problem(403, "wrong-scope", N_("This token is not for this"), str(exc)),
     ConcurrentChange: lambda exc: Problem(
         409,
         "concurrent-change",
-        "Changed elsewhere at the same time",
-        "Nothing was lost; load the latest state and try again.",
+        N_("Changed elsewhere at the same time"),
+        N_("Nothing was lost; load the latest state and try again."),
         headers={"Retry-After": "1"},
     ),
     IdempotencyMismatch: lambda exc: Problem(
         422,
         "idempotency-key-reused",
-        "This Idempotency-Key was used for a different request",
+        N_("This Idempotency-Key was used for a different request"),
         str(exc),
     ),
 }
@@ -112,20 +145,43 @@ DOMAIN: dict[type[Exception], Callable[[Any], Problem]] = {
 INTERNAL = Problem(
     500,
     "internal",
-    "Something went wrong on our side",
-    "Nothing was changed. Please try again later.",
+    N_("Something went wrong on our side"),
+    N_("Nothing was changed. Please try again later."),
 )
 BUSY = Problem(
     503,
     "busy",
-    "Too busy to record this just now",
-    "Send the same request again in a moment; nothing is recorded twice.",
+    N_("Too busy to record this just now"),
+    N_("Send the same request again in a moment; nothing is recorded twice."),
     headers={"Retry-After": BUSY_RETRY_AFTER},
 )
 
 
+def problem_words() -> Words:
+    """The words a problem is said in: the request's catalog (`web/inputs.py` `words`),
+    English outside a request."""
+    if not has_request_context():
+        return ENGLISH
+    # Imported here: inputs raises Problem, so it imports this module first.
+    from befriend.web.inputs import words
+
+    try:
+        return words()
+    except Exception:  # the playbook itself may be what failed: answer in English then
+        log.warning("no catalog for the problem on %s %s", request.method, request.url_rule)
+        return ENGLISH
+
+
 def _answer(exc: Problem) -> Response:
-    return problem(exc.status, exc.slug, exc.title, exc.detail, **exc.extra)
+    words = problem_words()
+    title, detail = exc.said(words)
+    extra = dict(exc.extra)
+    if "errors" in extra:
+        extra["errors"] = [
+            {"field": e.field, "message": e.said(words)} if isinstance(e, FieldError) else e
+            for e in extra["errors"]
+        ]
+    return problem(exc.status, exc.slug, title, detail, **extra)
 
 
 def register(app: Flask) -> None:

@@ -19,17 +19,25 @@ from msgspec import Meta, Struct, UnsetType
 from msgspec.structs import FieldInfo
 
 from befriend.core.errors import FieldError, InvalidInput
+from befriend.core.words import N_
 
 B = TypeVar("B", bound=Struct)
 T = TypeVar("T")
 
 
 class Bad(Exception):
-    """A value the playbook does not allow; `where` goes below the field (e.g. "0/channel")."""
+    """A value the playbook does not allow; `where` goes below the field (e.g. "0/channel").
+    The message is a template (marked `N_`) with its `values` named beside it, as a
+    FieldError holds it."""
 
-    def __init__(self, message: str, where: str = "") -> None:
-        super().__init__(message)
-        self.where, self.message = where, message
+    def __init__(self, message: str, where: str = "", **values: object) -> None:
+        super().__init__(message % values if values else message)
+        self.where, self.message, self.values = where, message, values
+
+    @classmethod
+    def of(cls, error: FieldError, where: str = "") -> Bad:
+        """The same reason as `error`'s, for a field checked by another reader."""
+        return cls(error.template, where, **error.values)
 
 
 class Reading(Generic[B]):
@@ -41,15 +49,17 @@ class Reading(Generic[B]):
         self.values: dict[str, Any] = {}
         self.body: dict[str, Any] = body if isinstance(body, dict) else {}
         if not isinstance(body, dict):
-            self.fail("", "the body must be a JSON object")
+            self.fail("", N_("the body must be a JSON object"))
             return
         fields = _fields(kind)
         for key in sorted(set(body) - set(fields)):
-            self.fail(key, f"unknown field; allowed: {', '.join(sorted(fields))}")
+            self.fail(
+                key, N_("unknown field; allowed: %(allowed)s"), allowed=", ".join(sorted(fields))
+            )
         for name, info in fields.items():
             if name not in body:
                 if info.required:
-                    self.fail(name, _says(info.type) or "is required")
+                    self.fail(name, _says(info.type) or N_("is required"))
                 continue
             self._convert(name, info, body[name])
 
@@ -73,13 +83,15 @@ class Reading(Generic[B]):
         except msgspec.ValidationError as exc:
             self.errors.append(_field_error(name, info.type, str(exc)))
 
-    def fail(self, where: str, message: str) -> None:
-        self.errors.append(FieldError(where, message))
+    def fail(self, where: str, message: str, **values: object) -> None:
+        """Name a wrong field: `message` is a template (marked `N_`) of `values`."""
+        self.errors.append(FieldError(where, message, values))
 
     def needs_one(self, say: str) -> None:
-        """Refuse an empty object, naming what it may hold."""
+        """Refuse an empty object, naming what it may hold: `say` is a template holding
+        `%(fields)s`."""
         if not self.body and not self.errors:
-            self.fail("", f"{say}: {', '.join(sorted(_fields(self.kind)))}")
+            self.fail("", say, fields=", ".join(sorted(_fields(self.kind))))
 
     def sent(self, name: str) -> bool:
         """Whether the body held `name`, whatever its value."""
@@ -101,7 +113,7 @@ class Reading(Generic[B]):
             del self.values[attr]
             name = _fields_by_attr(self.kind)[attr]
             for bad in _leaves(group):
-                self.fail(f"{name}/{bad.where}" if bad.where else name, bad.message)
+                self.fail(f"{name}/{bad.where}" if bad.where else name, bad.message, **bad.values)
 
     def done(self) -> None:
         """Raise every wrong field together."""
@@ -161,7 +173,9 @@ def _field_error(name: str, tp: Any, text: str, *, cut: bool = False) -> FieldEr
         if not cut:
             pointer.append(step)
         cut = cut or entry
-    return FieldError("/".join(pointer).lstrip("/"), _says(tp) or _plainly(message))
+    says = _says(tp)
+    template, values = (says, {}) if says is not None else _plainly(message)
+    return FieldError("/".join(pointer).lstrip("/"), template, values)
 
 
 def _steps(path: str) -> list[str]:
@@ -220,30 +234,85 @@ _KINDS = {
     "object": "an object",
     "null": "null",
 }
-_PLAIN: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
-    (re.compile(r"Expected `str` of length <= (\d+)"), lambda m: f"at most {m[1]} characters"),
+# The sentences for one kind, or one kind or null, whole: a translation may need to put
+# the kind's words anywhere in it.
+_MUST_BE = {
+    ("str",): N_("must be a string"),
+    ("int",): N_("must be a whole number"),
+    ("float",): N_("must be a number"),
+    ("bool",): N_("must be true or false"),
+    ("array",): N_("must be a list"),
+    ("object",): N_("must be an object"),
+    ("null",): N_("must be null"),
+    ("str", "null"): N_("must be a string or null"),
+    ("int", "null"): N_("must be a whole number or null"),
+    ("float", "null"): N_("must be a number or null"),
+    ("bool", "null"): N_("must be true or false or null"),
+    ("array", "null"): N_("must be a list or null"),
+    ("object", "null"): N_("must be an object or null"),
+}
+Said = tuple[str, dict[str, object]]
+
+
+def _must_be(kinds: list[str]) -> Said:
+    whole = _MUST_BE.get(tuple(kinds))
+    if whole is not None:
+        return whole, {}
+    return N_("must be %(kinds)s"), {"kinds": " or ".join(_KINDS.get(k, k) for k in kinds)}
+
+
+def _at_least(n: str) -> Said:
+    if n == "1":
+        return N_("at least %(n)s character"), {"n": n}
+    return N_("at least %(n)s characters"), {"n": n}
+
+
+_PLAIN: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Said]]] = [
     (
-        re.compile(r"Expected `str` of length >= (\d+)"),
-        lambda m: f"at least {m[1]} character{'s' * (m[1] != '1')}",
+        re.compile(r"Expected `str` of length <= (\d+)"),
+        lambda m: (N_("at most %(n)s characters"), {"n": m[1]}),
     ),
-    (re.compile(r"Expected `array` of length <= (\d+)"), lambda m: f"at most {m[1]} items"),
-    (re.compile(r"Expected `array` of length >= (\d+)"), lambda m: f"at least {m[1]} items"),
-    (re.compile(r"Expected `\w+` >= (\S+)"), lambda m: f"must be {m[1]} or more"),
-    (re.compile(r"Expected `\w+` <= (\S+)"), lambda m: f"must be {m[1]} or less"),
-    (re.compile(r"Expected `str` matching regex"), lambda m: "is not in the expected form"),
-    (re.compile(r"Object missing required field `(.+)`"), lambda m: f"{m[1]} is required"),
-    (re.compile(r"Object contains unknown field `(.+)`"), lambda m: f"unknown field {m[1]}"),
-    (re.compile(r"Invalid enum value (.+)"), lambda m: f"{m[1]} is not allowed"),
+    (re.compile(r"Expected `str` of length >= (\d+)"), lambda m: _at_least(m[1])),
     (
-        re.compile(r"Expected `([^`]+)`"),
-        lambda m: "must be " + " or ".join(_KINDS.get(k, k) for k in m[1].split(" | ")),
+        re.compile(r"Expected `array` of length <= (\d+)"),
+        lambda m: (N_("at most %(n)s items"), {"n": m[1]}),
     ),
+    (
+        re.compile(r"Expected `array` of length >= (\d+)"),
+        lambda m: (N_("at least %(n)s items"), {"n": m[1]}),
+    ),
+    (
+        re.compile(r"Expected `\w+` >= (\S+)"),
+        lambda m: (N_("must be %(n)s or more"), {"n": m[1]}),
+    ),
+    (
+        re.compile(r"Expected `\w+` <= (\S+)"),
+        lambda m: (N_("must be %(n)s or less"), {"n": m[1]}),
+    ),
+    (
+        re.compile(r"Expected `str` matching regex"),
+        lambda m: (N_("is not in the expected form"), {}),
+    ),
+    (
+        re.compile(r"Object missing required field `(.+)`"),
+        lambda m: (N_("%(field)s is required"), {"field": m[1]}),
+    ),
+    (
+        re.compile(r"Object contains unknown field `(.+)`"),
+        lambda m: (N_("unknown field %(field)s"), {"field": m[1]}),
+    ),
+    (
+        re.compile(r"Invalid enum value (.+)"),
+        lambda m: (N_("%(value)s is not allowed"), {"value": m[1]}),
+    ),
+    (re.compile(r"Expected `([^`]+)`"), lambda m: _must_be(m[1].split(" | "))),
 ]
 
 
-def _plainly(message: str) -> str:
+def _plainly(message: str) -> Said:
     for pattern, say in _PLAIN:
         found = pattern.match(message)
         if found:
             return say(found)
-    return message[:1].lower() + message[1:]
+    # The library's own words, which no catalog holds.
+    return message[:1].lower() + message[1:], {}

@@ -22,6 +22,7 @@ from befriend.core.contract.fields import (
     keys,
     says,
 )
+from befriend.core.words import N_
 
 MAX_NAME = 200
 MAX_EMAIL = 254
@@ -30,9 +31,9 @@ MAX_BATCH = 500  # events or outcomes in one request
 MAX_ID = 200
 MAX_REF = 254
 MAX_STAMP = 40
-ZONE_SAYS = "must be an IANA time zone name such as Europe/Berlin"
-TOPICS_SAY = "must be a list of topic ids"
-PAIRS_SAY = "must be a list of {channel, purpose}"
+ZONE_SAYS = N_("must be an IANA time zone name such as Europe/Berlin")
+TOPICS_SAY = N_("must be a list of topic ids")
+PAIRS_SAY = N_("must be a list of {channel, purpose}")
 # The pairs a channel offers: the document adds the playbook's combinations as anyOf.
 OFFERED: dict[str, Any] = {"x-playbook-offered": True}
 
@@ -60,12 +61,12 @@ PhoneIn = Annotated[
         description="A phone number with its country code (+44 ...), from a country the"
         " playbook's phone channels allow"
     ),
-    says("must be a phone number with its country code, like +44 7400 123456", max_length=40),
+    says(N_("must be a phone number with its country code, like +44 7400 123456"), max_length=40),
 ]
 EmailIn = Annotated[
-    Email, says("an email address is required", extra_json_schema={"maxLength": MAX_EMAIL})
+    Email, says(N_("an email address is required"), extra_json_schema={"maxLength": MAX_EMAIL})
 ]
-Name = Annotated[str, says("must be a string", extra_json_schema={"maxLength": MAX_NAME})]
+Name = Annotated[str, says(N_("must be a string"), extra_json_schema={"maxLength": MAX_NAME})]
 Zone = Annotated[
     str,
     says(ZONE_SAYS, min_length=1, max_length=64, extra_json_schema={"examples": ["Europe/Berlin"]}),
@@ -73,13 +74,13 @@ Zone = Annotated[
 ConfirmToken = Annotated[
     str,
     says(
-        "the token from the confirmation link is required",
+        N_("the token from the confirmation link is required"),
         min_length=1,
         max_length=1000,
         description="The token of the confirmation link (`/confirm/#t=…`)",
     ),
 ]
-FLAG_SAYS = "must be true or false"
+FLAG_SAYS = N_("must be true or false")
 Flag = Annotated[bool, says(FLAG_SAYS)]
 
 
@@ -94,7 +95,7 @@ OriginIn = Annotated[
         max_length=20,
         extra_json_schema={"examples": [{"utm_source": "talk", "ref": "k7m2q9xa"}]},
     ),
-    says("must be an object of text values, as the page's address gave them"),
+    says(N_("must be an object of text values, as the page's address gave them")),
 ]
 
 
@@ -104,7 +105,7 @@ class Signup(Body):
     email: EmailIn
     # The current version in one of the playbook's languages: the policy the person read.
     policy_version: Annotated[
-        str, choice("policy_versions"), says("must be the current policy version")
+        str, choice("policy_versions"), says(N_("must be the current policy version"))
     ]
     name: Name | UnsetType = UNSET
     interests: Topics | UnsetType = UNSET
@@ -143,7 +144,7 @@ class PhoneNumber(Body):
             description="Ask again, for the new number, for the permissions given for the old"
             " one (they end when the number changes)"
         ),
-        says("must be true or false"),
+        says(N_("must be true or false")),
     ] = False
 
 
@@ -153,7 +154,7 @@ class PhoneCode(Body):
     code: Annotated[
         str,
         Meta(pattern="^[0-9]{6}$", description="The six digits texted"),
-        says("must be the 6 digits we sent"),
+        says(N_("must be the 6 digits we sent")),
     ]
 
 
@@ -175,7 +176,7 @@ class PostalAddressIn(Body):
     lines: Annotated[
         list[str],
         says(
-            "a list of 1 to 4 address lines is required",
+            N_("a list of 1 to 4 address lines is required"),
             min_length=1,
             max_length=4,
             extra_json_schema={"items": {"maxLength": 100}},
@@ -184,21 +185,21 @@ class PostalAddressIn(Body):
     country: Annotated[
         str,
         says(
-            "must be an ISO 3166-1 alpha-2 country code, such as GB or DE",
+            N_("must be an ISO 3166-1 alpha-2 country code, such as GB or DE"),
             min_length=2,
             max_length=2,
         ),
     ]
-    postcode: Annotated[str, says("must be a string", max_length=40)] = ""
-    city: Annotated[str, says("must be a string", max_length=40)] = ""
-    region: Annotated[str, says("must be a string", max_length=40)] = ""
+    postcode: Annotated[str, says(N_("must be a string"), max_length=40)] = ""
+    city: Annotated[str, says(N_("must be a string"), max_length=40)] = ""
+    region: Annotated[str, says(N_("must be a string"), max_length=40)] = ""
     carry_over: Annotated[
         bool,
         Meta(
             description="Keep the postal permissions given for the old address, for this one"
             " (otherwise a new address ends them)"
         ),
-        says("must be true or false"),
+        says(N_("must be true or false")),
     ] = False
 
 
@@ -215,7 +216,7 @@ class EmailLink(Body):
     token: Annotated[
         str,
         says(
-            "the token from the link in the mail is required",
+            N_("the token from the link in the mail is required"),
             min_length=1,
             max_length=1000,
             description="The token of the link in the mail (`/email/#t=…` or `/email/#undo=…`)",
@@ -243,7 +244,8 @@ class Confirm(Body):
         Annotated[
             bool,
             says(
-                "must be true or false", description="Keep the name typed at sign-up (default true)"
+                N_("must be true or false"),
+                description="Keep the name typed at sign-up (default true)",
             ),
         ]
         | UnsetType
@@ -263,7 +265,7 @@ class PermissionChanges(Body):
     changes: Annotated[
         list[PermissionChange],
         says(
-            "a non-empty list of {channel, purpose, granted} is required",
+            N_("a non-empty list of {channel, purpose, granted} is required"),
             min_length=1,
             max_length=MAX_PAIRS,
         ),
@@ -272,18 +274,18 @@ class PermissionChanges(Body):
 
 class Interests(Body):
     interests: Annotated[
-        list[Topic], says("the full list of interests is required (it replaces the old one)")
+        list[Topic], says(N_("the full list of interests is required (it replaces the old one)"))
     ]
 
 
 class QuietHours(Body):
     """A daily window in the person's own time zone: from one time until another."""
 
-    from_: Annotated[Clock, says("must be a 24-hour time like 21:00")] = field(name="from")
-    until: Annotated[Clock, says("must be a 24-hour time like 21:00")]
+    from_: Annotated[Clock, says(N_("must be a 24-hour time like 21:00"))] = field(name="from")
+    until: Annotated[Clock, says(N_("must be a 24-hour time like 21:00"))]
 
 
-KEYED_SAYS = "must be an object keyed by channel id"
+KEYED_SAYS = N_("must be an object keyed by channel id")
 V = TypeVar("V")
 # An object holding any of the playbook's channels as keys.
 SomeChannels = Annotated[dict[str, V], keys("channels", every=False), says(KEYED_SAYS)]
@@ -291,7 +293,7 @@ Cap = Annotated[int, Meta(ge=0), at_most("max_per_week")]
 PauseUntil = Annotated[
     str,
     says(
-        "must be an ISO 8601 date or date-time, or null",
+        N_("must be an ISO 8601 date or date-time, or null"),
         max_length=MAX_STAMP,
         description="A future ISO 8601 date or date-time; null ends a pause",
     ),
@@ -305,7 +307,7 @@ class SettingsPatch(Body):
     name: Name | UnsetType = UNSET
     time_zone: Zone | UnsetType = UNSET
     language: (
-        Annotated[str, choice("languages"), says("a language the site speaks")] | UnsetType
+        Annotated[str, choice("languages"), says(N_("a language the site speaks"))] | UnsetType
     ) = UNSET
     quiet_hours: SomeChannels[QuietHours | None] | UnsetType = UNSET
     max_per_week: SomeChannels[Cap | None] | UnsetType = UNSET
@@ -315,7 +317,7 @@ class SettingsPatch(Body):
     ) = UNSET
 
 
-Score10 = Annotated[int, says("must be a whole number from 0 to 10", ge=0, le=10)]
+Score10 = Annotated[int, says(N_("must be a whole number from 0 to 10"), ge=0, le=10)]
 
 
 class Survey(Body):
@@ -327,7 +329,7 @@ class Survey(Body):
     preferred_channel: Channel | UnsetType = UNSET
     interests: Topics | UnsetType = UNSET
     recommend: (
-        Annotated[int, says("must be a whole number from 0 to 10", ge=0, le=10)] | UnsetType
+        Annotated[int, says(N_("must be a whole number from 0 to 10"), ge=0, le=10)] | UnsetType
     ) = UNSET
 
 
@@ -455,7 +457,7 @@ class FeedbackSourceIn(Body):
 
     kind: Literal["generic", "mailchimp", "brevo"]
     name: Annotated[
-        str, says("must be a name of 1 to 100 characters", min_length=1, max_length=100)
+        str, says(N_("must be a name of 1 to 100 characters"), min_length=1, max_length=100)
     ]
     channel: Channel | UnsetType = UNSET
     purpose: Purpose | UnsetType = UNSET
@@ -473,7 +475,7 @@ class TrackedLinkIn(Body):
     campaign: Annotated[
         str,
         says(
-            "must be a campaign name of 1 to 40 letters, digits, dots, dashes or underscores",
+            N_("must be a campaign name of 1 to 40 letters, digits, dots, dashes or underscores"),
             min_length=1,
             max_length=40,
             pattern="^[A-Za-z0-9._-]+$",
@@ -483,7 +485,7 @@ class TrackedLinkIn(Body):
         Annotated[
             str,
             says(
-                "must be a source name of 1 to 40 letters, digits, dots, dashes or underscores",
+                N_("must be a source name of 1 to 40 letters, digits, dots, dashes or underscores"),
                 min_length=1,
                 max_length=40,
                 pattern="^[A-Za-z0-9._-]+$",

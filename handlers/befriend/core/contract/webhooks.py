@@ -10,6 +10,7 @@ from befriend.core.contract.answers import Answer
 from befriend.core.contract.fields import Stamp, says
 from befriend.core.contract.requests import Body
 from befriend.core.webhooks import MAX_URL, TYPES
+from befriend.core.words import N_
 
 EventType = Literal[
     "permission.changed",
@@ -24,7 +25,7 @@ SubscriptionId = Annotated[str, Meta(pattern="^whk_[0-9a-f]{16}$")]
 Url = Annotated[
     str,
     says(
-        "must be an absolute https:// URL",
+        N_("must be an absolute https:// URL"),
         min_length=1,
         max_length=MAX_URL,
         extra_json_schema={"format": "uri", "examples": ["https://crm.example.org/befriend"]},
@@ -39,7 +40,7 @@ Events = Annotated[
         description="The event types this endpoint is told of",
     ),
 ]
-Description = Annotated[str, says("must be a string of at most 200 characters", max_length=200)]
+Description = Annotated[str, says(N_("must be a string of at most 200 characters"), max_length=200)]
 
 
 class WebhookIn(Body):

@@ -20,6 +20,7 @@ from befriend.core.megaphone import with_invite
 from befriend.core.overview import confirmation_view
 from befriend.core.person import Person
 from befriend.core.signups import LinkState, confirmed_just_now, link_state
+from befriend.core.words import N_
 from befriend.credentials.invites import new_code
 from befriend.credentials.pseudonyms import email_key
 from befriend.credentials.tokens import Claims
@@ -116,17 +117,19 @@ def _spent(slug: str, title: str) -> Problem:
         410,
         slug,
         title,
-        "Each confirmation link works once. We can mail you a fresh link: send the same"
-        " token to /api/confirm/fresh-link.",
+        N_(
+            "Each confirmation link works once. We can mail you a fresh link: send the same"
+            " token to /api/confirm/fresh-link."
+        ),
         fresh_link="/api/confirm/fresh-link",
     )
 
 
 _REFUSED: dict[LinkState, Callable[[], Exception]] = {
-    "expired": lambda: InvalidToken("this link has expired"),
-    "superseded": lambda: InvalidToken("this link was replaced by a newer one"),
-    "used": lambda: _spent("link-used", "This link has already been used"),
-    "replaced": lambda: _spent("link-replaced", "A newer sign-up replaced this link"),
+    "expired": lambda: InvalidToken(N_("this link has expired")),
+    "superseded": lambda: InvalidToken(N_("this link was replaced by a newer one")),
+    "used": lambda: _spent("link-used", N_("This link has already been used")),
+    "replaced": lambda: _spent("link-replaced", N_("A newer sign-up replaced this link")),
 }
 
 

@@ -24,6 +24,7 @@ from befriend.core.email_change import (
 )
 from befriend.core.errors import InvalidToken
 from befriend.core.person import Person
+from befriend.core.words import N_
 from befriend.credentials.pseudonyms import email_key
 from befriend.credentials.tokens import Claims
 from befriend.mailing.jobs import email_change_job, email_changed_job
@@ -60,7 +61,7 @@ def confirm_email() -> Response:
     person = _linked(claims)
     state = change_link_state(person, claims)
     if person is None or state == "expired":
-        raise InvalidToken("this link has expired or was replaced")
+        raise InvalidToken(N_("this link has expired or was replaced"))
     if state == "used":
         return _answer(person)  # a second click, once the address is this one already
     ctx = context("confirm")
@@ -69,7 +70,7 @@ def confirm_email() -> Response:
 
     def decide(current: Person) -> Outcome:
         if change_link_state(current, claims) != "pending":
-            raise InvalidToken("this link has expired or was replaced")
+            raise InvalidToken(N_("this link has expired or was replaced"))
         _must_be_free(new, current.id)
         return confirm_change(current, new, hashes, ctx, s.playbook)
 
@@ -91,14 +92,14 @@ def undo_email() -> Response:
     previous = person.contact_points.email_previous if person else None
     state = undo_link_state(person, claims, s.clock())
     if person is None or previous is None or state != "pending":
-        raise InvalidToken("this link has expired or its change was undone already")
+        raise InvalidToken(N_("this link has expired or its change was undone already"))
     ctx = context("confirm")
     current, restored = person.email, previous.address
     hashes = (s.pseudonyms.contact("email", current), s.pseudonyms.contact("email", restored))
 
     def decide(fresh: Person) -> Outcome:
         if undo_link_state(fresh, claims, ctx.now) != "pending":
-            raise InvalidToken("this link has expired or its change was undone already")
+            raise InvalidToken(N_("this link has expired or its change was undone already"))
         _must_be_free(restored, fresh.id)
         return undo_change(fresh, hashes, ctx, s.playbook)
 
@@ -128,8 +129,8 @@ def _must_be_free(email: str, person_id: str) -> None:
         raise Problem(
             409,
             "address-unavailable",
-            "This address cannot be used",
-            "This address cannot be moved to any more; your address stays as it was.",
+            N_("This address cannot be used"),
+            N_("This address cannot be moved to any more; your address stays as it was."),
         )
 
 
@@ -142,7 +143,7 @@ def _write(
     def reload() -> Person:
         found = _linked(claims)
         if found is None:
-            raise InvalidToken("this link has expired")
+            raise InvalidToken(N_("this link has expired"))
         return found
 
     return apply(person, decide, reload, also=also)

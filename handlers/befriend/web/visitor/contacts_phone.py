@@ -21,6 +21,7 @@ from befriend.core.person import Person
 from befriend.core.phone_changes import change_number, verify_number
 from befriend.core.phones import (
     VERDICT_SAYS,
+    VERDICT_VALUES,
     NumberChange,
     Verdict,
     code_verdict,
@@ -114,4 +115,4 @@ def _code(value: str) -> str:
 
 
 def _refused(verdict: Verdict) -> InvalidInput:
-    return InvalidInput([FieldError("code", VERDICT_SAYS[verdict])])
+    return InvalidInput([FieldError("code", VERDICT_SAYS[verdict], VERDICT_VALUES)])

@@ -28,6 +28,7 @@ from befriend.core.person import Person
 from befriend.core.playbook import Playbook
 from befriend.core.receipts import receipts
 from befriend.core.webhooks import erased
+from befriend.core.words import N_
 from befriend.credentials.pseudonyms import email_key
 from befriend.credentials.tokens import Claims
 from befriend.web.answers import json_answer
@@ -97,7 +98,11 @@ def decline_step(play_id: str) -> Response:
     play = s.playbook.plays.get(play_id)
     if play is None:
         raise Problem(
-            404, "unknown-play", "There is no such step", f"Steps: {', '.join(s.playbook.plays)}"
+            404,
+            "unknown-play",
+            N_("There is no such step"),
+            N_("Steps: %(plays)s"),
+            {"plays": ", ".join(s.playbook.plays)},
         )
     person = _change(asker, lambda p, ctx, pb: engagement.decline_step(p, play, ctx, pb))
     return json_answer(own_page(person))

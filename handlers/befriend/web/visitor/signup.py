@@ -26,6 +26,7 @@ from befriend.web.inputs import (
     page_query,
     page_root,
     wants_form,
+    words,
 )
 from befriend.web.problems import Problem
 from befriend.web.services import services
@@ -106,9 +107,11 @@ def _signup_form(playbook: Playbook) -> dict[str, Any]:
 def _form_refused(exc: InvalidInput | Problem) -> Response:
     """The no-JavaScript form's answer to a refused request: a page, not a problem document."""
     if isinstance(exc, InvalidInput):
-        html = render_template("api/form-errors.html", errors=exc.errors, back="/")
+        said = words()
+        errors = [{"field": e.field, "message": e.said(said)} for e in exc.errors]
+        html = render_template("api/form-errors.html", errors=errors, back="/")
         return Response(html, status=422, mimetype="text/html")
     if exc.status != 429:
         raise exc
-    html = render_template("api/too-many.html", detail=exc.detail, back="/")
+    html = render_template("api/too-many.html", detail=exc.said(words())[1], back="/")
     return Response(html, status=429, mimetype="text/html", headers=exc.extra.get("headers"))
