@@ -15,8 +15,9 @@ from befriend.clock import SettableClock
 from befriend.core.playbook import Playbook, load_playbook
 from befriend.credentials.keys import Keys
 from befriend.store import Store
-from tests.conftest import ROOT, SignUp, Visitor, bearer, phone_number
+from tests.conftest import SignUp, Visitor, bearer, phone_number
 from tests.core.test_contact_plays import PLAYS
+from tests.playbooks import english_only
 from tests.web.test_audience_export import download, export
 from tests.web.test_marketer import Keyring, marketer_roles
 
@@ -34,7 +35,7 @@ ENVELOPE = "1 High Street\nFlat 2\nAB1 2CD Leeds\nGB"
 @pytest.fixture
 def playbook() -> Playbook:
     """The playbook with a text play and a postal play for friends (tests/core)."""
-    return load_playbook((ROOT / "handlers/befriend/playbook.toml").read_text() + PLAYS)
+    return load_playbook(english_only() + PLAYS)
 
 
 @pytest.fixture
