@@ -251,8 +251,18 @@ PASSTHROUGH: DefaultConfig = {
 
 @pytest.fixture(scope="session")
 def aws() -> Iterator[None]:
+    """moto in process, its transactions backed up as `befriend serve` backs them up (only
+    the items each names: `moto_patches.narrow_transaction_backup`, which restores the same
+    state as stock moto, tests/local/test_moto_patches.py). Stock moto deep-copies the whole
+    table for every item of every transaction, so a test's writes cost more with each one
+    before: seeding demo people and the fuzz and state-machine runs spent most of their
+    time there."""
+    from befriend.local.moto_patches import narrow_transaction_backup
+
     with mock_aws(config=PASSTHROUGH):
+        undo = narrow_transaction_backup()
         yield
+        undo()
 
 
 @pytest.fixture(scope="session")
@@ -522,18 +532,16 @@ def whole_transactions(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def threaded() -> Iterator[None]:
-    """moto as threads meet it under `befriend serve`: each call answered alone, and each
-    transaction backing up only its own items. Stock moto in process does neither: a reader
-    in another thread sees half of a transaction, and the whole-table backup before each
-    transaction fails when another thread adds an item meanwhile ("dictionary changed size
-    during iteration"). Both are faults of moto's, not of the code under test."""
-    from befriend.local.moto_patches import narrow_transaction_backup, one_request_at_a_time
+    """moto as threads meet it under `befriend serve`: each call answered alone. Stock moto
+    in process answers calls side by side, so a reader in another thread sees half of a
+    transaction: a fault of moto's, not of the code under test. (Each transaction backs up
+    only its own items for the whole session, `aws`; stock moto's whole-table backup would
+    also fail when another thread adds an item meanwhile.)"""
+    from befriend.local.moto_patches import one_request_at_a_time
 
-    undo_backup = narrow_transaction_backup()
     undo_lock = one_request_at_a_time()
     yield
     undo_lock()
-    undo_backup()
 
 
 def tamper(store: Store, counter: str, by: int) -> None:

@@ -10,8 +10,9 @@ moto: read each function below against its source, then change `WRITTEN_FOR`.
 It sits in the local room because `befriend serve` applies some of it; the Lambda entry
 never imports the local room (an import contract), so moto stays out of Lambda.
 
-- `narrow_transaction_backup`: every `befriend serve` (befriend.local.server), so a
-  transaction costs what its items cost, not what the whole table costs.
+- `narrow_transaction_backup`: every `befriend serve` (befriend.local.server) and the
+  whole test session (tests/conftest.py `aws`), so a transaction costs what its items
+  cost, not what the whole table costs.
 - `one_request_at_a_time`: the tests whose threads share moto in process, so each call is
   answered alone, as `befriend serve`'s moto server answers them.
 - `keep_bounded`: what `befriend serve`'s moto lets go of after each request, so its memory
@@ -146,7 +147,7 @@ def _deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
 
 def narrow_transaction_backup() -> Callable[[], None]:
     """Back up only the items a TransactWriteItems names, not the whole table; what it
-    returns puts stock moto's backup back (for the tests, which run beside stock moto).
+    returns puts stock moto's backup back (the test session's moto ends with it).
 
     Stock moto backs up a whole table before a TransactWriteItems, once for every item the
     transaction names (a deep copy each time), to restore it if the transaction is
