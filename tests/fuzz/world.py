@@ -128,10 +128,10 @@ class World:
 
     def forget_moto_history(self) -> None:
         """Drop what moto keeps and nothing here reads: every stream record of the table,
-        and every model it ever made, for its dashboard. moto deep-copies the table (stream
-        records included) for each item of every transaction, and each copy is kept in that
-        list: without this, each write costs more than the one before, and a thousand
-        examples of one operation grow the process by gigabytes."""
+        and every model it ever made (each item written, each backup of one a transaction
+        took), for its dashboard. Without this a thousand examples of one operation grow
+        the process with every write (with stock moto's whole-table backups, by
+        gigabytes)."""
         forget_stream(self.services.settings.region, self.services.settings.table)
         forget_models()
 
