@@ -339,7 +339,7 @@ def build_site(
             )
         languages.append(found)
     for language in languages:
-        prefix = "" if language.code == default else f"/{language.code}"
+        root = playbook.organisation.root(language.code)
         env = _environment(source, language, asset)
         # The playbook's own words in the page's language: labels, the policy and its
         # version (so the form's hidden `policy_version` names the text the person read).
@@ -352,11 +352,11 @@ def build_site(
                 language=language,
                 languages=languages if len(languages) > 1 else [],
                 default_language=default,
-                url=lambda to, prefix=prefix: prefix + to,
-                url_in=lambda code, at=at: ("" if code == default else f"/{code}") + at,
+                url=lambda to, root=root: root + to.lstrip("/"),
+                url_in=lambda code, at=at: playbook.organisation.root(code) + at.lstrip("/"),
                 script_messages=_script_messages(language.code),
             )
-            outputs[out_dir / prefix.lstrip("/") / page] = html.encode("utf-8")
+            outputs[out_dir / root.strip("/") / page] = html.encode("utf-8")
 
     previous = _listed(out_dir)
     outputs[out_dir / MARKER] = _marker_text(out_dir, [p for p in outputs if p.name != MARKER])

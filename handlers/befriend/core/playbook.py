@@ -98,6 +98,11 @@ class Organisation:
     def site_languages(self) -> tuple[str, ...]:
         return self.languages or (self.language,)
 
+    def root(self, code: str) -> str:
+        """Where the site's pages in `code` begin: `/` for the default language, `/<code>/`
+        for each other one (the site is built so, and every link to it follows)."""
+        return "/" if code == self.language else f"/{code}/"
+
 
 @dataclass(frozen=True)
 class EventType:

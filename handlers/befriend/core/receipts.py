@@ -118,8 +118,8 @@ def _receipt(
     policy = playbook.policy.url
     # The site's own policy page, in that language's part of the site, unless the
     # language names a page of its own.
-    if language != org.language and policy == shared and policy.startswith("/"):
-        policy = f"/{language}{policy}"
+    if policy == shared and policy.startswith("/"):
+        policy = org.root(language) + policy.lstrip("/")
     policy_url = _absolute(policy, site_url)
     return {
         "version": VERSION,

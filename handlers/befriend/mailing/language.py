@@ -35,9 +35,8 @@ def page_url(site_url: str, playbook: Playbook, language: str, path: str) -> str
     left as it is."""
     if "://" in path:
         return path
-    code = spoken(playbook, language)
-    prefix = "" if code == playbook.organisation.language else f"/{code}"
-    return f"{site_url}{prefix}{path}"
+    root = playbook.organisation.root(spoken(playbook, language))
+    return f"{site_url}{root}{path.lstrip('/')}"
 
 
 def in_sentence(label: str, language: str) -> str:

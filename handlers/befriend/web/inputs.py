@@ -104,7 +104,8 @@ def page_root() -> str:
     page = _own_page()
     first = page.path.strip("/").split("/")[0] if page is not None else ""
     # The default language is at the root; the playbook's others each under their code.
-    return f"/{first}/" if first in services().playbook.organisation.site_languages[1:] else "/"
+    org = services().playbook.organisation
+    return org.root(first) if first in org.site_languages else "/"
 
 
 def _own_page() -> SplitResult | None:

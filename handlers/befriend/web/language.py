@@ -33,7 +33,7 @@ def _chosen() -> str:
 
 def site_root(language: str) -> str:
     """The path where the site's pages in `language` begin: `/` for the default."""
-    return "/" if language == services().playbook.organisation.language else f"/{language}/"
+    return services().playbook.organisation.root(language)
 
 
 def _gettext(message: str) -> str:
