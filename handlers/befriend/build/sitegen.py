@@ -345,6 +345,7 @@ def build_site(
         # version (so the form's hidden `policy_version` names the text the person read).
         # A pseudo-locale has no playbook translation and shows the default's.
         context = page_context(playbook.in_language(language.code))
+        messages = _script_messages(language.code)  # the same on every page of the language
         for page in filter(_is_page, _files(source)):
             at = "/" + page.as_posix().removesuffix("index.html")
             html = env.get_template(page.as_posix()).render(
@@ -354,7 +355,7 @@ def build_site(
                 default_language=default,
                 url=lambda to, root=root: root + to.lstrip("/"),
                 url_in=lambda code, at=at: playbook.organisation.root(code) + at.lstrip("/"),
-                script_messages=_script_messages(language.code),
+                script_messages=messages,
             )
             outputs[out_dir / root.strip("/") / page] = html.encode("utf-8")
 
