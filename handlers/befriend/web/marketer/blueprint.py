@@ -6,9 +6,10 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, g, request
 
 from befriend.credentials.keys import ApiKey, Keys
+from befriend.credentials.principal import Principal
 from befriend.web.problems import Problem
 from befriend.web.services import services
 
@@ -19,12 +20,13 @@ V = TypeVar("V", bound=Callable[..., Response])
 
 
 def requires(role: str) -> Callable[[V], V]:
-    """The view answers only to a live API key whose role allows `role`; checked first."""
+    """The view answers only to a live API key whose role allows `role`; checked first.
+    The view finds who asked in `principal()`."""
 
     def wrap(view: V) -> V:
         @functools.wraps(view)
         def checked(*args: Any, **kwargs: Any) -> Response:
-            api_key(role)
+            g.principal = Principal.of_key(api_key(role))
             return view(*args, **kwargs)
 
         return checked  # type: ignore[return-value]
@@ -62,3 +64,11 @@ def api_key(role: str) -> ApiKey:
             headers={"WWW-Authenticate": f'{REALM}, error="insufficient_scope"'},
         )
     return key
+
+
+def principal() -> Principal:
+    """Who the current marketer request speaks for (set by `requires`, which runs first)."""
+    found = g.get("principal")
+    if not isinstance(found, Principal):
+        raise RuntimeError("principal() is for views behind @requires")
+    return found
