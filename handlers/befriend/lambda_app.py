@@ -20,13 +20,11 @@ gc.disable()
 from apig_wsgi import make_lambda_handler  # noqa: E402
 
 from befriend.config import Settings  # noqa: E402
-from befriend.jobs import fanout  # noqa: E402
-from befriend.jobs import feedback as came_back  # noqa: E402
-from befriend.jobs import scheduled as jobs  # noqa: E402
-from befriend.jobs import webhooks as hooks  # noqa: E402
-from befriend.mailing import worker  # noqa: E402
-from befriend.mailing.queue import MailQueue  # noqa: E402
 from befriend.web.app import create_app  # noqa: E402
+
+# Each function runs one entry, so each entry imports its jobs' modules itself, on its first
+# event: the API's cold start (a visitor waiting) does not pay for the sweep's, the
+# dispatcher's, the webhooks' and the feedback's code (docs/benchmarks.md, Cold start).
 
 # One JSON line per job, beside the request log's lines (which are INFO too).
 log = logging.getLogger("befriend.jobs.scheduled")
@@ -45,12 +43,17 @@ finally:
 def mail_jobs(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The mail queue's batch (SQS): sign-ups and link requests, decided and mailed after
     the visitor's answer. Jobs that failed are reported back and delivered again."""
+    from befriend.mailing import worker
+
     return worker.lambda_batch(app.extensions["befriend"].mail_work, event)
 
 
 def pieces(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The work queue's batch (SQS): pieces of a fanned-out job (the sweep, a shard at a
     time), each going on from its checkpoint; failed ones are reported back."""
+    from befriend.jobs import fanout
+    from befriend.mailing.queue import MailQueue
+
     work = MailQueue(settings.work_queue, region=settings.region)
     return fanout.lambda_batch(app.extensions["befriend"], work, event, context)
 
@@ -59,6 +62,9 @@ def dispatching(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The dispatcher's function, the one allowed to send: its schedule's event starts a
     run (`scheduled`), its queue's batch is the run's pieces, a shard each."""
     if isinstance(event, dict) and "Records" in event:
+        from befriend.jobs import fanout
+        from befriend.mailing.queue import MailQueue
+
         queue = MailQueue(settings.dispatch_queue, region=settings.region)
         return fanout.lambda_batch(
             app.extensions["befriend"], queue, event, context, kinds=fanout.DISPATCH_KINDS
@@ -70,6 +76,8 @@ def scheduled(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Run the job a schedule names (`{"befriend": "sweep"}`); its figures are logged as
     one JSON line and returned. An unknown job fails the invocation, so the function's
     error alarm sees a schedule that was set up wrong."""
+    from befriend.jobs import scheduled as jobs
+
     job = str(event.get("befriend", "")) if isinstance(event, dict) else ""
     figures = jobs.run(job, app.extensions["befriend"])
     # Events still held, or people the sweep skipped, wait for the next run: worth a look.
@@ -82,6 +90,8 @@ def feedback(event: dict[str, Any], context: Any) -> dict[str, int]:
     """SNS records of what came back (jobs/feedback.py): each carried out once. A record
     from another topic, or not as documented, is logged and left; only what may pass
     (DynamoDB busy) fails the invocation, which Lambda then tries again."""
+    from befriend.jobs import feedback as came_back
+
     return came_back.handle(app.extensions["befriend"], event)
 
 
@@ -90,4 +100,6 @@ def webhooks(event: dict[str, Any], context: Any) -> dict[str, Any]:
     subscriptions that want them, or one delivery's next try; a failed try is queued again
     for later (or parked), so only a message that could not be handled at all (the table
     or the queue unreachable) is reported back and delivered again."""
+    from befriend.jobs import webhooks as hooks
+
     return hooks.lambda_batch(hooks.deliverer_for(app.extensions["befriend"]), event)
