@@ -410,6 +410,7 @@ print(json.dumps({
     "health": [health["statusCode"], health["body"]],
     "outbox": outbox["statusCode"],
     "moto": "moto" in sys.modules,
+    "jobs": sorted(m for m in sys.modules if m.startswith("befriend.jobs")),
 }))
 """
 
@@ -428,3 +429,5 @@ def test_lambda_module_imports_with_environment_settings_only(tmp_path: Path) ->
     assert report["health"] == [200, json.dumps({"status": "ok"})]
     assert report["outbox"] == 404  # the local-only outbox is not served in AWS
     assert report["moto"] is False  # moto is a local tool, never loaded in Lambda
+    # The API's cold start leaves the jobs' code to the functions that run it.
+    assert report["jobs"] == []
