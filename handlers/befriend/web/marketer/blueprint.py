@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, Response, g, request
 
+from befriend.core.words import N_
 from befriend.credentials.keys import ApiKey, Keys
 from befriend.credentials.principal import Principal
 from befriend.web.problems import Problem
@@ -42,8 +43,8 @@ def api_key(role: str) -> ApiKey:
         raise Problem(
             401,
             "missing-api-key",
-            "An API key is required",
-            "Send it as `Authorization: Bearer <key>`; `befriend keys create` makes one.",
+            N_("An API key is required"),
+            N_("Send it as `Authorization: Bearer <key>`; `befriend keys create` makes one."),
             headers={"WWW-Authenticate": REALM},
         )
     key = Keys(services().store).find(secret)
@@ -51,16 +52,17 @@ def api_key(role: str) -> ApiKey:
         raise Problem(
             401,
             "invalid-api-key",
-            "This API key does not work",
-            "It is unknown or was revoked. A manage token from a mail is not an API key.",
+            N_("This API key does not work"),
+            N_("It is unknown or was revoked. A manage token from a mail is not an API key."),
             headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'},
         )
     if not key.allows(role):
         raise Problem(
             403,
             "insufficient-role",
-            "This API key may not do this",
-            f"This needs a key with the role {role} (or admin); this key is {key.role}.",
+            N_("This API key may not do this"),
+            N_("This needs a key with the role %(role)s (or admin); this key is %(held)s."),
+            {"role": role, "held": key.role},
             headers={"WWW-Authenticate": f'{REALM}, error="insufficient_scope"'},
         )
     return key
