@@ -28,6 +28,7 @@ from befriend.web import (
     requestlog,
     visitor,
 )
+from befriend.web.routing import LazyRule
 from befriend.web.services import Services
 
 MAX_BODY = 64 * 1024
@@ -112,6 +113,7 @@ def create_app(
         settings.table, region=settings.region, counter_shards=settings.counter_shards
     )
     app = Flask("befriend", static_folder=None, template_folder=None)
+    app.url_rule_class = LazyRule
     app.jinja_loader = FileSystemLoader(settings.templates)
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY, MAX_FORM_MEMORY_SIZE=MAX_BODY)
     app.json.sort_keys = False  # type: ignore[attr-defined]
