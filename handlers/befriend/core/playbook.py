@@ -201,6 +201,14 @@ class Feedback:
 
 
 @dataclass(frozen=True)
+class AuditRules:
+    """[audit]: how many days an entry of the audit trail is kept (`core/audit.py`; the
+    table's TTL removes it after that)."""
+
+    keep_days: int = 400
+
+
+@dataclass(frozen=True)
 class Playbook:
     organisation: Organisation
     policy: Policy
@@ -216,6 +224,7 @@ class Playbook:
     reports: Reports = field(default_factory=Reports)
     feedback: Feedback = field(default_factory=Feedback)
     megaphone: MegaphoneRules = field(default_factory=MegaphoneRules)
+    audit: AuditRules = field(default_factory=AuditRules)
     # The language of this playbook's texts; "" is `organisation.language`, the texts as
     # written at the top of the file. A translation (`[translations.<code>]`) is the same
     # playbook with every text in its language and `texts_language` set to it.

@@ -17,6 +17,7 @@ from befriend.core.playbook import (
     SITE,
     SMS_OPT_IN,
     SMS_OPT_OUT,
+    AuditRules,
     Channel,
     Circle,
     EventType,
@@ -108,6 +109,7 @@ class _Reader:
             "reports",
             "feedback",
             "megaphone",
+            "audit",
             "translations",
         }
         if unknown:
@@ -143,6 +145,7 @@ class _Reader:
             self.reports(),
             self.feedback(),
             self.megaphone(set(events)),
+            audit=self.audit(),
             translated=translated,
         )
         translated[language] = default
@@ -210,6 +213,18 @@ class _Reader:
         if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 1:
             raise PlaybookError("megaphone.second_degree: must be a number from 0 to 1")
         return MegaphoneRules(event or "", limit, float(weight))
+
+    def audit(self) -> AuditRules:
+        """[audit]: the days an entry of the audit trail is kept, 30 to 3650 (shorter than
+        a month leaves too little to answer a question about a read with)."""
+        body = self.raw.get("audit", {})
+        if not isinstance(body, dict):
+            raise PlaybookError("audit: must be a table")
+        _only(body, "audit", {"keep_days"})
+        days = body.get("keep_days", AuditRules().keep_days)
+        if not isinstance(days, int) or isinstance(days, bool) or not 30 <= days <= 3650:
+            raise PlaybookError("audit.keep_days: must be a whole number of days from 30 to 3650")
+        return AuditRules(days)
 
     def feedback(self) -> Feedback:
         """[feedback]: the run of transient bounces that makes an address undeliverable

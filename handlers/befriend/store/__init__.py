@@ -25,6 +25,8 @@ Items (keys `pk`/`sk`):
   WEBHOOKS / SUB#<id>, PARKED#<when>#<webhook id>   webhook subscriptions, parked deliveries
   LINKS / <code>, INVITE#<code> / INVITE, REFERRAL#<keyed hash> / REFERRAL   tracked sign-up
                                 links, invite codes, joins counted (`megaphone`)
+  AUDIT#<month>#<0..15>, AUDITWHO#<name digest>#<month>, P#<id> / AUDIT#…   the audit
+                                trail by time, by who, by person (`audit`)
 
 Active profiles carry `stage_shard` (`<stage>#<0..7>`) for the `by-stage` index; profiles
 with a verified number carry `verified_number` (its keyed hash) for the `by-number` index.
@@ -40,11 +42,13 @@ events seen), `outbox` (change events held until the bus takes them), `checkpoin
 far an import or an audience export got), `runs` (the checkpoints of fanned-out
 pieces), `sends` (sends claimed through the gate), `deliveries` (the dispatcher's
 queues of sends to deliver and open tasks) and `webhooks` (webhook subscriptions and the
-deliveries parked after failing every try).
+deliveries parked after failing every try), and `audit` (the audit trail: who read whose
+data, written beside the answer, never changed).
 """
 
 from __future__ import annotations
 
+from befriend.store.audit import Audit
 from befriend.store.checkpoints import Checkpoints
 from befriend.store.contacts import Contacts
 from befriend.store.deliveries import Deliveries
@@ -75,6 +79,7 @@ class Store(
     Deliveries,
     Webhooks,
     Megaphones,
+    Audit,
 ):
     """Role-named reads and writes on one table. The client is made on first use, so a moto
     mock started after the Store was built is still the one in force."""

@@ -51,11 +51,15 @@ SHAPES = {
     "tracked sign-up link": ("LINKS", "<link code>"),
     "invite code": ("INVITE#<code>", "INVITE"),
     "join counted": ("REFERRAL#<HMAC of the address>", "REFERRAL"),
+    "audit entry": ("AUDIT#<month>#<0-15>", "<when>#<entry id>"),
+    "audit entry by who": ("AUDITWHO#<sha256 of the name>#<month>", "<when>#<entry id>"),
+    "audit entry about a person": ("P#<id>", "AUDIT#<when>#<entry id>"),
 }
 
 PROFILE = "PROFILE"
 LEDGER = "LEDGER#"
 STAGE = "STAGE#"
+AUDIT = "AUDIT#"  # a copy of an audit entry in the partition of the person it names
 API_KEYS = "KEYS"
 FEEDBACK_SOURCES = "FEEDBACK"
 COUNTS_META = ("COUNTS#META", "RULES")
@@ -229,3 +233,17 @@ def invite(code: str) -> dict[str, Any]:
 
 def join_counted(address_key: str) -> dict[str, Any]:
     return key(f"REFERRAL#{address_key}", "REFERRAL")
+
+
+def audit_by_time(month: str, shard: int) -> str:
+    """A month's audit entries, spread over shards (`store/audit.py`)."""
+    return f"AUDIT#{month}#{shard}"
+
+
+def audit_by_who(name_digest: str, month: str) -> str:
+    return f"AUDITWHO#{name_digest}#{month}"
+
+
+def audit_entry(at: str, entry_id: str) -> str:
+    """An audit entry's sort key; a person's copy has it after `AUDIT`."""
+    return f"{at}#{entry_id}"
