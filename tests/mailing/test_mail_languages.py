@@ -14,7 +14,7 @@ from befriend.core.changes import Context
 from befriend.core.commands import Signup
 from befriend.core.person import Evidence, Person
 from befriend.core.playbook import Playbook
-from befriend.mailing.compose import long_date
+from befriend.i18n.formats import long_date
 from befriend.mailing.jobs import signup_job
 from befriend.mailing.language import page_url, wrapped
 from befriend.mailing.plays import PlayComposer
@@ -114,7 +114,10 @@ def test_the_notice_of_a_changed_address_is_in_the_persons_language(
     text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert msg["Subject"].startswith("Votre adresse chez ")
     assert mail.values["undo_url"].startswith(f"{SITE}/fr/email/#undo=")
-    assert long_date((services.clock() + timedelta(days=14)).date(), "fr") in " ".join(text.split())
+    until = long_date(
+        services.clock() + timedelta(days=14), "fr", "en", moved.preferences.time_zone
+    )
+    assert until in " ".join(text.split())
 
 
 def test_a_play_mail_and_text_speak_the_persons_language(

@@ -13,50 +13,14 @@ playbook's texts it quotes and the pages its links open are all in that language
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from befriend.core.email_change import from_binding, undo_binding
 from befriend.core.person import Person, SignupRequest
 from befriend.core.playbook import Playbook
 from befriend.credentials.tokens import Tokens
-from befriend.i18n.catalogs import translations
+from befriend.i18n.formats import long_date
 from befriend.mailing.language import language_of, page_url, spoken
-
-
-def N_(message: str) -> str:
-    """Marks a message for the catalogs (`make messages`) where it is written; it is
-    translated where it is used."""
-    return message
-
-
-MONTHS = (
-    N_("January"),
-    N_("February"),
-    N_("March"),
-    N_("April"),
-    N_("May"),
-    N_("June"),
-    N_("July"),
-    N_("August"),
-    N_("September"),
-    N_("October"),
-    N_("November"),
-    N_("December"),
-)
-
-
-def long_date(day: date, language: str) -> str:
-    """`day` written out as the language writes a date in a sentence (`7 March 2025`)."""
-    words = translations(language)
-    month = words.gettext(MONTHS[day.month - 1])
-    # Translators: a date in a sentence, such as “7 March 2025”; %(month)s is the month's
-    # name, translated on its own.
-    return words.gettext("%(day)s %(month)s %(year)s") % {
-        "day": day.day,
-        "month": month,
-        "year": day.year,
-    }
 
 
 def request_language(request: SignupRequest, playbook: Playbook) -> str:
@@ -139,7 +103,14 @@ class Composer:
         code = language_of(person, self.playbook)
         values = {
             "undo_url": self._page(code, f"/email/#undo={token}"),
-            "until": long_date(previous.until.date(), code),
+            # The last day, on the person's own calendar: in Auckland, a change undone
+            # until 20:00 UTC on the 6th is undone until the 7th.
+            "until": long_date(
+                previous.until,
+                code,
+                self.playbook.organisation.language,
+                person.preferences.time_zone,
+            ),
         }
         return self._mail(
             person, code, "email-changed", values, name=person.name, to=previous.address

@@ -28,6 +28,7 @@ from befriend.core.person import Person
 from befriend.core.playbook import Play, Playbook
 from befriend.credentials.tokens import Tokens
 from befriend.i18n.catalogs import translations
+from befriend.i18n.formats import short_time
 from befriend.mailing.compose import Mail, unsubscribe_url
 from befriend.mailing.language import language_of, page_url
 
@@ -79,7 +80,7 @@ class PlayComposer:
             "purpose_label": pb.purposes[play.purpose].label,
             "organisation_name": pb.organisation.name,
             "organisation_address": pb.organisation.address,
-            "asks": self._asks(play, pb),
+            "asks": self._asks(play, pb, language),
         }
         return Mail(
             template_of(play),
@@ -124,14 +125,17 @@ class PlayComposer:
             "subject": play.says,
         }
 
-    def _asks(self, play: Play, pb: Playbook) -> dict[str, Any] | None:
+    def _asks(self, play: Play, pb: Playbook, language: str) -> dict[str, Any] | None:
         if play.asks is None:
             return None
         channel = pb.channels[play.asks[0]]
         quiet = channel.quiet_hours
+        default = self.playbook.organisation.language
+        # Times of day on the person's own clock, as their language writes them (21:00,
+        # 9:00 PM): quiet hours hold wherever the person is, so no zone is converted.
         return {
             "channel_label": channel.label,
             "purpose_label": pb.purposes[play.asks[1]].label,
-            "quiet_from": quiet.start.strftime("%H:%M") if quiet else None,
-            "quiet_until": quiet.end.strftime("%H:%M") if quiet else None,
+            "quiet_from": short_time(quiet.start, language, default) if quiet else None,
+            "quiet_until": short_time(quiet.end, language, default) if quiet else None,
         }

@@ -25,6 +25,7 @@ from befriend.core.person import parse_iso
 from befriend.core.phones import CODE_DIGITS, CODE_LIFETIME, CODES_PER_HOUR
 from befriend.core.playbook import Playbook
 from befriend.credentials.pseudonyms import Pseudonyms
+from befriend.i18n import formats
 from befriend.i18n.catalogs import translations
 from befriend.i18n.languages import DEFAULT
 from befriend.mailing.language import language_of
@@ -91,10 +92,11 @@ def phone_code_job(person_id: str, number: str, head: dict[str, Any]) -> dict[st
     return {**head, "kind": "phone-code", "person": person_id, "number": number}
 
 
-def code_text(organisation: str, code: str, language: str = DEFAULT) -> str:
-    """The text that carries a code, in `language`. The code comes first: a phone shows
-    it in its notification, and may offer to fill it in."""
-    minutes = int(CODE_LIFETIME.total_seconds() // 60)
+def code_text(organisation: str, code: str, language: str = DEFAULT, default: str = DEFAULT) -> str:
+    """The text that carries a code, in `language` (`default`: the playbook's, whose
+    locale writes the number when `language` has none). The code comes first: a phone
+    shows it in its notification, and may offer to fill it in."""
+    minutes = formats.number(int(CODE_LIFETIME.total_seconds() // 60), language, default)
     _ = translations(language).gettext
     return _(
         "%(code)s is your %(organisation)s code. It confirms this number and is good for "
@@ -133,6 +135,9 @@ class CodeSender:
         self.store.put_code(
             person.id, phone.key, self.pseudonyms.phone_code(person.id, number, code), asked
         )
-        name = self.playbook.organisation.name
-        self.texter.send(number, code_text(name, code, language_of(person, self.playbook)))
+        organisation = self.playbook.organisation
+        language = language_of(person, self.playbook)
+        self.texter.send(
+            number, code_text(organisation.name, code, language, organisation.language)
+        )
         return True
