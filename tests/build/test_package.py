@@ -36,6 +36,7 @@ from befriend.build.packaging import (
     ZIP_NAME,
     Package,
     PackageError,
+    babel_locales,
     build,
     find_compiler,
 )
@@ -124,7 +125,152 @@ def test_the_zip_holds_the_app_its_templates_and_charts(names: list[str]) -> Non
     catalogs = [n for n in names if n.startswith("befriend/locales/")]
     assert "befriend/locales/de/LC_MESSAGES/messages.mo" in catalogs
     assert all(n.endswith(".mo") for n in catalogs), catalogs
-    assert "babel/__init__.py" not in names  # a local tool: Lambda reads .mo with gettext
+
+
+def test_the_zip_carries_babel_with_the_locale_data_of_the_playbooks_languages_alone(
+    names: list[str],
+) -> None:
+    data = {
+        n.removeprefix("babel/locale-data/")
+        for n in names
+        if n.startswith("babel/locale-data/") and n.endswith(".dat")
+    }
+
+    assert {"babel/__init__.py", "babel/dates.py", "babel/numbers.py"} <= set(names)
+    assert "babel/global.dat" in names
+    # root and the playbook's languages, none of which inherits from another locale.
+    assert data == {"root.dat", "en.dat", "de.dat", "fr.dat", "es.dat"}
+    assert "ja.dat" not in data and "de_AT.dat" not in data
+    assert "babel/locale-data/LICENSE.unicode" in names  # CLDR's licence goes with its data
+    # Its catalogs' tooling runs where the catalogs are made, not in a Lambda.
+    assert not [n for n in names if n.startswith("babel/messages/")]
+
+
+def test_each_distributions_record_names_only_what_the_zip_holds(
+    built: tuple[Path, str], names: list[str]
+) -> None:
+    with zipfile.ZipFile(built[0]) as archive:
+        records = {n: archive.read(n).decode() for n in names if n.endswith(".dist-info/RECORD")}
+
+    listed = {line.split(",", 1)[0] for text in records.values() for line in text.splitlines()}
+    assert any(n.startswith("babel-") for n in records)
+    assert "babel/locale-data/de.dat" in listed
+    assert listed <= set(names)
+
+
+# Run by `python -I -S` with the unpacked zip first on the path: Babel, its data and tzdata
+# all from the zip.
+FORMATS = """
+import json, sys
+sys.path[:0] = [sys.argv[1]]
+from datetime import UTC, datetime, time
+import babel.localedata
+from befriend.i18n.formats import long_date, number, short_time
+
+evening = datetime(2027, 3, 6, 20, 0, tzinfo=UTC)
+print(json.dumps({
+    "babel": babel.__file__,
+    "identifiers": sorted(babel.localedata.locale_identifiers()),
+    "dates": {
+        code: long_date(evening, code, "en", "Pacific/Auckland")
+        for code in ("en", "de", "fr", "es", "de-AT", "ja", "en-XA", "ar-XB")
+    },
+    "time": short_time(time(21, 0), "de", "en"),
+    "number": number(1234.5, "fr", "en"),
+}))
+"""
+
+
+def test_a_date_is_written_from_the_unpacked_zip_alone(
+    built: tuple[Path, str], tmp_path: Path
+) -> None:
+    task = tmp_path / "task"
+    with zipfile.ZipFile(built[0]) as archive:
+        archive.extractall(task)
+
+    done = run_captured(
+        [sys.executable, "-I", "-S", "-c", FORMATS, str(task)], {"HOME": str(tmp_path)}
+    )
+
+    assert done.returncode == 0, done.stderr
+    said = json.loads(done.stdout)
+    assert Path(said["babel"]).is_relative_to(task)
+    assert said["identifiers"] == ["de", "en", "es", "fr"]
+    # In Auckland's time zone, a day after the UTC date; each in its own language's words.
+    # German as spoken in Austria is German (de_AT's own data is not shipped); Japanese,
+    # not among the playbook's languages, and the pseudo-locales are the default's, English.
+    assert said["dates"] == {
+        "en": "March 7, 2027",
+        "de": "7. März 2027",
+        "fr": "7 mars 2027",
+        "es": "7 de marzo de 2027",
+        "de-AT": "7. März 2027",
+        "ja": "March 7, 2027",
+        "en-XA": "March 7, 2027",
+        "ar-XB": "March 7, 2027",
+    }
+    assert (said["time"], said["number"]) == ("21:00", "1\u202f234,5")
+
+
+# Run by `python -I -S` with a copy of Babel holding only the chosen locale data first on the
+# path: each tag formats in its own locale, and what Babel read is what was chosen.
+INHERITED = """
+import json, sys
+sys.path[:0] = [sys.argv[1]]
+from datetime import date, time
+import babel.localedata
+from babel import Locale
+from babel.dates import format_date, format_time
+from babel.numbers import format_decimal
+
+named = {}
+for tag in sys.argv[2:]:
+    locale = Locale.parse(tag, sep="-")
+    format_date(date(2027, 3, 7), format="long", locale=locale)
+    format_time(time(21, 0), format="short", locale=locale)
+    format_decimal(1234.5, locale=locale)
+    named[tag] = str(locale)
+print(json.dumps({"named": named, "read": sorted(babel.localedata._cache)}))
+"""
+
+
+def test_the_locales_chosen_for_languages_are_those_babel_reads_for_them(
+    tmp_path: Path,
+) -> None:
+    import babel
+
+    tags = ("pt-BR", "zh-TW", "es-MX", "sr-Latn", "en-GB", "de-AT", "fr", "en-XA")
+    chosen = babel_locales(tags)
+    source = Path(babel.__file__).parent
+    copy = tmp_path / "babel"
+    shutil.copytree(source, copy, ignore=shutil.ignore_patterns("locale-data", "__pycache__"))
+    (copy / "locale-data").mkdir()
+    for name in chosen:
+        shutil.copyfile(
+            source / "locale-data" / f"{name}.dat", copy / "locale-data" / f"{name}.dat"
+        )
+
+    real = [t for t in tags if t != "en-XA"]  # CLDR has no pseudo-locale: it needs nothing
+    done = run_captured(
+        [sys.executable, "-I", "-S", "-c", INHERITED, str(tmp_path), *real],
+        {"HOME": str(tmp_path)},
+    )
+
+    assert done.returncode == 0, done.stderr
+    said = json.loads(done.stdout)
+    assert said["named"] == {
+        "pt-BR": "pt_BR",
+        "zh-TW": "zh_Hant_TW",
+        "es-MX": "es_MX",
+        "sr-Latn": "sr_Latn",
+        "en-GB": "en_GB",
+        "de-AT": "de_AT",
+        "fr": "fr",
+    }
+    # Parents by CLDR's exceptions (es_MX -> es_419, en_GB -> en_001), a script that is not
+    # the language's likely one straight to root (zh_Hant, sr_Latn), else by truncation.
+    assert set(said["read"]) == chosen
+    assert {"es_419", "en_001", "zh_Hant", "pt", "de", "es", "en"} <= chosen
 
 
 def test_the_zip_is_the_same_bytes_when_built_again(
@@ -212,6 +358,7 @@ elsewhere = sorted(
 print(json.dumps({
     "answers": answers,
     "pygal": "pygal" in sys.modules,
+    "babel": "babel" in sys.modules,
     "elsewhere": elsewhere,
 }))
 """
@@ -283,6 +430,7 @@ def assert_answered(done: subprocess.CompletedProcess[str]) -> None:
     assert {"channels", "purposes"} <= json.loads(playbook_body).keys()
     assert result["elsewhere"] == [], "modules came from outside the zip and the runtime"
     assert result["pygal"] is False, "pygal is for charts; a cold start must not import it"
+    assert result["babel"] is False, "Babel is for mails and texts; the API must not import it"
 
 
 def test_the_zip_answers_a_real_event_in_a_clean_interpreter(

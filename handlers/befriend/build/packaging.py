@@ -12,6 +12,12 @@ would look stale, and nothing in the task folder changes after the deploy. Bytec
 other version is never shipped: the runtime would ignore it, and it would only add weight.
 Without such an interpreter the zip holds sources only, and the build says so.
 
+Of Babel, which writes dates and numbers in mails and texts, the zip carries the code that
+runs and the CLDR data of the playbook's languages (`befriend/playbook.toml`'s, as shipped),
+each with the locales it inherits from and root (for the default playbook 1.4 MB of its
+36 MB, global.dat included). A language a playbook names later is written in the default
+language's locale.
+
 The zip is deterministic: the same inputs give the same bytes (sorted entries, one timestamp;
 bytecode compiled in one process in sorted order, with one hash seed, naming its sources by
 where Lambda unpacks them rather than by the temporary folder they were compiled in).
@@ -27,12 +33,17 @@ import sys
 import tempfile
 import tomllib
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from babel import Locale, UnknownLocaleError
+from babel.core import get_global, parse_locale
+
 from befriend.config import PACKAGE, default_templates
+from befriend.core.errors import PlaybookError
+from befriend.core.playbook import load_playbook
 
 # The zip's own budget, far below Lambda's 50 MB: a smaller package starts faster. It was
 # 5 MiB until phone numbers came; phonenumbers' metadata for every region (a module each,
@@ -55,7 +66,13 @@ _PROVIDED_PATHS = re.compile(
 # metadata (emergency and service codes; its loader module stays, as phonenumbers imports
 # it, while each region's data is loaded only when a short number is asked about, which
 # befriend never does). Together about a third of the zip.
-_UNUSED = re.compile(r".*\.pyi|phonenumbers/shortdata/region_[^/]*\.py")
+# babel/messages is the catalogs' tooling (extraction, .po and .mo files), which runs where
+# the catalogs are made; a Lambda reads the compiled .mo with the standard library.
+_UNUSED = re.compile(r".*\.pyi|phonenumbers/shortdata/region_[^/]*\.py|babel/messages/.*")
+# Babel's CLDR data: a pickle per locale, 36 MB for its 1,100 or so. The zip carries only
+# those the playbook's languages read (`babel_locales`); global.dat, which every one needs,
+# stays whole.
+_LOCALE_DATA = re.compile(r"babel/locale-data/([^/]+)\.dat")
 # The API renders pages from templates/api and mails from templates/mail; nothing else.
 TEMPLATE_FOLDERS = ("api", "mail")
 # Zip's earliest date: no build time ends up in the bytes.
@@ -209,12 +226,63 @@ def _files(root: Path) -> Iterator[Path]:
         yield path
 
 
-def contents(package: Path, templates: Path, dependencies: Path) -> dict[str, Path]:
+def playbook_languages(package: Path) -> tuple[str, ...]:
+    """The languages of the playbook the zip carries (`befriend/playbook.toml`), its default
+    first: the ones its mails and texts are written in."""
+    source = package / "playbook.toml"
+    try:
+        playbook = load_playbook(source.read_text(encoding="utf-8"))
+    except (OSError, PlaybookError) as exc:
+        raise PackageError(f"{source}: cannot read the playbook's languages ({exc})") from exc
+    return playbook.organisation.site_languages
+
+
+def _parent_locale(name: str) -> str:
+    """The locale `name` inherits from, by the rules `babel.localedata.load` follows: CLDR's
+    parent exceptions (`es_MX` -> `es_419`), then a language with a script that is not its
+    likely one straight to root (`sr_Latn`), else the name less its last part (`de_AT` ->
+    `de`), and a bare language's parent is root."""
+    exception = get_global("parent_exceptions").get(name)
+    if exception:
+        return str(exception)
+    language, territory, script, variant, *rest = parse_locale(name)
+    if script and not (territory or variant or rest):
+        likely = get_global("likely_subtags").get(language)
+        if likely is not None and parse_locale(likely)[2] != script:
+            return "root"
+    parts = name.split("_")
+    return "root" if len(parts) == 1 else "_".join(parts[:-1])
+
+
+def babel_locales(languages: Iterable[str]) -> frozenset[str]:
+    """The locale data (`babel/locale-data/<name>.dat`) that formatting in `languages` reads:
+    each one's locale as `babel.Locale.parse` names it at run time (`pt-BR` is `pt_BR`,
+    `zh-TW` is `zh_Hant_TW`), every locale it inherits from, and root. A tag CLDR does not
+    know (a pseudo-locale) needs none: it is written in the default language's locale."""
+    needed = {"root"}
+    for code in languages:
+        try:
+            name = str(Locale.parse(code, sep="-"))
+        except (UnknownLocaleError, ValueError):
+            continue
+        while name != "root":
+            needed.add(name)
+            name = _parent_locale(name)
+    return frozenset(needed)
+
+
+def contents(
+    package: Path,
+    templates: Path,
+    dependencies: Path,
+    locales: Collection[str] | None = None,
+) -> dict[str, Path]:
     """What goes in the zip, by name in the zip.
 
     befriend at the top as Lambda imports it (`befriend.lambda_app.handler`), its templates
     inside it, where `default_templates()` finds them (so BEFRIEND_TEMPLATES is not needed),
-    and the dependencies beside it, without their scripts or anything the runtime provides.
+    and the dependencies beside it, without their scripts or anything the runtime provides;
+    of Babel's locale data, only the locales named (all when None).
     """
     entries: dict[str, Path] = {}
     for path in _files(package):
@@ -234,6 +302,9 @@ def contents(package: Path, templates: Path, dependencies: Path) -> dict[str, Pa
         top = name.split("/", 1)[0]
         if top == "bin" or _PROVIDED_PATHS.fullmatch(top) or _UNUSED.fullmatch(name):
             continue
+        data = _LOCALE_DATA.fullmatch(name)
+        if data and locales is not None and data.group(1) not in locales:
+            continue
         entries.setdefault(name, path)
     return entries
 
@@ -244,6 +315,16 @@ def stage(entries: dict[str, Path], task: Path) -> None:
         target = task / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
+
+
+def trim_records(task: Path) -> None:
+    """Make each distribution's RECORD name only the files the zip holds: the parts left out
+    (Babel's other locales, type stubs, short-number data) would otherwise be listed, and
+    Babel's full list alone is 100 KB."""
+    for record in sorted(task.glob("*.dist-info/RECORD")):
+        lines = record.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept = [line for line in lines if (task / line.split(",", 1)[0]).is_file()]
+        record.write_text("".join(kept), encoding="utf-8")
 
 
 def compile_bytecode(task: Path, compiler: Compiler) -> None:
@@ -328,7 +409,9 @@ def build(
         dependencies = Path(work) / "dependencies"
         install_dependencies(requirements, dependencies, installed_pins(), version)
         task = Path(work) / "task"
-        stage(contents(PACKAGE, default_templates(), dependencies), task)
+        locales = babel_locales(playbook_languages(PACKAGE))
+        stage(contents(PACKAGE, default_templates(), dependencies, locales), task)
+        trim_records(task)
         compile_bytecode(task, compiler)
         entries = staged(task, compiler.tag)
         write_zip(entries, out)

@@ -17,6 +17,8 @@ from datetime import UTC, datetime, time, tzinfo
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from befriend.i18n.languages import PSEUDO
+
 if TYPE_CHECKING:
     from babel import Locale
 
@@ -32,12 +34,14 @@ def zone(name: str) -> tzinfo:
 
 @functools.cache
 def locale_of(language: str, default: str) -> Locale | None:
-    """Babel's locale for `language` (a tag such as `de` or `pt-BR`), else the default
-    language's, else None when neither has locale data here. Kept for the container's life,
-    as its data is."""
+    """Babel's locale for `language` (a tag such as `de` or `pt-BR`), else its primary
+    language's (`de-AT` is written as `de` where only `de` is shipped), else the default
+    language's, else None when none has locale data here. A pseudo-locale is the default's:
+    its accents are for words, not for dates. Kept for the container's life, as its data is."""
     from babel import Locale, UnknownLocaleError  # only where a mail is written: see above
 
-    for code in (language, default):
+    own = () if language in PSEUDO else (language, language.split("-")[0])
+    for code in (*own, default):
         try:
             found = Locale.parse(code, sep="-")
             # Its data and its parents' are read on first use: read them now, so that a
