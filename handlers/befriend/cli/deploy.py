@@ -25,7 +25,8 @@ def package(out: Path, python: str | None) -> None:
     environment; boto3 and its dependencies are left to the Lambda runtime. With a Python
     3.12 to compile with, the zip carries its bytecode, which spares every cold start
     compiling what it imports; without one it holds sources only, and the command says so.
-    The target is under 5 MB: a bigger zip is reported and the command exits 1.
+    Of Babel's locale data, only the playbook's languages' goes in. The budget is 7 MiB: a
+    bigger zip is reported and the command exits 1.
     """
     from befriend.build.packaging import LIMIT, PackageError, build
 
