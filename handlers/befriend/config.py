@@ -58,6 +58,12 @@ class Settings:
     # The SQS queue webhook events wait in for delivery (bus/webhooks.py, its URL); locally
     # a queue named after the table is made; unset in AWS, no subscriber is told anything.
     webhook_queue: str | None = None
+    # The Cognito user pool marketers sign in with and the dashboard's app client
+    # (credentials/accounts.py); unset, the marketer API takes API keys only.
+    user_pool: str | None = None
+    user_pool_client: str | None = None
+    # Where Cognito answers when not AWS itself (moto's server under `befriend serve`).
+    cognito_endpoint: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -87,6 +93,11 @@ class Settings:
             ses_events_topic=env.get("BEFRIEND_SES_EVENTS_TOPIC") or None,
             sms_inbound_topic=env.get("BEFRIEND_SMS_INBOUND_TOPIC") or None,
             webhook_queue=env.get("BEFRIEND_WEBHOOK_QUEUE") or None,
+            user_pool=env.get("BEFRIEND_USER_POOL") or None,
+            user_pool_client=env.get("BEFRIEND_USER_POOL_CLIENT") or None,
+            cognito_endpoint=env.get("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER")
+            or env.get("AWS_ENDPOINT_URL")
+            or None,
         )
 
 

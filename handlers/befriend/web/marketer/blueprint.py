@@ -1,18 +1,23 @@
-"""The marketer's blueprint, and the API key check every one of its routes makes first."""
+"""The marketer's blueprint, and the check every one of its routes makes first: an API key
+(a machine) or a Cognito access token (a person signed in, credentials/accounts.py)."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, current_app, g, request
 
+from befriend.core.errors import Unavailable
 from befriend.core.words import N_
-from befriend.credentials.keys import ApiKey, Keys
+from befriend.credentials.keys import PREFIX, ApiKey, Keys
 from befriend.credentials.principal import Principal
 from befriend.web.problems import Problem
 from befriend.web.services import services
+
+if TYPE_CHECKING:
+    from befriend.credentials.accounts import Accounts
 
 bp = Blueprint("marketer", __name__, url_prefix="/api")
 REALM = 'Bearer realm="befriend-marketer"'
@@ -21,13 +26,13 @@ V = TypeVar("V", bound=Callable[..., Response])
 
 
 def requires(role: str) -> Callable[[V], V]:
-    """The view answers only to a live API key whose role allows `role`; checked first.
-    The view finds who asked in `principal()`."""
+    """The view answers only to a live API key or a signed-in account whose role allows
+    `role`; checked first. The view finds who asked in `principal()`."""
 
     def wrap(view: V) -> V:
         @functools.wraps(view)
         def checked(*args: Any, **kwargs: Any) -> Response:
-            g.principal = Principal.of_key(api_key(role))
+            g.principal = who(role)
             return view(*args, **kwargs)
 
         return checked  # type: ignore[return-value]
@@ -35,8 +40,17 @@ def requires(role: str) -> Callable[[V], V]:
     return wrap
 
 
-def api_key(role: str) -> ApiKey:
-    """The request's API key: 401 when missing, unknown or revoked; 403 for another role."""
+def who(role: str) -> Principal:
+    """The API key (`bfk_…`) or the account the request's bearer token speaks for."""
+    secret = _bearer()
+    accounts = None if secret.startswith(PREFIX) else _accounts()
+    if accounts is None:
+        return Principal.of_key(api_key(role))
+    return account(accounts, role, secret)
+
+
+def _bearer() -> str:
+    """The request's bearer token: 401 when there is none."""
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
     secret = secret.strip()
     if scheme.lower() != "bearer" or not secret:
@@ -47,7 +61,12 @@ def api_key(role: str) -> ApiKey:
             N_("Send it as `Authorization: Bearer <key>`; `befriend keys create` makes one."),
             headers={"WWW-Authenticate": REALM},
         )
-    key = Keys(services().store).find(secret)
+    return secret
+
+
+def api_key(role: str) -> ApiKey:
+    """The request's API key: 401 when missing, unknown or revoked; 403 for another role."""
+    key = Keys(services().store).find(_bearer())
     if key is None:
         raise Problem(
             401,
@@ -66,6 +85,67 @@ def api_key(role: str) -> ApiKey:
             headers={"WWW-Authenticate": f'{REALM}, error="insufficient_scope"'},
         )
     return key
+
+
+def _accounts() -> Accounts | None:
+    """The pool's token checker, made on the first token this container sees (None: no
+    pool is configured, so every bearer token is taken for an API key)."""
+    found: Accounts | None = current_app.extensions.get("befriend.accounts")
+    settings = services().settings
+    if found is None and settings.user_pool and settings.user_pool_client:
+        # Imported here, not above: PyJWT and cryptography take about 30 ms, which only
+        # requests carrying an access token pay (docs/design.md, "Accounts").
+        from befriend.credentials.accounts import Accounts, Pool
+
+        pool = Pool(
+            settings.user_pool,
+            settings.user_pool_client,
+            settings.region,
+            settings.cognito_endpoint,
+        )
+        found = current_app.extensions.setdefault(
+            "befriend.accounts", Accounts(pool, services().clock)
+        )
+    return found
+
+
+def account(accounts: Accounts, role: str, token: str) -> Principal:
+    """The account a Cognito access token speaks for: 401 when the token is refused (bad,
+    expired, another pool's or client's, its user disabled or deleted), 403 when the
+    account's groups do not allow `role`, 503 when Cognito cannot be asked."""
+    from befriend.credentials.accounts import NoRole, Refused, Unreachable
+
+    try:
+        found = accounts.principal(token)
+    except Refused as refused:
+        raise Problem(
+            401,
+            "invalid-token",
+            N_("This sign-in does not work"),
+            N_("The access token is refused: %(why)s. Sign in again."),
+            {"why": refused.why},
+            headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'},
+        ) from None
+    except NoRole:
+        raise Problem(
+            403,
+            "insufficient-role",
+            N_("This account may not do this"),
+            N_("The account is in none of the groups reader, ingest and admin."),
+            headers={"WWW-Authenticate": f'{REALM}, error="insufficient_scope"'},
+        ) from None
+    except Unreachable as unreachable:
+        raise Unavailable(str(unreachable)) from None
+    if not found.allows(role):
+        raise Problem(
+            403,
+            "insufficient-role",
+            N_("This account may not do this"),
+            N_("This needs an account in the group %(role)s (or admin); this one is %(held)s."),
+            {"role": role, "held": found.role},
+            headers={"WWW-Authenticate": f'{REALM}, error="insufficient_scope"'},
+        )
+    return found
 
 
 def principal() -> Principal:
