@@ -21,6 +21,8 @@ def statements(template: Template) -> Iterator[tuple[str, dict[str, Any]]]:
     """(logical id, statement) of every policy document in the template (trust policies
     grant no access to resources and are left out)."""
     for logical, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::Cognito::UserPool":
+            continue  # its Policies are password rules
         props = resource.get("Properties", {})
         documents = [p["PolicyDocument"] for p in props.get("Policies", [])]
         if "PolicyDocument" in props:

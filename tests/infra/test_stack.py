@@ -75,14 +75,21 @@ NOT_SUPPORTED_BY_MOTO = {
     "AWS::Lambda::EventInvokeConfig",
     # Conditional on us-east-1, and moto has no WAF in CloudFormation in any region.
     "AWS::WAFv2::WebACL",
+    # Marketers' accounts: the pool's groups, hosted domain and company sign-ins.
+    "AWS::Cognito::UserPoolGroup",
+    "AWS::Cognito::UserPoolDomain",
+    "AWS::Cognito::UserPoolIdentityProvider",
 }
 STOOD_IN = {
     "SigningSecret": "AWS::SecretsManager::Secret",
     "OriginSecret": "AWS::SecretsManager::Secret",
+    # moto has no Cognito in CloudFormation; the function needs the pool and its client.
+    "UserPool": "AWS::Cognito::UserPool",
+    "DashboardClient": "AWS::Cognito::UserPoolClient",
 }
 # Supported by moto, but they need a resource moto cannot make.
 NEEDS_A_DROPPED_RESOURCE = {"FunctionApiPermission": "HttpApi"}
-OUTPUTS_NOT_MADE = {"ApiUrl", "DistributionDomain", "EdgeWebAclArn"}
+OUTPUTS_NOT_MADE = {"ApiUrl", "DistributionDomain", "EdgeWebAclArn", "SignInUrl"}
 
 
 def for_moto(
@@ -164,11 +171,27 @@ def stack(aws: None, sam: Template) -> dict[str, Any]:
     ses.create_configuration_set(ConfigurationSet={"Name": configuration_set})
     secrets = boto3.client("secretsmanager", region_name=REGION)
     stand_ins = {}
-    for logical in STOOD_IN:
+    for logical, kind in STOOD_IN.items():
+        if kind.startswith("AWS::Cognito::"):
+            continue
         generate = sam["Resources"][logical]["Properties"]["GenerateSecretString"]
         value = secrets.get_random_password(**generate)["RandomPassword"]
         made = secrets.create_secret(Name=f"{name}-{logical}", SecretString=value)
         stand_ins[logical] = made["ARN"]
+
+    # The pool and the dashboard's client, made as the template says.
+    idp = boto3.client("cognito-idp", region_name=REGION)
+    pool = sam["Resources"]["UserPool"]["Properties"]
+    made_pool = idp.create_user_pool(
+        PoolName=f"{name}-marketers",
+        Policies=pool["Policies"],
+        AdminCreateUserConfig=pool["AdminCreateUserConfig"],
+        MfaConfiguration=pool["MfaConfiguration"],
+    )["UserPool"]["Id"]
+    stand_ins["UserPool"] = made_pool
+    stand_ins["DashboardClient"] = idp.create_user_pool_client(
+        UserPoolId=made_pool, ClientName="dashboard"
+    )["UserPoolClient"]["ClientId"]
 
     translated = translate(sam, package_bucket=artifacts)
     supported = set(get_model_map())
@@ -277,6 +300,8 @@ def test_moto_creates_what_it_supports_and_the_test_names_what_it_skipped(
         "WebhookQueueUrl",
         "WebhookDeadLetterQueueUrl",
         "WebhookFunctionName",
+        "UserPoolId",
+        "UserPoolClientId",
     }
     assert not OUTPUTS_NOT_MADE & set(stack["outputs"])
 
@@ -399,6 +424,8 @@ def test_the_function_is_configured_from_the_stack(stack: dict[str, Any]) -> Non
         "BEFRIEND_CLIENT_REQUESTS_PER_HOUR": "20",
         "BEFRIEND_WORK_QUEUE": outputs["WorkQueueUrl"],
         "BEFRIEND_EXPORTS_BUCKET": outputs["ExportsBucketName"],
+        "BEFRIEND_USER_POOL": outputs["UserPoolId"],
+        "BEFRIEND_USER_POOL_CLIENT": outputs["UserPoolClientId"],
     }
 
 

@@ -58,6 +58,13 @@ def test_the_translation_is_plain_cloudformation(translated: Template) -> None:
         "AWS::SNS::TopicPolicy": 2,  # SES and SMS may publish to their topics
         "AWS::SNS::Subscription": 3,
         "AWS::SES::ConfigurationSetEventDestination": 1,  # bounces, complaints: to the topic
+        # Marketers' accounts: the pool, its three groups, the hosted sign-in's domain, the
+        # dashboard's app client, and a company's OIDC or SAML sign-in (a condition each)
+        "AWS::Cognito::UserPool": 1,
+        "AWS::Cognito::UserPoolGroup": 3,
+        "AWS::Cognito::UserPoolDomain": 1,
+        "AWS::Cognito::UserPoolClient": 1,
+        "AWS::Cognito::UserPoolIdentityProvider": 2,
         "AWS::CloudWatch::Alarm": 16,
     }
 
