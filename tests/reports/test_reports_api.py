@@ -249,14 +249,17 @@ def test_an_empty_report_still_draws_a_chart_that_says_no_data(read: Any) -> Non
 
 
 def test_charts_leave_out_totals_text_columns_and_rates(playbook: Playbook) -> None:
+    # What is left out is read from each column's kind, never from its heading, so it
+    # holds in every language ("Alle Kreise" is a total as "All circles" is).
     stacked = Section(
         "now",
         "Now",
         "By stage and circle.",
         "stacked",
-        ("Stage", "Loose", "Core", "All circles"),
+        ("Stage", "Loose", "Core", "Alle Kreise"),
         (("Friend", 2, 1, 3), ("Customer", None, 4, 4), ("All stages", 2, 5, 7)),
         ("friend", "customer", "all"),
+        ("label", "count", "count", "total"),
     )
     assert plotted(stacked) == (
         ["Friend", "Customer"],
@@ -267,9 +270,10 @@ def test_charts_leave_out_totals_text_columns_and_rates(playbook: Playbook) -> N
         "Moves",
         "Moves.",
         "hbar",
-        ("Move", "Direction", "People", "Share (%)"),
+        ("Move", "Direction", "People", "Anteil"),
         (("Friend → Customer", "on", 2, 50.0), ("Friend → Just met", "back", 2, 50.0)),
         ("friend>customer", "friend>stranger"),
+        ("label", "text", "count", "percent"),
     )
     assert plotted(moves)[1] == [("People", [2, 2])]
 
@@ -277,7 +281,7 @@ def test_charts_leave_out_totals_text_columns_and_rates(playbook: Playbook) -> N
     drawn = svg(report, stacked)
     legend = {t.text for t in ElementTree.fromstring(drawn).iter(f"{SVG}text")}
     assert {"Loose", "Core"} <= legend
-    assert "All circles" not in legend
+    assert "Alle Kreise" not in legend
     assert "All stages" not in legend
     nothing = crafted(())
     assert NO_DATA in svg(report, nothing)

@@ -68,10 +68,11 @@ def _events(given: tuple[str, ...]) -> list[str]:
     """--events, given once each or comma-separated, in order, each once."""
     found = [e.strip() for part in given for e in part.split(",") if e.strip()]
     from befriend.core.webhooks import check_events
+    from befriend.core.words import ENGLISH
 
     why = check_events(found)
     if why is not None:
-        raise click.BadParameter(why, param_hint="--events")
+        raise click.BadParameter(why.said(ENGLISH), param_hint="--events")
     return list(dict.fromkeys(found))
 
 
@@ -97,13 +98,14 @@ def add(
     """Register URL for the event types given, and print its signing secret, shown this
     once. https only (plain http to 127.0.0.1 when befriend runs locally)."""
     from befriend.core.webhooks import check_url
+    from befriend.core.words import ENGLISH
     from befriend.store.webhooks import MAX_SUBSCRIPTIONS, Subscription, new_id, new_secret
 
     wanted = _events(events)
     store = open_store(table, endpoint_url, region)
     why = check_url(url, _local())
     if why is not None:
-        raise click.BadParameter(f"the endpoint {why}", param_hint="URL")
+        raise click.BadParameter(f"the endpoint {why.said(ENGLISH)}", param_hint="URL")
     if len(store.subscriptions()) >= MAX_SUBSCRIPTIONS:
         raise click.UsageError(
             f"there are {MAX_SUBSCRIPTIONS} subscriptions, as many as befriend keeps: "

@@ -4,6 +4,12 @@ Each report is a few sections; a section is one table (a label column, then numb
 says which chart suits it. The API, the CSV and SVG answers, the dashboard and the
 `befriend report` command all render these same tables, so every figure is the same
 wherever it is read.
+
+The words (titles, descriptions, headings, notes and the core's own row labels) are
+marked `N_` and said through the catalog the caller hands over in `Inputs.words` (the
+request's, for the API; English as written by default), and the playbook's labels are
+those of the playbook handed over (`Playbook.in_language`). What a program reads stays the
+same in every language: ids, row keys, and each column's `kind`.
 """
 
 from __future__ import annotations
@@ -20,9 +26,18 @@ from befriend.core.delivery import OUTCOMES
 from befriend.core.errors import FieldError, InvalidInput
 from befriend.core.megaphone import COHORT_DAYS, INVITER_BUCKETS, NO_CAMPAIGN
 from befriend.core.playbook import SITE, Playbook
+from befriend.core.words import ENGLISH, N_, Words, say
 
 Chart = Literal["bar", "stacked", "line", "hbar"]
 Cell = str | int | float | None
+# What a column holds, whatever its heading says: the row's name (`label`, the first), a
+# `count`, a `percent`, a `total` of the counts beside it in its row, or `text`.
+ColumnKind = Literal["label", "count", "percent", "total", "text"]
+LABEL: ColumnKind = "label"
+COUNT: ColumnKind = "count"
+PERCENT: ColumnKind = "percent"
+TOTAL: ColumnKind = "total"
+TEXT: ColumnKind = "text"
 MAX_DAYS = 366
 EARLIEST = date(2000, 1, 1)
 
@@ -36,6 +51,13 @@ class Section:
     columns: tuple[str, ...]  # headings: the label column first, then one per value
     rows: tuple[tuple[Cell, ...], ...]
     keys: tuple[str, ...] = ()  # a stable id per row (stage id, day, ...)
+    kinds: tuple[ColumnKind, ...] = ()  # one per column; none given: a label, then counts
+
+    @property
+    def column_kinds(self) -> tuple[ColumnKind, ...]:
+        if self.kinds:
+            return self.kinds
+        return (LABEL, *(COUNT for _ in self.columns[1:]))
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -44,6 +66,7 @@ class Section:
             "description": self.description,
             "chart": self.chart,
             "columns": list(self.columns),
+            "kinds": list(self.column_kinds),
             "rows": [
                 {"key": k, "cells": list(r)} for k, r in zip(self.keys, self.rows, strict=True)
             ],
@@ -100,23 +123,31 @@ class Period:
             try:
                 return datetime.strptime(text, "%Y-%m-%d").date()
             except ValueError:
-                errors.append(FieldError(name, "must be a date as YYYY-MM-DD"))
+                errors.append(FieldError(name, N_("must be a date as YYYY-MM-DD")))
                 return None
 
         end = day(last, "to") or today
         if end < EARLIEST:
-            errors.append(FieldError("to", "must be 2000-01-01 or later"))
+            errors.append(FieldError("to", N_("must be 2000-01-01 or later")))
             end = today
         start = day(first, "from") or end - timedelta(days=27)
         if not errors:
             if end > today:
-                errors.append(FieldError("to", f"must not be after today ({today.isoformat()})"))
+                errors.append(
+                    FieldError(
+                        "to",
+                        N_("must not be after today (%(today)s)"),
+                        {"today": today.isoformat()},
+                    )
+                )
             if start < EARLIEST:
-                errors.append(FieldError("from", "must be 2000-01-01 or later"))
+                errors.append(FieldError("from", N_("must be 2000-01-01 or later")))
             if start > end:
-                errors.append(FieldError("from", "must not be after `to`"))
+                errors.append(FieldError("from", N_("must not be after `to`")))
             elif (end - start).days + 1 > MAX_DAYS:
-                errors.append(FieldError("from", f"a period covers at most {MAX_DAYS} days"))
+                errors.append(
+                    FieldError("from", N_("a period covers at most %(n)d days"), {"n": MAX_DAYS})
+                )
         if errors:
             raise InvalidInput(errors)
         return cls(start, end)
@@ -135,6 +166,11 @@ class Inputs:
     flows: Mapping[str, Mapping[str, int]]  # ISO day -> counters
     period: Period
     today: date
+    words: Words = ENGLISH  # the catalog the reports' words are said in
+
+    def say(self, template: str, **values: object) -> str:
+        """`template` (marked `N_` where written) in the words' language."""
+        return say(self.words, template, values)
 
     def total(self, within: Period | None = None) -> Counter[str]:
         """The flows summed over the period (or `within`)."""
@@ -165,28 +201,32 @@ def stages(i: Inputs) -> Report:
     series = _stage_series(i, ids)
     return Report(
         "stages",
-        "People by stage",
-        "How many people are at each stage of the relationship, and in each circle.",
+        i.say(N_("People by stage")),
+        i.say(N_("How many people are at each stage of the relationship, and in each circle.")),
         i.period.first,
         i.period.last,
         (
             Section(
                 "now",
-                "Now, by stage and circle",
-                "Confirmed people at each stage, split by how close they are now (circle).",
+                i.say(N_("Now, by stage and circle")),
+                i.say(
+                    N_("Confirmed people at each stage, split by how close they are now (circle).")
+                ),
                 "stacked",
-                ("Stage", *[c.label for c in pb.circles], "All circles"),
-                (*now_rows, ("All stages", *totals)),
+                (i.say(N_("Stage")), *[c.label for c in pb.circles], i.say(N_("All circles"))),
+                (*now_rows, (i.say(N_("All stages")), *totals)),
                 (*ids, "all"),
+                (LABEL, *(COUNT for _ in circles), TOTAL),
             ),
             Section(
                 "daily",
-                "Day by day",
-                "People at each stage at the end of each day of the period.",
+                i.say(N_("Day by day")),
+                i.say(N_("People at each stage at the end of each day of the period.")),
                 "line",
-                ("Day", *[s.label for s in pb.stages]),
+                (i.say(N_("Day")), *[s.label for s in pb.stages]),
                 tuple((d.isoformat(), *series[d]) for d in i.period.days()),
                 tuple(d.isoformat() for d in i.period.days()),
+                (LABEL, *(COUNT for _ in ids)),
             ),
         ),
     )
@@ -194,7 +234,7 @@ def stages(i: Inputs) -> Report:
 
 def transitions(i: Inputs) -> Report:
     pb = i.playbook
-    labels = {"none": "Newly confirmed", **_stage_labels(pb)}
+    labels = {"none": i.say(N_("Newly confirmed")), **_stage_labels(pb)}
     order = {s: n for n, s in enumerate(["none", *(s.id for s in pb.stages)])}
     total = i.total()
     moves = []
@@ -206,8 +246,13 @@ def transitions(i: Inputs) -> Report:
 
     def direction(src: str, dst: str) -> str:
         if src == "none":
-            return "new"
-        return "on" if order.get(dst, 0) > order.get(src, 0) else "back"
+            # Translators: the direction of a move between stages: a person newly confirmed.
+            return i.say(N_("new"))
+        if order.get(dst, 0) > order.get(src, 0):
+            # Translators: the direction of a move to a closer stage (friend to customer).
+            return i.say(N_("on"))
+        # Translators: the direction of a move to an earlier stage (customer to friend).
+        return i.say(N_("back"))
 
     churn_rows = [
         (
@@ -219,32 +264,43 @@ def transitions(i: Inputs) -> Report:
     ]
     return Report(
         "transitions",
-        "Moves between stages",
-        "How people moved between stages in the period: on (strangers becoming friends, "
-        "friends customers, customers champions), back, and who left.",
+        i.say(N_("Moves between stages")),
+        i.say(
+            N_(
+                "How people moved between stages in the period: on (strangers becoming "
+                "friends, friends customers, customers champions), back, and who left."
+            )
+        ),
         i.period.first,
         i.period.last,
         (
             Section(
                 "moves",
-                "Moves in the period",
-                "Each move from one stage to another, with its direction.",
+                i.say(N_("Moves in the period")),
+                i.say(N_("Each move from one stage to another, with its direction.")),
                 "hbar",
-                ("Move", "Direction", "People"),
+                (i.say(N_("Move")), i.say(N_("Direction")), i.say(N_("People"))),
                 tuple(
                     (f"{labels.get(a, a)} → {labels.get(b, b)}", direction(a, b), n)
                     for a, b, n in moves
                 ),
                 tuple(f"{a}>{b}" for a, b, _ in moves),
+                (LABEL, TEXT, COUNT),
             ),
             Section(
                 "churn",
-                "Who left, by the stage they were at",
-                "People who withdrew every permission, and people who asked to be forgotten.",
+                i.say(N_("Who left, by the stage they were at")),
+                i.say(
+                    N_(
+                        "People who withdrew every permission, and people who asked to be "
+                        "forgotten."
+                    )
+                ),
                 "stacked",
-                ("Stage", "Withdrew everything", "Erased"),
+                (i.say(N_("Stage")), i.say(N_("Withdrew everything")), i.say(N_("Erased"))),
                 tuple(churn_rows),
                 tuple(_stage_labels(pb)),
+                (LABEL, COUNT, COUNT),
             ),
         ),
     )
@@ -279,76 +335,113 @@ def permissions(i: Inputs) -> Report:
     for source in sources:
         asked, confirmed = total.get(names.signup(source), 0), total.get(names.confirmed(source), 0)
         signup_rows.append(
-            (SOURCE_LABELS.get(source, source), asked, confirmed, _rate(confirmed, asked))
+            (_said(i, SOURCE_LABELS, source), asked, confirmed, _rate(confirmed, asked))
         )
     asked_all = sum(r[1] for r in signup_rows)
     confirmed_all = sum(r[2] for r in signup_rows)
     return Report(
         "permissions",
-        "Permissions",
-        "What people allow, per channel and purpose; how grants and withdrawals went week by "
-        "week; and how many sign-ups were confirmed (double opt-in).",
+        i.say(N_("Permissions")),
+        i.say(
+            N_(
+                "What people allow, per channel and purpose; how grants and withdrawals went "
+                "week by week; and how many sign-ups were confirmed (double opt-in)."
+            )
+        ),
         i.period.first,
         i.period.last,
         (
             Section(
                 "grid",
-                "Now, per channel and purpose",
-                "Confirmed people who granted, withdrew, or never gave each permission.",
+                i.say(N_("Now, per channel and purpose")),
+                i.say(N_("Confirmed people who granted, withdrew, or never gave each permission.")),
                 "stacked",
-                ("Permission", "Granted", "Withdrawn", "Never given"),
+                (
+                    i.say(N_("Permission")),
+                    i.say(N_("Granted")),
+                    i.say(N_("Withdrawn")),
+                    i.say(N_("Never given")),
+                ),
                 tuple(grid_rows),
                 tuple(f"{c}:{p}" for c, p in pb.grid()),
+                (LABEL, COUNT, COUNT, COUNT),
             ),
             Section(
                 "weekly",
-                "Grants and withdrawals, week by week",
-                "Permissions granted, withdrawn and renewed in each week (weeks start on Monday).",
+                i.say(N_("Grants and withdrawals, week by week")),
+                i.say(
+                    N_(
+                        "Permissions granted, withdrawn and renewed in each week (weeks start "
+                        "on Monday)."
+                    )
+                ),
                 "bar",
-                ("Week of", "Granted", "Withdrawn", "Renewed"),
+                (
+                    i.say(N_("Week of")),
+                    i.say(N_("Granted")),
+                    i.say(N_("Withdrawn")),
+                    i.say(N_("Renewed")),
+                ),
                 tuple(weekly),
                 tuple(start.isoformat() for start, _ in weeks),
+                (LABEL, COUNT, COUNT, COUNT),
             ),
             Section(
                 "signups",
-                "Sign-ups and confirmations, by source",
-                "Sign-up requests in the period, how many of them were confirmed from the "
-                "mail, and the confirmation rate in percent (counted on the day of sign-up).",
+                i.say(N_("Sign-ups and confirmations, by source")),
+                i.say(
+                    N_(
+                        "Sign-up requests in the period, how many of them were confirmed from "
+                        "the mail, and the confirmation rate in percent (counted on the day of "
+                        "sign-up)."
+                    )
+                ),
                 "bar",
-                ("Source", "Sign-ups", "Confirmed", "Confirmed (%)"),
+                (
+                    i.say(N_("Source")),
+                    i.say(N_("Sign-ups")),
+                    i.say(N_("Confirmed")),
+                    i.say(N_("Confirmed (%)")),
+                ),
                 (
                     *signup_rows,
-                    ("All sources", asked_all, confirmed_all, _rate(confirmed_all, asked_all)),
+                    (
+                        i.say(N_("All sources")),
+                        asked_all,
+                        confirmed_all,
+                        _rate(confirmed_all, asked_all),
+                    ),
                 ),
                 (*sources, "all"),
+                (LABEL, COUNT, COUNT, PERCENT),
             ),
         ),
     )
 
 
 SOURCE_LABELS = {
-    "form": "Sign-up form (no JavaScript)",
-    "api": "Sign-up form or API",
-    "import": "Import",
+    "form": N_("Sign-up form (no JavaScript)"),
+    "api": N_("Sign-up form or API"),
+    "import": N_("Import"),
 }
 ROUTE_LABELS = {
-    "one-click": "One-click unsubscribe (mail client)",
-    "unsubscribe-page": "Unsubscribe link",
-    "preferences": "Preferences page",
-    "withdraw-all": "Withdraw everything",
-    "gpc": "Global Privacy Control",
-    "expiry": "Lapsed (not renewed)",
-    "complaint": "Spam complaint (mailbox provider)",
-    "sms-stop": "STOP texted back",
-    "tool-unsubscribe": "Unsubscribed in another sending tool",
+    "one-click": N_("One-click unsubscribe (mail client)"),
+    "unsubscribe-page": N_("Unsubscribe link"),
+    "preferences": N_("Preferences page"),
+    "withdraw-all": N_("Withdraw everything"),
+    "gpc": N_("Global Privacy Control"),
+    "expiry": N_("Lapsed (not renewed)"),
+    "complaint": N_("Spam complaint (mailbox provider)"),
+    "sms-stop": N_("STOP texted back"),
+    "tool-unsubscribe": N_("Unsubscribed in another sending tool"),
 }
 BUCKET_LABELS = {
-    "1s": "Under a second",
-    "1m": "Under a minute",
-    "1h": "Under an hour",
-    "1d": "Under a day",
-    "2d": "Under two days",
-    LATER: "Two days or more",
+    "1s": N_("Under a second"),
+    "1m": N_("Under a minute"),
+    "1h": N_("Under an hour"),
+    "1d": N_("Under a day"),
+    "2d": N_("Under two days"),
+    LATER: N_("Two days or more"),
 }
 
 
@@ -362,42 +455,63 @@ def unsubscribes(i: Inputs) -> Report:
     slow = sum(n for b, n in timed if b in ("2d", LATER))
     return Report(
         "unsubscribes",
-        "Unsubscribes and withdrawals",
-        "How people withdrew permission, and how fast each withdrawal took effect: the "
-        "evidence a regulator or mailbox provider asks for.",
+        i.say(N_("Unsubscribes and withdrawals")),
+        i.say(
+            N_(
+                "How people withdrew permission, and how fast each withdrawal took effect: the "
+                "evidence a regulator or mailbox provider asks for."
+            )
+        ),
         i.period.first,
         i.period.last,
         (
             Section(
                 "routes",
-                "How people withdrew",
-                "Withdrawals in the period by the way they came (one write can withdraw "
-                "several permissions; it counts once here). The share is of the requests "
-                "people made; lapses are not requests.",
+                i.say(N_("How people withdrew")),
+                i.say(
+                    N_(
+                        "Withdrawals in the period by the way they came (one write can withdraw "
+                        "several permissions; it counts once here). The share is of the "
+                        "requests people made; lapses are not requests."
+                    )
+                ),
                 "hbar",
-                ("Way", "Withdrawals", "Share of requests (%)"),
+                (i.say(N_("Way")), i.say(N_("Withdrawals")), i.say(N_("Share of requests (%)"))),
                 tuple(
-                    (ROUTE_LABELS[r], n, None if r == "expiry" else _rate(n, requested))
+                    (_said(i, ROUTE_LABELS, r), n, None if r == "expiry" else _rate(n, requested))
                     for r, n in routes
                 ),
                 tuple(r for r, _ in routes),
+                (LABEL, COUNT, PERCENT),
             ),
             Section(
                 "honoured",
-                "Time from request to recorded effect",
-                "How long after the request reached befriend its withdrawal was written. "
-                "Mail is sent only inside permission read at sending time, so from that "
-                "moment nothing more is sent.",
+                i.say(N_("Time from request to recorded effect")),
+                i.say(
+                    N_(
+                        "How long after the request reached befriend its withdrawal was "
+                        "written. Mail is sent only inside permission read at sending time, so "
+                        "from that moment nothing more is sent."
+                    )
+                ),
                 "bar",
-                ("Within", "Withdrawals"),
-                tuple((BUCKET_LABELS[b], n) for b, n in timed),
+                (i.say(N_("Within")), i.say(N_("Withdrawals"))),
+                tuple((_said(i, BUCKET_LABELS, b), n) for b, n in timed),
                 tuple(buckets),
+                (LABEL, COUNT),
             ),
         ),
         (
-            f"One-click unsubscribes (RFC 8058): {one_click} of {requested} requests "
-            f"({_rate(one_click, requested) or 0} %).",
-            f"Withdrawals that took two days or more: {slow}.",
+            i.say(
+                N_(
+                    "One-click unsubscribes (RFC 8058): %(one_click)d of %(requested)d "
+                    "requests (%(share)s %%)."
+                ),
+                one_click=one_click,
+                requested=requested,
+                share=str(_rate(one_click, requested) or 0),
+            ),
+            i.say(N_("Withdrawals that took two days or more: %(slow)d."), slow=slow),
         ),
     )
 
@@ -411,53 +525,70 @@ def interests(i: Inputs) -> Report:
         rows.append((label, *counts, sum(counts)))
     return Report(
         "interests",
-        "Interests by stage",
-        "The topics people told us they like, by the stage they are at. Self-reported, so "
-        "it says what they want to hear about, not what we guessed.",
+        i.say(N_("Interests by stage")),
+        i.say(
+            N_(
+                "The topics people told us they like, by the stage they are at. Self-reported, "
+                "so it says what they want to hear about, not what we guessed."
+            )
+        ),
         i.period.first,
         i.period.last,
         (
             Section(
                 "now",
-                "Interests now, by stage",
-                "Confirmed people who chose each topic.",
+                i.say(N_("Interests now, by stage")),
+                i.say(N_("Confirmed people who chose each topic.")),
                 "stacked",
-                ("Topic", *[s.label for s in pb.stages], "All stages"),
+                (i.say(N_("Topic")), *[s.label for s in pb.stages], i.say(N_("All stages"))),
                 tuple(rows),
                 tuple(pb.topics),
+                (LABEL, *(COUNT for _ in stage_ids), TOTAL),
             ),
         ),
     )
 
 
 QUADRANTS = {
-    "high|high": "Loyal and influential",
-    "high|low": "Loyal, not (yet) influential",
-    "low|high": "Influential, not (yet) loyal",
-    "low|low": "Neither yet",
+    "high|high": N_("Loyal and influential"),
+    "high|low": N_("Loyal, not (yet) influential"),
+    "low|high": N_("Influential, not (yet) loyal"),
+    "low|low": N_("Neither yet"),
 }
 
 
 def influence(i: Inputs) -> Report:
     bar = i.playbook.reports
-    rows = [(label, i.gauges.get(names.quadrant(q), 0)) for q, label in QUADRANTS.items()]
+    rows = [(i.say(label), i.gauges.get(names.quadrant(q), 0)) for q, label in QUADRANTS.items()]
     return Report(
         "influence",
-        "Loyalty and influence",
-        "People in four quadrants by loyalty (they come back and buy) and influence (they "
-        f"bring others). A loyalty score of {_num(bar.loyal_from)} or more counts as loyal, an "
-        f"influence score of {_num(bar.influential_from)} or more as influential.",
+        i.say(N_("Loyalty and influence")),
+        i.say(
+            N_(
+                "People in four quadrants by loyalty (they come back and buy) and influence "
+                "(they bring others). A loyalty score of %(loyal)s or more counts as loyal, an "
+                "influence score of %(influential)s or more as influential."
+            ),
+            loyal=_num(bar.loyal_from),
+            influential=_num(bar.influential_from),
+        ),
         i.period.first,
         i.period.last,
         (
             Section(
                 "quadrants",
-                "Who holds the megaphone",
-                "Confirmed people in each quadrant, with their scores as of their latest activity.",
+                i.say(N_("Who holds the megaphone")),
+                i.say(
+                    N_(
+                        "Confirmed people in each quadrant, with their scores as of their "
+                        "latest activity."
+                    )
+                ),
                 "bar",
-                ("Quadrant", "People"),
+                (i.say(N_("Quadrant")), i.say(N_("People"))),
                 tuple(rows),
                 tuple(QUADRANTS),
+                (LABEL, COUNT),
             ),
         ),
     )
@@ -486,32 +617,41 @@ def plays(i: Inputs) -> Report:
         )
     return Report(
         "plays",
-        "Plays",
-        "For each play: the people in its audience now (stage, circle, interests and the "
-        "permission it needs), and how its asks were answered in the period.",
+        i.say(N_("Plays")),
+        i.say(
+            N_(
+                "For each play: the people in its audience now (stage, circle, interests and "
+                "the permission it needs), and how its asks were answered in the period."
+            )
+        ),
         i.period.first,
         i.period.last,
         (
             Section(
                 "plays",
-                "Audience and answers",
-                "Audience now, then in the period: people it was sent to (on the day of "
-                "their latest send), people asked, and their answers. Cooldowns, quiet hours "
-                "and weekly caps are applied when an audience is downloaded, so it can be "
-                "smaller than the audience shown here.",
+                i.say(N_("Audience and answers")),
+                i.say(
+                    N_(
+                        "Audience now, then in the period: people it was sent to (on the day of "
+                        "their latest send), people asked, and their answers. Cooldowns, quiet "
+                        "hours and weekly caps are applied when an audience is downloaded, so "
+                        "it can be smaller than the audience shown here."
+                    )
+                ),
                 "hbar",
                 (
-                    "Play",
-                    "Audience now",
-                    "Sent to",
-                    "Asked",
-                    "Accepted",
-                    "Declined",
-                    "No answer",
-                    "Accepted (%)",
+                    i.say(N_("Play")),
+                    i.say(N_("Audience now")),
+                    i.say(N_("Sent to")),
+                    i.say(N_("Asked")),
+                    i.say(N_("Accepted")),
+                    i.say(N_("Declined")),
+                    i.say(N_("No answer")),
+                    i.say(N_("Accepted (%)")),
                 ),
                 tuple(rows),
                 tuple(pb.plays),
+                (LABEL, COUNT, COUNT, COUNT, COUNT, COUNT, COUNT, PERCENT),
             ),
         ),
     )
@@ -528,9 +668,9 @@ def delivery(i: Inputs) -> Report:
     pb = i.playbook
     total = i.total()
     sent = [pid for pid, play in pb.plays.items() if play.channel != SITE]
-    play_rows = [_delivery_row(pid, _figures(total, pid)) for pid in sent]
+    play_rows = [_delivery_row(pid, _figures(total, pid), i.words) for pid in sent]
     overall = [sum(_int(row[n + 1]) for row in play_rows) for n in range(len(OUTCOMES))]
-    all_row = _delivery_row("All plays", overall)
+    all_row = _delivery_row(i.say(N_("All plays")), overall, i.words)
     weekly_rows: list[tuple[Cell, ...]] = []
     weekly_keys: list[str] = []
     for start, end in _weeks(i.period):
@@ -539,7 +679,7 @@ def delivery(i: Inputs) -> Report:
         for pid in sent:
             figures = _figures(span, pid)
             if any(figures):
-                weekly_rows.append(_delivery_row(f"{week} · {pid}", figures))
+                weekly_rows.append(_delivery_row(f"{week} · {pid}", figures, i.words))
                 weekly_keys.append(f"{week}|{pid}")
     hour_rows: list[tuple[Cell, ...]] = []
     for hour in range(24):
@@ -547,56 +687,91 @@ def delivery(i: Inputs) -> Report:
         hour_rows.append((f"{hour:02d}:00", *counts, sum(counts)))
     rate = _complaint_rate(overall)
     flagged = [pid for pid, row in zip(sent, play_rows, strict=True) if _flagged(row)]
-    columns = ("Claimed", "Delivered", "Bounced", "Complained", "Clicked")
+    columns = (
+        i.say(N_("Claimed")),
+        i.say(N_("Delivered")),
+        i.say(N_("Bounced")),
+        i.say(N_("Complained")),
+        i.say(N_("Clicked")),
+    )
+    rated = (i.say(N_("Complaint rate (%)")), i.say(N_("Complaints")))
+    kinds: tuple[ColumnKind, ...] = (LABEL, *(COUNT for _ in columns), PERCENT, TEXT)
+    bars = {"bar": _num(COMPLAINT_BAR), "watch": _num(COMPLAINT_WATCH)}
     return Report(
         "delivery",
-        "Delivery",
-        "What became of each play's contacts: claimed through the send gate, delivered, "
-        "bounced and complained about (as mailbox providers told SES), and links followed; "
-        "the complaint rate against the mailbox providers' bar; and the hour of the person's "
-        "own day each contact was claimed at.",
+        i.say(N_("Delivery")),
+        i.say(
+            N_(
+                "What became of each play's contacts: claimed through the send gate, "
+                "delivered, bounced and complained about (as mailbox providers told SES), and "
+                "links followed; the complaint rate against the mailbox providers' bar; and "
+                "the hour of the person's own day each contact was claimed at."
+            )
+        ),
         i.period.first,
         i.period.last,
         (
             Section(
                 "plays",
-                "Each play in the period",
-                "Contacts claimed (granted by the send gate), mails delivered, bounced and "
-                "complained about, and mails whose link was followed (once a mail, perhaps "
-                "by a mail scanner). The complaint rate is of the mails delivered; Gmail and "
-                f"Yahoo ask bulk senders to stay below {_num(COMPLAINT_BAR)}%, and a play "
-                f"above {_num(COMPLAINT_WATCH)}% is flagged.",
+                i.say(N_("Each play in the period")),
+                i.say(
+                    N_(
+                        "Contacts claimed (granted by the send gate), mails delivered, bounced "
+                        "and complained about, and mails whose link was followed (once a mail, "
+                        "perhaps by a mail scanner). The complaint rate is of the mails "
+                        "delivered; Gmail and Yahoo ask bulk senders to stay below %(bar)s%%, "
+                        "and a play above %(watch)s%% is flagged."
+                    ),
+                    **bars,
+                ),
                 "bar",
-                ("Play", *columns, "Complaint rate (%)", "Complaints"),
+                (i.say(N_("Play")), *columns, *rated),
                 (*play_rows, all_row),
                 (*sent, "all"),
+                kinds,
             ),
             Section(
                 "weekly",
-                "Each play, week by week",
-                "The same figures for each ISO week (from Monday) and play that had any.",
+                i.say(N_("Each play, week by week")),
+                i.say(
+                    N_("The same figures for each ISO week (from Monday) and play that had any.")
+                ),
                 "hbar",
-                ("Week · play", *columns, "Complaint rate (%)", "Complaints"),
+                (i.say(N_("Week · play")), *columns, *rated),
                 tuple(weekly_rows),
                 tuple(weekly_keys),
+                kinds,
             ),
             Section(
                 "hours",
-                "Contacts by the hour of the person's own day",
-                "Contacts claimed in each hour of the day in the person's own time zone, at "
-                "the moment of the claim. The gate grants none inside a person's quiet "
-                "hours, so a channel's quiet hours stay empty for its plays.",
+                i.say(N_("Contacts by the hour of the person's own day")),
+                i.say(
+                    N_(
+                        "Contacts claimed in each hour of the day in the person's own time "
+                        "zone, at the moment of the claim. The gate grants none inside a "
+                        "person's quiet hours, so a channel's quiet hours stay empty for its "
+                        "plays."
+                    )
+                ),
                 "stacked",
-                ("Hour", *sent, "All plays"),
+                (i.say(N_("Hour")), *sent, i.say(N_("All plays"))),
                 tuple(hour_rows),
                 tuple(f"{hour:02d}" for hour in range(24)),
+                (LABEL, *(COUNT for _ in sent), TOTAL),
             ),
         ),
         (
-            f"Complaint rate of all plays: {'–' if rate is None else _num(rate)}% of the mails "
-            f"delivered (the bar is {_num(COMPLAINT_BAR)}%; flagged above "
-            f"{_num(COMPLAINT_WATCH)}%).",
-            "Plays above the flag: " + (", ".join(flagged) if flagged else "none") + ".",
+            i.say(
+                N_(
+                    "Complaint rate of all plays: %(rate)s%% of the mails delivered (the bar "
+                    "is %(bar)s%%; flagged above %(watch)s%%)."
+                ),
+                rate="–" if rate is None else _num(rate),
+                **bars,
+            ),
+            i.say(N_("Plays above the flag: %(plays)s."), plays=", ".join(flagged))
+            if flagged
+            else i.say(N_("Plays above the flag: none.")),
         ),
     )
 
@@ -611,9 +786,9 @@ def _complaint_rate(figures: list[int]) -> float | None:
     return None if delivered == 0 else round(100 * complained / delivered, 2)
 
 
-def _delivery_row(label: str, figures: list[int]) -> tuple[Cell, ...]:
+def _delivery_row(label: str, figures: list[int], words: Words) -> tuple[Cell, ...]:
     rate = _complaint_rate(figures)
-    return (label, *figures, rate, _complaints(rate))
+    return (label, *figures, rate, _complaints(rate, words))
 
 
 def _flagged(row: tuple[Cell, ...]) -> bool:
@@ -621,14 +796,14 @@ def _flagged(row: tuple[Cell, ...]) -> bool:
     return isinstance(rate, float) and rate > COMPLAINT_WATCH
 
 
-def _complaints(rate: float | None) -> str | None:
+def _complaints(rate: float | None, words: Words = ENGLISH) -> str | None:
     if rate is None:
         return None
     if rate >= COMPLAINT_BAR:
-        return f"at or above {_num(COMPLAINT_BAR)}%"
+        return say(words, N_("at or above %(n)s%%"), {"n": _num(COMPLAINT_BAR)})
     if rate > COMPLAINT_WATCH:
-        return f"above {_num(COMPLAINT_WATCH)}%"
-    return f"at most {_num(COMPLAINT_WATCH)}%"
+        return say(words, N_("above %(n)s%%"), {"n": _num(COMPLAINT_WATCH)})
+    return say(words, N_("at most %(n)s%%"), {"n": _num(COMPLAINT_WATCH)})
 
 
 def _iso_week(day: date) -> str:
@@ -661,37 +836,62 @@ def sources(i: Inputs) -> Report:
         cohort_rows.append((_source_label(pair), held.get("people", 0), *figures))
     return Report(
         "sources",
-        "Where relationships began",
-        "Sign-ups by source and campaign: a tracked link's (befriend links create), `invite` "
-        "for a person's invite link, `untracked` for an address with campaign parameters but "
-        "no tracked link, `direct` for none.",
+        i.say(N_("Where relationships began")),
+        i.say(
+            N_(
+                "Sign-ups by source and campaign: a tracked link's (befriend links create), "
+                "`invite` for a person's invite link, `untracked` for an address with campaign "
+                "parameters but no tracked link, `direct` for none."
+            )
+        ),
         i.period.first,
         i.period.last,
         (
             Section(
                 "signups",
-                "Sign-ups requested and confirmed",
-                "Sign-ups requested in the period and confirmations, by where they came from; "
-                "a request sent again before confirming counts again.",
+                i.say(N_("Sign-ups requested and confirmed")),
+                i.say(
+                    N_(
+                        "Sign-ups requested in the period and confirmations, by where they came "
+                        "from; a request sent again before confirming counts again."
+                    )
+                ),
                 "bar",
-                ("Source · campaign", "Requested", "Confirmed", "Confirmed (%)"),
+                (
+                    i.say(N_("Source · campaign")),
+                    i.say(N_("Requested")),
+                    i.say(N_("Confirmed")),
+                    i.say(N_("Confirmed (%)")),
+                ),
                 tuple(signup_rows),
                 tuple(f"{s}|{c}" for s, c in pairs),
+                (LABEL, COUNT, COUNT, PERCENT),
             ),
             Section(
                 "cohorts",
-                "Each source's people, and who got where",
-                "Confirmed people from each source now, and of them, how many reached each "
-                "stage within 30 and 90 days of confirming (a first arrival, whatever came "
-                "after). People confirmed less than 30 or 90 days ago are still counting.",
+                i.say(N_("Each source's people, and who got where")),
+                i.say(
+                    N_(
+                        "Confirmed people from each source now, and of them, how many reached "
+                        "each stage within 30 and 90 days of confirming (a first arrival, "
+                        "whatever came after). People confirmed less than 30 or 90 days ago "
+                        "are still counting."
+                    )
+                ),
                 "hbar",
                 (
-                    "Source · campaign",
-                    "People",
-                    *(f"{s.label} in {days} days" for s in later for days in COHORT_DAYS),
+                    i.say(N_("Source · campaign")),
+                    i.say(N_("People")),
+                    *(
+                        # Translators: a column of the cohorts: "Customer in 30 days".
+                        i.say(N_("%(stage)s in %(days)d days"), stage=s.label, days=days)
+                        for s in later
+                        for days in COHORT_DAYS
+                    ),
                 ),
                 tuple(cohort_rows),
                 tuple(f"{s}|{c}" for s, c in sorted(cohorts)),
+                (LABEL, COUNT, *(COUNT for _ in later for _ in COHORT_DAYS)),
             ),
         ),
     )
@@ -720,65 +920,93 @@ def megaphone(i: Inputs) -> Report:
     everyone = total.get(names.megaphone("confirmed", "all"), 0)
     invited = total.get(names.megaphone("confirmed", "invited"), 0)
     share = _rate(invited, everyone)
-    buckets = [(f"Brought {b}", i.gauges.get(names.inviters(b), 0)) for b, _, _ in INVITER_BUCKETS]
+    buckets = [
+        # Translators: how many people an inviter brought: "Brought 2-4", "Brought 5+".
+        (i.say(N_("Brought %(n)s"), n=b), i.gauges.get(names.inviters(b), 0))
+        for b, _, _ in INVITER_BUCKETS
+    ]
     return Report(
         "megaphone",
-        "The megaphone",
-        "Who brought whom, as counts only: people who confirmed through someone's invite "
-        "link (the first degree) and through the people those brought (the second), and "
-        "how many people brought how many. No one is named.",
+        i.say(N_("The megaphone")),
+        i.say(
+            N_(
+                "Who brought whom, as counts only: people who confirmed through someone's "
+                "invite link (the first degree) and through the people those brought (the "
+                "second), and how many people brought how many. No one is named."
+            )
+        ),
         i.period.first,
         i.period.last,
         (
             Section(
                 "weekly",
-                "Joins through invites, week by week",
-                "Joins counted for inviters in each ISO week (from Monday): first and second "
-                "degree, and those past the playbook's daily limit per inviter (counted, not "
-                "scored); confirmations of everyone, and the share who came through someone.",
+                i.say(N_("Joins through invites, week by week")),
+                i.say(
+                    N_(
+                        "Joins counted for inviters in each ISO week (from Monday): first and "
+                        "second degree, and those past the playbook's daily limit per inviter "
+                        "(counted, not scored); confirmations of everyone, and the share who "
+                        "came through someone."
+                    )
+                ),
                 "bar",
                 (
-                    "Week",
-                    "Joined through someone",
-                    "Second degree",
-                    "Past the daily limit",
-                    "Confirmed (all)",
-                    "Through someone (%)",
+                    i.say(N_("Week")),
+                    i.say(N_("Joined through someone")),
+                    i.say(N_("Second degree")),
+                    i.say(N_("Past the daily limit")),
+                    i.say(N_("Confirmed (all)")),
+                    i.say(N_("Through someone (%)")),
                 ),
                 tuple(weekly_rows),
                 tuple(weekly_keys),
+                (LABEL, COUNT, COUNT, COUNT, COUNT, PERCENT),
             ),
             Section(
                 "inviters",
-                "How many each inviter brought",
-                "Confirmed people by how many joined through their invite link, ever.",
+                i.say(N_("How many each inviter brought")),
+                i.say(N_("Confirmed people by how many joined through their invite link, ever.")),
                 "bar",
-                ("Inviters", "People"),
+                (i.say(N_("Inviters")), i.say(N_("People"))),
                 tuple(buckets),
                 tuple(b for b, _, _ in INVITER_BUCKETS),
+                (LABEL, COUNT),
             ),
         ),
         (
-            f"New people who came through someone: {'–' if share is None else _num(share)}% "
-            f"({invited} of {everyone} confirmed in the period).",
+            i.say(
+                N_(
+                    "New people who came through someone: %(share)s%% (%(invited)d of "
+                    "%(everyone)d confirmed in the period)."
+                ),
+                share="–" if share is None else _num(share),
+                invited=invited,
+                everyone=everyone,
+            ),
         ),
     )
 
 
 REPORTS: dict[str, tuple[str, Callable[[Inputs], Report]]] = {
-    "stages": ("People by stage and circle, now and day by day", stages),
-    "transitions": ("Moves between stages, on and back, and who left", transitions),
+    "stages": (N_("People by stage and circle, now and day by day"), stages),
+    "transitions": (N_("Moves between stages, on and back, and who left"), transitions),
     "permissions": (
-        "Permissions per channel and purpose, weekly grants, confirmations",
+        N_("Permissions per channel and purpose, weekly grants, confirmations"),
         permissions,
     ),
-    "unsubscribes": ("How withdrawals came and how fast they took effect", unsubscribes),
-    "interests": ("Interests by stage", interests),
-    "influence": ("People by loyalty and influence", influence),
-    "plays": ("Each play's audience and how its asks were answered", plays),
-    "delivery": ("Each play's contacts: delivered, bounced, complaints, clicks, hours", delivery),
-    "sources": ("Sign-ups by source and campaign, and each source's cohort", sources),
-    "megaphone": ("Joins through invites, first and second degree, and inviters", megaphone),
+    "unsubscribes": (N_("How withdrawals came and how fast they took effect"), unsubscribes),
+    "interests": (N_("Interests by stage"), interests),
+    "influence": (N_("People by loyalty and influence"), influence),
+    "plays": (N_("Each play's audience and how its asks were answered"), plays),
+    "delivery": (
+        N_("Each play's contacts: delivered, bounced, complaints, clicks, hours"),
+        delivery,
+    ),
+    "sources": (N_("Sign-ups by source and campaign, and each source's cohort"), sources),
+    "megaphone": (
+        N_("Joins through invites, first and second degree, and inviters"),
+        megaphone,
+    ),
 }
 
 
@@ -801,11 +1029,19 @@ def build(name: str, inputs: Inputs) -> Report:
     return REPORTS[name][1](inputs)
 
 
-def catalogue() -> list[dict[str, str]]:
-    return [{"id": rid, "title": title} for rid, (title, _) in REPORTS.items()]
+def catalogue(words: Words = ENGLISH) -> list[dict[str, str]]:
+    """The reports there are, each titled in `words`' language."""
+    return [{"id": rid, "title": words.gettext(title)} for rid, (title, _) in REPORTS.items()]
 
 
 # --- helpers ---
+
+
+def _said(i: Inputs, labels: Mapping[str, str], key: str) -> str:
+    """The core's own label for `key` (marked `N_`) in the words' language; an unknown key
+    as it is."""
+    found = labels.get(key)
+    return key if found is None else i.say(found)
 
 
 def _stage_labels(pb: Playbook) -> dict[str, str]:

@@ -29,6 +29,7 @@ from befriend.core.changes import Outcome
 from befriend.core.ledger import Change, Entry
 from befriend.core.person import Person, iso, parse_iso
 from befriend.core.playbook import Playbook
+from befriend.core.words import N_, Phrase
 
 PERMISSION_CHANGED = "permission.changed"
 CONTACT_CHANGED = "contact.changed"
@@ -279,36 +280,44 @@ def wanted(event_type: str, filters: Sequence[str]) -> bool:
     return event_type == TEST or event_type in filters
 
 
-def check_url(url: str, local: bool) -> str | None:
+def check_url(url: str, local: bool) -> Phrase | None:
     """Why `url` cannot be a subscription's endpoint, or None: https only, with a host;
-    plain http only to this machine's loopback, and only when befriend runs locally."""
+    plain http only to this machine's loopback, and only when befriend runs locally. The
+    reason is said in the language of whoever shows it."""
     if len(url) > MAX_URL:
-        return f"must be at most {MAX_URL} characters"
+        return Phrase(N_("must be at most %(n)d characters"), {"n": MAX_URL})
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        return "must be an absolute https:// URL"
+        return Phrase(N_("must be an absolute https:// URL"))
     host = (parts.hostname or "").lower()
     if not host or parts.scheme not in ("https", "http"):
-        return "must be an absolute https:// URL"
+        return Phrase(N_("must be an absolute https:// URL"))
     if parts.username is not None or parts.password is not None:
-        return "must not hold a user name or password (the signature proves who sends)"
+        return Phrase(N_("must not hold a user name or password (the signature proves who sends)"))
     if parts.fragment:
-        return "must not have a #fragment"
+        return Phrase(N_("must not have a #fragment"))
     if parts.scheme == "http" and not (local and host in LOOPBACK):
-        return "must be https:// (plain http only to 127.0.0.1 when befriend runs locally)"
+        return Phrase(
+            N_("must be https:// (plain http only to 127.0.0.1 when befriend runs locally)")
+        )
     if port == 0:
-        return "must not name port 0"
+        return Phrase(N_("must not name port 0"))
     return None
 
 
-def check_events(given: Sequence[str]) -> str | None:
+def check_events(given: Sequence[str]) -> Phrase | None:
     unknown = [e for e in given if e not in TYPES]
     if not given:
-        return "must name at least one event type: " + ", ".join(TYPES)
+        return Phrase(
+            N_("must name at least one event type: %(known)s"), {"known": ", ".join(TYPES)}
+        )
     if unknown:
-        return f"unknown event type {unknown[0]!r}; known: {', '.join(TYPES)}"
+        return Phrase(
+            N_("unknown event type %(type)r; known: %(known)s"),
+            {"type": unknown[0], "known": ", ".join(TYPES)},
+        )
     return None
 
 

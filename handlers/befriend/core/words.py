@@ -7,6 +7,7 @@ Babel extracts from the calls to `gettext` and `ngettext` below it."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
@@ -42,7 +43,31 @@ def say(words: Words, template: str, values: Mapping[str, object]) -> str:
     text = words.gettext(template)
     if not values:
         return text
+    values = {k: v.said(words) if isinstance(v, Phrase | Joined) else v for k, v in values.items()}
     try:
         return text % values
     except (KeyError, ValueError, TypeError):
         return template % values
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A message to be said later, in the language of whoever shows it: a template marked
+    `N_` and its values (which may be phrases themselves)."""
+
+    template: str
+    values: Mapping[str, object] = field(default_factory=dict)
+
+    def said(self, words: Words) -> str:
+        return say(words, self.template, self.values)
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Phrases said one after another, with `between` between them ("; ")."""
+
+    parts: tuple[Phrase, ...]
+    between: str = "; "
+
+    def said(self, words: Words) -> str:
+        return self.between.join(part.said(words) for part in self.parts)

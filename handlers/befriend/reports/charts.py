@@ -14,11 +14,12 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from befriend.core.reports import Cell, Report, Section
+from befriend.core.reports import COUNT, PERCENT, Cell, Report, Section
+from befriend.core.words import ENGLISH, N_, Words, say
 
 WIDTH = 800
 HEIGHT = 420
-NO_DATA = "No data"
+NO_DATA = N_("No data")
 MAX_DAY_LABELS = 8
 # Okabe-Ito hues, darkened where needed so each has at least 3:1 contrast on white.
 COLOURS = (
@@ -34,8 +35,9 @@ COLOURS = (
 FONTS = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
 
-def svg(report: Report, section: Section) -> str:
-    """`section` of `report` as a chart: a bar, stacked bar, horizontal bar or line chart."""
+def svg(report: Report, section: Section, words: Words = ENGLISH) -> str:
+    """`section` of `report` as a chart: a bar, stacked bar, horizontal bar or line chart.
+    The report's own words are already in its language; `words` says the chart's few."""
     import pygal
     from pygal.etree import etree
     from pygal.style import Style
@@ -89,7 +91,7 @@ def svg(report: Report, section: Section) -> str:
             f"inline:#{chart_id} .bar .rect {{ stroke: #ffffff; stroke-width: 1px; }}",
         ],
         "disable_xml_declaration": True,
-        "no_data_text": NO_DATA,
+        "no_data_text": words.gettext(NO_DATA),
         "legend_at_bottom": True,
         "legend_at_bottom_columns": min(4, max(1, len(series))),
         "show_legend": len(series) > 1,
@@ -118,7 +120,7 @@ def svg(report: Report, section: Section) -> str:
         chart.add(name, values)
 
     def accessible(root: Any) -> Any:
-        return _accessible(etree, root, chart_id, report, section)
+        return _accessible(etree, root, chart_id, report, section, words)
 
     chart.add_xml_filter(accessible)
     return str(chart.render(is_unicode=True))
@@ -126,18 +128,19 @@ def svg(report: Report, section: Section) -> str:
 
 def plotted(section: Section) -> tuple[list[str], list[tuple[str, list[float | None]]]]:
     """The x labels and the series a chart of `section` shows: one series per numeric
-    column. Text columns, totals (a row keyed `all`, a column headed `All ...`) and
+    column. Text columns, totals (a row keyed `all`, a column of kind `total`) and
     percentages next to counts are left out, so nothing is counted twice and one axis has
     one unit. An empty cell is no value."""
     keys = section.keys or tuple("" for _ in section.rows)
     rows = [row for key, row in zip(keys, section.rows, strict=False) if key != "all"]
     labels = ["" if row[0] is None else str(row[0]) for row in rows]
+    kinds = section.column_kinds
     numeric = [
         n
-        for n, heading in enumerate(section.columns)
-        if n > 0 and not heading.startswith("All ") and _numeric([row[n] for row in rows])
+        for n in range(1, len(section.columns))
+        if kinds[n] in (COUNT, PERCENT) and _numeric([row[n] for row in rows])
     ]
-    counts = [n for n in numeric if not section.columns[n].endswith("(%)")]
+    counts = [n for n in numeric if kinds[n] == COUNT]
     columns = counts or numeric
     series = [(section.columns[n], [_value(row[n]) for row in rows]) for n in columns]
     return labels, series
@@ -221,14 +224,21 @@ def _day_labels(days: int) -> dict[str, Any]:
     }
 
 
-def _accessible(etree: Any, root: Any, chart_id: str, report: Report, section: Section) -> Any:
+def _accessible(
+    etree: Any, root: Any, chart_id: str, report: Report, section: Section, words: Words
+) -> Any:
     """Title and description first, for screen readers; no script, no comment (pygal's
     carry a date and links)."""
     for parent in list(root.iter()):
         for child in list(parent):
             if child.tag is etree.Comment or child.tag == "script":
                 parent.remove(child)
-    period = f"{report.first.isoformat()} to {report.last.isoformat()}"
+    period = say(
+        words,
+        # Translators: the days a chart covers, as ISO dates: "2026-11-01 to 2026-11-28".
+        N_("%(first)s to %(last)s"),
+        {"first": report.first.isoformat(), "last": report.last.isoformat()},
+    )
     title = root.find("title")
     if title is None:
         title = etree.Element("title")

@@ -41,6 +41,7 @@ from befriend.core import counter_names as names
 from befriend.core.counts import FAMILIES, Counts, census, census_rules, family
 from befriend.core.playbook import Playbook
 from befriend.core.reports import READS, REPORTS, Inputs, Period, Report, build
+from befriend.core.words import ENGLISH, N_, Words
 from befriend.store import Store
 from befriend.store.counters import summed
 from befriend.store.table import Item
@@ -57,6 +58,7 @@ def inputs(
     period: Period,
     today: date,
     families: Iterable[str] | None = None,
+    words: Words = ENGLISH,
 ) -> Inputs:
     """What reports are built from: the counters of `families`, or of all."""
     return Inputs(
@@ -65,13 +67,23 @@ def inputs(
         store.flows(period.first, today, families),
         period,
         today,
+        words,
     )
 
 
-def read_report(store: Store, playbook: Playbook, name: str, period: Period, today: date) -> Report:
-    """One report, reading only the counter family it shows."""
-    built = build(name, inputs(store, playbook, period, today, [READS[name]]))
-    return _warned(built, store, playbook)
+def read_report(
+    store: Store,
+    playbook: Playbook,
+    name: str,
+    period: Period,
+    today: date,
+    words: Words = ENGLISH,
+) -> Report:
+    """One report, reading only the counter family it shows; its words said in `words`'
+    language, its playbook's labels those of `playbook` (the language's own, from
+    `Playbook.in_language`: the counts are the same in every language)."""
+    built = build(name, inputs(store, playbook, period, today, [READS[name]], words))
+    return _warned(built, store, playbook, words)
 
 
 def read_all(store: Store, playbook: Playbook, period: Period, today: date) -> list[Report]:
@@ -80,14 +92,14 @@ def read_all(store: Store, playbook: Playbook, period: Period, today: date) -> l
     return [_warned(build(name, shared), store, playbook) for name in REPORTS]
 
 
-STALE = (
+STALE = N_(
     "The playbook's plays, events or report bars changed since these counters were "
     "counted: play audiences and the loyalty and influence quadrants may be off until "
     "`befriend reports rebuild` recounts them."
 )
 
 
-def _warned(report: Report, store: Store, playbook: Playbook) -> Report:
+def _warned(report: Report, store: Store, playbook: Playbook, words: Words = ENGLISH) -> Report:
     """The report, with a note when its gauges depend on playbook rules that changed."""
     if READS[report.id] not in RULED:
         return report
@@ -96,7 +108,7 @@ def _warned(report: Report, store: Store, playbook: Playbook) -> Report:
     if kept is None:
         store.note_counted_with(current, first=True)
     elif kept != current:
-        return replace(report, notes=(*report.notes, STALE))
+        return replace(report, notes=(*report.notes, words.gettext(STALE)))
     return report
 
 

@@ -31,6 +31,13 @@ def _chosen() -> str:
     return inputs.request_language()
 
 
+def in_language(code: str) -> dict[str, str]:
+    """The headers of an answer said in `code`: its language, and what chose it (the
+    `Referer`'s path and `Accept-Language`; `?lang=` is in the address already), so no
+    cache hands one language's answer to a request for another."""
+    return {"Content-Language": code, "Vary": "Accept-Language, Referer"}
+
+
 def site_root(language: str) -> str:
     """The path where the site's pages in `language` begin: `/` for the default."""
     return services().playbook.organisation.root(language)

@@ -35,7 +35,10 @@ from befriend.core.engagement import Event, record_events
 from befriend.core.errors import ConcurrentChange, InvalidToken, Unavailable, WrongScope
 from befriend.core.links import allowed
 from befriend.core.person import Person
+from befriend.core.words import N_
 from befriend.credentials.tokens import Claims
+from befriend.i18n.catalogs import translations
+from befriend.web.language import page_language
 from befriend.web.people import writer
 from befriend.web.problems import Problem
 from befriend.web.services import services
@@ -44,6 +47,7 @@ bp = Blueprint("links", __name__, url_prefix="/api")
 log = logging.getLogger("befriend")
 CLICK = "click"  # the playbook's event type for a link followed
 HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+DOES_NOT_WORK = N_("This link does not work")
 
 
 class _Replayed(Exception):
@@ -57,17 +61,33 @@ def follow(token: str) -> Response:
     try:
         claims = s.tokens.read(token, "click")
     except InvalidToken as exc:
-        return _refused(401, "invalid-token", "This link does not work", f"{exc}.")
+        # The token's reason is a message of its own (marked where it is raised).
+        return _refused(
+            Problem(
+                401,
+                "invalid-token",
+                DOES_NOT_WORK,
+                "%(reason)s.",
+                {"reason": str(exc)},
+                messages=("reason",),
+                headers=HEADERS,
+            )
+        )
     except WrongScope:
         # As the one-click unsubscribe answers: a token of another kind is no link at all.
-        return _refused(401, "invalid-token", "This link does not work", "It is not a link.")
+        return _refused(
+            Problem(401, "invalid-token", DOES_NOT_WORK, N_("It is not a link."), headers=HEADERS)
+        )
     url = claims.url
     if url is None or not allowed(url, s.settings.site_url, s.playbook.organisation.link_hosts):
         return _refused(
-            403,
-            "link-not-allowed",
-            "This link does not lead anywhere we send people",
-            "Its destination is not the site or one of the hosts the organisation allows.",
+            Problem(
+                403,
+                "link-not-allowed",
+                N_("This link does not lead anywhere we send people"),
+                N_("Its destination is not the site or one of the hosts the organisation allows."),
+                headers=HEADERS,
+            )
         )
     if request.method == "GET":
         try:
@@ -121,9 +141,11 @@ def _mail_of(claims: Claims) -> str:
     return f"click:mail:{claims.person_id}:{claims.play}:{issued}"
 
 
-def _refused(status: int, slug: str, title: str, detail: str) -> Response:
-    """A page for a person's browser, a problem for anything else; never a redirect."""
+def _refused(refusal: Problem) -> Response:
+    """A page for a person's browser, in the page's language (`?lang=`, else the
+    request's); a problem for anything else, in the request's; never a redirect."""
     if request.accept_mimetypes.accept_html and not request.accept_mimetypes.accept_json:
+        title, detail = refusal.said(translations(page_language()))
         page = render_template("api/link-refused.html", title=title, detail=detail)
-        return Response(page, status=status, mimetype="text/html", headers=HEADERS)
-    raise Problem(status, slug, title, detail, headers=HEADERS)
+        return Response(page, status=refusal.status, mimetype="text/html", headers=HEADERS)
+    raise refusal

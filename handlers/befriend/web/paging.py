@@ -21,7 +21,7 @@ def page_limit(raw: str | None) -> int:
     if raw is None:
         return PAGE
     if not raw.isascii() or not raw.isdigit() or len(raw) > 3 or not 1 <= int(raw) <= MAX_PAGE:
-        raise bad_parameter("limit", f"must be a whole number from 1 to {MAX_PAGE}")
+        raise bad_parameter("limit", N_("must be a whole number from 1 to %(n)d"), n=MAX_PAGE)
     return int(raw)
 
 

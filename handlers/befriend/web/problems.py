@@ -21,7 +21,7 @@ from befriend.core.errors import (
     Unavailable,
     WrongScope,
 )
-from befriend.core.words import ENGLISH, N_, Words, say
+from befriend.core.words import ENGLISH, N_, Phrase, Words, say
 from befriend.store.table import UNREACHABLE, is_busy
 
 log = logging.getLogger("befriend")
@@ -67,16 +67,16 @@ class Problem(Exception):
         return say(words, self.title, values), detail
 
 
-def bad_parameter(name: str, message: str) -> Problem:
-    """400 for a query parameter that does not fit, naming it as an invalid field."""
+def bad_parameter(name: str, message: str, **values: object) -> Problem:
+    """400 for a query parameter that does not fit, naming it as an invalid field:
+    `message` is a template (marked `N_`) of `values`."""
     return Problem(
         400,
         "invalid-parameter",
         N_("The query parameter %(name)s is not valid"),
         "%(name)s %(message)s.",
-        {"name": name, "message": message},
-        messages=("message",),
-        errors=[FieldError(name, message)],
+        {"name": name, "message": Phrase(message, values)},
+        errors=[FieldError(name, message, values)],
     )
 
 

@@ -896,14 +896,31 @@ class ReportSection(Answer):
     ]
     columns: Annotated[
         list[Text],
-        Meta(min_length=2, description="Headings: the label column first, then one per value"),
+        Meta(
+            min_length=2,
+            description="Headings, in the request's language: the label column first, then "
+            "one per value",
+        ),
+    ]
+    kinds: Annotated[
+        list[Literal["label", "count", "percent", "total", "text"]],
+        Meta(
+            min_length=2,
+            description="What each column holds, the same in every language: `label` (the "
+            "row's name, the first), `count`, `percent`, `total` (the sum of the counts "
+            "beside it in its row) or `text`. A chart draws the counts (or, without any, "
+            "the percentages), never totals, text or the `all` row",
+        ),
     ]
     rows: list[Row]
 
 
 class Report(Answer):
     """A report over the days `from` to `to`, both included, built from counters that
-    every write moves: never from people."""
+    every write moves: never from people. Its words (titles, descriptions, headings, the
+    core's row labels, notes) and the playbook's labels are in the request's language
+    (`?lang=`, the dashboard page's path, `Accept-Language`); ids, keys and kinds are
+    not."""
 
     report: ReportId
     title: Text

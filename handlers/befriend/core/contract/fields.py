@@ -7,6 +7,7 @@ against the playbook itself, with messages that name the allowed ones."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from msgspec import Meta
@@ -61,10 +62,10 @@ def at_most(name: Literal["max_per_week"], **schema: Any) -> Meta:
     return Meta(extra_json_schema={"x-playbook-max": name, **schema})
 
 
-def says(message: str, **constraints: Any) -> Meta:
+def says(message: str, values: Mapping[str, object] | None = None, **constraints: Any) -> Meta:
     """What a person is told when the field has the wrong shape (reading uses it instead
-    of the library's own words)."""
-    return Meta(extra={"says": message}, **constraints)
+    of the library's own words): a template (marked `N_`) of `values`."""
+    return Meta(extra={"says": message, "says_values": dict(values or {})}, **constraints)
 
 
 Text = str

@@ -59,7 +59,8 @@ class Reading(Generic[B]):
         for name, info in fields.items():
             if name not in body:
                 if info.required:
-                    self.fail(name, _says(info.type) or N_("is required"))
+                    template, values = _says(info.type) or (N_("is required"), {})
+                    self.fail(name, template, **values)
                 continue
             self._convert(name, info, body[name])
 
@@ -173,8 +174,7 @@ def _field_error(name: str, tp: Any, text: str, *, cut: bool = False) -> FieldEr
         if not cut:
             pointer.append(step)
         cut = cut or entry
-    says = _says(tp)
-    template, values = (says, {}) if says is not None else _plainly(message)
+    template, values = _says(tp) or _plainly(message)
     return FieldError("/".join(pointer).lstrip("/"), template, values)
 
 
@@ -217,11 +217,12 @@ def _below(tp: Any, step: str) -> tuple[Any, bool]:
     return Any, False
 
 
-def _says(tp: Any) -> str | None:
+def _says(tp: Any) -> Said | None:
+    """What the field's `says` tells a person: its template and values."""
     for member in [tp, *_members(tp)]:
         for meta in _parts(member)[1]:
             if meta.extra and "says" in meta.extra:
-                return str(meta.extra["says"])
+                return str(meta.extra["says"]), dict(meta.extra.get("says_values", {}))
     return None
 
 

@@ -378,12 +378,22 @@ class OutcomeIn(Body):
 # others still count), so the batch itself only checks it holds a list of the right length.
 EventBatch = Annotated[
     list[Any],
-    says(f"must be a list of 1 to {MAX_BATCH} events", min_length=1, max_length=MAX_BATCH),
+    says(
+        N_("must be a list of 1 to %(n)d events"),
+        {"n": MAX_BATCH},
+        min_length=1,
+        max_length=MAX_BATCH,
+    ),
     Meta(extra_json_schema={"items": {"$ref": "#/components/schemas/EventIn"}}),
 ]
 OutcomeBatch = Annotated[
     list[Any],
-    says(f"must be a list of 1 to {MAX_BATCH} outcomes", min_length=1, max_length=MAX_BATCH),
+    says(
+        N_("must be a list of 1 to %(n)d outcomes"),
+        {"n": MAX_BATCH},
+        min_length=1,
+        max_length=MAX_BATCH,
+    ),
     Meta(extra_json_schema={"items": {"$ref": "#/components/schemas/OutcomeIn"}}),
 ]
 

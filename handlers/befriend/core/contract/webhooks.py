@@ -34,7 +34,8 @@ Url = Annotated[
 Events = Annotated[
     list[EventType],
     says(
-        "must be a list of event types: " + ", ".join(TYPES),
+        N_("must be a list of event types: %(known)s"),
+        {"known": ", ".join(TYPES)},
         min_length=1,
         max_length=len(TYPES),
         description="The event types this endpoint is told of",

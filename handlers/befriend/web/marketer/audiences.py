@@ -16,6 +16,7 @@ from flask import Response, request, url_for
 
 from befriend.core.audiences import COLUMNS, audience_row
 from befriend.core.playbook import Play
+from befriend.core.words import N_
 from befriend.mailing.pieces import Run, begin_phase
 from befriend.reports.spreadsheet import csv_text
 from befriend.store import STAGE_SHARDS, keys
@@ -54,7 +55,7 @@ def audience(play_id: str) -> Response:
     stages = list(dict.fromkeys(play.stages))
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "csv"):
-        raise bad_parameter("format", "must be json or csv")
+        raise bad_parameter("format", N_("must be json or csv"))
     limit = page_limit(request.args.get("limit"))
     cursor = request.args.get("cursor")
     at = _Position() if cursor is None else _read_cursor(cursor, play, stages)
@@ -138,9 +139,11 @@ def start_audience_export(play_id: str) -> Response:
         raise Problem(
             501,
             "exports-unavailable",
-            "Audience exports do not run in this deployment",
-            "It has no work queue (BEFRIEND_WORK_QUEUE). Read the audience page by page "
-            "from GET /api/plays/{play_id}/audience.",
+            N_("Audience exports do not run in this deployment"),
+            N_(
+                "It has no work queue (BEFRIEND_WORK_QUEUE). Read the audience page by page "
+                "from GET /api/plays/{play_id}/audience."
+            ),
         )
     now = s.clock()
     job_id = uuid.uuid4().hex
@@ -175,8 +178,8 @@ def audience_export(play_id: str, job_id: str) -> Response:
         raise Problem(
             404,
             "not-found",
-            "No such export",
-            "Start one with POST /api/plays/{play_id}/audience/exports.",
+            N_("No such export"),
+            N_("Start one with POST /api/plays/{play_id}/audience/exports."),
         )
     if state["state"] == "running" and _at(state["started_at"]) + EXPORT_DEADLINE < s.clock():
         state["state"] = "failed"

@@ -14,6 +14,7 @@ from befriend.core.contract.reading import Reading, as_type
 from befriend.core.contract.requests import MAX_BATCH, Events, Outcomes
 from befriend.core.errors import InvalidInput
 from befriend.core.person import Person
+from befriend.core.words import N_
 from befriend.credentials.pseudonyms import email_key
 from befriend.web.marketer.people import _active
 from befriend.web.services import services
@@ -29,9 +30,13 @@ IN_THE_FUTURE = "timestamp more than a day in the future"
 
 
 class Rejected(Exception):
-    def __init__(self, reason: str) -> None:
+    """An item refused, and why (in English: a batch's results are read by programs).
+    `about_at` is the reason as a field message about `at`, marked for the catalogs, for
+    a request that is refused whole when its `at` does not fit."""
+
+    def __init__(self, reason: str, about_at: str = "") -> None:
         super().__init__(reason)
-        self.reason = reason
+        self.reason, self.about_at = reason, about_at or reason
 
 
 def read_batch(body: Any, kind: type[Events] | type[Outcomes]) -> list[Any]:
@@ -55,7 +60,10 @@ def read_item(item: Any, kind: type[B]) -> B:
 
 
 def moment(value: str, now: datetime, future: timedelta = FUTURE) -> datetime:
-    wrong = Rejected("malformed: at must be an ISO 8601 date-time with an offset")
+    wrong = Rejected(
+        "malformed: at must be an ISO 8601 date-time with an offset",
+        N_("must be an ISO 8601 date-time with an offset"),
+    )
     try:
         moment = datetime.fromisoformat(value)
     except ValueError as exc:
@@ -67,9 +75,14 @@ def moment(value: str, now: datetime, future: timedelta = FUTURE) -> datetime:
     except OverflowError as exc:  # e.g. year 1 with a positive offset
         raise wrong from exc
     if moment - now > future:
-        raise Rejected(IN_THE_FUTURE if future == FUTURE else "timestamp in the future")
+        if future == FUTURE:
+            raise Rejected(IN_THE_FUTURE, N_("timestamp more than a day in the future"))
+        raise Rejected("timestamp in the future", N_("timestamp in the future"))
     if moment < EARLIEST:
-        raise Rejected("timestamp before 2000: not a real moment of this relationship")
+        raise Rejected(
+            "timestamp before 2000: not a real moment of this relationship",
+            N_("timestamp before 2000: not a real moment of this relationship"),
+        )
     return moment
 
 

@@ -13,6 +13,7 @@ from flask import Response
 from befriend.core.contract.reading import Reading
 from befriend.core.contract.requests import FeedbackSourceIn
 from befriend.core.errors import FieldError, InvalidInput
+from befriend.core.words import N_
 from befriend.credentials.feedback_sources import FeedbackSources
 from befriend.web.answers import json_answer
 from befriend.web.inputs import json_body
@@ -46,16 +47,20 @@ def mail_tool_errors(kind: str, channel: str | None, purpose: str | None) -> lis
     pb = services().playbook
     if kind == "generic":
         return [
-            FieldError(name, "a generic source names it in each notice")
+            FieldError(name, N_("a generic source names it in each notice"))
             for name, given in (("channel", channel), ("purpose", purpose))
             if given is not None
         ]
     errors = []
     email_channels = [c for c, found in pb.channels.items() if found.kind == "email"]
     if channel is not None and channel not in email_channels:
-        errors.append(FieldError("channel", f"must be one of {', '.join(email_channels)}"))
+        errors.append(
+            FieldError(
+                "channel", N_("must be one of %(allowed)s"), {"allowed": ", ".join(email_channels)}
+            )
+        )
     if purpose is not None and not pb.offers(channel or "email", purpose):
-        errors.append(FieldError("purpose", "must be a purpose offered on the channel"))
+        errors.append(FieldError("purpose", N_("must be a purpose offered on the channel")))
     return errors
 
 
@@ -76,7 +81,7 @@ def remove_feedback_source(source_id: str) -> Response:
         raise Problem(
             404,
             "unknown-feedback-source",
-            "There is no such feedback source",
-            "GET /api/feedback-sources lists them.",
+            N_("There is no such feedback source"),
+            N_("GET /api/feedback-sources lists them."),
         )
     return json_answer(gone.as_json())

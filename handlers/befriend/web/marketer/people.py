@@ -10,6 +10,7 @@ from flask import Response
 from befriend.core.overview import person_view, steps_view
 from befriend.core.person import Person
 from befriend.core.playbook import Playbook
+from befriend.core.words import N_
 from befriend.web.answers import json_answer
 from befriend.web.marketer.blueprint import bp, requires
 from befriend.web.problems import Problem
@@ -44,8 +45,8 @@ def _known(person_id: str, now: datetime) -> Person:
         raise Problem(
             404,
             "unknown-person",
-            "There is no such person",
-            "No confirmed person has this id (or they asked to be forgotten).",
+            N_("There is no such person"),
+            N_("No confirmed person has this id (or they asked to be forgotten)."),
         )
     return person
 

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response
 
 from befriend.core.playbook import Play
+from befriend.core.words import N_
 from befriend.web.answers import json_answer
 from befriend.web.marketer.blueprint import bp, requires
 from befriend.web.problems import Problem
@@ -39,5 +40,11 @@ def _play(play_id: str) -> Play:
     plays = services().playbook.plays
     play = plays.get(play_id)
     if play is None:
-        raise Problem(404, "unknown-play", "There is no such play", f"Plays: {', '.join(plays)}")
+        raise Problem(
+            404,
+            "unknown-play",
+            N_("There is no such play"),
+            N_("Plays: %(plays)s"),
+            {"plays": ", ".join(plays)},
+        )
     return play

@@ -2,6 +2,10 @@
 
 Reports read the counters only, never people, so a report costs the same whoever is
 counted. They still carry business figures: every answer is `Cache-Control: no-store`.
+
+Each answers in the language of the dashboard's page (`web/language.py` `page_language`:
+`?lang=`, the page's path, `Accept-Language`, the default): the core says its words
+through that language's catalog and the playbook's labels are that language's.
 """
 
 from __future__ import annotations
@@ -13,9 +17,12 @@ from flask import Response, request
 
 from befriend.core.errors import InvalidInput
 from befriend.core.reports import REPORTS, Period, Report, Section, catalogue
+from befriend.core.words import N_, Joined, Phrase
+from befriend.i18n.catalogs import translations
 from befriend.reports.recount import read_report
 from befriend.reports.spreadsheet import csv_text
 from befriend.web.answers import json_answer
+from befriend.web.language import in_language, page_language
 from befriend.web.marketer.blueprint import bp, requires
 from befriend.web.problems import Problem, bad_parameter
 from befriend.web.services import services
@@ -33,8 +40,11 @@ SVG_POLICY = (
 @bp.get("/reports")
 @requires("reader")
 def list_reports() -> Response:
-    reports = [{**entry, "url": f"/api/reports/{entry['id']}"} for entry in catalogue()]
-    return json_answer({"reports": reports}, headers=NO_STORE)
+    code = page_language()
+    reports = [
+        {**entry, "url": f"/api/reports/{entry['id']}"} for entry in catalogue(translations(code))
+    ]
+    return json_answer({"reports": reports}, headers={**NO_STORE, **in_language(code)})
 
 
 @bp.get("/reports/<name>")
@@ -45,28 +55,45 @@ def report(name: str) -> Response:
     `section` narrows it to one of its sections; an SVG chart draws one section only, the
     first unless `section` names another."""
     if name not in REPORTS:
-        raise Problem(404, "unknown-report", "There is no such report", f"Reports: {_names()}")
+        raise Problem(
+            404,
+            "unknown-report",
+            N_("There is no such report"),
+            N_("Reports: %(reports)s"),
+            {"reports": _names()},
+        )
     fmt = request.args.get("format", "json")
     if fmt not in FORMATS:
-        raise bad_parameter("format", "must be json, csv or svg")
+        raise bad_parameter("format", N_("must be json, csv or svg"))
     s = services()
     today = s.clock().astimezone(UTC).date()
     try:
         period = Period.parse(request.args.get("from"), request.args.get("to"), today)
     except InvalidInput as exc:
+        wrong = tuple(
+            Phrase(
+                "%(field)s %(message)s", {"field": e.field, "message": Phrase(e.template, e.values)}
+            )
+            for e in exc.errors
+        )
         raise Problem(
             400,
             "invalid-parameter",
-            "The period is not valid",
-            "; ".join(f"{e.field} {e.message}" for e in exc.errors) + ".",
-            errors=[{"field": e.field, "message": e.message} for e in exc.errors],
+            N_("The period is not valid"),
+            "%(errors)s.",
+            {"errors": Joined(wrong)},
+            errors=exc.errors,
         ) from exc
-    built = read_report(s.store, s.playbook, name, period, today)
+    code = page_language()
+    words = translations(code)
+    built = read_report(s.store, s.playbook.in_language(code), name, period, today, words)
     asked = request.args.get("section")
     chosen = built.section(asked)
     if chosen is None:
         ids = ", ".join(x.id for x in built.sections)
-        raise bad_parameter("section", f"must be one of the report's sections: {ids}")
+        raise bad_parameter(
+            "section", N_("must be one of the report's sections: %(sections)s"), sections=ids
+        )
     sections = built.sections if asked is None else (chosen,)
     stem = f"befriend-{built.id}-{built.first.isoformat()}-{built.last.isoformat()}"
 
@@ -74,21 +101,28 @@ def report(name: str) -> Response:
         return Response(
             sections_csv(sections),
             mimetype="text/csv",
-            headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{stem}.csv"'},
+            headers={
+                **NO_STORE,
+                **in_language(code),
+                "Content-Disposition": f'attachment; filename="{stem}.csv"',
+            },
         )
     if fmt == "svg":
         from befriend.reports.charts import svg  # pygal loads only when a chart is drawn
 
         return Response(
-            svg(built, chosen),
+            svg(built, chosen, words),
             mimetype="image/svg+xml",
             headers={
                 **NO_STORE,
+                **in_language(code),
                 "Content-Security-Policy": SVG_POLICY,
                 "Content-Disposition": f'inline; filename="{stem}-{chosen.id}.svg"',
             },
         )
-    return json_answer(_narrowed(built, sections).as_json(), headers=NO_STORE)
+    return json_answer(
+        _narrowed(built, sections).as_json(), headers={**NO_STORE, **in_language(code)}
+    )
 
 
 def sections_csv(sections: Sequence[Section]) -> str:

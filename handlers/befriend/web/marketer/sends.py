@@ -29,6 +29,7 @@ from befriend.core.engagement import record_outcome
 from befriend.core.errors import FieldError, InvalidInput
 from befriend.core.person import Person, iso, parse_iso
 from befriend.core.playbook import Play
+from befriend.core.words import N_
 from befriend.store.sends import SEND_KEPT
 from befriend.web.answers import json_answer
 from befriend.web.inputs import json_body
@@ -74,7 +75,7 @@ def claim_send() -> Response:
     raise Problem(
         409,
         "send-refused",
-        "The gate did not grant this contact",
+        N_("The gate did not grant this contact"),
         _REFUSALS[str(verdict.reason)],
         reason=verdict.reason,
         not_before=iso(verdict.not_before),
@@ -97,18 +98,21 @@ def send_outcome(send_id: str) -> Response:
         raise Problem(
             404,
             "unknown-send",
-            "There is no such send",
-            f"Sends are kept {SEND_KEPT.days} days after they are claimed, while their "
-            "person is with us.",
+            N_("There is no such send"),
+            N_(
+                "Sends are kept %(days)d days after they are claimed, while their person is "
+                "with us."
+            ),
+            {"days": SEND_KEPT.days},
         )
     play = _play(send["play"])
     given = r.get("at", None)
     try:
         at = now if given is None else moment(str(given), now, SKEW)
     except Rejected as exc:
-        raise InvalidInput([FieldError("at", exc.reason.removeprefix("malformed: at "))]) from exc
+        raise InvalidInput([FieldError("at", exc.about_at)]) from exc
     if at < parse_iso(send["claimed_at"]):
-        raise InvalidInput([FieldError("at", "is before the send was claimed")])
+        raise InvalidInput([FieldError("at", N_("is before the send was claimed"))])
     kept = {"outcome": outcome, "at": iso(at)}
     if "outcome" in send:
         return _answered(send_id, play, person_id, send["outcome"], kept)
@@ -139,14 +143,16 @@ def send_outcome(send_id: str) -> Response:
 
 
 _REFUSALS = {
-    "not-allowed": "The person has not allowed the play's channel and purpose.",
-    "not-offered": "The play does not suit the person now (stage, circle, interests or "
-    "conditions), or there is nothing left to ask.",
-    "unreachable": "There is no verified, deliverable contact point for the play's channel.",
-    "cooldown": "The play rests after it was last sent or declined.",
-    "paused": "The person has paused contact.",
-    "weekly-cap": "The weekly maximum for the channel is reached.",
-    "quiet-hours": "It is inside the person's quiet hours, in their own time zone.",
+    "not-allowed": N_("The person has not allowed the play's channel and purpose."),
+    "not-offered": N_(
+        "The play does not suit the person now (stage, circle, interests or "
+        "conditions), or there is nothing left to ask."
+    ),
+    "unreachable": N_("There is no verified, deliverable contact point for the play's channel."),
+    "cooldown": N_("The play rests after it was last sent or declined."),
+    "paused": N_("The person has paused contact."),
+    "weekly-cap": N_("The weekly maximum for the channel is reached."),
+    "quiet-hours": N_("It is inside the person's quiet hours, in their own time zone."),
 }
 
 
@@ -154,7 +160,7 @@ def _person(ref: str, now: datetime) -> Person:
     try:
         person = People(now).find(ref)
     except Rejected as exc:
-        wrong = FieldError("person", "must be a person id or an email address")
+        wrong = FieldError("person", N_("must be a person id or an email address"))
         raise InvalidInput([wrong]) from exc
     if person is None:
         raise _unknown_person()
@@ -165,8 +171,8 @@ def _unknown_person() -> Problem:
     return Problem(
         404,
         "unknown-person",
-        "There is no such person",
-        "No confirmed person has this id or address (or they asked to be forgotten).",
+        N_("There is no such person"),
+        N_("No confirmed person has this id or address (or they asked to be forgotten)."),
     )
 
 
@@ -185,8 +191,9 @@ def _answered(
         raise Problem(
             409,
             "send-answered",
-            "This send already has an outcome",
-            f"It was {recorded['outcome']} at {recorded['at']}.",
+            N_("This send already has an outcome"),
+            N_("It was %(outcome)s at %(at)s."),
+            {"outcome": recorded["outcome"], "at": recorded["at"]},
         )
     return json_answer(_outcome_json(send_id, play, person_id, recorded))
 

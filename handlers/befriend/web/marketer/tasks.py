@@ -20,6 +20,7 @@ from befriend.core.audiences import contact_for
 from befriend.core.dispatch import TASK
 from befriend.core.dispatch import TASK_COLUMNS as COLUMNS
 from befriend.core.person import iso, parse_iso
+from befriend.core.words import N_
 from befriend.reports.spreadsheet import csv_lines, csv_text
 from befriend.store.deliveries import Queued, queued_send
 from befriend.store.table import DUE_SHARDS
@@ -43,7 +44,7 @@ def open_tasks() -> Response:
     now = s.clock()
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "csv"):
-        raise bad_parameter("format", "must be json or csv")
+        raise bad_parameter("format", N_("must be json or csv"))
     if fmt == "csv":
         # Whole before it is answered: a read failing half-way is a problem, not half a file.
         answer = Response("".join(_csv_lines(now)), mimetype="text/csv")
@@ -126,9 +127,11 @@ def task_done(send_id: str) -> Response:
         raise Problem(
             404,
             "unknown-task",
-            "There is no such task",
-            "Tasks are the sends befriend's dispatcher claimed and cannot make itself; they "
-            "are kept 30 days, while their person is with us.",
+            N_("There is no such task"),
+            N_(
+                "Tasks are the sends befriend's dispatcher claimed and cannot make itself; they "
+                "are kept 30 days, while their person is with us."
+            ),
         )
     if send["state"] == TASK:
         queued = queued_send(

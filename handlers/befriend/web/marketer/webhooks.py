@@ -15,6 +15,7 @@ from befriend.bus.delivery import try_now
 from befriend.core.contract.reading import Bad, Reading
 from befriend.core.contract.webhooks import WebhookIn
 from befriend.core.webhooks import check_events, check_url, is_subscription_id
+from befriend.core.words import N_
 from befriend.store.webhooks import MAX_SUBSCRIPTIONS, Subscription, new_id, new_secret
 from befriend.web.answers import json_answer
 from befriend.web.inputs import json_body
@@ -34,13 +35,13 @@ def add_webhook() -> Response:
     def url_ok(url: str) -> str:
         why = check_url(url, local)
         if why is not None:
-            raise Bad(why)
+            raise Bad(why.template, "", **why.values)
         return url
 
     def events_ok(events: list[str]) -> list[str]:
         why = check_events(events)
         if why is not None:
-            raise Bad(why)
+            raise Bad(why.template, "", **why.values)
         return list(dict.fromkeys(events))
 
     r.check("url", url_ok)
@@ -50,8 +51,9 @@ def add_webhook() -> Response:
         raise Problem(
             409,
             "too-many-webhooks",
-            "There are as many webhook subscriptions as befriend keeps",
-            f"At most {MAX_SUBSCRIPTIONS}; remove one first (DELETE /api/webhooks/{{id}}).",
+            N_("There are as many webhook subscriptions as befriend keeps"),
+            N_("At most %(n)d; remove one first (DELETE /api/webhooks/{id})."),
+            {"n": MAX_SUBSCRIPTIONS},
         )
     sub = Subscription(
         id=new_id(),
@@ -103,6 +105,6 @@ def _unknown() -> Problem:
     return Problem(
         404,
         "unknown-webhook",
-        "There is no such webhook subscription",
-        "GET /api/webhooks lists them (`befriend webhooks list`).",
+        N_("There is no such webhook subscription"),
+        N_("GET /api/webhooks lists them (`befriend webhooks list`)."),
     )

@@ -52,3 +52,20 @@ def operation(
         answers.setdefault("503", answer("Busy"))
     op["responses"] = dict(sorted(answers.items()))
     return op
+
+
+# The answers said in a language: asked for by `?lang=` (a language the playbook lists),
+# else the page the request came from (`Referer`), else `Accept-Language`, else the default.
+LANG: Schema = {
+    "name": "lang",
+    "in": "query",
+    "required": False,
+    "description": "The language to answer in, one the playbook lists (otherwise the "
+    "language of the site's page the request came from, then `Accept-Language`, then the "
+    "playbook's default)",
+    "schema": {"type": "string", "maxLength": 20, "examples": ["de"]},
+}
+CONTENT_LANGUAGE: Schema = {
+    "description": "The language the answer's words are in",
+    "schema": {"type": "string", "examples": ["de"]},
+}

@@ -9,7 +9,16 @@ from msgspec import Struct
 
 from befriend.core.contract import answers, requests
 from befriend.core.playbook import Playbook
-from befriend.web.openapi.blocks import HTML_PAGE, Schema, answer, header, json_body, operation
+from befriend.web.openapi.blocks import (
+    CONTENT_LANGUAGE,
+    HTML_PAGE,
+    LANG,
+    Schema,
+    answer,
+    header,
+    json_body,
+    operation,
+)
 from befriend.web.openapi.components import ref
 
 
@@ -72,10 +81,13 @@ def _visitor_paths(pb: Playbook) -> dict[str, Any]:
                 "The public part of the playbook",
                 {
                     "200": json_body(
-                        ref(answers.Playbook), "Channels, purposes, topics and the policy"
+                        ref(answers.Playbook),
+                        "Channels, purposes, topics and the policy, in the language asked for",
+                        headers={"Content-Language": CONTENT_LANGUAGE},
                     )
                 },
                 tag="public",
+                parameters=[LANG],
             )
         },
         "/api/openapi.json": {

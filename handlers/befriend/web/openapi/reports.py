@@ -6,7 +6,7 @@ from typing import Any
 
 from befriend.core.contract import answers
 from befriend.core.reports import MAX_DAYS, REPORTS
-from befriend.web.openapi.blocks import Schema, answer, json_body
+from befriend.web.openapi.blocks import CONTENT_LANGUAGE, LANG, Schema, answer, json_body
 from befriend.web.openapi.components import ref
 from befriend.web.openapi.marketer import marketer_operation
 
@@ -31,9 +31,10 @@ def _report_paths() -> dict[str, Any]:
                     "200": json_body(
                         ref(answers.ReportList),
                         "Every report, with where to read it",
-                        headers={"Cache-Control": NO_STORE},
+                        headers={"Cache-Control": NO_STORE, "Content-Language": CONTENT_LANGUAGE},
                     )
                 },
+                parameters=[LANG],
             )
         },
         "/api/reports/{name}": {
@@ -45,6 +46,7 @@ def _report_paths() -> dict[str, Any]:
                         "description": "The report, or the section asked for",
                         "headers": {
                             "Cache-Control": NO_STORE,
+                            "Content-Language": CONTENT_LANGUAGE,
                             "Content-Disposition": {
                                 "description": "With format=csv an attachment "
                                 "befriend-<report>-<from>-<to>.csv; with format=svg inline",
@@ -122,6 +124,7 @@ def _report_paths() -> dict[str, Any]:
                         "section: this one, or else the first",
                         "schema": {"type": "string", "minLength": 1},
                     },
+                    LANG,
                 ],
             )
         },

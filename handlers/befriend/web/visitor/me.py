@@ -33,7 +33,8 @@ from befriend.credentials.pseudonyms import email_key
 from befriend.credentials.tokens import Claims
 from befriend.web.answers import json_answer
 from befriend.web.idempotency import idempotent
-from befriend.web.inputs import bearer, context, json_body
+from befriend.web.inputs import bearer, context, json_body, request_language
+from befriend.web.language import in_language
 from befriend.web.people import apply, person_for
 from befriend.web.problems import Problem
 from befriend.web.services import services
@@ -46,7 +47,8 @@ Decide = Callable[[Person, Context, Playbook], Outcome]
 
 @bp.get("/me")
 def me() -> Response:
-    return json_answer(own_page(person_for(_claims())))
+    body = own_page(person_for(_claims()))
+    return json_answer(body, headers=in_language(request_language()))
 
 
 @bp.patch("/me/permissions")
