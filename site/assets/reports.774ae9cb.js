@@ -144,15 +144,17 @@ function chartPath(report, part) {
 }
 
 /** What a chart shows, in a sentence or two: its alternative text, beside the full table.
- * It names what the chart draws: the numeric columns but totals ("All …") and, beside
- * counts, percentages; and the total row is no bar. */
+ * It names what the chart draws, as the API's column kinds say (whatever the language of
+ * the headings): the counts, or the percentages when there are none; never totals or text;
+ * and the total row (keyed `all`) is no bar. */
 export function summary(part) {
   const rows = part.rows.filter((row) => row.key !== "all");
+  const kinds = Array.isArray(part.kinds) ? part.kinds : [];
   const numeric = part.columns
-    .map((name, n) => ({ name: String(name), n }))
-    .filter(({ name, n }) => n > 0 && !name.startsWith("All "))
+    .map((name, n) => ({ name: String(name), n, kind: kinds[n] }))
+    .filter(({ kind }) => kind === "count" || kind === "percent")
     .filter(({ n }) => rows.some((row) => typeof row.cells[n] === "number"));
-  const counts = numeric.filter(({ name }) => !name.endsWith("(%)"));
+  const counts = numeric.filter(({ kind }) => kind === "count");
   const drawn = counts.length ? counts : numeric;
   const shown = { kind: CHARTS[part.chart] || t("Chart"), columns: list(drawn.map(({ name }) => name)) };
   // "The one row" is English's own turn of phrase; any other count, the plural's forms.

@@ -5,7 +5,7 @@ import { call, el, problemText, say, show } from "./api.dff6b8a9.js";
 import { audience, fetchFile, save, suggestedName } from "./downloads.db5c41e7.js";
 import { t, tn } from "./i18n.23342438.js";
 import { lastDays, length, periodText, today } from "./period.899ee221.js";
-import { fill, placeholder, release } from "./reports.678bd18e.js";
+import { fill, placeholder, release } from "./reports.774ae9cb.js";
 
 const KEY = "befriend.marketer";
 const DEFAULT_DAYS = 28;
