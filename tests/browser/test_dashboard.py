@@ -393,3 +393,32 @@ def test_the_open_tasks_are_listed_and_download_as_the_api_csv(
     assert Path(download.path()).read_bytes() == body
     assert body.decode("utf-8").splitlines() == ["send,play,person,channel,contact,due_since"]
     assert_clean(page, watch)
+
+
+def test_the_german_dashboard_shows_the_reports_in_german(
+    page: Page, server: Server, watch: Watch
+) -> None:
+    key = reader_key(server)
+    page.goto(server.url("/de/marketers/"))
+    page.fill("#key", key)
+    page.click("#sign-in")
+    expect(page.locator("#status")).to_contain_text(
+        re.compile(r"\b\d+ Berichte für den Zeitraum "), timeout=SLOW
+    )
+    expect(page.locator("#reports")).to_have_attribute("aria-busy", "false")
+    # The API answers in the page's language: the dashboard shows its words as they come.
+    report = api(server, key, "/api/reports/stages", lang="de", **period(page))
+    assert report["title"] == "Personen nach Phase"
+    expect(page.locator("#report-stages h3")).to_have_text(report["title"])
+    section = report["sections"][0]
+    figures = table(page, "#report-stages-now")
+    assert [heading for heading, _ in figures["columns"]] == section["columns"]
+    # What the chart draws is read from the columns' kinds: the counts, never the total
+    # ("Alle Kreise"), whatever the headings say.
+    alt = chart(page, "#report-stages-now")["alt"]
+    counted = [
+        c for c, kind in zip(section["columns"], section["kinds"], strict=True) if kind == "count"
+    ]
+    assert counted and all(c in alt for c in counted), alt
+    assert "Alle Kreise" not in alt
+    assert_clean(page, watch)
