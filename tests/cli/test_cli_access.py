@@ -88,6 +88,7 @@ def user(served: Served, tmp_path: Path) -> dict[str, str]:
         ("reports", "check"),
         ("consent", "sweep"),
         ("export",),
+        ("audit", "list"),
     ],
     ids=lambda c: " ".join(c[:2]),
 )

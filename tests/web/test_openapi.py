@@ -240,6 +240,14 @@ def _visit_the_marketer_api(
     api.call("DELETE", hook, path=at, token=admin, expect=204)
     api.call("DELETE", hook, path=at, token=admin, expect=404)
 
+    # The audit trail holds every read above, admin keys only.
+    trail = api.call("GET", "/api/audit", token=admin, expect=200).get_json()
+    assert {"person.read", "webhook.add", "webhook.remove"} <= {
+        e["action"] for e in trail["entries"]
+    }
+    api.call("GET", "/api/audit", path="/api/audit?since=yesterday", token=admin, expect=400)
+    api.call("GET", "/api/audit", token=reader, expect=403)
+
     # Feedback sources, admin keys only, and what their tools post (tests/feedback/).
     sources = "/api/feedback-sources"
     generic = {"kind": "generic", "name": "CRM"}

@@ -6,6 +6,7 @@ Heavy modules (boto3, moto, the app) are imported inside the commands that need 
 from __future__ import annotations
 
 from befriend.cli import (  # noqa: F401
+    audit,
     checks,
     deploy,
     feedback_sources,

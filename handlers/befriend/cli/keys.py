@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import click
 
+from befriend.cli.audit import record
 from befriend.cli.base import KEY_ROLES, main, open_store, stamp, table_options
 from befriend.cli.registry import columns, keep_safe, missing, shown_once
 
@@ -23,10 +24,10 @@ def create_key(role: str, name: str, table: str, endpoint_url: str | None, regio
     """Make a key and print it. It is shown this once: only its hash is stored."""
     from befriend.credentials.keys import Keys
 
+    store = open_store(table, endpoint_url, region)
+    record(store, "key.create", subject=f"{name} ({role})")
     try:
-        plain, key = Keys(open_store(table, endpoint_url, region)).create(
-            name, role, datetime.now(UTC)
-        )
+        plain, key = Keys(store).create(name, role, datetime.now(UTC))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--name") from exc
     shown_once(
@@ -55,7 +56,10 @@ def revoke_key(key_id: str, table: str, endpoint_url: str | None, region: str) -
     """Revoke the key with KEY_ID (as `keys list` shows it); it stops working at once."""
     from befriend.credentials.keys import Keys
 
-    key = Keys(open_store(table, endpoint_url, region)).revoke(key_id, datetime.now(UTC))
+    store = open_store(table, endpoint_url, region)
+    if any(k.id == key_id for k in Keys(store).all()):
+        record(store, "key.revoke", subject=key_id)
+    key = Keys(store).revoke(key_id, datetime.now(UTC))
     if key is None:
         missing(f"no key: no single key has the id {key_id!r}; `befriend keys list` shows them")
     click.echo(f"revoked: {key.id} ({key.name}, {key.role}) at {stamp(key.revoked_at)}")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from befriend.cli.audit import record
 from befriend.cli.base import (
     load_playbook_file,
     main,
@@ -98,6 +99,7 @@ def import_people(
         click.echo(f"import error: {exc}", err=True)
         sys.exit(2)
     store = open_store(table, endpoint_url, region)
+    record(store, "people.import", subject=name, count=checked.rows, playbook=pb)
     with click.progressbar(
         length=checked.rows, label="rows", show_pos=True, file=sys.stderr
     ) as bar:
@@ -174,6 +176,7 @@ def export_people(
 
     pb = load_playbook_file(playbook_file)
     store = open_store(table, endpoint_url, region)
+    record(store, "people.export", subject=fmt, playbook=pb)
     exported = 0
 
     def counted(n: int) -> None:

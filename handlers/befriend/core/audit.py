@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from befriend.core.playbook import AuditRules
@@ -107,3 +107,24 @@ def looked_at(entries: Sequence[AuditEntry]) -> list[dict[str, Any]]:
         for e in sorted(entries, key=lambda e: e.at, reverse=True)
         if e.action in ACTIONS
     ]
+
+
+SINCE_SHAPE = N_("must be a day (2026-03-01) or a moment with its offset")
+SINCE_AHEAD = N_("must not be in the future")
+
+
+def read_since(raw: str, now: datetime) -> datetime:
+    """`since` as a day (`2026-03-01`, from its start in UTC) or a moment with its offset
+    (`2026-03-01T09:00:00Z`); ValueError saying which of SINCE_SHAPE, SINCE_AHEAD."""
+    try:
+        if len(raw) == 10:
+            moment = datetime.combine(datetime.fromisoformat(raw).date(), time(), UTC)
+        else:
+            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(SINCE_SHAPE) from None
+    if moment.tzinfo is None:
+        raise ValueError(SINCE_SHAPE)
+    if moment > now:
+        raise ValueError(SINCE_AHEAD)
+    return moment.astimezone(UTC)

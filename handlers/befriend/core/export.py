@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from befriend.core.audit import AuditEntry, looked_at
 from befriend.core.overview import person_view
 from befriend.core.person import Person, contacts, iso
 from befriend.core.playbook import Playbook
@@ -24,10 +25,12 @@ def export_document(
     playbook: Playbook,
     site_url: str,
     now: datetime,
+    looked: Sequence[AuditEntry],
 ) -> dict[str, Any]:
     """The person as their page shows them, all that is stored, their ledger, their moves
-    between stages and a consent receipt per decision; `site_url` makes the receipts'
-    policy links absolute."""
+    between stages, a consent receipt per decision, and which roles of the organisation
+    read their data when (`looked`: the audit trail's entries about them); `site_url`
+    makes the receipts' policy links absolute."""
     record = person_to_record(person)
     return {
         "format": FORMAT,
@@ -43,6 +46,7 @@ def export_document(
         "ledger": list(ledger),
         "transitions": list(transitions),
         "receipts": receipts(ledger, playbook, site_url),
+        "looked_at": looked_at(looked),
     }
 
 

@@ -68,6 +68,11 @@ class Pseudonyms:
         client could take a fresh address for every request."""
         return self._mac("client-rate", client_network(client_address))
 
+    def audit_source(self, client_address: str | None) -> str:
+        """Where a marketer's request came from, as the audit trail keeps it: the same
+        address gives the same hash, and the address cannot be read back."""
+        return self._mac("audit-source", client_address or "")[:32]
+
     def fingerprint(self, data: bytes) -> str:
         """A keyed digest of a request body: comparable, but never reversible to its content."""
         return hmac.new(self._key, b"request:" + data, hashlib.sha256).hexdigest()

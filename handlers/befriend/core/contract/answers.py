@@ -513,6 +513,16 @@ class ExportContacts(Contacts):
     history: Annotated[list[ContactChange], Meta(description="In ledger order")]
 
 
+class LookedAt(Answer):
+    """A read of the person's data by the organisation, from the audit trail: the role
+    that read, never who."""
+
+    role: Literal["reader", "ingest", "admin"]
+    action: Annotated[str, Meta(examples=["person.read", "audience.read"])]
+    at: Stamp
+    play: str | None
+
+
 class Export(Answer):
     format: Literal["befriend-export/1"]
     exported_at: Stamp
@@ -523,6 +533,13 @@ class Export(Answer):
     ledger: list[LedgerEntry]
     transitions: list[Transition]
     receipts: list[Receipt]
+    looked_at: Annotated[
+        list[LookedAt],
+        Meta(
+            description="Who in the organisation, by role, read the person's data, newest "
+            "first, while the audit trail keeps it ([audit] keep_days)"
+        ),
+    ]
 
 
 class Policy(Answer):
@@ -946,6 +963,7 @@ ANSWERS: tuple[type[Struct], ...] = (
     Receipt,
     Receipts,
     LedgerEntry,
+    LookedAt,
     Export,
     Playbook,
     Play,

@@ -17,6 +17,7 @@ from __future__ import annotations
 # Each module adds its routes to the one blueprint as it is imported.
 from befriend.web.marketer import (  # noqa: F401
     audiences,
+    audit,
     events,
     feedback_sources,
     links,

@@ -21,6 +21,7 @@ from befriend.mailing.pieces import Run, begin_phase
 from befriend.reports.spreadsheet import csv_text
 from befriend.store import STAGE_SHARDS, keys
 from befriend.web.answers import json_answer
+from befriend.web.marketer.audit import record
 from befriend.web.marketer.blueprint import bp, requires
 from befriend.web.marketer.plays import _play
 from befriend.web.paging import invalid_cursor, page_limit, read_cursor, write_cursor
@@ -78,6 +79,7 @@ def audience(play_id: str) -> Response:
         else:
             at = _Position(at.stage + 1)
     following = None if at.stage >= len(stages) else _write_cursor(at, play, stages)
+    record("audience.read", [str(row["id"]) for row in rows], play=play.id, count=len(rows))
 
     if fmt == "csv":
         answer = Response(_csv(rows), mimetype="text/csv")
@@ -147,6 +149,7 @@ def start_audience_export(play_id: str) -> Response:
         )
     now = s.clock()
     job_id = uuid.uuid4().hex
+    record("audience.export", play=play.id, subject=job_id)
     stages = list(dict.fromkeys(play.stages))
     key = f"audiences/{play.id}/{job_id}.csv"
     state = {"id": job_id, "play": play.id, "state": "running", "started_at": _stamp(now)}
@@ -185,6 +188,7 @@ def audience_export(play_id: str, job_id: str) -> Response:
         state["state"] = "failed"
     view = _export_view(state)
     if state["state"] == "done":
+        record("audience.download", play=play.id, subject=job_id, count=state.get("people"))
         view["download"] = s.exports.link(state["key"], f"audience-{play.id}.csv", LINK_SECONDS)
         view["download_expires_at"] = _stamp(s.clock() + timedelta(seconds=LINK_SECONDS))
     answer = json_answer(view)

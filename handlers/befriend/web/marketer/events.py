@@ -14,6 +14,7 @@ from befriend.core.engagement import Event, record_events
 from befriend.core.person import Person
 from befriend.web.answers import json_answer
 from befriend.web.inputs import json_body
+from befriend.web.marketer.audit import record
 from befriend.web.marketer.batches import (
     INGEST_BODY,
     UNKNOWN_PERSON,
@@ -84,6 +85,7 @@ def ingest_events() -> Response:
         claimed.add(event.id)
         groups.setdefault(person.id, []).append((index, event))
 
+    record("events.ingest", groups, count=len(groups))
     for person_id, events in groups.items():
         person = people.by_id[person_id]
         for start in range(0, len(events), CHUNK):

@@ -17,6 +17,7 @@ from befriend.core.words import N_
 from befriend.credentials.feedback_sources import FeedbackSources
 from befriend.web.answers import json_answer
 from befriend.web.inputs import json_body
+from befriend.web.marketer.audit import record
 from befriend.web.marketer.blueprint import bp, requires
 from befriend.web.problems import Problem
 from befriend.web.services import services
@@ -34,6 +35,7 @@ def add_feedback_source() -> Response:
     errors = mail_tool_errors(kind, channel, purpose)
     if errors:
         raise InvalidInput(errors)
+    record("feedback_source.add", subject=str(r.get("name", "")))
     secret, made = FeedbackSources(s.store).add(
         kind, str(r.get("name", "")), s.clock(), channel, purpose
     )
@@ -76,7 +78,10 @@ def list_feedback_sources() -> Response:
 @requires("admin")
 def remove_feedback_source(source_id: str) -> Response:
     """Remove a source: its notices are refused from now on."""
-    gone = FeedbackSources(services().store).remove(source_id)
+    sources = FeedbackSources(services().store)
+    if any(f.id == source_id for f in sources.all()):
+        record("feedback_source.remove", subject=source_id)
+    gone = sources.remove(source_id)
     if gone is None:
         raise Problem(
             404,

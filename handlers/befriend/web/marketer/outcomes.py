@@ -14,6 +14,7 @@ from befriend.core.person import Person
 from befriend.core.stages import granted_now
 from befriend.web.answers import json_answer
 from befriend.web.inputs import json_body
+from befriend.web.marketer.audit import record
 from befriend.web.marketer.batches import (
     INGEST_BODY,
     SKEW,
@@ -75,6 +76,7 @@ def play_outcomes(play_id: str) -> Response:
         groups.setdefault(person.id, []).append((index, outcome, at))
         results[index] = {"person": ref, "result": "accepted"}
 
+    record("outcomes.ingest", groups, play=play.id, count=len(groups))
     for person_id, outcomes in groups.items():
         ordered = sorted(outcomes, key=lambda o: o[2])
 

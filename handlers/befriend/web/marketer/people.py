@@ -12,6 +12,7 @@ from befriend.core.person import Person
 from befriend.core.playbook import Playbook
 from befriend.core.words import N_
 from befriend.web.answers import json_answer
+from befriend.web.marketer.audit import record
 from befriend.web.marketer.blueprint import bp, requires
 from befriend.web.problems import Problem
 from befriend.web.services import services
@@ -23,19 +24,23 @@ MAX_REF = 254  # a person id or an email address
 @requires("reader")
 def get_person(person_id: str) -> Response:
     """The person as they see themselves on their own page, and where they stand."""
-    return _view_of(person_id, person_view)
+    return _view_of(person_id, person_view, "person.read")
 
 
 @bp.get("/people/<person_id>/next-steps")
 @requires("reader")
 def get_next_steps(person_id: str) -> Response:
-    return _view_of(person_id, steps_view)
+    return _view_of(person_id, steps_view, "person.next_steps")
 
 
-def _view_of(person_id: str, view: Callable[[Person, Playbook, datetime], object]) -> Response:
+def _view_of(
+    person_id: str, view: Callable[[Person, Playbook, datetime], object], action: str
+) -> Response:
     s = services()
     now = s.clock()
-    return json_answer(view(_known(person_id, now), s.playbook, now))
+    shown = view(_known(person_id, now), s.playbook, now)
+    record(action, [person_id])
+    return json_answer(shown)
 
 
 def _known(person_id: str, now: datetime) -> Person:

@@ -33,6 +33,7 @@ from befriend.core.words import N_
 from befriend.store.sends import SEND_KEPT
 from befriend.web.answers import json_answer
 from befriend.web.inputs import json_body
+from befriend.web.marketer.audit import record
 from befriend.web.marketer.batches import SKEW, People, Rejected, moment
 from befriend.web.marketer.blueprint import bp, requires
 from befriend.web.marketer.people import _active, _Gone
@@ -62,6 +63,7 @@ def claim_send() -> Response:
     play = _play(str(r.get("play", "")))
     ref, key = str(r.get("person", "")), str(r.get("idempotency_key", ""))
     person = _person(ref, s.clock())
+    record("send.claim", [person.id], play=play.id)
     try:
         made = claim_contact(writer(), person, play, key)
     except PersonGone as exc:
@@ -114,6 +116,7 @@ def send_outcome(send_id: str) -> Response:
     if at < parse_iso(send["claimed_at"]):
         raise InvalidInput([FieldError("at", N_("is before the send was claimed"))])
     kept = {"outcome": outcome, "at": iso(at)}
+    record("send.outcome", [person_id], play=play.id, subject=send_id)
     if "outcome" in send:
         return _answered(send_id, play, person_id, send["outcome"], kept)
 

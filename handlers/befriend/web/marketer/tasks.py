@@ -25,6 +25,7 @@ from befriend.reports.spreadsheet import csv_lines, csv_text
 from befriend.store.deliveries import Queued, queued_send
 from befriend.store.table import DUE_SHARDS
 from befriend.web.answers import json_answer
+from befriend.web.marketer.audit import record
 from befriend.web.marketer.blueprint import bp, requires
 from befriend.web.paging import MAX_PAGE, invalid_cursor, page_limit, read_cursor, write_cursor
 from befriend.web.problems import Problem, bad_parameter
@@ -47,7 +48,10 @@ def open_tasks() -> Response:
         raise bad_parameter("format", N_("must be json or csv"))
     if fmt == "csv":
         # Whole before it is answered: a read failing half-way is a problem, not half a file.
-        answer = Response("".join(_csv_lines(now)), mimetype="text/csv")
+        named: list[str] = []
+        body = "".join(_csv_lines(now, named))
+        record("tasks.read", named, count=len(named))
+        answer = Response(body, mimetype="text/csv")
         answer.headers["Content-Disposition"] = 'attachment; filename="tasks.csv"'
         return answer
     limit = page_limit(request.args.get("limit"))
@@ -55,7 +59,9 @@ def open_tasks() -> Response:
     at = {} if cursor is None else _read_cursor(cursor)
     queued, following = s.store.open_tasks(now, at, limit)
     after = None if following is None else _write_cursor(following)
-    answer = json_answer({"tasks": _rows(queued, now), "next": after})
+    rows = _rows(queued, now)
+    record("tasks.read", [str(row["person"]) for row in rows], count=len(rows))
+    answer = json_answer({"tasks": rows, "next": after})
     if after is not None:
         link = url_for("marketer.open_tasks", limit=limit, cursor=after)
         answer.headers["Link"] = f'<{link}>; rel="next"'
@@ -89,13 +95,15 @@ def _rows(queued: list[Queued], now: datetime) -> list[dict[str, str | None]]:
     return rows
 
 
-def _csv_lines(now: datetime) -> Iterator[str]:
-    """Every open task, a page of MAX_PAGE read at a time, as CSV lines."""
+def _csv_lines(now: datetime, named: list[str]) -> Iterator[str]:
+    """Every open task, a page of MAX_PAGE read at a time, as CSV lines; the people they
+    name are added to `named`, for the audit trail."""
     yield csv_text(COLUMNS, ())
     at: dict[int, str] | None = {}
     while at is not None:
         queued, at = services().store.open_tasks(now, at, MAX_PAGE)
         rows = _rows(queued, now)
+        named.extend(str(row["person"]) for row in rows)
         if rows:
             yield csv_lines([row[c] for c in COLUMNS] for row in rows)
 
@@ -133,6 +141,7 @@ def task_done(send_id: str) -> Response:
                 "are kept 30 days, while their person is with us."
             ),
         )
+    record("task.done", [person_id], play=send["play"], subject=send_id)
     if send["state"] == TASK:
         queued = queued_send(
             person_id,

@@ -19,6 +19,7 @@ from befriend.core.words import N_
 from befriend.store.webhooks import MAX_SUBSCRIPTIONS, Subscription, new_id, new_secret
 from befriend.web.answers import json_answer
 from befriend.web.inputs import json_body
+from befriend.web.marketer.audit import record
 from befriend.web.marketer.blueprint import bp, requires
 from befriend.web.problems import Problem
 from befriend.web.services import services
@@ -63,6 +64,7 @@ def add_webhook() -> Response:
         created_at=s.clock(),
         description=str(r.get("description", "")),
     )
+    record("webhook.add", subject=sub.id)
     s.store.add_subscription(sub)
     return json_answer({"webhook": sub.shown(), "secret": sub.secret}, status=201)
 
@@ -77,7 +79,11 @@ def list_webhooks() -> Response:
 @requires("admin")
 def remove_webhook(webhook_id: str) -> Response:
     """Remove one: nothing more is sent to it, retries waiting for it included."""
-    if not (is_subscription_id(webhook_id) and services().store.remove_subscription(webhook_id)):
+    store = services().store
+    if not is_subscription_id(webhook_id) or store.subscription(webhook_id) is None:
+        raise _unknown()
+    record("webhook.remove", subject=webhook_id)
+    if not store.remove_subscription(webhook_id):
         raise _unknown()
     return Response(status=204)
 

@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 from msgspec import Struct
 
-from befriend.core.contract import answers, megaphone, requests, webhooks
+from befriend.core.contract import answers, audit, megaphone, requests, webhooks
 from befriend.core.engagement import OUTCOMES
 from befriend.core.ledger import SOURCES
 from befriend.core.playbook import CHANNEL_KINDS, HOW_OFTEN, SITE, Playbook
@@ -27,6 +27,7 @@ TYPES: tuple[type[Struct], ...] = (
     *answers.ANSWERS,
     *webhooks.TYPES_OF_CONTRACT,
     *megaphone.TYPES_OF_CONTRACT,
+    *audit.TYPES_OF_CONTRACT,
 )
 
 _VALUES: dict[str, Callable[[Playbook], list[Any]]] = {

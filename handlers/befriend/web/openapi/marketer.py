@@ -8,6 +8,7 @@ from befriend.core.audiences import COLUMNS
 from befriend.core.contract import answers, requests, webhooks
 from befriend.core.dispatch import TASK_COLUMNS
 from befriend.core.playbook import Playbook
+from befriend.web.openapi.audit import _audit_paths
 from befriend.web.openapi.blocks import Schema, answer, header, json_body, operation
 from befriend.web.openapi.components import ref
 
@@ -53,6 +54,7 @@ def _marketer_paths(pb: Playbook) -> dict[str, Any]:
     }
     return {
         **_webhook_paths(),
+        **_audit_paths(),
         "/api/people/{person_id}": {
             "get": about_person(
                 "getPerson",

@@ -133,7 +133,10 @@ def export() -> Response:
     ledger = s.store.ledger(person.id)
     now = s.clock()
     transitions = s.store.transitions(person.id)
-    document = export_document(person, ledger, transitions, s.playbook, s.settings.site_url, now)
+    looked = s.store.looked_at(person.id, now)
+    document = export_document(
+        person, ledger, transitions, s.playbook, s.settings.site_url, now, looked
+    )
     answer = json_answer(document)
     answer.headers["Content-Disposition"] = f'attachment; filename="{export_filename(now)}"'
     return answer

@@ -1,0 +1,53 @@
+"""An audit entry the table will not take: the read is refused (503), never answered
+unrecorded; failures answered on the wire in front of moto, as AWS answers them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from befriend.clock import SettableClock
+from befriend.core.playbook import Playbook
+from befriend.credentials.keys import Keys
+from befriend.store import Store
+from befriend.web.openapi import document
+from tests.conftest import SignUp, bearer
+from tests.faults.conftest import Wire
+from tests.faults.test_table_faults import problem, retry_after
+from tests.web.openapi_check import check_response
+
+
+def unprocessed(store: Store) -> dict[str, Any]:
+    """BatchWriteItem's answer when a partition is too busy for every item it was sent."""
+    item = {"pk": {"S": "AUDIT#2026-11#0"}, "sk": {"S": "x"}}
+    return {"UnprocessedItems": {store.table: [{"PutRequest": {"Item": item}}]}}
+
+
+@pytest.mark.parametrize("how", ["throttled", "unprocessed", "unreachable"])
+def test_a_read_whose_entry_cannot_be_written_is_refused_and_gives_nothing_out(
+    client: Any,
+    sign_up: SignUp,
+    wire: Wire,
+    store: Store,
+    clock: SettableClock,
+    playbook: Playbook,
+    how: str,
+) -> None:
+    visitor = sign_up()
+    reader = bearer(Keys(store).create("dashboard", "reader", clock())[0])
+    if how == "throttled":
+        wire.dynamodb.dynamodb_error("BatchWriteItem", "ProvisionedThroughputExceededException")
+    elif how == "unprocessed":
+        wire.dynamodb.fail("BatchWriteItem", 200, unprocessed(store))
+    else:
+        wire.dynamodb.unreachable("BatchWriteItem")
+    answer = client.get(f"/api/people/{visitor.id}", headers=reader)
+    problem(answer, 503, "audit-unavailable")
+    retry_after(answer)
+    check_response(document(playbook), "GET", "/api/people/{person_id}", answer)
+    assert visitor.email not in answer.get_data(as_text=True)
+    wire.dynamodb.clear()
+    again = client.get(f"/api/people/{visitor.id}", headers=reader)
+    assert again.status_code == 200
+    assert [e.action for e in store.looked_at(visitor.id, clock())] == ["person.read"]
