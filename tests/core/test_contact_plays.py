@@ -4,12 +4,11 @@ reason, and a row carries that one contact point and no other."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from befriend.core import changes
 from befriend.core.audiences import COLUMNS, audience_row, contact_for
 from befriend.core.commands import PermissionChange
 from befriend.core.contact_points import Phone, PostalAddress
+from befriend.core.frozen import replace
 from befriend.core.person import Permission, Person
 from befriend.core.playbook import Playbook, load_playbook
 from befriend.core.plays import next_steps

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -22,6 +21,7 @@ from befriend.core.counts import (
 )
 from befriend.core.engagement import Event, decline, record_events, record_outcome
 from befriend.core.errors import InvalidInput
+from befriend.core.frozen import replace
 from befriend.core.person import Person
 from befriend.core.phone_changes import verify_number
 from befriend.core.playbook import Playbook

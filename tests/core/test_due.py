@@ -4,7 +4,6 @@ anything, and at that moment something is due."""
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
@@ -15,6 +14,7 @@ from befriend.core.changes import Outcome
 from befriend.core.commands import PermissionChange, SettingsPatch
 from befriend.core.due import NEVER, known_moments, next_due
 from befriend.core.engagement import Event, decline, record_events
+from befriend.core.frozen import replace
 from befriend.core.person import Person
 from befriend.core.playbook import Playbook
 from tests.core.conftest import NOW, ctx

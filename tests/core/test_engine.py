@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +11,7 @@ from hypothesis import strategies as st
 from befriend.core import changes
 from befriend.core.commands import PermissionChange, SettingsPatch
 from befriend.core.engagement import Event, decline, record_events, record_outcome
+from befriend.core.frozen import replace
 from befriend.core.person import Person, Tally
 from befriend.core.playbook import Playbook, QuietHours
 from befriend.core.plays import next_steps, outside_quiet_hours

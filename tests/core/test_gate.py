@@ -5,7 +5,6 @@ no later claim can break a cap or a cooldown."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,6 +15,7 @@ from hypothesis import strategies as st
 from befriend.core import changes
 from befriend.core.commands import PermissionChange, SettingsPatch
 from befriend.core.contact_points import Undeliverable
+from befriend.core.frozen import replace
 from befriend.core.gate import REASONS, claim, claim_moment, verdict
 from befriend.core.person import Person
 from befriend.core.playbook import QuietHours

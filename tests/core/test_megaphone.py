@@ -4,13 +4,13 @@ named, the playbook's [megaphone], and a person's reach in words."""
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from befriend.core.errors import PlaybookError
+from befriend.core.frozen import replace
 from befriend.core.megaphone import explain, invite_code, label, origin, sanitise
 from befriend.core.person import Megaphone, Person
 from befriend.core.playbook import load_playbook

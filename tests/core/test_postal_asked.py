@@ -4,10 +4,9 @@ one."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from befriend.core import changes
 from befriend.core.commands import ConfirmChoice, PermissionChange
+from befriend.core.frozen import replace
 from befriend.core.ledger import Entry
 from befriend.core.person import Person
 from befriend.core.playbook import Playbook

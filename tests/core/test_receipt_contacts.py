@@ -5,13 +5,13 @@ postal address of a postal grant; a withdrawal names the point whose permission 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 from typing import Any
 
 from befriend.core import changes
 from befriend.core.changes import Context, Outcome
 from befriend.core.commands import PermissionChange
 from befriend.core.contact_points import PostalAddress, mask_email, mask_number, mask_postal
+from befriend.core.frozen import replace
 from befriend.core.phone_changes import change_number, verify_number
 from befriend.core.phones import NumberChange
 from befriend.core.playbook import Playbook

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 from befriend.core.commands import Signup
+from befriend.core.frozen import replace
 from befriend.core.person import Person
 from befriend.core.playbook import Playbook
 from befriend.core.signups import signup_step

@@ -8,7 +8,7 @@ this app; the `store` fixture's table is the one it writes, and still ends every
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from flask import Flask
 
 from befriend.clock import SettableClock
 from befriend.config import Settings
+from befriend.core.frozen import replace
 from befriend.core.playbook import Playbook
 from befriend.store import Store
 from befriend.web.app import create_app

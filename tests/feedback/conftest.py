@@ -9,12 +9,12 @@ import json
 import logging
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from befriend.core.frozen import replace
 from befriend.web.services import Services
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"

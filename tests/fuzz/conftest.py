@@ -14,7 +14,7 @@ prints the request and a `@reproduce_failure` blob, and nothing is read back fro
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import hypothesis
@@ -27,6 +27,7 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from befriend.clock import SettableClock
 from befriend.config import Settings
+from befriend.core.frozen import replace
 from befriend.core.playbook import Playbook
 from tests.fuzz.world import Outbox, World
 

@@ -8,7 +8,6 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +16,7 @@ import pytest
 from befriend.bus.notify import Notifier
 from befriend.clock import SettableClock
 from befriend.core.dispatch import PLAY_DUE
+from befriend.core.frozen import replace
 from befriend.core.person import iso
 from befriend.core.playbook import Playbook, load_playbook
 from befriend.credentials.keys import Keys

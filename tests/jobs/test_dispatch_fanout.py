@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import replace
 
 import pytest
 
 from befriend.clock import SettableClock
+from befriend.core.frozen import replace
 from befriend.core.playbook import Playbook, load_playbook
 from befriend.jobs import dispatch as dispatcher
 from befriend.jobs import fanout, scheduled

@@ -109,8 +109,7 @@ def test_the_lambda_entry_answers_partial_batch_failures(
 def test_with_a_work_queue_the_scheduled_sweep_fans_out(
     sign_up: SignUp, clock: SettableClock, services: Services, work: MailQueue
 ) -> None:
-    from dataclasses import replace
-
+    from befriend.core.frozen import replace
     from befriend.jobs import scheduled
 
     lapsing(sign_up, 3)

@@ -171,7 +171,7 @@ def test_the_pieces_through_the_work_queue_find_what_they_find_in_process(
 def test_a_playbook_changed_during_a_run_settles_nothing(
     people: list[str], store: Store, playbook: Playbook, services: Services
 ) -> None:
-    from dataclasses import replace
+    from befriend.core.frozen import replace
 
     changed = replace(playbook, plays={})
     other = a_run()

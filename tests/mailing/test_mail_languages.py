@@ -7,11 +7,11 @@ default."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from typing import Any
 
 from befriend.core.changes import Context
 from befriend.core.commands import Signup
+from befriend.core.frozen import replace
 from befriend.core.person import Evidence, Person
 from befriend.core.playbook import Playbook
 from befriend.i18n.formats import long_date

@@ -204,7 +204,7 @@ def test_the_refer_a_friend_mail_carries_the_persons_own_invite_link(
     """Passed on, it counts whoever joins through it for the person, and says nothing of
     them (a random code, not the redirect that names them); without a code (turned off),
     the plain sign-up page."""
-    from dataclasses import replace
+    from befriend.core.frozen import replace
 
     found = services.store.person(person.id, services.clock())
     assert found is not None and found.megaphone.invite

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,6 +14,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from befriend.clock import SettableClock
+from befriend.core.frozen import replace
 from befriend.core.reports import Period, _complaints
 from befriend.credentials.keys import Keys
 from befriend.jobs.feedback import handle

@@ -5,13 +5,13 @@ every counter in agreement."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
 from befriend.clock import SettableClock
+from befriend.core.frozen import replace
 from befriend.core.playbook import Playbook
 from befriend.core.reports import REPORTS, Period
 from befriend.jobs import scheduled

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,6 +28,7 @@ from befriend.core.changes import Context, settle
 from befriend.core.commands import PermissionChange
 from befriend.core.counts import Counts, change_counts
 from befriend.core.errors import ConcurrentChange
+from befriend.core.frozen import replace
 from befriend.core.person import Evidence
 from befriend.core.playbook import Playbook, Reports
 from befriend.core.reports import REPORTS, Period, build

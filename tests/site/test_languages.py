@@ -4,7 +4,6 @@ in English but the playbook's own texts (shown with the pseudo-locales)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from html.parser import HTMLParser
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from befriend.build.sitegen import SiteError, build_site
+from befriend.core.frozen import replace
 from befriend.core.playbook import HOW_OFTEN, Playbook
 from befriend.i18n.languages import PSEUDO
 from tests.conftest import TEMPLATES
@@ -20,8 +20,8 @@ from tests.site.test_pages import PAGES
 
 
 def speaking(playbook: Playbook, *codes: str) -> Playbook:
-    organisation = dataclasses.replace(playbook.organisation, languages=codes)
-    return dataclasses.replace(playbook, organisation=organisation)
+    organisation = replace(playbook.organisation, languages=codes)
+    return replace(playbook, organisation=organisation)
 
 
 class Texts(HTMLParser):

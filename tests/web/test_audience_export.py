@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -16,6 +15,7 @@ import requests
 
 from befriend.clock import SettableClock
 from befriend.config import Settings
+from befriend.core.frozen import replace
 from befriend.core.playbook import Playbook
 from befriend.credentials.keys import Keys
 from befriend.jobs import audience_export, fanout

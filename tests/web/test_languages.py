@@ -3,11 +3,11 @@ language they confirmed in becomes theirs, and they may choose another."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import pytest
 
+from befriend.core.frozen import replace
 from befriend.core.person import Evidence
 from befriend.core.playbook import Playbook
 from tests.conftest import Mails, signup_body, token_in
@@ -18,8 +18,8 @@ SITE = "https://prefs.example"
 @pytest.fixture
 def playbook(playbook: Playbook) -> Playbook:
     """The default playbook, its site in English, German and French."""
-    organisation = dataclasses.replace(playbook.organisation, languages=("en", "de", "fr"))
-    return dataclasses.replace(playbook, organisation=organisation)
+    organisation = replace(playbook.organisation, languages=("en", "de", "fr"))
+    return replace(playbook, organisation=organisation)
 
 
 def join(client: Any, mails: Mails, playbook: Playbook, email: str, **headers: str) -> Any:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,6 +15,7 @@ import pytest
 
 from befriend.clock import SettableClock
 from befriend.core import counter_names as names
+from befriend.core.frozen import replace
 from befriend.core.playbook import Playbook
 from befriend.credentials.keys import Keys
 from befriend.mailing.plays import PlayComposer

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +16,7 @@ from befriend.clock import SettableClock
 from befriend.core import counter_names as names
 from befriend.core.changes import Outcome
 from befriend.core.contact_points import Undeliverable
+from befriend.core.frozen import replace
 from befriend.core.person import Person, iso
 from befriend.core.playbook import Playbook
 from befriend.credentials.keys import Keys

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -19,6 +18,7 @@ from befriend.core.changes import Context, settle
 from befriend.core.commands import Signup
 from befriend.core.contact_points import ContactPoints, Phone, PostalAddress
 from befriend.core.counts import change_counts, signup_counts
+from befriend.core.frozen import replace
 from befriend.core.person import Evidence
 from befriend.core.playbook import Playbook
 from befriend.credentials.pseudonyms import email_key

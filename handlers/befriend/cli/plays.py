@@ -182,12 +182,11 @@ def dispatch_once(
 
 def _services(pb: Playbook, store: Store) -> Services:
     """The parts the dispatcher uses, from the environment as the Lambda entry builds them."""
-    from dataclasses import replace
-
     from befriend.aws.files import Files
     from befriend.bus.notify import Notifier
     from befriend.clock import system_clock
     from befriend.config import Settings, SettingsError
+    from befriend.core.frozen import replace
     from befriend.credentials.pseudonyms import Pseudonyms
     from befriend.credentials.tokens import Tokens
     from befriend.mailing.queue import MailQueue

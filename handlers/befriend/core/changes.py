@@ -8,14 +8,16 @@ fresh state instead of being lost.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
+
+from msgspec import Struct
 
 from befriend.core.commands import ConfirmChoice, PermissionChange, SettingsPatch, Signup
 from befriend.core.contact_points import Phone, mask_email
 from befriend.core.errors import FieldError, InvalidInput
 from befriend.core.freshness import due, lapsed
+from befriend.core.frozen import replace
 from befriend.core.ledger import Change, Entry, chain
 from befriend.core.person import (
     Evidence,
@@ -37,8 +39,7 @@ PENDING_DAYS = 7
 PERSON_SOURCES = ("form", "confirm", "api")  # changes the person made themselves
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(Struct, frozen=True):
     """Who asks and how: the facts every change records as evidence."""
 
     now: datetime
@@ -51,8 +52,7 @@ class Context:
     contact_key: Callable[[str, str], str] | None = None
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(Struct, frozen=True):
     """A decided change: the state it was computed from, the new state, the entries to add."""
 
     before: Person

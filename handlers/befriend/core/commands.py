@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, TypeVar
 from zoneinfo import available_timezones
 
-from msgspec import to_builtins
+from msgspec import Struct, to_builtins
 
 from befriend.core.contract import requests as bodies
 from befriend.core.contract.reading import Bad, Reading
@@ -32,8 +31,7 @@ from befriend.core.words import N_
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Signup:
+class Signup(Struct, frozen=True):
     email: str
     name: str
     interests: tuple[str, ...]
@@ -52,8 +50,7 @@ class Signup:
     language: str = ""
 
 
-@dataclass(frozen=True)
-class ConfirmChoice:
+class ConfirmChoice(Struct, frozen=True):
     """What the person agrees to on the confirmation page: the requested permissions they
     kept ticked (None: all of them, as the mail listed) and whether to keep the name that
     was typed at sign-up, which anyone who knew the address could have typed."""
@@ -62,14 +59,12 @@ class ConfirmChoice:
     keep_name: bool = True
 
 
-@dataclass(frozen=True)
-class PermissionChange:
+class PermissionChange(Struct, frozen=True):
     pair: Pair
     granted: bool
 
 
-@dataclass(frozen=True)
-class SurveyAnswers:
+class SurveyAnswers(Struct, frozen=True):
     """The engagement survey; every question may be skipped, but not all of them."""
 
     found_us: str | None = None
@@ -79,8 +74,7 @@ class SurveyAnswers:
     recommend: int | None = None
 
 
-@dataclass(frozen=True)
-class SettingsPatch:
+class SettingsPatch(Struct, frozen=True):
     """Only the keys present in the request; `None` as a value means "back to the default"."""
 
     time_zone: str | None = None

@@ -7,12 +7,12 @@ with since when, and a number with whether (and when) it was verified by a code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
+from msgspec import Struct
 
-@dataclass(frozen=True)
-class Undeliverable:
+
+class Undeliverable(Struct, frozen=True):
     """A contact point that mail or texts no longer reach, as what came back said: nothing
     more is sent to it until the person gives another (a new address or number is
     deliverable again)."""
@@ -22,8 +22,7 @@ class Undeliverable:
     feedback: str  # the id of the notification that said so: the evidence
 
 
-@dataclass(frozen=True)
-class Phone:
+class Phone(Struct, frozen=True):
     number: str  # E.164
     since: datetime  # when it was given
     verified_at: datetime | None = None  # when its code was entered; None: not yet
@@ -32,8 +31,7 @@ class Phone:
     undeliverable: Undeliverable | None = None
 
 
-@dataclass(frozen=True)
-class PostalAddress:
+class PostalAddress(Struct, frozen=True):
     lines: tuple[str, ...]
     postcode: str
     city: str
@@ -43,8 +41,7 @@ class PostalAddress:
     key: str = ""  # a keyed hash of the address: what ledger entries and receipts record
 
 
-@dataclass(frozen=True)
-class PreviousEmail:
+class PreviousEmail(Struct, frozen=True):
     """The address a confirmed change left, held only while the change can be undone from
     it (core/email_change.py); the ledger keeps the change as keyed hashes for good."""
 
@@ -53,8 +50,7 @@ class PreviousEmail:
     until: datetime
 
 
-@dataclass(frozen=True)
-class ContactPoints:
+class ContactPoints(Struct, frozen=True):
     email_since: datetime | None = None  # None: since the person signed up
     phone: Phone | None = None
     postal: PostalAddress | None = None

@@ -16,7 +16,6 @@ an undo link names the change it undoes (`undo_binding`).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
@@ -26,6 +25,7 @@ from befriend.core.contact_points import PreviousEmail
 from befriend.core.contract import requests as bodies
 from befriend.core.contract.reading import Reading
 from befriend.core.errors import FieldError, InvalidInput
+from befriend.core.frozen import replace
 from befriend.core.ledger import Change
 from befriend.core.person import Person, iso
 from befriend.core.playbook import Playbook

@@ -4,12 +4,15 @@ and the engagement survey. None of it is consent, so none of it grants a permiss
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from msgspec.structs import asdict
+
 from befriend.core.changes import Context, Outcome
 from befriend.core.commands import SurveyAnswers
+from befriend.core.frozen import replace
 from befriend.core.ledger import Change, chain
 from befriend.core.person import Person, iso
 from befriend.core.playbook import HOW_OFTEN, SITE, Play, Playbook, Survey

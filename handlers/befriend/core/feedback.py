@@ -22,7 +22,7 @@ writes the outcome with `Writer.apply` and counts the notice (`notice_counts`).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -31,6 +31,7 @@ from befriend.core import delivery
 from befriend.core.changes import Context, Outcome, record_entry
 from befriend.core.contact_points import Undeliverable
 from befriend.core.counts import Counts
+from befriend.core.frozen import replace
 from befriend.core.ledger import Change
 from befriend.core.person import Pair, Permission, Person
 from befriend.core.phones import given_for

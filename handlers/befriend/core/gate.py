@@ -16,8 +16,9 @@ permission, not suited to the person, nowhere to reach them).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from msgspec import Struct
 
 from befriend.core.audiences import contact_for
 from befriend.core.contact_points import deliverable
@@ -44,8 +45,7 @@ CHAIN = 8
 TICK = timedelta(microseconds=1)
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(Struct, frozen=True):
     """The gate's answer for one play and person at `at`: granted when `reason` is None."""
 
     at: datetime
@@ -57,8 +57,7 @@ class Verdict:
         return self.reason is None
 
 
-@dataclass(frozen=True)
-class Claim:
+class Claim(Struct, frozen=True):
     """A claim decided: the verdict, the person as it leaves them (the play recorded as
     sent when granted, unchanged when refused), and the contact point to use."""
 

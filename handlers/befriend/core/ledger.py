@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from befriend.core.errors import LedgerBroken
 from befriend.core.person import Evidence, iso
@@ -39,8 +41,7 @@ SOURCES = (
 )
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(Struct, frozen=True):
     """One field that changed: `what` names it (e.g. `permission:email:newsletter`)."""
 
     what: str
@@ -51,8 +52,7 @@ class Change:
         return {"what": self.what, "old": self.old, "new": self.new}
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(Struct, frozen=True):
     person_id: str
     seq: int
     at: datetime
@@ -119,7 +119,7 @@ def chain(
         prev=after_hash or GENESIS,
         hash="",
     )
-    return Entry(**{**draft.__dict__, "hash": digest(draft.body())})
+    return replace(draft, hash=digest(draft.body()))
 
 
 def verify(person_id: str, entries: Iterable[Mapping[str, Any]]) -> int:

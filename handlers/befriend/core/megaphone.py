@@ -19,11 +19,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
+from msgspec import Struct
+
 from befriend.core import counter_names as names
+from befriend.core.frozen import replace
 from befriend.core.person import Origin, Person, SignupRequest
 from befriend.core.playbook import Playbook
 from befriend.core.scoring import SECOND, add_event
@@ -176,8 +178,7 @@ def can_invite(person: Person) -> bool:
     return person.status == "active" and not withdrew_everything(person)
 
 
-@dataclass(frozen=True)
-class Credit:
+class Credit(Struct, frozen=True):
     """A join counted for an inviter: the inviter as changed, and whether it was scored
     (None: it counts nothing, and nothing changed)."""
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
+
+from msgspec import Struct, field
 
 from befriend.core.contact_points import ContactPoints, Phone, PostalAddress
 from befriend.core.playbook import Playbook, QuietHours
@@ -15,8 +16,7 @@ State = Literal["granted", "withdrawn", "never"]
 Pair = tuple[str, str]  # (channel, purpose)
 
 
-@dataclass(frozen=True)
-class Permission:
+class Permission(Struct, frozen=True):
     """The current answer for one channel × purpose, and how it came to be."""
 
     state: State
@@ -25,8 +25,7 @@ class Permission:
     policy_version: str
 
 
-@dataclass(frozen=True)
-class Preferences:
+class Preferences(Struct, frozen=True):
     """How and when a person lets us reach them, beyond the yes/no of permissions."""
 
     time_zone: str = "UTC"
@@ -39,8 +38,7 @@ class Preferences:
     handles: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Evidence:
+class Evidence(Struct, frozen=True):
     """Keyed hashes of the client address and user agent: proof without the raw values."""
 
     client: str
@@ -55,8 +53,7 @@ class Evidence:
         return {**found, "language": self.language} if self.language else found
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(Struct, frozen=True):
     """Where a relationship began: the sanitised parameters of the address the sign-up
     page was opened with (`core/megaphone.py`), what the sources report counts it under,
     and who invited the person, if anyone did (their id; it may name someone erased)."""
@@ -75,8 +72,7 @@ class Origin:
         }
 
 
-@dataclass(frozen=True)
-class Megaphone:
+class Megaphone(Struct, frozen=True):
     """A person as a link in who brought whom (`core/megaphone.py`): their invite code,
     how many joined through them and through those (numbers, never who), and where their
     own relationship began."""
@@ -94,8 +90,7 @@ class Megaphone:
     reached: dict[str, datetime] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class SignupRequest:
+class SignupRequest(Struct, frozen=True):
     """What a person asked for at sign-up, kept until they confirm their address."""
 
     at: datetime
@@ -123,8 +118,7 @@ class SignupRequest:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-@dataclass(frozen=True)
-class Tally:
+class Tally(Struct, frozen=True):
     """Events of one type, each worth 1 at its moment and halving every half-life, summed
     and valued as of `as_of`. Adding an event is O(1) and the order of arrival does not
     matter; scores are tallies times the playbook's weights, so a weight change in the
@@ -136,8 +130,7 @@ class Tally:
     last: datetime  # the latest event's moment
 
 
-@dataclass(frozen=True)
-class Relationship:
+class Relationship(Struct, frozen=True):
     """What befriend has learned from what a person does (not what they allowed)."""
 
     tallies: dict[str, Tally] = field(default_factory=dict)
@@ -155,8 +148,7 @@ class Relationship:
     last_seen: datetime | None = None  # the person's last own change on their page
 
 
-@dataclass(frozen=True)
-class Person:
+class Person(Struct, frozen=True):
     id: str
     email: str
     name: str

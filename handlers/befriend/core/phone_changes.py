@@ -6,10 +6,9 @@ was asked for it, in an entry that names the number it was given for."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from befriend.core.changes import Context, Outcome, change_permissions, withdraw
 from befriend.core.commands import PermissionChange
+from befriend.core.frozen import replace
 from befriend.core.ledger import Change, chain
 from befriend.core.person import Person
 from befriend.core.phones import NumberChange, ended_by_change, number_change, set_number, verified

@@ -13,12 +13,14 @@ about 40 ms, which no other request should pay at a Lambda cold start."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
+from msgspec import Struct
+
 from befriend.core.contact_points import Phone
 from befriend.core.errors import FieldError, InvalidInput
+from befriend.core.frozen import replace
 from befriend.core.ledger import Change
 from befriend.core.person import Pair, Person, State
 from befriend.core.playbook import Playbook
@@ -151,8 +153,7 @@ def given_for(phone: Phone) -> Change:
 Verdict = Literal["right", "wrong", "expired", "used-up", "other-number", "none"]
 
 
-@dataclass(frozen=True)
-class CodeState:
+class CodeState(Struct, frozen=True):
     """A code as stored: the keyed hash of the number it was sent to, when it was made,
     how often it was tried. The code itself is kept only as a keyed hash."""
 
@@ -198,8 +199,7 @@ def read_code(value: object) -> str:
 # --- what a number does to a person ---
 
 
-@dataclass(frozen=True)
-class NumberChange:
+class NumberChange(Struct, frozen=True):
     """A number as given on the page: read, with its keyed hash and masked form, and
     whether to ask again for the permissions given for the number before it."""
 

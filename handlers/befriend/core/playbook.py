@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import time
 from typing import Any
 
+from msgspec import Struct
+
 from befriend.core.errors import PlaybookError
 from befriend.core.rules import ALWAYS, Rule
 from befriend.core.words import N_
@@ -34,8 +36,7 @@ HOW_OFTEN: dict[str, tuple[str, int | None]] = {
 _CLOCK = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 
-@dataclass(frozen=True)
-class QuietHours:
+class QuietHours(Struct, frozen=True):
     """No contact from `start` until `end`, in the person's own time zone."""
 
     start: time
@@ -45,8 +46,7 @@ class QuietHours:
         return {"from": self.start.strftime("%H:%M"), "until": self.end.strftime("%H:%M")}
 
 
-@dataclass(frozen=True)
-class Channel:
+class Channel(Struct, frozen=True):
     id: str
     label: str
     kind: str
@@ -61,8 +61,7 @@ class Channel:
     texts: bool = False
 
 
-@dataclass(frozen=True)
-class Purpose:
+class Purpose(Struct, frozen=True):
     id: str
     label: str
     description: str
@@ -72,15 +71,13 @@ class Purpose:
     lapse_after_days: int | None = None  # ... and this much longer: the permission lapses
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(Struct, frozen=True):
     version: str
     url: str
     text: str
 
 
-@dataclass(frozen=True)
-class Organisation:
+class Organisation(Struct, frozen=True):
     name: str
     sender: str
     contact: str
@@ -104,32 +101,28 @@ class Organisation:
         return "/" if code == self.language else f"/{code}/"
 
 
-@dataclass(frozen=True)
-class EventType:
+class EventType(Struct, frozen=True):
     id: str
     label: str
     weights: Mapping[str, float]  # score name -> weight of one event
     half_life_days: float
 
 
-@dataclass(frozen=True)
-class Stage:
+class Stage(Struct, frozen=True):
     id: str
     label: str
     says: str  # how the person's own page explains it, without jargon
     rule: Rule
 
 
-@dataclass(frozen=True)
-class Circle:
+class Circle(Struct, frozen=True):
     id: str
     label: str
     says: str
     min_engagement: float
 
 
-@dataclass(frozen=True)
-class Play:
+class Play(Struct, frozen=True):
     id: str
     kind: str  # "message" or "ask"
     says: str  # the wording the person sees for this step
@@ -150,8 +143,7 @@ class Play:
         return None if self.purpose is None else (self.channel, self.purpose)
 
 
-@dataclass(frozen=True)
-class Survey:
+class Survey(Struct, frozen=True):
     event: str
     promoter_event: str
     promoter_from: int
@@ -159,16 +151,14 @@ class Survey:
     score_every_days: int = 90  # an answer counts toward the scores at most this often
 
 
-@dataclass(frozen=True)
-class Reports:
+class Reports(Struct, frozen=True):
     """Where the influence report draws its lines: a score at or above the bar is high."""
 
     loyal_from: float = 5.0
     influential_from: float = 8.0
 
 
-@dataclass(frozen=True)
-class MegaphoneRules:
+class MegaphoneRules(Struct, frozen=True):
     """[megaphone]: who brought whom (`core/megaphone.py`). A join through a person's
     invite records `event` for them; past `daily_limit` joins a day it is recorded and
     counted, not scored (invite farming); a join through someone they brought adds
@@ -190,8 +180,7 @@ SMS_OPT_OUT = (
 SMS_OPT_IN = ("start", "unstop", "yes", "subscribe")
 
 
-@dataclass(frozen=True)
-class Feedback:
+class Feedback(Struct, frozen=True):
     """What befriend does with what comes back (core/feedback.py): transient bounces in a
     row that make an address undeliverable, and the keywords a text back may be."""
 
@@ -200,8 +189,7 @@ class Feedback:
     sms_opt_in: tuple[str, ...] = SMS_OPT_IN
 
 
-@dataclass(frozen=True)
-class AuditRules:
+class AuditRules(Struct, frozen=True):
     """[audit]: how many days an entry of the audit trail is kept (`core/audit.py`; the
     table's TTL removes it after that)."""
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from befriend.core.errors import PlaybookError
+from befriend.core.frozen import replace
 from befriend.core.links import HOST
 from befriend.core.playbook import (
     CHANNEL_KINDS,

@@ -9,9 +9,10 @@ end of those hours; one that would pass a weekly cap waits for the week's window
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from msgspec import Struct
 
 from befriend.core.freshness import due
 from befriend.core.person import Person
@@ -23,8 +24,7 @@ from befriend.core.stages import facts, placed
 WEEK = timedelta(days=7)  # the window of the weekly caps: contacts are kept this long
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(Struct, frozen=True):
     play: Play
     reason: str
     earliest: datetime
@@ -47,8 +47,7 @@ class Step:
         }
 
 
-@dataclass(frozen=True)
-class Held:
+class Held(Struct, frozen=True):
     """Why a play is not on offer to a person now (the first rule that holds it back), and
     when that rule alone lets go of it; None when no moment is known (no permission, a
     stage or interest the person is not at, nowhere to reach them, a cap of 0)."""
@@ -57,8 +56,7 @@ class Held:
     until: datetime | None = None
 
 
-@dataclass(frozen=True)
-class _Seen:
+class _Seen(Struct, frozen=True):
     """What every play is weighed against, worked out once per person and moment."""
 
     known: Facts

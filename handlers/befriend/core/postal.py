@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
 from datetime import datetime
+
+from msgspec import Struct
 
 from befriend.core.changes import Context, Outcome, record_entry, withdraw
 from befriend.core.changes import change_permissions as _change_permissions
@@ -23,6 +24,7 @@ from befriend.core.contact_points import PostalAddress, mask_postal
 from befriend.core.contract import requests as bodies
 from befriend.core.contract.reading import Bad, Reading
 from befriend.core.errors import FieldError, InvalidInput
+from befriend.core.frozen import replace
 from befriend.core.ledger import Change
 from befriend.core.person import Pair, Person
 from befriend.core.playbook import Playbook
@@ -50,8 +52,7 @@ UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
 )
 
 
-@dataclass(frozen=True)
-class PostalInput:
+class PostalInput(Struct, frozen=True):
     """A postal address as sent, checked for shape; `carry_over` keeps the postal
     permissions given for the old address, now for this one."""
 

@@ -21,15 +21,15 @@ A rule is a TOML inline table. Every key in one table must hold (they are joined
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from msgspec import Struct
 
 from befriend.core.errors import PlaybookError
 
 
-@dataclass(frozen=True)
-class Facts:
+class Facts(Struct, frozen=True):
     """What rules may look at, computed once per evaluation."""
 
     now: datetime
@@ -43,8 +43,7 @@ class Facts:
 Check = Callable[[Facts], bool]
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(Struct, frozen=True):
     """A parsed condition: `text` is how the playbook check prints it."""
 
     check: Check

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime
 
+from befriend.core.frozen import replace
 from befriend.core.person import Tally
 from befriend.core.playbook import SCORES, EventType, Playbook
 

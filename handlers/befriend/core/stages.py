@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from befriend.core.freshness import lapsed
+from befriend.core.frozen import replace
 from befriend.core.person import Person
 from befriend.core.playbook import Playbook
 from befriend.core.rules import Facts

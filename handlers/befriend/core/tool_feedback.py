@@ -32,13 +32,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
+
+from msgspec import Struct
 
 from befriend.core.changes import Context, Outcome, record_entry
 from befriend.core.contact_points import Undeliverable
 from befriend.core.errors import FieldError, InvalidInput
+from befriend.core.frozen import replace
 from befriend.core.ledger import Change
 from befriend.core.person import Pair, Permission, Person
 from befriend.core.playbook import Playbook
@@ -53,8 +55,7 @@ MAX_REFERENCE = 255
 MAX_BATCH = 100  # Brevo's batched webhooks: events in one request
 
 
-@dataclass(frozen=True)
-class ToolNotice:
+class ToolNotice(Struct, frozen=True):
     """One thing a tool said about one person: what, on which channel (and purpose), the
     tool's own id for it (`reference`), and when the tool says it happened."""
 
@@ -65,8 +66,7 @@ class ToolNotice:
     at: datetime | None
 
 
-@dataclass(frozen=True)
-class Said:
+class Said(Struct, frozen=True):
     """A notice and whom it names: a person id (generic only) or an address."""
 
     notice: ToolNotice
@@ -74,8 +74,7 @@ class Said:
     email: str | None = None
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(Struct, frozen=True):
     """What decisions need of the registered source: its id, its kind, and for mail tools
     the channel (and purpose) its notices are about."""
 

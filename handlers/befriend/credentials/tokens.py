@@ -12,11 +12,11 @@ they open no page of the person's and only say that a link was followed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from msgspec import Struct
 
 from befriend.clock import Clock
 from befriend.core.errors import InvalidToken, WrongScope
@@ -37,8 +37,7 @@ MAX_AGE: dict[str, timedelta | None] = {
 }
 
 
-@dataclass(frozen=True)
-class Claims:
+class Claims(Struct, frozen=True):
     scope: Scope
     person_id: str
     generation: int

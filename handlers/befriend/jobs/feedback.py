@@ -20,10 +20,10 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from dataclasses import replace
 
 from befriend.core.changes import Outcome
 from befriend.core.feedback import Notice, decide, keyword, notice_counts
+from befriend.core.frozen import replace
 from befriend.core.person import Person
 from befriend.credentials.pseudonyms import email_key
 from befriend.mailing.feedback import Addressed, Came, Malformed, Refused, Topics

@@ -5,10 +5,10 @@ the number."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 
 from befriend.core.counts import Counts
+from befriend.core.frozen import replace
 from befriend.core.person import Person
 from befriend.store import keys
 from befriend.store.person_items import PersonItems

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from befriend.core.changes import Outcome
 from befriend.core.counts import Counts
+from befriend.core.frozen import replace
 from befriend.core.ledger import Entry
 from befriend.core.person import Person
 from befriend.core.records import person_from_record

@@ -5,13 +5,13 @@ from __future__ import annotations
 import gettext
 import hmac
 import json
-from dataclasses import replace
 from typing import Any
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from flask import request
 
 from befriend.core.changes import Context
+from befriend.core.frozen import replace
 from befriend.core.words import N_
 from befriend.i18n.catalogs import translations
 from befriend.i18n.languages import accepted, known

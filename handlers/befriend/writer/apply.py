@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict, TypeVar, Unpack
 
@@ -19,6 +19,7 @@ from befriend.core.changes import Outcome, lapse, settle
 from befriend.core.counts import Counts, change_counts
 from befriend.core.due import next_due
 from befriend.core.errors import ConcurrentChange
+from befriend.core.frozen import replace
 from befriend.core.person import Person
 from befriend.core.playbook import Playbook
 from befriend.core.webhooks import events as webhook_events

@@ -8,7 +8,6 @@ still do is decided in `core/signups.py`."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 from flask import Response
 
@@ -16,6 +15,7 @@ from befriend.core import changes
 from befriend.core.changes import Context, Outcome
 from befriend.core.commands import read_confirm, read_token
 from befriend.core.errors import InvalidToken
+from befriend.core.frozen import replace
 from befriend.core.megaphone import with_invite
 from befriend.core.overview import confirmation_view
 from befriend.core.person import Person

@@ -6,13 +6,13 @@ the client, queue the job. What the address means is decided by the mail worker
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from flask import Response, render_template
 
 from befriend.core.commands import read_email_only, read_signup
 from befriend.core.errors import InvalidInput
+from befriend.core.frozen import replace
 from befriend.core.megaphone import INVITE, ORIGIN_KEYS
 from befriend.core.playbook import Playbook
 from befriend.mailing.jobs import link_job, signup_job
