@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
+
+from msgspec import Struct
 
 from befriend.aws import Holder
 
@@ -25,8 +26,7 @@ class Where(TypedDict, total=False):
     endpoint_url: str | None
 
 
-@dataclass(frozen=True)
-class Received:
+class Received(Struct, frozen=True):
     """One message taken from the queue: its job, and what deletes it once done."""
 
     message_id: str

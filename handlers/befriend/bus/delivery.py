@@ -16,11 +16,11 @@ import socket
 import ssl
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import urllib3
+from msgspec import Struct
 from standardwebhooks import Webhook
 
 from befriend.core.person import iso
@@ -32,8 +32,7 @@ USER_AGENT = "befriend-webhooks/1"
 _TLS: ssl.SSLContext | None = None
 
 
-@dataclass(frozen=True)
-class Tried:
+class Tried(Struct, frozen=True):
     """What one try came to: delivered (a 2xx), the HTTP status if any, what to show."""
 
     delivered: bool

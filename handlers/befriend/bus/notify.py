@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from msgspec import Struct
 
 from befriend.aws import Holder
 from befriend.core.changes import Outcome
@@ -37,8 +37,7 @@ CLIENT_CONFIG = Config(
 Entry = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Redriven:
+class Redriven(Struct, frozen=True):
     sent: int
     left: int
 

@@ -20,8 +20,9 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+from msgspec import Struct, field
 
 from befriend.core import counter_names as names
 from befriend.core import megaphone
@@ -85,8 +86,7 @@ def family(counter: str) -> str:
     return _FAMILY_OF[names.kind_of(counter)]
 
 
-@dataclass(frozen=True)
-class Counts:
+class Counts(Struct, frozen=True):
     """Counter deltas of one write: `now` moves the gauges, `days` the flows of each day
     (ISO date → counter → delta). Zero deltas are left out."""
 

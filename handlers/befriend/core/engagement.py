@@ -4,10 +4,10 @@ and the engagement survey. None of it is consent, so none of it grants a permiss
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from msgspec import Struct
 from msgspec.structs import asdict
 
 from befriend.core.changes import Context, Outcome
@@ -22,8 +22,7 @@ from befriend.core.scoring import add_event
 OUTCOMES = ("sent", "accepted", "declined")
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(Struct, frozen=True):
     id: str
     type: str
     at: datetime

@@ -22,9 +22,10 @@ writes the outcome with `Writer.apply` and counts the notice (`notice_counts`).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
+
+from msgspec import Struct
 
 from befriend.core import counter_names as names
 from befriend.core import delivery
@@ -63,8 +64,7 @@ KINDS: tuple[Kind, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Notice:
+class Notice(Struct, frozen=True):
     """One thing that came back about one address or number: its kind, the id the service
     gave it (the SES feedback id, the mail's message id, the inbound text's id), and when
     the service says it happened."""

@@ -17,8 +17,9 @@ where it came from.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+
+from msgspec import Struct
 
 from befriend.core.changes import Outcome, email_given_for, settle
 from befriend.core.commands import MAX_NAME, normalise_email
@@ -43,8 +44,7 @@ MAX_TEXT = 2000  # evidence wording and sources are short texts, not documents
 SOURCE = "import"
 
 
-@dataclass(frozen=True)
-class ConsentEvidence:
+class ConsentEvidence(Struct, frozen=True):
     """How the permissions of a row were given, as the file says."""
 
     at: datetime
@@ -61,8 +61,7 @@ class ConsentEvidence:
         }
 
 
-@dataclass(frozen=True)
-class ImportRow:
+class ImportRow(Struct, frozen=True):
     line: int
     email: str
     name: str

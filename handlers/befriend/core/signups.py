@@ -8,9 +8,10 @@ for, answer a confirmation it made a moment ago once more, or nothing (and why n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
+
+from msgspec import Struct
 
 from befriend.core.changes import Context, renew_signup, start_signup
 from befriend.core.commands import Signup
@@ -19,8 +20,7 @@ from befriend.core.person import Origin, Person
 Kind = Literal["start", "renew", "resend", "remind", "nothing"]
 
 
-@dataclass(frozen=True)
-class SignupStep:
+class SignupStep(Struct, frozen=True):
     """`start` writes `person` as a new pending sign-up and mails its confirmation;
     `renew` writes `person` over the pending one and mails; `resend` only mails the
     confirmation of `person` as stored; `remind` mails the confirmed `person` a link to

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from befriend.core.freshness import lapsed
 from befriend.core.frozen import replace
@@ -14,8 +15,7 @@ from befriend.core.rules import Facts
 from befriend.core.scoring import scores
 
 
-@dataclass(frozen=True)
-class Transition:
+class Transition(Struct, frozen=True):
     """A move between stages, kept for the reports."""
 
     person_id: str

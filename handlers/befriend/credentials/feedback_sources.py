@@ -22,9 +22,10 @@ import base64
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct
 
 from befriend.core.person import iso, parse_iso
 from befriend.core.tool_feedback import KINDS, Kind, Source
@@ -36,8 +37,7 @@ ID_PREFIX = "fs_"
 MAX_NAME = 100
 
 
-@dataclass(frozen=True)
-class FeedbackSource:
+class FeedbackSource(Struct, frozen=True):
     id: str  # fs_ and 16 hex digits: safe to show, in every URL of the source
     kind: Kind
     name: str

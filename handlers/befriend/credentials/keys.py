@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct
 
 from befriend.core.person import iso, parse_iso
 from befriend.store import Store
@@ -22,8 +23,7 @@ PREFIX = "bfk_"
 PARTITION = table_keys.API_KEYS
 
 
-@dataclass(frozen=True)
-class ApiKey:
+class ApiKey(Struct, frozen=True):
     id: str  # the first 12 hex digits of the key's hash: safe to show and to revoke by
     name: str
     role: str

@@ -4,16 +4,16 @@ read of personal data is recorded under it, whichever of the two it is."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+from msgspec import Struct
 
 from befriend.credentials.keys import ApiKey
 
 Kind = Literal["key", "user"]
 
 
-@dataclass(frozen=True)
-class Principal:
+class Principal(Struct, frozen=True):
     kind: Kind
     name: str  # the key's name, or the account's user name
     role: str  # reader, ingest or admin (credentials.keys.ROLES)

@@ -15,11 +15,11 @@ raises with an address, a number or a message body in it: the errors name fields
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import msgspec
+from msgspec import Struct
 
 from befriend.core.feedback import Kind, Notice
 
@@ -112,16 +112,14 @@ class _Inbound(msgspec.Struct, rename="camel"):
     previous_published_message_id: str | None = None
 
 
-@dataclass(frozen=True)
-class Topics:
+class Topics(Struct, frozen=True):
     """The topics the function takes messages from (None: that kind is not wired)."""
 
     ses_events: str | None
     sms_inbound: str | None
 
 
-@dataclass(frozen=True)
-class Addressed:
+class Addressed(Struct, frozen=True):
     """One notice, and the address (email) or number (E.164) it is about; `None` for a
     notice about no one (a reject: SES sent nothing, so no mailbox said anything)."""
 
@@ -129,8 +127,7 @@ class Addressed:
     notice: Notice
 
 
-@dataclass(frozen=True)
-class Came:
+class Came(Struct, frozen=True):
     """One SNS message: its id (the same on every redelivery) and what it says. `channel`
     is `email` or `sms`; `body` is a text's words, read against the playbook by the caller."""
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from msgspec import Struct
 
 from befriend.clock import Clock
 from befriend.core.changes import Context, Outcome
@@ -106,8 +106,7 @@ def _head(kind: str, ctx: Context) -> dict[str, Any]:
 # --- what the worker does ---
 
 
-@dataclass(frozen=True)
-class MailWork:
+class MailWork(Struct, frozen=True):
     """Everything a job needs, passed in: the same for the Lambda worker, `befriend serve`
     and the tests."""
 

@@ -18,9 +18,10 @@ playbook's texts in that language, and the site's pages in it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct
 
 from befriend.core.links import allowed
 from befriend.core.megaphone import invite_url
@@ -40,8 +41,7 @@ def template_of(play: Play) -> str:
     return f"{PLAY_TEMPLATES}/{play.id}"
 
 
-@dataclass(frozen=True)
-class PlayComposer:
+class PlayComposer(Struct, frozen=True):
     playbook: Playbook
     tokens: Tokens
     site_url: str

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+from msgspec import Struct
 
 from befriend.aws import Holder
 from befriend.core.person import parse_iso
@@ -108,8 +108,7 @@ def new_code() -> str:
     return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
 
 
-@dataclass(frozen=True)
-class CodeSender:
+class CodeSender(Struct, frozen=True):
     """What a `phone-code` job does: if the person still has that number unverified and the
     number's hourly budget allows, make a code, keep its keyed hash, text it."""
 

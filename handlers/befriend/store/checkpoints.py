@@ -14,11 +14,11 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
+from msgspec import Struct, field
 
 from befriend.store import keys
 from befriend.store.table import Table, attr_n, attr_s, expired, ttl
@@ -29,8 +29,7 @@ RUN_KEPT = timedelta(days=30)
 EXPORT_KEPT = timedelta(days=2)
 
 
-@dataclass(frozen=True)
-class ImportRun:
+class ImportRun(Struct, frozen=True):
     run_id: str
     nonce: str
     started: str

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
+from msgspec import Struct
 
 from befriend.core.person import iso, parse_iso
 from befriend.store import keys
@@ -48,8 +48,7 @@ QUEUE_PAGE = 100  # queue entries one Query reads
 READ_TO_END = "~"  # a shard's position once every task in it is listed (after every key)
 
 
-@dataclass(frozen=True)
-class Queued:
+class Queued(Struct, frozen=True):
     """One queued send: whose, which, the play and channel, how befriend delivers it, and
     when it was claimed."""
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
+from msgspec import Struct
 
 from befriend.core.person import Person, iso
 from befriend.core.records import person_from_record
@@ -40,8 +40,7 @@ def due_attributes(person_id: str, due: datetime | None) -> Item:
     return {"due_shard": attr_s(due_shard(person_id)), "due_at": attr_s(_moment(due))}
 
 
-@dataclass(frozen=True)
-class Read:
+class Read(Struct, frozen=True):
     """A profile read for the sweep: the person, and the due moment stored with them."""
 
     person: Person

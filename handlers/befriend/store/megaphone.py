@@ -11,17 +11,17 @@ counts it guards do.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct
 
 from befriend.core.person import iso, parse_iso
 from befriend.store import keys
 from befriend.store.table import ConditionFailed, Table, attr_s
 
 
-@dataclass(frozen=True)
-class TrackedLink:
+class TrackedLink(Struct, frozen=True):
     code: str
     source: str
     campaign: str

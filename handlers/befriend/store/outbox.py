@@ -13,9 +13,10 @@ import json
 import random
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct
 
 from befriend.store import keys
 from befriend.store.table import Table, attr_n, attr_s
@@ -23,8 +24,7 @@ from befriend.store.table import Table, attr_n, attr_s
 OUTBOX_SHARDS = 8
 
 
-@dataclass(frozen=True)
-class Held:
+class Held(Struct, frozen=True):
     """One batch of bus entries that could not be put, as it was held."""
 
     pk: str

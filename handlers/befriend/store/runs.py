@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
+from msgspec import Struct
 
 from befriend.core.counts import Counts
 from befriend.store import keys
@@ -24,8 +24,7 @@ RUN_KEPT = timedelta(days=7)  # long enough to read a run's figures after it end
 START = "-"  # the cursor of a piece that has not begun
 
 
-@dataclass(frozen=True)
-class PieceState:
+class PieceState(Struct, frozen=True):
     part: str
     cursor: str | None  # None: done
     tally: dict[str, int]

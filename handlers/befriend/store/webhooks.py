@@ -13,9 +13,10 @@ import base64
 import json
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from msgspec import Struct
 
 from befriend.core.person import iso, parse_iso
 from befriend.store import keys
@@ -35,8 +36,7 @@ def new_id() -> str:
     return "whk_" + secrets.token_hex(8)
 
 
-@dataclass(frozen=True)
-class Subscription:
+class Subscription(Struct, frozen=True):
     id: str
     url: str
     events: tuple[str, ...]
@@ -55,8 +55,7 @@ class Subscription:
         }
 
 
-@dataclass(frozen=True)
-class Parked:
+class Parked(Struct, frozen=True):
     sk: str
     subscription: str
     event: dict[str, Any]

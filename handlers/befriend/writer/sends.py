@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from befriend.core.changes import Outcome
 from befriend.core.counts import Counts
@@ -48,8 +49,7 @@ class _Kept(Exception):
         self.kept = kept
 
 
-@dataclass(frozen=True)
-class Claimed:
+class Claimed(Struct, frozen=True):
     """What a claim came to: the answer (`{"status": 201, "body": …}`) when granted now or
     before; the gate's refusal otherwise. `replayed`: the answer was kept from an earlier
     claim with the same key (this call wrote nothing)."""

@@ -8,11 +8,11 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Response, request, url_for
+from msgspec import Struct
 
 from befriend.core.audiences import COLUMNS, audience_row
 from befriend.core.playbook import Play
@@ -31,8 +31,7 @@ from befriend.web.services import services
 CURSOR_SALT = "befriend.audience-cursor.v1"
 
 
-@dataclass(frozen=True)
-class _Position:
+class _Position(Struct, frozen=True):
     """Where an audience walk goes on: a stage of the play, a shard, the last key read."""
 
     stage: int = 0
