@@ -10,9 +10,12 @@ from befriend.core.person import Person, describe, iso
 from befriend.core.playbook import Playbook
 from befriend.core.plays import next_steps
 from befriend.core.stages import facts, place, placed
+from befriend.core.words import ENGLISH, Words
 
 
-def overview(person: Person, playbook: Playbook, now: datetime) -> dict[str, Any]:
+def overview(
+    person: Person, playbook: Playbook, now: datetime, words: Words = ENGLISH
+) -> dict[str, Any]:
     known = facts(person, playbook, now)
     stage_id, circle_id = placed(known, playbook)
     stage = next(s for s in playbook.stages if s.id == stage_id)
@@ -22,23 +25,31 @@ def overview(person: Person, playbook: Playbook, now: datetime) -> dict[str, Any
         "stage": {"id": stage.id, "label": stage.label, "says": stage.says},
         "circle": {"id": circle.id, "label": circle.label, "says": circle.says},
         "scores": {name: round(value, 2) for name, value in scores.items()},
-        "next_steps": [step.as_json() for step in next_steps(person, playbook, now)],
+        "next_steps": [step.as_json() for step in next_steps(person, playbook, now, words)],
     }
 
 
-def person_view(person: Person, playbook: Playbook, now: datetime) -> dict[str, Any]:
-    """The person as they see themselves: their data and choices, and where they stand."""
-    return {**describe(person, playbook), "relationship": overview(person, playbook, now)}
+def person_view(
+    person: Person, playbook: Playbook, now: datetime, words: Words = ENGLISH
+) -> dict[str, Any]:
+    """The person as they see themselves: their data and choices, and where they stand,
+    said in `words`' language (with the playbook in it: `Playbook.in_language`)."""
+    return {
+        **describe(person, playbook),
+        "relationship": overview(person, playbook, now, words),
+    }
 
 
-def steps_view(person: Person, playbook: Playbook, now: datetime) -> dict[str, Any]:
+def steps_view(
+    person: Person, playbook: Playbook, now: datetime, words: Words = ENGLISH
+) -> dict[str, Any]:
     """The marketer's view of what suits a person now: stage, circle and next steps."""
     stage, circle = place(person, playbook, now)
     return {
         "person": person.id,
         "stage": stage,
         "circle": circle,
-        "next_steps": [step.as_json() for step in next_steps(person, playbook, now)],
+        "next_steps": [step.as_json() for step in next_steps(person, playbook, now, words)],
     }
 
 

@@ -9,6 +9,7 @@ end of those hours; one that would pass a weekly cap waits for the week's window
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,6 +21,7 @@ from befriend.core.phones import reachable
 from befriend.core.playbook import SITE, Play, Playbook, QuietHours
 from befriend.core.rules import Facts
 from befriend.core.stages import facts, placed
+from befriend.core.words import ENGLISH, N_, Words, say
 
 WEEK = timedelta(days=7)  # the window of the weekly caps: contacts are kept this long
 
@@ -31,6 +33,9 @@ class Step(Struct, frozen=True):
     # What holds `earliest` past the moment asked about: "weekly-cap" (the week's window is
     # full) or "quiet-hours"; None when the step could be taken at once.
     waits: str | None = None
+    # When the permission a refresh step asks about lapses unless renewed; None for others.
+    # A moment, not words: the page writes it as the person's language writes a date.
+    ends: datetime | None = None
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -43,8 +48,13 @@ class Step(Struct, frozen=True):
             if self.play.asks is None
             else {"channel": self.play.asks[0], "purpose": self.play.asks[1]},
             "reason": self.reason,
-            "earliest": self.earliest.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "earliest": _stamp(self.earliest),
+            "ends": None if self.ends is None else _stamp(self.ends),
         }
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Held(Struct, frozen=True):
@@ -72,23 +82,31 @@ def _seen(person: Person, playbook: Playbook, now: datetime) -> _Seen:
     return _Seen(known, stage, circle, label)
 
 
-def next_steps(person: Person, playbook: Playbook, now: datetime) -> list[Step]:
-    """The eligible plays, best first (priority, then the earliest moment, then id)."""
+def next_steps(
+    person: Person, playbook: Playbook, now: datetime, words: Words = ENGLISH
+) -> list[Step]:
+    """The eligible plays, best first (priority, then the earliest moment, then id), their
+    reasons in `words`' language (the playbook's texts in it too: `Playbook.in_language`)."""
     if person.status != "active":
         return []
     seen = _seen(person, playbook, now)
     steps = [
         step
         for play in playbook.plays.values()
-        if isinstance(step := consider(person, play, playbook, now, seen), Step)
+        if isinstance(step := consider(person, play, playbook, now, seen, words), Step)
     ]
-    steps += _refresh_steps(person, playbook, now)
+    steps += _refresh_steps(person, playbook, now, words)
     steps.sort(key=lambda s: (-s.play.priority, s.earliest, s.play.id))
     return steps
 
 
 def consider(
-    person: Person, play: Play, playbook: Playbook, now: datetime, seen: _Seen | None = None
+    person: Person,
+    play: Play,
+    playbook: Playbook,
+    now: datetime,
+    seen: _Seen | None = None,
+    words: Words = ENGLISH,
 ) -> Step | Held:
     """The play as a step for an active person now, or the first rule that holds it back.
     The rules that no moment lifts come first (permission, fit, a contact point), then
@@ -130,12 +148,16 @@ def consider(
         rests.append(asked + timedelta(days=play.ignored_after_days + play.cooldown_days))
     if rests:
         return Held("cooldown", max(rests))
-    why = [f"you are at the “{seen.stage_label}” stage"]
+    low = _lowered(playbook)
+    # Translators: a reason a next step is offered; the reasons are joined with "; ".
+    why = [say(words, N_("you are at the “%(stage)s” stage"), {"stage": seen.stage_label})]
     if play.interests:
         shared = [playbook.topics[t] for t in play.interests if t in person.interests]
-        why.append("you told us you like " + ", ".join(shared).lower())
+        liked = {"topics": low(", ".join(shared))}
+        why.append(say(words, N_("you told us you like %(topics)s"), liked))
     if play.channel == SITE:
-        return Step(play, "; ".join(why) + "; shown on your page", now)
+        why.append(words.gettext(N_("shown on your page")))
+        return Step(play, "; ".join(why), now)
     assert pair is not None
     if prefs.paused_until is not None and prefs.paused_until > now:
         return Held("paused", prefs.paused_until)
@@ -145,25 +167,27 @@ def consider(
     quiet = prefs.quiet_hours.get(play.channel) or playbook.channels[play.channel].quiet_hours
     earliest = outside_quiet_hours(after_cap, quiet, prefs.time_zone)
     channel, purpose = playbook.channels[play.channel], playbook.purposes[pair[1]]
-    why.append(f"you said yes to {purpose.label.lower()} by {channel.label.lower()}")
+    pair_words = {"purpose": low(purpose.label), "channel": low(channel.label)}
+    why.append(say(words, N_("you said yes to %(purpose)s by %(channel)s"), pair_words))
     if kind == "postal":
-        why.append("we have your postal address")
+        why.append(words.gettext(N_("we have your postal address")))
     elif kind == "phone":
-        why.append("we have your verified phone number")
+        why.append(words.gettext(N_("we have your verified phone number")))
     waits = "weekly-cap" if after_cap > now else "quiet-hours" if earliest > now else None
     return Step(play, "; ".join(why), earliest, waits)
 
 
-def _refresh_steps(person: Person, playbook: Playbook, now: datetime) -> list[Step]:
-    """Ask again about permissions gone quiet, on the person's own page, before they lapse."""
+def _refresh_steps(person: Person, playbook: Playbook, now: datetime, words: Words) -> list[Step]:
+    """Ask again about permissions gone quiet, on the person's own page, before they lapse
+    (when, the step's `ends` says: the page writes the date as its language does)."""
     out = []
+    low = _lowered(playbook)
     for pair, ends in due(person, playbook, now):
         if ends is not None and now >= ends:
             continue  # lapsed: nothing left to renew, it can only be granted anew
         channel, purpose = playbook.channels[pair[0]], playbook.purposes[pair[1]]
-        says = f"Do you still want {purpose.label.lower()} by {channel.label.lower()}?"
-        if ends is not None:
-            says += f" Say yes to keep it; otherwise it ends on {ends.date().isoformat()}."
+        asked = {"purpose": low(purpose.label), "channel": low(channel.label)}
+        says = say(words, N_("Do you still want %(purpose)s by %(channel)s?"), asked)
         play = Play(
             id=f"refresh-{pair[0]}-{pair[1]}",
             kind="ask",
@@ -177,9 +201,23 @@ def _refresh_steps(person: Person, playbook: Playbook, now: datetime) -> list[St
             priority=100,
             asks=pair,
         )
-        why = "we have not used this permission, and not heard from you, for a long while"
-        out.append(Step(play, why, now))
+        why = words.gettext(
+            N_("we have not used this permission, and not heard from you, for a long while")
+        )
+        out.append(Step(play, why, now, ends=ends))
     return out
+
+
+# Languages whose common nouns are written in lower case inside a sentence, so a label
+# ("Email", "Newsletter") is lowered where a reason names it; German nouns keep theirs, as
+# does any language not listed here.
+_LOWER_CASE_NOUNS = frozenset({"en", "fr", "es", "it", "pt", "nl"})
+
+
+def _lowered(playbook: Playbook) -> Callable[[str], str]:
+    if playbook.language.split("-", 1)[0].lower() in _LOWER_CASE_NOUNS:
+        return str.lower
+    return str
 
 
 def outside_quiet_hours(moment: datetime, quiet: QuietHours | None, zone: str) -> datetime:

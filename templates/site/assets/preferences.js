@@ -1,6 +1,6 @@
 // /preferences/: the person's own page. Every change is saved at once, said in #status, and
 // most can be undone with #undo.
-import { call, el, forgetToken, keepToken, problemText, say, show, takeToken, when } from "./api.js";
+import { call, day, el, forgetToken, keepToken, problemText, say, show, takeToken, when } from "./api.js";
 import { postalBody, renderContacts } from "./contacts.js";
 import { clearProblems, localProblem, showProblems } from "./fields.js";
 import { t } from "./i18n.js";
@@ -104,7 +104,10 @@ function renderRelationship(relationship) {
   list.replaceChildren();
   for (const step of relationship.next_steps) {
     const item = el("li", undefined, "step");
-    item.append(el("p", step.says, "step-says"));
+    const says = step.ends
+      ? `${step.says} ${t("Say yes to keep it; otherwise it ends on {date}.", { date: day(step.ends) })}`
+      : step.says;
+    item.append(el("p", says, "step-says"));
     item.append(el("p", t("Why: {reason}.", { reason: step.reason }), "hint"));
     const actions = el("div", undefined, "inline");
     const box = step.kind === "ask" && step.asks ? permissionBox(step.asks.channel, step.asks.purpose) : null;

@@ -134,6 +134,13 @@ class Step(Answer):
     asks: Pair | None
     reason: Text
     earliest: Stamp
+    ends: Annotated[
+        Stamp | None,
+        Meta(
+            description="When the permission a refresh step asks about lapses unless the "
+            "person renews it; null for every other step"
+        ),
+    ]
 
 
 class QuietHoursOwn(Answer):

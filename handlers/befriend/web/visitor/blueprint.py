@@ -8,7 +8,7 @@ from flask import Blueprint
 
 from befriend.core.overview import person_view
 from befriend.core.person import Person
-from befriend.web.inputs import request_language
+from befriend.web.inputs import request_language, words
 from befriend.web.services import services
 
 bp = Blueprint("visitor", __name__, url_prefix="/api")
@@ -25,5 +25,7 @@ ACCEPTED = {
 def own_page(person: Person) -> dict[str, Any]:
     """The body of GET /api/me: the person's data and choices, and where they stand."""
     s = services()
-    # The playbook's words (labels, stages, what plays say) in the page's language.
-    return person_view(person, s.playbook.in_language(request_language()), s.clock())
+    # The playbook's words (labels, stages, what plays say) and the reasons for each next
+    # step in the page's language.
+    playbook = s.playbook.in_language(request_language())
+    return person_view(person, playbook, s.clock(), words())
