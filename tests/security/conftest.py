@@ -319,8 +319,7 @@ def app_with(
 ) -> Callable[..., Flask]:
     """Another app on the same table, with some settings or parts replaced. It has a mail
     queue of its own, so its jobs are done under its own settings (its mail limit)."""
-    from dataclasses import replace
-
+    from befriend.core.frozen import replace
     from befriend.mailing.queue import MailQueue
     from befriend.mailing.ses import Mailer, mail_templates
 

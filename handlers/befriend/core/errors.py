@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+import msgspec
 
 from befriend.core.words import ENGLISH, Words, say
 
@@ -17,8 +17,7 @@ class PlaybookError(BefriendError):
     """The playbook file is wrong; the message starts with the dotted key at fault."""
 
 
-@dataclass(frozen=True)
-class FieldError:
+class FieldError(msgspec.Struct, frozen=True):
     """One invalid field of a request: a JSON-pointer-ish path and a reason for people,
     written as a template with its values beside it (`"at most %(n)d characters"`, n=80)
     and marked for the catalogs (`N_`), so the web edge says it in the request's language.
@@ -26,7 +25,7 @@ class FieldError:
 
     field: str
     template: str
-    values: Mapping[str, object] = dataclasses.field(default_factory=dict)
+    values: Mapping[str, object] = msgspec.field(default_factory=dict)
 
     @property
     def message(self) -> str:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
+
+from msgspec import Struct
 
 from befriend.core import counter_names as names
 from befriend.core.counts import HONOURED, LATER
@@ -42,8 +43,7 @@ MAX_DAYS = 366
 EARLIEST = date(2000, 1, 1)
 
 
-@dataclass(frozen=True)
-class Section:
+class Section(Struct, frozen=True):
     id: str
     title: str
     description: str
@@ -73,15 +73,14 @@ class Section:
         }
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(Struct, frozen=True):
     id: str
     title: str
     description: str
     first: date
     last: date
     sections: tuple[Section, ...]
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -100,8 +99,7 @@ class Report:
         return next((s for s in self.sections if s.id == section_id), None)
 
 
-@dataclass(frozen=True)
-class Period:
+class Period(Struct, frozen=True):
     """The days a report covers, both included."""
 
     first: date
@@ -156,8 +154,7 @@ class Period:
         return [self.first + timedelta(days=n) for n in range((self.last - self.first).days + 1)]
 
 
-@dataclass(frozen=True)
-class Inputs:
+class Inputs(Struct, frozen=True):
     """What a report is built from: the gauges of now and the flows of each day from the
     period's first day up to today (the stage series walks back from now)."""
 

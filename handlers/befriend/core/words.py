@@ -7,8 +7,9 @@ Babel extracts from the calls to `gettext` and `ngettext` below it."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Protocol
+
+from msgspec import Struct, field
 
 
 class Words(Protocol):
@@ -50,8 +51,7 @@ def say(words: Words, template: str, values: Mapping[str, object]) -> str:
         return template % values
 
 
-@dataclass(frozen=True)
-class Phrase:
+class Phrase(Struct, frozen=True):
     """A message to be said later, in the language of whoever shows it: a template marked
     `N_` and its values (which may be phrases themselves)."""
 
@@ -62,8 +62,7 @@ class Phrase:
         return say(words, self.template, self.values)
 
 
-@dataclass(frozen=True)
-class Joined:
+class Joined(Struct, frozen=True):
     """Phrases said one after another, with `between` between them ("; ")."""
 
     parts: tuple[Phrase, ...]

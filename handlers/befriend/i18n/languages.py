@@ -7,13 +7,12 @@ tag (`de-AT`) gets its language (`de`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 DEFAULT = "en"
 
 
-@dataclass(frozen=True)
-class Language:
+class Language(Struct, frozen=True):
     code: str
     name: str  # in the language itself, as a language switch shows it
     direction: str = "ltr"

@@ -12,8 +12,9 @@ playbook's texts it quotes and the pages its links open are all in that language
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from befriend.core.email_change import from_binding, undo_binding
 from befriend.core.person import Person, SignupRequest
@@ -28,16 +29,14 @@ def request_language(request: SignupRequest, playbook: Playbook) -> str:
     return spoken(playbook, request.evidence.language)
 
 
-@dataclass(frozen=True)
-class Mail:
+class Mail(Struct, frozen=True):
     template: str
     to: str
     values: dict[str, Any]
     unsubscribe_url: str
 
 
-@dataclass(frozen=True)
-class Composer:
+class Composer(Struct, frozen=True):
     playbook: Playbook
     tokens: Tokens
     site_url: str

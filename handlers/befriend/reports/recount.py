@@ -33,12 +33,13 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 
 from befriend.core import counter_names as names
 from befriend.core.counts import FAMILIES, Counts, census, census_rules, family
+from befriend.core.frozen import replace
 from befriend.core.playbook import Playbook
 from befriend.core.reports import READS, REPORTS, Inputs, Period, Report, build
 from befriend.core.words import ENGLISH, N_, Words

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask import current_app
+from msgspec import Struct
 
 from befriend.aws.files import Files
 from befriend.bus.notify import Notifier
@@ -21,8 +20,7 @@ from befriend.mailing.sms import CodeSender, Texter
 from befriend.store import Store
 
 
-@dataclass(frozen=True)
-class Services:
+class Services(Struct, frozen=True):
     settings: Settings
     store: Store
     clock: Clock

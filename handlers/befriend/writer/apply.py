@@ -9,9 +9,10 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict, TypeVar, Unpack
+
+from msgspec import Struct
 
 from befriend.bus.notify import Notifier
 from befriend.clock import Clock
@@ -68,8 +69,7 @@ class Extras(TypedDict, total=False):
     webhooks_for: Callable[[Outcome], Sequence[dict[str, Any]]]
 
 
-@dataclass(frozen=True)
-class Writer:
+class Writer(Struct, frozen=True):
     """Writes people's changes with what they count for in the reports, and publishes
     them. `received` is when the request being answered arrived (None for a job nobody
     waits for): a withdrawal's time to effect is counted from it."""
