@@ -422,3 +422,22 @@ def test_the_german_dashboard_shows_the_reports_in_german(
     assert counted and all(c in alt for c in counted), alt
     assert "Alle Kreise" not in alt
     assert_clean(page, watch)
+
+
+def test_the_audit_trail_is_read_by_admin_keys_only(
+    page: Page, server: Server, watch: Watch
+) -> None:
+    reader_key(server)  # `befriend keys create`: recorded under the operator's identity
+    sign_in(page, server, server.admin)
+    expect(page.locator("#audit-table")).to_be_hidden()  # read when asked, not before
+    page.get_by_role("button", name="Show entries").click()
+    first = page.locator("#audit tr").first
+    expect(first).to_contain_text("key.create", timeout=SLOW)
+    expect(first).to_contain_text("operator: arn:aws:")
+    expect(first).to_contain_text("browser test")
+    expect(page.locator("#status")).to_contain_text("shown")
+    page.fill("#audit-who", "nobody by this name")
+    page.get_by_role("button", name="Show entries").click()
+    expect(page.locator("#audit-none")).to_be_visible()
+    assert_accessible(page)
+    assert_clean(page, watch)

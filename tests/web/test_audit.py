@@ -79,12 +79,13 @@ def test_each_read_of_people_is_recorded_before_it_is_answered(
     listed = [row["id"] for row in page.get_json()["people"]]
     assert set(listed) == {p.id for p in people}
     clock.advance(seconds=1)
+    # No task is open: an empty list gives nobody out, and is not recorded.
     assert client.get("/api/tasks?format=csv", headers=reader).status_code == 200
     assert client.get("/api/reports", headers=reader).status_code == 200  # counts only
 
     entries = trail(client, keyring)["entries"]
-    assert [e["action"] for e in entries] == ["tasks.read", "audience.read", "person.next_steps"]
-    audience = entries[1]
+    assert [e["action"] for e in entries] == ["audience.read", "person.next_steps"]
+    audience = entries[0]
     assert audience["play"] == "welcome-letter"
     assert sorted(audience["people"]) == sorted(listed) and audience["count"] == len(listed)
     # Every person a page gave out finds the page under their own id.

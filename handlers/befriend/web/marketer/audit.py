@@ -59,7 +59,13 @@ def record(
     count: int | None = None,
 ) -> None:
     """Write the audit entry of what the current marketer request is about to do; raise
-    the 503 problem when it cannot be written. Never logs a token, key or address."""
+    the 503 problem when it cannot be written. Never logs a token, key or address.
+
+    A list or batch that names nobody (`count` 0: an empty page of an audience or of the
+    tasks, a batch of duplicates) gives out and changes nothing, and is not recorded, so
+    the dashboard opening on an empty task list leaves no noise in the trail."""
+    if count == 0:
+        return
     s = services()
     who = principal()
     now = s.clock()

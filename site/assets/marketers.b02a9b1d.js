@@ -2,6 +2,7 @@
 // then the reports for a period, their CSV files, the plays with their audiences, and the
 // open tasks (contacts of plays befriend delivers that people make) with their CSV file.
 import { call, el, problemText, say, show } from "./api.dff6b8a9.js";
+import { forgetAudit, keepAuditKey } from "./audit.c284df4a.js";
 import { audience, fetchFile, save, suggestedName } from "./downloads.db5c41e7.js";
 import { t, tn } from "./i18n.23342438.js";
 import { lastDays, length, periodText, today } from "./period.899ee221.js";
@@ -25,6 +26,7 @@ function signedOut(message) {
   release();
   $("plays").replaceChildren();
   $("tasks").replaceChildren();
+  forgetAudit();
   $("reports").replaceChildren();
   $("reports-toc-list").replaceChildren();
   $("reports-toc").hidden = true;
@@ -347,6 +349,7 @@ async function enter(entered, fresh) {
   say(opening);
   if (fresh) $("reports-title").focus();
   if (!$("from").value || !$("to").value) choose(lastDays(DEFAULT_DAYS));
+  keepAuditKey(key);
   await loadReports(opening);
 }
 

@@ -1,0 +1,93 @@
+// The marketers' page's audit trail: who read or exported whose data, and when. Read when
+// asked (the page cannot tell a key's role before the API answers, and an unasked 403
+// would be noise for every reader); the API answers admin keys only, and says so to
+// others, without signing them out. Values reach the page through textContent only.
+import { call, el, problemText, say, when } from "./api.dff6b8a9.js";
+import { t, tn } from "./i18n.23342438.js";
+
+const $ = (id) => document.getElementById(id);
+
+let key = null;
+let next = null; // the cursor of the next page, for the filters shown
+
+function filters() {
+  const query = new URLSearchParams({ limit: "50" });
+  for (const name of ["who", "person", "since"]) {
+    const value = $(`audit-${name}`).value.trim();
+    if (value) query.set(name, value);
+  }
+  return query;
+}
+
+function row(entry) {
+  const line = el("tr");
+  // Milliseconds are what every browser's Date reads; the trail keeps microseconds.
+  const first = el("th", when(entry.at.replace(/(\.\d{3})\d+/, "$1")));
+  first.scope = "row";
+  const about = entry.play || entry.subject || "–";
+  const people = entry.people.length
+    ? tn("{n} person", "{n} people", entry.people.length) +
+      (entry.people.length === 1 ? ` (${entry.people[0]})` : "")
+    : "–";
+  line.append(
+    first,
+    // TRANSLATORS: who acted in the audit trail: the kind (key, user, operator) and the name.
+    el("td", t("{kind}: {name}", { kind: entry.who.kind, name: entry.who.name })),
+    el("td", entry.who.role),
+    el("td", entry.action),
+    el("td", about),
+    el("td", people),
+  );
+  return line;
+}
+
+/** Read a page of the trail (the first for the filters, or the next); says what it found. */
+async function page(more) {
+  const query = filters();
+  if (more && next) query.set("cursor", next);
+  const result = await call("GET", `/api/audit?${query}`, { token: key });
+  if (result.status === 403 || result.status === 401) {
+    $("audit-problem").textContent = t("Only admin keys may read the audit trail.");
+    return "";
+  }
+  if (result.status !== 200 || !result.data) {
+    $("audit-problem").textContent = t("The audit trail could not be read. {problem}", {
+      problem: problemText(result),
+    });
+    return "";
+  }
+  $("audit-problem").textContent = "";
+  const rows = result.data.entries.map(row);
+  if (more) $("audit").append(...rows);
+  else $("audit").replaceChildren(...rows);
+  next = result.data.next;
+  $("audit-more").hidden = !next;
+  const shown = $("audit").children.length;
+  $("audit-table").hidden = shown === 0;
+  $("audit-none").hidden = shown !== 0;
+  return tn("{n} audit entry shown.", "{n} audit entries shown.", shown);
+}
+
+/** After signing in: the key the trail is read with, once asked for. */
+export function keepAuditKey(token) {
+  key = token;
+  next = null;
+}
+
+export function forgetAudit() {
+  key = null;
+  next = null;
+  $("audit").replaceChildren();
+  $("audit-table").hidden = true;
+  $("audit-none").hidden = true;
+  $("audit-more").hidden = true;
+  $("audit-problem").textContent = "";
+}
+
+$("audit-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (key) say(await page(false));
+});
+$("audit-more").addEventListener("click", async () => {
+  if (key) say(await page(true));
+});
