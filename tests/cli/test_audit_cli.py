@@ -59,3 +59,29 @@ def test_a_since_that_does_not_fit_is_refused_plainly(store: Store) -> None:
     assert "--since" in done.output and "must be a day" in done.output
     assert "Traceback" not in done.output
     assert "no entries since" in invoke(store, "audit", "list").stderr
+
+
+def test_an_operators_webhook_and_feedback_source_changes_are_in_the_trail(
+    store: Store,
+) -> None:
+    added = invoke(
+        store, "webhooks", "add", "https://hooks.example/in", "--events", "permission.changed"
+    )
+    assert added.exit_code == 0, added.output
+    hook = next(w for w in added.stdout.split() if w.startswith("whk_"))
+    assert invoke(store, "webhooks", "remove", hook).exit_code == 0
+    assert invoke(store, "webhooks", "remove", hook).exit_code != 0  # gone: nothing recorded
+    made = invoke(store, "feedback-sources", "add", "--kind", "generic", "--name", "CRM")
+    assert made.exit_code == 0, made.output
+    source = next(w for w in made.stdout.split() if w.startswith("fs_"))
+    assert invoke(store, "feedback-sources", "remove", source).exit_code == 0
+    listed = entries(store)
+    assert sorted((line[2], line[3]) for line in listed) == sorted(
+        [
+            ("webhook.add", hook),
+            ("webhook.remove", hook),
+            ("feedback_source.add", "CRM"),
+            ("feedback_source.remove", source),
+        ]
+    )
+    assert all("whsec_" not in " ".join(line) for line in listed)

@@ -51,3 +51,27 @@ def test_a_read_whose_entry_cannot_be_written_is_refused_and_gives_nothing_out(
     again = client.get(f"/api/people/{visitor.id}", headers=reader)
     assert again.status_code == 200
     assert [e.action for e in store.looked_at(visitor.id, clock())] == ["person.read"]
+
+
+def test_a_refused_entry_is_logged_by_its_action_alone(
+    client: Any,
+    sign_up: SignUp,
+    wire: Wire,
+    store: Store,
+    clock: SettableClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    visitor = sign_up()
+    key = Keys(store).create("dashboard", "reader", clock())[0]
+    wire.dynamodb.dynamodb_error("BatchWriteItem", "ThrottlingException")
+    with caplog.at_level("INFO", logger="befriend"):
+        answer = client.get(
+            f"/api/people/{visitor.id}",
+            headers=bearer(key),
+            environ_base={"REMOTE_ADDR": "198.51.100.23"},
+        )
+    assert answer.status_code == 503
+    said = caplog.text
+    assert "the audit trail did not take person.read" in said
+    for secret in (key, "198.51.100.23", visitor.email, visitor.token):
+        assert secret not in said

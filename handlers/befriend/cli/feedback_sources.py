@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import click
 
+from befriend.cli.audit import record
 from befriend.cli.base import main, open_store, stamp, table_options
 from befriend.cli.registry import columns, keep_safe, missing, shown_once
 
@@ -48,6 +49,7 @@ def add_source(
     from befriend.credentials.feedback_sources import FeedbackSources
 
     store = open_store(table, endpoint_url, region)
+    record(store, "feedback_source.add", subject=name)
     try:
         secret, made = FeedbackSources(store).add(kind, name, datetime.now(UTC), channel, purpose)
     except ValueError as exc:
@@ -89,7 +91,10 @@ def remove_source(source_id: str, table: str, endpoint_url: str | None, region: 
     """Remove the source SOURCE_ID: its notices are refused from now on."""
     from befriend.credentials.feedback_sources import FeedbackSources
 
-    gone = FeedbackSources(open_store(table, endpoint_url, region)).remove(source_id)
+    sources = FeedbackSources(open_store(table, endpoint_url, region))
+    if any(f.id == source_id for f in sources.all()):
+        record(sources.store, "feedback_source.remove", subject=source_id)
+    gone = sources.remove(source_id)
     if gone is None:
         missing(f"no source {source_id!r}; `befriend feedback-sources list` shows them")
     click.echo(f"removed: {gone.id} ({gone.kind}, {gone.name})")

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import click
 
 from befriend.cli.access import TARGET, AccessError
+from befriend.cli.audit import record
 from befriend.cli.base import (
     load_playbook_file,
     main,
@@ -112,6 +113,7 @@ def add(
             "`befriend webhooks remove` one first"
         )
     sub = Subscription(new_id(), url, tuple(wanted), new_secret(), datetime.now(UTC), description)
+    record(store, "webhook.add", subject=sub.id)
     store.add_subscription(sub)
     shown_once(
         [
@@ -156,7 +158,9 @@ def _subscription_id(value: str) -> str:
 def remove(subscription_id: str, table: str, endpoint_url: str | None, region: str) -> None:
     """Remove the subscription ID: nothing more is sent to it, retries included."""
     store = open_store(table, endpoint_url, region)
-    if not store.remove_subscription(_subscription_id(subscription_id)):
+    if store.subscription(_subscription_id(subscription_id)) is not None:
+        record(store, "webhook.remove", subject=subscription_id)
+    if not store.remove_subscription(subscription_id):
         missing(f"no subscription {subscription_id}; `befriend webhooks list` shows them")
     click.echo(f"removed: {subscription_id}")
 
