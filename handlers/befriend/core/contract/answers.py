@@ -11,6 +11,7 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from msgspec import UNSET, Meta, Struct, UnsetType, field
 
+from befriend.core.contract.answer import Answer
 from befriend.core.contract.fields import (
     CircleId,
     Clock,
@@ -50,12 +51,6 @@ from befriend.core.receipts import VERSION as RECEIPT_VERSION
 Channel = Annotated[str, choice("channels")]
 Nullable = Annotated[str | None, Meta()]
 BatchCount = Annotated[int, Meta(ge=0, le=MAX_BATCH)]
-
-
-class Answer(Struct, forbid_unknown_fields=True):
-    """An answer the API builds itself: closed, every field always present."""
-
-    schema_extra: ClassVar[dict[str, Any]] = {}
 
 
 class Health(Answer):

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from msgspec import Meta, Struct
 
 from befriend.core.audit import ACTIONS
-from befriend.core.contract.answers import Answer
+from befriend.core.contract.answer import Answer
 from befriend.core.contract.fields import Stamp
 
 Action = Literal[

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from msgspec import Meta, Struct
 
-from befriend.core.contract.answers import Answer
+from befriend.core.contract.answer import Answer
 from befriend.core.contract.fields import Count, Stamp
 
 Code = Annotated[str, Meta(pattern="^[a-z2-9]{6,16}$")]

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from befriend.core.contract.answers import Answer
+from befriend.core.contract.answer import Answer
 from befriend.core.contract.fields import Stamp, says
 from befriend.core.contract.requests import Body
 from befriend.core.webhooks import MAX_URL, TYPES

@@ -12,20 +12,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC
+from typing import TYPE_CHECKING
 
 from flask import Response, request
 
 from befriend.core.errors import InvalidInput
-from befriend.core.reports import REPORTS, Period, Report, Section, catalogue
 from befriend.core.words import N_, Joined, Phrase
 from befriend.i18n.catalogs import translations
-from befriend.reports.recount import read_report
-from befriend.reports.spreadsheet import csv_text
 from befriend.web.answers import json_answer
 from befriend.web.language import in_language, page_language
 from befriend.web.marketer.blueprint import bp, requires
 from befriend.web.problems import Problem, bad_parameter
 from befriend.web.services import services
+
+if TYPE_CHECKING:
+    from befriend.core.reports import Report, Section
 
 FORMATS = ("json", "csv", "svg")
 NO_STORE = {"Cache-Control": "no-store"}
@@ -40,6 +41,10 @@ SVG_POLICY = (
 @bp.get("/reports")
 @requires("reader")
 def list_reports() -> Response:
+    # The reports' code (the core's tables, the recount, the spreadsheet) is imported by
+    # the routes that use it, not at the API's cold start, which a visitor waits for.
+    from befriend.core.reports import catalogue
+
     code = page_language()
     reports = [
         {**entry, "url": f"/api/reports/{entry['id']}"} for entry in catalogue(translations(code))
@@ -54,6 +59,9 @@ def report(name: str) -> Response:
 
     `section` narrows it to one of its sections; an SVG chart draws one section only, the
     first unless `section` names another."""
+    from befriend.core.reports import REPORTS, Period
+    from befriend.reports.recount import read_report
+
     if name not in REPORTS:
         raise Problem(
             404,
@@ -129,6 +137,8 @@ def sections_csv(sections: Sequence[Section]) -> str:
     """Sections as one spreadsheet-safe CSV: one section is its header row and rows; with
     several, each block starts with a row holding the section's title, and an empty line
     comes between blocks."""
+    from befriend.reports.spreadsheet import csv_text
+
     if len(sections) == 1:
         return csv_text(sections[0].columns, sections[0].rows)
     return "\r\n".join(
@@ -138,6 +148,8 @@ def sections_csv(sections: Sequence[Section]) -> str:
 
 
 def _narrowed(built: Report, sections: tuple[Section, ...]) -> Report:
+    from befriend.core.reports import Report
+
     if sections == built.sections:
         return built
     return Report(
@@ -146,4 +158,6 @@ def _narrowed(built: Report, sections: tuple[Section, ...]) -> Report:
 
 
 def _names() -> str:
+    from befriend.core.reports import REPORTS
+
     return ", ".join(REPORTS)
