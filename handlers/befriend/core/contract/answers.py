@@ -545,7 +545,7 @@ class Export(Answer):
 
 
 class Policy(Answer):
-    version: Annotated[str, value("policy_version")]
+    version: Annotated[str, choice("policy_versions")]  # the version in the language asked for
     url: Text
     text: Text
 

@@ -52,7 +52,7 @@ def count(kind: Kind, **schema: Any) -> Meta:
     return Meta(extra_json_schema={"x-playbook-count": kind, **schema})
 
 
-def value(name: Literal["policy_version", "max_per_week"], **schema: Any) -> Meta:
+def value(name: Literal["max_per_week"], **schema: Any) -> Meta:
     """The playbook's own `name` (a const in the document)."""
     return Meta(extra_json_schema={"x-playbook-const": name, **schema})
 

@@ -51,7 +51,6 @@ _VALUES: dict[str, Callable[[Playbook], list[Any]]] = {
     "policy_versions": lambda pb: list(pb.policy_versions.values()),
 }
 _CONSTS: dict[str, Callable[[Playbook], Any]] = {
-    "policy_version": lambda pb: pb.policy.version,
     "max_per_week": lambda pb: pb.max_per_week,
 }
 
