@@ -16,6 +16,7 @@ import pytest
 from befriend.clock import SettableClock
 from befriend.credentials.keys import Keys
 from befriend.credentials.pseudonyms import Pseudonyms
+from befriend.i18n.catalogs import translations
 from befriend.store import Store
 from tests.conftest import SECRET, SignUp, bearer
 
@@ -231,3 +232,22 @@ def test_an_erased_person_takes_their_copies_with_them(
     assert store.items(visitor.id) == []
     (kept,) = trail(client, keyring)["entries"]  # the entry by time stays, until its TTL
     assert kept["people"] == [visitor.id]
+
+
+def test_the_trail_and_the_export_say_each_action_in_the_language_asked_for(
+    client: Any, keyring: dict[str, str], sign_up: SignUp
+) -> None:
+    visitor = sign_up()
+    client.get(f"/api/people/{visitor.id}", headers=bearer(keyring["reader"]))
+    answer = client.get("/api/audit?lang=de", headers=bearer(keyring["admin"]))
+    assert answer.headers["Content-Language"] == "de"
+    (entry,) = [e for e in answer.get_json()["entries"] if e["action"] == "person.read"]
+    german = translations("de").gettext("read a person's profile")
+    assert entry["says"] == german != "read a person's profile"
+    english = trail(client, keyring)["entries"]
+    assert [e["says"] for e in english if e["action"] == "person.read"] == [
+        "read a person's profile"
+    ]
+    french = {**visitor.auth, "Accept-Language": "fr"}
+    exported = client.get("/api/me/export", headers=french).get_json()
+    assert exported["looked_at"][0]["says"] == translations("fr").gettext("read a person's profile")

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from befriend.core.playbook import AuditRules
-from befriend.core.words import N_
+from befriend.core.words import ENGLISH, N_, Words
 
 # action -> (what it means, said to the admin and, for reads, to the person; whether each
 # person it names gets a copy of the entry in their own partition). A copy is what the
@@ -70,13 +70,15 @@ class AuditEntry:
     def copies_for_people(self) -> bool:
         return ACTIONS[self.action][1]
 
-    def shown(self) -> dict[str, Any]:
-        """The entry as the admin reads it (`GET /api/audit`, `befriend audit list`)."""
+    def shown(self, words: Words = ENGLISH) -> dict[str, Any]:
+        """The entry as the admin reads it (`GET /api/audit`, `befriend audit list`), what
+        the action was said in `words`' language."""
         return {
             "id": self.id,
             "at": stamp(self.at),
             "who": {"kind": self.who.kind, "name": self.who.name, "role": self.who.role},
             "action": self.action,
+            "says": said(self.action, words),
             "people": list(self.people),
             "play": self.play,
             "subject": self.subject,
@@ -94,13 +96,21 @@ def stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def looked_at(entries: Sequence[AuditEntry]) -> list[dict[str, Any]]:
-    """The person's export's list: newest first, the role, the action, when, and the play
-    when there was one; never the name of the key or the account, nor where from."""
+def said(action: str, words: Words = ENGLISH) -> str:
+    """What `action` was, in `words`' language (the id itself for one no longer known)."""
+    found = ACTIONS.get(action)
+    return action if found is None else words.gettext(found[0])
+
+
+def looked_at(entries: Sequence[AuditEntry], words: Words = ENGLISH) -> list[dict[str, Any]]:
+    """The person's export's list: newest first, the role, the action (and what it was, in
+    `words`' language), when, and the play when there was one; never the name of the key
+    or the account, nor where from."""
     return [
         {
             "role": e.who.role,
             "action": e.action,
+            "says": said(e.action, words),
             "at": stamp(e.at),
             "play": e.play,
         }

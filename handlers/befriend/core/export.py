@@ -14,6 +14,7 @@ from befriend.core.person import Person, contacts, iso
 from befriend.core.playbook import Playbook
 from befriend.core.receipts import receipts
 from befriend.core.records import person_to_record
+from befriend.core.words import ENGLISH, Words
 
 FORMAT = "befriend-export/1"
 
@@ -26,6 +27,7 @@ def export_document(
     site_url: str,
     now: datetime,
     looked: Sequence[AuditEntry],
+    words: Words = ENGLISH,
 ) -> dict[str, Any]:
     """The person as their page shows them, all that is stored, their ledger, their moves
     between stages, a consent receipt per decision, and which roles of the organisation
@@ -46,7 +48,7 @@ def export_document(
         "ledger": list(ledger),
         "transitions": list(transitions),
         "receipts": receipts(ledger, playbook, site_url),
-        "looked_at": looked_at(looked),
+        "looked_at": looked_at(looked, words),
     }
 
 

@@ -521,6 +521,7 @@ class LookedAt(Answer):
 
     role: Literal["reader", "ingest", "admin"]
     action: Annotated[str, Meta(examples=["person.read", "audience.read"])]
+    says: Annotated[str, Meta(description="What the action was, in the language asked for")]
     at: Stamp
     play: str | None
 

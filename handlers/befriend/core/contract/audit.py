@@ -51,6 +51,7 @@ class AuditEntry(Answer):
     at: Stamp
     who: AuditWho
     action: Action
+    says: Annotated[str, Meta(description="What the action was, in the language asked for")]
     people: Annotated[list[str], Meta(description="The ids of the people it named")]
     play: str | None
     subject: Annotated[

@@ -23,10 +23,12 @@ from flask import Response, request, url_for
 from befriend.core.audit import AuditEntry, Who, kept_until, read_since
 from befriend.core.errors import Unavailable
 from befriend.core.words import N_
+from befriend.i18n.catalogs import translations
 from befriend.store.audit import Walk
 from befriend.store.table import UNREACHABLE, is_busy
 from befriend.web.answers import json_answer
 from befriend.web.inputs import client_address
+from befriend.web.language import in_language, page_language
 from befriend.web.marketer.blueprint import bp, principal, requires
 from befriend.web.paging import invalid_cursor, page_limit, read_cursor, write_cursor
 from befriend.web.problems import BUSY_RETRY_AFTER, Problem, bad_parameter
@@ -117,7 +119,9 @@ def audit_list() -> Response:
         if following is None
         else write_cursor(CURSOR_SALT, {"f": filters, "w": following.shown()})
     )
-    answer = json_answer({"entries": [e.shown() for e in entries], "next": after})
+    code = page_language()  # the dashboard's, as the reports are said in
+    said = [e.shown(translations(code)) for e in entries]
+    answer = json_answer({"entries": said, "next": after}, headers=in_language(code))
     answer.headers["Cache-Control"] = "no-store"
     if after is not None:
         params: dict[str, Any] = {

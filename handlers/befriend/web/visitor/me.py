@@ -33,7 +33,7 @@ from befriend.credentials.pseudonyms import email_key
 from befriend.credentials.tokens import Claims
 from befriend.web.answers import json_answer
 from befriend.web.idempotency import idempotent
-from befriend.web.inputs import bearer, context, json_body, request_language
+from befriend.web.inputs import bearer, context, json_body, request_language, words
 from befriend.web.language import in_language
 from befriend.web.people import apply, person_for
 from befriend.web.problems import Problem
@@ -135,7 +135,7 @@ def export() -> Response:
     transitions = s.store.transitions(person.id)
     looked = s.store.looked_at(person.id, now)
     document = export_document(
-        person, ledger, transitions, s.playbook, s.settings.site_url, now, looked
+        person, ledger, transitions, s.playbook, s.settings.site_url, now, looked, words()
     )
     answer = json_answer(document)
     answer.headers["Content-Disposition"] = f'attachment; filename="{export_filename(now)}"'
