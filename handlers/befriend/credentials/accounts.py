@@ -37,6 +37,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from befriend.clock import Clock
+from befriend.core.words import N_
 from befriend.credentials.keys import ROLES
 from befriend.credentials.principal import Principal
 
@@ -57,7 +58,8 @@ GONE = frozenset({"NotAuthorizedException", "UserNotFoundException"})
 
 
 class Refused(Exception):
-    """The token proves nothing (401). `why` says what, never the token itself."""
+    """The token proves nothing (401). `why` says what, never the token itself: a message
+    marked for the catalogs, said in the request's language where it is answered."""
 
     def __init__(self, why: str) -> None:
         super().__init__(why)
@@ -135,7 +137,7 @@ class Accounts:
         self._still_works(token)
         groups = claims.get("cognito:groups", [])
         if not isinstance(groups, list):
-            raise Refused("its groups are not a list")
+            raise Refused(N_("its groups are not a list"))
         held = [role for role in ROLES if role in groups]
         if not held:
             raise NoRole
@@ -145,32 +147,32 @@ class Accounts:
     def claims(self, token: str) -> dict[str, Any]:
         """The token's claims once its signature, issuer, client, use and age are checked."""
         if len(token) > LONGEST or token.count(".") != 2:
-            raise Refused("it is not a JSON Web Token")
+            raise Refused(N_("it is not a JSON Web Token"))
         head, body, signature = token.split(".")
         header, claims = _part(head), _part(body)
         if header.get("alg") != "RS256":
-            raise Refused("it is not signed with RS256")
+            raise Refused(N_("it is not signed with RS256"))
         key = self._key(header.get("kid"))
         if not key.verifies(f"{head}.{body}".encode("ascii"), _bytes(signature)):
-            raise Refused("its signature does not hold")
+            raise Refused(N_("its signature does not hold"))
         if claims.get("iss") != self.pool.issuer:
-            raise Refused("it was issued by another user pool")
+            raise Refused(N_("it was issued by another user pool"))
         if claims.get("client_id") != self.pool.client_id:
-            raise Refused("it was issued to another app client")
+            raise Refused(N_("it was issued to another app client"))
         if claims.get("token_use") != "access":
-            raise Refused("it is not an access token")
+            raise Refused(N_("it is not an access token"))
         now = self.clock()
         if not _moment(claims.get("exp")) + LEEWAY > now:
-            raise Refused("it has expired")
+            raise Refused(N_("it has expired"))
         if _moment(claims.get("iat")) - LEEWAY > now:
-            raise Refused("it was issued in the future")
+            raise Refused(N_("it was issued in the future"))
         if not isinstance(claims.get("username"), str) or not claims["username"]:
-            raise Refused("it names no user")
+            raise Refused(N_("it names no user"))
         return claims
 
     def _key(self, kid: object) -> RsaKey:
         if not isinstance(kid, str) or not kid:
-            raise Refused("it names no signing key")
+            raise Refused(N_("it names no signing key"))
         with self._lock:
             now = self.clock()
             stale = self._fetched_at is None or now - self._fetched_at >= REFETCH_AT_MOST
@@ -179,7 +181,7 @@ class Accounts:
                 self._fetched_at = now
             found = self._keys.get(kid)
         if found is None:
-            raise Refused("it was signed with a key the pool does not publish")
+            raise Refused(N_("it was signed with a key the pool does not publish"))
         return found
 
     def _still_works(self, token: str) -> None:
@@ -195,7 +197,7 @@ class Accounts:
             self._client().get_user(AccessToken=token)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in GONE:
-                raise Refused("its user is disabled, deleted or signed out") from exc
+                raise Refused(N_("its user is disabled, deleted or signed out")) from exc
             raise Unreachable("Cognito did not answer") from exc
         except BotoCoreError as exc:
             raise Unreachable("Cognito could not be reached") from exc
@@ -269,7 +271,7 @@ _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 def _bytes(text: str) -> bytes:
     """base64url without padding (RFC 7515, 2), strictly: nothing else is accepted."""
     if not _BASE64URL.fullmatch(text) or len(text) % 4 == 1:
-        raise Refused("it is not a JSON Web Token")
+        raise Refused(N_("it is not a JSON Web Token"))
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
@@ -278,16 +280,16 @@ def _part(text: str) -> dict[str, Any]:
     try:
         value: Any = json.loads(_bytes(text))
     except ValueError as exc:
-        raise Refused("it is not a JSON Web Token") from exc
+        raise Refused(N_("it is not a JSON Web Token")) from exc
     if not isinstance(value, dict):
-        raise Refused("it is not a JSON Web Token")
+        raise Refused(N_("it is not a JSON Web Token"))
     return value
 
 
 def _moment(value: object) -> datetime:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise Refused("its times are not numbers")
+        raise Refused(N_("its times are not numbers"))
     try:
         return datetime.fromtimestamp(value, UTC)
     except (OverflowError, OSError, ValueError) as exc:
-        raise Refused("its times are out of range") from exc
+        raise Refused(N_("its times are out of range")) from exc

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from flask import Blueprint, Response, current_app, g, request
 
 from befriend.core.errors import Unavailable
-from befriend.core.words import N_
+from befriend.core.words import N_, Phrase
 from befriend.credentials.keys import PREFIX, ApiKey, Keys
 from befriend.credentials.principal import Principal
 from befriend.web.problems import Problem
@@ -123,7 +123,7 @@ def account(accounts: Accounts, role: str, token: str) -> Principal:
             "invalid-token",
             N_("This sign-in does not work"),
             N_("The access token is refused: %(why)s. Sign in again."),
-            {"why": refused.why},
+            {"why": Phrase(refused.why)},
             headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'},
         ) from None
     except NoRole:
