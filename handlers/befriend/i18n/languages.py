@@ -7,12 +7,16 @@ tag (`de-AT`) gets its language (`de`)."""
 
 from __future__ import annotations
 
-from msgspec import Struct
+from dataclasses import dataclass
 
 DEFAULT = "en"
 
 
-class Language(Struct, frozen=True):
+# A dataclass, not a msgspec Struct as most records are (docs/design.md, Cold start): the
+# package's tests write dates with i18n/formats.py from the unpacked Lambda zip alone, on
+# the machine that built it, where the zip's msgspec (compiled for Lambda) does not load.
+@dataclass(frozen=True)
+class Language:
     code: str
     name: str  # in the language itself, as a language switch shows it
     direction: str = "ltr"
