@@ -170,6 +170,7 @@ MARKETER_REQUESTS: dict[str, tuple[dict[str, Any] | None, dict[str, str]]] = {
     "marketer.add_feedback_source": ({"kind": "generic", "name": "security check"}, {}),
     "marketer.list_feedback_sources": (None, {}),
     "marketer.remove_feedback_source": (None, {"source_id": "{source}"}),
+    "marketer.audit_list": (None, {}),
 }
 
 
