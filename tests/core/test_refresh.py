@@ -10,6 +10,7 @@ from befriend.core.engagement import Event, record_events
 from befriend.core.person import Person
 from befriend.core.plays import next_steps
 from befriend.core.receipts import receipts
+from befriend.i18n.catalogs import translations
 from tests.core.conftest import NOW, ctx
 from tests.core.test_changes import PLAYBOOK
 from tests.core.test_engine import events, person_with
@@ -34,8 +35,27 @@ def test_a_quiet_permission_is_asked_about_again_before_it_lapses() -> None:
     ask = steps["refresh-email-offers"]
     assert ask.play.asks == ("email", "offers")
     assert ask.play.channel == "site"
-    assert "ends on" in ask.play.says
+    assert ask.play.says == "Do you still want offers by email?"
+    # When it lapses is a moment, which the page writes as its language writes a date.
+    assert ask.ends is not None and ask.ends > NOW + YEAR
+    assert ask.as_json()["ends"] == ask.ends.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert "refresh-email-newsletter" not in steps  # newsletter has no refresh period
+
+
+def test_the_ask_and_its_reason_are_said_in_the_words_handed_over() -> None:
+    german = translations("de")
+    later = NOW + YEAR + timedelta(days=1)
+    steps = {s.play.id: s for s in next_steps(offers_by_email(), PLAYBOOK, later, german)}
+    ask = steps["refresh-email-offers"]
+    assert ask.play.says == german.gettext("Do you still want %(purpose)s by %(channel)s?") % {
+        "purpose": "offers",
+        "channel": "email",
+    }
+    assert ask.play.says != "Do you still want offers by email?"
+    assert ask.reason == german.gettext(
+        "we have not used this permission, and not heard from you, for a long while"
+    )
+    assert all(step.as_json()["ends"] is None for step in steps.values() if step is not ask)
 
 
 def test_activity_keeps_a_permission_fresh() -> None:

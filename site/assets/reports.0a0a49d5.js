@@ -2,7 +2,7 @@
 // Charts arrive as SVG files fetched with the key and are shown as images from Blob URLs,
 // so no markup from the API ever becomes part of the page; the table beside each chart is
 // its accessible equivalent, and every value reaches the page through textContent.
-import { el, problemText } from "./api.dff6b8a9.js";
+import { el, problemText } from "./api.baa40b1c.js";
 import { fetchFile } from "./downloads.db5c41e7.js";
 import { t, tn } from "./i18n.23342438.js";
 

@@ -1,6 +1,6 @@
 // "Where we reach you" on /preferences/: the addresses GET /api/me answers under `contacts`.
 // Every value reaches the page as text.
-import { when } from "./api.dff6b8a9.js";
+import { when } from "./api.baa40b1c.js";
 import { t } from "./i18n.23342438.js";
 
 const $ = (id) => document.getElementById(id);

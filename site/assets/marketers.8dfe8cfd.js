@@ -1,12 +1,12 @@
 // /marketers/: sign in with an API key (kept in this tab's sessionStorage, never in the URL),
 // then the reports for a period, their CSV files, the plays with their audiences, and the
 // open tasks (contacts of plays befriend delivers that people make) with their CSV file.
-import { call, el, problemText, say, show } from "./api.dff6b8a9.js";
-import { forgetAudit, keepAuditKey } from "./audit.c284df4a.js";
+import { call, el, problemText, say, show } from "./api.baa40b1c.js";
+import { forgetAudit, keepAuditKey } from "./audit.c13005b0.js";
 import { audience, fetchFile, save, suggestedName } from "./downloads.db5c41e7.js";
 import { t, tn } from "./i18n.23342438.js";
 import { lastDays, length, periodText, today } from "./period.899ee221.js";
-import { fill, placeholder, release } from "./reports.774ae9cb.js";
+import { fill, placeholder, release } from "./reports.0a0a49d5.js";
 
 const KEY = "befriend.marketer";
 const DEFAULT_DAYS = 28;

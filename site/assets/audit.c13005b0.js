@@ -2,7 +2,7 @@
 // asked (the page cannot tell a key's role before the API answers, and an unasked 403
 // would be noise for every reader); the API answers admin keys only, and says so to
 // others, without signing them out. Values reach the page through textContent only.
-import { call, el, problemText, say, when } from "./api.dff6b8a9.js";
+import { call, el, problemText, say, when } from "./api.baa40b1c.js";
 import { t, tn } from "./i18n.23342438.js";
 
 const $ = (id) => document.getElementById(id);
@@ -19,22 +19,31 @@ function filters() {
   return query;
 }
 
+/** Who acted, as the page's language says it: an API key, an account or an operator. */
+function kindOf(kind) {
+  const kinds = { key: t("API key"), user: t("Account"), operator: t("Operator") };
+  return kinds[kind] || kind;
+}
+
 function row(entry) {
   const line = el("tr");
   // Milliseconds are what every browser's Date reads; the trail keeps microseconds.
   const first = el("th", when(entry.at.replace(/(\.\d{3})\d+/, "$1")));
   first.scope = "row";
   const about = entry.play || entry.subject || "–";
+  // What the action was, as the API says it in the page's language; its id on hover.
+  const action = el("td", entry.says);
+  action.title = entry.action;
   const people = entry.people.length
     ? tn("{n} person", "{n} people", entry.people.length) +
       (entry.people.length === 1 ? ` (${entry.people[0]})` : "")
     : "–";
   line.append(
     first,
-    // TRANSLATORS: who acted in the audit trail: the kind (key, user, operator) and the name.
-    el("td", t("{kind}: {name}", { kind: entry.who.kind, name: entry.who.name })),
+    // TRANSLATORS: who acted in the audit trail: the kind (API key, account, operator) and the name.
+    el("td", t("{kind}: {name}", { kind: kindOf(entry.who.kind), name: entry.who.name })),
     el("td", entry.who.role),
-    el("td", entry.action),
+    action,
     el("td", about),
     el("td", people),
   );

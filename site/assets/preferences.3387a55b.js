@@ -1,11 +1,11 @@
 // /preferences/: the person's own page. Every change is saved at once, said in #status, and
 // most can be undone with #undo.
-import { call, el, forgetToken, keepToken, problemText, say, show, takeToken, when } from "./api.dff6b8a9.js";
-import { postalBody, renderContacts } from "./contacts.40c6c45e.js";
-import { clearProblems, localProblem, showProblems } from "./fields.bf8d852e.js";
+import { call, day, el, forgetToken, keepToken, problemText, say, show, takeToken, when } from "./api.baa40b1c.js";
+import { postalBody, renderContacts } from "./contacts.8e41fe35.js";
+import { clearProblems, localProblem, showProblems } from "./fields.5932f198.js";
 import { t } from "./i18n.23342438.js";
-import { loadInvite } from "./invite.6b9345df.js";
-import { follow } from "./language.9a602e12.js";
+import { loadInvite } from "./invite.65236a08.js";
+import { follow } from "./language.31acfaad.js";
 
 // TRANSLATORS: how a permission came to be as it is, after "Yes since 3 Mar 2026, ".
 const HOW = {
@@ -104,7 +104,10 @@ function renderRelationship(relationship) {
   list.replaceChildren();
   for (const step of relationship.next_steps) {
     const item = el("li", undefined, "step");
-    item.append(el("p", step.says, "step-says"));
+    const says = step.ends
+      ? `${step.says} ${t("Say yes to keep it; otherwise it ends on {date}.", { date: day(step.ends) })}`
+      : step.says;
+    item.append(el("p", says, "step-says"));
     item.append(el("p", t("Why: {reason}.", { reason: step.reason }), "hint"));
     const actions = el("div", undefined, "inline");
     const box = step.kind === "ask" && step.asks ? permissionBox(step.asks.channel, step.asks.purpose) : null;

@@ -1,7 +1,7 @@
 // /data/: consent receipts, the full download, and erasure.
-import { call, el, forgetToken, problemText, say, show, takeToken, when } from "./api.dff6b8a9.js";
+import { call, el, forgetToken, problemText, say, show, takeToken, when } from "./api.baa40b1c.js";
 import { t, tn } from "./i18n.23342438.js";
-import { follow } from "./language.9a602e12.js";
+import { follow } from "./language.31acfaad.js";
 
 const HOW = {
   form: t("At sign-up"),

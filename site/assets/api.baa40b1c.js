@@ -121,6 +121,20 @@ export function when(stamp) {
   }
 }
 
+/**
+ * A day as the page's language writes it in a sentence ("7 March 2027"), in the browser's
+ * time zone, or the text as it came when it is not a moment.
+ */
+export function day(stamp) {
+  const date = new Date(stamp);
+  if (Number.isNaN(date.getTime())) return String(stamp);
+  try {
+    return date.toLocaleDateString(document.documentElement.lang || "en", { dateStyle: "long" });
+  } catch {
+    return date.toLocaleDateString("en", { dateStyle: "long" }); // a `lang` the browser does not know
+  }
+}
+
 /** Show one section and hide others: the page's sections by id. */
 export function show(id, ...hide) {
   for (const other of hide) {
