@@ -76,15 +76,24 @@ def api_key(role: str) -> ApiKey:
             headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'},
         )
     if not key.allows(role):
-        raise Problem(
-            403,
-            "insufficient-role",
+        raise _out_of_role(
             N_("This API key may not do this"),
             N_("This needs a key with the role %(role)s (or admin); this key is %(held)s."),
             {"role": role, "held": key.role},
-            headers={"WWW-Authenticate": f'{REALM}, error="insufficient_scope"'},
         )
     return key
+
+
+def _out_of_role(title: str, detail: str, values: dict[str, object] | None = None) -> Problem:
+    """403: the key or account is known, its role does not allow what was asked."""
+    return Problem(
+        403,
+        "insufficient-role",
+        title,
+        detail,
+        values or {},
+        headers={"WWW-Authenticate": f'{REALM}, error="insufficient_scope"'},
+    )
 
 
 def _accounts() -> Accounts | None:
@@ -93,8 +102,9 @@ def _accounts() -> Accounts | None:
     found: Accounts | None = current_app.extensions.get("befriend.accounts")
     settings = services().settings
     if found is None and settings.user_pool and settings.user_pool_client:
-        # Imported here, not above: PyJWT and cryptography take about 30 ms, which only
-        # requests carrying an access token pay (docs/design.md, "Accounts").
+        # Imported here, not above: the account check (the pool's keys, the RS256 check,
+        # Cognito's client) is for requests carrying an access token alone, never for a
+        # visitor's cold start (docs/design.md, "Accounts").
         from befriend.credentials.accounts import Accounts, Pool
 
         pool = Pool(
@@ -127,23 +137,17 @@ def account(accounts: Accounts, role: str, token: str) -> Principal:
             headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'},
         ) from None
     except NoRole:
-        raise Problem(
-            403,
-            "insufficient-role",
+        raise _out_of_role(
             N_("This account may not do this"),
             N_("The account is in none of the groups reader, ingest and admin."),
-            headers={"WWW-Authenticate": f'{REALM}, error="insufficient_scope"'},
         ) from None
     except Unreachable as unreachable:
         raise Unavailable(str(unreachable)) from None
     if not found.allows(role):
-        raise Problem(
-            403,
-            "insufficient-role",
+        raise _out_of_role(
             N_("This account may not do this"),
             N_("This needs an account in the group %(role)s (or admin); this one is %(held)s."),
             {"role": role, "held": found.role},
-            headers={"WWW-Authenticate": f'{REALM}, error="insufficient_scope"'},
         )
     return found
 
