@@ -144,3 +144,33 @@ def test_sigterm_stops_serve_at_once_and_cleans_up(tmp_path: Path) -> None:
     assert not record.exists()
     assert not site.exists()
     assert list(state.glob("serve-*")) == []
+
+
+def test_serve_prints_a_user_for_each_role_who_signs_in_with_it(served: Serve) -> None:
+    import boto3
+
+    said = served.said()
+    users = dict(re.findall(r"^\s+(reader|ingest|admin)\s+\S+\s+password: (\S+)$", said, re.M))
+    names = dict(re.findall(r"^\s+(reader|ingest|admin)\s+(\S+)\s+password:", said, re.M))
+    pool = re.search(r"moto's user pool (\S+),", said)
+    assert pool and set(users) == {"reader", "ingest", "admin"}, said
+    idp: Any = boto3.client(
+        "cognito-idp",
+        region_name="eu-west-1",
+        endpoint_url=served.endpoint,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    client = idp.list_user_pool_clients(UserPoolId=pool[1], MaxResults=5)["UserPoolClients"]
+    token = idp.initiate_auth(
+        ClientId=client[0]["ClientId"],
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": names["reader"], "PASSWORD": users["reader"]},
+    )["AuthenticationResult"]["AccessToken"]
+    status, _ = call(f"{served.base}/api/reports", key=token)
+    assert status == 200
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        call(f"{served.base}/api/audit", key=token)
+    assert refused.value.code == 403  # the audit trail is the admin's to read
+    # Passwords are said once, at start, and never again in the server's log.
+    assert said.count(users["reader"]) == 1 and served.said().count(users["reader"]) == 1

@@ -32,9 +32,11 @@ from befriend.build.sitegen import build_site
 from befriend.cli import serve_record
 from befriend.clock import system_clock
 from befriend.config import Settings
+from befriend.core.frozen import replace
 from befriend.credentials.keys import Keys
 from befriend.jobs.fanout import LocalWorker
 from befriend.jobs.webhooks import LocalDeliverer, deliverer_for
+from befriend.local.accounts import local_pool
 from befriend.local.demo import seed
 from befriend.local.schedules import LocalSchedules
 from befriend.mailing.worker import Worker
@@ -221,6 +223,9 @@ def prepare(settings: Settings, demo: int) -> Store:
 def serve(host: str, port: int, demo: int) -> None:
     aws = start_moto()
     settings = local_settings(port)
+    # Marketers sign in as themselves too: a user pool in moto, a user for each role.
+    accounts = local_pool(settings.region)
+    settings = replace(settings, user_pool=accounts.id, user_pool_client=accounts.client)
     print(f"seeding {demo} demo people…" if demo else "starting with an empty table…")
     store = prepare(settings, demo)
     # A key for trying the marketer API at once; it lives only as long as this process.
@@ -256,6 +261,9 @@ def serve(host: str, port: int, demo: int) -> None:
         print(f"  moto endpoint:   {aws.endpoint}")
         print(f"  check ledgers:   befriend ledger verify --endpoint-url {aws.endpoint}")
         print(f"  admin API key:   {admin}  (local only; send as Authorization: Bearer …)")
+        print(f"  marketers' accounts (moto's user pool {accounts.id}, local only):")
+        for role, user in accounts.users.items():
+            print(f"    {role:<7} {user.name}  password: {user.password}")
         with recorded(aws, settings):
             run_simple(host, port, app, threaded=True, request_handler=RedactingHandler)
     except SystemExit as stopped:
