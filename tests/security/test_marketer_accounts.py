@@ -229,10 +229,10 @@ def test_an_account_in_no_group_of_befriend_may_do_nothing(
     [
         (("reader", "admin"), {"reader", "ingest", "admin"}),
         (("ingest", "unrelated"), {"ingest"}),
-        (("reader", "ingest"), {"ingest"}),  # the highest of the two, not both
+        (("reader", "ingest"), {"reader", "ingest"}),  # both, each when a route needs it
     ],
 )
-def test_several_groups_give_the_highest_role(
+def test_several_groups_give_each_of_their_roles(
     client: Any, pool: Pool, groups: tuple[str, ...], may: set[str]
 ) -> None:
     token = pool.access(*groups)
@@ -248,3 +248,21 @@ def test_keys_still_work_beside_accounts(client: Any, keyring: Keyring) -> None:
     assert client.get("/api/plays", headers=bearer(keyring.live["reader"])).status_code == 200
     refused = client.get("/api/plays", headers=bearer(keyring.revoked))
     assert assert_problem(refused, 401)["type"].endswith("/invalid-api-key")
+
+
+def test_an_account_in_two_groups_acts_in_each_and_is_recorded_in_the_one_it_used(
+    client: Any, sign_up: SignUp, pool: Pool, clock: SettableClock
+) -> None:
+    visitor = sign_up()
+    token = pool.access("reader", "ingest")
+    read = client.get(f"/api/people/{visitor.id}", headers=bearer(token))
+    assert read.status_code == 200, read.get_data(as_text=True)
+    event = {"id": "two-groups-1", "person": visitor.id, "type": "visit", "at": clock().isoformat()}
+    sent = client.post("/api/events", json={"events": [event]}, headers=bearer(token))
+    assert sent.status_code == 200, sent.get_data(as_text=True)
+    refused = client.get("/api/audit", headers=bearer(token))
+    assert assert_problem(refused, 403)["detail"].endswith("this one is reader, ingest.")
+    entries = client.get("/api/audit", headers=bearer(pool.access("admin"))).get_json()["entries"]
+    used = {e["action"]: e["who"]["role"] for e in entries if e["who"]["kind"] == "user"}
+    assert used["person.read"] == "reader"
+    assert used["events.ingest"] == "ingest"

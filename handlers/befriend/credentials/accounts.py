@@ -7,8 +7,9 @@ tokens carry no `aud`), it is an access token (`token_use`), and it has not expi
 with a little leeway for clocks). Then Cognito is asked whether the token still works
 (`GetUser` with the token itself), which it refuses at once for a user disabled, deleted or
 signed out everywhere; a yes is kept for a few seconds, so a page's burst of requests asks
-once. The account's groups (`cognito:groups`) give its role: the highest of reader, ingest
-and admin; in none of them, the account may do nothing.
+once. The account's groups (`cognito:groups`) give its roles: each of reader, ingest and
+admin it is in (a request acts in the one its route needs); in none of them, the account
+may do nothing.
 
 The signature is checked with the standard library (RSASSA-PKCS1-v1_5 by encoding and
 comparing, RFC 8017 8.2.2), not a JOSE library: PyJWT or joserfc need cryptography, whose
@@ -141,8 +142,9 @@ class Accounts:
         held = [role for role in ROLES if role in groups]
         if not held:
             raise NoRole
-        # ROLES runs from the least to the most: reader, ingest, admin.
-        return Principal("user", str(claims["username"]), held[-1])
+        if "admin" in held:
+            return Principal("user", str(claims["username"]), "admin")
+        return Principal("user", str(claims["username"]), held[0], tuple(held[1:]))
 
     def claims(self, token: str) -> dict[str, Any]:
         """The token's claims once its signature, issuer, client, use and age are checked."""

@@ -17,10 +17,21 @@ class Principal(Struct, frozen=True):
     kind: Kind
     name: str  # the key's name, or the account's user name
     role: str  # reader, ingest or admin (credentials.keys.ROLES)
+    # The other roles it holds: an account in the groups reader and ingest is both. A key
+    # has one role.
+    also: tuple[str, ...] = ()
 
     def allows(self, role: str) -> bool:
-        """True when this principal may act in `role`: its own, or any as admin."""
-        return self.role == role or self.role == "admin"
+        """True when this principal may act in `role`: one it holds, or any as admin."""
+        held = (self.role, *self.also)
+        return role in held or "admin" in held
+
+    def acting(self, role: str) -> Principal:
+        """This principal as it acts in `role`, which it `allows`: with the role it holds
+        for it (admin when only that allows it), so a request is recorded under the role
+        it used."""
+        used = role if role in (self.role, *self.also) else "admin"
+        return Principal(self.kind, self.name, used)
 
     @classmethod
     def of_key(cls, key: ApiKey) -> Principal:

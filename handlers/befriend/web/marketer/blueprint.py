@@ -147,9 +147,9 @@ def account(accounts: Accounts, role: str, token: str) -> Principal:
         raise _out_of_role(
             N_("This account may not do this"),
             N_("This needs an account in the group %(role)s (or admin); this one is %(held)s."),
-            {"role": role, "held": found.role},
+            {"role": role, "held": ", ".join((found.role, *found.also))},
         )
-    return found
+    return found.acting(role)
 
 
 def principal() -> Principal:
