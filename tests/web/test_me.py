@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from befriend.clock import SettableClock
+from befriend.i18n.catalogs import translations
 from befriend.store import Store
 from tests.conftest import SignUp, phone_number
 
@@ -225,3 +226,17 @@ def test_a_survey_needs_at_least_one_answer_from_the_allowed_ones(sign_up: SignU
     )
     fields = {e["field"] for e in wrong.get_json()["errors"]}
     assert fields == {"found_us", "recommend", "preferred_channel"}
+
+
+def test_next_steps_reasons_are_said_in_the_pages_language(sign_up: SignUp) -> None:
+    visitor = sign_up()
+    french = {**visitor.auth, "Accept-Language": "fr"}
+    me = visitor.client.get("/api/me", headers=french).get_json()
+    steps = {s["play"]: s for s in me["relationship"]["next_steps"]}
+    reason = steps["welcome-letter"]["reason"]
+    words = translations("fr")
+    stage = words.gettext("you are at the “%(stage)s” stage")
+    assert stage != "you are at the “%(stage)s” stage"
+    assert reason.startswith(stage.split("%(stage)s")[0]), reason
+    # French puts a narrow no-break space before the semicolon that joins the reasons.
+    assert "\u202f; " in reason and "you said yes" not in reason

@@ -149,7 +149,7 @@ def consider(
     if rests:
         return Held("cooldown", max(rests))
     low = _lowered(playbook)
-    # Translators: a reason a next step is offered; the reasons are joined with "; ".
+    # Translators: a reason a next step is offered; the reasons are joined by "; ".
     why = [say(words, N_("you are at the “%(stage)s” stage"), {"stage": seen.stage_label})]
     if play.interests:
         shared = [playbook.topics[t] for t in play.interests if t in person.interests]
@@ -157,7 +157,7 @@ def consider(
         why.append(say(words, N_("you told us you like %(topics)s"), liked))
     if play.channel == SITE:
         why.append(words.gettext(N_("shown on your page")))
-        return Step(play, "; ".join(why), now)
+        return Step(play, _joined(why, words), now)
     assert pair is not None
     if prefs.paused_until is not None and prefs.paused_until > now:
         return Held("paused", prefs.paused_until)
@@ -174,7 +174,14 @@ def consider(
     elif kind == "phone":
         why.append(words.gettext(N_("we have your verified phone number")))
     waits = "weekly-cap" if after_cap > now else "quiet-hours" if earliest > now else None
-    return Step(play, "; ".join(why), earliest, waits)
+    return Step(play, _joined(why, words), earliest, waits)
+
+
+def _joined(reasons: list[str], words: Words) -> str:
+    # Translators: what comes between the reasons a next step is offered ("you are at the
+    # “Friend” stage; you said yes to …"), with the spaces your language puts around it.
+    between = N_("; ")
+    return words.gettext(between).join(reasons)
 
 
 def _refresh_steps(person: Person, playbook: Playbook, now: datetime, words: Words) -> list[Step]:
