@@ -10,9 +10,10 @@ says why they are laid out as they are.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
+
+from msgspec import Struct
 
 from befriend.core.playbook import AuditRules
 from befriend.core.words import ENGLISH, N_, Words
@@ -45,8 +46,7 @@ ACTIONS: Mapping[str, tuple[str, bool]] = {
 }
 
 
-@dataclass(frozen=True)
-class Who:
+class Who(Struct, frozen=True):
     """Who acted: an API key, a signed-in account, or an operator at the command line."""
 
     kind: str
@@ -54,8 +54,7 @@ class Who:
     role: str
 
 
-@dataclass(frozen=True)
-class AuditEntry:
+class AuditEntry(Struct, frozen=True):
     id: str  # random, 16 hex digits: orders entries of the same microsecond
     at: datetime
     who: Who

@@ -21,7 +21,7 @@ from befriend.credentials.keys import ROLES
 @dataclass(frozen=True)
 class LocalUser:
     name: str
-    password: str = ""  # shown once, when the server starts; never logged
+    password: str  # shown once, when the server starts; never logged
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,14 @@ import json
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from msgspec import Struct
+
 from befriend.core.audit import AuditEntry, Who, stamp
 from befriend.core.errors import Unavailable
+from befriend.core.frozen import replace
 from befriend.store import keys
 from befriend.store.table import BATCH_WRITE, Item, Table, attr_n, attr_s, expired, ttl
 
@@ -64,8 +66,7 @@ def who_key(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class Walk:
+class Walk(Struct, frozen=True):
     """Where a listing goes on: the month (an index into the months walked) and, for each
     partition of it read so far, the last sort key taken ("" once it has no more)."""
 

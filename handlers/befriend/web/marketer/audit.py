@@ -39,17 +39,21 @@ CURSOR_SALT = "befriend.audit-cursor.v1"
 WINDOW = timedelta(days=30)  # what `since` is when not given
 MAX_NAME = 200
 
-UNRECORDED = Problem(
-    503,
-    "audit-unavailable",
-    N_("This could not be recorded, so it was not done"),
-    N_(
-        "Every read of people's data is recorded in the audit trail before it is answered, "
-        "and the record could not be written just now. Send the same request again in a "
-        "moment."
-    ),
-    headers={"Retry-After": BUSY_RETRY_AFTER},
-)
+
+def unrecorded() -> Problem:
+    """503: the entry could not be written, so nothing was given out (a new exception each
+    time: one raised again and again would carry every earlier traceback with it)."""
+    return Problem(
+        503,
+        "audit-unavailable",
+        N_("This could not be recorded, so it was not done"),
+        N_(
+            "Every read of people's data is recorded in the audit trail before it is "
+            "answered, and the record could not be written just now. Send the same request "
+            "again in a moment."
+        ),
+        headers={"Retry-After": BUSY_RETRY_AFTER},
+    )
 
 
 def record(
@@ -89,7 +93,7 @@ def record(
         if isinstance(exc, ClientError) and not is_busy(exc):
             raise
         log.warning("the audit trail did not take %s; answered 503", action)
-        raise UNRECORDED from exc
+        raise unrecorded() from exc
 
 
 @bp.get("/audit")
@@ -120,7 +124,8 @@ def audit_list() -> Response:
         else write_cursor(CURSOR_SALT, {"f": filters, "w": following.shown()})
     )
     code = page_language()  # the dashboard's, as the reports are said in
-    said = [e.shown(translations(code)) for e in entries]
+    words = translations(code)
+    said = [e.shown(words) for e in entries]
     answer = json_answer({"entries": said, "next": after}, headers=in_language(code))
     answer.headers["Cache-Control"] = "no-store"
     if after is not None:
