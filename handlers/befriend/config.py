@@ -64,6 +64,10 @@ class Settings:
     user_pool_client: str | None = None
     # Where Cognito answers when not AWS itself (moto's server under `befriend serve`).
     cognito_endpoint: str | None = None
+    # The pool's hosted sign-in (https://<prefix>.auth.<region>.amazoncognito.com), which
+    # the dashboard sends marketers to; unset, it offers the API key alone (and, locally, a
+    # user name and password).
+    sign_in_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -98,7 +102,15 @@ class Settings:
             cognito_endpoint=env.get("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER")
             or env.get("AWS_ENDPOINT_URL")
             or None,
+            sign_in_url=_https(env, "BEFRIEND_SIGN_IN_URL"),
         )
+
+
+def _https(env: Mapping[str, str], name: str) -> str | None:
+    text = env.get(name, "").strip().rstrip("/")
+    if text and not text.startswith("https://"):
+        raise SettingsError(f"{name} must be an https:// URL")
+    return text or None
 
 
 def _whole(env: Mapping[str, str], name: str, default: int) -> int:

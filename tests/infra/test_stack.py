@@ -89,7 +89,7 @@ STOOD_IN = {
 }
 # Supported by moto, but they need a resource moto cannot make.
 NEEDS_A_DROPPED_RESOURCE = {"FunctionApiPermission": "HttpApi"}
-OUTPUTS_NOT_MADE = {"ApiUrl", "DistributionDomain", "EdgeWebAclArn", "SignInUrl"}
+OUTPUTS_NOT_MADE = {"ApiUrl", "DistributionDomain", "EdgeWebAclArn"}
 
 
 def for_moto(
@@ -302,6 +302,7 @@ def test_moto_creates_what_it_supports_and_the_test_names_what_it_skipped(
         "WebhookFunctionName",
         "UserPoolId",
         "UserPoolClientId",
+        "SignInUrl",
     }
     assert not OUTPUTS_NOT_MADE & set(stack["outputs"])
 
@@ -426,6 +427,7 @@ def test_the_function_is_configured_from_the_stack(stack: dict[str, Any]) -> Non
         "BEFRIEND_EXPORTS_BUCKET": outputs["ExportsBucketName"],
         "BEFRIEND_USER_POOL": outputs["UserPoolId"],
         "BEFRIEND_USER_POOL_CLIENT": outputs["UserPoolClientId"],
+        "BEFRIEND_SIGN_IN_URL": outputs["SignInUrl"],
     }
 
 

@@ -48,7 +48,7 @@ def test_the_translation_is_plain_cloudformation(translated: Template) -> None:
         "AWS::S3::Bucket": 2,  # the site; audience exports
         "AWS::S3::BucketPolicy": 2,
         "AWS::CloudFront::OriginAccessControl": 1,
-        "AWS::CloudFront::ResponseHeadersPolicy": 2,  # the API's and the site's
+        "AWS::CloudFront::ResponseHeadersPolicy": 3,  # the API's, the site's, the dashboard's
         "AWS::CloudFront::CachePolicy": 1,
         "AWS::CloudFront::OriginRequestPolicy": 1,
         "AWS::CloudFront::Function": 1,

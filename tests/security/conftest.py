@@ -171,6 +171,7 @@ MARKETER_REQUESTS: dict[str, tuple[dict[str, Any] | None, dict[str, str]]] = {
     "marketer.list_feedback_sources": (None, {}),
     "marketer.remove_feedback_source": (None, {"source_id": "{source}"}),
     "marketer.audit_list": (None, {}),
+    "marketer.whoami": (None, {}),
 }
 
 
@@ -258,7 +259,27 @@ def _with_code(client: Any, headers: dict[str, str]) -> str:
 
 
 def snapshot(store: Store) -> list[dict[str, Any]]:
-    """Every item of the table, in key order: equal before and after means nothing changed."""
+    """Every item of the table but the audit trail's, in key order: equal before and after
+    means nothing changed. The trail only grows, and a refusal of a known key or account is
+    recorded in it (`refusals`)."""
+    return [i for i in _items(store) if not _audit(i)]
+
+
+def refusals(store: Store) -> list[dict[str, Any]]:
+    """The audit trail's entries of refused requests (`access.refused`), by time only."""
+    return [
+        i
+        for i in _items(store)
+        if i["pk"]["S"].startswith("AUDIT#") and i.get("action", {}).get("S") == "access.refused"
+    ]
+
+
+def _audit(item: dict[str, Any]) -> bool:
+    pk, sk = str(item["pk"]["S"]), str(item["sk"]["S"])
+    return pk.startswith(("AUDIT#", "AUDITWHO#")) or sk.startswith("AUDIT#")
+
+
+def _items(store: Store) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     pages = store.client.get_paginator("scan").paginate(TableName=store.table, ConsistentRead=True)
     for page in pages:

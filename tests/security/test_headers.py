@@ -23,16 +23,28 @@ from werkzeug.test import Client
 
 from befriend.build.sitegen import build_site
 from befriend.clock import SettableClock
+from befriend.config import Settings
 from befriend.core.email_change import from_binding, undo_binding
 from befriend.core.playbook import Playbook
 from befriend.credentials.feedback_sources import FeedbackSources
 from befriend.credentials.tokens import Tokens
+from befriend.local.accounts import LocalPool, local_pool
 from befriend.local.server import IMMUTABLE, SiteAndApi
 from befriend.store import Store
 from befriend.web.app import SECURITY_HEADERS, SITE_HEADERS
 from befriend.web.marketer.reports import SVG_POLICY
 from befriend.web.requestlog import HEADER
-from tests.conftest import ROOT, SECRET, Mails, SignUp, Visitor, bearer, unsubscribe_path
+from tests.conftest import (
+    REGION,
+    ROOT,
+    SECRET,
+    TEMPLATES,
+    Mails,
+    SignUp,
+    Visitor,
+    bearer,
+    unsubscribe_path,
+)
 from tests.security.conftest import (
     ROUTES,
     Keyring,
@@ -70,6 +82,8 @@ JSON_BODY = {
         "marketer.test_webhook",
         # The local webhook receiver verifies the signature first, as any receiver does.
         "dev.receive_webhook",
+        # Speaks Cognito's protocol to the local dashboard, errors in Cognito's shape.
+        "local_cognito.cognito",
     )
 }
 INGEST = {"marketer.ingest_events", "marketer.play_outcomes"}
@@ -105,8 +119,10 @@ class World:
         clock: SettableClock,
         playbook: Playbook,
         store: Store,
+        accounts: LocalPool,
     ) -> None:
         self.client, self.visitor, self.keyring, self.clock = client, visitor, keyring, clock
+        self.accounts = accounts
         self.store = store
         self.playbook = playbook
         self.unsubscribe = unsubscribe_path(mails()[-1])
@@ -196,6 +212,20 @@ class World:
         payload, headers = signed(sub, event, datetime.now(UTC))
         return {"data": payload, "headers": headers}
 
+    def password_sign_in(self) -> dict[str, Any]:
+        """The local dashboard's sign-in, as session.js sends it to moto through the app."""
+        user = self.accounts.users["reader"]
+        body = {
+            "AuthFlow": "USER_PASSWORD_AUTH",
+            "ClientId": self.accounts.client,
+            "AuthParameters": {"USERNAME": user.name, "PASSWORD": user.password},
+        }
+        target = "AWSCognitoIdentityProviderService.InitiateAuth"
+        return {
+            "data": json.dumps(body),
+            "headers": {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target},
+        }
+
     def accepted(self, route: Route) -> tuple[str, dict[str, Any]]:
         """A request `route` accepts: the path and the test client's keyword arguments."""
         if route.security == "manageToken":
@@ -241,7 +271,9 @@ class World:
             path, kwargs = self.tool_notice(route)
         elif route.endpoint == "dev.receive_webhook":
             path, kwargs = route.path(), self.signed_webhook()
-        elif route.endpoint.startswith(("public.", "dev.")):
+        elif route.endpoint == "local_cognito.cognito":
+            path, kwargs = route.path(), self.password_sign_in()
+        elif route.endpoint.startswith(("public.", "dev.", "sign_in.")):
             path, kwargs = route.path(), {}
         else:
             raise AssertionError(f"{route.id} is a new route: say here what request it accepts")
@@ -258,8 +290,30 @@ def world(
     clock: SettableClock,
     playbook: Playbook,
     store: Store,
+    accounts: LocalPool,
 ) -> World:
-    return World(client, sign_up(), mails, keyring, clock, playbook, store)
+    return World(client, sign_up(), mails, keyring, clock, playbook, store, accounts)
+
+
+@pytest.fixture
+def accounts(aws: None) -> LocalPool:
+    """moto's user pool as `befriend serve` makes it, for the local sign-in's route."""
+    return local_pool(REGION)
+
+
+@pytest.fixture
+def settings(store: Store, accounts: LocalPool) -> Settings:
+    """The tests' settings with the local dashboard's app client, whose sign-in passes
+    through `/dev/cognito`; no pool, so every bearer token is still taken for a key."""
+    return Settings(
+        table=store.table,
+        secret=SECRET,
+        site_url="https://prefs.example",
+        region=REGION,
+        templates=TEMPLATES,
+        local=True,
+        user_pool_client=accounts.client,
+    )
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=route_ids(ROUTES))
@@ -293,7 +347,7 @@ def test_every_error_answer_of_every_route_is_secured(world: World, route: Route
     if route.security is not None:
         check(call(client, route, path, **{**kwargs, "headers": {}}), "no credentials")
         check(call(client, route, path, **{**kwargs, "headers": bearer("bfk_x.y.z")}), "forged")
-    if route.security == "marketerKey":
+    if route.security == "marketerKey" and route.role is not None:
         wrong_role = "ingest" if route.role == "reader" else "reader"
         refused = call(
             client, route, path, **{**kwargs, "headers": bearer(world.keyring.live[wrong_role])}

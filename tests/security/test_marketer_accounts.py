@@ -39,6 +39,7 @@ from tests.security.conftest import (
     assert_problem,
     call,
     marketer_request,
+    refusals,
     route_ids,
     snapshot,
 )
@@ -87,7 +88,8 @@ class Heard(logging.Handler):
 
 
 def allowed(role: str, route: Route) -> bool:
-    return role in (route.role, "admin")
+    """A route naming no role (`GET /api/whoami`) is open to every role."""
+    return route.role is None or role in (route.role, "admin")
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -114,6 +116,10 @@ def test_an_account_gets_in_exactly_when_its_group_allows(
         assert route.role is not None and route.role in problem["detail"]
         assert "insufficient_scope" in answer.headers["WWW-Authenticate"]
         assert snapshot(store) == before
+        # ...and the attempt is in the audit trail, under the role it holds.
+        [refused] = refusals(store)
+        assert refused["who_role"]["S"] == role
+        assert refused["subject"]["S"] == f"{route.method} {route.rule} [{route.role}]"
 
 
 def refused_tokens(pool: Pool, idp: Any, clock: SettableClock) -> dict[str, Callable[[], str]]:

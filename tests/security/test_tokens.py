@@ -419,7 +419,7 @@ def test_an_audience_cursor_and_a_token_are_never_taken_for_one_another(
     visitor = sign_up()
     for _ in range(2):
         sign_up()
-    key = bearer(keyring.live["reader"])
+    key = bearer(keyring.live["ingest"])
     cursor = client.get("/api/plays/welcome-letter/audience?limit=1", headers=key).get_json()[
         "next"
     ]

@@ -44,14 +44,14 @@ def keyring(store: Store, clock: SettableClock) -> Keyring:
 
 
 def rows(client: Any, keyring: Keyring, play: str) -> list[dict[str, Any]]:
-    answer = client.get(f"/api/plays/{play}/audience?limit=200", headers=bearer(keyring["reader"]))
+    answer = client.get(f"/api/plays/{play}/audience?limit=200", headers=bearer(keyring["ingest"]))
     assert answer.status_code == 200, answer.get_data(as_text=True)
     return list(answer.get_json()["people"])
 
 
 def csv_rows(client: Any, keyring: Keyring, play: str) -> list[list[str]]:
     url = f"/api/plays/{play}/audience?format=csv&limit=200"
-    answer = client.get(url, headers=bearer(keyring["reader"]))
+    answer = client.get(url, headers=bearer(keyring["ingest"]))
     assert answer.status_code == 200, answer.get_data(as_text=True)
     return list(csv.reader(io.StringIO(answer.get_data(as_text=True), newline="")))
 
@@ -83,7 +83,7 @@ def test_a_text_play_lists_only_verified_numbers_and_carries_only_the_number(
     assert [(r[0], r[1]) for r in table[1:]] == [(verified.id, "'+447400100001")]
     assert not any(verified.email in cell for r in table for cell in r)
 
-    state = export(client, app, keyring["reader"], "text-hello")
+    state = export(client, app, keyring["ingest"], "text-hello")
     assert state["people"] == 1
     assert download(state["download"]) == table
 
@@ -112,7 +112,7 @@ def test_a_postal_play_lists_only_people_with_an_address_and_carries_only_it(
 
     table = csv_rows(client, keyring, "catalogue")
     assert [(r[0], r[1]) for r in table[1:]] == [(posted.id, ENVELOPE)]  # one quoted cell
-    state = export(client, app, keyring["reader"], "catalogue")
+    state = export(client, app, keyring["ingest"], "catalogue")
     assert download(state["download"]) == table
 
 

@@ -87,7 +87,7 @@ def test_an_exported_audience_holds_everyone_eligible_once_as_the_pages_do(
     expected = eligible(store, playbook, people, "welcome-letter", clock())
     assert len(expected) == 15
 
-    state = export(client, app, keyring["reader"], "welcome-letter")
+    state = export(client, app, keyring["ingest"], "welcome-letter")
 
     assert state["state"] == "done" and state["people"] == 15
     url = state["download"]
@@ -100,7 +100,7 @@ def test_an_exported_audience_holds_everyone_eligible_once_as_the_pages_do(
     assert table[0] == COLUMNS
     rows = table[1:]
     assert sorted(r[0] for r in rows) == sorted(expected)  # each exactly once
-    assert sorted(rows) == sorted(page_by_page(client, keyring["reader"], "welcome-letter"))
+    assert sorted(rows) == sorted(page_by_page(client, keyring["ingest"], "welcome-letter"))
     names = {r[2] for r in rows}
     assert {"'=HYPERLINK(A1)", "'+44 20", "'-1"} <= names
     assert not any(c[:1] in ("=", "+", "-", "@", "\t", "\r") for r in rows for c in r)
@@ -120,24 +120,25 @@ def test_export_refusals_are_problems(
 ) -> None:
     post = "/api/plays/welcome-letter/audience/exports"
     assert client.post(post).status_code == 401
-    assert client.post(post, headers=bearer(keyring["ingest"])).status_code == 403
-    unknown = client.post("/api/plays/nope/audience/exports", headers=bearer(keyring["reader"]))
+    # A whole audience is the ingest role's, as its pages are: a reader may not take one.
+    assert client.post(post, headers=bearer(keyring["reader"])).status_code == 403
+    unknown = client.post("/api/plays/nope/audience/exports", headers=bearer(keyring["ingest"]))
     assert unknown.status_code == 404
     assert unknown.mimetype == "application/problem+json"
-    state = export(client, app, keyring["reader"], "welcome-letter")
+    state = export(client, app, keyring["ingest"], "welcome-letter")
     for path in (
         f"/api/plays/interest-digest/audience/exports/{state['id']}",  # another play's
         f"/api/plays/welcome-letter/audience/exports/{uuid.uuid4().hex}",
         "/api/plays/welcome-letter/audience/exports/..%2f..",
         "/api/plays/welcome-letter/audience/exports/" + "a" * 400,
     ):
-        answer = client.get(path, headers=bearer(keyring["reader"]))
+        answer = client.get(path, headers=bearer(keyring["ingest"]))
         assert answer.status_code == 404, path
         assert answer.get_json()["type"].endswith("not-found")
     # In AWS no job outlives a request yet: refused plainly, never left half done.
     queue = "https://sqs.eu-west-1.amazonaws.com/123456789012/befriend-mail"
     deployed = create_app(replace(settings, local=False, mail_queue=queue), store, clock)
-    refused = deployed.test_client().post(post, headers=bearer(keyring["reader"]))
+    refused = deployed.test_client().post(post, headers=bearer(keyring["ingest"]))
     assert refused.status_code == 501
     assert refused.get_json()["type"].endswith("exports-unavailable")
 
@@ -189,14 +190,14 @@ def test_pieces_delivered_twice_or_cut_short_list_everyone_once(
     services: Services = app.extensions["befriend"]
     assert services.work is not None
     started = client.post(
-        "/api/plays/welcome-letter/audience/exports", headers=bearer(keyring["reader"])
+        "/api/plays/welcome-letter/audience/exports", headers=bearer(keyring["ingest"])
     )
     first = services.work.receive(most=10)
     for received in first:  # every first message delivered twice, a copy done at once
         services.work.send(received.job)
         fanout.work_piece(received.job, services, services.work, lambda: fanout.MARGIN - 1)
     fanout.run_locally(services, services.work)
-    state = client.get(started.headers["Location"], headers=bearer(keyring["reader"])).get_json()
+    state = client.get(started.headers["Location"], headers=bearer(keyring["ingest"])).get_json()
     assert state["state"] == "done" and state["people"] == len(people)
     rows = download(state["download"])[1:]
     assert sorted(r[0] for r in rows) == sorted(p.id for p in people)

@@ -82,9 +82,12 @@ def test_the_dashboard_pages_language_says_a_bad_period_and_parameter(
     assert english["errors"] == [{"field": "format", "message": "must be json, csv or svg"}]
 
 
-def test_an_unknown_play_and_a_bad_limit_in_french(client: Any, reader: str) -> None:
+def test_an_unknown_play_and_a_bad_limit_in_french(
+    client: Any, reader: str, store: Store, clock: SettableClock
+) -> None:
     french = {"Accept-Language": "fr", **bearer(reader)}
-    play = problem(client.get("/api/plays/nothing/audience", headers=french), 404)
+    ingest = {"Accept-Language": "fr", **bearer(Keys(store).create("i", "ingest", clock())[0])}
+    play = problem(client.get("/api/plays/nothing/audience", headers=ingest), 404)
     assert play["title"] == "Cette action n\u2019existe pas"
     assert play["detail"].startswith("Actions\u00a0: ")
     limit = problem(client.get("/api/tasks?limit=0", headers=french), 400)

@@ -165,12 +165,13 @@ def _visit_the_marketer_api(
     listed: list[str] = []
     url: str | None = "/api/plays/welcome-letter/audience?limit=3"
     while url is not None:
-        page = api.call("GET", audience, path=url, token=reader, expect=200)
+        page = api.call("GET", audience, path=url, token=ingest, expect=200)
         listed += [p["id"] for p in page.get_json()["people"]]
         link = page.headers.get("Link")
         url = link[1 : link.index(">")] if link else None
         assert (url is None) == (page.get_json()["next"] is None)
     assert pid in listed
+    api.call("GET", audience, path="/api/plays/welcome-letter/audience", token=reader, expect=403)
     assert len(listed) == len(set(listed))
     sheet = api.call(
         "GET",
@@ -182,22 +183,22 @@ def _visit_the_marketer_api(
     assert sheet.mimetype == "text/csv"
     assert pid in sheet.get_data(as_text=True)
     bad = "/api/plays/welcome-letter/audience?cursor=forged"
-    api.call("GET", audience, path=bad, token=reader, expect=400)
-    api.call("GET", audience, path="/api/plays/nope/audience", token=reader, expect=404)
+    api.call("GET", audience, path=bad, token=ingest, expect=400)
+    api.call("GET", audience, path="/api/plays/nope/audience", token=ingest, expect=404)
     exports = "/api/plays/{play_id}/audience/exports"
     started = api.call(
-        "POST", exports, path="/api/plays/welcome-letter/audience/exports", token=reader, expect=202
+        "POST", exports, path="/api/plays/welcome-letter/audience/exports", token=ingest, expect=202
     )
-    api.call("POST", exports, path="/api/plays/nope/audience/exports", token=reader, expect=404)
+    api.call("POST", exports, path="/api/plays/nope/audience/exports", token=ingest, expect=404)
     state = "/api/plays/{play_id}/audience/exports/{job_id}"
-    running = api.call("GET", state, path=started.headers["Location"], token=reader, expect=200)
+    running = api.call("GET", state, path=started.headers["Location"], token=ingest, expect=200)
     assert running.get_json()["state"] == "running"
     services = api.client.application.extensions["befriend"]
     fanout.run_locally(services, services.work)  # the work function's part
-    done = api.call("GET", state, path=started.headers["Location"], token=reader, expect=200)
+    done = api.call("GET", state, path=started.headers["Location"], token=ingest, expect=200)
     assert done.get_json()["state"] == "done" and done.get_json()["download"]
     missing = f"/api/plays/welcome-letter/audience/exports/{uuid.uuid4().hex}"
-    api.call("GET", state, path=missing, token=reader, expect=404)
+    api.call("GET", state, path=missing, token=ingest, expect=404)
 
     claim = {"play": "welcome-letter", "person": pid, "idempotency_key": "letter-1"}
     granted = api.call("POST", "/api/sends", token=ingest, json=claim, expect=201).get_json()
@@ -242,11 +243,18 @@ def _visit_the_marketer_api(
 
     # The audit trail holds every read above, admin keys only.
     trail = api.call("GET", "/api/audit", token=admin, expect=200).get_json()
-    assert {"person.read", "webhook.add", "webhook.remove"} <= {
+    assert {"person.read", "webhook.add", "webhook.remove", "access.refused"} <= {
         e["action"] for e in trail["entries"]
     }
     api.call("GET", "/api/audit", path="/api/audit?since=yesterday", token=admin, expect=400)
     api.call("GET", "/api/audit", token=reader, expect=403)
+
+    # Who a key is, and how the dashboard signs in (keys alone here: no user pool).
+    me = api.call("GET", "/api/whoami", token=ingest, expect=200).get_json()
+    assert me == {"kind": "key", "name": "shop", "roles": ["ingest"]}
+    api.call("GET", "/api/whoami", token=token, expect=401)
+    ways = api.call("GET", "/api/sign-in", expect=200).get_json()
+    assert ways == {"keys": True, "accounts": None}
 
     # Feedback sources, admin keys only, and what their tools post (tests/feedback/).
     sources = "/api/feedback-sources"

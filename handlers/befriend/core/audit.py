@@ -30,6 +30,10 @@ ACTIONS: Mapping[str, tuple[str, bool]] = {
     "audience.export": (N_("started an export of a play's whole audience"), False),
     "audience.download": (N_("fetched the link to an exported audience"), False),
     "tasks.read": (N_("read the open tasks and their contact points"), True),
+    # Counts only, no one named; recorded so a read of the reports shows who looked.
+    "reports.read": (N_("read a report"), False),
+    # A key or account known to befriend asked for what its role does not allow.
+    "access.refused": (N_("was refused what its role does not allow"), False),
     "send.claim": (N_("claimed a contact and was given where it goes"), True),
     "send.outcome": (N_("reported a send's outcome"), False),
     "task.done": (N_("closed a task"), False),

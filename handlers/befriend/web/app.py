@@ -26,6 +26,7 @@ from befriend.web import (
     problems,
     public,
     requestlog,
+    sign_in,
     visitor,
 )
 from befriend.web.routing import LazyRule
@@ -154,10 +155,12 @@ def create_app(
     app.register_blueprint(links.bp)
     app.register_blueprint(feedback_in.bp)
     app.register_blueprint(marketer.bp)
+    app.register_blueprint(sign_in.bp)
     if settings.local:
-        from befriend.web import dev
+        from befriend.web import dev, local_cognito
 
         app.register_blueprint(dev.bp)
+        app.register_blueprint(local_cognito.bp)
 
     @app.context_processor
     def _organisation() -> dict[str, str]:

@@ -18,6 +18,8 @@ Action = Literal[
     "audience.export",
     "audience.download",
     "tasks.read",
+    "reports.read",
+    "access.refused",
     "send.claim",
     "send.outcome",
     "task.done",
@@ -56,7 +58,10 @@ class AuditEntry(Answer):
     play: str | None
     subject: Annotated[
         str | None,
-        Meta(description="The export job, webhook, key, feedback source or file it was about"),
+        Meta(
+            description="The export job, webhook, key, feedback source or file it was about; "
+            "a report and its days; for a refusal, the route asked for and [the role it needs]"
+        ),
     ]
     count: Annotated[
         Annotated[int, Meta(ge=0)] | None, Meta(description="How many people a bulk action covered")

@@ -40,7 +40,7 @@ class _Position(Struct, frozen=True):
 
 
 @bp.get("/plays/<play_id>/audience")
-@requires("reader")
+@requires("ingest")
 def audience(play_id: str) -> Response:
     """The people the play is eligible for now, one bounded page at a time.
 
@@ -129,7 +129,7 @@ _JOB_ID = re.compile(r"[0-9a-f]{32}")
 
 
 @bp.post("/plays/<play_id>/audience/exports")
-@requires("reader")
+@requires("ingest")
 def start_audience_export(play_id: str) -> Response:
     """Start writing the play's whole audience to a CSV file in S3; answered at once (202)
     with the job, whose state says when the file is ready and where to fetch it. The job's
@@ -169,7 +169,7 @@ def start_audience_export(play_id: str) -> Response:
 
 
 @bp.get("/plays/<play_id>/audience/exports/<job_id>")
-@requires("reader")
+@requires("ingest")
 def audience_export(play_id: str, job_id: str) -> Response:
     """The export's state; once done, a download link that works for 15 minutes (ask
     again for a fresh one while the file is kept: a day)."""

@@ -11,6 +11,7 @@ rest) errs the other way: the trail then names a read that was not answered.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 from collections.abc import Iterable
@@ -23,6 +24,7 @@ from flask import Response, request, url_for
 from befriend.core.audit import AuditEntry, Who, kept_until, read_since
 from befriend.core.errors import Unavailable
 from befriend.core.words import N_
+from befriend.credentials.principal import Principal
 from befriend.i18n.catalogs import translations
 from befriend.store.audit import Walk
 from befriend.store.table import UNREACHABLE, is_busy
@@ -72,13 +74,43 @@ def record(
     the dashboard opening on an empty task list leaves no noise in the trail."""
     if count == 0:
         return
-    s = services()
     who = principal()
+    _write(Who(who.kind, who.name, who.role), action, people, play, subject, count)
+
+
+def record_refusal(found: Principal, role: str) -> None:
+    """Write that `found`, known but without `role`, asked for the current route: what it
+    asked (method and route, the play when the route names one), under the highest role
+    it holds. The 403 that follows is answered even when the entry cannot be written: a
+    refusal gives nothing out."""
+    s = services()
+    rule = request.url_rule.rule if request.url_rule is not None else request.path
+    play = (request.view_args or {}).get("play_id")
+    with contextlib.suppress(Problem):
+        _write(
+            Who(found.kind, found.name, found.role),
+            "access.refused",
+            (),
+            play if play in s.playbook.plays else None,
+            f"{request.method} {rule} [{role}]",
+            None,
+        )
+
+
+def _write(
+    who: Who,
+    action: str,
+    people: Iterable[str],
+    play: str | None,
+    subject: str | None,
+    count: int | None,
+) -> None:
+    s = services()
     now = s.clock()
     entry = AuditEntry(
         id=secrets.token_hex(8),
         at=now,
-        who=Who(who.kind, who.name, who.role),
+        who=who,
         action=action,
         people=tuple(dict.fromkeys(people)),
         play=play,

@@ -41,12 +41,23 @@ def requires(role: str) -> Callable[[V], V]:
 
 
 def who(role: str) -> Principal:
-    """The API key (`bfk_…`) or the account the request's bearer token speaks for."""
+    """The API key (`bfk_…`) or the account the request's bearer token speaks for, acting
+    in `role`: 401 when it is missing or refused, 403 (recorded in the audit trail) when
+    it is known and `role` is not one it holds."""
+    found = signed_in()
+    if not found.allows(role):
+        _refuse(found, role)
+    return found.acting(role)
+
+
+def signed_in() -> Principal:
+    """Whoever the bearer token speaks for, with every role it holds: 401 when it is
+    missing or refused."""
     secret = _bearer()
     accounts = None if secret.startswith(PREFIX) else _accounts()
     if accounts is None:
-        return Principal.of_key(api_key(role))
-    return account(accounts, role, secret)
+        return Principal.of_key(api_key())
+    return account(accounts, secret)
 
 
 def _bearer() -> str:
@@ -64,8 +75,8 @@ def _bearer() -> str:
     return secret
 
 
-def api_key(role: str) -> ApiKey:
-    """The request's API key: 401 when missing, unknown or revoked; 403 for another role."""
+def api_key() -> ApiKey:
+    """The request's API key: 401 when missing, unknown or revoked."""
     key = Keys(services().store).find(_bearer())
     if key is None:
         raise Problem(
@@ -75,13 +86,28 @@ def api_key(role: str) -> ApiKey:
             N_("It is unknown or was revoked. A manage token from a mail is not an API key."),
             headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'},
         )
-    if not key.allows(role):
+    return key
+
+
+def _refuse(found: Principal, role: str) -> None:
+    """403 for a known key or account whose roles do not allow `role`; the attempt is
+    recorded first (under the highest role it holds), so an admin sees who tried what."""
+    # Imported here: the audit module builds on this blueprint.
+    from befriend.web.marketer.audit import record_refusal
+
+    record_refusal(found, role)
+    held = ", ".join((found.role, *found.also))
+    if found.kind == "key":
         raise _out_of_role(
             N_("This API key may not do this"),
             N_("This needs a key with the role %(role)s (or admin); this key is %(held)s."),
-            {"role": role, "held": key.role},
+            {"role": role, "held": held},
         )
-    return key
+    raise _out_of_role(
+        N_("This account may not do this"),
+        N_("This needs an account in the group %(role)s (or admin); this one is %(held)s."),
+        {"role": role, "held": held},
+    )
 
 
 def _out_of_role(title: str, detail: str, values: dict[str, object] | None = None) -> Problem:
@@ -119,10 +145,10 @@ def _accounts() -> Accounts | None:
     return found
 
 
-def account(accounts: Accounts, role: str, token: str) -> Principal:
+def account(accounts: Accounts, token: str) -> Principal:
     """The account a Cognito access token speaks for: 401 when the token is refused (bad,
-    expired, another pool's or client's, its user disabled or deleted), 403 when the
-    account's groups do not allow `role`, 503 when Cognito cannot be asked."""
+    expired, another pool's or client's, its user disabled or deleted), 403 when it is in
+    none of the groups, 503 when Cognito cannot be asked."""
     from befriend.credentials.accounts import NoRole, Refused, Unreachable
 
     try:
@@ -143,13 +169,7 @@ def account(accounts: Accounts, role: str, token: str) -> Principal:
         ) from None
     except Unreachable as unreachable:
         raise Unavailable(str(unreachable)) from None
-    if not found.allows(role):
-        raise _out_of_role(
-            N_("This account may not do this"),
-            N_("This needs an account in the group %(role)s (or admin); this one is %(held)s."),
-            {"role": role, "held": ", ".join((found.role, *found.also))},
-        )
-    return found.acting(role)
+    return found
 
 
 def principal() -> Principal:

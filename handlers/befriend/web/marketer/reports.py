@@ -21,6 +21,7 @@ from befriend.core.words import N_, Joined, Phrase
 from befriend.i18n.catalogs import translations
 from befriend.web.answers import json_answer
 from befriend.web.language import in_language, page_language
+from befriend.web.marketer.audit import record
 from befriend.web.marketer.blueprint import bp, requires
 from befriend.web.problems import Problem, bad_parameter
 from befriend.web.services import services
@@ -103,6 +104,8 @@ def report(name: str) -> Response:
             "section", N_("must be one of the report's sections: %(sections)s"), sections=ids
         )
     sections = built.sections if asked is None else (chosen,)
+    if fmt != "svg":  # a chart draws what its JSON already gave out
+        record("reports.read", subject=f"{built.id} {built.first}..{built.last}")
     stem = f"befriend-{built.id}-{built.first.isoformat()}-{built.last.isoformat()}"
 
     if fmt == "csv":

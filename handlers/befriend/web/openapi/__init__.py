@@ -75,7 +75,9 @@ def document(pb: Playbook) -> Schema:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "An API key (`bfk_…`) from `befriend keys create`, with the "
-                    "role reader, ingest or admin.",
+                    "role reader, ingest or admin; or a person's Cognito access token from "
+                    "the dashboard's sign-in (`GET /api/sign-in`), whose groups reader, ingest "
+                    "and admin are its roles.",
                 },
             },
         },

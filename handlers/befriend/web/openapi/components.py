@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 from msgspec import Struct
 
-from befriend.core.contract import answers, audit, megaphone, requests, webhooks
+from befriend.core.contract import accounts, answers, audit, megaphone, requests, webhooks
 from befriend.core.engagement import OUTCOMES
 from befriend.core.ledger import SOURCES
 from befriend.core.playbook import CHANNEL_KINDS, HOW_OFTEN, SITE, Playbook
@@ -28,6 +28,7 @@ TYPES: tuple[type[Struct], ...] = (
     *webhooks.TYPES_OF_CONTRACT,
     *megaphone.TYPES_OF_CONTRACT,
     *audit.TYPES_OF_CONTRACT,
+    *accounts.TYPES_OF_CONTRACT,
 )
 
 _VALUES: dict[str, Callable[[Playbook], list[Any]]] = {

@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from befriend.core.audiences import COLUMNS
-from befriend.core.contract import answers, requests, webhooks
+from befriend.core.contract import accounts, answers, requests, webhooks
 from befriend.core.dispatch import TASK_COLUMNS
 from befriend.core.playbook import Playbook
 from befriend.web.openapi.audit import _audit_paths
 from befriend.web.openapi.blocks import Schema, answer, header, json_body, operation
 from befriend.web.openapi.components import ref
 
-ROLE_NOTE = "Needs an API key with the role {role} (or admin)."
-ADMIN_NOTE = "Needs an API key with the role admin."
+ROLE_NOTE = "Needs an API key or an account with the role {role} (or admin)."
+ADMIN_NOTE = "Needs an API key or an account with the role admin."
 
 
 def marketer_operation(
@@ -55,6 +55,7 @@ def _marketer_paths(pb: Playbook) -> dict[str, Any]:
     return {
         **_webhook_paths(),
         **_audit_paths(),
+        **_sign_in_paths(),
         "/api/people/{person_id}": {
             "get": about_person(
                 "getPerson",
@@ -82,7 +83,7 @@ def _marketer_paths(pb: Playbook) -> dict[str, Any]:
             "get": op(
                 "getAudience",
                 "The people a play is eligible for now, a page at a time",
-                "reader",
+                "ingest",
                 {
                     **unknown,
                     "200": {
@@ -139,7 +140,7 @@ def _marketer_paths(pb: Playbook) -> dict[str, Any]:
             "post": op(
                 "startAudienceExport",
                 "Export a play's whole audience to a CSV file, as a job",
-                "reader",
+                "ingest",
                 {
                     **unknown,
                     "202": {
@@ -160,7 +161,7 @@ def _marketer_paths(pb: Playbook) -> dict[str, Any]:
             "get": op(
                 "getAudienceExport",
                 "An audience export's state and, once done, its download link",
-                "reader",
+                "ingest",
                 {
                     **unknown,
                     "200": json_body(ref(answers.AudienceExport), "The export"),
@@ -423,6 +424,30 @@ def _webhook_paths() -> dict[str, Any]:
                 },
                 parameters=webhook_param,
                 note="Tried once, with the deliveries' timeouts (3 s to connect, 5 s to answer).",
+            )
+        },
+    }
+
+
+def _sign_in_paths() -> dict[str, Any]:
+    return {
+        "/api/sign-in": {
+            "get": operation(
+                "getSignIn",
+                "How the dashboard signs a marketer in",
+                {"200": json_body(ref(accounts.SignIn), "With a key, and with an account")},
+                tag="public",
+                description="Nothing in it is secret: the dashboard's app client has none.",
+            )
+        },
+        "/api/whoami": {
+            "get": operation(
+                "whoAmI",
+                "Who the bearer token speaks for, and its roles",
+                {"200": json_body(ref(accounts.WhoAmI), "The key or the account")},
+                key="any",
+                tag="marketer",
+                description="Needs an API key or an account with any role.",
             )
         },
     }
