@@ -62,6 +62,8 @@ class Server:
     base: str
     endpoint: str
     admin: str
+    # role -> (user name, password) of the marketers' accounts it printed once at start
+    accounts: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def url(self, path: str) -> str:
         return f"{self.base}{path}"
@@ -85,7 +87,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         # limit is for visitors, not for a test session.
         env={**cli_env(), "BEFRIEND_CLIENT_REQUESTS_PER_HOUR": "1000000"},
     )
-    yield Server(running.base, running.endpoint, running.admin)
+    printed = re.findall(
+        r"^\s+(reader|ingest|admin)\s+(\S+)\s+password: (\S+)$", running.said(), re.M
+    )
+    accounts = {role: (name, password) for role, name, password in printed}
+    yield Server(running.base, running.endpoint, running.admin, accounts)
     running.stop()
 
 

@@ -1,25 +1,48 @@
-// /marketers/: sign in with an API key (kept in this tab's sessionStorage, never in the URL),
-// then the reports for a period, their CSV files, the plays with their audiences, and the
-// open tasks (contacts of plays befriend delivers that people make) with their CSV file.
+// /marketers/: sign in with an account (session.js: tokens in memory only) or with an API
+// key (kept in this tab's sessionStorage, never in the URL), then the reports for a period,
+// their CSV files, the plays with their audiences, the open tasks (contacts of plays
+// befriend delivers that people make) with their CSV file, and for admins the audit trail.
+// What is shown follows the roles GET /api/whoami says the account or key holds.
 import { call, el, problemText, say, show } from "./api.js";
 import { forgetAudit, keepAuditKey } from "./audit.js";
 import { audience, fetchFile, save, suggestedName } from "./downloads.js";
 import { t, tn } from "./i18n.js";
 import { lastDays, length, periodText, today } from "./period.js";
 import { fill, placeholder, release } from "./reports.js";
+import {
+  accessToken,
+  accountSignIn,
+  finishHosted,
+  forget,
+  signInWithPassword,
+  signOutAccount,
+  startHosted,
+  wasHosted,
+} from "./session.js";
 
 const KEY = "befriend.marketer";
 const DEFAULT_DAYS = 28;
 const $ = (id) => document.getElementById(id);
 
-let key = null;
+let credential = null; // {kind: "key", key} or {kind: "account"}; null when signed out
+let roles = [];
 let catalogue = null; // [{id, title}] once read for this key
 let run = 0; // the latest load of the reports; an older one's answers are dropped
 let shown = null; // {from, to} of the reports on the page
 
+/** The bearer token of every call: the key, or the account's access token (refreshed). */
+async function key() {
+  if (!credential) return null;
+  return credential.kind === "key" ? credential.key : await accessToken();
+}
+
+const holds = (role) => roles.includes(role) || roles.includes("admin");
+
 function signedOut(message) {
   sessionStorage.removeItem(KEY);
-  key = null;
+  if (credential && credential.kind === "account") forget();
+  credential = null;
+  roles = [];
   catalogue = null;
   shown = null;
   run += 1;
@@ -35,13 +58,18 @@ function signedOut(message) {
   say(message);
 }
 
-/** An answer refusing the key signs out; true when it did. */
+/** An answer refusing the key or the sign-in: 401 signs out, 403 says the role may not;
+ * true for either. */
 function refused(result) {
-  if (result.status !== 401 && result.status !== 403) return false;
+  if (result.status === 403) {
+    say(problemText(result));
+    return true;
+  }
+  if (result.status !== 401) return false;
   signedOut(
-    result.status === 401
-      ? t("That key was not accepted. Check it and try again.")
-      : t("That key may not read the plays and reports. Ask for a key with the reader role."),
+    credential && credential.kind === "account"
+      ? t("Your sign-in has ended. Sign in again.")
+      : t("That key was not accepted. Check it and try again."),
   );
   return true;
 }
@@ -70,6 +98,7 @@ function play(item) {
   ];
   if ((item.interests || []).length) facts.push(t("interests: {interests}", { interests: item.interests.join(", ") }));
   entry.append(el("p", `${facts.join("; ")}.`, "hint"));
+  if (!holds("ingest")) return entry; // #audience-role says why there is no download
   const download = el("button", t("Download audience (CSV)"), "secondary small");
   download.type = "button";
   download.dataset.audience = item.id;
@@ -325,31 +354,71 @@ async function downloadTasks(button) {
 
 // --- signing in ---
 
-async function enter(entered, fresh) {
-  say(t("Checking your key…"));
-  const result = await call("GET", "/api/plays", { token: entered });
-  if (refused(result)) {
-    if (fresh) $("key").focus();
+/** Who the key or the account is, as the page says it. */
+function whoText(me) {
+  const held = { roles: me.roles.join(", "), name: me.name };
+  return me.kind === "key"
+    ? // TRANSLATORS: the API key's name, then its role (reader, ingest or admin).
+      t("Signed in with the API key {name} ({roles}).", held)
+    : // TRANSLATORS: the account's user name, then its groups (reader, ingest, admin).
+      t("Signed in as {name} ({roles}).", held);
+}
+
+/** Sign in with `kind` ("key", with its value; "account", once session.js holds a token). */
+async function enter(kind, value, fresh) {
+  say(kind === "key" ? t("Checking your key…") : t("Signing in…"));
+  credential = kind === "key" ? { kind, key: value } : { kind };
+  const me = await call("GET", "/api/whoami", { token: key });
+  const account = kind === "account";
+  if (me.status === 401 || me.status === 403) {
+    signedOut(
+      account
+        ? me.status === 401
+          ? t("Your sign-in has ended. Sign in again.")
+          : t("Your account is in none of the groups reader, ingest and admin. Ask an admin to add you.")
+        : t("That key was not accepted. Check it and try again."),
+    );
+    if (fresh) $(account ? "account-name" : "key").focus();
     return;
   }
+  if (me.status !== 200 || !me.data || !Array.isArray(me.data.roles)) {
+    credential = null;
+    say(problemText(me));
+    return;
+  }
+  roles = me.data.roles.map(String);
+  if (!holds("reader")) {
+    signedOut(
+      account
+        ? t("Your account may not read the plays and reports. Ask an admin to add you to the group reader.")
+        : t("That key may not read the plays and reports. Ask for a key with the reader role."),
+    );
+    return;
+  }
+  const result = await call("GET", "/api/plays", { token: key });
+  if (refused(result)) return;
   if (result.status !== 200 || !result.data) {
+    credential = null;
     say(problemText(result));
     return;
   }
-  key = entered;
-  sessionStorage.setItem(KEY, entered);
+  if (kind === "key") sessionStorage.setItem(KEY, value);
   $("key").value = "";
+  $("account-password").value = "";
+  $("whoami").textContent = whoText(me.data);
+  $("audience-role").hidden = holds("ingest");
+  $("audit-section").hidden = !holds("admin");
   const plays = result.data.plays || [];
   $("plays").replaceChildren(...plays.map(play));
   show("signed-in", "signed-out");
   const tasks = await loadTasks();
-  if (!key) return; // the key could not read the tasks: signed out
+  if (!credential) return; // the tasks' answer signed out
   // Each status message of the loads that follow starts with what signing in found.
   const opening = tn("Signed in. {n} play.", "Signed in. {n} plays.", plays.length) + " " + tasks;
   say(opening);
   if (fresh) $("reports-title").focus();
   if (!$("from").value || !$("to").value) choose(lastDays(DEFAULT_DAYS));
-  keepAuditKey(key);
+  if (holds("admin")) keepAuditKey(key);
   await loadReports(opening);
 }
 
@@ -361,11 +430,39 @@ $("sign-in-form").addEventListener("submit", (event) => {
     $("key").focus();
     return;
   }
-  enter(entered, true);
+  enter("key", entered, true);
 });
-$("sign-out").addEventListener("click", () => {
-  signedOut(t("Signed out. The key is forgotten in this tab."));
-  $("key").focus();
+$("account-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const name = $("account-name").value.trim();
+  const password = $("account-password").value;
+  if (!name || !password) {
+    say(t("Enter your user name and password."));
+    $(name ? "account-password" : "account-name").focus();
+    return;
+  }
+  const button = $("account-sign-in");
+  button.disabled = true;
+  say(t("Signing in…"));
+  const problem = await signInWithPassword(name, password);
+  button.disabled = false;
+  if (problem) {
+    $("account-password").value = "";
+    say(problem);
+    $("account-password").focus();
+    return;
+  }
+  enter("account", null, true);
+});
+$("hosted-sign-in").addEventListener("click", () => {
+  say(t("Going to the sign-in page…"));
+  startHosted();
+});
+$("sign-out").addEventListener("click", async () => {
+  const account = credential && credential.kind === "account";
+  if (account) await signOutAccount(); // from the hosted page, this goes there and back
+  signedOut(account ? t("Signed out.") : t("Signed out. The key is forgotten in this tab."));
+  $(account ? "account-name" : "key").focus();
 });
 $("period-form").addEventListener("submit", (event) => {
   event.preventDefault();
@@ -393,6 +490,27 @@ $("from").max = todayIso;
 $("to").max = todayIso;
 // Rendered disabled: without this module nothing would stop the form posting the key.
 $("sign-in").disabled = false;
+$("account-sign-in").disabled = false;
 
-const kept = sessionStorage.getItem(KEY);
-if (kept) enter(kept, false);
+/** Offer an account's sign-in when the deployment has one, then sign in as the tab was. */
+async function start() {
+  const way = await accountSignIn();
+  if (way) {
+    $("account-way").hidden = false;
+    $("key-way-title").hidden = false;
+    $("hosted-way").hidden = way.how !== "hosted";
+    $("account-form").hidden = way.how !== "password";
+  }
+  if (way && way.how === "hosted") {
+    const back = await finishHosted();
+    if (back === false) return; // on to the page in the language the sign-in began on
+    if (back === null) return enter("account", null, true);
+    if (typeof back === "string") return say(back);
+  }
+  const kept = sessionStorage.getItem(KEY);
+  if (kept) return enter("key", kept, false);
+  // Reloaded after signing in on the hosted page: back there, which signs in at once.
+  if (way && way.how === "hosted" && wasHosted()) return startHosted();
+}
+
+start();

@@ -3,7 +3,7 @@
 // pointer in `data-field`; its problem goes in the element `<its id>-problem`; a group of
 // fields (`lines/0`, `lines/1`) shares `[data-problem-for="lines"]`; the rest goes in the
 // form's `[data-problem-for=""]`. Fields with a problem are marked `aria-invalid`.
-import { problemText } from "./api.baa40b1c.js";
+import { problemText } from "./api.4f8b02bd.js";
 import { t } from "./i18n.23342438.js";
 
 const $ = (id) => document.getElementById(id);

@@ -2,8 +2,8 @@
 // Charts arrive as SVG files fetched with the key and are shown as images from Blob URLs,
 // so no markup from the API ever becomes part of the page; the table beside each chart is
 // its accessible equivalent, and every value reaches the page through textContent.
-import { el, problemText } from "./api.baa40b1c.js";
-import { fetchFile } from "./downloads.db5c41e7.js";
+import { el, problemText } from "./api.4f8b02bd.js";
+import { fetchFile } from "./downloads.db44a0d5.js";
 import { t, tn } from "./i18n.23342438.js";
 
 const LONG_TABLE = 14;

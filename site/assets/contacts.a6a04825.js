@@ -1,6 +1,6 @@
 // "Where we reach you" on /preferences/: the addresses GET /api/me answers under `contacts`.
 // Every value reaches the page as text.
-import { when } from "./api.baa40b1c.js";
+import { when } from "./api.4f8b02bd.js";
 import { t } from "./i18n.23342438.js";
 
 const $ = (id) => document.getElementById(id);

@@ -37,10 +37,17 @@ export function forgetToken() {
   sessionStorage.removeItem(KEY);
 }
 
+/** What a `token` argument stands for: the token itself, or a function giving it (the
+ * marketers' page's, which may refresh an account's access token first). */
+export async function bearerOf(token) {
+  return typeof token === "function" ? await token() : token;
+}
+
 /** Call the API; resolves to {status, data, answer}. `data` is the parsed JSON or null. */
 export async function call(method, path, { token, body } = {}) {
   const headers = { Accept: "application/json" };
-  if (token) headers.Authorization = `Bearer ${token}`;
+  const bearer = await bearerOf(token);
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let answer;
   try {

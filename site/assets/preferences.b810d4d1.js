@@ -1,11 +1,11 @@
 // /preferences/: the person's own page. Every change is saved at once, said in #status, and
 // most can be undone with #undo.
-import { call, day, el, forgetToken, keepToken, problemText, say, show, takeToken, when } from "./api.baa40b1c.js";
-import { postalBody, renderContacts } from "./contacts.8e41fe35.js";
-import { clearProblems, localProblem, showProblems } from "./fields.5932f198.js";
+import { call, day, el, forgetToken, keepToken, problemText, say, show, takeToken, when } from "./api.4f8b02bd.js";
+import { postalBody, renderContacts } from "./contacts.a6a04825.js";
+import { clearProblems, localProblem, showProblems } from "./fields.bc7a8118.js";
 import { t } from "./i18n.23342438.js";
-import { loadInvite } from "./invite.65236a08.js";
-import { follow } from "./language.31acfaad.js";
+import { loadInvite } from "./invite.5d956ec2.js";
+import { follow } from "./language.63725176.js";
 
 // TRANSLATORS: how a permission came to be as it is, after "Yes since 3 Mar 2026, ".
 const HOW = {

@@ -1,13 +1,13 @@
-// The marketers' page's audit trail: who read or exported whose data, and when. Read when
-// asked (the page cannot tell a key's role before the API answers, and an unasked 403
-// would be noise for every reader); the API answers admin keys only, and says so to
-// others, without signing them out. Values reach the page through textContent only.
-import { call, el, problemText, say, when } from "./api.baa40b1c.js";
+// The marketers' page's audit trail: who read or exported whose data, who was refused what,
+// and when. Shown to admins only (GET /api/whoami says who is one) and read when asked; the
+// API answers admins only, and says so to anyone else. Values reach the page through
+// textContent only.
+import { call, el, problemText, say, when } from "./api.4f8b02bd.js";
 import { t, tn } from "./i18n.23342438.js";
 
 const $ = (id) => document.getElementById(id);
 
-let key = null;
+let key = null; // the bearer token, or the function giving it
 let next = null; // the cursor of the next page, for the filters shown
 
 function filters() {
@@ -30,7 +30,7 @@ function row(entry) {
   // Milliseconds are what every browser's Date reads; the trail keeps microseconds.
   const first = el("th", when(entry.at.replace(/(\.\d{3})\d+/, "$1")));
   first.scope = "row";
-  const about = entry.play || entry.subject || "–";
+  const about = [entry.play, entry.subject].filter(Boolean).join(" · ") || "–";
   // What the action was, as the API says it in the page's language; its id on hover.
   const action = el("td", entry.says);
   action.title = entry.action;
@@ -56,7 +56,7 @@ async function page(more) {
   if (more && next) query.set("cursor", next);
   const result = await call("GET", `/api/audit?${query}`, { token: key });
   if (result.status === 403 || result.status === 401) {
-    $("audit-problem").textContent = t("Only admin keys may read the audit trail.");
+    $("audit-problem").textContent = t("Only admins may read the audit trail.");
     return "";
   }
   if (result.status !== 200 || !result.data) {
@@ -77,7 +77,7 @@ async function page(more) {
   return tn("{n} audit entry shown.", "{n} audit entries shown.", shown);
 }
 
-/** After signing in: the key the trail is read with, once asked for. */
+/** After signing in as an admin: the key or token the trail is read with, once asked for. */
 export function keepAuditKey(token) {
   key = token;
   next = null;

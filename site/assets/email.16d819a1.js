@@ -1,9 +1,9 @@
 // /email/#t=… (the link mailed to a new address) and /email/#undo=… (the notice mailed to
 // the old one): the address changes, or moves back, only when the person presses the button.
 // Loading, prefetching or rendering this page changes nothing.
-import { call, keepToken, problemText, say, show } from "./api.baa40b1c.js";
+import { call, keepToken, problemText, say, show } from "./api.4f8b02bd.js";
 import { t } from "./i18n.23342438.js";
-import { carry } from "./language.31acfaad.js";
+import { carry } from "./language.63725176.js";
 
 // The token leaves the address at once but stays here, so "Try again" can send it again.
 const match = /(?:^#|&)(t|undo)=([^&]+)/.exec(location.hash);

@@ -1,7 +1,7 @@
 // /data/: consent receipts, the full download, and erasure.
-import { call, el, forgetToken, problemText, say, show, takeToken, when } from "./api.baa40b1c.js";
+import { call, el, forgetToken, problemText, say, show, takeToken, when } from "./api.4f8b02bd.js";
 import { t, tn } from "./i18n.23342438.js";
-import { follow } from "./language.31acfaad.js";
+import { follow } from "./language.63725176.js";
 
 const HOW = {
   form: t("At sign-up"),

@@ -1,15 +1,19 @@
-// Files the API gives only with a key (CSV, SVG charts): fetched with the key in the
-// Authorization header, never in a URL, and handed to the browser as a Blob.
+// Files the API gives only with a key or an account's token (CSV, SVG charts): fetched
+// with it in the Authorization header, never in a URL, and handed to the browser as a Blob.
+import { bearerOf } from "./api.4f8b02bd.js";
 
 const MAX_PAGES = 10000;
 
 /** GET `path` with the key; resolves to {status, blob, answer}, or {status, data} for a
  * refusal, where `data` is the problem document when there is one (for problemText). */
 export async function fetchFile(path, key, accept) {
+  const headers = { Accept: `${accept}, application/problem+json` };
+  const bearer = await bearerOf(key);
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
   let answer;
   try {
     answer = await fetch(path, {
-      headers: { Accept: `${accept}, application/problem+json`, Authorization: `Bearer ${key}` },
+      headers,
       credentials: "same-origin",
       cache: "no-store",
     });

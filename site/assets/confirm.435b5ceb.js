@@ -1,8 +1,8 @@
 // /confirm/#t=…: show what confirming would grant, and confirm only when the person presses
 // "Yes, confirm". Loading, prefetching or rendering this page grants nothing.
-import { call, el, keepToken, problemText, say, show } from "./api.baa40b1c.js";
+import { call, el, keepToken, problemText, say, show } from "./api.4f8b02bd.js";
 import { t } from "./i18n.23342438.js";
-import { carry, root } from "./language.31acfaad.js";
+import { carry, root } from "./language.63725176.js";
 
 // The token leaves the address at once but stays here, so "Try again" can send it again.
 const match = /(?:^#|&)t=([^&]+)/.exec(location.hash);

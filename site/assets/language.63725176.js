@@ -4,7 +4,7 @@
 // Every page loads this module, those without scripts of their own too. The site's pages
 // in each language are the page's `hreflang` alternates; a choice is remembered for this
 // tab only (sessionStorage), so nothing about the person outlives the tab in the browser.
-import { call, keptToken } from "./api.baa40b1c.js";
+import { call, keptToken } from "./api.4f8b02bd.js";
 
 const KEY = "befriend.language";
 const page = document.documentElement;

@@ -3,8 +3,8 @@
 // with the answer in the status line and each problem next to its field. Without
 // JavaScript the same form posts as usual (the phone field always shown) and the API
 // answers with the thank-you page, or a page that says which field is missing.
-import { call } from "./api.baa40b1c.js";
-import { clearProblems, showProblems } from "./fields.5932f198.js";
+import { call } from "./api.4f8b02bd.js";
+import { clearProblems, showProblems } from "./fields.bc7a8118.js";
 import { t } from "./i18n.23342438.js";
 
 const form = document.getElementById("signup-form");

@@ -1,7 +1,7 @@
 // The "Bring someone along" section of /preferences/: the person's invite link (copy,
 // replace, turn off), how many joined through it (never who), and whether the page says
 // who invited them. Read and changed at /api/me/invite with the page's token.
-import { call, problemText, say } from "./api.baa40b1c.js";
+import { call, problemText, say } from "./api.4f8b02bd.js";
 import { t } from "./i18n.23342438.js";
 
 const $ = (id) => document.getElementById(id);
