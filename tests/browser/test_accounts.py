@@ -64,7 +64,8 @@ def test_a_reader_sees_the_reports_may_not_take_an_audience_and_an_admin_sees_it
     expect(page.locator("#reports .report").first).to_be_visible(timeout=SLOW)
     expect(page.locator("#status")).to_contain_text("reports for", timeout=SLOW)
     expect(page.locator("#plays li").first).to_be_visible()
-    # No way to download an audience, and why; no audit trail.
+    # No way to download an audience nor the tasks' contact points, and why; no audit trail.
+    expect(page.locator("#tasks-section")).to_be_hidden()
     expect(page.locator("button[data-audience]")).to_have_count(0)
     expect(page.locator("#audience-role")).to_be_visible()
     expect(page.locator("#audit-section")).to_be_hidden()
@@ -97,6 +98,7 @@ def test_a_reader_sees_the_reports_may_not_take_an_audience_and_an_admin_sees_it
     # An admin, in another tab, sees the reader's reads and the refusal.
     admin = context.new_page()
     sign_in(admin, server, "admin")
+    expect(admin.locator("#status")).to_contain_text("reports for", timeout=SLOW)
     expect(admin.locator("#audit-section")).to_be_visible()
     expect(admin.locator("button[data-audience]").first).to_be_visible()
     admin.fill("#audit-who", server.accounts["reader"][0])

@@ -185,7 +185,9 @@ def test_a_contact_befriend_cannot_make_is_a_task_listed_until_it_is_done(
     done = dispatch(services)
 
     assert (done.claimed, done.delivered, done.tasks) == (2, 1, 1)  # the letter, the task
-    listed = client.get("/api/tasks", headers=bearer(reader))
+    # The tasks hold contact points: the ingest role's, like audiences; a reader may not.
+    assert client.get("/api/tasks", headers=bearer(reader)).status_code == 403
+    listed = client.get("/api/tasks", headers=bearer(ingest))
     assert listed.status_code == 200
     [task] = listed.get_json()["tasks"]
     assert task["play"] == "meetup-call"
@@ -193,7 +195,7 @@ def test_a_contact_befriend_cannot_make_is_a_task_listed_until_it_is_done(
     assert task["channel"] == "events"
     assert task["contact"] == visitor.email  # an events invitation goes to the address
     assert task["due_since"] == iso(clock())
-    csv = client.get("/api/tasks?format=csv", headers=bearer(reader))
+    csv = client.get("/api/tasks?format=csv", headers=bearer(ingest))
     assert csv.mimetype == "text/csv"
     assert csv.headers["Content-Disposition"] == 'attachment; filename="tasks.csv"'
     assert csv.get_data(as_text=True).splitlines() == [
@@ -214,7 +216,7 @@ def test_a_contact_befriend_cannot_make_is_a_task_listed_until_it_is_done(
     clock.advance(minutes=5)
     again = client.post(f"/api/tasks/{task['send']}/done", headers=bearer(ingest))
     assert again.get_json() == closed.get_json()
-    assert client.get("/api/tasks", headers=bearer(reader)).get_json() == {
+    assert client.get("/api/tasks", headers=bearer(ingest)).get_json() == {
         "tasks": [],
         "next": None,
     }
@@ -228,14 +230,14 @@ def test_a_contact_befriend_cannot_make_is_a_task_listed_until_it_is_done(
 def test_the_task_list_pages_oldest_first_and_the_spreadsheet_holds_them_all(
     client: Any, sign_up: SignUp, services: Services, store: Store, clock: SettableClock
 ) -> None:
-    reader = Keys(store).create("desk", "reader", clock())[0]
+    desk = Keys(store).create("desk", "ingest", clock())[0]
     for _ in range(5):
         sign_up(permissions=EVENTS)
         dispatch(services)
         clock.advance(minutes=1)
     pages, moments, path = [], [], "/api/tasks?limit=2"
     while path:
-        answer = client.get(path, headers=bearer(reader))
+        answer = client.get(path, headers=bearer(desk))
         assert answer.status_code == 200
         page = answer.get_json()
         pages.append([t["send"] for t in page["tasks"]])
@@ -245,13 +247,13 @@ def test_the_task_list_pages_oldest_first_and_the_spreadsheet_holds_them_all(
     listed = [send for page in pages for send in page]
     assert [len(page) for page in pages] == [2, 2, 1]
     assert moments == sorted(moments) and len(set(moments)) == 5  # a minute apart, oldest first
-    csv = client.get("/api/tasks?format=csv", headers=bearer(reader)).get_data(as_text=True)
+    csv = client.get("/api/tasks?format=csv", headers=bearer(desk)).get_data(as_text=True)
     assert [line.split(",")[0] for line in csv.splitlines()[1:]] == listed  # each once
     for bad in ("nonsense", "x" * 3000):
-        refused = client.get(f"/api/tasks?cursor={bad}", headers=bearer(reader))
+        refused = client.get(f"/api/tasks?cursor={bad}", headers=bearer(desk))
         assert refused.status_code == 400
         assert refused.get_json()["type"].endswith("invalid-cursor")
-    assert client.get("/api/tasks?limit=0", headers=bearer(reader)).status_code == 400
+    assert client.get("/api/tasks?limit=0", headers=bearer(desk)).status_code == 400
 
 
 def test_the_dispatcher_reads_only_the_people_due(

@@ -82,7 +82,7 @@ def test_each_read_of_people_is_recorded_before_it_is_answered(
     assert set(listed) == {p.id for p in people}
     clock.advance(seconds=1)
     # No task is open: an empty list gives nobody out, and is not recorded.
-    assert client.get("/api/tasks?format=csv", headers=reader).status_code == 200
+    assert client.get("/api/tasks?format=csv", headers=ingest).status_code == 200
     assert client.get("/api/reports", headers=reader).status_code == 200  # the list: no figures
 
     entries = trail(client, keyring)["entries"]

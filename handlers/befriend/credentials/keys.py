@@ -1,8 +1,9 @@
 """API keys for marketers and their systems: only a hash is stored, the key is shown once.
 
-Roles: `reader` reads people one at a time, plays, tasks and reports; `ingest` sends events
-and play outcomes, claims sends and takes plays' audiences (the lists of people to contact,
-page by page or whole); `admin` may do all of it and manage keys, webhooks and sources.
+Roles: `reader` reads people one at a time, plays and reports; `ingest` sends events and
+play outcomes, claims sends, takes plays' audiences and the open tasks (the lists of people
+to contact, with their addresses) and closes tasks; `admin` may do all of it and manage
+keys, webhooks and sources.
 Keys live in one partition (`KEYS`), so listing them is a query, never a scan.
 """
 

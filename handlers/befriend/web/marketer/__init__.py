@@ -2,8 +2,8 @@
 
 Every route needs `Authorization: Bearer <API key or access token>`
 (`befriend.credentials.keys`, `befriend.credentials.accounts`), checked before the body is
-read: `reader` reads people one at a time, plays, tasks and reports; `ingest` sends events
-and outcomes, claims sends through the gate (`sends.py`), closes the tasks befriend's
+read: `reader` reads people one at a time, plays and reports; `ingest` sends events and
+outcomes, claims sends through the gate (`sends.py`), reads and closes the tasks befriend's
 dispatcher leaves for people (`tasks.py`) and takes plays' audiences (`audiences.py`);
 `admin` may do all of it. Each refusal of a known key or account is recorded (`audit.py`).
 A visitor's manage token is never an API key, nor an API key a manage token: keys are

@@ -11,7 +11,6 @@ rest) errs the other way: the trail then names a read that was not answered.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import secrets
 from collections.abc import Iterable
@@ -19,11 +18,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
-from flask import Response, request, url_for
+from flask import Response, current_app, request, url_for
 
 from befriend.core.audit import AuditEntry, Who, kept_until, read_since
 from befriend.core.errors import Unavailable
 from befriend.core.words import N_
+from befriend.credentials.keys import ROLES
 from befriend.credentials.principal import Principal
 from befriend.i18n.catalogs import translations
 from befriend.store.audit import Walk
@@ -39,6 +39,9 @@ from befriend.web.services import services
 log = logging.getLogger("befriend")
 CURSOR_SALT = "befriend.audit-cursor.v1"
 WINDOW = timedelta(days=30)  # what `since` is when not given
+# A refusal of the same principal and route is recorded at most this often per container.
+REFUSALS_EVERY = timedelta(minutes=1)
+REFUSALS_KEPT = 10_000
 MAX_NAME = 200
 
 
@@ -81,20 +84,35 @@ def record(
 def record_refusal(found: Principal, role: str) -> None:
     """Write that `found`, known but without `role`, asked for the current route: what it
     asked (method and route, the play when the route names one), under the highest role
-    it holds. The 403 that follows is answered even when the entry cannot be written: a
-    refusal gives nothing out."""
+    it holds. At most one entry a minute for the same principal and route in a container,
+    so a key refused in a loop cannot flood the trail. The 403 that follows is answered
+    whatever becomes of the entry: a refusal gives nothing out."""
     s = services()
     rule = request.url_rule.rule if request.url_rule is not None else request.path
+    now = s.clock()
+    seen: dict[tuple[str, str, str, str], datetime] = current_app.extensions.setdefault(
+        "befriend.refusals", {}
+    )
+    asked = (found.kind, found.name, request.method, rule)
+    last = seen.get(asked)
+    if last is not None and now - last < REFUSALS_EVERY:
+        return
+    if len(seen) >= REFUSALS_KEPT:
+        seen.clear()  # a container refusing this many principals and routes starts afresh
+    seen[asked] = now
     play = (request.view_args or {}).get("play_id")
-    with contextlib.suppress(Problem):
+    highest = max((found.role, *found.also), key=ROLES.index)
+    try:
         _write(
-            Who(found.kind, found.name, found.role),
+            Who(found.kind, found.name, highest),
             "access.refused",
             (),
             play if play in s.playbook.plays else None,
             f"{request.method} {rule} [{role}]",
             None,
         )
+    except Exception:  # whatever the table says (busy, denied, gone), the answer is the 403
+        log.warning("the audit trail did not take a refusal; answered 403")
 
 
 def _write(

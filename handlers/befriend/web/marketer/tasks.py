@@ -37,7 +37,7 @@ CURSOR_SALT = "befriend.tasks-cursor.v1"
 
 
 @bp.get("/tasks")
-@requires("reader")
+@requires("ingest")
 def open_tasks() -> Response:
     """Open tasks, oldest first: as JSON a page at a time (`limit`, then the `next`
     cursor), or with `?format=csv` every open task in one spreadsheet."""

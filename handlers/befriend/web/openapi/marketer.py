@@ -260,7 +260,7 @@ def _marketer_paths(pb: Playbook) -> dict[str, Any]:
             "get": op(
                 "listTasks",
                 "The open tasks: contacts of plays befriend delivers that people must make",
-                "reader",
+                "ingest",
                 {
                     "200": {
                         "description": "A page of the open tasks, oldest first (with "

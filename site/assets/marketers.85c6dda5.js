@@ -18,7 +18,7 @@ import {
   signOutAccount,
   startHosted,
   wasHosted,
-} from "./session.02338dde.js";
+} from "./session.d9802e18.js";
 
 const KEY = "befriend.marketer";
 const DEFAULT_DAYS = 28;
@@ -254,7 +254,10 @@ async function loadReports(opening = "") {
     catalogue.map((entry) => call("GET", reportPath(entry.id, from, to), { token: key })),
   );
   if (mine !== run) return;
-  if (results.some(refused)) return;
+  if (results.some(refused)) {
+    busy(false);
+    return;
+  }
   const invalid = results.find((result) => result.status === 400);
   if (invalid) {
     refusedPeriod(invalid);
@@ -408,17 +411,18 @@ async function enter(kind, value, fresh) {
   $("whoami").textContent = whoText(me.data);
   $("audience-role").hidden = holds("ingest");
   $("audit-section").hidden = !holds("admin");
+  if (holds("admin")) keepAuditKey(key); // before any wait: the section may be used at once
   const plays = result.data.plays || [];
   $("plays").replaceChildren(...plays.map(play));
   show("signed-in", "signed-out");
-  const tasks = await loadTasks();
+  $("tasks-section").hidden = !holds("ingest");
+  const tasks = holds("ingest") ? await loadTasks() : "";
   if (!credential) return; // the tasks' answer signed out
   // Each status message of the loads that follow starts with what signing in found.
   const opening = tn("Signed in. {n} play.", "Signed in. {n} plays.", plays.length) + " " + tasks;
   say(opening);
   if (fresh) $("reports-title").focus();
   if (!$("from").value || !$("to").value) choose(lastDays(DEFAULT_DAYS));
-  if (holds("admin")) keepAuditKey(key);
   await loadReports(opening);
 }
 

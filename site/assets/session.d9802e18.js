@@ -23,6 +23,7 @@ let access = null;
 let refresh = null;
 let ends = 0; // when the access token ends, in ms since the epoch
 let refreshing = null; // the refresh under way, which every caller waits for
+let generation = 0; // moves on when the tokens are forgotten: a refresh begun before drops its answer
 
 /** How this deployment signs accounts in: null when it has no user pool, or offline. */
 export async function accountSignIn() {
@@ -65,6 +66,7 @@ function keep(result) {
 
 /** Forget the tokens in this tab (the server's sign-out is `signOutAccount`). */
 export function forget() {
+  generation += 1;
   access = null;
   refresh = null;
   ends = 0;
@@ -76,6 +78,7 @@ async function renew() {
     forget();
     return;
   }
+  const mine = generation;
   const answer =
     way.how === "hosted"
       ? await form(way.token, { grant_type: "refresh_token", client_id: way.client_id, refresh_token: refresh })
@@ -84,6 +87,7 @@ async function renew() {
           ClientId: way.client_id,
           AuthParameters: { REFRESH_TOKEN: refresh },
         });
+  if (mine !== generation) return; // signed out while it was under way
   if (answer.ok && answer.data) keep(answer.data.AuthenticationResult || answer.data);
   else forget(); // revoked, signed out everywhere, or the user disabled: sign in again
 }
@@ -166,7 +170,9 @@ export async function startHosted() {
     response_type: "code",
     client_id: way.client_id,
     redirect_uri: callback(),
-    scope: "openid email",
+    // aws.cognito.signin.user.admin: the API checks each token with Cognito's GetUser,
+    // which answers only for tokens of this scope.
+    scope: "openid email aws.cognito.signin.user.admin",
     state,
     code_challenge: await challengeOf(verifier),
     code_challenge_method: "S256",
@@ -178,6 +184,15 @@ export async function startHosted() {
 export function wasHosted() {
   return sessionStorage.getItem(HOSTED) === "1";
 }
+
+// The hosted page's answer, taken out of the address as this module loads, before any
+// request could carry it in a Referer.
+const answered = new URLSearchParams(location.search);
+const returned = answered.has("code") || answered.has("error");
+if (returned) history.replaceState(null, "", location.pathname + location.hash);
+
+// A marketers' page of this site, in any language: where a redirect may go on to.
+const MARKETERS = /^\/(?:[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*\/)?marketers\/$/;
 
 function kept(name) {
   try {
@@ -195,23 +210,22 @@ function kept(name) {
 export async function finishHosted() {
   const left = kept(LEFT);
   sessionStorage.removeItem(LEFT);
-  if (left && left.page !== location.pathname && left.page.endsWith("/marketers/")) {
+  const elsewhere = (page) => typeof page === "string" && page !== location.pathname && MARKETERS.test(page);
+  if (left && elsewhere(left.page)) {
     location.replace(left.page); // signed out from a page in another language
     return false;
   }
-  const query = new URLSearchParams(location.search);
-  const code = query.get("code");
-  const error = query.get("error");
-  if (!code && !error) return undefined;
+  if (!returned) return undefined;
+  const code = answered.get("code");
+  const error = answered.get("error");
   const pkce = kept(PKCE);
-  if (pkce && typeof pkce.page === "string" && pkce.page !== location.pathname && pkce.page.endsWith("/marketers/")) {
-    location.replace(pkce.page + location.search); // the code goes on, the verifier stays
+  if (pkce && elsewhere(pkce.page)) {
+    location.replace(`${pkce.page}?${answered}`); // the code goes on, the verifier stays
     return false;
   }
-  history.replaceState(null, "", location.pathname + location.hash);
   sessionStorage.removeItem(PKCE);
   if (error) return t("The sign-in page did not sign you in. Try again.");
-  if (!pkce || pkce.state !== query.get("state")) {
+  if (!pkce || pkce.state !== answered.get("state")) {
     return t("That sign-in was not started from this tab. Sign in again.");
   }
   const answer = await form(way.token, {
@@ -259,7 +273,7 @@ export async function signOutAccount() {
     if (hosted) await form(way.revoke, { token: refresh, client_id: way.client_id });
     // moto has no RevokeToken: locally the account signs out everywhere, which ends its
     // refresh tokens as revoking would.
-    else await cognito("GlobalSignOut", { AccessToken: access });
+    else await cognito("GlobalSignOut", { AccessToken: await accessToken() });
   }
   forget();
   if (hosted) {
