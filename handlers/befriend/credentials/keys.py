@@ -32,9 +32,6 @@ class ApiKey(Struct, frozen=True):
     created_at: datetime
     revoked_at: datetime | None = None
 
-    def allows(self, role: str) -> bool:
-        return self.revoked_at is None and (self.role == role or self.role == "admin")
-
     def as_json(self) -> dict[str, Any]:
         return {
             "id": self.id,

@@ -21,16 +21,20 @@ class Principal(Struct, frozen=True):
     # has one role.
     also: tuple[str, ...] = ()
 
+    @property
+    def held(self) -> tuple[str, ...]:
+        """Every role it holds."""
+        return (self.role, *self.also)
+
     def allows(self, role: str) -> bool:
         """True when this principal may act in `role`: one it holds, or any as admin."""
-        held = (self.role, *self.also)
-        return role in held or "admin" in held
+        return role in self.held or "admin" in self.held
 
     def acting(self, role: str) -> Principal:
         """This principal as it acts in `role`, which it `allows`: with the role it holds
         for it (admin when only that allows it), so a request is recorded under the role
         it used."""
-        used = role if role in (self.role, *self.also) else "admin"
+        used = role if role in self.held else "admin"
         return Principal(self.kind, self.name, used)
 
     @classmethod

@@ -39,10 +39,6 @@ export async function accountSignIn() {
   return way;
 }
 
-export function signedInWithAccount() {
-  return access !== null;
-}
-
 /** The access token, refreshed when it ends within a minute; null once it cannot be. */
 export async function accessToken() {
   if (!access) return null;
@@ -94,24 +90,27 @@ async function renew() {
 
 // --- Cognito's API (password) ---
 
-async function cognito(action, body) {
+/** POST to Cognito; resolves to {ok, status, data}, `data` the JSON answer or null (status
+ * 0: not reached). */
+async function post(url, headers, body) {
+  let answer;
   try {
-    const answer = await fetch(way.endpoint, {
-      method: "POST",
-      headers: { "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": TARGET + action },
-      body: JSON.stringify(body),
-      cache: "no-store",
-    });
-    let data = null;
-    try {
-      data = await answer.json();
-    } catch {
-      data = null;
-    }
-    return { ok: answer.ok, status: answer.status, data };
+    answer = await fetch(url, { method: "POST", headers, body, cache: "no-store" });
   } catch {
     return { ok: false, status: 0, data: null };
   }
+  let data = null;
+  try {
+    data = await answer.json();
+  } catch {
+    data = null;
+  }
+  return { ok: answer.ok, status: answer.status, data };
+}
+
+function cognito(action, body) {
+  const headers = { "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": TARGET + action };
+  return post(way.endpoint, headers, JSON.stringify(body));
 }
 
 /** Sign in with a user name and password; resolves to null, or why not as a sentence. */
@@ -242,24 +241,8 @@ export async function finishHosted() {
   return null;
 }
 
-async function form(url, fields) {
-  try {
-    const answer = await fetch(url, {
-      method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams(fields),
-      cache: "no-store",
-    });
-    let data = null;
-    try {
-      data = await answer.json();
-    } catch {
-      data = null;
-    }
-    return { ok: answer.ok, status: answer.status, data };
-  } catch {
-    return { ok: false, status: 0, data: null };
-  }
+function form(url, fields) {
+  return post(url, { "Content-Type": "application/x-www-form-urlencoded" }, new URLSearchParams(fields));
 }
 
 /**

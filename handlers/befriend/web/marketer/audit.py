@@ -101,7 +101,7 @@ def record_refusal(found: Principal, role: str) -> None:
         seen.clear()  # a container refusing this many principals and routes starts afresh
     seen[asked] = now
     play = (request.view_args or {}).get("play_id")
-    highest = max((found.role, *found.also), key=ROLES.index)
+    highest = max(found.held, key=ROLES.index)
     try:
         _write(
             Who(found.kind, found.name, highest),

@@ -96,7 +96,7 @@ def _refuse(found: Principal, role: str) -> None:
     from befriend.web.marketer.audit import record_refusal
 
     record_refusal(found, role)
-    held = ", ".join((found.role, *found.also))
+    held = ", ".join(found.held)
     if found.kind == "key":
         raise _out_of_role(
             N_("This API key may not do this"),

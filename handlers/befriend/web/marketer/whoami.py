@@ -12,5 +12,4 @@ from befriend.web.marketer.blueprint import bp, signed_in
 @bp.get("/whoami")
 def whoami() -> Response:
     found = signed_in()
-    held = (found.role, *found.also)
-    return json_answer({"kind": found.kind, "name": found.name, "roles": list(held)})
+    return json_answer({"kind": found.kind, "name": found.name, "roles": list(found.held)})

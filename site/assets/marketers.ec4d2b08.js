@@ -18,7 +18,7 @@ import {
   signOutAccount,
   startHosted,
   wasHosted,
-} from "./session.d9802e18.js";
+} from "./session.c715437d.js";
 
 const KEY = "befriend.marketer";
 const DEFAULT_DAYS = 28;
